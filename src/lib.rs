@@ -1,0 +1,13 @@
+//! servicemap: a subdistrict's 15-minute living circle on a map.
+//!
+//! Data flows one way: files → [`store`] → [`index`] / [`walk`] → [`analysis`] → [`api`].
+//! Nothing below [`api`] knows about HTTP; the same functions serve the CLI, the HTTP
+//! handlers and the benchmarks.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod cli;
+pub mod generate;
+pub mod model;
+pub mod render;
+pub mod store;

@@ -1,0 +1,79 @@
+//! `servicemap` command line: serve, validate, generate, render, import.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "servicemap", version, about = "15-minute living circle service map")]
+struct Cli {
+    /// Log filter (tracing env-filter syntax), e.g. `info`, `servicemap=debug`.
+    #[arg(long, env = "SERVICEMAP_LOG", default_value = "info", global = true)]
+    log_level: String,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a data directory over HTTP (the default command).
+    Serve(servicemap::api::ServeArgs),
+    /// Check a data directory against every rule and print its counts.
+    Validate {
+        /// The data directory to check.
+        #[arg(default_value = "geodata")]
+        dir: PathBuf,
+    },
+    /// Regenerate the modelled Lijiatuo dataset (fixed seed, byte-identical output).
+    Generate {
+        /// Output directory.
+        #[arg(long, default_value = "geodata")]
+        out: PathBuf,
+    },
+    /// Draw the overview picture of a data directory as a PNG.
+    Render {
+        #[arg(default_value = "geodata")]
+        dir: PathBuf,
+        #[arg(long, default_value = "docs/overview.png")]
+        out: PathBuf,
+        /// Width of the picture in pixels.
+        #[arg(long, default_value_t = 1600)]
+        width_px: u32,
+    },
+}
+
+/// `servicemap` alone means `servicemap serve` with its defaults (and environment variables).
+fn default_serve_args() -> servicemap::api::ServeArgs {
+    #[derive(Parser)]
+    struct ServeOnly {
+        #[command(flatten)]
+        args: servicemap::api::ServeArgs,
+    }
+    ServeOnly::parse_from(["servicemap"]).args
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log_level)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        None => servicemap::api::serve_blocking(default_serve_args()),
+        Some(Command::Serve(args)) => servicemap::api::serve_blocking(args),
+        Some(Command::Validate { dir }) => servicemap::cli::validate(&dir),
+        Some(Command::Generate { out }) => servicemap::cli::generate(&out),
+        Some(Command::Render { dir, out, width_px }) => servicemap::cli::render(&dir, &out, width_px),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The data model: layers, features, typed views, categories, coordinate systems. No I/O.
+
+pub mod category;
+pub mod crs;
+pub mod entities;
+pub mod feature;
+pub mod layer;
+pub mod proj;
+
+pub use category::{Category, Taxonomy, Threshold};
+pub use crs::Crs;
+pub use entities::{Area, Building, Facility, FeatureError, Walkway, WalkwayKind};
+pub use feature::Feature;
+pub use layer::{GeometryKind, LayerId};
+pub use proj::LocalProj;
