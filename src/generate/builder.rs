@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use geo::{Coord, LineString, Polygon};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::model::{Feature, LayerId, WalkwayKind};
 use crate::store::write::round7;

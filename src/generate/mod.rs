@@ -19,7 +19,7 @@ use std::path::Path;
 use geo::{Coord, LineString, Point, Polygon};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::model::{Feature, LayerId, LocalProj};
 use crate::store::write::{layer_text, round7, write_atomic};

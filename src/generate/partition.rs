@@ -1,9 +1,8 @@
-//! Split a connected set of lattice cells into contiguous parts: competitive growth from
-//! seeds, then local moves of boundary cells that even out the parts' weights while keeping
-//! every part in one piece.
+//! Split a connected set of lattice cells into contiguous parts by competitive growth from
+//! seeds, each part's speed tuned until its weight is near its share.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 use super::lattice::{CellIx, Lattice};
 
@@ -85,80 +84,6 @@ pub fn farthest_seeds(lat: &Lattice, cells: &[CellIx], n: usize) -> Vec<CellIx> 
         }
     }
     seeds.into_iter().map(|k| cells[k]).collect()
-}
-
-/// Is part `l` still connected when `without` is removed from it?
-fn stays_connected(lat: &Lattice, label: &[u32], l: u32, without: CellIx) -> bool {
-    let nbs: Vec<CellIx> = lat.neighbours(without).filter(|&n| label[n] == l).collect();
-    if nbs.len() <= 1 {
-        return true;
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    let mut q = VecDeque::from([nbs[0]]);
-    seen.insert(nbs[0]);
-    let mut remaining = nbs.len() - 1;
-    while let Some(c) = q.pop_front() {
-        for n in lat.neighbours(c) {
-            if n != without && label[n] == l && seen.insert(n) {
-                if nbs.contains(&n) {
-                    remaining -= 1;
-                    if remaining == 0 {
-                        return true;
-                    }
-                }
-                q.push_back(n);
-            }
-        }
-    }
-    false
-}
-
-/// Even out the weights of the parts labelled `0..n` among `cells`, relative to each part's
-/// `target` share, by moving boundary cells from a fuller part to an emptier neighbour (never
-/// emptying or splitting a part), until no such move is left.
-pub fn balance(lat: &Lattice, label: &mut [u32], cells: &[CellIx], weight: &[f64], target: &[f64]) {
-    let n = target.len();
-    let mut w = vec![0.0; n];
-    let mut size = vec![0usize; n];
-    for &c in cells {
-        w[label[c] as usize] += weight[c];
-        size[label[c] as usize] += 1;
-    }
-    for _pass in 0..400 {
-        let mut moved = false;
-        for &c in cells {
-            let p = label[c];
-            if size[p as usize] <= 1 {
-                continue;
-            }
-            // Lightest neighbouring part of another label.
-            let mut best: Option<u32> = None;
-            for nb in lat.neighbours(c) {
-                let q = label[nb];
-                if q == NONE || q == p || q as usize >= n {
-                    continue;
-                }
-                if best.is_none_or(|b| w[q as usize] / target[q as usize] < w[b as usize] / target[b as usize]) {
-                    best = Some(q);
-                }
-            }
-            let Some(q) = best else { continue };
-            let wc = weight[c];
-            let fill_q = (w[q as usize] + wc) / target[q as usize];
-            let fill_p = w[p as usize] / target[p as usize];
-            if fill_q < fill_p - 1e-9 && stays_connected(lat, label, p, c) {
-                label[c] = q;
-                w[p as usize] -= wc;
-                w[q as usize] += wc;
-                size[p as usize] -= 1;
-                size[q as usize] += 1;
-                moved = true;
-            }
-        }
-        if !moved {
-            break;
-        }
-    }
 }
 
 /// Split `cells` (connected) into `n` contiguous parts of even weight. Returns one label per

@@ -103,9 +103,9 @@ pub fn lattice_walkways(
         let p_drop = if !interior {
             0.0
         } else if people < 12 {
-            0.62
+            0.7
         } else {
-            0.42
+            0.5
         };
         if rng.random_bool(p_drop) {
             dropped.push((a, b));
