@@ -5,6 +5,7 @@
 //! handlers and the benchmarks.
 #![forbid(unsafe_code)]
 
+pub mod analysis;
 pub mod api;
 pub mod cli;
 pub mod generate;

@@ -16,10 +16,17 @@ fn generator_reproduces_geodata_byte_for_byte() {
         let fresh = std::fs::read(&path).expect("fresh file");
         let kept = std::fs::read(committed.join(&name))
             .unwrap_or_else(|e| panic!("geodata/{} missing: {e}", name.to_string_lossy()));
-        assert!(fresh == kept, "geodata/{} differs from the generator's output: run `cargo run --release -- generate --out geodata`", name.to_string_lossy());
+        assert!(
+            fresh == kept,
+            "geodata/{} differs from the generator's output: run `cargo run --release -- generate --out geodata`",
+            name.to_string_lossy()
+        );
         compared += 1;
     }
-    assert!(compared >= 11, "expected every layer, categories.json and manifest.json, compared {compared}");
+    assert!(
+        compared >= 11,
+        "expected every layer, categories.json and manifest.json, compared {compared}"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -44,16 +51,32 @@ fn default_data_has_the_published_counts() {
         .filter(|f| f.properties.get("old").and_then(serde_json::Value::as_bool) == Some(true))
         .count();
     assert_eq!(old, 33);
-    let residents: u64 = model.layers[&LayerId::Buildings].iter().filter_map(|b| b.u64_prop("residents")).sum();
+    let residents: u64 = model.layers[&LayerId::Buildings]
+        .iter()
+        .filter_map(|b| b.u64_prop("residents"))
+        .sum();
     assert!(residents >= 200_000, "{residents} residents");
     for g in &model.layers[&LayerId::Grids] {
         let h = g.u64_prop("households").expect("households");
         assert!((300..=500).contains(&h), "grid {} has {h} households", g.id);
     }
     for name in ["融汇江山", "香缇缙山"] {
-        assert!(model.layers[&LayerId::Compounds].iter().any(|c| c.str_prop("name") == Some(name)), "{name}");
+        assert!(
+            model.layers[&LayerId::Compounds]
+                .iter()
+                .any(|c| c.str_prop("name") == Some(name)),
+            "{name}"
+        );
     }
-    for name in ["颐宁医院", "光明社区红色物业服务中心", "合建社区新建公共停车场", "李家沱街道党群服务中心"] {
-        assert!(facilities.iter().any(|f| f.str_prop("name") == Some(name)), "{name}");
+    for name in [
+        "颐宁医院",
+        "光明社区红色物业服务中心",
+        "合建社区新建公共停车场",
+        "李家沱街道党群服务中心",
+    ] {
+        assert!(
+            facilities.iter().any(|f| f.str_prop("name") == Some(name)),
+            "{name}"
+        );
     }
 }

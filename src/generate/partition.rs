@@ -18,7 +18,10 @@ impl Eq for Entry {}
 impl Ord for Entry {
     fn cmp(&self, o: &Self) -> Ordering {
         // Min-heap on cost; ties broken by label then cell for determinism.
-        o.cost.total_cmp(&self.cost).then(o.label.cmp(&self.label)).then(o.cell.cmp(&self.cell))
+        o.cost
+            .total_cmp(&self.cost)
+            .then(o.label.cmp(&self.label))
+            .then(o.cell.cmp(&self.cell))
     }
 }
 impl PartialOrd for Entry {
@@ -36,7 +39,11 @@ pub fn grow(lat: &Lattice, region: &[bool], seeds: &[CellIx], speed: &[f64]) -> 
     let mut label = vec![NONE; lat.cell_count()];
     let mut heap = BinaryHeap::new();
     for (k, &s) in seeds.iter().enumerate() {
-        heap.push(Entry { cost: 0.0, label: k as u32, cell: s });
+        heap.push(Entry {
+            cost: 0.0,
+            label: k as u32,
+            cell: s,
+        });
     }
     while let Some(Entry { label: l, cell, .. }) = heap.pop() {
         if label[cell] != NONE || !region[cell] {
@@ -48,7 +55,11 @@ pub fn grow(lat: &Lattice, region: &[bool], seeds: &[CellIx], speed: &[f64]) -> 
             if region[nb] && label[nb] == NONE {
                 let (x, y) = lat.centre(nb);
                 let cost = (x - sx).hypot(y - sy) / speed[l as usize];
-                heap.push(Entry { cost, label: l, cell: nb });
+                heap.push(Entry {
+                    cost,
+                    label: l,
+                    cell: nb,
+                });
             }
         }
     }
@@ -60,7 +71,9 @@ pub fn grow(lat: &Lattice, region: &[bool], seeds: &[CellIx], speed: &[f64]) -> 
 #[must_use]
 pub fn farthest_seeds(lat: &Lattice, cells: &[CellIx], n: usize) -> Vec<CellIx> {
     let centres: Vec<(f64, f64)> = cells.iter().map(|&c| lat.centre(c)).collect();
-    let (mx, my) = centres.iter().fold((0.0, 0.0), |a, p| (a.0 + p.0, a.1 + p.1));
+    let (mx, my) = centres
+        .iter()
+        .fold((0.0, 0.0), |a, p| (a.0 + p.0, a.1 + p.1));
     let (mx, my) = (mx / cells.len() as f64, my / cells.len() as f64);
     let first = (0..cells.len())
         .max_by(|&a, &b| {

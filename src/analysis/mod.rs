@@ -1,0 +1,9 @@
+//! Planning analysis on per-building walking times: coverage, gaps, audit against the
+//! standards, siting. No HTTP; the API, the CLI reports and the benchmarks share it.
+
+pub mod audit;
+pub mod coverage;
+pub mod gaps;
+pub mod siting;
+
+pub use coverage::{Level, UnitCoverage};
