@@ -221,6 +221,14 @@ fn noding(ways: &[Way<'_>], segments: &RTree<Seg>, out: &mut Vec<Violation>) {
     }
 }
 
+/// Where a walkway first meets water: the water feature, the position, and whether it
+/// crosses an edge (otherwise a segment lies inside).
+struct WaterHit {
+    water: usize,
+    at: Coord<f64>,
+    crossing: bool,
+}
+
 /// Water edges carry the index of their water feature.
 type WaterEdge = GeomWithData<RLine<[f64; 2]>, usize>;
 
@@ -267,7 +275,7 @@ fn water(ctx: &Ctx<'_>, ways: &[Way<'_>], segments: &RTree<Seg>, out: &mut Vec<V
     }
     let edge_tree = RTree::bulk_load(edges);
     let max_x = edge_tree.root().envelope().upper()[0];
-    let mut found: HashMap<u32, (usize, Coord<f64>, bool)> = HashMap::new();
+    let mut found: HashMap<u32, WaterHit> = HashMap::new();
     // Crossings: a walkway segment properly crossing a water edge.
     for (s, e) in segments.intersection_candidates_with_other_tree(&edge_tree) {
         let (wi, _) = s.data;
@@ -279,7 +287,14 @@ fn water(ctx: &Ctx<'_>, ways: &[Way<'_>], segments: &RTree<Seg>, out: &mut Vec<V
             is_proper: true,
         }) = line_intersection(line_of(s.geom()), line_of(e.geom()))
         {
-            found.insert(wi, (e.data, intersection, true));
+            found.insert(
+                wi,
+                WaterHit {
+                    water: e.data,
+                    at: intersection,
+                    crossing: true,
+                },
+            );
         }
     }
     // Lying in water without crossing an edge: the midpoint of some segment is inside (by ray
@@ -300,14 +315,29 @@ fn water(ctx: &Ctx<'_>, ways: &[Way<'_>], segments: &RTree<Seg>, out: &mut Vec<V
                 continue;
             }
             if let Some(k) = inside_water(&edge_tree, m, max_x) {
-                found.insert(wi, (k, m, false));
+                found.insert(
+                    wi,
+                    WaterHit {
+                        water: k,
+                        at: m,
+                        crossing: false,
+                    },
+                );
                 break;
             }
         }
     }
-    let mut found: Vec<(u32, (usize, Coord<f64>, bool))> = found.into_iter().collect();
+    let mut found: Vec<(u32, WaterHit)> = found.into_iter().collect();
     found.sort_by_key(|(k, _)| *k);
-    for (wi, (k, at, crossing)) in found {
+    for (
+        wi,
+        WaterHit {
+            water: k,
+            at,
+            crossing,
+        },
+    ) in found
+    {
         let verb = if crossing { "crosses" } else { "lies in" };
         out.push(Violation::feature(
             LayerId::Walkways,

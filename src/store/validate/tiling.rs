@@ -188,10 +188,7 @@ pub(super) fn check_tiling(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
                         noun(child_layer)
                     )
                 };
-                let id = match key {
-                    None => None,
-                    Some(_) => Some(parent_id.as_str()),
-                };
+                let id = key.map(|_| parent_id.as_str());
                 out.push(Violation::new(parent_layer, id, rule::TILING, msg));
             }
         }
