@@ -276,9 +276,12 @@ fn water(ctx: &Ctx<'_>, ways: &[Way<'_>], segments: &RTree<Seg>, out: &mut Vec<V
     let edge_tree = RTree::bulk_load(edges);
     let max_x = edge_tree.root().envelope().upper()[0];
     let mut found: HashMap<u32, WaterHit> = HashMap::new();
+    // Walkways with a segment near a water edge (bounding boxes meet).
+    let mut near_edge: HashSet<u32> = HashSet::new();
     // Crossings: a walkway segment properly crossing a water edge.
     for (s, e) in segments.intersection_candidates_with_other_tree(&edge_tree) {
         let (wi, _) = s.data;
+        near_edge.insert(wi);
         if found.contains_key(&wi) {
             continue;
         }
@@ -299,14 +302,16 @@ fn water(ctx: &Ctx<'_>, ways: &[Way<'_>], segments: &RTree<Seg>, out: &mut Vec<V
     }
     // Lying in water without crossing an edge: the midpoint of some segment is inside (by ray
     // casting against the edge tree; a segment from the bank into the water touches the bank
-    // only at its end, so its midpoint is inside).
+    // only at its end, so its midpoint is inside). A walkway no water edge comes near is on
+    // one side throughout, so its first segment decides.
     let water_env = edge_tree.root().envelope();
     for (wi, w) in ways.iter().enumerate() {
         let wi = as_u32(wi);
         if w.bridge || found.contains_key(&wi) {
             continue;
         }
-        for s in w.coords.windows(2) {
+        let n_test = if near_edge.contains(&wi) { usize::MAX } else { 1 };
+        for s in w.coords.windows(2).take(n_test) {
             let m = Coord {
                 x: (s[0].x + s[1].x) / 2.0,
                 y: (s[0].y + s[1].y) / 2.0,
