@@ -20,13 +20,22 @@ use servicemap::store;
 use servicemap::store::write::{layer_text, write_atomic};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // `RUST_LOG=servicemap=debug` shows the time of each validation stage.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = match args.as_slice() {
         [flag, out] if flag == "--synthetic" => {
             let out = PathBuf::from(out);
             let t = Instant::now();
             write_synthetic(&out)?;
-            println!("wrote {} in {:.2} s", out.display(), t.elapsed().as_secs_f64());
+            println!(
+                "wrote {} in {:.2} s",
+                out.display(),
+                t.elapsed().as_secs_f64()
+            );
             out
         }
         [dir] => PathBuf::from(dir),
@@ -81,11 +90,17 @@ impl Lattice {
                 // traced with many vertices.
                 let inner = i > 0 && j > 0 && i + 1 < nx && j + 1 < ny;
                 let (dx, dy) = if inner {
-                    (rng.random_range(-0.3..0.3) * step, rng.random_range(-0.3..0.3) * step)
+                    (
+                        rng.random_range(-0.3..0.3) * step,
+                        rng.random_range(-0.3..0.3) * step,
+                    )
                 } else {
                     (0.0, 0.0)
                 };
-                pts.push(Coord { x: i as f64 * step + dx, y: j as f64 * step + dy });
+                pts.push(Coord {
+                    x: i as f64 * step + dx,
+                    y: j as f64 * step + dy,
+                });
             }
         }
         Lattice { pts, nx }
@@ -134,7 +149,11 @@ fn write_synthetic(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     };
     layers.push((
         LayerId::Boundary,
-        vec![f("b".into(), poly(lat.ring(0, 0, MX, MY, &proj)), json!({"name": "synthetic"}))],
+        vec![f(
+            "b".into(),
+            poly(lat.ring(0, 0, MX, MY, &proj)),
+            json!({"name": "synthetic"}),
+        )],
     ));
     let (gx_n, gy_n) = (MX / GRID.0, MY / GRID.1);
     let comm_of = |gx: usize, gy: usize| format!("c{}-{}", gx / COMM.0, gy / COMM.1);
@@ -152,7 +171,10 @@ fn write_synthetic(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
         Value::Object(m)
     };
     let cell_centre = |mx: usize, my: usize, fx: f64, fy: f64| {
-        ll((mx as f64 + 0.5 + fx) * CELL_M, (my as f64 + 0.5 + fy) * CELL_M)
+        ll(
+            (mx as f64 + 0.5 + fx) * CELL_M,
+            (my as f64 + 0.5 + fy) * CELL_M,
+        )
     };
     let (mut micro, mut buildings) = (Vec::new(), Vec::new());
     for my in 0..MY {
@@ -188,7 +210,13 @@ fn write_synthetic(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
             let n = (GRID.0 * GRID.1 * buildings_per_micro) as u64;
             grids.push(f(
                 format!("g{gx}-{gy}"),
-                poly(lat.ring(gx * GRID.0, gy * GRID.1, (gx + 1) * GRID.0, (gy + 1) * GRID.1, &proj)),
+                poly(lat.ring(
+                    gx * GRID.0,
+                    gy * GRID.1,
+                    (gx + 1) * GRID.0,
+                    (gy + 1) * GRID.1,
+                    &proj,
+                )),
                 merge(
                     json!({"name": format!("g{gx}-{gy}"), "community": comm_of(gx, gy)}),
                     figs(n),
@@ -205,8 +233,17 @@ fn write_synthetic(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
             let id = format!("c{cx}-{cy}");
             communities.push(f(
                 id.clone(),
-                poly(lat.ring(gx0 * GRID.0, gy0 * GRID.1, gx1 * GRID.0, gy1 * GRID.1, &proj)),
-                merge(json!({"name": id, "code": id, "kind": "community"}), figs(n)),
+                poly(lat.ring(
+                    gx0 * GRID.0,
+                    gy0 * GRID.1,
+                    gx1 * GRID.0,
+                    gy1 * GRID.1,
+                    &proj,
+                )),
+                merge(
+                    json!({"name": id, "code": id, "kind": "community"}),
+                    figs(n),
+                ),
             ));
         }
     }
@@ -238,7 +275,12 @@ fn write_synthetic(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let mut facilities = Vec::new();
     for k in 0..1500 {
         let (mx, my) = (rng.random_range(0..MX), rng.random_range(0..MY));
-        let p = cell_centre(mx, my, rng.random_range(-0.25..0.25), rng.random_range(-0.25..0.25));
+        let p = cell_centre(
+            mx,
+            my,
+            rng.random_range(-0.25..0.25),
+            rng.random_range(-0.25..0.25),
+        );
         facilities.push(f(
             format!("f{k}"),
             Geometry::Point(Point(p)),
@@ -313,7 +355,10 @@ fn write_synthetic(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
         &out.join("categories.json"),
         &json!({"note": "synthetic", "categories": categories}).to_string(),
     )?;
-    let counts: Map<String, Value> = layers.iter().map(|(l, fs)| (l.to_string(), json!(fs.len()))).collect();
+    let counts: Map<String, Value> = layers
+        .iter()
+        .map(|(l, fs)| (l.to_string(), json!(fs.len())))
+        .collect();
     write_atomic(
         &out.join("manifest.json"),
         &json!({"name": "synthetic", "modelled": true, "note": "examples/validate_time.rs",

@@ -122,17 +122,34 @@ impl Report {
 /// Check a dataset against every rule. Never fails: every problem becomes a [`Violation`].
 #[must_use]
 pub fn validate(ds: &Dataset) -> Report {
+    // Each stage's time goes to the debug log: start-up has a budget of 1 s in release.
+    let mut clock = std::time::Instant::now();
+    let mut lap = |stage: &str| {
+        tracing::debug!(
+            stage,
+            ms = clock.elapsed().as_secs_f64() * 1e3,
+            "validate stage"
+        );
+        clock = std::time::Instant::now();
+    };
     let ctx = Ctx::new(ds);
+    lap("project");
     let mut out = Vec::new();
     geometry::check(&ctx, &mut out);
+    lap("geometry");
     refs::check_properties(&ctx, &mut out);
     refs::check_ids(&ctx, &mut out);
     refs::check_counts(&ctx, &mut out);
     refs::check_categories(&ctx, &mut out);
+    lap("properties, ids, counts, category");
     tiling::check_tiling(&ctx, &mut out);
+    lap("tiling");
     tiling::check_containment(&ctx, &mut out);
+    lap("containment");
     rollup::check(&ctx, &mut out);
+    lap("rollup");
     let net = network::check(&ctx, &mut out);
+    lap("connectivity, noding, water, elevation");
     Report {
         counts: table::counts(&ctx, &net),
         violations: out,

@@ -310,7 +310,11 @@ fn water(ctx: &Ctx<'_>, ways: &[Way<'_>], segments: &RTree<Seg>, out: &mut Vec<V
         if w.bridge || found.contains_key(&wi) {
             continue;
         }
-        let n_test = if near_edge.contains(&wi) { usize::MAX } else { 1 };
+        let n_test = if near_edge.contains(&wi) {
+            usize::MAX
+        } else {
+            1
+        };
         for s in w.coords.windows(2).take(n_test) {
             let m = Coord {
                 x: (s[0].x + s[1].x) / 2.0,

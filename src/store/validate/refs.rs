@@ -130,11 +130,10 @@ const REFS: [(&str, LayerId); 4] = [
 ];
 
 pub(super) fn check_ids(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
-    let ids: HashMap<LayerId, HashSet<&str>> = ctx
-        .ds
-        .layers
+    // Only the layers that can be referred to (not the tens of thousands of walkways).
+    let ids: HashMap<LayerId, HashSet<&str>> = REFS
         .iter()
-        .map(|(&l, fs)| (l, fs.iter().map(|f| f.id.as_str()).collect()))
+        .filter_map(|&(_, l)| Some((l, ctx.ds.layer(l)?.iter().map(|f| f.id.as_str()).collect())))
         .collect();
     for (&layer, features) in &ctx.ds.layers {
         for f in features {
