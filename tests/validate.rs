@@ -397,6 +397,23 @@ fn geometry_wrong_type_for_the_layer() {
 }
 
 #[test]
+fn geometry_walkway_without_length() {
+    let mut f = Fixture::valid();
+    // On a node of the network, so connectivity holds and only the geometry rule fires.
+    f.push(
+        LayerId::Walkways,
+        walkway("dot", "footway", &[(0.5, 0.5), (0.5, 0.5)]),
+    );
+    let r = f.check("dot");
+    assert_only(&r, rule::GEOMETRY, LayerId::Walkways, Some("dot"));
+    assert!(
+        r.violations[0].message.contains("no length"),
+        "{}",
+        show(&r)
+    );
+}
+
+#[test]
 fn properties_unknown_walkway_kind() {
     let mut f = Fixture::valid();
     f.get(LayerId::Walkways, "v2").properties["kind"] = json!("road");

@@ -20,8 +20,8 @@ pub(super) fn check(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
     for (&layer, features) in &ctx.ds.layers {
         for f in features {
             let problems = match (layer.geometry_kind(), &f.geometry) {
-                (GeometryKind::Point, Geometry::Point(_))
-                | (GeometryKind::LineString, Geometry::LineString(_)) => Vec::new(),
+                (GeometryKind::Point, Geometry::Point(_)) => Vec::new(),
+                (GeometryKind::LineString, Geometry::LineString(ls)) => line_problems(ls),
                 (GeometryKind::Polygon, Geometry::Polygon(p)) => polygon_problems(p),
                 (GeometryKind::Polygon, Geometry::MultiPolygon(mp)) if layer == LayerId::Water => {
                     mp.0.iter()
@@ -51,6 +51,18 @@ pub(super) fn check(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
                     .map(|m| Violation::feature(layer, &f.id, rule::GEOMETRY, m)),
             );
         }
+    }
+}
+
+/// A walkway needs two distinct positions to be walked along.
+fn line_problems(ls: &LineString<f64>) -> Vec<String> {
+    match dedup(&ls.0).len() {
+        0 | 1 if ls.0.len() < 2 => vec![format!(
+            "has {} position(s): a LineString needs at least 2",
+            ls.0.len()
+        )],
+        0 | 1 => vec!["all positions are equal: the walkway has no length".to_string()],
+        _ => Vec::new(),
     }
 }
 
