@@ -53,11 +53,11 @@ pub(super) fn check(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
             }
         }
         let levels = [
-            ("microgrid", LayerId::Microgrids),
-            ("grid", LayerId::Grids),
-            ("community", LayerId::Communities),
+            ("microgrid", LayerId::Microgrids, "micro-grid"),
+            ("grid", LayerId::Grids, "grid"),
+            ("community", LayerId::Communities, "community"),
         ];
-        for (key, layer) in levels {
+        for (key, layer, noun) in levels {
             let Some(areas) = ctx.ds.layer(layer) else {
                 continue;
             };
@@ -81,7 +81,7 @@ pub(super) fn check(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
                             &a.id,
                             rule::ROLLUP,
                             format!(
-                                "{fig} is {} but its buildings sum to {} ({:+}): correct the {key} or the buildings",
+                                "{fig} is {} but its buildings sum to {} ({:+}): correct the {noun} or the buildings",
                                 group_digits(stated),
                                 group_digits(s[k]),
                                 i128::from(s[k]) - i128::from(stated)
