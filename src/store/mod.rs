@@ -1,5 +1,6 @@
 //! Read, validate and write data directories.
 
+pub mod manifest;
 pub mod read;
 pub mod validate;
 pub mod write;
@@ -9,6 +10,7 @@ use std::path::PathBuf;
 
 use crate::model::{Feature, LayerId, Taxonomy};
 
+pub use manifest::Manifest;
 pub use read::read_dir;
 pub use validate::{Report, Violation, validate};
 
@@ -18,6 +20,8 @@ pub struct Dataset {
     pub dir: PathBuf,
     pub layers: BTreeMap<LayerId, Vec<Feature>>,
     pub taxonomy: Option<Taxonomy>,
+    /// `manifest.json`, when the directory has one.
+    pub manifest: Option<Manifest>,
 }
 
 impl Dataset {
@@ -26,6 +30,22 @@ impl Dataset {
     pub fn layer(&self, id: LayerId) -> Option<&[Feature]> {
         self.layers.get(&id).map(Vec::as_slice)
     }
+}
+
+/// Read `dir` and check it against every rule: what the service does at start-up, so that it
+/// never serves a broken directory. Fails with [`StoreError::Invalid`] naming the first
+/// violation when any rule is broken; otherwise returns the data and the report (its counts).
+pub fn load_valid(dir: &std::path::Path) -> Result<(Dataset, Report), StoreError> {
+    let ds = read_dir(dir)?;
+    let report = validate(&ds);
+    if let Some(first) = report.violations.first() {
+        return Err(StoreError::Invalid {
+            path: dir.to_path_buf(),
+            count: report.violations.len(),
+            first: first.to_string(),
+        });
+    }
+    Ok((ds, report))
 }
 
 #[derive(Debug, thiserror::Error)]

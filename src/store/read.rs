@@ -7,7 +7,7 @@ use geojson::{GeoJson, GeometryValue};
 
 use crate::model::{Feature, LayerId, Taxonomy};
 
-use super::{Dataset, StoreError};
+use super::{Dataset, Manifest, StoreError};
 
 /// Read every layer file present in `dir`. Missing layers are simply absent; a file that is
 /// present but malformed fails with the file and, where one is at fault, the feature named.
@@ -33,6 +33,17 @@ pub fn read_dir(dir: &Path) -> Result<Dataset, StoreError> {
     } else {
         None
     };
+    let manifest_path = dir.join("manifest.json");
+    let manifest = if manifest_path.exists() {
+        let text = read_text(&manifest_path)?;
+        let m: Manifest = serde_json::from_str(&text).map_err(|e| StoreError::Parse {
+            path: manifest_path.clone(),
+            message: e.to_string(),
+        })?;
+        Some(m)
+    } else {
+        None
+    };
     if layers.is_empty() {
         return Err(StoreError::Empty(dir.to_path_buf()));
     }
@@ -40,6 +51,7 @@ pub fn read_dir(dir: &Path) -> Result<Dataset, StoreError> {
         dir: dir.to_path_buf(),
         layers,
         taxonomy,
+        manifest,
     })
 }
 
@@ -138,5 +150,6 @@ pub fn expected_files(dir: &Path) -> Vec<PathBuf> {
         .map(|l| dir.join(l.file_name()))
         .collect();
     v.push(dir.join("categories.json"));
+    v.push(dir.join("manifest.json"));
     v
 }
