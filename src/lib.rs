@@ -11,3 +11,4 @@ pub mod generate;
 pub mod model;
 pub mod render;
 pub mod store;
+pub mod walk;
