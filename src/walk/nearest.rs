@@ -68,7 +68,7 @@ pub fn nearest(
     let offer = |searcher: &mut Searcher, cands: &mut Vec<Candidate>, j: usize, r: Reach, dirty: &mut bool| {
         let Some(snap) = targets.snap(j, p) else { return };
         let walk_s = r.time_s + snap.connector_s(p);
-        if !(walk_s <= q.max_s) {
+        if !(walk_s.is_finite() && walk_s <= q.max_s) {
             return;
         }
         let c = Candidate { target: j as u32, walk_s, walk_m: r.dist_m + snap.offset_m, via: r.via };

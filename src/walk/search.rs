@@ -153,8 +153,9 @@ impl Searcher {
 
     #[inline]
     fn relax(&mut self, n: NodeId, t: f64, d: f64, pred: u32) {
-        if !(t <= self.max_s) {
-            return; // also rejects NaN and +inf
+        // Rejects NaN and +inf (impassable) even when the bound itself is infinite.
+        if !(t.is_finite() && t <= self.max_s) {
+            return;
         }
         let i = n.index();
         if self.stamp[i] != self.generation || t < self.time_s[i] {
@@ -250,7 +251,7 @@ impl Searcher {
         let p = self.profile;
         let mut best: Option<Reach> = None;
         let mut consider = |time_s: f64, dist_m: f64, via: Via| {
-            if time_s <= self.max_s && best.is_none_or(|b| time_s < b.time_s) {
+            if time_s.is_finite() && time_s <= self.max_s && best.is_none_or(|b| time_s < b.time_s) {
                 best = Some(Reach { time_s, dist_m, via });
             }
         };
@@ -330,5 +331,115 @@ impl Searcher {
     /// The current generation, used to stamp per-target scratch in walking-nearest.
     pub(crate) fn generation_for_targets(&self) -> u32 {
         self.generation
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LocalProj, Walkway, WalkwayKind};
+
+    fn proj() -> LocalProj {
+        LocalProj::new(106.53, 29.47)
+    }
+
+    /// A straight line of walkways through `xs` (metres east) with elevations `zs`.
+    fn line(xs: &[f64], zs: &[f64], kind: WalkwayKind) -> Vec<Walkway> {
+        let p = proj();
+        xs.windows(2)
+            .zip(zs.windows(2))
+            .enumerate()
+            .map(|(i, (x, z))| Walkway {
+                id: format!("w{i}"),
+                kind,
+                name: None,
+                lonlat: x.iter().map(|&x| p.to_lonlat(x, 0.0)).collect(),
+                elevation_m: Some(z.to_vec()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn partial_edge_times_in_both_directions() {
+        // Two 100 m edges, the first climbing 10 m.
+        let g = WalkGraph::build(&line(&[0.0, 100.0, 200.0], &[0.0, 10.0, 10.0], WalkwayKind::Street), &[], &proj());
+        let p = Profile::Standard;
+        let up = g.edge(EdgeId(0)).cost_s(p, true);
+        let down = g.edge(EdgeId(0)).cost_s(p, false);
+        let flat = g.edge(EdgeId(1)).cost_s(p, true);
+        assert!(up > flat && down < up);
+        let origin = g.snap(25.0, 0.0, 300.0).expect("snap");
+        let mut s = Searcher::new();
+        s.run(&g, &[Origin::at_snap(origin)], p, 3600.0);
+        // Same edge, ahead: uphill for 50 m.
+        let t = g.snap(75.0, 0.0, 300.0).expect("snap");
+        let r = s.reach(&g, &t).expect("reached");
+        assert!((r.time_s - 0.5 * up).abs() < 1e-6, "{} vs {}", r.time_s, 0.5 * up);
+        assert!(matches!(r.via, Via::SameEdge { origin: 0 }));
+        // Same edge, behind: downhill for 15 m.
+        let t = g.snap(10.0, 0.0, 300.0).expect("snap");
+        assert!((s.reach(&g, &t).expect("reached").time_s - 0.15 * down).abs() < 1e-6);
+        // Next edge: 75 % of the climb, then 30 % of the flat edge.
+        let t = g.snap(130.0, 0.0, 300.0).expect("snap");
+        let r = s.reach(&g, &t).expect("reached");
+        assert!((r.time_s - (0.75 * up + 0.3 * flat)).abs() < 1e-6);
+        assert!((r.dist_m - (0.75 * g.edge(EdgeId(0)).length_m + 30.0)).abs() < 1e-6);
+        let node_1 = g.edge(EdgeId(0)).to;
+        assert!((s.node_time_s(node_1) - 0.75 * up).abs() < 1e-6);
+        // The bound cuts: with 10 s nothing beyond 10 s is reported.
+        s.run(&g, &[Origin::at_snap(origin)], p, 10.0);
+        assert!(s.reach(&g, &t).is_none());
+        assert!(s.node_reach(node_1).is_none());
+    }
+
+    #[test]
+    fn origin_connector_is_counted() {
+        let g = WalkGraph::build(&line(&[0.0, 100.0], &[0.0, 0.0], WalkwayKind::Street), &[], &proj());
+        let p = Profile::Elder;
+        let snap = g.snap(50.0, 40.0, 300.0).expect("snap");
+        let mut s = Searcher::new();
+        s.run(&g, &[Origin::new(snap, p)], p, 3600.0);
+        let end = g.edge(EdgeId(0)).to;
+        let (t, d) = s.node_reach(end).expect("reached");
+        assert!((d - 90.0).abs() < 1e-6);
+        assert!((t - 90.0 / p.flat_speed_m_per_s()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn multi_source_takes_the_nearest_origin_and_reset_is_clean() {
+        let xs: Vec<f64> = (0..=10).map(|i| f64::from(i) * 100.0).collect();
+        let g = WalkGraph::build(&line(&xs, &[0.0; 11], WalkwayKind::Footway), &[], &proj());
+        let p = Profile::Standard;
+        let a = Origin::at_snap(g.snap(0.0, 0.0, 1.0).expect("snap"));
+        let b = Origin::at_snap(g.snap(1000.0, 0.0, 1.0).expect("snap"));
+        let mut s = Searcher::new();
+        s.run(&g, &[a, b], p, 3600.0);
+        let mid = g.snap(700.0, 0.0, 1.0).expect("snap");
+        let r = s.reach(&g, &mid).expect("reached");
+        assert!((r.dist_m - 300.0).abs() < 1e-6);
+        let route = s.route_xy(&g, r.via, &mid);
+        assert!((route[0][0] - 1000.0).abs() < 1e-6 && (route[route.len() - 1][0] - 700.0).abs() < 1e-6);
+        // A later single-origin query must not see the previous one's nodes.
+        s.run(&g, &[a], p, 60.0);
+        assert!(s.reach(&g, &mid).is_none());
+        assert!(s.settled().len() == 1, "only the start node within 60 s: {:?}", s.settled());
+    }
+
+    #[test]
+    fn wheelchair_cannot_pass_stairs() {
+        let mut ws = line(&[0.0, 100.0], &[0.0, 0.0], WalkwayKind::Street);
+        let mut st = line(&[100.0, 130.0], &[0.0, 15.0], WalkwayKind::Stairs);
+        st[0].id = "stairs".into();
+        ws.extend(st);
+        let g = WalkGraph::build(&ws, &[], &proj());
+        let o = Origin::at_snap(g.snap(0.0, 0.0, 1.0).expect("snap"));
+        let top = g.edge(EdgeId(1)).to;
+        let mut s = Searcher::new();
+        s.run(&g, &[o], Profile::Standard, 3600.0);
+        assert!(s.node_reach(top).is_some());
+        s.run(&g, &[o], Profile::Wheelchair, 3600.0);
+        assert!(s.node_reach(top).is_none());
+        let near_top = g.snap(125.0, 0.0, 1.0).expect("snap");
+        assert!(s.reach(&g, &near_top).is_none(), "no partial stairs either");
     }
 }
