@@ -165,7 +165,12 @@ pub fn contours(
                 }
             }
             if let Some(r) = &raster {
-                let (poly, cells) = r.contour(graph, t);
+                // Cells holding a building not reached in time are left out unless a reached
+                // walkway or building shares them, so unreached buildings fall outside.
+                let unreached = (0..buildings.len())
+                    .filter(|&i| building_s[i] > t)
+                    .filter_map(|i| buildings.snap(i, p).map(|s| s.point_xy));
+                let (poly, cells) = r.contour(graph, t, unreached);
                 c.polygon = poly;
                 c.area_m2 = cells as f64 * r.cell_m * r.cell_m;
             }
@@ -233,7 +238,12 @@ fn rasterise(graph: &WalkGraph, strokes: &[Stroke], t_max: f64) -> Option<Raster
 
 impl Raster {
     /// The WGS84 polygon of cells reached within `t_s`, and its cell count.
-    fn contour(&self, graph: &WalkGraph, t_s: f64) -> (MultiPolygon<f64>, usize) {
+    fn contour(
+        &self,
+        graph: &WalkGraph,
+        t_s: f64,
+        carve_xy: impl Iterator<Item = [f64; 2]>,
+    ) -> (MultiPolygon<f64>, usize) {
         let direct = Mask { w: self.w, h: self.h, bits: self.time_s.iter().map(|&c| c <= t_s).collect() };
         if !direct.bits.iter().any(|&b| b) {
             return (MultiPolygon(Vec::new()), 0);
@@ -248,8 +258,18 @@ impl Raster {
                 }
             }
         }
-        let cells = closed.bits.iter().filter(|&&b| b).count();
         let grid = water.grid();
+        for [x, y] in carve_xy {
+            let (cx, cy) = (grid.col(x), grid.row(y));
+            if cx < self.ix0 || cy < self.iy0 || cx >= self.ix0 + self.w || cy >= self.iy0 + self.h {
+                continue;
+            }
+            let i = (cy - self.iy0) * self.w + (cx - self.ix0);
+            if !direct.bits[i] {
+                closed.bits[i] = false;
+            }
+        }
+        let cells = closed.bits.iter().filter(|&&b| b).count();
         let to_wgs = |r: &Ring| -> LineString<f64> {
             let mut pts: Vec<(f64, f64)> = r
                 .iter()
