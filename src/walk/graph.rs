@@ -98,6 +98,11 @@ pub struct WalkGraph {
     /// CSR: the adjacency of node `n` is `adj[adj_start[n]..adj_start[n + 1]]`.
     adj_start: Vec<u32>,
     adj: Vec<Adjacent>,
+    /// Per profile, the cost of walking each adjacency entry, in `adj` order: the search
+    /// reads it sequentially instead of chasing the (large) `Edge` records.
+    adj_cost_s: [Vec<f64>; PROFILE_COUNT],
+    /// Slope length of each adjacency entry's edge, in `adj` order.
+    adj_length_m: Vec<f64>,
     pub(crate) segments: RTree<SegmentEntry>,
     water: Water,
 }
@@ -176,6 +181,8 @@ impl WalkGraph {
             adj[fill[e.to.index()] as usize] = Adjacent { edge: id, head: e.from, forward: false };
             fill[e.to.index()] += 1;
         }
+        let adj_cost_s = Profile::ALL.map(|p| adj.iter().map(|a| edges[a.edge.index()].cost_s(p, a.forward)).collect());
+        let adj_length_m = adj.iter().map(|a| edges[a.edge.index()].length_m).collect();
         let segments = RTree::bulk_load(
             edges
                 .iter()
@@ -185,7 +192,7 @@ impl WalkGraph {
         );
         let grid = grid_around(&node_xy, opts.cell_m);
         let water = Water::build(water, proj, grid);
-        WalkGraph { proj: *proj, node_xy, edges, adj_start, adj, segments, water }
+        WalkGraph { proj: *proj, node_xy, edges, adj_start, adj, adj_cost_s, adj_length_m, segments, water }
     }
 
     #[must_use]
@@ -227,6 +234,14 @@ impl WalkGraph {
     pub fn adjacent(&self, n: NodeId) -> &[Adjacent] {
         let i = n.index();
         &self.adj[self.adj_start[i] as usize..self.adj_start[i + 1] as usize]
+    }
+
+    /// The adjacency of `n` with, for each entry, its cost in profile `p` (s) and length (m).
+    #[inline]
+    pub(crate) fn adjacent_costs(&self, n: NodeId, p: Profile) -> (&[Adjacent], &[f64], &[f64]) {
+        let i = n.index();
+        let r = self.adj_start[i] as usize..self.adj_start[i + 1] as usize;
+        (&self.adj[r.clone()], &self.adj_cost_s[p.index()][r.clone()], &self.adj_length_m[r])
     }
 
     /// Point at `fraction` (0 = `from`, 1 = `to`) along edge `e`, local metres.

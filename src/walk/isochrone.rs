@@ -13,7 +13,7 @@
 use geo::{LineString, MultiPolygon, Polygon};
 
 use super::contour::{Mask, Ring, trace};
-use super::graph::WalkGraph;
+use super::graph::{EdgeId, WalkGraph};
 use super::profile::Profile;
 use super::search::{Origin, Searcher, partial_s};
 use super::snap::SnappedPoints;
@@ -90,6 +90,8 @@ pub fn contours(
     let t_max = minutes.iter().map(|m| m * 60.0).filter(|t| t.is_finite()).fold(0.0, f64::max).min(searcher.max_s());
     let mut strokes: Vec<Stroke> = Vec::with_capacity(searcher.settled().len() * 2);
 
+    // Edges whose buildings may be reached: those touching a settled node, and origin edges.
+    let mut touched: Vec<EdgeId> = Vec::with_capacity(searcher.settled().len() * 2);
     // Reached edges, each once: from its `from` end if that is settled, else from `to`.
     for &u in searcher.settled() {
         for a in graph.adjacent(u) {
@@ -98,6 +100,7 @@ pub fn contours(
             if other_settled && !a.forward {
                 continue;
             }
+            touched.push(a.edge);
             strokes.push(Stroke {
                 p: graph.node_xy(e.from),
                 q: graph.node_xy(e.to),
@@ -112,6 +115,7 @@ pub fn contours(
     for o in searcher.origins() {
         let e = graph.edge(o.snap.edge);
         let f = o.snap.fraction;
+        touched.push(o.snap.edge);
         for (end, cost_out, cost_back, frac) in [
             (e.to, e.cost_s(p, true), e.cost_s(p, false), 1.0 - f),
             (e.from, e.cost_s(p, false), e.cost_s(p, true), f),
@@ -128,19 +132,33 @@ pub fn contours(
         // The connector from the origin point itself.
         strokes.push(Stroke { p: o.snap.point_xy, q: o.snap.snapped_xy, tp: o.start_s, c_pq: 0.0, tq: o.start_s, c_qp: 0.0 });
     }
-    // Buildings: times to their snaps, once; reached ones add their connector.
-    let mut building_s: Vec<f64> = Vec::with_capacity(buildings.len());
-    for i in 0..buildings.len() {
-        let t = buildings.snap(i, p).and_then(|s| searcher.reach(graph, s)).map_or(f64::INFINITY, |r| r.time_s);
-        building_s.push(t);
-        if t <= t_max
-            && let Some(s) = buildings.snap(i, p)
-        {
-            strokes.push(Stroke { p: s.point_xy, q: s.snapped_xy, tp: t, c_pq: 0.0, tq: t, c_qp: 0.0 });
+    // Buildings: only those on touched edges can be reached; the rest stay at +inf.
+    let mut building_s: Vec<f64> = vec![f64::INFINITY; buildings.len()];
+    for &e in &touched {
+        for &j in buildings.on_edge(e, p) {
+            let j = j as usize;
+            if building_s[j].is_finite() {
+                continue;
+            }
+            let Some(s) = buildings.snap(j, p) else { continue };
+            if let Some(r) = searcher.reach(graph, s) {
+                building_s[j] = r.time_s;
+                if r.time_s <= t_max {
+                    strokes.push(Stroke { p: s.point_xy, q: s.snapped_xy, tp: r.time_s, c_pq: 0.0, tq: r.time_s, c_qp: 0.0 });
+                }
+            }
         }
     }
 
     let raster = rasterise(graph, &strokes, t_max);
+    // Buildings inside the raster window, with their times, for carving.
+    let in_window: Vec<([f64; 2], f64)> = match &raster {
+        Some(r) => (0..buildings.len())
+            .filter_map(|i| buildings.snap(i, p).map(|s| (s.point_xy, building_s[i])))
+            .filter(|(xy, _)| r.covers(graph, *xy))
+            .collect(),
+        None => Vec::new(),
+    };
     minutes
         .iter()
         .map(|&m| {
@@ -167,9 +185,7 @@ pub fn contours(
             if let Some(r) = &raster {
                 // Cells holding a building not reached in time are left out unless a reached
                 // walkway or building shares them, so unreached buildings fall outside.
-                let unreached = (0..buildings.len())
-                    .filter(|&i| building_s[i] > t)
-                    .filter_map(|i| buildings.snap(i, p).map(|s| s.point_xy));
+                let unreached = in_window.iter().filter(|(_, bt)| !(*bt <= t)).map(|(xy, _)| *xy);
                 let (poly, cells) = r.contour(graph, t, unreached);
                 c.polygon = poly;
                 c.area_m2 = cells as f64 * r.cell_m * r.cell_m;
@@ -237,6 +253,13 @@ fn rasterise(graph: &WalkGraph, strokes: &[Stroke], t_max: f64) -> Option<Raster
 }
 
 impl Raster {
+    /// Whether local-metre point `xy` falls in the window.
+    fn covers(&self, graph: &WalkGraph, xy: [f64; 2]) -> bool {
+        let grid = graph.water().grid();
+        let (cx, cy) = ((xy[0] - grid.x0_m) / grid.cell_m, (xy[1] - grid.y0_m) / grid.cell_m);
+        cx >= self.ix0 as f64 && cy >= self.iy0 as f64 && cx < (self.ix0 + self.w) as f64 && cy < (self.iy0 + self.h) as f64
+    }
+
     /// The WGS84 polygon of cells reached within `t_s`, and its cell count.
     fn contour(
         &self,

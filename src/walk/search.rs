@@ -189,14 +189,12 @@ impl Searcher {
         self.settled_stamp[ui] = self.generation;
         self.settled.push(u);
         let (t, d) = (self.time_s[ui], self.dist_m[ui]);
-        for a in graph.adjacent(u) {
-            let e = graph.edge(a.edge);
-            let c = e.cost_s(self.profile, a.forward);
-            let hi = a.head.index();
-            if self.settled_stamp[hi] == self.generation {
+        let (adj, cost_s, length_m) = graph.adjacent_costs(u, self.profile);
+        for ((a, &c), &l) in adj.iter().zip(cost_s).zip(length_m) {
+            if self.settled_stamp[a.head.index()] == self.generation {
                 continue;
             }
-            self.relax(a.head, t + c, d + e.length_m, (a.edge.0 << 1) | u32::from(a.forward));
+            self.relax(a.head, t + c, d + l, (a.edge.0 << 1) | u32::from(a.forward));
         }
         Some(u)
     }
