@@ -37,6 +37,10 @@ fn bench_walk(c: &mut Criterion) {
         c.bench_function(name, |b| b.iter(|| nearest(&graph, &facilities, &mut searcher, black_box(&origins), &q)));
     }
 
+    c.bench_function("search_15min_no_polygon", |b| {
+        b.iter(|| searcher.run(&graph, black_box(&origins), Profile::Standard, 900.0));
+    });
+
     for (name, minutes) in [("isochrone_15min", &[15.0][..]), ("isochrone_5_10_15min", &[5.0, 10.0, 15.0][..])] {
         let cs = isochrones(&graph, &mut searcher, &origins, Profile::Standard, &buildings, &town.population, minutes);
         let last = cs.last().expect("contour");

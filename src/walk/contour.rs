@@ -133,26 +133,71 @@ pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
             }
         }
     }
-    let mut polys: Vec<(Ring, Vec<Ring>)> = exteriors.iter().map(|(r, _)| (r.clone(), Vec::new())).collect();
+    // Each ring borders, on its left, cells of exactly one 4-connected component; a hole
+    // belongs to the exterior of the same component. Labelling is linear in the window,
+    // unlike point-in-polygon tests of every hole against large outlines.
+    let labels = label_components(mask);
+    let left_label = |r: &Ring| -> u32 {
+        let (x0, y0) = r[0];
+        let (x1, y1) = r[1];
+        let (cx, cy) = match ((x1 - x0).signum(), (y1 - y0).signum()) {
+            (1, _) => (x0, y0),
+            (_, 1) => (x0 - 1, y0),
+            (-1, _) => (x0 - 1, y0 - 1),
+            _ => (x0, y0 - 1),
+        };
+        labels[cy as usize * w + cx as usize]
+    };
+    let mut owner_of: std::collections::HashMap<u32, usize> = std::collections::HashMap::with_capacity(exteriors.len());
+    let mut polys: Vec<(Ring, Vec<Ring>)> = Vec::with_capacity(exteriors.len());
+    for (r, _) in exteriors {
+        owner_of.insert(left_label(&r), polys.len());
+        polys.push((r, Vec::new()));
+    }
     for hole in holes {
-        // A point a quarter cell to the left of the hole's first edge lies in a set cell of
-        // the polygon that owns the hole.
-        let (x0, y0) = hole[0];
-        let (x1, y1) = hole[1];
-        let (dx, dy) = (f64::from((x1 - x0).signum()), f64::from((y1 - y0).signum()));
-        let px = f64::from(x0) + 0.5 * dx - 0.25 * dy;
-        let py = f64::from(y0) + 0.5 * dy + 0.25 * dx;
-        let owner = exteriors
-            .iter()
-            .enumerate()
-            .filter(|(_, (r, _))| contains(r, px, py))
-            .min_by(|a, b| a.1.1.total_cmp(&b.1.1))
-            .map(|(i, _)| i);
-        if let Some(i) = owner {
+        if let Some(&i) = owner_of.get(&left_label(&hole)) {
             polys[i].1.push(hole);
         }
     }
     polys
+}
+
+/// 4-connected component label of every set cell (unset cells get `u32::MAX`).
+fn label_components(mask: &Mask) -> Vec<u32> {
+    let (w, h) = (mask.w, mask.h);
+    let mut labels = vec![u32::MAX; w * h];
+    let mut stack = Vec::new();
+    let mut next = 0u32;
+    for start in 0..w * h {
+        if !mask.bits[start] || labels[start] != u32::MAX {
+            continue;
+        }
+        labels[start] = next;
+        stack.push(start);
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % w, i / w);
+            let mut visit = |j: usize| {
+                if mask.bits[j] && labels[j] == u32::MAX {
+                    labels[j] = next;
+                    stack.push(j);
+                }
+            };
+            if x > 0 {
+                visit(i - 1);
+            }
+            if x + 1 < w {
+                visit(i + 1);
+            }
+            if y > 0 {
+                visit(i - w);
+            }
+            if y + 1 < h {
+                visit(i + w);
+            }
+        }
+        next += 1;
+    }
+    labels
 }
 
 fn signed_area2(r: &Ring) -> f64 {
@@ -164,20 +209,6 @@ fn signed_area2(r: &Ring) -> f64 {
         s += i64::from(x0) * i64::from(y1) - i64::from(x1) * i64::from(y0);
     }
     s as f64
-}
-
-/// Even-odd point-in-ring for a point with non-integer coordinates (never on an edge).
-fn contains(r: &Ring, px: f64, py: f64) -> bool {
-    let n = r.len();
-    let mut inside = false;
-    for i in 0..n {
-        let (x0, y0) = (f64::from(r[i].0), f64::from(r[i].1));
-        let (x1, y1) = (f64::from(r[(i + 1) % n].0), f64::from(r[(i + 1) % n].1));
-        if (y0 > py) != (y1 > py) && px < x0 + (py - y0) / (y1 - y0) * (x1 - x0) {
-            inside = !inside;
-        }
-    }
-    inside
 }
 
 #[cfg(test)]

@@ -153,9 +153,12 @@ pub fn contours(
     let raster = rasterise(graph, &strokes, t_max);
     // Buildings inside the raster window, with their times, for carving.
     let in_window: Vec<([f64; 2], f64)> = match &raster {
-        Some(r) => (0..buildings.len())
-            .filter_map(|i| buildings.snap(i, p).map(|s| (s.point_xy, building_s[i])))
-            .filter(|(xy, _)| r.covers(graph, *xy))
+        Some(r) => buildings
+            .positions_xy()
+            .iter()
+            .zip(&building_s)
+            .filter(|(xy, _)| r.covers(graph, **xy))
+            .map(|(xy, t)| (*xy, *t))
             .collect(),
         None => Vec::new(),
     };
@@ -229,20 +232,29 @@ fn rasterise(graph: &WalkGraph, strokes: &[Stroke], t_max: f64) -> Option<Raster
     let iy1 = (grid.row(y1) + PAD_CELLS).min(grid.ny - 1);
     let (w, h) = (ix1 - ix0 + 1, iy1 - iy0 + 1);
     let mut time_s = vec![f64::INFINITY; w * h];
-    let step_m = grid.cell_m * 0.5;
+    // Work in window cell units so a sample's cell is a truncating cast.
+    let inv_cell = 1.0 / grid.cell_m;
+    let wx0 = grid.x0_m + ix0 as f64 * grid.cell_m;
+    let wy0 = grid.y0_m + iy0 as f64 * grid.cell_m;
+    let (wmax, hmax) = (w - 1, h - 1);
     for s in strokes {
-        let len = (s.q[0] - s.p[0]).hypot(s.q[1] - s.p[1]);
-        let n = (len / step_m).ceil().max(1.0) as usize;
+        if !(s.tp.min(s.tq) <= t_max) {
+            continue;
+        }
+        let (px, py) = ((s.p[0] - wx0) * inv_cell, (s.p[1] - wy0) * inv_cell);
+        let (dx, dy) = ((s.q[0] - wx0) * inv_cell - px, (s.q[1] - wy0) * inv_cell - py);
+        // Two samples per cell length: no cell along the stroke is skipped by more than a corner.
+        let n = ((dx * dx + dy * dy).sqrt() * 2.0) as usize + 1;
+        let inv_n = 1.0 / n as f64;
         for k in 0..=n {
-            let f = k as f64 / n as f64;
+            let f = k as f64 * inv_n;
             let t = s.time_at(f);
             if !(t <= t_max) {
                 continue;
             }
-            let x = s.p[0] + (s.q[0] - s.p[0]) * f;
-            let y = s.p[1] + (s.q[1] - s.p[1]) * f;
-            let cx = grid.col(x).clamp(ix0, ix1) - ix0;
-            let cy = grid.row(y).clamp(iy0, iy1) - iy0;
+            // Negative values saturate to 0 in the cast.
+            let cx = ((px + dx * f) as usize).min(wmax);
+            let cy = ((py + dy * f) as usize).min(hmax);
             let cell = &mut time_s[cy * w + cx];
             if t < *cell {
                 *cell = t;

@@ -127,6 +127,7 @@ pub(crate) fn variant(p: Profile) -> usize {
 /// walkway, and onto step-free walkways (used by profiles that cannot take stairs).
 #[derive(Debug, Clone)]
 pub struct SnappedPoints {
+    xy_m: Vec<[f64; 2]>,
     snaps: [Vec<Option<Snap>>; 2],
     tags: Vec<u32>,
     /// Per variant, CSR over edges: points on edge `e` are `by_edge[start[e]..start[e+1]]`.
@@ -167,7 +168,7 @@ impl SnappedPoints {
         let tags = if tags.len() == xy.len() { tags.to_vec() } else { vec![0; xy.len()] };
         let (s0, b0) = index_by_edge(graph.edge_count(), &any);
         let (s1, b1) = index_by_edge(graph.edge_count(), &step_free);
-        SnappedPoints { snaps: [any, step_free], tags, edge_start: [s0, s1], by_edge: [b0, b1], errors }
+        SnappedPoints { xy_m: xy, snaps: [any, step_free], tags, edge_start: [s0, s1], by_edge: [b0, b1], errors }
     }
 
     #[must_use]
@@ -184,6 +185,12 @@ impl SnappedPoints {
     #[must_use]
     pub fn snap(&self, i: usize, p: Profile) -> Option<&Snap> {
         self.snaps[variant(p)].get(i).and_then(Option::as_ref)
+    }
+
+    /// Every point's position in local metres, snapped or not.
+    #[must_use]
+    pub fn positions_xy(&self) -> &[[f64; 2]] {
+        &self.xy_m
     }
 
     #[must_use]
