@@ -12,3 +12,4 @@ pub mod generate;
 pub mod model;
 pub mod render;
 pub mod store;
+pub mod walk;
