@@ -4,6 +4,9 @@
 pub mod audit;
 pub mod coverage;
 pub mod gaps;
+pub mod reach;
 pub mod siting;
+pub mod world;
 
 pub use coverage::{Level, UnitCoverage};
+pub use world::WalkWorld;
