@@ -4,9 +4,11 @@
 pub mod audit;
 pub mod coverage;
 pub mod gaps;
+pub mod planner;
 pub mod reach;
 pub mod siting;
 pub mod world;
 
 pub use coverage::{Level, UnitCoverage};
+pub use planner::{Change, PlanError, Planner};
 pub use world::WalkWorld;
