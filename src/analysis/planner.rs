@@ -133,11 +133,14 @@ pub struct Site {
     pub buildings: usize,
 }
 
+/// Per-building seconds to the nearest facility, per (category, profile).
+type TimesCache = HashMap<(String, Profile), Arc<Vec<f64>>>;
+
 /// The planner over one world.
 #[derive(Debug)]
 pub struct Planner {
     pub world: Arc<WalkWorld>,
-    cache: Mutex<HashMap<(String, Profile), Arc<Vec<f64>>>>,
+    cache: Mutex<TimesCache>,
 }
 
 impl Planner {
@@ -197,7 +200,7 @@ impl Planner {
             Level::Subdistrict,
         )
         .pop()
-        .unwrap_or_else(|| empty_total());
+        .unwrap_or_else(empty_total);
         CoverageReport {
             category: category.to_string(),
             minutes,
