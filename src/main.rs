@@ -35,6 +35,11 @@ enum Command {
         #[arg(long, default_value = "geodata")]
         out: PathBuf,
     },
+    /// Planner reports from network walking times, as CSV (Excel) or GeoJSON (QGIS).
+    Report {
+        #[command(subcommand)]
+        what: servicemap::cli::ReportCommand,
+    },
     /// Draw the overview picture of a data directory as a PNG.
     Render {
         #[arg(default_value = "geodata")]
@@ -71,6 +76,7 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => servicemap::api::serve_blocking(args),
         Some(Command::Validate { dir }) => servicemap::cli::validate(&dir),
         Some(Command::Generate { out }) => servicemap::cli::generate(&out),
+        Some(Command::Report { what }) => servicemap::cli::report(what),
         Some(Command::Render { dir, out, width_px }) => {
             servicemap::cli::render(&dir, &out, width_px)
         }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod coverage;
+pub mod export;
 pub mod gaps;
 pub mod planner;
 pub mod reach;
