@@ -6,7 +6,9 @@
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use servicemap::walk::synthetic::{TownSpec, town};
-use servicemap::walk::{NearestQuery, Origin, Profile, Searcher, SnappedPoints, WalkGraph, isochrones, nearest};
+use servicemap::walk::{
+    NearestQuery, Origin, Profile, Searcher, SnappedPoints, WalkGraph, isochrones, nearest,
+};
 
 fn bench_walk(c: &mut Criterion) {
     let town = town(&TownSpec::lijiatuo_like(42));
@@ -19,30 +21,65 @@ fn bench_walk(c: &mut Criterion) {
         graph.edges().iter().map(|e| e.length_m).sum::<f64>() / 1000.0
     );
     c.bench_function("graph_build", |b| {
-        b.iter(|| WalkGraph::build(black_box(&town.walkways), black_box(&town.water), &town.proj));
+        b.iter(|| {
+            WalkGraph::build(
+                black_box(&town.walkways),
+                black_box(&town.water),
+                &town.proj,
+            )
+        });
     });
 
     let facilities = SnappedPoints::build(&graph, &town.facilities, &town.facility_tags, 300.0);
     let buildings = SnappedPoints::build(&graph, &town.buildings, &[], 300.0);
     let side_m = town.spec.nx as f64 * town.spec.block_m;
     // Centre of the southern half, away from the river.
-    let snap = graph.snap_for(side_m * 0.5, side_m * 0.25, 300.0, Profile::Standard).expect("snap");
+    let snap = graph
+        .snap_for(side_m * 0.5, side_m * 0.25, 300.0, Profile::Standard)
+        .expect("snap");
     let origins = [Origin::new(snap, Profile::Standard)];
     let mut searcher = Searcher::new();
 
-    for (name, tags) in [("nearest_k5_3_categories", &[0u32, 1, 2][..]), ("nearest_k5_1_category", &[0u32][..])] {
-        let q = NearestQuery { profile: Profile::Standard, k: 5, max_s: 1800.0, tags: Some(tags), with_route: true };
+    for (name, tags) in [
+        ("nearest_k5_3_categories", &[0u32, 1, 2][..]),
+        ("nearest_k5_1_category", &[0u32][..]),
+    ] {
+        let q = NearestQuery {
+            profile: Profile::Standard,
+            k: 5,
+            max_s: 1800.0,
+            tags: Some(tags),
+            with_route: true,
+        };
         let found = nearest(&graph, &facilities, &mut searcher, &origins, &q);
-        eprintln!("{name}: {} found, farthest {:.0} s, {} nodes settled", found.len(), found.last().map_or(0.0, |n| n.walk_s), searcher.settled().len());
-        c.bench_function(name, |b| b.iter(|| nearest(&graph, &facilities, &mut searcher, black_box(&origins), &q)));
+        eprintln!(
+            "{name}: {} found, farthest {:.0} s, {} nodes settled",
+            found.len(),
+            found.last().map_or(0.0, |n| n.walk_s),
+            searcher.settled().len()
+        );
+        c.bench_function(name, |b| {
+            b.iter(|| nearest(&graph, &facilities, &mut searcher, black_box(&origins), &q))
+        });
     }
 
     c.bench_function("search_15min_no_polygon", |b| {
         b.iter(|| searcher.run(&graph, black_box(&origins), Profile::Standard, 900.0));
     });
 
-    for (name, minutes) in [("isochrone_15min", &[15.0][..]), ("isochrone_5_10_15min", &[5.0, 10.0, 15.0][..])] {
-        let cs = isochrones(&graph, &mut searcher, &origins, Profile::Standard, &buildings, &town.population, minutes);
+    for (name, minutes) in [
+        ("isochrone_15min", &[15.0][..]),
+        ("isochrone_5_10_15min", &[5.0, 10.0, 15.0][..]),
+    ] {
+        let cs = isochrones(
+            &graph,
+            &mut searcher,
+            &origins,
+            Profile::Standard,
+            &buildings,
+            &town.population,
+            minutes,
+        );
         let last = cs.last().expect("contour");
         eprintln!(
             "{name}: {:.2} km², {} buildings, {} residents, {} polygons, {} nodes settled",
@@ -53,7 +90,17 @@ fn bench_walk(c: &mut Criterion) {
             searcher.settled().len()
         );
         c.bench_function(name, |b| {
-            b.iter(|| isochrones(&graph, &mut searcher, black_box(&origins), Profile::Standard, &buildings, &town.population, minutes));
+            b.iter(|| {
+                isochrones(
+                    &graph,
+                    &mut searcher,
+                    black_box(&origins),
+                    Profile::Standard,
+                    &buildings,
+                    &town.population,
+                    minutes,
+                )
+            });
         });
     }
 }

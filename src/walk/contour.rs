@@ -12,7 +12,11 @@ pub(crate) struct Mask {
 impl Mask {
     #[inline]
     pub fn get(&self, x: isize, y: isize) -> bool {
-        x >= 0 && y >= 0 && (x as usize) < self.w && (y as usize) < self.h && self.bits[y as usize * self.w + x as usize]
+        x >= 0
+            && y >= 0
+            && (x as usize) < self.w
+            && (y as usize) < self.h
+            && self.bits[y as usize * self.w + x as usize]
     }
 
     /// Morphological closing with a 3×3 square: fills gaps of one cell (also diagonal) and
@@ -109,7 +113,10 @@ pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
             loop {
                 let avail = out[cur] | if cur == v0 { 1 << d0 } else { 0 };
                 // Prefer left, then straight, then right: keeps set cells 4-connected.
-                let Some(nd) = [(d + 1) % 4, d, (d + 3) % 4].into_iter().find(|&c| avail & (1 << c) != 0) else {
+                let Some(nd) = [(d + 1) % 4, d, (d + 3) % 4]
+                    .into_iter()
+                    .find(|&c| avail & (1 << c) != 0)
+                else {
                     break; // cannot happen on a consistent boundary; stop rather than loop
                 };
                 if nd != d {
@@ -148,7 +155,8 @@ pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
         };
         labels[cy as usize * w + cx as usize]
     };
-    let mut owner_of: std::collections::HashMap<u32, usize> = std::collections::HashMap::with_capacity(exteriors.len());
+    let mut owner_of: std::collections::HashMap<u32, usize> =
+        std::collections::HashMap::with_capacity(exteriors.len());
     let mut polys: Vec<(Ring, Vec<Ring>)> = Vec::with_capacity(exteriors.len());
     for (r, _) in exteriors {
         owner_of.insert(left_label(&r), polys.len());
@@ -229,19 +237,31 @@ mod tests {
     }
 
     fn area(polys: &[(Ring, Vec<Ring>)]) -> f64 {
-        polys.iter().map(|(e, hs)| (signed_area2(e) + hs.iter().map(signed_area2).sum::<f64>()) / 2.0).sum()
+        polys
+            .iter()
+            .map(|(e, hs)| (signed_area2(e) + hs.iter().map(signed_area2).sum::<f64>()) / 2.0)
+            .sum()
     }
 
     #[test]
     fn square_with_hole_and_island() {
-        let m = mask(&["#######", "#.....#", "#.###.#", "#.#.#.#", "#.###.#", "#.....#", "#######"]);
+        let m = mask(&[
+            "#######", "#.....#", "#.###.#", "#.#.#.#", "#.###.#", "#.....#", "#######",
+        ]);
         let p = trace(&m);
         let cells = m.bits.iter().filter(|&&b| b).count() as f64;
         assert!((area(&p) - cells).abs() < 1e-9);
         assert_eq!(p.len(), 2, "outer ring and island");
-        assert_eq!(p.iter().map(|(_, h)| h.len()).sum::<usize>(), 2, "each has one hole");
+        assert_eq!(
+            p.iter().map(|(_, h)| h.len()).sum::<usize>(),
+            2,
+            "each has one hole"
+        );
         // The outer one is a 4-corner square with a 4-corner hole.
-        let outer = p.iter().find(|(e, _)| signed_area2(e) > 80.0).expect("outer");
+        let outer = p
+            .iter()
+            .find(|(e, _)| signed_area2(e) > 80.0)
+            .expect("outer");
         assert_eq!(outer.0.len(), 4);
         assert_eq!(outer.1[0].len(), 4);
     }
@@ -260,7 +280,10 @@ mod tests {
         let m = mask(&[".........", ".#.#..#...#", "........."].map(|r| &r[..9]));
         let c = m.close();
         let row: Vec<bool> = (0..9).map(|x| c.bits[9 + x]).collect();
-        assert_eq!(row, vec![false, true, true, true, true, true, true, false, false]);
+        assert_eq!(
+            row,
+            vec![false, true, true, true, true, true, true, false, false]
+        );
         // Never removes a set cell.
         assert!(m.bits.iter().zip(&c.bits).all(|(a, b)| !a || *b));
     }

@@ -119,7 +119,12 @@ impl WalkGraph {
     /// duplicate vertices are skipped. Walkways without elevation are flat; a walkway whose
     /// elevation list has the wrong length is treated as flat too.
     #[must_use]
-    pub fn build_with(walkways: &[Walkway], water: &[Polygon<f64>], proj: &LocalProj, opts: GraphOptions) -> WalkGraph {
+    pub fn build_with(
+        walkways: &[Walkway],
+        water: &[Polygon<f64>],
+        proj: &LocalProj,
+        opts: GraphOptions,
+    ) -> WalkGraph {
         let mut node_of: HashMap<(u64, u64), NodeId> = HashMap::new();
         let mut node_xy: Vec<[f64; 2]> = Vec::new();
         let mut edges: Vec<Edge> = Vec::new();
@@ -134,7 +139,11 @@ impl WalkGraph {
         };
         for (wi, w) in walkways.iter().enumerate() {
             let elev = w.elevation_m.as_ref().filter(|e| e.len() == w.lonlat.len());
-            let ids: Vec<NodeId> = w.lonlat.iter().map(|&(lon, lat)| node(lon, lat, &mut node_xy)).collect();
+            let ids: Vec<NodeId> = w
+                .lonlat
+                .iter()
+                .map(|&(lon, lat)| node(lon, lat, &mut node_xy))
+                .collect();
             for i in 1..ids.len() {
                 let (a, b) = (ids[i - 1], ids[i]);
                 if a == b {
@@ -146,8 +155,10 @@ impl WalkGraph {
                 let climb_m = elev.map_or(0.0, |e| e[i] - e[i - 1]);
                 let mut cost_s = [[0.0; 2]; PROFILE_COUNT];
                 for p in Profile::ALL {
-                    cost_s[p.index()] =
-                        [p.segment_cost_s(w.kind, run_m, climb_m), p.segment_cost_s(w.kind, run_m, -climb_m)];
+                    cost_s[p.index()] = [
+                        p.segment_cost_s(w.kind, run_m, climb_m),
+                        p.segment_cost_s(w.kind, run_m, -climb_m),
+                    ];
                 }
                 edges.push(Edge {
                     from: a,
@@ -172,27 +183,58 @@ impl WalkGraph {
             adj_start[i + 1] += adj_start[i];
         }
         let mut fill: Vec<u32> = adj_start[..n].to_vec();
-        let placeholder = Adjacent { edge: EdgeId(0), head: NodeId(0), forward: true };
+        let placeholder = Adjacent {
+            edge: EdgeId(0),
+            head: NodeId(0),
+            forward: true,
+        };
         let mut adj = vec![placeholder; edges.len() * 2];
         for (i, e) in edges.iter().enumerate() {
             let id = EdgeId(i as u32);
-            adj[fill[e.from.index()] as usize] = Adjacent { edge: id, head: e.to, forward: true };
+            adj[fill[e.from.index()] as usize] = Adjacent {
+                edge: id,
+                head: e.to,
+                forward: true,
+            };
             fill[e.from.index()] += 1;
-            adj[fill[e.to.index()] as usize] = Adjacent { edge: id, head: e.from, forward: false };
+            adj[fill[e.to.index()] as usize] = Adjacent {
+                edge: id,
+                head: e.from,
+                forward: false,
+            };
             fill[e.to.index()] += 1;
         }
-        let adj_cost_s = Profile::ALL.map(|p| adj.iter().map(|a| edges[a.edge.index()].cost_s(p, a.forward)).collect());
+        let adj_cost_s = Profile::ALL.map(|p| {
+            adj.iter()
+                .map(|a| edges[a.edge.index()].cost_s(p, a.forward))
+                .collect()
+        });
         let adj_length_m = adj.iter().map(|a| edges[a.edge.index()].length_m).collect();
         let segments = RTree::bulk_load(
             edges
                 .iter()
                 .enumerate()
-                .map(|(i, e)| GeomWithData::new(Line::new(node_xy[e.from.index()], node_xy[e.to.index()]), EdgeId(i as u32)))
+                .map(|(i, e)| {
+                    GeomWithData::new(
+                        Line::new(node_xy[e.from.index()], node_xy[e.to.index()]),
+                        EdgeId(i as u32),
+                    )
+                })
                 .collect(),
         );
         let grid = grid_around(&node_xy, opts.cell_m);
         let water = Water::build(water, proj, grid);
-        WalkGraph { proj: *proj, node_xy, edges, adj_start, adj, adj_cost_s, adj_length_m, segments, water }
+        WalkGraph {
+            proj: *proj,
+            node_xy,
+            edges,
+            adj_start,
+            adj,
+            adj_cost_s,
+            adj_length_m,
+            segments,
+            water,
+        }
     }
 
     #[must_use]
@@ -241,7 +283,11 @@ impl WalkGraph {
     pub(crate) fn adjacent_costs(&self, n: NodeId, p: Profile) -> (&[Adjacent], &[f64], &[f64]) {
         let i = n.index();
         let r = self.adj_start[i] as usize..self.adj_start[i + 1] as usize;
-        (&self.adj[r.clone()], &self.adj_cost_s[p.index()][r.clone()], &self.adj_length_m[r])
+        (
+            &self.adj[r.clone()],
+            &self.adj_cost_s[p.index()][r.clone()],
+            &self.adj_length_m[r],
+        )
     }
 
     /// Point at `fraction` (0 = `from`, 1 = `to`) along edge `e`, local metres.
@@ -250,7 +296,10 @@ impl WalkGraph {
         let edge = self.edge(e);
         let a = self.node_xy(edge.from);
         let b = self.node_xy(edge.to);
-        [a[0] + (b[0] - a[0]) * fraction, a[1] + (b[1] - a[1]) * fraction]
+        [
+            a[0] + (b[0] - a[0]) * fraction,
+            a[1] + (b[1] - a[1]) * fraction,
+        ]
     }
 
     /// The water index and mask the graph was built with.
@@ -269,8 +318,17 @@ impl WalkGraph {
 /// A grid covering all nodes with a margin of at least 400 m, so the connectors of points
 /// snapped from up to [`DEFAULT_MAX_SNAP_M`](super::DEFAULT_MAX_SNAP_M) away stay inside it.
 fn grid_around(node_xy: &[[f64; 2]], cell_m: f64) -> GridSpec {
-    let cell_m = if cell_m.is_finite() && cell_m > 0.5 { cell_m } else { GraphOptions::default().cell_m };
-    let (mut x0, mut y0, mut x1, mut y1) = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+    let cell_m = if cell_m.is_finite() && cell_m > 0.5 {
+        cell_m
+    } else {
+        GraphOptions::default().cell_m
+    };
+    let (mut x0, mut y0, mut x1, mut y1) = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
     for p in node_xy {
         x0 = x0.min(p[0]);
         y0 = y0.min(p[1]);
@@ -285,7 +343,13 @@ fn grid_around(node_xy: &[[f64; 2]], cell_m: f64) -> GridSpec {
     let y0_m = ((y0 - margin) / cell_m).floor() * cell_m;
     let nx = ((x1 + margin - x0_m) / cell_m).ceil() as usize + 1;
     let ny = ((y1 + margin - y0_m) / cell_m).ceil() as usize + 1;
-    GridSpec { x0_m, y0_m, cell_m, nx, ny }
+    GridSpec {
+        x0_m,
+        y0_m,
+        cell_m,
+        nx,
+        ny,
+    }
 }
 
 #[cfg(test)]
@@ -293,7 +357,13 @@ mod tests {
     use super::*;
 
     fn ww(id: &str, kind: WalkwayKind, pts: &[(f64, f64)], elev: Option<Vec<f64>>) -> Walkway {
-        Walkway { id: id.into(), kind, name: None, lonlat: pts.to_vec(), elevation_m: elev }
+        Walkway {
+            id: id.into(),
+            kind,
+            name: None,
+            lonlat: pts.to_vec(),
+            elevation_m: elev,
+        }
     }
 
     #[test]

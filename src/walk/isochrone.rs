@@ -71,7 +71,11 @@ pub fn isochrones(
     population: &[Population],
     minutes: &[f64],
 ) -> Vec<Contour> {
-    let max_min = minutes.iter().copied().filter(|m| m.is_finite()).fold(0.0, f64::max);
+    let max_min = minutes
+        .iter()
+        .copied()
+        .filter(|m| m.is_finite())
+        .fold(0.0, f64::max);
     searcher.run(graph, origins, profile, max_min * 60.0);
     contours(graph, searcher, buildings, population, minutes)
 }
@@ -87,7 +91,12 @@ pub fn contours(
     minutes: &[f64],
 ) -> Vec<Contour> {
     let p = searcher.profile();
-    let t_max = minutes.iter().map(|m| m * 60.0).filter(|t| t.is_finite()).fold(0.0, f64::max).min(searcher.max_s());
+    let t_max = minutes
+        .iter()
+        .map(|m| m * 60.0)
+        .filter(|t| t.is_finite())
+        .fold(0.0, f64::max)
+        .min(searcher.max_s());
     let mut strokes: Vec<Stroke> = Vec::with_capacity(searcher.settled().len() * 2);
 
     // Edges whose buildings may be reached: those touching a settled node, and origin edges.
@@ -130,7 +139,14 @@ pub fn contours(
             });
         }
         // The connector from the origin point itself.
-        strokes.push(Stroke { p: o.snap.point_xy, q: o.snap.snapped_xy, tp: o.start_s, c_pq: 0.0, tq: o.start_s, c_qp: 0.0 });
+        strokes.push(Stroke {
+            p: o.snap.point_xy,
+            q: o.snap.snapped_xy,
+            tp: o.start_s,
+            c_pq: 0.0,
+            tq: o.start_s,
+            c_qp: 0.0,
+        });
     }
     // Buildings: only those on touched edges can be reached; the rest stay at +inf.
     let mut building_s: Vec<f64> = vec![f64::INFINITY; buildings.len()];
@@ -140,11 +156,20 @@ pub fn contours(
             if building_s[j].is_finite() {
                 continue;
             }
-            let Some(s) = buildings.snap(j, p) else { continue };
+            let Some(s) = buildings.snap(j, p) else {
+                continue;
+            };
             if let Some(r) = searcher.reach(graph, s) {
                 building_s[j] = r.time_s;
                 if r.time_s <= t_max {
-                    strokes.push(Stroke { p: s.point_xy, q: s.snapped_xy, tp: r.time_s, c_pq: 0.0, tq: r.time_s, c_qp: 0.0 });
+                    strokes.push(Stroke {
+                        p: s.point_xy,
+                        q: s.snapped_xy,
+                        tp: r.time_s,
+                        c_pq: 0.0,
+                        tq: r.time_s,
+                        c_qp: 0.0,
+                    });
                 }
             }
         }
@@ -153,13 +178,16 @@ pub fn contours(
     let raster = rasterise(graph, &strokes, t_max);
     // Buildings inside the raster window, with their times, for carving.
     let in_window: Vec<([f64; 2], f64)> = match &raster {
-        Some(r) => buildings
-            .positions_xy()
-            .iter()
-            .zip(&building_s)
-            .filter(|(xy, _)| r.covers(graph, **xy))
-            .map(|(xy, t)| (*xy, *t))
-            .collect(),
+        Some(r) => {
+            let [x0, y0, x1, y1] = r.bounds_m(graph);
+            buildings
+                .positions_xy()
+                .iter()
+                .zip(&building_s)
+                .filter(|(xy, _)| xy[0] >= x0 && xy[1] >= y0 && xy[0] < x1 && xy[1] < y1)
+                .map(|(xy, t)| (*xy, *t))
+                .collect()
+        }
         None => Vec::new(),
     };
     minutes
@@ -188,7 +216,10 @@ pub fn contours(
             if let Some(r) = &raster {
                 // Cells holding a building not reached in time are left out unless a reached
                 // walkway or building shares them, so unreached buildings fall outside.
-                let unreached = in_window.iter().filter(|(_, bt)| !(*bt <= t)).map(|(xy, _)| *xy);
+                let unreached = in_window
+                    .iter()
+                    .filter(|(_, bt)| *bt > t)
+                    .map(|(xy, _)| *xy);
                 let (poly, cells) = r.contour(graph, t, unreached);
                 c.polygon = poly;
                 c.area_m2 = cells as f64 * r.cell_m * r.cell_m;
@@ -214,7 +245,12 @@ const PAD_CELLS: usize = 2;
 
 fn rasterise(graph: &WalkGraph, strokes: &[Stroke], t_max: f64) -> Option<Raster> {
     let grid = *graph.water().grid();
-    let (mut x0, mut y0, mut x1, mut y1) = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+    let (mut x0, mut y0, mut x1, mut y1) = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
     for s in strokes {
         for pt in [s.p, s.q] {
             x0 = x0.min(pt[0]);
@@ -238,18 +274,21 @@ fn rasterise(graph: &WalkGraph, strokes: &[Stroke], t_max: f64) -> Option<Raster
     let wy0 = grid.y0_m + iy0 as f64 * grid.cell_m;
     let (wmax, hmax) = (w - 1, h - 1);
     for s in strokes {
-        if !(s.tp.min(s.tq) <= t_max) {
+        if s.tp.min(s.tq) > t_max {
             continue;
         }
         let (px, py) = ((s.p[0] - wx0) * inv_cell, (s.p[1] - wy0) * inv_cell);
-        let (dx, dy) = ((s.q[0] - wx0) * inv_cell - px, (s.q[1] - wy0) * inv_cell - py);
+        let (dx, dy) = (
+            (s.q[0] - wx0) * inv_cell - px,
+            (s.q[1] - wy0) * inv_cell - py,
+        );
         // Two samples per cell length: no cell along the stroke is skipped by more than a corner.
         let n = ((dx * dx + dy * dy).sqrt() * 2.0) as usize + 1;
         let inv_n = 1.0 / n as f64;
         for k in 0..=n {
             let f = k as f64 * inv_n;
             let t = s.time_at(f);
-            if !(t <= t_max) {
+            if t > t_max {
                 continue;
             }
             // Negative values saturate to 0 in the cast.
@@ -261,15 +300,28 @@ fn rasterise(graph: &WalkGraph, strokes: &[Stroke], t_max: f64) -> Option<Raster
             }
         }
     }
-    Some(Raster { ix0, iy0, w, h, cell_m: grid.cell_m, time_s })
+    Some(Raster {
+        ix0,
+        iy0,
+        w,
+        h,
+        cell_m: grid.cell_m,
+        time_s,
+    })
 }
 
 impl Raster {
-    /// Whether local-metre point `xy` falls in the window.
-    fn covers(&self, graph: &WalkGraph, xy: [f64; 2]) -> bool {
+    /// The window's extent in local metres: `[x_min, y_min, x_max, y_max]`.
+    fn bounds_m(&self, graph: &WalkGraph) -> [f64; 4] {
         let grid = graph.water().grid();
-        let (cx, cy) = ((xy[0] - grid.x0_m) / grid.cell_m, (xy[1] - grid.y0_m) / grid.cell_m);
-        cx >= self.ix0 as f64 && cy >= self.iy0 as f64 && cx < (self.ix0 + self.w) as f64 && cy < (self.iy0 + self.h) as f64
+        let x0 = grid.x0_m + self.ix0 as f64 * grid.cell_m;
+        let y0 = grid.y0_m + self.iy0 as f64 * grid.cell_m;
+        [
+            x0,
+            y0,
+            x0 + self.w as f64 * grid.cell_m,
+            y0 + self.h as f64 * grid.cell_m,
+        ]
     }
 
     /// The WGS84 polygon of cells reached within `t_s`, and its cell count.
@@ -279,7 +331,11 @@ impl Raster {
         t_s: f64,
         carve_xy: impl Iterator<Item = [f64; 2]>,
     ) -> (MultiPolygon<f64>, usize) {
-        let direct = Mask { w: self.w, h: self.h, bits: self.time_s.iter().map(|&c| c <= t_s).collect() };
+        let direct = Mask {
+            w: self.w,
+            h: self.h,
+            bits: self.time_s.iter().map(|&c| c <= t_s).collect(),
+        };
         if !direct.bits.iter().any(|&b| b) {
             return (MultiPolygon(Vec::new()), 0);
         }
@@ -288,7 +344,10 @@ impl Raster {
         for y in 0..self.h {
             for x in 0..self.w {
                 let i = y * self.w + x;
-                if closed.bits[i] && !direct.bits[i] && water.cell_is_water(self.ix0 + x, self.iy0 + y) {
+                if closed.bits[i]
+                    && !direct.bits[i]
+                    && water.cell_is_water(self.ix0 + x, self.iy0 + y)
+                {
                     closed.bits[i] = false;
                 }
             }
@@ -296,7 +355,8 @@ impl Raster {
         let grid = water.grid();
         for [x, y] in carve_xy {
             let (cx, cy) = (grid.col(x), grid.row(y));
-            if cx < self.ix0 || cy < self.iy0 || cx >= self.ix0 + self.w || cy >= self.iy0 + self.h {
+            if cx < self.ix0 || cy < self.iy0 || cx >= self.ix0 + self.w || cy >= self.iy0 + self.h
+            {
                 continue;
             }
             let i = (cy - self.iy0) * self.w + (cx - self.ix0);

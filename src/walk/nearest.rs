@@ -65,13 +65,24 @@ pub fn nearest(
     let mut kth_s = f64::INFINITY;
     let mut dirty = false;
 
-    let offer = |searcher: &mut Searcher, cands: &mut Vec<Candidate>, j: usize, r: Reach, dirty: &mut bool| {
-        let Some(snap) = targets.snap(j, p) else { return };
+    let offer = |searcher: &mut Searcher,
+                 cands: &mut Vec<Candidate>,
+                 j: usize,
+                 r: Reach,
+                 dirty: &mut bool| {
+        let Some(snap) = targets.snap(j, p) else {
+            return;
+        };
         let walk_s = r.time_s + snap.connector_s(p);
         if !(walk_s.is_finite() && walk_s <= q.max_s) {
             return;
         }
-        let c = Candidate { target: j as u32, walk_s, walk_m: r.dist_m + snap.offset_m, via: r.via };
+        let c = Candidate {
+            target: j as u32,
+            walk_s,
+            walk_m: r.dist_m + snap.offset_m,
+            via: r.via,
+        };
         if searcher.target_stamp[j] == generation_mark {
             let slot = searcher.target_slot[j] as usize;
             if walk_s < cands[slot].walk_s {
@@ -116,8 +127,12 @@ pub fn nearest(
             Some(t) if t < kth_s => {}
             _ => break,
         }
-        let Some(u) = searcher.settle_next(graph) else { break };
-        let Some((t_u, d_u)) = searcher.node_reach(u) else { continue };
+        let Some(u) = searcher.settle_next(graph) else {
+            break;
+        };
+        let Some((t_u, d_u)) = searcher.node_reach(u) else {
+            continue;
+        };
         for a in graph.adjacent(u) {
             let list = targets.on_edge(a.edge, p);
             if list.is_empty() {
@@ -129,14 +144,20 @@ pub fn nearest(
                 if !accept(j) {
                     continue;
                 }
-                let Some(snap) = targets.snap(j, p) else { continue };
+                let Some(snap) = targets.snap(j, p) else {
+                    continue;
+                };
                 // From `from` walk forward to the fraction; from `to` walk backward.
                 let (frac, cost) = if a.forward {
                     (snap.fraction, e.cost_s(p, true))
                 } else {
                     (1.0 - snap.fraction, e.cost_s(p, false))
                 };
-                let r = Reach { time_s: t_u + partial_s(cost, frac), dist_m: d_u + frac * e.length_m, via: Via::Node(u) };
+                let r = Reach {
+                    time_s: t_u + partial_s(cost, frac),
+                    dist_m: d_u + frac * e.length_m,
+                    via: Via::Node(u),
+                };
                 offer(searcher, &mut cands, j, r, &mut dirty);
             }
         }
@@ -149,12 +170,21 @@ pub fn nearest(
             let route = if q.with_route {
                 targets.snap(c.target as usize, p).map(|snap| {
                     let xy = searcher.route_xy(graph, c.via, snap);
-                    LineString::from(xy.into_iter().map(|pt| graph.to_lonlat(pt)).collect::<Vec<_>>())
+                    LineString::from(
+                        xy.into_iter()
+                            .map(|pt| graph.to_lonlat(pt))
+                            .collect::<Vec<_>>(),
+                    )
                 })
             } else {
                 None
             };
-            Nearest { target: c.target as usize, walk_s: c.walk_s, walk_m: c.walk_m, route }
+            Nearest {
+                target: c.target as usize,
+                walk_s: c.walk_s,
+                walk_m: c.walk_m,
+                route,
+            }
         })
         .collect()
 }

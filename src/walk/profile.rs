@@ -64,7 +64,8 @@ pub struct ProfileInfo {
 const TOBLER: &str = "Tobler's hiking function relative to flat: factor = exp(-3.5*|s+0.05|) / exp(-3.5*0.05), s = rise/run in the direction of travel";
 
 impl Profile {
-    pub const ALL: [Profile; PROFILE_COUNT] = [Profile::Standard, Profile::Elder, Profile::Wheelchair];
+    pub const ALL: [Profile; PROFILE_COUNT] =
+        [Profile::Standard, Profile::Elder, Profile::Wheelchair];
 
     /// Index into per-profile arrays (0..[`PROFILE_COUNT`]).
     #[must_use]
@@ -152,7 +153,10 @@ impl Profile {
             ),
             Profile::Wheelchair => (
                 "Wheelchair user: 3.3 km/h (0.91 m/s) on the flat; never uses stairs.",
-                &["MUTCD 2009 §4E.06: 3 ft/s where wheelchair users routinely cross", "Tobler 1993"],
+                &[
+                    "MUTCD 2009 §4E.06: 3 ft/s where wheelchair users routinely cross",
+                    "Tobler 1993",
+                ],
             ),
         };
         ProfileInfo {
@@ -211,7 +215,10 @@ mod tests {
         // -10 % is faster than +10 % but slower than -5 %.
         assert!(tobler_factor(-0.10) > tobler_factor(0.10));
         assert!(tobler_factor(-0.10) < tobler_factor(-0.05));
-        assert!((tobler_factor(-0.10) - 1.0).abs() < 1e-12, "symmetric about -0.05");
+        assert!(
+            (tobler_factor(-0.10) - 1.0).abs() < 1e-12,
+            "symmetric about -0.05"
+        );
     }
 
     #[test]
@@ -255,8 +262,14 @@ mod tests {
     #[test]
     fn wheelchair_forbids_stairs_only() {
         let w = Profile::Wheelchair;
-        assert!(w.segment_cost_s(WalkwayKind::Stairs, 10.0, 5.0).is_infinite());
-        assert!(w.segment_cost_s(WalkwayKind::Stairs, 10.0, 0.0).is_infinite());
+        assert!(
+            w.segment_cost_s(WalkwayKind::Stairs, 10.0, 5.0)
+                .is_infinite()
+        );
+        assert!(
+            w.segment_cost_s(WalkwayKind::Stairs, 10.0, 0.0)
+                .is_infinite()
+        );
         assert!(w.segment_cost_s(WalkwayKind::Bridge, 10.0, 0.0).is_finite());
         assert!(!w.info().uses_stairs);
     }

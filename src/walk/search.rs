@@ -22,13 +22,21 @@ impl Origin {
     /// An origin that counts the connector (`snap.offset_m`) at the profile's flat speed.
     #[must_use]
     pub fn new(snap: Snap, p: Profile) -> Origin {
-        Origin { snap, start_s: snap.connector_s(p), start_m: snap.offset_m }
+        Origin {
+            snap,
+            start_s: snap.connector_s(p),
+            start_m: snap.offset_m,
+        }
     }
 
     /// An origin that starts at the snapped position with nothing spent.
     #[must_use]
     pub fn at_snap(snap: Snap) -> Origin {
-        Origin { snap, start_s: 0.0, start_m: 0.0 }
+        Origin {
+            snap,
+            start_s: 0.0,
+            start_m: 0.0,
+        }
     }
 }
 
@@ -62,7 +70,10 @@ impl Eq for HeapItem {}
 impl Ord for HeapItem {
     fn cmp(&self, other: &Self) -> Ordering {
         // Reversed: BinaryHeap is a max-heap and we want the earliest time first.
-        other.time_s.total_cmp(&self.time_s).then_with(|| other.node.cmp(&self.node))
+        other
+            .time_s
+            .total_cmp(&self.time_s)
+            .then_with(|| other.node.cmp(&self.node))
     }
 }
 
@@ -76,7 +87,11 @@ impl PartialOrd for HeapItem {
 /// fraction even on an impassable edge (standing at its end node costs nothing).
 #[inline]
 pub(crate) fn partial_s(cost_s: f64, fraction: f64) -> f64 {
-    if fraction <= 0.0 { 0.0 } else { cost_s * fraction }
+    if fraction <= 0.0 {
+        0.0
+    } else {
+        cost_s * fraction
+    }
 }
 
 /// Per-query state of a shortest-path search, reused across queries. Resetting is O(1):
@@ -163,7 +178,10 @@ impl Searcher {
             self.time_s[i] = t;
             self.dist_m[i] = d;
             self.pred[i] = pred;
-            self.heap.push(HeapItem { time_s: t, node: n.0 });
+            self.heap.push(HeapItem {
+                time_s: t,
+                node: n.0,
+            });
         }
     }
 
@@ -228,7 +246,8 @@ impl Searcher {
     #[must_use]
     pub fn node_reach(&self, n: NodeId) -> Option<(f64, f64)> {
         let i = n.index();
-        (self.settled_stamp.get(i) == Some(&self.generation)).then(|| (self.time_s[i], self.dist_m[i]))
+        (self.settled_stamp.get(i) == Some(&self.generation))
+            .then(|| (self.time_s[i], self.dist_m[i]))
     }
 
     /// Time of a settled node, or `+∞`.
@@ -249,15 +268,28 @@ impl Searcher {
         let p = self.profile;
         let mut best: Option<Reach> = None;
         let mut consider = |time_s: f64, dist_m: f64, via: Via| {
-            if time_s.is_finite() && time_s <= self.max_s && best.is_none_or(|b| time_s < b.time_s) {
-                best = Some(Reach { time_s, dist_m, via });
+            if time_s.is_finite() && time_s <= self.max_s && best.is_none_or(|b| time_s < b.time_s)
+            {
+                best = Some(Reach {
+                    time_s,
+                    dist_m,
+                    via,
+                });
             }
         };
         if let Some((t, d)) = self.node_reach(e.from) {
-            consider(t + partial_s(e.cost_s(p, true), f), d + f * e.length_m, Via::Node(e.from));
+            consider(
+                t + partial_s(e.cost_s(p, true), f),
+                d + f * e.length_m,
+                Via::Node(e.from),
+            );
         }
         if let Some((t, d)) = self.node_reach(e.to) {
-            consider(t + partial_s(e.cost_s(p, false), 1.0 - f), d + (1.0 - f) * e.length_m, Via::Node(e.to));
+            consider(
+                t + partial_s(e.cost_s(p, false), 1.0 - f),
+                d + (1.0 - f) * e.length_m,
+                Via::Node(e.to),
+            );
         }
         for (oi, o) in self.origins.iter().enumerate() {
             if o.snap.edge != snap.edge {
@@ -269,7 +301,11 @@ impl Searcher {
             } else {
                 (partial_s(e.cost_s(p, false), fo - f), (fo - f) * e.length_m)
             };
-            consider(o.start_s + t, o.start_m + d, Via::SameEdge { origin: oi as u32 });
+            consider(
+                o.start_s + t,
+                o.start_m + d,
+                Via::SameEdge { origin: oi as u32 },
+            );
         }
         best
     }
@@ -360,7 +396,15 @@ mod tests {
     #[test]
     fn partial_edge_times_in_both_directions() {
         // Two 100 m edges, the first climbing 10 m.
-        let g = WalkGraph::build(&line(&[0.0, 100.0, 200.0], &[0.0, 10.0, 10.0], WalkwayKind::Street), &[], &proj());
+        let g = WalkGraph::build(
+            &line(
+                &[0.0, 100.0, 200.0],
+                &[0.0, 10.0, 10.0],
+                WalkwayKind::Street,
+            ),
+            &[],
+            &proj(),
+        );
         let p = Profile::Standard;
         let up = g.edge(EdgeId(0)).cost_s(p, true);
         let down = g.edge(EdgeId(0)).cost_s(p, false);
@@ -372,7 +416,12 @@ mod tests {
         // Same edge, ahead: uphill for 50 m.
         let t = g.snap(75.0, 0.0, 300.0).expect("snap");
         let r = s.reach(&g, &t).expect("reached");
-        assert!((r.time_s - 0.5 * up).abs() < 1e-6, "{} vs {}", r.time_s, 0.5 * up);
+        assert!(
+            (r.time_s - 0.5 * up).abs() < 1e-6,
+            "{} vs {}",
+            r.time_s,
+            0.5 * up
+        );
         assert!(matches!(r.via, Via::SameEdge { origin: 0 }));
         // Same edge, behind: downhill for 15 m.
         let t = g.snap(10.0, 0.0, 300.0).expect("snap");
@@ -392,7 +441,11 @@ mod tests {
 
     #[test]
     fn origin_connector_is_counted() {
-        let g = WalkGraph::build(&line(&[0.0, 100.0], &[0.0, 0.0], WalkwayKind::Street), &[], &proj());
+        let g = WalkGraph::build(
+            &line(&[0.0, 100.0], &[0.0, 0.0], WalkwayKind::Street),
+            &[],
+            &proj(),
+        );
         let p = Profile::Elder;
         let snap = g.snap(50.0, 40.0, 300.0).expect("snap");
         let mut s = Searcher::new();
@@ -416,11 +469,17 @@ mod tests {
         let r = s.reach(&g, &mid).expect("reached");
         assert!((r.dist_m - 300.0).abs() < 1e-6);
         let route = s.route_xy(&g, r.via, &mid);
-        assert!((route[0][0] - 1000.0).abs() < 1e-6 && (route[route.len() - 1][0] - 700.0).abs() < 1e-6);
+        assert!(
+            (route[0][0] - 1000.0).abs() < 1e-6 && (route[route.len() - 1][0] - 700.0).abs() < 1e-6
+        );
         // A later single-origin query must not see the previous one's nodes.
         s.run(&g, &[a], p, 60.0);
         assert!(s.reach(&g, &mid).is_none());
-        assert!(s.settled().len() == 1, "only the start node within 60 s: {:?}", s.settled());
+        assert!(
+            s.settled().len() == 1,
+            "only the start node within 60 s: {:?}",
+            s.settled()
+        );
     }
 
     #[test]

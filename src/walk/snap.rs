@@ -31,9 +31,13 @@ impl Snap {
 /// Why a point cannot join the network.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SnapError {
-    #[error("the point is {distance_m:.0} m from the nearest walkway, more than the {max_snap_m:.0} m allowed")]
+    #[error(
+        "the point is {distance_m:.0} m from the nearest walkway, more than the {max_snap_m:.0} m allowed"
+    )]
     TooFar { distance_m: f64, max_snap_m: f64 },
-    #[error("every walkway within {max_snap_m:.0} m is across water (the nearest is {nearest_m:.0} m away)")]
+    #[error(
+        "every walkway within {max_snap_m:.0} m is across water (the nearest is {nearest_m:.0} m away)"
+    )]
     AcrossWater { nearest_m: f64, max_snap_m: f64 },
     #[error("the network has no walkway this profile may use")]
     NoWalkway,
@@ -53,7 +57,13 @@ impl WalkGraph {
 
     /// Like [`WalkGraph::snap`] but only onto edges the profile may walk in at least one
     /// direction (a wheelchair never joins the network on a stair).
-    pub fn snap_for(&self, x_m: f64, y_m: f64, max_snap_m: f64, p: Profile) -> Result<Snap, SnapError> {
+    pub fn snap_for(
+        &self,
+        x_m: f64,
+        y_m: f64,
+        max_snap_m: f64,
+        p: Profile,
+    ) -> Result<Snap, SnapError> {
         self.snap_where(x_m, y_m, max_snap_m, |e| {
             let edge = self.edge(e);
             edge.cost_s(p, true).is_finite() || edge.cost_s(p, false).is_finite()
@@ -61,7 +71,13 @@ impl WalkGraph {
     }
 
     /// Snap a WGS84 position; see [`WalkGraph::snap_for`].
-    pub fn snap_lonlat(&self, lon: f64, lat: f64, max_snap_m: f64, p: Profile) -> Result<Snap, SnapError> {
+    pub fn snap_lonlat(
+        &self,
+        lon: f64,
+        lat: f64,
+        max_snap_m: f64,
+        p: Profile,
+    ) -> Result<Snap, SnapError> {
         let (x, y) = self.proj().to_xy(lon, lat);
         self.snap_for(x, y, max_snap_m, p)
     }
@@ -78,7 +94,10 @@ impl WalkGraph {
         }
         let max2 = max_snap_m * max_snap_m;
         let mut nearest_m: Option<f64> = None;
-        for (entry, d2) in self.segments.nearest_neighbor_iter_with_distance_2(&[x_m, y_m]) {
+        for (entry, d2) in self
+            .segments
+            .nearest_neighbor_iter_with_distance_2(&[x_m, y_m])
+        {
             if !admissible(entry.data) {
                 continue;
             }
@@ -91,17 +110,32 @@ impl WalkGraph {
             let a = self.node_xy(edge.from);
             let b = self.node_xy(edge.to);
             let fraction = project_fraction(a, b, [x_m, y_m]);
-            let snapped_xy = [a[0] + (b[0] - a[0]) * fraction, a[1] + (b[1] - a[1]) * fraction];
+            let snapped_xy = [
+                a[0] + (b[0] - a[0]) * fraction,
+                a[1] + (b[1] - a[1]) * fraction,
+            ];
             if self.water().crosses([x_m, y_m], snapped_xy) {
                 continue;
             }
             let offset_m = (snapped_xy[0] - x_m).hypot(snapped_xy[1] - y_m);
-            return Ok(Snap { edge: entry.data, fraction, offset_m, point_xy: [x_m, y_m], snapped_xy });
+            return Ok(Snap {
+                edge: entry.data,
+                fraction,
+                offset_m,
+                point_xy: [x_m, y_m],
+                snapped_xy,
+            });
         }
         match nearest_m {
             None => Err(SnapError::NoWalkway),
-            Some(d) if d > max_snap_m => Err(SnapError::TooFar { distance_m: d, max_snap_m }),
-            Some(d) => Err(SnapError::AcrossWater { nearest_m: d, max_snap_m }),
+            Some(d) if d > max_snap_m => Err(SnapError::TooFar {
+                distance_m: d,
+                max_snap_m,
+            }),
+            Some(d) => Err(SnapError::AcrossWater {
+                nearest_m: d,
+                max_snap_m,
+            }),
         }
     }
 }
@@ -142,7 +176,12 @@ impl SnappedPoints {
     /// an empty slice when there are none (all tags are then 0). Points that cannot be
     /// snapped stay in the set, unreachable, and are listed by [`SnappedPoints::errors`].
     #[must_use]
-    pub fn build(graph: &WalkGraph, lonlat: &[(f64, f64)], tags: &[u32], max_snap_m: f64) -> SnappedPoints {
+    pub fn build(
+        graph: &WalkGraph,
+        lonlat: &[(f64, f64)],
+        tags: &[u32],
+        max_snap_m: f64,
+    ) -> SnappedPoints {
         let xy: Vec<[f64; 2]> = lonlat
             .iter()
             .map(|&(lon, lat)| {
@@ -156,7 +195,9 @@ impl SnappedPoints {
         for (i, p) in xy.iter().enumerate() {
             let s_any = graph.snap(p[0], p[1], max_snap_m);
             let s_free = match &s_any {
-                Ok(s) if graph.edge(s.edge).kind != crate::model::WalkwayKind::Stairs => s_any.clone(),
+                Ok(s) if graph.edge(s.edge).kind != crate::model::WalkwayKind::Stairs => {
+                    s_any.clone()
+                }
                 _ => graph.snap_for(p[0], p[1], max_snap_m, Profile::Wheelchair),
             };
             if let Err(e) = &s_any {
@@ -165,10 +206,21 @@ impl SnappedPoints {
             any.push(s_any.ok());
             step_free.push(s_free.ok());
         }
-        let tags = if tags.len() == xy.len() { tags.to_vec() } else { vec![0; xy.len()] };
+        let tags = if tags.len() == xy.len() {
+            tags.to_vec()
+        } else {
+            vec![0; xy.len()]
+        };
         let (s0, b0) = index_by_edge(graph.edge_count(), &any);
         let (s1, b1) = index_by_edge(graph.edge_count(), &step_free);
-        SnappedPoints { xy_m: xy, snaps: [any, step_free], tags, edge_start: [s0, s1], by_edge: [b0, b1], errors }
+        SnappedPoints {
+            xy_m: xy,
+            snaps: [any, step_free],
+            tags,
+            edge_start: [s0, s1],
+            by_edge: [b0, b1],
+            errors,
+        }
     }
 
     #[must_use]
@@ -257,12 +309,19 @@ mod tests {
     fn rect_wgs(x0: f64, y0: f64, x1: f64, y1: f64) -> Polygon<f64> {
         let p = proj();
         let c = |x, y| p.to_lonlat(x, y);
-        Polygon::new(geo::LineString::from(vec![c(x0, y0), c(x1, y0), c(x1, y1), c(x0, y1), c(x0, y0)]), vec![])
+        Polygon::new(
+            geo::LineString::from(vec![c(x0, y0), c(x1, y0), c(x1, y1), c(x0, y1), c(x0, y0)]),
+            vec![],
+        )
     }
 
     #[test]
     fn snaps_to_nearest_segment_with_fraction_and_offset() {
-        let g = WalkGraph::build(&[ww("a", WalkwayKind::Street, &[(0.0, 0.0), (100.0, 0.0)])], &[], &proj());
+        let g = WalkGraph::build(
+            &[ww("a", WalkwayKind::Street, &[(0.0, 0.0), (100.0, 0.0)])],
+            &[],
+            &proj(),
+        );
         let s = g.snap(25.0, 10.0, 300.0).expect("snap");
         assert_eq!(s.edge, EdgeId(0));
         assert!((s.fraction - 0.25).abs() < 1e-6);
@@ -275,15 +334,25 @@ mod tests {
 
     #[test]
     fn too_far_reports_the_distance() {
-        let g = WalkGraph::build(&[ww("a", WalkwayKind::Street, &[(0.0, 0.0), (100.0, 0.0)])], &[], &proj());
+        let g = WalkGraph::build(
+            &[ww("a", WalkwayKind::Street, &[(0.0, 0.0), (100.0, 0.0)])],
+            &[],
+            &proj(),
+        );
         match g.snap(50.0, 400.0, 300.0) {
-            Err(SnapError::TooFar { distance_m, max_snap_m }) => {
+            Err(SnapError::TooFar {
+                distance_m,
+                max_snap_m,
+            }) => {
                 assert!((distance_m - 400.0).abs() < 1e-6);
                 assert!((max_snap_m - 300.0).abs() < 1e-12);
             }
             other => panic!("expected TooFar, got {other:?}"),
         }
-        assert!(g.snap(50.0, 400.0, 500.0).is_ok(), "max_snap_m is configurable");
+        assert!(
+            g.snap(50.0, 400.0, 500.0).is_ok(),
+            "max_snap_m is configurable"
+        );
     }
 
     #[test]
@@ -316,7 +385,9 @@ mod tests {
         assert!((s.offset_m - 140.0).abs() < 1e-6);
         // If the only walkway in reach is across water, the error says so.
         match wet.snap(100.0, 120.0, 130.0) {
-            Err(SnapError::AcrossWater { nearest_m, .. }) => assert!((nearest_m - 120.0).abs() < 1e-6),
+            Err(SnapError::AcrossWater { nearest_m, .. }) => {
+                assert!((nearest_m - 120.0).abs() < 1e-6)
+            }
             other => panic!("expected AcrossWater, got {other:?}"),
         }
     }
@@ -328,11 +399,24 @@ mod tests {
             ww("rd", WalkwayKind::Street, &[(0.0, 50.0), (100.0, 50.0)]),
         ];
         let g = WalkGraph::build(&ws, &[], &proj());
-        assert_eq!(g.snap_for(50.0, 5.0, 300.0, Profile::Standard).expect("snap").edge, EdgeId(0));
-        assert_eq!(g.snap_for(50.0, 5.0, 300.0, Profile::Wheelchair).expect("snap").edge, EdgeId(1));
+        assert_eq!(
+            g.snap_for(50.0, 5.0, 300.0, Profile::Standard)
+                .expect("snap")
+                .edge,
+            EdgeId(0)
+        );
+        assert_eq!(
+            g.snap_for(50.0, 5.0, 300.0, Profile::Wheelchair)
+                .expect("snap")
+                .edge,
+            EdgeId(1)
+        );
         let pts = SnappedPoints::build(&g, &[proj().to_lonlat(50.0, 5.0)], &[], 300.0);
         assert_eq!(pts.snap(0, Profile::Elder).map(|s| s.edge), Some(EdgeId(0)));
-        assert_eq!(pts.snap(0, Profile::Wheelchair).map(|s| s.edge), Some(EdgeId(1)));
+        assert_eq!(
+            pts.snap(0, Profile::Wheelchair).map(|s| s.edge),
+            Some(EdgeId(1))
+        );
         assert_eq!(pts.on_edge(EdgeId(1), Profile::Wheelchair), &[0]);
         assert!(pts.on_edge(EdgeId(1), Profile::Standard).is_empty());
     }

@@ -114,7 +114,10 @@ pub fn town(spec: &TownSpec) -> Town {
         let (w, h) = (spec.nx as f64 * b, spec.ny as f64 * b);
         175.0
             + spec.relief_m
-                * (0.5 * (x / w) + 0.3 * (std::f64::consts::TAU * x / w * 1.5).sin() * (std::f64::consts::TAU * y / h).cos()
+                * (0.5 * (x / w)
+                    + 0.3
+                        * (std::f64::consts::TAU * x / w * 1.5).sin()
+                        * (std::f64::consts::TAU * y / h).cos()
                     + 0.2 * (y / h))
     };
     // River between grid rows r and r + 2; row r + 1 exists only at the bridge column.
@@ -147,7 +150,8 @@ pub fn town(spec: &TownSpec) -> Town {
         if !node_exists(i0, j0) || !node_exists(i1, j1) {
             continue;
         }
-        let is_bridge = matches!(river, Some((r, bi)) if i0 == bi && i1 == bi && (j0 == r || j0 == r + 1));
+        let is_bridge =
+            matches!(river, Some((r, bi)) if i0 == bi && i1 == bi && (j0 == r || j0 == r + 1));
         if !is_bridge && rng.random_bool(spec.p_missing) {
             continue;
         }
@@ -192,7 +196,9 @@ pub fn town(spec: &TownSpec) -> Town {
     }
     let (xmax, ymax) = ((spec.nx - 1) as f64 * b, (spec.ny - 1) as f64 * b);
     let mut water = Vec::new();
-    let in_water = |y: f64| river.is_some_and(|(r, _)| y > r as f64 * b + 0.3 * b && y < (r + 2) as f64 * b - 0.3 * b);
+    let in_water = |y: f64| {
+        river.is_some_and(|(r, _)| y > r as f64 * b + 0.3 * b && y < (r + 2) as f64 * b - 0.3 * b)
+    };
     if let Some((r, _)) = river {
         let (y0, y1) = (r as f64 * b + 0.3 * b, (r + 2) as f64 * b - 0.3 * b);
         let (x0, x1) = (-10.0 * b, xmax + 10.0 * b);
@@ -212,7 +218,11 @@ pub fn town(spec: &TownSpec) -> Town {
         buildings.push(random_land_point(&mut rng));
         let households = rng.random_range(10..=120u64);
         let residents = households * rng.random_range(2..=3u64);
-        population.push(Population { households, residents, residents_60plus: residents / rng.random_range(3..=6u64) });
+        population.push(Population {
+            households,
+            residents,
+            residents_60plus: residents / rng.random_range(3..=6u64),
+        });
     }
     let mut facilities = Vec::with_capacity(spec.facilities);
     let mut facility_tags = Vec::with_capacity(spec.facilities);
@@ -220,5 +230,15 @@ pub fn town(spec: &TownSpec) -> Town {
         facilities.push(random_land_point(&mut rng));
         facility_tags.push(rng.random_range(0..spec.categories.max(1)));
     }
-    Town { proj, walkways, water, buildings, population, facilities, facility_tags, river_rows: river, spec: *spec }
+    Town {
+        proj,
+        walkways,
+        water,
+        buildings,
+        population,
+        facilities,
+        facility_tags,
+        river_rows: river,
+        spec: *spec,
+    }
 }

@@ -66,7 +66,10 @@ impl Water {
         for p in &polygons_m {
             for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
                 for l in ring.lines() {
-                    segs.push(GeomWithData::new(Line::new([l.start.x, l.start.y], [l.end.x, l.end.y]), ()));
+                    segs.push(GeomWithData::new(
+                        Line::new([l.start.x, l.start.y], [l.end.x, l.end.y]),
+                        (),
+                    ));
                 }
             }
         }
@@ -74,7 +77,12 @@ impl Water {
         for p in &polygons_m {
             fill_polygon(p, &grid, &mut mask);
         }
-        Water { polygons_m, shores: RTree::bulk_load(segs), grid, mask }
+        Water {
+            polygons_m,
+            shores: RTree::bulk_load(segs),
+            grid,
+            mask,
+        }
     }
 
     /// The water polygons in local metres.
@@ -106,7 +114,10 @@ impl Water {
         }
         let t_lo = SHORE_TOLERANCE_M / len;
         let t_hi = 1.0 - t_lo;
-        let env = rstar::AABB::from_corners([a[0].min(b[0]), a[1].min(b[1])], [a[0].max(b[0]), a[1].max(b[1])]);
+        let env = rstar::AABB::from_corners(
+            [a[0].min(b[0]), a[1].min(b[1])],
+            [a[0].max(b[0]), a[1].max(b[1])],
+        );
         self.shores.locate_in_envelope_intersecting(&env).any(|s| {
             let l = s.geom();
             match segment_intersection_t(a, b, l.from, l.to) {
@@ -197,7 +208,13 @@ mod tests {
         let (dx, _) = proj.to_xy(1.0, 0.0);
         let deg = |m: f64| m / dx;
         let poly = square(deg(100.0), deg(-1000.0), deg(200.0), deg(1000.0));
-        let grid = GridSpec { x0_m: 0.0, y0_m: -50.0, cell_m: 25.0, nx: 16, ny: 4 };
+        let grid = GridSpec {
+            x0_m: 0.0,
+            y0_m: -50.0,
+            cell_m: 25.0,
+            nx: 16,
+            ny: 4,
+        };
         let w = Water::build(&[poly], &proj, grid);
         assert!(w.crosses([50.0, 0.0], [250.0, 0.0]));
         assert!(w.crosses([50.0, 0.0], [150.0, 0.0]));
