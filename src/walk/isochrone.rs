@@ -178,13 +178,16 @@ pub fn contours(
     let raster = rasterise(graph, &strokes, t_max);
     // Buildings inside the raster window, with their times, for carving.
     let in_window: Vec<([f64; 2], f64)> = match &raster {
-        Some(r) => buildings
-            .positions_xy()
-            .iter()
-            .zip(&building_s)
-            .filter(|(xy, _)| r.covers(graph, **xy))
-            .map(|(xy, t)| (*xy, *t))
-            .collect(),
+        Some(r) => {
+            let [x0, y0, x1, y1] = r.bounds_m(graph);
+            buildings
+                .positions_xy()
+                .iter()
+                .zip(&building_s)
+                .filter(|(xy, _)| xy[0] >= x0 && xy[1] >= y0 && xy[0] < x1 && xy[1] < y1)
+                .map(|(xy, t)| (*xy, *t))
+                .collect()
+        }
         None => Vec::new(),
     };
     minutes
@@ -215,7 +218,7 @@ pub fn contours(
                 // walkway or building shares them, so unreached buildings fall outside.
                 let unreached = in_window
                     .iter()
-                    .filter(|(_, bt)| !(*bt <= t))
+                    .filter(|(_, bt)| *bt > t)
                     .map(|(xy, _)| *xy);
                 let (poly, cells) = r.contour(graph, t, unreached);
                 c.polygon = poly;
@@ -271,7 +274,7 @@ fn rasterise(graph: &WalkGraph, strokes: &[Stroke], t_max: f64) -> Option<Raster
     let wy0 = grid.y0_m + iy0 as f64 * grid.cell_m;
     let (wmax, hmax) = (w - 1, h - 1);
     for s in strokes {
-        if !(s.tp.min(s.tq) <= t_max) {
+        if s.tp.min(s.tq) > t_max {
             continue;
         }
         let (px, py) = ((s.p[0] - wx0) * inv_cell, (s.p[1] - wy0) * inv_cell);
@@ -285,7 +288,7 @@ fn rasterise(graph: &WalkGraph, strokes: &[Stroke], t_max: f64) -> Option<Raster
         for k in 0..=n {
             let f = k as f64 * inv_n;
             let t = s.time_at(f);
-            if !(t <= t_max) {
+            if t > t_max {
                 continue;
             }
             // Negative values saturate to 0 in the cast.
@@ -308,17 +311,17 @@ fn rasterise(graph: &WalkGraph, strokes: &[Stroke], t_max: f64) -> Option<Raster
 }
 
 impl Raster {
-    /// Whether local-metre point `xy` falls in the window.
-    fn covers(&self, graph: &WalkGraph, xy: [f64; 2]) -> bool {
+    /// The window's extent in local metres: `[x_min, y_min, x_max, y_max]`.
+    fn bounds_m(&self, graph: &WalkGraph) -> [f64; 4] {
         let grid = graph.water().grid();
-        let (cx, cy) = (
-            (xy[0] - grid.x0_m) / grid.cell_m,
-            (xy[1] - grid.y0_m) / grid.cell_m,
-        );
-        cx >= self.ix0 as f64
-            && cy >= self.iy0 as f64
-            && cx < (self.ix0 + self.w) as f64
-            && cy < (self.iy0 + self.h) as f64
+        let x0 = grid.x0_m + self.ix0 as f64 * grid.cell_m;
+        let y0 = grid.y0_m + self.iy0 as f64 * grid.cell_m;
+        [
+            x0,
+            y0,
+            x0 + self.w as f64 * grid.cell_m,
+            y0 + self.h as f64 * grid.cell_m,
+        ]
     }
 
     /// The WGS84 polygon of cells reached within `t_s`, and its cell count.
