@@ -82,6 +82,16 @@ impl WalkGraph {
         self.snap_for(x, y, max_snap_m, p)
     }
 
+    /// Straight distance (m) from `(x_m, y_m)` to the nearest edge, water ignored; `None`
+    /// for an empty graph. For diagnostics and checks.
+    #[must_use]
+    pub fn nearest_walkway_m(&self, x_m: f64, y_m: f64) -> Option<f64> {
+        self.segments
+            .nearest_neighbor_iter_with_distance_2(&[x_m, y_m])
+            .next()
+            .map(|(_, d2)| d2.sqrt())
+    }
+
     fn snap_where(
         &self,
         x_m: f64,
