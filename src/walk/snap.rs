@@ -403,6 +403,15 @@ mod tests {
     }
 
     #[test]
+    fn shared_state_is_thread_safe() {
+        fn shared<T: Send + Sync>() {}
+        fn per_thread<T: Send>() {}
+        shared::<WalkGraph>();
+        shared::<SnappedPoints>();
+        per_thread::<crate::walk::Searcher>();
+    }
+
+    #[test]
     fn wheelchair_snaps_off_stairs() {
         let ws = [
             ww("st", WalkwayKind::Stairs, &[(0.0, 0.0), (100.0, 0.0)]),
