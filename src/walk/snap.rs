@@ -183,7 +183,8 @@ pub struct SnappedPoints {
 impl SnappedPoints {
     /// Snap `lonlat` (WGS84) onto `graph`. `tags[i]` is a caller-defined small integer for
     /// point `i` (for facilities, the index of its category) used to filter searches; pass
-    /// an empty slice when there are none (all tags are then 0). Points that cannot be
+    /// an empty slice when there are none (all tags are then 0; a slice of any other wrong
+    /// length is treated the same). Points that cannot be
     /// snapped stay in the set, unreachable, and are listed by [`SnappedPoints::errors`].
     #[must_use]
     pub fn build(
