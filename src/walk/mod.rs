@@ -16,12 +16,26 @@
 //!   stamps. The time to a snapped position is the best of reaching either end of its edge
 //!   and walking the partial edge (with that direction's cost), or walking straight from an
 //!   origin on the same edge.
-//! * **Walking-nearest** ([`nearest`]): targets snapped once into [`SnappedPoints`]; one
+//! * **Walking-nearest** ([`nearest()`]): targets snapped once into [`SnappedPoints`]; one
 //!   search stops when the frontier passes the k-th best target.
-//! * **Isochrones** ([`isochrones`]): network-following raster polygons with holes, water
+//! * **Isochrones** ([`isochrones()`]): network-following raster polygons with holes, water
 //!   cut out, plus the households and residents of buildings whose snapped position is reached.
 //!
 //! # Use from the API
+//! ```text
+//! // start-up
+//! let proj = LocalProj::new(lon0, lat0);                       // centre of the data
+//! let graph = WalkGraph::build(&walkways, &water_polygons_wgs84, &proj);
+//! let facilities = SnappedPoints::build(&graph, &facility_lonlat, &category_index, DEFAULT_MAX_SNAP_M);
+//! let buildings = SnappedPoints::build(&graph, &building_lonlat, &[], DEFAULT_MAX_SNAP_M);
+//! let population: Vec<Population> = /* households, residents, residents_60plus per building */;
+//! // per request (inside web::block), with this thread's Searcher
+//! let snap = graph.snap_lonlat(lon, lat, max_snap_m, profile)?;          // SnapError → 422
+//! let origins = [Origin::new(snap, profile)];
+//! let found = nearest(&graph, &facilities, &mut searcher, &origins,
+//!                     &NearestQuery { profile, k, max_s, tags: Some(&wanted), with_route });
+//! let contours = isochrones(&graph, &mut searcher, &origins, profile, &buildings, &population, &[5.0, 10.0, 15.0]);
+//! ```
 //! Build once at start-up and share `Arc<WalkGraph>`, `Arc<SnappedPoints>` (facilities, with
 //! tags = category indices) and `Arc<SnappedPoints>` (buildings) plus `Vec<Population>`; all
 //! are `Send + Sync` and used immutably. Each worker thread keeps its own [`Searcher`]

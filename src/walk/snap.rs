@@ -82,6 +82,16 @@ impl WalkGraph {
         self.snap_for(x, y, max_snap_m, p)
     }
 
+    /// Straight distance (m) from `(x_m, y_m)` to the nearest edge, water ignored; `None`
+    /// for an empty graph. For diagnostics and checks.
+    #[must_use]
+    pub fn nearest_walkway_m(&self, x_m: f64, y_m: f64) -> Option<f64> {
+        self.segments
+            .nearest_neighbor_iter_with_distance_2(&[x_m, y_m])
+            .next()
+            .map(|(_, d2)| d2.sqrt())
+    }
+
     fn snap_where(
         &self,
         x_m: f64,
@@ -173,7 +183,8 @@ pub struct SnappedPoints {
 impl SnappedPoints {
     /// Snap `lonlat` (WGS84) onto `graph`. `tags[i]` is a caller-defined small integer for
     /// point `i` (for facilities, the index of its category) used to filter searches; pass
-    /// an empty slice when there are none (all tags are then 0). Points that cannot be
+    /// an empty slice when there are none (all tags are then 0; a slice of any other wrong
+    /// length is treated the same). Points that cannot be
     /// snapped stay in the set, unreachable, and are listed by [`SnappedPoints::errors`].
     #[must_use]
     pub fn build(
@@ -390,6 +401,15 @@ mod tests {
             }
             other => panic!("expected AcrossWater, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn shared_state_is_thread_safe() {
+        fn shared<T: Send + Sync>() {}
+        fn per_thread<T: Send>() {}
+        shared::<WalkGraph>();
+        shared::<SnappedPoints>();
+        per_thread::<crate::walk::Searcher>();
     }
 
     #[test]

@@ -104,7 +104,7 @@ impl Water {
     }
 
     /// Whether the straight segment `a`→`b` (local metres) crosses a shore anywhere except
-    /// within [`SHORE_TOLERANCE_M`] of its ends. A segment wholly inside water (a point on a
+    /// within half a metre of its ends. A segment wholly inside water (a point on a
     /// bridge joining the bridge) does not cross.
     #[must_use]
     pub fn crosses(&self, a: [f64; 2], b: [f64; 2]) -> bool {
