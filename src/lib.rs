@@ -8,6 +8,8 @@
 pub mod api;
 pub mod cli;
 pub mod generate;
+pub mod index;
 pub mod model;
 pub mod render;
+pub mod service;
 pub mod store;
