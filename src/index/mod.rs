@@ -20,7 +20,7 @@ use crate::model::{Area, Building, Facility, FeatureError, LayerId, LocalProj};
 use crate::store::Dataset;
 
 pub use locate::Located;
-pub use nearest::Hit;
+pub use nearest::{Hit, distance_m};
 
 /// An R-tree entry of a point in local metres, carrying its position in the layer's vector.
 pub type PointEntry = GeomWithData<[f64; 2], usize>;
