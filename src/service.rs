@@ -52,19 +52,26 @@ impl Service {
 
     /// Index an already read (and validated) dataset.
     pub fn from_dataset(mut dataset: Dataset) -> Result<Service, ServiceError> {
-        let indexes = Indexes::build(&dataset)
-            .map_err(|source| ServiceError::Index { dir: dataset.dir.clone(), source })?;
+        let indexes = Indexes::build(&dataset).map_err(|source| ServiceError::Index {
+            dir: dataset.dir.clone(),
+            source,
+        })?;
         if let Some(features) = dataset.layers.get_mut(&LayerId::Facilities) {
             for (f, fac) in features.iter_mut().zip(indexes.facilities()) {
                 for (key, value) in [("community", &fac.community), ("grid", &fac.grid)] {
                     if let (false, Some(v)) = (f.properties.contains_key(key), value) {
-                        f.properties.insert(key.to_string(), Value::String(v.clone()));
+                        f.properties
+                            .insert(key.to_string(), Value::String(v.clone()));
                     }
                 }
             }
         }
         let taxonomy = dataset.taxonomy.clone();
-        Ok(Service { dataset, indexes, taxonomy })
+        Ok(Service {
+            dataset,
+            indexes,
+            taxonomy,
+        })
     }
 
     /// Whether `id` names a category: in the taxonomy, or (without `categories.json`) used by a
@@ -82,7 +89,11 @@ impl Service {
     pub fn category_ids(&self) -> Vec<String> {
         match &self.taxonomy {
             Some(t) => t.categories.iter().map(|c| c.id.clone()).collect(),
-            None => self.indexes.facility_categories().map(str::to_string).collect(),
+            None => self
+                .indexes
+                .facility_categories()
+                .map(str::to_string)
+                .collect(),
         }
     }
 }

@@ -13,14 +13,17 @@ use serde_json::Value;
 use servicemap::api::ROUTES;
 
 fn spec() -> Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
     serde_yaml::from_str(&text).expect("openapi.yaml parses")
 }
 
 /// Follow a local `$ref` (`#/components/...`) to its target.
 fn deref<'a>(spec: &'a Value, v: &'a Value) -> &'a Value {
     match v.get("$ref").and_then(Value::as_str) {
-        Some(r) => spec.pointer(r.trim_start_matches('#')).unwrap_or_else(|| panic!("dangling $ref {r}")),
+        Some(r) => spec
+            .pointer(r.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("dangling $ref {r}")),
         None => v,
     }
 }
@@ -29,7 +32,10 @@ fn deref<'a>(spec: &'a Value, v: &'a Value) -> &'a Value {
 fn validator(spec: &Value, schema: &Value) -> jsonschema::Validator {
     let mut root = spec.clone();
     let m = root.as_object_mut().unwrap();
-    m.insert("$schema".into(), "https://json-schema.org/draft/2020-12/schema".into());
+    m.insert(
+        "$schema".into(),
+        "https://json-schema.org/draft/2020-12/schema".into(),
+    );
     for (k, v) in schema.as_object().unwrap() {
         m.insert(k.clone(), v.clone());
     }
@@ -43,20 +49,35 @@ fn every_route_is_in_the_spec_and_every_spec_path_is_routed() {
     let paths = spec["paths"].as_object().unwrap();
     let routed: BTreeSet<&str> = ROUTES.iter().map(|r| r.path).collect();
     for path in &routed {
-        let item = paths.get(*path).unwrap_or_else(|| panic!("route {path} is missing from openapi.yaml"));
-        assert!(item.get("get").is_some(), "{path}: the spec must describe GET");
+        let item = paths
+            .get(*path)
+            .unwrap_or_else(|| panic!("route {path} is missing from openapi.yaml"));
+        assert!(
+            item.get("get").is_some(),
+            "{path}: the spec must describe GET"
+        );
         // Path parameters of the pattern are declared.
         let params: Vec<&str> = item["get"]["parameters"]
             .as_array()
-            .map(|a| a.iter().filter_map(|p| deref(&spec, p)["name"].as_str()).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| deref(&spec, p)["name"].as_str())
+                    .collect()
+            })
             .unwrap_or_default();
         for seg in path.split('/').filter(|s| s.starts_with('{')) {
             let name = seg.trim_matches(|c| c == '{' || c == '}');
-            assert!(params.contains(&name), "{path}: parameter {name} undeclared");
+            assert!(
+                params.contains(&name),
+                "{path}: parameter {name} undeclared"
+            );
         }
     }
     for path in paths.keys() {
-        assert!(routed.contains(path.as_str()), "openapi.yaml describes {path}, which no route serves");
+        assert!(
+            routed.contains(path.as_str()),
+            "openapi.yaml describes {path}, which no route serves"
+        );
     }
 }
 
@@ -72,19 +93,46 @@ async fn real_responses_validate_against_the_spec() {
         ("/collections", "/collections"),
         ("/collections/{collectionId}", "/collections/facilities"),
         ("/collections/{collectionId}", "/collections/nope"),
-        ("/collections/{collectionId}/items", "/collections/facilities/items?limit=3&offset=3"),
-        ("/collections/{collectionId}/items", "/collections/walkways/items?bbox=106.52,29.46,106.53,29.47"),
-        ("/collections/{collectionId}/items", "/collections/water/items?coords=gcj02"),
-        ("/collections/{collectionId}/items", "/collections/grids/items?limit=100"),
-        ("/collections/{collectionId}/items", "/collections/boundary/items?limit=99999"),
-        ("/collections/{collectionId}/items/{featureId}", "/collections/compounds/items/cp-02?coords=bd09"),
-        ("/collections/{collectionId}/items/{featureId}", "/collections/compounds/items/none"),
+        (
+            "/collections/{collectionId}/items",
+            "/collections/facilities/items?limit=3&offset=3",
+        ),
+        (
+            "/collections/{collectionId}/items",
+            "/collections/walkways/items?bbox=106.52,29.46,106.53,29.47",
+        ),
+        (
+            "/collections/{collectionId}/items",
+            "/collections/water/items?coords=gcj02",
+        ),
+        (
+            "/collections/{collectionId}/items",
+            "/collections/grids/items?limit=100",
+        ),
+        (
+            "/collections/{collectionId}/items",
+            "/collections/boundary/items?limit=99999",
+        ),
+        (
+            "/collections/{collectionId}/items/{featureId}",
+            "/collections/compounds/items/cp-02?coords=bd09",
+        ),
+        (
+            "/collections/{collectionId}/items/{featureId}",
+            "/collections/compounds/items/none",
+        ),
         ("/locate", "/locate?lon=106.5225&lat=29.4625"),
         ("/locate", "/locate?lon=106.538&lat=29.478&coords=wgs84"),
         ("/locate", "/locate?lon=106.6&lat=29.47"),
         ("/locate", "/locate?lon=x&lat=29.47"),
-        ("/nearest", "/nearest?lon=106.53&lat=29.47&category=elder_canteen,clinic&k=3"),
-        ("/nearest", "/nearest?lon=106.53&lat=29.47&max_m=200&coords=gcj02"),
+        (
+            "/nearest",
+            "/nearest?lon=106.53&lat=29.47&category=elder_canteen,clinic&k=3",
+        ),
+        (
+            "/nearest",
+            "/nearest?lon=106.53&lat=29.47&max_m=200&coords=gcj02",
+        ),
         ("/nearest", "/nearest?lon=106.53&lat=29.47&k=1000"),
         ("/categories", "/categories"),
         ("/healthz", "/healthz"),
@@ -101,7 +149,12 @@ async fn real_responses_validate_against_the_spec() {
         let response = op["responses"]
             .get(r.status.to_string())
             .map(|v| deref(&spec, v))
-            .unwrap_or_else(|| panic!("{uri}: status {} is not in the spec for {pattern}", r.status));
+            .unwrap_or_else(|| {
+                panic!(
+                    "{uri}: status {} is not in the spec for {pattern}",
+                    r.status
+                )
+            });
         let media = response["content"]
             .get(&r.content_type)
             .or_else(|| {
@@ -109,12 +162,28 @@ async fn real_responses_validate_against_the_spec() {
                 let base = r.content_type.split(';').next().unwrap_or("");
                 response["content"].get(base)
             })
-            .unwrap_or_else(|| panic!("{uri}: content type {} is not declared for {}", r.content_type, r.status));
+            .unwrap_or_else(|| {
+                panic!(
+                    "{uri}: content type {} is not declared for {}",
+                    r.content_type, r.status
+                )
+            });
         let schema = &media["schema"];
-        let instance = if r.content_type.contains("json") { r.json() } else { Value::String(r.text()) };
+        let instance = if r.content_type.contains("json") {
+            r.json()
+        } else {
+            Value::String(r.text())
+        };
         let v = validator(&spec, schema);
-        let errors: Vec<String> = v.iter_errors(&instance).map(|e| format!("{e} at {}", e.instance_path)).collect();
-        assert!(errors.is_empty(), "{uri} ({}): {errors:#?}\n{instance}", r.status);
+        let errors: Vec<String> = v
+            .iter_errors(&instance)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{uri} ({}): {errors:#?}\n{instance}",
+            r.status
+        );
     }
 }
 
@@ -122,13 +191,22 @@ async fn real_responses_validate_against_the_spec() {
 fn the_validator_really_checks() {
     // Guard against a vacuous contract test: a wrong document must fail.
     let spec = spec();
-    let v = validator(&spec, &serde_json::json!({ "$ref": "#/components/schemas/Located" }));
+    let v = validator(
+        &spec,
+        &serde_json::json!({ "$ref": "#/components/schemas/Located" }),
+    );
     assert!(!v.is_valid(&serde_json::json!({ "community": 3 })));
-    let v = validator(&spec, &serde_json::json!({ "$ref": "#/components/schemas/NearestResult" }));
+    let v = validator(
+        &spec,
+        &serde_json::json!({ "$ref": "#/components/schemas/NearestResult" }),
+    );
     let bad = serde_json::json!({
         "type": "FeatureCollection", "numberReturned": 1,
         "query": {"lon": 1, "lat": 1, "coords": "wgs84", "categories": [], "k": 1, "mode": "straight"},
         "features": [{"type": "Feature", "id": "a", "geometry": {"type": "Point", "coordinates": [1, 2]}, "properties": {"name": "x", "category": "y"}}]
     });
-    assert!(!v.is_valid(&bad), "a nearest feature without distance_m must fail");
+    assert!(
+        !v.is_valid(&bad),
+        "a nearest feature without distance_m must fail"
+    );
 }

@@ -20,13 +20,21 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn healthy(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
     let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").is_err() {
+    if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
         return false;
     }
     let mut buf = String::new();
@@ -66,8 +74,14 @@ fn ogrinfo(args: &[&str]) -> String {
     };
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "ogrinfo {args:?} failed:\n{stdout}\n{stderr}");
-    assert!(!stderr.contains("ERROR"), "ogrinfo {args:?} reported errors:\n{stderr}");
+    assert!(
+        out.status.success(),
+        "ogrinfo {args:?} failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("ERROR"),
+        "ogrinfo {args:?} reported errors:\n{stderr}"
+    );
     stdout
 }
 
@@ -77,20 +91,59 @@ fn ogrinfo_lists_every_layer_and_reads_with_a_spatial_filter() {
     let url = format!("OAPIF:http://127.0.0.1:{port}");
 
     let summary = ogrinfo(&["-ro", "-al", "-so", &url]);
-    for layer in ["boundary", "communities", "grids", "microgrids", "buildings", "compounds", "facilities", "water", "walkways"] {
-        assert!(summary.contains(&format!("Layer name: {layer}\n")), "layer {layer} not listed:\n{summary}");
+    for layer in [
+        "boundary",
+        "communities",
+        "grids",
+        "microgrids",
+        "buildings",
+        "compounds",
+        "facilities",
+        "water",
+        "walkways",
+    ] {
+        assert!(
+            summary.contains(&format!("Layer name: {layer}\n")),
+            "layer {layer} not listed:\n{summary}"
+        );
     }
-    assert!(summary.contains("Feature Count: 15"), "facilities count:\n{summary}");
+    assert!(
+        summary.contains("Feature Count: 15"),
+        "facilities count:\n{summary}"
+    );
 
-    let items = ogrinfo(&["-ro", &url, "facilities", "-spat", "106.52", "29.46", "106.54", "29.48"]);
+    let items = ogrinfo(&[
+        "-ro",
+        &url,
+        "facilities",
+        "-spat",
+        "106.52",
+        "29.46",
+        "106.54",
+        "29.48",
+    ]);
     let n = items.matches("OGRFeature(facilities)").count();
     assert_eq!(n, 15, "every fixture facility lies in the box:\n{items}");
     assert!(items.contains("POINT (106.5235 29.4655)"), "{items}");
 
     // A smaller box: only what lies in it (GDAL pages through `next` links).
-    let sw = ogrinfo(&["-ro", &url, "facilities", "-spat", "106.52", "29.46", "106.525", "29.465"]);
+    let sw = ogrinfo(&[
+        "-ro",
+        &url,
+        "facilities",
+        "-spat",
+        "106.52",
+        "29.46",
+        "106.525",
+        "29.465",
+    ]);
     assert_eq!(sw.matches("OGRFeature(facilities)").count(), 1, "{sw}");
 
-    let walk = ogrinfo(&["-ro", &url, "walkways", "-spat", "106.52", "29.46", "106.53", "29.47"]);
-    assert!(walk.contains("LINESTRING Z"), "walkways keep elevation:\n{walk}");
+    let walk = ogrinfo(&[
+        "-ro", &url, "walkways", "-spat", "106.52", "29.46", "106.53", "29.47",
+    ]);
+    assert!(
+        walk.contains("LINESTRING Z"),
+        "walkways keep elevation:\n{walk}"
+    );
 }

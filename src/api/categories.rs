@@ -24,7 +24,10 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
                 .map(|c| {
                     let mut v = serde_json::to_value(c).map_err(ApiError::internal)?;
                     if let Some(m) = v.as_object_mut() {
-                        m.insert("facilities".into(), json!(svc.indexes.facility_count(&c.id)));
+                        m.insert(
+                            "facilities".into(),
+                            json!(svc.indexes.facility_count(&c.id)),
+                        );
                     }
                     Ok(v)
                 })

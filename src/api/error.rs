@@ -103,13 +103,22 @@ pub struct ApiError {
 impl ApiError {
     #[must_use]
     pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
-        ApiError { kind, status: None, detail: detail.into(), instance: None, cause: None }
+        ApiError {
+            kind,
+            status: None,
+            detail: detail.into(),
+            instance: None,
+            cause: None,
+        }
     }
 
     /// 400: a query parameter the caller must fix; the detail names it.
     #[must_use]
     pub fn bad_param(name: &str, detail: impl AsRef<str>) -> Self {
-        ApiError::new(ProblemKind::BadParameter, format!("parameter '{name}': {}", detail.as_ref()))
+        ApiError::new(
+            ProblemKind::BadParameter,
+            format!("parameter '{name}': {}", detail.as_ref()),
+        )
     }
 
     /// 404: a named thing does not exist.
@@ -163,7 +172,10 @@ impl ApiError {
 
     fn render(&self, instance: Option<&str>) -> HttpResponse {
         if let Some(cause) = &self.cause {
-            tracing::error!(instance = instance.unwrap_or("-"), "internal error: {cause}");
+            tracing::error!(
+                instance = instance.unwrap_or("-"),
+                "internal error: {cause}"
+            );
         }
         HttpResponse::build(self.status_code_of())
             .content_type(PROBLEM_JSON)
@@ -194,9 +206,10 @@ fn foreign_error(status: StatusCode, err: Option<&actix_web::Error>, req_method:
         _ => ProblemKind::ClientError,
     };
     match kind {
-        ProblemKind::Internal => {
-            ApiError::internal(err.map_or_else(|| format!("status {status} without error"), ToString::to_string))
-        }
+        ProblemKind::Internal => ApiError::internal(err.map_or_else(
+            || format!("status {status} without error"),
+            ToString::to_string,
+        )),
         ProblemKind::NoSuchRoute => ApiError::new(
             kind,
             "no route has this path; GET / lists the API and /openapi.yaml describes every route",
@@ -209,7 +222,12 @@ fn foreign_error(status: StatusCode, err: Option<&actix_web::Error>, req_method:
             let mut e = ApiError::new(
                 kind,
                 err.map_or_else(
-                    || status.canonical_reason().unwrap_or("bad request").to_string(),
+                    || {
+                        status
+                            .canonical_reason()
+                            .unwrap_or("bad request")
+                            .to_string()
+                    },
                     ToString::to_string,
                 ),
             );
@@ -226,7 +244,10 @@ pub async fn problem_middleware(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     // No clone of the request before `next`: routing needs it uniquely owned.
-    let instance = req.uri().path_and_query().map_or_else(|| req.path().to_string(), ToString::to_string);
+    let instance = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.path().to_string(), ToString::to_string);
     let method = req.method().to_string();
     let res = match next.call(req).await {
         Ok(res) => res,
@@ -249,7 +270,11 @@ pub async fn problem_middleware(
     if !(status.is_client_error() || status.is_server_error()) {
         return Ok(res.map_into_boxed_body());
     }
-    let api = match res.response().error().and_then(|e| e.as_error::<ApiError>()) {
+    let api = match res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+    {
         Some(api) => api.clone(),
         None => foreign_error(status, res.response().error(), &method),
     };
@@ -261,7 +286,8 @@ pub async fn problem_middleware(
         }
     }
     if status == StatusCode::METHOD_NOT_ALLOWED {
-        new.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
+        new.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET"));
     }
     Ok(ServiceResponse::new(http_req, new))
 }

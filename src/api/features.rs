@@ -44,7 +44,10 @@ pub fn feature_value(f: &Feature, crs: Crs, extra: Option<Map<String, Value>>) -
     let geometry = if crs == Crs::Wgs84 {
         geometry_json(&f.geometry, f.elevation_m.as_deref())
     } else {
-        geometry_json(&crs.geometry_from_wgs84(&f.geometry), f.elevation_m.as_deref())
+        geometry_json(
+            &crs.geometry_from_wgs84(&f.geometry),
+            f.elevation_m.as_deref(),
+        )
     };
     let mut properties = f.properties.clone();
     if let Some(extra) = extra {
@@ -54,11 +57,15 @@ pub fn feature_value(f: &Feature, crs: Crs, extra: Option<Map<String, Value>>) -
 }
 
 pub(crate) fn json_response(v: &Value) -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(v.to_string())
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(v.to_string())
 }
 
 pub(crate) fn geojson_response(v: &Value) -> HttpResponse {
-    HttpResponse::Ok().content_type(GEO_JSON).body(v.to_string())
+    HttpResponse::Ok()
+        .content_type(GEO_JSON)
+        .body(v.to_string())
 }
 
 /// The layer named by a collection id: 404 when no such layer exists, 404 layer-unavailable
@@ -73,7 +80,10 @@ fn layer_of<'a>(svc: &'a Service, id: &str) -> Result<(LayerId, &'a [Feature]), 
     };
     match svc.dataset.layer(layer) {
         Some(features) => Ok((layer, features)),
-        None => Err(ApiError::layer_unavailable(layer, &format!("the '{layer}' collection"))),
+        None => Err(ApiError::layer_unavailable(
+            layer,
+            &format!("the '{layer}' collection"),
+        )),
     }
 }
 
@@ -122,17 +132,31 @@ fn collection_value(svc: &Service, layer: LayerId, b: &str) -> Value {
             link(format!("{b}/collections/{id}/items"), "items", GEO_JSON, "Items (GeoJSON)"),
         ],
     });
-    if let (Some(e), Some(m)) = (svc.indexes.layer(layer).and_then(|l| l.extent), c.as_object_mut()) {
-        m.insert("extent".into(), json!({ "spatial": { "bbox": [e], "crs": CRS84 } }));
+    if let (Some(e), Some(m)) = (
+        svc.indexes.layer(layer).and_then(|l| l.extent),
+        c.as_object_mut(),
+    ) {
+        m.insert(
+            "extent".into(),
+            json!({ "spatial": { "bbox": [e], "crs": CRS84 } }),
+        );
     }
     c
 }
 
 /// `GET /collections`: the layers this data directory has.
-pub async fn collections(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpResponse, ApiError> {
+pub async fn collections(
+    req: HttpRequest,
+    svc: web::Data<Service>,
+) -> Result<HttpResponse, ApiError> {
     simple_query(&req)?;
     let b = base_url(&req);
-    let list: Vec<Value> = svc.dataset.layers.keys().map(|&l| collection_value(&svc, l, &b)).collect();
+    let list: Vec<Value> = svc
+        .dataset
+        .layers
+        .keys()
+        .map(|&l| collection_value(&svc, l, &b))
+        .collect();
     Ok(json_response(&json!({
         "links": [link(format!("{b}/collections"), "self", "application/json", "Collections")],
         "collections": list,
@@ -147,7 +171,11 @@ pub async fn collection(
 ) -> Result<HttpResponse, ApiError> {
     simple_query(&req)?;
     let (layer, _) = layer_of(&svc, &path)?;
-    Ok(json_response(&collection_value(&svc, layer, &base_url(&req))))
+    Ok(json_response(&collection_value(
+        &svc,
+        layer,
+        &base_url(&req),
+    )))
 }
 
 /// Parameters of the items endpoint: everything not reserved is a property filter.
@@ -165,20 +193,26 @@ impl ItemsQuery {
         q.take_format()?;
         let coords = q.take_coords()?;
         for name in ["bbox-crs", "crs"] {
-            if let Some(v) = q.take(name) {
-                if v != CRS84 {
-                    return Err(ApiError::bad_param(
-                        name,
-                        format!("only {CRS84} is offered; for GCJ-02 or BD-09 use coords=gcj02|bd09"),
-                    ));
-                }
+            if let Some(v) = q.take(name)
+                && v != CRS84
+            {
+                return Err(ApiError::bad_param(
+                    name,
+                    format!("only {CRS84} is offered; for GCJ-02 or BD-09 use coords=gcj02|bd09"),
+                ));
             }
         }
         q.take("datetime");
         let bbox = q.take_bbox(coords)?.map(|b| b.0);
         let limit = q.take_limit()?.0;
         let offset = q.take_offset()?;
-        Ok(ItemsQuery { coords, bbox, limit, offset, filters: q.remaining().to_vec() })
+        Ok(ItemsQuery {
+            coords,
+            bbox,
+            limit,
+            offset,
+            filters: q.remaining().to_vec(),
+        })
     }
 }
 
@@ -187,7 +221,10 @@ impl ItemsQuery {
 fn value_matches(v: &Value, want: &str) -> bool {
     match v {
         Value::String(s) => s == want,
-        Value::Number(n) => n.as_f64().zip(want.parse::<f64>().ok()).is_some_and(|(a, b)| a == b),
+        Value::Number(n) => n
+            .as_f64()
+            .zip(want.parse::<f64>().ok())
+            .is_some_and(|(a, b)| a == b),
         Value::Bool(b) => want == if *b { "true" } else { "false" },
         Value::Array(items) => items.iter().any(|x| value_matches(x, want)),
         Value::Null | Value::Object(_) => false,
@@ -198,7 +235,13 @@ fn value_matches(v: &Value, want: &str) -> bool {
 fn page_query(query_string: &str, limit: usize, offset: usize) -> String {
     let mut parts: Vec<String> = query_string
         .split('&')
-        .filter(|p| !p.is_empty() && !p.starts_with("offset=") && !p.starts_with("limit=") && *p != "offset" && *p != "limit")
+        .filter(|p| {
+            !p.is_empty()
+                && !p.starts_with("offset=")
+                && !p.starts_with("limit=")
+                && *p != "offset"
+                && *p != "limit"
+        })
         .map(str::to_string)
         .collect();
     parts.push(format!("limit={limit}"));
@@ -217,7 +260,9 @@ pub async fn items(
     let known = svc.indexes.layer(layer).map(|l| &l.properties);
     for (name, value) in &q.filters {
         if !known.is_some_and(|k| k.contains(name)) {
-            let names: Vec<&str> = known.map(|k| k.iter().map(String::as_str).collect()).unwrap_or_default();
+            let names: Vec<&str> = known
+                .map(|k| k.iter().map(String::as_str).collect())
+                .unwrap_or_default();
             return Err(ApiError::bad_param(
                 name,
                 format!(
@@ -245,9 +290,12 @@ pub async fn items(
     let matched: Vec<usize> = candidates
         .into_iter()
         .filter(|&i| {
-            q.filters
-                .iter()
-                .all(|(k, want)| features[i].properties.get(k).is_some_and(|v| value_matches(v, want)))
+            q.filters.iter().all(|(k, want)| {
+                features[i]
+                    .properties
+                    .get(k)
+                    .is_some_and(|v| value_matches(v, want))
+            })
         })
         .collect();
     let page: Vec<Value> = matched
@@ -259,12 +307,28 @@ pub async fn items(
     let b = base_url(&req);
     let here = format!("{b}{}", req.path());
     let mut links = vec![
-        link(format!("{here}?{}", page_query(req.query_string(), q.limit, q.offset)), "self", GEO_JSON, "This page"),
-        link(format!("{b}/collections/{}", layer.as_str()), "collection", "application/json", layer.title()),
+        link(
+            format!(
+                "{here}?{}",
+                page_query(req.query_string(), q.limit, q.offset)
+            ),
+            "self",
+            GEO_JSON,
+            "This page",
+        ),
+        link(
+            format!("{b}/collections/{}", layer.as_str()),
+            "collection",
+            "application/json",
+            layer.title(),
+        ),
     ];
     if q.offset.saturating_add(q.limit) < matched.len() {
         links.push(link(
-            format!("{here}?{}", page_query(req.query_string(), q.limit, q.offset + q.limit)),
+            format!(
+                "{here}?{}",
+                page_query(req.query_string(), q.limit, q.offset + q.limit)
+            ),
             "next",
             GEO_JSON,
             "Next page",
@@ -272,7 +336,14 @@ pub async fn items(
     }
     if q.offset > 0 {
         links.push(link(
-            format!("{here}?{}", page_query(req.query_string(), q.limit, q.offset.saturating_sub(q.limit))),
+            format!(
+                "{here}?{}",
+                page_query(
+                    req.query_string(),
+                    q.limit,
+                    q.offset.saturating_sub(q.limit)
+                )
+            ),
             "prev",
             GEO_JSON,
             "Previous page",
@@ -300,19 +371,33 @@ pub async fn item(
     let mut q = RawQuery::parse(req.query_string())?;
     q.take_format()?;
     let coords = q.take_coords()?;
-    let pos = svc.indexes.layer(layer).and_then(|l| l.position(&feature_id)).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "no feature '{feature_id}' in '{layer}'; GET /collections/{layer}/items lists them"
-        ))
-    })?;
+    let pos = svc
+        .indexes
+        .layer(layer)
+        .and_then(|l| l.position(&feature_id))
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no feature '{feature_id}' in '{layer}'; GET /collections/{layer}/items lists them"
+            ))
+        })?;
     let b = base_url(&req);
     let mut v = feature_value(&features[pos], coords, None);
     if let Some(m) = v.as_object_mut() {
         m.insert(
             "links".into(),
             json!([
-                link(format!("{b}{}", req.path()), "self", GEO_JSON, "This feature"),
-                link(format!("{b}/collections/{}", layer.as_str()), "collection", "application/json", layer.title()),
+                link(
+                    format!("{b}{}", req.path()),
+                    "self",
+                    GEO_JSON,
+                    "This feature"
+                ),
+                link(
+                    format!("{b}/collections/{}", layer.as_str()),
+                    "collection",
+                    "application/json",
+                    layer.title()
+                ),
             ]),
         );
     }
@@ -342,7 +427,12 @@ pub fn rfc3339(unix_s: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -358,7 +448,10 @@ mod tests {
 
     #[test]
     fn page_query_replaces_offset_and_limit() {
-        assert_eq!(page_query("category=x&offset=5&limit=2", 2, 7), "category=x&limit=2&offset=7");
+        assert_eq!(
+            page_query("category=x&offset=5&limit=2", 2, 7),
+            "category=x&limit=2&offset=7"
+        );
         assert_eq!(page_query("", 10, 0), "limit=10&offset=0");
     }
 

@@ -15,5 +15,7 @@ pub async fn get(svc: web::Data<Service>) -> HttpResponse {
         .iter()
         .map(|(l, fs)| (l.as_str().to_string(), json!(fs.len())))
         .collect();
-    json_response(&json!({ "status": "ok", "layers": layers, "categories": svc.category_ids().len() }))
+    json_response(
+        &json!({ "status": "ok", "layers": layers, "categories": svc.category_ids().len() }),
+    )
 }

@@ -35,7 +35,12 @@ impl LocateParams {
 /// The contact properties each level of the service list shows, when the data has them.
 const BOUNDARY_CONTACTS: [&str; 2] = ["office_address", "contact"];
 const COMMUNITY_CONTACTS: [&str; 3] = ["office_address", "contact", "secretary"];
-const GRID_CONTACTS: [&str; 4] = ["grid_worker", "grid_worker_phone", "part_time_workers", "volunteers"];
+const GRID_CONTACTS: [&str; 4] = [
+    "grid_worker",
+    "grid_worker_phone",
+    "part_time_workers",
+    "volunteers",
+];
 
 fn unit(svc: &Service, layer: LayerId, pos: Option<usize>) -> Value {
     let Some(f) = pos.and_then(|i| svc.dataset.layer(layer).and_then(|fs| fs.get(i))) else {
@@ -48,7 +53,13 @@ fn unit(svc: &Service, layer: LayerId, pos: Option<usize>) -> Value {
     })
 }
 
-fn contact_entry(svc: &Service, level: &str, layer: LayerId, pos: Option<usize>, keys: &[&str]) -> Option<Value> {
+fn contact_entry(
+    svc: &Service,
+    level: &str,
+    layer: LayerId,
+    pos: Option<usize>,
+    keys: &[&str],
+) -> Option<Value> {
     let f = svc.dataset.layer(layer)?.get(pos?)?;
     let mut m = Map::new();
     m.insert("level".into(), json!(level));
@@ -67,11 +78,18 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
     let p = LocateParams::parse(req.query_string())?;
     let idx = &svc.indexes;
     if !idx.has_layer(LayerId::Boundary) && !idx.has_layer(LayerId::Communities) {
-        return Err(ApiError::layer_unavailable(LayerId::Communities, "locating a point"));
+        return Err(ApiError::layer_unavailable(
+            LayerId::Communities,
+            "locating a point",
+        ));
     }
     let at = idx.locate(p.at.lon, p.at.lat);
     // The boundary decides "outside" when the data has one; otherwise being in no community.
-    let outside = if idx.has_layer(LayerId::Boundary) { at.boundary.is_none() } else { at.community.is_none() };
+    let outside = if idx.has_layer(LayerId::Boundary) {
+        at.boundary.is_none()
+    } else {
+        at.community.is_none()
+    };
     if outside {
         return Err(ApiError::new(
             ProblemKind::OutsideArea,
@@ -79,13 +97,29 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
                 "the point ({:.7}, {:.7}) (WGS84) lies outside the subdistrict; GET /collections/boundary shows its extent{}",
                 p.at.lon,
                 p.at.lat,
-                if p.coords == Crs::Wgs84 { "; if your map uses GCJ-02 or BD-09, add coords=gcj02 or coords=bd09" } else { "" }
+                if p.coords == Crs::Wgs84 {
+                    "; if your map uses GCJ-02 or BD-09, add coords=gcj02 or coords=bd09"
+                } else {
+                    ""
+                }
             ),
         ));
     }
     let contacts: Vec<Value> = [
-        contact_entry(&svc, "subdistrict", LayerId::Boundary, at.boundary, &BOUNDARY_CONTACTS),
-        contact_entry(&svc, "community", LayerId::Communities, at.community, &COMMUNITY_CONTACTS),
+        contact_entry(
+            &svc,
+            "subdistrict",
+            LayerId::Boundary,
+            at.boundary,
+            &BOUNDARY_CONTACTS,
+        ),
+        contact_entry(
+            &svc,
+            "community",
+            LayerId::Communities,
+            at.community,
+            &COMMUNITY_CONTACTS,
+        ),
         contact_entry(&svc, "grid", LayerId::Grids, at.grid, &GRID_CONTACTS),
     ]
     .into_iter()

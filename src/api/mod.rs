@@ -59,13 +59,24 @@ impl CorsOrigins {
     /// Parse `--cors-origins`: `*`, or origins separated by commas.
     #[must_use]
     pub fn parse(s: &str) -> CorsOrigins {
-        let list: Vec<String> =
-            s.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_string).collect();
-        if list.is_empty() || list.iter().any(|o| o == "*") { CorsOrigins::Any } else { CorsOrigins::List(list) }
+        let list: Vec<String> = s
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_string)
+            .collect();
+        if list.is_empty() || list.iter().any(|o| o == "*") {
+            CorsOrigins::Any
+        } else {
+            CorsOrigins::List(list)
+        }
     }
 
     fn middleware(&self) -> Cors {
-        let base = Cors::default().allowed_methods(["GET"]).allow_any_header().max_age(3600);
+        let base = Cors::default()
+            .allowed_methods(["GET"])
+            .allow_any_header()
+            .max_age(3600);
         match self {
             CorsOrigins::Any => base.allow_any_origin().send_wildcard(),
             CorsOrigins::List(list) => list.iter().fold(base, |c, o| c.allowed_origin(o)),
@@ -103,28 +114,90 @@ pub struct Route {
 /// Every route the app serves (all GET; other methods get a 405 problem). `configure`
 /// registers exactly these.
 pub const ROUTES: &[Route] = &[
-    Route { path: "/", register: |c, p| { c.service(web::resource(p).get(features::landing)); } },
-    Route { path: "/conformance", register: |c, p| { c.service(web::resource(p).get(features::conformance)); } },
-    Route { path: "/collections", register: |c, p| { c.service(web::resource(p).get(features::collections)); } },
-    Route { path: "/collections/{collectionId}", register: |c, p| { c.service(web::resource(p).get(features::collection)); } },
-    Route { path: "/collections/{collectionId}/items", register: |c, p| { c.service(web::resource(p).get(features::items)); } },
+    Route {
+        path: "/",
+        register: |c, p| {
+            c.service(web::resource(p).get(features::landing));
+        },
+    },
+    Route {
+        path: "/conformance",
+        register: |c, p| {
+            c.service(web::resource(p).get(features::conformance));
+        },
+    },
+    Route {
+        path: "/collections",
+        register: |c, p| {
+            c.service(web::resource(p).get(features::collections));
+        },
+    },
+    Route {
+        path: "/collections/{collectionId}",
+        register: |c, p| {
+            c.service(web::resource(p).get(features::collection));
+        },
+    },
+    Route {
+        path: "/collections/{collectionId}/items",
+        register: |c, p| {
+            c.service(web::resource(p).get(features::items));
+        },
+    },
     Route {
         path: "/collections/{collectionId}/items/{featureId}",
-        register: |c, p| { c.service(web::resource(p).get(features::item)); },
+        register: |c, p| {
+            c.service(web::resource(p).get(features::item));
+        },
     },
-    Route { path: "/locate", register: |c, p| { c.service(web::resource(p).get(locate::get)); } },
-    Route { path: "/nearest", register: |c, p| { c.service(web::resource(p).get(nearest::get)); } },
-    Route { path: "/categories", register: |c, p| { c.service(web::resource(p).get(categories::get)); } },
-    Route { path: "/healthz", register: |c, p| { c.service(web::resource(p).get(health::get)); } },
-    Route { path: "/metrics", register: |c, p| { c.service(web::resource(p).get(metrics::get)); } },
-    Route { path: "/openapi.yaml", register: |c, p| { c.service(web::resource(p).get(openapi::yaml)); } },
+    Route {
+        path: "/locate",
+        register: |c, p| {
+            c.service(web::resource(p).get(locate::get));
+        },
+    },
+    Route {
+        path: "/nearest",
+        register: |c, p| {
+            c.service(web::resource(p).get(nearest::get));
+        },
+    },
+    Route {
+        path: "/categories",
+        register: |c, p| {
+            c.service(web::resource(p).get(categories::get));
+        },
+    },
+    Route {
+        path: "/healthz",
+        register: |c, p| {
+            c.service(web::resource(p).get(health::get));
+        },
+    },
+    Route {
+        path: "/metrics",
+        register: |c, p| {
+            c.service(web::resource(p).get(metrics::get));
+        },
+    },
+    Route {
+        path: "/openapi.yaml",
+        register: |c, p| {
+            c.service(web::resource(p).get(openapi::yaml));
+        },
+    },
 ];
 
 /// Register every route plus the extractor error handlers (so even actix's own parse errors
 /// are problem documents).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::bad_param("query string", e.to_string()).into()))
-        .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::not_found(e.to_string()).into()));
+    cfg.app_data(
+        web::QueryConfig::default()
+            .error_handler(|e, _| ApiError::bad_param("query string", e.to_string()).into()),
+    )
+    .app_data(
+        web::PathConfig::default().error_handler(|e, _| ApiError::not_found(e.to_string()).into()),
+    );
     for r in ROUTES {
         (r.register)(cfg, r.path);
     }
@@ -133,7 +206,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn no_such_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::new(
         ProblemKind::NoSuchRoute,
-        format!("no route '{}'; GET / lists the API and /openapi.yaml describes every route", req.path()),
+        format!(
+            "no route '{}'; GET / lists the API and /openapi.yaml describes every route",
+            req.path()
+        ),
     ))
 }
 
@@ -159,7 +235,9 @@ pub fn app(
         // them, metrics (outermost) sees the final status of everything.
         .wrap(state.cors.middleware())
         .wrap(from_fn(error::problem_middleware))
-        .wrap(from_fn(move |req, next| metrics::record(metrics.clone(), req, next)))
+        .wrap(from_fn(move |req, next| {
+            metrics::record(metrics.clone(), req, next)
+        }))
 }
 
 /// Load the data and serve until stopped. Fails before binding when the data directory is
@@ -188,7 +266,10 @@ pub fn serve_blocking(args: ServeArgs) -> Result<(), crate::cli::CliError> {
             .bind(&bind)
             .map_err(|e| format!("cannot bind {bind}: {e}"))?;
         tracing::info!(%bind, workers, "serving");
-        server.run().await.map_err(|e| format!("server stopped: {e}"))?;
+        server
+            .run()
+            .await
+            .map_err(|e| format!("server stopped: {e}"))?;
         Ok(())
     })
 }

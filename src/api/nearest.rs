@@ -31,7 +31,10 @@ impl Mode {
                 "mode",
                 "mode=walk is not available yet on this server; use mode=straight (the default)",
             )),
-            Some(other) => Err(ApiError::bad_param("mode", format!("unknown mode '{other}'; use mode=straight"))),
+            Some(other) => Err(ApiError::bad_param(
+                "mode",
+                format!("unknown mode '{other}'; use mode=straight"),
+            )),
         }
     }
 
@@ -70,7 +73,14 @@ impl NearestParams {
         let max_m = q.take_max_m()?;
         let mode = Mode::parse(&mut q)?;
         q.deny_rest(&Self::NAMES)?;
-        Ok(NearestParams { at, categories, k, max_m, mode, coords })
+        Ok(NearestParams {
+            at,
+            categories,
+            k,
+            max_m,
+            mode,
+            coords,
+        })
     }
 }
 
@@ -78,14 +88,20 @@ impl NearestParams {
 pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpResponse, ApiError> {
     let p = NearestParams::parse(req.query_string())?;
     let Some(features) = svc.dataset.layer(LayerId::Facilities) else {
-        return Err(ApiError::layer_unavailable(LayerId::Facilities, "finding the nearest facilities"));
+        return Err(ApiError::layer_unavailable(
+            LayerId::Facilities,
+            "finding the nearest facilities",
+        ));
     };
     let categories = match &p.categories {
         Some(list) => {
             if let Some(bad) = list.iter().find(|c| !svc.is_category(c)) {
                 return Err(ApiError::bad_param(
                     "category",
-                    format!("unknown category '{bad}'; known: {}", svc.category_ids().join(", ")),
+                    format!(
+                        "unknown category '{bad}'; known: {}",
+                        svc.category_ids().join(", ")
+                    ),
                 ));
             }
             list.clone()
@@ -93,14 +109,20 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
         None => svc.category_ids(),
     };
     let hits = match p.mode {
-        Mode::Straight => svc.indexes.nearest_straight(p.at.lon, p.at.lat, &categories, p.k.0, p.max_m),
+        Mode::Straight => {
+            svc.indexes
+                .nearest_straight(p.at.lon, p.at.lat, &categories, p.k.0, p.max_m)
+        }
     };
     let out: Vec<Value> = hits
         .iter()
         .enumerate()
         .map(|(rank, h)| {
             let mut extra = Map::new();
-            extra.insert("distance_m".into(), json!((h.distance_m * 100.0).round() / 100.0));
+            extra.insert(
+                "distance_m".into(),
+                json!((h.distance_m * 100.0).round() / 100.0),
+            );
             extra.insert("rank".into(), json!(rank + 1));
             feature_value(&features[h.facility], p.coords, Some(extra))
         })

@@ -30,9 +30,17 @@ pub fn openapi_json() -> Result<&'static str, ApiError> {
 
 /// `GET /openapi.yaml`.
 pub async fn yaml(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if accept.contains("json") && !accept.contains("yaml") && !accept.contains("vnd.oai.openapi;") {
-        return Ok(HttpResponse::Ok().content_type(OPENAPI_JSON_TYPE).body(openapi_json()?));
+        return Ok(HttpResponse::Ok()
+            .content_type(OPENAPI_JSON_TYPE)
+            .body(openapi_json()?));
     }
-    Ok(HttpResponse::Ok().content_type(OPENAPI_YAML_TYPE).body(OPENAPI_YAML))
+    Ok(HttpResponse::Ok()
+        .content_type(OPENAPI_YAML_TYPE)
+        .body(OPENAPI_YAML))
 }

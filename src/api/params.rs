@@ -60,7 +60,10 @@ impl RawQuery {
             None => Ok(()),
             Some((k, _)) => Err(ApiError::bad_param(
                 k,
-                format!("unknown parameter; this endpoint takes {}", allowed.join(", ")),
+                format!(
+                    "unknown parameter; this endpoint takes {}",
+                    allowed.join(", ")
+                ),
             )),
         }
     }
@@ -69,7 +72,9 @@ impl RawQuery {
     pub fn take_coords(&mut self) -> Result<Crs, ApiError> {
         match self.take("coords") {
             None => Ok(Crs::Wgs84),
-            Some(s) => s.parse().map_err(|e: String| ApiError::bad_param("coords", e)),
+            Some(s) => s
+                .parse()
+                .map_err(|e: String| ApiError::bad_param("coords", e)),
         }
     }
 
@@ -86,8 +91,12 @@ impl RawQuery {
 
     /// Required `lon` and `lat`, read in `crs` and converted to WGS84.
     pub fn take_lonlat(&mut self, crs: Crs) -> Result<LonLat, ApiError> {
-        let lon = self.take("lon").ok_or_else(|| ApiError::bad_param("lon", "required: longitude in degrees, e.g. lon=106.53"))?;
-        let lat = self.take("lat").ok_or_else(|| ApiError::bad_param("lat", "required: latitude in degrees, e.g. lat=29.47"))?;
+        let lon = self.take("lon").ok_or_else(|| {
+            ApiError::bad_param("lon", "required: longitude in degrees, e.g. lon=106.53")
+        })?;
+        let lat = self.take("lat").ok_or_else(|| {
+            ApiError::bad_param("lat", "required: latitude in degrees, e.g. lat=29.47")
+        })?;
         LonLat::parse(&lon, &lat, crs)
     }
 
@@ -122,10 +131,15 @@ impl RawQuery {
 
     /// Optional `max_m` (metres, > 0, ≤ [`MAX_M_MAX`]).
     pub fn take_max_m(&mut self) -> Result<Option<f64>, ApiError> {
-        let Some(s) = self.take("max_m") else { return Ok(None) };
+        let Some(s) = self.take("max_m") else {
+            return Ok(None);
+        };
         let v = parse_f64("max_m", &s)?;
         if v <= 0.0 || v > MAX_M_MAX {
-            return Err(ApiError::bad_param("max_m", format!("{v} is out of range: give metres in (0, {MAX_M_MAX}]")));
+            return Err(ApiError::bad_param(
+                "max_m",
+                format!("{v} is out of range: give metres in (0, {MAX_M_MAX}]"),
+            ));
         }
         Ok(Some(v))
     }
@@ -133,7 +147,9 @@ impl RawQuery {
     /// Optional comma-separated `category` list: names only, deduplicated, order kept. Whether
     /// the names exist is the handler's business (it knows the taxonomy).
     pub fn take_categories(&mut self) -> Result<Option<Vec<String>>, ApiError> {
-        let Some(s) = self.take("category") else { return Ok(None) };
+        let Some(s) = self.take("category") else {
+            return Ok(None);
+        };
         let mut out: Vec<String> = Vec::new();
         for c in s.split(',').map(str::trim) {
             if c.is_empty() {
@@ -156,7 +172,10 @@ fn parse_f64(name: &str, s: &str) -> Result<f64, ApiError> {
         .parse()
         .map_err(|_| ApiError::bad_param(name, format!("'{s}' is not a number")))?;
     if !v.is_finite() {
-        return Err(ApiError::bad_param(name, format!("'{s}' is not a finite number")));
+        return Err(ApiError::bad_param(
+            name,
+            format!("'{s}' is not a finite number"),
+        ));
     }
     Ok(v)
 }
@@ -171,7 +190,10 @@ fn check_lon(name: &str, v: f64) -> Result<f64, ApiError> {
     if (-180.0..=180.0).contains(&v) {
         Ok(v)
     } else {
-        Err(ApiError::bad_param(name, format!("longitude {v} is outside [-180, 180]")))
+        Err(ApiError::bad_param(
+            name,
+            format!("longitude {v} is outside [-180, 180]"),
+        ))
     }
 }
 
@@ -179,7 +201,10 @@ fn check_lat(name: &str, v: f64) -> Result<f64, ApiError> {
     if (-90.0..=90.0).contains(&v) {
         Ok(v)
     } else {
-        Err(ApiError::bad_param(name, format!("latitude {v} is outside [-90, 90]")))
+        Err(ApiError::bad_param(
+            name,
+            format!("latitude {v} is outside [-90, 90]"),
+        ))
     }
 }
 
@@ -208,7 +233,10 @@ impl K {
     pub fn parse(s: &str) -> Result<K, ApiError> {
         let k = parse_count("k", s)?;
         if k == 0 || k > K_MAX {
-            return Err(ApiError::bad_param("k", format!("{k} is out of range: give 1 to {K_MAX}")));
+            return Err(ApiError::bad_param(
+                "k",
+                format!("{k} is out of range: give 1 to {K_MAX}"),
+            ));
         }
         Ok(K(k))
     }
@@ -222,7 +250,10 @@ impl Limit {
     pub fn parse(s: &str) -> Result<Limit, ApiError> {
         let n = parse_count("limit", s)?;
         if n == 0 || n > LIMIT_MAX {
-            return Err(ApiError::bad_param("limit", format!("{n} is out of range: give 1 to {LIMIT_MAX}")));
+            return Err(ApiError::bad_param(
+                "limit",
+                format!("{n} is out of range: give 1 to {LIMIT_MAX}"),
+            ));
         }
         Ok(Limit(n))
     }
@@ -240,7 +271,10 @@ impl Bbox {
         if parts.len() != 4 {
             return Err(ApiError::bad_param(
                 "bbox",
-                format!("'{s}' must be four numbers minlon,minlat,maxlon,maxlat (got {} values)", parts.len()),
+                format!(
+                    "'{s}' must be four numbers minlon,minlat,maxlon,maxlat (got {} values)",
+                    parts.len()
+                ),
             ));
         }
         let mut v = [0.0; 4];
@@ -254,14 +288,22 @@ impl Bbox {
         if v[0] > v[2] || v[1] > v[3] {
             return Err(ApiError::bad_param(
                 "bbox",
-                format!("'{s}' is inverted: the order is minlon,minlat,maxlon,maxlat (boxes across the antimeridian are not supported)"),
+                format!(
+                    "'{s}' is inverted: the order is minlon,minlat,maxlon,maxlat (boxes across the antimeridian are not supported)"
+                ),
             ));
         }
         if crs == Crs::Wgs84 {
             return Ok(Bbox(v));
         }
-        let corners = [(v[0], v[1]), (v[2], v[1]), (v[2], v[3]), (v[0], v[3])].map(|(x, y)| crs.to_wgs84(x, y));
-        let mut b = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+        let corners = [(v[0], v[1]), (v[2], v[1]), (v[2], v[3]), (v[0], v[3])]
+            .map(|(x, y)| crs.to_wgs84(x, y));
+        let mut b = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
         for (x, y) in corners {
             b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
         }
@@ -275,7 +317,14 @@ mod tests {
 
     #[test]
     fn rejects_nan_infinity_and_out_of_range() {
-        for (lon, lat) in [("NaN", "29"), ("inf", "29"), ("106", "-inf"), ("181", "29"), ("106", "90.5"), ("abc", "1")] {
+        for (lon, lat) in [
+            ("NaN", "29"),
+            ("inf", "29"),
+            ("106", "-inf"),
+            ("181", "29"),
+            ("106", "90.5"),
+            ("abc", "1"),
+        ] {
             assert!(LonLat::parse(lon, lat, Crs::Wgs84).is_err(), "{lon},{lat}");
         }
         assert!(LonLat::parse(" 106.5", "29.4 ", Crs::Wgs84).is_ok());
@@ -289,16 +338,26 @@ mod tests {
         assert!(Bbox::parse("1,2,3", Crs::Wgs84).is_err());
         assert!(Bbox::parse("3,2,1,4", Crs::Wgs84).is_err());
         assert!(Bbox::parse("1,2,3,x", Crs::Wgs84).is_err());
-        assert_eq!(Bbox::parse("1,2,3,4", Crs::Wgs84).ok(), Some(Bbox([1.0, 2.0, 3.0, 4.0])));
+        assert_eq!(
+            Bbox::parse("1,2,3,4", Crs::Wgs84).ok(),
+            Some(Bbox([1.0, 2.0, 3.0, 4.0]))
+        );
     }
 
     #[test]
     fn duplicates_and_leftovers_are_named() {
-        let e = RawQuery::parse("a=1&a=2").err().map(|e| e.detail).unwrap_or_default();
+        let e = RawQuery::parse("a=1&a=2")
+            .err()
+            .map(|e| e.detail)
+            .unwrap_or_default();
         assert!(e.contains("'a'"), "{e}");
         let mut q = RawQuery::parse("lon=1&lat=2&categroy=x").unwrap_or_default();
         assert!(q.take_lonlat(Crs::Wgs84).is_ok());
-        let e = q.deny_rest(&["lon", "lat"]).err().map(|e| e.detail).unwrap_or_default();
+        let e = q
+            .deny_rest(&["lon", "lat"])
+            .err()
+            .map(|e| e.detail)
+            .unwrap_or_default();
         assert!(e.contains("categroy"), "{e}");
     }
 }

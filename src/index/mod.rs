@@ -28,8 +28,13 @@ pub type PointEntry = GeomWithData<[f64; 2], usize>;
 pub type EnvelopeEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
 /// The polygon layers `locate` answers from, innermost last.
-pub const AREA_LAYERS: [LayerId; 5] =
-    [LayerId::Boundary, LayerId::Communities, LayerId::Grids, LayerId::Microgrids, LayerId::Compounds];
+pub const AREA_LAYERS: [LayerId; 5] = [
+    LayerId::Boundary,
+    LayerId::Communities,
+    LayerId::Grids,
+    LayerId::Microgrids,
+    LayerId::Compounds,
+];
 
 /// Why indexes cannot be built from a dataset.
 #[derive(Debug, thiserror::Error)]
@@ -80,11 +85,17 @@ pub struct Indexes {
 fn rect_of(layer: LayerId, f: &crate::model::Feature) -> Result<Rect<f64>, IndexError> {
     f.geometry
         .bounding_rect()
-        .ok_or_else(|| IndexError::EmptyGeometry { layer, id: f.id.clone() })
+        .ok_or_else(|| IndexError::EmptyGeometry {
+            layer,
+            id: f.id.clone(),
+        })
 }
 
 fn envelope_entry(r: Rect<f64>, pos: usize) -> EnvelopeEntry {
-    GeomWithData::new(Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), pos)
+    GeomWithData::new(
+        Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+        pos,
+    )
 }
 
 impl Indexes {
@@ -112,12 +123,22 @@ impl Indexes {
             if let Some(e) = layer_extent {
                 extent = Some(match extent {
                     None => e,
-                    Some(x) => [x[0].min(e[0]), x[1].min(e[1]), x[2].max(e[2]), x[3].max(e[3])],
+                    Some(x) => [
+                        x[0].min(e[0]),
+                        x[1].min(e[1]),
+                        x[2].max(e[2]),
+                        x[3].max(e[3]),
+                    ],
                 });
             }
             layers.insert(
                 layer,
-                LayerIndex { envelopes: RTree::bulk_load(entries), by_id, extent: layer_extent, properties },
+                LayerIndex {
+                    envelopes: RTree::bulk_load(entries),
+                    by_id,
+                    extent: layer_extent,
+                    properties,
+                },
             );
         }
         let proj = match extent {
@@ -127,7 +148,9 @@ impl Indexes {
 
         let mut areas = BTreeMap::new();
         for layer in AREA_LAYERS {
-            let Some(features) = ds.layer(layer) else { continue };
+            let Some(features) = ds.layer(layer) else {
+                continue;
+            };
             let parent_key = match layer {
                 LayerId::Grids | LayerId::Compounds => Some("community"),
                 LayerId::Microgrids => Some("grid"),
@@ -162,7 +185,9 @@ impl Indexes {
             if fac.community.is_none() || fac.grid.is_none() {
                 let at = idx.locate(fac.position.x(), fac.position.y());
                 if fac.community.is_none() {
-                    fac.community = at.community.map(|i| idx.areas[&LayerId::Communities][i].id.clone());
+                    fac.community = at
+                        .community
+                        .map(|i| idx.areas[&LayerId::Communities][i].id.clone());
                 }
                 if fac.grid.is_none() {
                     fac.grid = at.grid.map(|i| idx.areas[&LayerId::Grids][i].id.clone());
@@ -181,9 +206,15 @@ impl Indexes {
         let mut per_cat: BTreeMap<String, Vec<PointEntry>> = BTreeMap::new();
         for (i, fac) in facilities.iter().enumerate() {
             let (x, y) = proj.to_xy(fac.position.x(), fac.position.y());
-            per_cat.entry(fac.category.clone()).or_default().push(GeomWithData::new([x, y], i));
+            per_cat
+                .entry(fac.category.clone())
+                .or_default()
+                .push(GeomWithData::new([x, y], i));
         }
-        idx.facility_trees = per_cat.into_iter().map(|(c, v)| (c, RTree::bulk_load(v))).collect();
+        idx.facility_trees = per_cat
+            .into_iter()
+            .map(|(c, v)| (c, RTree::bulk_load(v)))
+            .collect();
         idx.facilities = facilities;
 
         let buildings = ds
@@ -252,10 +283,15 @@ impl Indexes {
     /// that need exact intersection test the geometry (see [`geometry_intersects_bbox`]).
     #[must_use]
     pub fn envelope_candidates(&self, layer: LayerId, bbox: [f64; 4]) -> Vec<usize> {
-        let Some(li) = self.layers.get(&layer) else { return Vec::new() };
+        let Some(li) = self.layers.get(&layer) else {
+            return Vec::new();
+        };
         let aabb = AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
-        let mut v: Vec<usize> =
-            li.envelopes.locate_in_envelope_intersecting(&aabb).map(|e| e.data).collect();
+        let mut v: Vec<usize> = li
+            .envelopes
+            .locate_in_envelope_intersecting(&aabb)
+            .map(|e| e.data)
+            .collect();
         v.sort_unstable();
         v
     }
@@ -288,6 +324,9 @@ fn grow(e: Option<[f64; 4]>, r: Rect<f64>) -> [f64; 4] {
 #[must_use]
 pub fn geometry_intersects_bbox(g: &geo::Geometry<f64>, bbox: [f64; 4]) -> bool {
     use geo::Intersects;
-    let r = Rect::new(geo::coord! { x: bbox[0], y: bbox[1] }, geo::coord! { x: bbox[2], y: bbox[3] });
+    let r = Rect::new(
+        geo::coord! { x: bbox[0], y: bbox[1] },
+        geo::coord! { x: bbox[2], y: bbox[3] },
+    );
     g.intersects(&r)
 }

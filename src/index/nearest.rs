@@ -51,9 +51,15 @@ impl Indexes {
         let (x, y) = self.proj.to_xy(lon, lat);
         let limit_m = max_m.unwrap_or(f64::INFINITY);
         for cat in categories {
-            let Some(tree) = self.facility_trees.get(cat.as_ref()) else { continue };
+            let Some(tree) = self.facility_trees.get(cat.as_ref()) else {
+                continue;
+            };
             for (entry, d2) in tree.nearest_neighbor_iter_with_distance_2(&[x, y]) {
-                let bound_m = if best.len() == k { best[k - 1].distance_m.min(limit_m) } else { limit_m };
+                let bound_m = if best.len() == k {
+                    best[k - 1].distance_m.min(limit_m)
+                } else {
+                    limit_m
+                };
                 if d2.sqrt() > bound_m * PRUNE_SLACK + PRUNE_SLACK_M {
                     break;
                 }
@@ -62,7 +68,10 @@ impl Indexes {
                 if d > limit_m {
                     continue;
                 }
-                let hit = Hit { facility: entry.data, distance_m: d };
+                let hit = Hit {
+                    facility: entry.data,
+                    distance_m: d,
+                };
                 let at = best.partition_point(|h| self.hit_before(h, &hit));
                 if at < k {
                     best.insert(at, hit);
@@ -78,7 +87,9 @@ impl Indexes {
         match a.distance_m.total_cmp(&b.distance_m) {
             std::cmp::Ordering::Less => true,
             std::cmp::Ordering::Greater => false,
-            std::cmp::Ordering::Equal => self.facilities[a.facility].id < self.facilities[b.facility].id,
+            std::cmp::Ordering::Equal => {
+                self.facilities[a.facility].id < self.facilities[b.facility].id
+            }
         }
     }
 }

@@ -46,8 +46,12 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     pub fn text(&self) -> String {
@@ -57,10 +61,18 @@ impl Reply {
     /// Assert an RFC 9457 problem with this status; returns the document.
     pub fn problem(&self, status: u16) -> serde_json::Value {
         assert_eq!(self.status, status, "status of {}", self.text());
-        assert_eq!(self.content_type, "application/problem+json", "{}", self.text());
+        assert_eq!(
+            self.content_type,
+            "application/problem+json",
+            "{}",
+            self.text()
+        );
         let p = self.json();
         for key in ["type", "title", "detail", "instance"] {
-            assert!(p[key].as_str().is_some_and(|s| !s.is_empty()), "problem lacks {key}: {p}");
+            assert!(
+                p[key].as_str().is_some_and(|s| !s.is_empty()),
+                "problem lacks {key}: {p}"
+            );
         }
         assert_eq!(p["status"], status);
         p
@@ -70,10 +82,18 @@ impl Reply {
 async fn reply<B: MessageBody>(res: ServiceResponse<B>) -> Reply {
     let status = res.status().as_u16();
     let headers = res.headers().clone();
-    let content_type =
-        headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let body = test::read_body(res).await.to_vec();
-    Reply { status, content_type, body, headers }
+    Reply {
+        status,
+        content_type,
+        body,
+        headers,
+    }
 }
 
 /// Run requests against one app instance built from `service`.
@@ -83,14 +103,25 @@ pub struct Client<S> {
 
 pub async fn client(
     service: Service,
-) -> Client<impl actix_web::dev::Service<actix_http::Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>>
-{
-    Client { app: test::init_service(app(AppState::new(service))).await }
+) -> Client<
+    impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    >,
+> {
+    Client {
+        app: test::init_service(app(AppState::new(service))).await,
+    }
 }
 
 impl<S, B> Client<S>
 where
-    S: actix_web::dev::Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
     B: MessageBody,
 {
     pub async fn get(&self, uri: &str) -> Reply {
@@ -105,10 +136,21 @@ where
                 let res = e.error_response();
                 let status = res.status().as_u16();
                 let headers = res.headers().clone();
-                let content_type =
-                    headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-                let body = actix_web::body::to_bytes(res.into_body()).await.map(|b| b.to_vec()).unwrap_or_default();
-                Reply { status, content_type, body, headers }
+                let content_type = headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                let body = actix_web::body::to_bytes(res.into_body())
+                    .await
+                    .map(|b| b.to_vec())
+                    .unwrap_or_default();
+                Reply {
+                    status,
+                    content_type,
+                    body,
+                    headers,
+                }
             }
         }
     }
