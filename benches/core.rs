@@ -49,21 +49,23 @@ fn bench(c: &mut Criterion) {
         .next()
         .expect("some facility")
         .to_string()];
-    let all = svc.category_ids();
 
     let mut i = 0;
     c.bench_function("nearest_straight k=5, one category", |b| {
         b.iter(|| {
             i = (i + 1) % pts.len();
             let (lon, lat) = pts[i];
-            black_box(svc.indexes.nearest_straight(lon, lat, &one, 5, None))
+            black_box(svc.indexes.nearest_straight(lon, lat, Some(&one), 5, None))
         });
     });
     c.bench_function("nearest_straight k=5, every category", |b| {
         b.iter(|| {
             i = (i + 1) % pts.len();
             let (lon, lat) = pts[i];
-            black_box(svc.indexes.nearest_straight(lon, lat, &all, 5, None))
+            black_box(
+                svc.indexes
+                    .nearest_straight::<String>(lon, lat, None, 5, None),
+            )
         });
     });
     c.bench_function("locate", |b| {

@@ -109,6 +109,9 @@ fn nearest_straight_equals_brute_force() {
             } else {
                 cats
             };
+            // Every fourth query asks for every category (the all-facilities tree).
+            let all_cats = q % 4 == 0;
+            let cats = if all_cats { CATS.to_vec() } else { cats };
             let k = rng.random_range(1..=12);
             let max_m = if rng.random_bool(0.3) {
                 Some(rng.random_range(10.0..800.0))
@@ -116,7 +119,13 @@ fn nearest_straight_equals_brute_force() {
                 None
             };
             let got: Vec<(String, f64)> = idx
-                .nearest_straight(lon, lat, &cats, k, max_m)
+                .nearest_straight(
+                    lon,
+                    lat,
+                    if all_cats { None } else { Some(&cats) },
+                    k,
+                    max_m,
+                )
                 .iter()
                 .map(|h| (facilities[h.facility].id.clone(), h.distance_m))
                 .collect();
@@ -134,14 +143,14 @@ fn nearest_edge_cases() {
     let ds = random_facilities(200, 9);
     let idx = Indexes::build(&ds).unwrap();
     assert!(
-        idx.nearest_straight(106.53, 29.47, &["clinic"], 0, None)
+        idx.nearest_straight(106.53, 29.47, Some(&["clinic"]), 0, None)
             .is_empty()
     );
     assert!(
-        idx.nearest_straight(106.53, 29.47, &["no_such_category"], 5, None)
+        idx.nearest_straight(106.53, 29.47, Some(&["no_such_category"]), 5, None)
             .is_empty()
     );
-    let all = idx.nearest_straight(106.53, 29.47, &CATS, 10_000, None);
+    let all = idx.nearest_straight::<&str>(106.53, 29.47, None, 10_000, None);
     assert_eq!(all.len(), 200, "k beyond the data returns everything");
 }
 

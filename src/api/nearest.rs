@@ -93,27 +93,25 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
             "finding the nearest facilities",
         ));
     };
-    let categories = match &p.categories {
-        Some(list) => {
-            if let Some(bad) = list.iter().find(|c| !svc.is_category(c)) {
-                return Err(ApiError::bad_param(
-                    "category",
-                    format!(
-                        "unknown category '{bad}'; known: {}",
-                        svc.category_ids().join(", ")
-                    ),
-                ));
-            }
-            list.clone()
-        }
-        None => svc.category_ids(),
-    };
+    if let Some(bad) = p.categories.iter().flatten().find(|c| !svc.is_category(c)) {
+        return Err(ApiError::bad_param(
+            "category",
+            format!(
+                "unknown category '{bad}'; known: {}",
+                svc.category_ids().join(", ")
+            ),
+        ));
+    }
     let hits = match p.mode {
-        Mode::Straight => {
-            svc.indexes
-                .nearest_straight(p.at.lon, p.at.lat, &categories, p.k.0, p.max_m)
-        }
+        Mode::Straight => svc.indexes.nearest_straight(
+            p.at.lon,
+            p.at.lat,
+            p.categories.as_deref(),
+            p.k.0,
+            p.max_m,
+        ),
     };
+    let categories = p.categories.clone().unwrap_or_else(|| svc.category_ids());
     let out: Vec<Value> = hits
         .iter()
         .enumerate()

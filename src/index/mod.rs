@@ -78,6 +78,8 @@ pub struct Indexes {
     facilities: Vec<Facility>,
     /// Facility points (local metres) per category id.
     facility_trees: BTreeMap<String, RTree<PointEntry>>,
+    /// Every facility point (local metres), for queries over all categories.
+    all_facilities: RTree<PointEntry>,
     buildings: Vec<Building>,
     building_tree: RTree<PointEntry>,
 }
@@ -169,6 +171,7 @@ impl Indexes {
             areas,
             facilities: Vec::new(),
             facility_trees: BTreeMap::new(),
+            all_facilities: RTree::new(),
             buildings: Vec::new(),
             building_tree: RTree::new(),
         };
@@ -204,8 +207,10 @@ impl Indexes {
             }
         }
         let mut per_cat: BTreeMap<String, Vec<PointEntry>> = BTreeMap::new();
+        let mut all = Vec::with_capacity(facilities.len());
         for (i, fac) in facilities.iter().enumerate() {
             let (x, y) = proj.to_xy(fac.position.x(), fac.position.y());
+            all.push(GeomWithData::new([x, y], i));
             per_cat
                 .entry(fac.category.clone())
                 .or_default()
@@ -215,6 +220,7 @@ impl Indexes {
             .into_iter()
             .map(|(c, v)| (c, RTree::bulk_load(v)))
             .collect();
+        idx.all_facilities = RTree::bulk_load(all);
         idx.facilities = facilities;
 
         let buildings = ds

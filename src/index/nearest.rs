@@ -2,7 +2,9 @@
 
 use geo::{Distance, Haversine, Point};
 
-use super::Indexes;
+use rstar::RTree;
+
+use super::{Indexes, PointEntry};
 
 /// One facility found by a nearest query.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -31,15 +33,16 @@ pub fn distance_m(a: Point<f64>, b: Point<f64>) -> f64 {
 }
 
 impl Indexes {
-    /// The `k` facilities nearest to the WGS84 point (`lon`, `lat`) among `categories`, at
-    /// most `max_m` metres away (no limit when `None`), sorted by `distance_m` then by facility
-    /// id. Unknown categories simply contribute nothing; `k == 0` returns nothing.
+    /// The `k` facilities nearest to the WGS84 point (`lon`, `lat`) among `categories` (every
+    /// category when `None`), at most `max_m` metres away (no limit when `None`), sorted by
+    /// `distance_m` then by facility id. Unknown categories contribute nothing; list each
+    /// category once. `k == 0` returns nothing.
     #[must_use]
     pub fn nearest_straight<S: AsRef<str>>(
         &self,
         lon: f64,
         lat: f64,
-        categories: &[S],
+        categories: Option<&[S]>,
         k: usize,
         max_m: Option<f64>,
     ) -> Vec<Hit> {
@@ -50,10 +53,15 @@ impl Indexes {
         let origin = Point::new(lon, lat);
         let (x, y) = self.proj.to_xy(lon, lat);
         let limit_m = max_m.unwrap_or(f64::INFINITY);
-        for cat in categories {
-            let Some(tree) = self.facility_trees.get(cat.as_ref()) else {
-                continue;
-            };
+        // Every category: one walk of the all-facilities tree instead of one per category.
+        let trees: Vec<&RTree<PointEntry>> = match categories {
+            None => vec![&self.all_facilities],
+            Some(list) => list
+                .iter()
+                .filter_map(|c| self.facility_trees.get(c.as_ref()))
+                .collect(),
+        };
+        for tree in trees {
             for (entry, d2) in tree.nearest_neighbor_iter_with_distance_2(&[x, y]) {
                 let bound_m = if best.len() == k {
                     best[k - 1].distance_m.min(limit_m)
