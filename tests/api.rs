@@ -611,3 +611,61 @@ fn a_broken_directory_names_the_file_and_feature() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[actix_web::test]
+async fn cors_headers_on_answers_and_problems() {
+    let c = client(mini_service()).await;
+    for uri in ["/healthz", "/nearest?lon=x&lat=1", "/nope"] {
+        let r = c
+            .send(
+                TestRequest::get()
+                    .uri(uri)
+                    .insert_header(("origin", "https://map.example")),
+            )
+            .await;
+        assert_eq!(
+            r.headers
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap()),
+            Some("*"),
+            "{uri}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn cors_origin_list_is_enforced() {
+    use actix_web::test::init_service;
+    use servicemap::api::{AppState, CorsOrigins, app};
+    assert_eq!(CorsOrigins::parse("*"), CorsOrigins::Any);
+    let origins = CorsOrigins::parse("https://a.example, https://b.example");
+    assert_eq!(
+        origins,
+        CorsOrigins::List(vec!["https://a.example".into(), "https://b.example".into()])
+    );
+    let mut state = AppState::new(mini_service());
+    state.cors = origins;
+    let svc = init_service(app(state)).await;
+    let ok = actix_web::test::call_service(
+        &svc,
+        TestRequest::get()
+            .uri("/healthz")
+            .insert_header(("origin", "https://b.example"))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(
+        ok.headers().get("access-control-allow-origin").unwrap(),
+        "https://b.example"
+    );
+    // actix-cors 0.7 answers but without CORS headers, so the browser withholds the body.
+    let other = actix_web::test::call_service(
+        &svc,
+        TestRequest::get()
+            .uri("/healthz")
+            .insert_header(("origin", "https://evil.example"))
+            .to_request(),
+    )
+    .await;
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}

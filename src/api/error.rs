@@ -291,3 +291,36 @@ pub async fn problem_middleware(
     }
     Ok(ServiceResponse::new(http_req, new))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_say_nothing_internal() {
+        let e = ApiError::internal("open /secret/path: permission denied");
+        let p = e.to_problem(Some("/nearest"));
+        assert_eq!(p["status"], 500);
+        assert_eq!(p["type"], "urn:servicemap:problem:internal");
+        assert!(!p.to_string().contains("secret"), "{p}");
+        assert_eq!(p["instance"], "/nearest");
+    }
+
+    #[test]
+    fn foreign_errors_map_to_kinds() {
+        assert_eq!(
+            foreign_error(StatusCode::NOT_FOUND, None, "GET").kind,
+            ProblemKind::NoSuchRoute
+        );
+        assert_eq!(
+            foreign_error(StatusCode::METHOD_NOT_ALLOWED, None, "PUT").kind,
+            ProblemKind::MethodNotAllowed
+        );
+        let e = foreign_error(StatusCode::PAYLOAD_TOO_LARGE, None, "GET");
+        assert_eq!(e.status_code(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            foreign_error(StatusCode::BAD_GATEWAY, None, "GET").kind,
+            ProblemKind::Internal
+        );
+    }
+}
