@@ -5,6 +5,7 @@
 //! handlers and the benchmarks.
 #![forbid(unsafe_code)]
 
+pub mod analysis;
 pub mod api;
 pub mod cli;
 pub mod generate;
@@ -13,3 +14,4 @@ pub mod model;
 pub mod render;
 pub mod service;
 pub mod store;
+pub mod walk;

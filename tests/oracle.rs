@@ -58,6 +58,7 @@ fn random_facilities(n: usize, seed: u64) -> Dataset {
         dir: PathBuf::from("(random)"),
         layers,
         taxonomy: None,
+        manifest: None,
     }
 }
 
