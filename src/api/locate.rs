@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::model::{Crs, LayerId};
 use crate::service::Service;
+use crate::store::write::round7;
 
 use super::error::{ApiError, ProblemKind};
 use super::features::json_response;
@@ -130,9 +131,12 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
         .filter(|l| !idx.has_layer(**l))
         .map(|l| l.as_str())
         .collect();
+    // Echo the point in the caller's system, rounded like every output coordinate (the
+    // conversion round trip leaves ~1e-10 noise).
     let (lon_out, lat_out) = p.coords.from_wgs84(p.at.lon, p.at.lat);
+    let (lon_out, lat_out) = (round7(lon_out), round7(lat_out));
     Ok(json_response(&json!({
-        "query": { "lon": lon_out, "lat": lat_out, "coords": p.coords.as_str(), "lon_wgs84": p.at.lon, "lat_wgs84": p.at.lat },
+        "query": { "lon": lon_out, "lat": lat_out, "coords": p.coords.as_str(), "lon_wgs84": round7(p.at.lon), "lat_wgs84": round7(p.at.lat) },
         "subdistrict": unit(&svc, LayerId::Boundary, at.boundary),
         "community": unit(&svc, LayerId::Communities, at.community),
         "grid": unit(&svc, LayerId::Grids, at.grid),

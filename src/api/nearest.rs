@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::model::{Crs, LayerId};
 use crate::service::Service;
+use crate::store::write::round7;
 
 use super::error::ApiError;
 use super::features::{feature_value, geojson_response};
@@ -125,7 +126,10 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
             feature_value(&features[h.facility], p.coords, Some(extra))
         })
         .collect();
+    // Echo the point in the caller's system, rounded like every output coordinate (the
+    // conversion round trip leaves ~1e-10 noise).
     let (lon_out, lat_out) = p.coords.from_wgs84(p.at.lon, p.at.lat);
+    let (lon_out, lat_out) = (round7(lon_out), round7(lat_out));
     Ok(geojson_response(&json!({
         "type": "FeatureCollection",
         "query": {
