@@ -1,7 +1,35 @@
-//! HTTP API (actix-web). To be built by the API work.
+//! HTTP API (actix-web): wiring only. Each resource has its own file; the answers come from
+//! [`crate::service::Service`] and [`crate::index`], which know nothing about HTTP.
+//!
+//! Tests and the server use the same wiring: [`app`] builds the whole `App` from an
+//! [`AppState`], and [`ROUTES`] is the single table of routes (the contract test checks it
+//! against `openapi.yaml`).
 
-use clap::Args;
+pub mod categories;
+pub mod error;
+pub mod features;
+pub mod health;
+pub mod locate;
+pub mod metrics;
+pub mod nearest;
+pub mod openapi;
+pub mod params;
+
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpServer, web};
+use clap::Args;
+
+use crate::service::Service;
+
+pub use error::{ApiError, ProblemKind};
+pub use metrics::Metrics;
 
 /// Flags of `servicemap serve`.
 #[derive(Debug, Clone, Args)]
@@ -15,9 +43,233 @@ pub struct ServeArgs {
     /// Allowed CORS origins, comma-separated; `*` allows any.
     #[arg(long, env = "SERVICEMAP_CORS_ORIGINS", default_value = "*")]
     pub cors_origins: String,
+    /// HTTP worker threads; 0 means one per CPU core.
+    #[arg(long, env = "SERVICEMAP_WORKERS", default_value_t = 0)]
+    pub workers: usize,
 }
 
-/// Load the data and serve until stopped.
-pub fn serve_blocking(_args: ServeArgs) -> Result<(), crate::cli::CliError> {
-    Err("serve is not built yet".into())
+/// Which origins may call the API from a browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    Any,
+    List(Vec<String>),
+}
+
+impl CorsOrigins {
+    /// Parse `--cors-origins`: `*`, or origins separated by commas.
+    #[must_use]
+    pub fn parse(s: &str) -> CorsOrigins {
+        let list: Vec<String> = s
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_string)
+            .collect();
+        if list.is_empty() || list.iter().any(|o| o == "*") {
+            CorsOrigins::Any
+        } else {
+            CorsOrigins::List(list)
+        }
+    }
+
+    fn middleware(&self) -> Cors {
+        let base = Cors::default()
+            .allowed_methods(["GET"])
+            .allow_any_header()
+            .max_age(3600);
+        match self {
+            CorsOrigins::Any => base.allow_any_origin().send_wildcard(),
+            CorsOrigins::List(list) => list.iter().fold(base, |c, o| c.allowed_origin(o)),
+        }
+    }
+}
+
+/// Everything the app shares across workers. Built once, outside `HttpServer::new`; cloning
+/// is cheap (reference counts).
+#[derive(Clone)]
+pub struct AppState {
+    pub service: web::Data<Service>,
+    pub metrics: web::Data<Metrics>,
+    pub cors: CorsOrigins,
+}
+
+impl AppState {
+    /// State for a loaded service, any CORS origin, a fresh metrics registry.
+    #[must_use]
+    pub fn new(service: Service) -> AppState {
+        AppState {
+            service: web::Data::from(Arc::new(service)),
+            metrics: web::Data::new(Metrics::new()),
+            cors: CorsOrigins::Any,
+        }
+    }
+}
+
+/// One route: its path pattern (exactly as in `openapi.yaml`) and how it is registered.
+pub struct Route {
+    pub path: &'static str,
+    register: fn(&mut web::ServiceConfig, &'static str),
+}
+
+/// Every route the app serves (all GET; other methods get a 405 problem). `configure`
+/// registers exactly these.
+pub const ROUTES: &[Route] = &[
+    Route {
+        path: "/",
+        register: |c, p| {
+            c.service(web::resource(p).get(features::landing));
+        },
+    },
+    Route {
+        path: "/conformance",
+        register: |c, p| {
+            c.service(web::resource(p).get(features::conformance));
+        },
+    },
+    Route {
+        path: "/collections",
+        register: |c, p| {
+            c.service(web::resource(p).get(features::collections));
+        },
+    },
+    Route {
+        path: "/collections/{collectionId}",
+        register: |c, p| {
+            c.service(web::resource(p).get(features::collection));
+        },
+    },
+    Route {
+        path: "/collections/{collectionId}/items",
+        register: |c, p| {
+            c.service(web::resource(p).get(features::items));
+        },
+    },
+    Route {
+        path: "/collections/{collectionId}/items/{featureId}",
+        register: |c, p| {
+            c.service(web::resource(p).get(features::item));
+        },
+    },
+    Route {
+        path: "/locate",
+        register: |c, p| {
+            c.service(web::resource(p).get(locate::get));
+        },
+    },
+    Route {
+        path: "/nearest",
+        register: |c, p| {
+            c.service(web::resource(p).get(nearest::get));
+        },
+    },
+    Route {
+        path: "/categories",
+        register: |c, p| {
+            c.service(web::resource(p).get(categories::get));
+        },
+    },
+    Route {
+        path: "/healthz",
+        register: |c, p| {
+            c.service(web::resource(p).get(health::get));
+        },
+    },
+    Route {
+        path: "/metrics",
+        register: |c, p| {
+            c.service(web::resource(p).get(metrics::get));
+        },
+    },
+    Route {
+        path: "/openapi.yaml",
+        register: |c, p| {
+            c.service(web::resource(p).get(openapi::yaml));
+        },
+    },
+];
+
+/// Register every route plus the extractor error handlers (so even actix's own parse errors
+/// are problem documents).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::QueryConfig::default()
+            .error_handler(|e, _| ApiError::bad_param("query string", e.to_string()).into()),
+    )
+    .app_data(
+        web::PathConfig::default().error_handler(|e, _| ApiError::not_found(e.to_string()).into()),
+    );
+    for r in ROUTES {
+        (r.register)(cfg, r.path);
+    }
+}
+
+async fn no_such_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::new(
+        ProblemKind::NoSuchRoute,
+        format!(
+            "no route '{}'; GET / lists the API and /openapi.yaml describes every route",
+            req.path()
+        ),
+    ))
+}
+
+/// The whole application: routes, problem+json for every error, metrics, CORS.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let metrics = state.metrics.clone();
+    App::new()
+        .app_data(state.service.clone())
+        .app_data(state.metrics.clone())
+        .configure(configure)
+        .default_service(web::to(no_such_route))
+        // Innermost first: CORS adds its headers, the problem layer rewrites errors keeping
+        // them, metrics (outermost) sees the final status of everything.
+        .wrap(state.cors.middleware())
+        .wrap(from_fn(error::problem_middleware))
+        .wrap(from_fn(move |req, next| {
+            metrics::record(metrics.clone(), req, next)
+        }))
+}
+
+/// Load the data and serve until stopped. Fails before binding when the data directory is
+/// broken, naming the file and feature.
+pub fn serve_blocking(args: ServeArgs) -> Result<(), crate::cli::CliError> {
+    let started = Instant::now();
+    let service = Service::load(&args.data_dir)?;
+    tracing::info!(
+        dir = %args.data_dir.display(),
+        layers = service.dataset.layers.len(),
+        facilities = service.indexes.facilities().len(),
+        load_ms = started.elapsed().as_millis() as u64,
+        "data loaded"
+    );
+    let mut state = AppState::new(service);
+    state.cors = CorsOrigins::parse(&args.cors_origins);
+    let workers = if args.workers == 0 {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    } else {
+        args.workers
+    };
+    let bind = args.bind.clone();
+    actix_web::rt::System::new().block_on(async move {
+        let server = HttpServer::new(move || app(state.clone()))
+            .workers(workers)
+            .bind(&bind)
+            .map_err(|e| format!("cannot bind {bind}: {e}"))?;
+        tracing::info!(%bind, workers, "serving");
+        server
+            .run()
+            .await
+            .map_err(|e| format!("server stopped: {e}"))?;
+        Ok(())
+    })
 }

@@ -1,0 +1,84 @@
+//! In-process query costs: nearest (k=5) and locate, on the fixture or on the directory named
+//! by `SERVICEMAP_BENCH_DATA` (e.g. `SERVICEMAP_BENCH_DATA=geodata cargo bench --bench core`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use servicemap::service::Service;
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("SERVICEMAP_BENCH_DATA").map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mini")),
+        PathBuf::from,
+    )
+}
+
+/// Query points spread over the data's extent, fixed seed.
+fn points(svc: &Service, n: usize) -> Vec<(f64, f64)> {
+    let [x0, y0, x1, y1] = svc
+        .dataset
+        .layers
+        .keys()
+        .filter_map(|l| svc.indexes.layer(*l).and_then(|li| li.extent))
+        .reduce(|a, b| {
+            [
+                a[0].min(b[0]),
+                a[1].min(b[1]),
+                a[2].max(b[2]),
+                a[3].max(b[3]),
+            ]
+        })
+        .expect("data has an extent");
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    (0..n)
+        .map(|_| (rng.random_range(x0..x1), rng.random_range(y0..y1)))
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = data_dir();
+    let svc = Service::load(&dir).expect("bench data loads");
+    let pts = points(&svc, 1024);
+    let one = [svc
+        .indexes
+        .facility_categories()
+        .next()
+        .expect("some facility")
+        .to_string()];
+
+    let mut i = 0;
+    c.bench_function("nearest_straight k=5, one category", |b| {
+        b.iter(|| {
+            i = (i + 1) % pts.len();
+            let (lon, lat) = pts[i];
+            black_box(svc.indexes.nearest_straight(lon, lat, Some(&one), 5, None))
+        });
+    });
+    c.bench_function("nearest_straight k=5, every category", |b| {
+        b.iter(|| {
+            i = (i + 1) % pts.len();
+            let (lon, lat) = pts[i];
+            black_box(
+                svc.indexes
+                    .nearest_straight::<String>(lon, lat, None, 5, None),
+            )
+        });
+    });
+    c.bench_function("locate", |b| {
+        b.iter(|| {
+            i = (i + 1) % pts.len();
+            let (lon, lat) = pts[i];
+            black_box(svc.indexes.locate(lon, lat))
+        });
+    });
+    c.bench_function("start-up: Service::load", |b| {
+        b.iter(|| black_box(Service::load(&dir).expect("loads")))
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

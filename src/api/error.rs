@@ -1,0 +1,326 @@
+//! RFC 9457 problem details: every 4xx and 5xx leaves the service as
+//! `application/problem+json` with `type`, `title`, `status`, `detail` and `instance`.
+//!
+//! Handlers return [`ApiError`]; [`problem_middleware`] adds `instance` (the request path) and
+//! turns every other error response — actix's own 404/405, extractor and CORS rejections —
+//! into the same shape, so a client parses one error format.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+/// Media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The kinds of problem the API reports; each has a stable `type` URI, title and status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// A query parameter is missing, malformed or out of range.
+    BadParameter,
+    /// A collection, feature or other named thing does not exist.
+    NotFound,
+    /// The data directory has no layer the request needs.
+    LayerUnavailable,
+    /// The point lies outside the area the data covers.
+    OutsideArea,
+    /// No route has this path.
+    NoSuchRoute,
+    MethodNotAllowed,
+    /// Anything else that is the caller's fault (actix's own 4xx).
+    ClientError,
+    /// The service failed; the cause is logged, never sent.
+    Internal,
+}
+
+impl ProblemKind {
+    #[must_use]
+    pub fn slug(self) -> &'static str {
+        match self {
+            ProblemKind::BadParameter => "bad-parameter",
+            ProblemKind::NotFound => "not-found",
+            ProblemKind::LayerUnavailable => "layer-unavailable",
+            ProblemKind::OutsideArea => "outside-area",
+            ProblemKind::NoSuchRoute => "no-such-route",
+            ProblemKind::MethodNotAllowed => "method-not-allowed",
+            ProblemKind::ClientError => "client-error",
+            ProblemKind::Internal => "internal",
+        }
+    }
+
+    /// `type` member: a URN, so no client tries to dereference it; the slugs are listed in
+    /// `openapi.yaml`.
+    #[must_use]
+    pub fn type_uri(self) -> String {
+        format!("urn:servicemap:problem:{}", self.slug())
+    }
+
+    #[must_use]
+    pub fn title(self) -> &'static str {
+        match self {
+            ProblemKind::BadParameter => "Bad query parameter",
+            ProblemKind::NotFound => "Not found",
+            ProblemKind::LayerUnavailable => "Layer not available in this data directory",
+            ProblemKind::OutsideArea => "Point outside the mapped area",
+            ProblemKind::NoSuchRoute => "No such route",
+            ProblemKind::MethodNotAllowed => "Method not allowed",
+            ProblemKind::ClientError => "Bad request",
+            ProblemKind::Internal => "Internal server error",
+        }
+    }
+
+    #[must_use]
+    pub fn status(self) -> StatusCode {
+        match self {
+            ProblemKind::BadParameter | ProblemKind::ClientError => StatusCode::BAD_REQUEST,
+            ProblemKind::NotFound
+            | ProblemKind::LayerUnavailable
+            | ProblemKind::OutsideArea
+            | ProblemKind::NoSuchRoute => StatusCode::NOT_FOUND,
+            ProblemKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// An error a handler returns. `detail` is sent to the caller and says what to change;
+/// `cause` (internal errors only) is logged and never sent.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{detail}")]
+pub struct ApiError {
+    pub kind: ProblemKind,
+    /// Overrides the kind's status (actix's own 4xx such as 413, 415).
+    pub status: Option<StatusCode>,
+    pub detail: String,
+    /// The request path and query, set by [`problem_middleware`].
+    pub instance: Option<String>,
+    cause: Option<String>,
+}
+
+impl ApiError {
+    #[must_use]
+    pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
+        ApiError {
+            kind,
+            status: None,
+            detail: detail.into(),
+            instance: None,
+            cause: None,
+        }
+    }
+
+    /// 400: a query parameter the caller must fix; the detail names it.
+    #[must_use]
+    pub fn bad_param(name: &str, detail: impl AsRef<str>) -> Self {
+        ApiError::new(
+            ProblemKind::BadParameter,
+            format!("parameter '{name}': {}", detail.as_ref()),
+        )
+    }
+
+    /// 404: a named thing does not exist.
+    #[must_use]
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        ApiError::new(ProblemKind::NotFound, detail)
+    }
+
+    /// 404: the data directory lacks the layer a request needs.
+    #[must_use]
+    pub fn layer_unavailable(layer: crate::model::LayerId, what_for: &str) -> Self {
+        ApiError::new(
+            ProblemKind::LayerUnavailable,
+            format!(
+                "this data directory has no '{layer}' layer (an OpenStreetMap import has none), \
+                 so {what_for} is not available; see GET /collections for the layers it has"
+            ),
+        )
+    }
+
+    /// 500: log `cause`, tell the caller nothing internal.
+    #[must_use]
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError {
+            kind: ProblemKind::Internal,
+            status: None,
+            detail: "the service failed to answer this request; it has been logged".into(),
+            instance: None,
+            cause: Some(cause.to_string()),
+        }
+    }
+
+    fn status_code_of(&self) -> StatusCode {
+        self.status.unwrap_or_else(|| self.kind.status())
+    }
+
+    /// The problem document, with `instance` when known.
+    #[must_use]
+    pub fn to_problem(&self, instance: Option<&str>) -> serde_json::Value {
+        let mut v = json!({
+            "type": self.kind.type_uri(),
+            "title": self.kind.title(),
+            "status": self.status_code_of().as_u16(),
+            "detail": self.detail,
+        });
+        if let (Some(i), Some(m)) = (instance, v.as_object_mut()) {
+            m.insert("instance".into(), json!(i));
+        }
+        v
+    }
+
+    fn render(&self, instance: Option<&str>) -> HttpResponse {
+        if let Some(cause) = &self.cause {
+            tracing::error!(
+                instance = instance.unwrap_or("-"),
+                "internal error: {cause}"
+            );
+        }
+        HttpResponse::build(self.status_code_of())
+            .content_type(PROBLEM_JSON)
+            .body(self.to_problem(instance).to_string())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status_code_of()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        // `instance` is known once `problem_middleware` has seen the request.
+        HttpResponse::build(self.status_code_of())
+            .content_type(PROBLEM_JSON)
+            .body(self.to_problem(self.instance.as_deref()).to_string())
+    }
+}
+
+/// Build the [`ApiError`] for an error response that did not come from a handler's
+/// `ApiError`: actix's own routing, extractor and middleware errors.
+fn foreign_error(status: StatusCode, err: Option<&actix_web::Error>, req_method: &str) -> ApiError {
+    let kind = match status {
+        StatusCode::NOT_FOUND => ProblemKind::NoSuchRoute,
+        StatusCode::METHOD_NOT_ALLOWED => ProblemKind::MethodNotAllowed,
+        s if s.is_server_error() => ProblemKind::Internal,
+        _ => ProblemKind::ClientError,
+    };
+    match kind {
+        ProblemKind::Internal => ApiError::internal(err.map_or_else(
+            || format!("status {status} without error"),
+            ToString::to_string,
+        )),
+        ProblemKind::NoSuchRoute => ApiError::new(
+            kind,
+            "no route has this path; GET / lists the API and /openapi.yaml describes every route",
+        ),
+        ProblemKind::MethodNotAllowed => ApiError::new(
+            kind,
+            format!("method {req_method} is not allowed here; every route of this API answers GET"),
+        ),
+        _ => {
+            let mut e = ApiError::new(
+                kind,
+                err.map_or_else(
+                    || {
+                        status
+                            .canonical_reason()
+                            .unwrap_or("bad request")
+                            .to_string()
+                    },
+                    ToString::to_string,
+                ),
+            );
+            e.status = Some(status);
+            e
+        }
+    }
+}
+
+/// Middleware: make every error response a problem document with `instance`, keeping other
+/// headers (CORS) intact.
+pub async fn problem_middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // No clone of the request before `next`: routing needs it uniquely owned.
+    let instance = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.path().to_string(), ToString::to_string);
+    let method = req.method().to_string();
+    let res = match next.call(req).await {
+        Ok(res) => res,
+        Err(err) => {
+            // The request is gone with the error; hand back an ApiError that renders itself
+            // with `instance`.
+            let status = err.as_response_error().status_code();
+            let mut api = err
+                .as_error::<ApiError>()
+                .cloned()
+                .unwrap_or_else(|| foreign_error(status, Some(&err), &method));
+            if let Some(cause) = &api.cause {
+                tracing::error!(instance = %instance, "internal error: {cause}");
+            }
+            api.instance = Some(instance);
+            return Err(api.into());
+        }
+    };
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(res.map_into_boxed_body());
+    }
+    let api = match res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+    {
+        Some(api) => api.clone(),
+        None => foreign_error(status, res.response().error(), &method),
+    };
+    let (http_req, old) = res.into_parts();
+    let mut new = api.render(Some(&instance));
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            new.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        new.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET"));
+    }
+    Ok(ServiceResponse::new(http_req, new))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_say_nothing_internal() {
+        let e = ApiError::internal("open /secret/path: permission denied");
+        let p = e.to_problem(Some("/nearest"));
+        assert_eq!(p["status"], 500);
+        assert_eq!(p["type"], "urn:servicemap:problem:internal");
+        assert!(!p.to_string().contains("secret"), "{p}");
+        assert_eq!(p["instance"], "/nearest");
+    }
+
+    #[test]
+    fn foreign_errors_map_to_kinds() {
+        assert_eq!(
+            foreign_error(StatusCode::NOT_FOUND, None, "GET").kind,
+            ProblemKind::NoSuchRoute
+        );
+        assert_eq!(
+            foreign_error(StatusCode::METHOD_NOT_ALLOWED, None, "PUT").kind,
+            ProblemKind::MethodNotAllowed
+        );
+        let e = foreign_error(StatusCode::PAYLOAD_TOO_LARGE, None, "GET");
+        assert_eq!(e.status_code(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            foreign_error(StatusCode::BAD_GATEWAY, None, "GET").kind,
+            ProblemKind::Internal
+        );
+    }
+}

@@ -1,0 +1,466 @@
+//! OGC API – Features Part 1 (Core, GeoJSON): landing page, conformance, collections, items,
+//! one item. Collections are the layers the data directory has.
+//!
+//! Items filtering: `bbox` (intersects; envelope R-tree then exact test), and equality on any
+//! property the collection has (`category=elder_canteen`, `community=...`; arrays match when
+//! an element equals the value). A filter on a property name the collection does not have is
+//! a 400 naming the properties it has, so a typo never silently returns everything.
+//! Reserved, not filters: `bbox`, `limit`, `offset`, `coords`, `f`, `bbox-crs`, `crs`,
+//! `datetime` (no layer is temporal, so it matches everything).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
+
+use crate::model::{Crs, Feature, LayerId};
+use crate::service::Service;
+use crate::store::write::geometry_json;
+
+use super::error::ApiError;
+use super::params::RawQuery;
+
+/// Media type of GeoJSON bodies.
+pub const GEO_JSON: &str = "application/geo+json";
+/// OGC CRS84 (WGS84 lon/lat), the CRS of every collection.
+pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+
+/// Conformance classes this API implements.
+pub const CONFORMANCE: [&str; 3] = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+];
+
+/// `scheme://host` of the request, for absolute links (GDAL follows `next` links as given).
+#[must_use]
+pub fn base_url(req: &HttpRequest) -> String {
+    let ci = req.connection_info();
+    format!("{}://{}", ci.scheme(), ci.host())
+}
+
+/// A Feature as GeoJSON with its geometry written in `crs` (7 decimals; walkways keep their
+/// elevations as third coordinates).
+#[must_use]
+pub fn feature_value(f: &Feature, crs: Crs, extra: Option<Map<String, Value>>) -> Value {
+    let geometry = if crs == Crs::Wgs84 {
+        geometry_json(&f.geometry, f.elevation_m.as_deref())
+    } else {
+        geometry_json(
+            &crs.geometry_from_wgs84(&f.geometry),
+            f.elevation_m.as_deref(),
+        )
+    };
+    let mut properties = f.properties.clone();
+    if let Some(extra) = extra {
+        properties.extend(extra);
+    }
+    json!({ "type": "Feature", "id": f.id, "geometry": geometry, "properties": properties })
+}
+
+pub(crate) fn json_response(v: &Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(v.to_string())
+}
+
+pub(crate) fn geojson_response(v: &Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(GEO_JSON)
+        .body(v.to_string())
+}
+
+/// The layer named by a collection id: 404 when no such layer exists, 404 layer-unavailable
+/// when this data directory lacks it.
+fn layer_of<'a>(svc: &'a Service, id: &str) -> Result<(LayerId, &'a [Feature]), ApiError> {
+    let Some(layer) = LayerId::parse(id) else {
+        let have: Vec<&str> = svc.dataset.layers.keys().map(|l| l.as_str()).collect();
+        return Err(ApiError::not_found(format!(
+            "no collection '{id}'; the collections are {}",
+            have.join(", ")
+        )));
+    };
+    match svc.dataset.layer(layer) {
+        Some(features) => Ok((layer, features)),
+        None => Err(ApiError::layer_unavailable(
+            layer,
+            &format!("the '{layer}' collection"),
+        )),
+    }
+}
+
+fn simple_query(req: &HttpRequest) -> Result<RawQuery, ApiError> {
+    let mut q = RawQuery::parse(req.query_string())?;
+    q.take_format()?;
+    Ok(q)
+}
+
+fn link(href: String, rel: &str, media_type: &str, title: &str) -> Value {
+    json!({ "href": href, "rel": rel, "type": media_type, "title": title })
+}
+
+/// `GET /`: the landing page.
+pub async fn landing(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    simple_query(&req)?;
+    let b = base_url(&req);
+    Ok(json_response(&json!({
+        "title": "servicemap: 15-minute convenient living circle",
+        "description": "Service facilities, grids and walking network of a subdistrict \
+                        (李家沱街道, Banan, Chongqing) as OGC API – Features, plus locate, nearest and the facility taxonomy.",
+        "links": [
+            link(format!("{b}/"), "self", "application/json", "This document"),
+            link(format!("{b}/openapi.yaml"), "service-desc", "application/vnd.oai.openapi;version=3.0", "API definition (OpenAPI 3.1, YAML)"),
+            link(format!("{b}/conformance"), "conformance", "application/json", "Conformance classes"),
+            link(format!("{b}/collections"), "data", "application/json", "Collections (layers)"),
+        ],
+    })))
+}
+
+/// `GET /conformance`.
+pub async fn conformance(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    simple_query(&req)?;
+    Ok(json_response(&json!({ "conformsTo": CONFORMANCE })))
+}
+
+fn collection_value(svc: &Service, layer: LayerId, b: &str) -> Value {
+    let id = layer.as_str();
+    let mut c = json!({
+        "id": id,
+        "title": layer.title(),
+        "itemType": "feature",
+        "crs": [CRS84],
+        "links": [
+            link(format!("{b}/collections/{id}"), "self", "application/json", layer.title()),
+            link(format!("{b}/collections/{id}/items"), "items", GEO_JSON, "Items (GeoJSON)"),
+        ],
+    });
+    if let (Some(e), Some(m)) = (
+        svc.indexes.layer(layer).and_then(|l| l.extent),
+        c.as_object_mut(),
+    ) {
+        m.insert(
+            "extent".into(),
+            json!({ "spatial": { "bbox": [e], "crs": CRS84 } }),
+        );
+    }
+    c
+}
+
+/// `GET /collections`: the layers this data directory has.
+pub async fn collections(
+    req: HttpRequest,
+    svc: web::Data<Service>,
+) -> Result<HttpResponse, ApiError> {
+    simple_query(&req)?;
+    let b = base_url(&req);
+    let list: Vec<Value> = svc
+        .dataset
+        .layers
+        .keys()
+        .map(|&l| collection_value(&svc, l, &b))
+        .collect();
+    Ok(json_response(&json!({
+        "links": [link(format!("{b}/collections"), "self", "application/json", "Collections")],
+        "collections": list,
+    })))
+}
+
+/// `GET /collections/{collectionId}`.
+pub async fn collection(
+    req: HttpRequest,
+    svc: web::Data<Service>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    simple_query(&req)?;
+    let (layer, _) = layer_of(&svc, &path)?;
+    Ok(json_response(&collection_value(
+        &svc,
+        layer,
+        &base_url(&req),
+    )))
+}
+
+/// Parameters of the items endpoint: everything not reserved is a property filter.
+struct ItemsQuery {
+    coords: Crs,
+    bbox: Option<[f64; 4]>,
+    limit: usize,
+    offset: usize,
+    filters: Vec<(String, String)>,
+}
+
+impl ItemsQuery {
+    fn parse(req: &HttpRequest) -> Result<ItemsQuery, ApiError> {
+        let mut q = RawQuery::parse(req.query_string())?;
+        q.take_format()?;
+        let coords = q.take_coords()?;
+        for name in ["bbox-crs", "crs"] {
+            if let Some(v) = q.take(name)
+                && v != CRS84
+            {
+                return Err(ApiError::bad_param(
+                    name,
+                    format!("only {CRS84} is offered; for GCJ-02 or BD-09 use coords=gcj02|bd09"),
+                ));
+            }
+        }
+        q.take("datetime");
+        let bbox = q.take_bbox(coords)?.map(|b| b.0);
+        let limit = q.take_limit()?.0;
+        let offset = q.take_offset()?;
+        Ok(ItemsQuery {
+            coords,
+            bbox,
+            limit,
+            offset,
+            filters: q.remaining().to_vec(),
+        })
+    }
+}
+
+/// Does a property value equal the query text? Strings compare exactly, numbers numerically,
+/// booleans as `true`/`false`, arrays when any element matches.
+fn value_matches(v: &Value, want: &str) -> bool {
+    match v {
+        Value::String(s) => s == want,
+        Value::Number(n) => n
+            .as_f64()
+            .zip(want.parse::<f64>().ok())
+            .is_some_and(|(a, b)| a == b),
+        Value::Bool(b) => want == if *b { "true" } else { "false" },
+        Value::Array(items) => items.iter().any(|x| value_matches(x, want)),
+        Value::Null | Value::Object(_) => false,
+    }
+}
+
+/// The query string with `offset` (and `limit`) replaced, other parameters kept as sent.
+fn page_query(query_string: &str, limit: usize, offset: usize) -> String {
+    let mut parts: Vec<String> = query_string
+        .split('&')
+        .filter(|p| {
+            !p.is_empty()
+                && !p.starts_with("offset=")
+                && !p.starts_with("limit=")
+                && *p != "offset"
+                && *p != "limit"
+        })
+        .map(str::to_string)
+        .collect();
+    parts.push(format!("limit={limit}"));
+    parts.push(format!("offset={offset}"));
+    parts.join("&")
+}
+
+/// `GET /collections/{collectionId}/items`.
+pub async fn items(
+    req: HttpRequest,
+    svc: web::Data<Service>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (layer, features) = layer_of(&svc, &path)?;
+    let q = ItemsQuery::parse(&req)?;
+    let known = svc.indexes.layer(layer).map(|l| &l.properties);
+    for (name, value) in &q.filters {
+        if !known.is_some_and(|k| k.contains(name)) {
+            let names: Vec<&str> = known
+                .map(|k| k.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            return Err(ApiError::bad_param(
+                name,
+                format!(
+                    "not a parameter and not a property of '{layer}'; filter on one of: {} (reserved: bbox, limit, offset, coords, f)",
+                    names.join(", ")
+                ),
+            ));
+        }
+        if layer == LayerId::Facilities && name == "category" && !svc.is_category(value) {
+            return Err(ApiError::bad_param(
+                "category",
+                format!("unknown category '{value}'; GET /categories lists them"),
+            ));
+        }
+    }
+    let candidates: Vec<usize> = match q.bbox {
+        Some(b) => svc
+            .indexes
+            .envelope_candidates(layer, b)
+            .into_iter()
+            .filter(|&i| crate::index::geometry_intersects_bbox(&features[i].geometry, b))
+            .collect(),
+        None => (0..features.len()).collect(),
+    };
+    let matched: Vec<usize> = candidates
+        .into_iter()
+        .filter(|&i| {
+            q.filters.iter().all(|(k, want)| {
+                features[i]
+                    .properties
+                    .get(k)
+                    .is_some_and(|v| value_matches(v, want))
+            })
+        })
+        .collect();
+    let page: Vec<Value> = matched
+        .iter()
+        .skip(q.offset)
+        .take(q.limit)
+        .map(|&i| feature_value(&features[i], q.coords, None))
+        .collect();
+    let b = base_url(&req);
+    let here = format!("{b}{}", req.path());
+    let mut links = vec![
+        link(
+            format!(
+                "{here}?{}",
+                page_query(req.query_string(), q.limit, q.offset)
+            ),
+            "self",
+            GEO_JSON,
+            "This page",
+        ),
+        link(
+            format!("{b}/collections/{}", layer.as_str()),
+            "collection",
+            "application/json",
+            layer.title(),
+        ),
+    ];
+    if q.offset.saturating_add(q.limit) < matched.len() {
+        links.push(link(
+            format!(
+                "{here}?{}",
+                page_query(req.query_string(), q.limit, q.offset + q.limit)
+            ),
+            "next",
+            GEO_JSON,
+            "Next page",
+        ));
+    }
+    if q.offset > 0 {
+        links.push(link(
+            format!(
+                "{here}?{}",
+                page_query(
+                    req.query_string(),
+                    q.limit,
+                    q.offset.saturating_sub(q.limit)
+                )
+            ),
+            "prev",
+            GEO_JSON,
+            "Previous page",
+        ));
+    }
+    let returned = page.len();
+    Ok(geojson_response(&json!({
+        "type": "FeatureCollection",
+        "numberMatched": matched.len(),
+        "numberReturned": returned,
+        "timeStamp": rfc3339_now(),
+        "links": links,
+        "features": page,
+    })))
+}
+
+/// `GET /collections/{collectionId}/items/{featureId}`.
+pub async fn item(
+    req: HttpRequest,
+    svc: web::Data<Service>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (collection_id, feature_id) = path.into_inner();
+    let (layer, features) = layer_of(&svc, &collection_id)?;
+    let mut q = RawQuery::parse(req.query_string())?;
+    q.take_format()?;
+    let coords = q.take_coords()?;
+    let pos = svc
+        .indexes
+        .layer(layer)
+        .and_then(|l| l.position(&feature_id))
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no feature '{feature_id}' in '{layer}'; GET /collections/{layer}/items lists them"
+            ))
+        })?;
+    let b = base_url(&req);
+    let mut v = feature_value(&features[pos], coords, None);
+    if let Some(m) = v.as_object_mut() {
+        m.insert(
+            "links".into(),
+            json!([
+                link(
+                    format!("{b}{}", req.path()),
+                    "self",
+                    GEO_JSON,
+                    "This feature"
+                ),
+                link(
+                    format!("{b}/collections/{}", layer.as_str()),
+                    "collection",
+                    "application/json",
+                    layer.title()
+                ),
+            ]),
+        );
+    }
+    Ok(geojson_response(&v))
+}
+
+/// Current UTC time as RFC 3339 (`2026-11-25T12:00:00Z`), without a date-time dependency.
+#[must_use]
+pub fn rfc3339_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
+/// Seconds since the Unix epoch as RFC 3339 UTC (civil-from-days, H. Hinnant's algorithm).
+#[must_use]
+pub fn rfc3339(unix_s: u64) -> String {
+    let days = (unix_s / 86_400) as i64;
+    let rem = unix_s % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_608_000), "2026-11-25T12:00:00Z");
+    }
+
+    #[test]
+    fn page_query_replaces_offset_and_limit() {
+        assert_eq!(
+            page_query("category=x&offset=5&limit=2", 2, 7),
+            "category=x&limit=2&offset=7"
+        );
+        assert_eq!(page_query("", 10, 0), "limit=10&offset=0");
+    }
+
+    #[test]
+    fn values_match_by_kind() {
+        assert!(value_matches(&json!("a"), "a"));
+        assert!(value_matches(&json!(400), "400.0"));
+        assert!(value_matches(&json!(true), "true"));
+        assert!(value_matches(&json!(["x", "y"]), "y"));
+        assert!(!value_matches(&json!(null), "null"));
+    }
+}

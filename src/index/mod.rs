@@ -1,0 +1,338 @@
+//! Spatial indexes over a loaded [`Dataset`]: R-trees bulk-loaded once at start-up, and the
+//! pure queries the service answers from them (point-in-polygon `locate`, straight-line
+//! `nearest_straight`, bbox `features_in_bbox`). No HTTP here.
+//!
+//! Points are indexed in local metres ([`LocalProj`] centred on the data's bbox centre) so the
+//! R-tree's Euclidean metric is a good proxy of ground distance; reported distances are then
+//! recomputed on the ellipsoid. Polygons are indexed by their lon/lat envelope and tested
+//! exactly.
+
+mod locate;
+mod nearest;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use geo::{BoundingRect, Rect};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
+
+use crate::model::{Area, Building, Facility, FeatureError, LayerId, LocalProj};
+use crate::store::Dataset;
+
+pub use locate::Located;
+pub use nearest::{Hit, distance_m};
+
+/// An R-tree entry of a point in local metres, carrying its position in the layer's vector.
+pub type PointEntry = GeomWithData<[f64; 2], usize>;
+/// An R-tree entry of a feature's lon/lat envelope, carrying its position in the layer.
+pub type EnvelopeEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
+/// The polygon layers `locate` answers from, innermost last.
+pub const AREA_LAYERS: [LayerId; 5] = [
+    LayerId::Boundary,
+    LayerId::Communities,
+    LayerId::Grids,
+    LayerId::Microgrids,
+    LayerId::Compounds,
+];
+
+/// Why indexes cannot be built from a dataset.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error(transparent)]
+    Feature(#[from] FeatureError),
+    #[error("{layer} feature '{id}': geometry has no extent (empty geometry)")]
+    EmptyGeometry { layer: LayerId, id: String },
+}
+
+/// Per-layer lookup structures used by every layer (OGC items, feature by id).
+#[derive(Debug)]
+pub struct LayerIndex {
+    /// Feature envelopes in lon/lat degrees.
+    envelopes: RTree<EnvelopeEntry>,
+    by_id: HashMap<String, usize>,
+    /// `[min_lon, min_lat, max_lon, max_lat]` of the whole layer, `None` when it is empty.
+    pub extent: Option<[f64; 4]>,
+    /// Every property name some feature of the layer has (what items can be filtered on).
+    pub properties: BTreeSet<String>,
+}
+
+impl LayerIndex {
+    /// Position of the feature with this id in the layer, if any.
+    #[must_use]
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+}
+
+/// Every index of a dataset. Positions (`usize`) refer to the order of the dataset's layer
+/// vectors, so callers read properties and geometry from the [`Dataset`] they built this from.
+#[derive(Debug)]
+pub struct Indexes {
+    /// Projection to local metres, centred on the data's bbox centre.
+    pub proj: LocalProj,
+    layers: BTreeMap<LayerId, LayerIndex>,
+    /// Typed polygon layers for point-in-polygon, same order as the dataset's layer.
+    areas: BTreeMap<LayerId, Vec<Area>>,
+    /// Facilities with `community`/`grid` filled in by point-in-polygon where the file had none.
+    facilities: Vec<Facility>,
+    /// Facility points (local metres) per category id.
+    facility_trees: BTreeMap<String, RTree<PointEntry>>,
+    /// Every facility point (local metres), for queries over all categories.
+    all_facilities: RTree<PointEntry>,
+    buildings: Vec<Building>,
+    building_tree: RTree<PointEntry>,
+}
+
+fn rect_of(layer: LayerId, f: &crate::model::Feature) -> Result<Rect<f64>, IndexError> {
+    f.geometry
+        .bounding_rect()
+        .ok_or_else(|| IndexError::EmptyGeometry {
+            layer,
+            id: f.id.clone(),
+        })
+}
+
+fn envelope_entry(r: Rect<f64>, pos: usize) -> EnvelopeEntry {
+    GeomWithData::new(
+        Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+        pos,
+    )
+}
+
+impl Indexes {
+    /// Build every index. Fails on the first feature that cannot be read as its typed view
+    /// (a facility without `category`, a polygon layer holding a point, ...).
+    pub fn build(ds: &Dataset) -> Result<Indexes, IndexError> {
+        let mut extent: Option<[f64; 4]> = None;
+        let mut layers = BTreeMap::new();
+        for (&layer, features) in &ds.layers {
+            let mut entries = Vec::with_capacity(features.len());
+            let mut by_id = HashMap::with_capacity(features.len());
+            let mut layer_extent: Option<[f64; 4]> = None;
+            let mut properties = BTreeSet::new();
+            for (i, f) in features.iter().enumerate() {
+                for k in f.properties.keys() {
+                    if !properties.contains(k) {
+                        properties.insert(k.clone());
+                    }
+                }
+                let r = rect_of(layer, f)?;
+                layer_extent = Some(grow(layer_extent, r));
+                entries.push(envelope_entry(r, i));
+                by_id.insert(f.id.clone(), i);
+            }
+            if let Some(e) = layer_extent {
+                extent = Some(match extent {
+                    None => e,
+                    Some(x) => [
+                        x[0].min(e[0]),
+                        x[1].min(e[1]),
+                        x[2].max(e[2]),
+                        x[3].max(e[3]),
+                    ],
+                });
+            }
+            layers.insert(
+                layer,
+                LayerIndex {
+                    envelopes: RTree::bulk_load(entries),
+                    by_id,
+                    extent: layer_extent,
+                    properties,
+                },
+            );
+        }
+        let proj = match extent {
+            Some([x0, y0, x1, y1]) => LocalProj::new((x0 + x1) / 2.0, (y0 + y1) / 2.0),
+            None => LocalProj::new(0.0, 0.0),
+        };
+
+        let mut areas = BTreeMap::new();
+        for layer in AREA_LAYERS {
+            let Some(features) = ds.layer(layer) else {
+                continue;
+            };
+            let parent_key = match layer {
+                LayerId::Grids | LayerId::Compounds => Some("community"),
+                LayerId::Microgrids => Some("grid"),
+                _ => None,
+            };
+            let list = features
+                .iter()
+                .map(|f| Area::from_feature(layer, f, parent_key))
+                .collect::<Result<Vec<_>, _>>()?;
+            areas.insert(layer, list);
+        }
+
+        let mut idx = Indexes {
+            proj,
+            layers,
+            areas,
+            facilities: Vec::new(),
+            facility_trees: BTreeMap::new(),
+            all_facilities: RTree::new(),
+            buildings: Vec::new(),
+            building_tree: RTree::new(),
+        };
+
+        let mut facilities = ds
+            .layer(LayerId::Facilities)
+            .unwrap_or_default()
+            .iter()
+            .map(Facility::from_feature)
+            .collect::<Result<Vec<_>, _>>()?;
+        for fac in &mut facilities {
+            // Link by point-in-polygon only where the file says nothing, so a deliberate
+            // assignment in the data (a facility serving a neighbouring grid) is kept.
+            if fac.community.is_none() || fac.grid.is_none() {
+                let at = idx.locate(fac.position.x(), fac.position.y());
+                if fac.community.is_none() {
+                    fac.community = at
+                        .community
+                        .map(|i| idx.areas[&LayerId::Communities][i].id.clone());
+                }
+                if fac.grid.is_none() {
+                    fac.grid = at.grid.map(|i| idx.areas[&LayerId::Grids][i].id.clone());
+                }
+            }
+        }
+        // Linked ids are served as properties (see `Service`), so they can be filtered on.
+        if let Some(li) = idx.layers.get_mut(&LayerId::Facilities) {
+            if facilities.iter().any(|f| f.community.is_some()) {
+                li.properties.insert("community".into());
+            }
+            if facilities.iter().any(|f| f.grid.is_some()) {
+                li.properties.insert("grid".into());
+            }
+        }
+        let mut per_cat: BTreeMap<String, Vec<PointEntry>> = BTreeMap::new();
+        let mut all = Vec::with_capacity(facilities.len());
+        for (i, fac) in facilities.iter().enumerate() {
+            let (x, y) = proj.to_xy(fac.position.x(), fac.position.y());
+            all.push(GeomWithData::new([x, y], i));
+            per_cat
+                .entry(fac.category.clone())
+                .or_default()
+                .push(GeomWithData::new([x, y], i));
+        }
+        idx.facility_trees = per_cat
+            .into_iter()
+            .map(|(c, v)| (c, RTree::bulk_load(v)))
+            .collect();
+        idx.all_facilities = RTree::bulk_load(all);
+        idx.facilities = facilities;
+
+        let buildings = ds
+            .layer(LayerId::Buildings)
+            .unwrap_or_default()
+            .iter()
+            .map(Building::from_feature)
+            .collect::<Result<Vec<_>, _>>()?;
+        let entries = buildings
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let (x, y) = proj.to_xy(b.position.x(), b.position.y());
+                GeomWithData::new([x, y], i)
+            })
+            .collect();
+        idx.building_tree = RTree::bulk_load(entries);
+        idx.buildings = buildings;
+        Ok(idx)
+    }
+
+    /// The index of a layer, `None` when the data directory has no such layer.
+    #[must_use]
+    pub fn layer(&self, layer: LayerId) -> Option<&LayerIndex> {
+        self.layers.get(&layer)
+    }
+
+    /// Whether the data directory has this layer.
+    #[must_use]
+    pub fn has_layer(&self, layer: LayerId) -> bool {
+        self.layers.contains_key(&layer)
+    }
+
+    /// The typed areas of a polygon layer (same order as the dataset's layer).
+    #[must_use]
+    pub fn areas(&self, layer: LayerId) -> Option<&[Area]> {
+        self.areas.get(&layer).map(Vec::as_slice)
+    }
+
+    /// Facilities in file order, with `community`/`grid` linked by point-in-polygon where the
+    /// file had none (still `None` outside every community/grid or without those layers).
+    #[must_use]
+    pub fn facilities(&self) -> &[Facility] {
+        &self.facilities
+    }
+
+    /// Buildings in file order.
+    #[must_use]
+    pub fn buildings(&self) -> &[Building] {
+        &self.buildings
+    }
+
+    /// Category ids that have at least one facility, sorted.
+    pub fn facility_categories(&self) -> impl Iterator<Item = &str> {
+        self.facility_trees.keys().map(String::as_str)
+    }
+
+    /// Number of facilities of a category (0 for an unknown one).
+    #[must_use]
+    pub fn facility_count(&self, category: &str) -> usize {
+        self.facility_trees.get(category).map_or(0, RTree::size)
+    }
+
+    /// Positions (in the layer) of the features whose envelope intersects the lon/lat box
+    /// `[min_lon, min_lat, max_lon, max_lat]`, ascending (file order). Envelope-only: callers
+    /// that need exact intersection test the geometry (see [`geometry_intersects_bbox`]).
+    #[must_use]
+    pub fn envelope_candidates(&self, layer: LayerId, bbox: [f64; 4]) -> Vec<usize> {
+        let Some(li) = self.layers.get(&layer) else {
+            return Vec::new();
+        };
+        let aabb = AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
+        let mut v: Vec<usize> = li
+            .envelopes
+            .locate_in_envelope_intersecting(&aabb)
+            .map(|e| e.data)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Positions of buildings within `radius_m` (straight line, local metres) of a WGS84 point,
+    /// ascending.
+    #[must_use]
+    pub fn buildings_within_m(&self, lon: f64, lat: f64, radius_m: f64) -> Vec<usize> {
+        let (x, y) = self.proj.to_xy(lon, lat);
+        let mut v: Vec<usize> = self
+            .building_tree
+            .locate_within_distance([x, y], radius_m * radius_m)
+            .map(|e| e.data)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+fn grow(e: Option<[f64; 4]>, r: Rect<f64>) -> [f64; 4] {
+    let (a, b) = (r.min(), r.max());
+    match e {
+        None => [a.x, a.y, b.x, b.y],
+        Some(x) => [x[0].min(a.x), x[1].min(a.y), x[2].max(b.x), x[3].max(b.y)],
+    }
+}
+
+/// Exact test: does a WGS84 geometry intersect the lon/lat box `[min_lon, min_lat, max_lon,
+/// max_lat]` (boundary contact counts)?
+#[must_use]
+pub fn geometry_intersects_bbox(g: &geo::Geometry<f64>, bbox: [f64; 4]) -> bool {
+    use geo::Intersects;
+    let r = Rect::new(
+        geo::coord! { x: bbox[0], y: bbox[1] },
+        geo::coord! { x: bbox[2], y: bbox[3] },
+    );
+    g.intersects(&r)
+}

@@ -1,0 +1,99 @@
+//! The loaded service: dataset, indexes and taxonomy, built once at start-up and shared by
+//! every HTTP worker (and by benchmarks) read-only. No HTTP here.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::index::{IndexError, Indexes};
+use crate::model::{LayerId, Taxonomy};
+use crate::store::{self, Dataset, StoreError};
+
+/// Why a data directory cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{dir}: {source}")]
+    Index { dir: PathBuf, source: IndexError },
+}
+
+/// Everything a request needs, immutable after [`Service::load`].
+///
+/// To add a component (the walk engine, analyses): add a field here, build it in
+/// [`Service::from_dataset`] from `dataset`/`indexes`, and handlers reach it through
+/// `web::Data<Service>`.
+#[derive(Debug)]
+pub struct Service {
+    /// The layers as served. Facilities carry `community`/`grid` linked by point-in-polygon
+    /// where the file had none, so property filters on them work.
+    pub dataset: Dataset,
+    pub indexes: Indexes,
+    /// `None` when the directory has no `categories.json`.
+    pub taxonomy: Option<Taxonomy>,
+}
+
+impl Service {
+    /// Read, validate and index a data directory. A broken directory fails with the file and
+    /// feature named.
+    pub fn load(dir: &Path) -> Result<Service, ServiceError> {
+        let ds = store::read_dir(dir)?;
+        let report = store::validate(&ds);
+        if let Some(first) = report.violations.first() {
+            return Err(StoreError::Invalid {
+                path: dir.to_path_buf(),
+                count: report.violations.len(),
+                first: first.to_string(),
+            }
+            .into());
+        }
+        Service::from_dataset(ds)
+    }
+
+    /// Index an already read (and validated) dataset.
+    pub fn from_dataset(mut dataset: Dataset) -> Result<Service, ServiceError> {
+        let indexes = Indexes::build(&dataset).map_err(|source| ServiceError::Index {
+            dir: dataset.dir.clone(),
+            source,
+        })?;
+        if let Some(features) = dataset.layers.get_mut(&LayerId::Facilities) {
+            for (f, fac) in features.iter_mut().zip(indexes.facilities()) {
+                for (key, value) in [("community", &fac.community), ("grid", &fac.grid)] {
+                    if let (false, Some(v)) = (f.properties.contains_key(key), value) {
+                        f.properties
+                            .insert(key.to_string(), Value::String(v.clone()));
+                    }
+                }
+            }
+        }
+        let taxonomy = dataset.taxonomy.clone();
+        Ok(Service {
+            dataset,
+            indexes,
+            taxonomy,
+        })
+    }
+
+    /// Whether `id` names a category: in the taxonomy, or (without `categories.json`) used by a
+    /// facility.
+    #[must_use]
+    pub fn is_category(&self, id: &str) -> bool {
+        match &self.taxonomy {
+            Some(t) => t.get(id).is_some(),
+            None => self.indexes.facility_count(id) > 0,
+        }
+    }
+
+    /// Every category id, in taxonomy order (or sorted when there is no taxonomy).
+    #[must_use]
+    pub fn category_ids(&self) -> Vec<String> {
+        match &self.taxonomy {
+            Some(t) => t.categories.iter().map(|c| c.id.clone()).collect(),
+            None => self
+                .indexes
+                .facility_categories()
+                .map(str::to_string)
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! The contract: every registered route is in `openapi.yaml` (and nothing else is), and real
+//! responses of every route validate against the schemas the spec gives for their status and
+//! media type. `$ref`s resolve against the whole spec, which is the root resource of each
+//! validator.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{client, mini_service};
+use serde_json::Value;
+use servicemap::api::ROUTES;
+
+fn spec() -> Value {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
+    serde_yaml::from_str(&text).expect("openapi.yaml parses")
+}
+
+/// Follow a local `$ref` (`#/components/...`) to its target.
+fn deref<'a>(spec: &'a Value, v: &'a Value) -> &'a Value {
+    match v.get("$ref").and_then(Value::as_str) {
+        Some(r) => spec
+            .pointer(r.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("dangling $ref {r}")),
+        None => v,
+    }
+}
+
+/// A validator for `schema`, with the whole spec as its root so `#/components/...` resolve.
+fn validator(spec: &Value, schema: &Value) -> jsonschema::Validator {
+    let mut root = spec.clone();
+    let m = root.as_object_mut().unwrap();
+    m.insert(
+        "$schema".into(),
+        "https://json-schema.org/draft/2020-12/schema".into(),
+    );
+    for (k, v) in schema.as_object().unwrap() {
+        m.insert(k.clone(), v.clone());
+    }
+    jsonschema::validator_for(&root).expect("schema compiles")
+}
+
+#[test]
+fn every_route_is_in_the_spec_and_every_spec_path_is_routed() {
+    let spec = spec();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = spec["paths"].as_object().unwrap();
+    let routed: BTreeSet<&str> = ROUTES.iter().map(|r| r.path).collect();
+    for path in &routed {
+        let item = paths
+            .get(*path)
+            .unwrap_or_else(|| panic!("route {path} is missing from openapi.yaml"));
+        assert!(
+            item.get("get").is_some(),
+            "{path}: the spec must describe GET"
+        );
+        // Path parameters of the pattern are declared.
+        let params: Vec<&str> = item["get"]["parameters"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| deref(&spec, p)["name"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for seg in path.split('/').filter(|s| s.starts_with('{')) {
+            let name = seg.trim_matches(|c| c == '{' || c == '}');
+            assert!(
+                params.contains(&name),
+                "{path}: parameter {name} undeclared"
+            );
+        }
+    }
+    for path in paths.keys() {
+        assert!(
+            routed.contains(path.as_str()),
+            "openapi.yaml describes {path}, which no route serves"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn real_responses_validate_against_the_spec() {
+    let spec = spec();
+    let c = client(mini_service()).await;
+    // (route pattern, request): every route at least once, successes and problems.
+    let samples: &[(&str, &str)] = &[
+        ("/", "/"),
+        ("/", "/?f=xml"),
+        ("/conformance", "/conformance"),
+        ("/collections", "/collections"),
+        ("/collections/{collectionId}", "/collections/facilities"),
+        ("/collections/{collectionId}", "/collections/nope"),
+        (
+            "/collections/{collectionId}/items",
+            "/collections/facilities/items?limit=3&offset=3",
+        ),
+        (
+            "/collections/{collectionId}/items",
+            "/collections/walkways/items?bbox=106.52,29.46,106.53,29.47",
+        ),
+        (
+            "/collections/{collectionId}/items",
+            "/collections/water/items?coords=gcj02",
+        ),
+        (
+            "/collections/{collectionId}/items",
+            "/collections/grids/items?limit=100",
+        ),
+        (
+            "/collections/{collectionId}/items",
+            "/collections/boundary/items?limit=99999",
+        ),
+        (
+            "/collections/{collectionId}/items/{featureId}",
+            "/collections/compounds/items/cp-02?coords=bd09",
+        ),
+        (
+            "/collections/{collectionId}/items/{featureId}",
+            "/collections/compounds/items/none",
+        ),
+        ("/locate", "/locate?lon=106.5225&lat=29.4625"),
+        ("/locate", "/locate?lon=106.538&lat=29.478&coords=wgs84"),
+        ("/locate", "/locate?lon=106.6&lat=29.47"),
+        ("/locate", "/locate?lon=x&lat=29.47"),
+        (
+            "/nearest",
+            "/nearest?lon=106.53&lat=29.47&category=elder_canteen,clinic&k=3",
+        ),
+        (
+            "/nearest",
+            "/nearest?lon=106.53&lat=29.47&max_m=200&coords=gcj02",
+        ),
+        ("/nearest", "/nearest?lon=106.53&lat=29.47&k=1000"),
+        ("/categories", "/categories"),
+        ("/healthz", "/healthz"),
+        ("/metrics", "/metrics"),
+        ("/openapi.yaml", "/openapi.yaml"),
+    ];
+    let covered: BTreeSet<&str> = samples.iter().map(|(p, _)| *p).collect();
+    let routed: BTreeSet<&str> = ROUTES.iter().map(|r| r.path).collect();
+    assert_eq!(covered, routed, "every route needs a sample");
+
+    for (pattern, uri) in samples {
+        let r = c.get(uri).await;
+        let op = &spec["paths"][*pattern]["get"];
+        let response = op["responses"]
+            .get(r.status.to_string())
+            .map(|v| deref(&spec, v))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{uri}: status {} is not in the spec for {pattern}",
+                    r.status
+                )
+            });
+        let media = response["content"]
+            .get(&r.content_type)
+            .or_else(|| {
+                // `text/plain; version=0.0.4; charset=utf-8` is declared as `text/plain`.
+                let base = r.content_type.split(';').next().unwrap_or("");
+                response["content"].get(base)
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "{uri}: content type {} is not declared for {}",
+                    r.content_type, r.status
+                )
+            });
+        let schema = &media["schema"];
+        let instance = if r.content_type.contains("json") {
+            r.json()
+        } else {
+            Value::String(r.text())
+        };
+        let v = validator(&spec, schema);
+        let errors: Vec<String> = v
+            .iter_errors(&instance)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{uri} ({}): {errors:#?}\n{instance}",
+            r.status
+        );
+    }
+}
+
+#[test]
+fn the_validator_really_checks() {
+    // Guard against a vacuous contract test: a wrong document must fail.
+    let spec = spec();
+    let v = validator(
+        &spec,
+        &serde_json::json!({ "$ref": "#/components/schemas/Located" }),
+    );
+    assert!(!v.is_valid(&serde_json::json!({ "community": 3 })));
+    let v = validator(
+        &spec,
+        &serde_json::json!({ "$ref": "#/components/schemas/NearestResult" }),
+    );
+    let bad = serde_json::json!({
+        "type": "FeatureCollection", "numberReturned": 1,
+        "query": {"lon": 1, "lat": 1, "coords": "wgs84", "categories": [], "k": 1, "mode": "straight"},
+        "features": [{"type": "Feature", "id": "a", "geometry": {"type": "Point", "coordinates": [1, 2]}, "properties": {"name": "x", "category": "y"}}]
+    });
+    assert!(
+        !v.is_valid(&bad),
+        "a nearest feature without distance_m must fail"
+    );
+}
