@@ -8,6 +8,7 @@
 pub mod api;
 pub mod cli;
 pub mod generate;
+pub mod import;
 pub mod model;
 pub mod render;
 pub mod store;

@@ -6,7 +6,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "servicemap", version, about = "15-minute living circle service map")]
+#[command(
+    name = "servicemap",
+    version,
+    about = "15-minute living circle service map"
+)]
 struct Cli {
     /// Log filter (tracing env-filter syntax), e.g. `info`, `servicemap=debug`.
     #[arg(long, env = "SERVICEMAP_LOG", default_value = "info", global = true)]
@@ -30,6 +34,11 @@ enum Command {
         /// Output directory.
         #[arg(long, default_value = "geodata")]
         out: PathBuf,
+    },
+    /// Import a city from OpenStreetMap, or a layer of your own, into a data directory.
+    Import {
+        #[command(subcommand)]
+        source: servicemap::cli::ImportCommand,
     },
     /// Draw the overview picture of a data directory as a PNG.
     Render {
@@ -67,7 +76,10 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => servicemap::api::serve_blocking(args),
         Some(Command::Validate { dir }) => servicemap::cli::validate(&dir),
         Some(Command::Generate { out }) => servicemap::cli::generate(&out),
-        Some(Command::Render { dir, out, width_px }) => servicemap::cli::render(&dir, &out, width_px),
+        Some(Command::Render { dir, out, width_px }) => {
+            servicemap::cli::render(&dir, &out, width_px)
+        }
+        Some(Command::Import { source }) => servicemap::cli::import(source),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
