@@ -397,7 +397,7 @@ mod tests {
                 "rule maps to unknown category {}",
                 r.category
             );
-            for (k, _) in &r.tags {
+            for k in r.tags.keys() {
                 assert!(
                     table.facility_keys.contains(k) || r.tags.len() > 1,
                     "rule key {k} not a facility key"
