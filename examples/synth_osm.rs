@@ -24,7 +24,10 @@ const POI_TAGS: &[&[(&str, &str)]] = &[
     &[("amenity", "bench")],
     &[("amenity", "kindergarten"), ("name", "幼儿园")],
     &[("leisure", "fitness_station")],
-    &[("shop", "supermarket"), ("opening_hours", "Mo-Su 08:00-22:00")],
+    &[
+        ("shop", "supermarket"),
+        ("opening_hours", "Mo-Su 08:00-22:00"),
+    ],
 ];
 
 struct Ids {
@@ -45,7 +48,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let n: i64 = n.parse()?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(out)?);
-    writeln!(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<osm version=\"0.6\" generator=\"synth_osm\">")?;
+    writeln!(
+        w,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<osm version=\"0.6\" generator=\"synth_osm\">"
+    )?;
 
     // Street nodes: a lattice with STEPS nodes per block edge along both axes. Node id of
     // lattice point (i, j) where i, j count 1/STEPS of a block; only points on a street exist.
@@ -57,35 +63,60 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if i % STEPS == 0 || j % STEPS == 0 {
                 let lat = LAT0 + i as f64 * BLOCK_DEG / STEPS as f64;
                 let lon = LON0 + j as f64 * BLOCK_DEG / STEPS as f64;
-                writeln!(nodes, "<node id=\"{}\" version=\"1\" lat=\"{lat:.7}\" lon=\"{lon:.7}\"/>", lattice_id(i, j))?;
+                writeln!(
+                    nodes,
+                    "<node id=\"{}\" version=\"1\" lat=\"{lat:.7}\" lon=\"{lon:.7}\"/>",
+                    lattice_id(i, j)
+                )?;
             }
         }
         w.write_all(nodes.as_bytes())?;
         nodes.clear();
     }
-    let mut ids = Ids { next: side * side + 1 };
+    let mut ids = Ids {
+        next: side * side + 1,
+    };
     let mut ways = String::new();
     let mut way_id = 0_i64;
-    let mut write_way = |ways: &mut String, refs: &[i64], tags: &[(&str, &str)]| -> std::fmt::Result {
-        way_id += 1;
-        write!(ways, "<way id=\"{way_id}\" version=\"1\">")?;
-        for r in refs {
-            write!(ways, "<nd ref=\"{r}\"/>")?;
-        }
-        for (k, v) in tags {
-            write!(ways, "<tag k=\"{k}\" v=\"{v}\"/>")?;
-        }
-        writeln!(ways, "</way>")
-    };
+    let mut write_way =
+        |ways: &mut String, refs: &[i64], tags: &[(&str, &str)]| -> std::fmt::Result {
+            way_id += 1;
+            write!(ways, "<way id=\"{way_id}\" version=\"1\">")?;
+            for r in refs {
+                write!(ways, "<nd ref=\"{r}\"/>")?;
+            }
+            for (k, v) in tags {
+                write!(ways, "<tag k=\"{k}\" v=\"{v}\"/>")?;
+            }
+            writeln!(ways, "</way>")
+        };
     // Streets: rows and columns, ten blocks per way.
-    let highway = |k: i64| if k % 10 == 0 { "secondary" } else { "residential" };
+    let highway = |k: i64| {
+        if k % 10 == 0 {
+            "secondary"
+        } else {
+            "residential"
+        }
+    };
     for k in 0..=n {
         for start in (0..n).step_by(10) {
             let end = (start + 10).min(n);
-            let row: Vec<i64> = (start * STEPS..=end * STEPS).map(|j| lattice_id(k * STEPS, j)).collect();
-            write_way(&mut ways, &row, &[("highway", highway(k)), ("name", "横街")])?;
-            let col: Vec<i64> = (start * STEPS..=end * STEPS).map(|i| lattice_id(i, k * STEPS)).collect();
-            write_way(&mut ways, &col, &[("highway", highway(k)), ("name", "纵街")])?;
+            let row: Vec<i64> = (start * STEPS..=end * STEPS)
+                .map(|j| lattice_id(k * STEPS, j))
+                .collect();
+            write_way(
+                &mut ways,
+                &row,
+                &[("highway", highway(k)), ("name", "横街")],
+            )?;
+            let col: Vec<i64> = (start * STEPS..=end * STEPS)
+                .map(|i| lattice_id(i, k * STEPS))
+                .collect();
+            write_way(
+                &mut ways,
+                &col,
+                &[("highway", highway(k)), ("name", "纵街")],
+            )?;
         }
     }
     // Blocks: buildings, a POI, footways and steps.
@@ -93,27 +124,43 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for bj in 0..n {
             let lat = LAT0 + bi as f64 * BLOCK_DEG;
             let lon = LON0 + bj as f64 * BLOCK_DEG;
-            for (q, (dy, dx)) in [(0.2, 0.2), (0.2, 0.6), (0.6, 0.2), (0.6, 0.6)].into_iter().enumerate() {
+            for (q, (dy, dx)) in [(0.2, 0.2), (0.2, 0.6), (0.6, 0.2), (0.6, 0.6)]
+                .into_iter()
+                .enumerate()
+            {
                 let corners = [(0.0, 0.0), (0.0, 0.25), (0.25, 0.25), (0.25, 0.0)];
                 let mut refs = Vec::with_capacity(5);
                 for (cy, cx) in corners {
                     let id = ids.take();
                     let (la, lo) = (lat + (dy + cy) * BLOCK_DEG, lon + (dx + cx) * BLOCK_DEG);
-                    writeln!(nodes, "<node id=\"{id}\" version=\"1\" lat=\"{la:.7}\" lon=\"{lo:.7}\"/>")?;
+                    writeln!(
+                        nodes,
+                        "<node id=\"{id}\" version=\"1\" lat=\"{la:.7}\" lon=\"{lo:.7}\"/>"
+                    )?;
                     refs.push(id);
                 }
                 refs.push(refs[0]);
                 let levels = (6 + (bi + bj + q as i64) % 28).to_string();
-                write_way(&mut ways, &refs, &[("building", "residential"), ("building:levels", &levels)])?;
+                write_way(
+                    &mut ways,
+                    &refs,
+                    &[("building", "residential"), ("building:levels", &levels)],
+                )?;
             }
             let poi = ids.take();
             let (la, lo) = (lat + 0.5 * BLOCK_DEG, lon + 0.5 * BLOCK_DEG);
-            write!(nodes, "<node id=\"{poi}\" version=\"1\" lat=\"{la:.7}\" lon=\"{lo:.7}\">")?;
+            write!(
+                nodes,
+                "<node id=\"{poi}\" version=\"1\" lat=\"{la:.7}\" lon=\"{lo:.7}\">"
+            )?;
             for (k, v) in POI_TAGS[((bi * 31 + bj * 17) % POI_TAGS.len() as i64) as usize] {
                 write!(nodes, "<tag k=\"{k}\" v=\"{v}\"/>")?;
             }
             writeln!(nodes, "</node>")?;
-            let (sw, ne) = (lattice_id(bi * STEPS, bj * STEPS), lattice_id((bi + 1) * STEPS, (bj + 1) * STEPS));
+            let (sw, ne) = (
+                lattice_id(bi * STEPS, bj * STEPS),
+                lattice_id((bi + 1) * STEPS, (bj + 1) * STEPS),
+            );
             if (bi + bj) % 5 == 0 {
                 write_way(&mut ways, &[sw, poi, ne], &[("highway", "footway")])?;
             } else if (bi * 3 + bj) % 7 == 0 {

@@ -23,12 +23,7 @@ pub fn validate(dir: &Path) -> Result<(), CliError> {
         for v in &report.violations {
             eprintln!("{v}");
         }
-        Err(format!(
-            "{}: {} rule violation(s)",
-            dir.display(),
-            report.violations.len()
-        )
-        .into())
+        Err(format!("{}: {} rule violation(s)", dir.display(), report.violations.len()).into())
     }
 }
 

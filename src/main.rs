@@ -6,11 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "servicemap",
-    version,
-    about = "15-minute living circle service map"
-)]
+#[command(name = "servicemap", version, about = "15-minute living circle service map")]
 struct Cli {
     /// Log filter (tracing env-filter syntax), e.g. `info`, `servicemap=debug`.
     #[arg(long, env = "SERVICEMAP_LOG", default_value = "info", global = true)]
@@ -76,9 +72,7 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => servicemap::api::serve_blocking(args),
         Some(Command::Validate { dir }) => servicemap::cli::validate(&dir),
         Some(Command::Generate { out }) => servicemap::cli::generate(&out),
-        Some(Command::Render { dir, out, width_px }) => {
-            servicemap::cli::render(&dir, &out, width_px)
-        }
+        Some(Command::Render { dir, out, width_px }) => servicemap::cli::render(&dir, &out, width_px),
         Some(Command::Import { source }) => servicemap::cli::import(source),
     };
     match result {

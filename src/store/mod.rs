@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use crate::model::{Feature, LayerId, Taxonomy};
 
 pub use read::read_dir;
-pub use validate::{Report, Violation, validate};
+pub use validate::{validate, Report, Violation};
 
 /// A data directory as read: the layers it has and the taxonomy.
 #[derive(Debug, Clone)]
@@ -32,27 +32,14 @@ impl Dataset {
 pub enum StoreError {
     #[error("{0} is not a directory")]
     NotADirectory(PathBuf),
-    #[error(
-        "{0} holds no layer file (expected files such as walkways.geojson, facilities.geojson)"
-    )]
+    #[error("{0} holds no layer file (expected files such as walkways.geojson, facilities.geojson)")]
     Empty(PathBuf),
     #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}: feature '{id}': {message}")]
-    Feature {
-        path: PathBuf,
-        id: String,
-        message: String,
-    },
+    Feature { path: PathBuf, id: String, message: String },
     #[error("{path}: {count} rule violation(s), first: {first}")]
-    Invalid {
-        path: PathBuf,
-        count: usize,
-        first: String,
-    },
+    Invalid { path: PathBuf, count: usize, first: String },
 }

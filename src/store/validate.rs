@@ -14,11 +14,7 @@ pub struct Violation {
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.feature_id {
-            Some(id) => write!(
-                f,
-                "[{}] {} feature '{}': {}",
-                self.rule, self.layer, id, self.message
-            ),
+            Some(id) => write!(f, "[{}] {} feature '{}': {}", self.rule, self.layer, id, self.message),
             None => write!(f, "[{}] {}: {}", self.rule, self.layer, self.message),
         }
     }
