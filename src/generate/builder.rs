@@ -1,0 +1,587 @@
+//! Second half of the model: micro-grids, buildings, compounds, walkways, facilities, water,
+//! and the features of every layer.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use geo::{Coord, LineString, Polygon};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Value, json};
+
+use crate::model::{Feature, LayerId, WalkwayKind};
+use crate::store::write::round7;
+
+use super::lattice::CellIx;
+use super::partition::{self, NONE};
+use super::places::{UNITS, taxonomy};
+use super::terrain::{HUAXI_CENTRELINE, HUAXI_HALF_WIDTH_M, YANGTZE_CENTRELINE, YANGTZE_HALF_WIDTH_M};
+use super::walkways::{self, Segment};
+use super::{
+    COMPOUNDS_TOTAL, GenResult, MICROGRIDS_TOTAL, Model, ModelBuilder, OLD_COMPOUNDS, SEED, SERVICE_POINTS_TOTAL,
+    point_feature, poly_feature, props, share_60plus,
+};
+
+/// Placeholder phone: the 0000 exchange does not exist, and the note says so.
+fn phone(n: usize) -> String {
+    format!("023-0000-{:04}（示例号码）", n % 10_000)
+}
+
+struct Bldg {
+    cell: CellIx,
+    x: f64,
+    y: f64,
+    households: u64,
+    residents: u64,
+    residents_60plus: u64,
+    children_0_6: u64,
+    floors: u64,
+}
+
+impl ModelBuilder {
+    pub(super) fn finish(mut self) -> GenResult<Model> {
+        let mut rng = std::mem::replace(&mut self.rng, ChaCha8Rng::seed_from_u64(0));
+        let compounds = self.compounds(&mut rng)?;
+        let n = self.lat.cell_count();
+        let lat = &self.lat;
+        let proj = self.proj;
+
+        // ---- micro-grids: 1,241 in all, shared out by block count and households.
+        let total_cells: usize = self.grids.iter().map(|g| g.1.len()).sum();
+        let total_hh: u64 = self.hh.iter().sum();
+        let mut want: Vec<f64> = self
+            .grids
+            .iter()
+            .map(|(_, cells)| {
+                let h: u64 = cells.iter().map(|&c| self.hh[c]).sum();
+                MICROGRIDS_TOTAL as f64
+                    * (0.5 * cells.len() as f64 / total_cells as f64 + 0.5 * h as f64 / total_hh as f64)
+            })
+            .collect();
+        let mut m_count: Vec<usize> = want
+            .iter()
+            .zip(&self.grids)
+            .map(|(w, g)| (w.floor() as usize).clamp(1, g.1.len()))
+            .collect();
+        while m_count.iter().sum::<usize>() != MICROGRIDS_TOTAL {
+            let more = m_count.iter().sum::<usize>() < MICROGRIDS_TOTAL;
+            let pick = (0..m_count.len())
+                .filter(|&g| if more { m_count[g] < self.grids[g].1.len() } else { m_count[g] > 1 })
+                .max_by(|&a, &b| {
+                    let da = want[a] - m_count[a] as f64;
+                    let db = want[b] - m_count[b] as f64;
+                    if more { da.total_cmp(&db).then(b.cmp(&a)) } else { db.total_cmp(&da).then(b.cmp(&a)) }
+                })
+                .ok_or("cannot place 1,241 micro-grids")?;
+            if more {
+                m_count[pick] += 1;
+            } else {
+                m_count[pick] -= 1;
+            }
+            want[pick] += 0.0;
+        }
+        let mut micro_of = vec![NONE; n];
+        let mut micros: Vec<(usize, Vec<CellIx>)> = Vec::new(); // (grid index, cells)
+        for (g, (_, cells)) in self.grids.iter().enumerate() {
+            let w: Vec<f64> = self.hh.iter().map(|&h| h as f64 + 2.0).collect();
+            let label = partition::split(lat, cells, &w, m_count[g]);
+            let base = micros.len();
+            for k in 0..m_count[g] {
+                micros.push((g, cells.iter().copied().filter(|&c| label[c] == k as u32).collect()));
+            }
+            for &c in cells {
+                micro_of[c] = (base + label[c] as usize) as u32;
+            }
+        }
+        if let Some((g, _)) = micros.iter().find(|m| m.1.is_empty()) {
+            return Err(format!("a micro-grid of grid {g} is empty"));
+        }
+
+        // ---- walkways.
+        let segments = walkways::lattice_walkways(lat, &self.terrain, &self.land, &micro_of, &self.hh, &mut rng);
+        let edge_set: BTreeSet<(usize, usize)> = segments.iter().map(|s| (s.a.min(s.b), s.a.max(s.b))).collect();
+        let network_nodes: BTreeSet<usize> = segments.iter().flat_map(|s| [s.a, s.b]).collect();
+
+        // ---- buildings.
+        let mut bldgs: Vec<Bldg> = Vec::new();
+        for &c in &self.land_cells {
+            let h = self.hh[c];
+            if h == 0 {
+                continue;
+            }
+            let village = UNITS[self.community[c] as usize].village;
+            let (nb, floors_lo, floors_hi) = if h >= 40 {
+                (2, 18, 34)
+            } else if h >= 24 {
+                (1, 18, 32)
+            } else if h >= 10 {
+                (rng.random_range(1..=3), 6, 10)
+            } else if village {
+                (h.div_ceil(2), 2, 4)
+            } else {
+                (1, 3, 7)
+            };
+            let nb = nb.min(h);
+            for b in 0..nb {
+                let share = h / nb + u64::from(b < h % nb);
+                let (mut x, mut y) = lat.point_in_cell(c, 0.5, 0.5);
+                for _ in 0..20 {
+                    let (u, v) = (rng.random_range(0.22..0.78), rng.random_range(0.22..0.78));
+                    (x, y) = lat.point_in_cell(c, u, v);
+                    if !self.terrain.in_creek(x, y, 8.0) {
+                        break;
+                    }
+                }
+                let residents = ((share as f64) * rng.random_range(2.35..2.9)).round().max(share as f64) as u64;
+                let s60 = share_60plus(&self.terrain, x, y, village) * rng.random_range(0.8..1.2);
+                let residents_60plus = ((residents as f64) * s60).round() as u64;
+                let children_0_6 = ((residents as f64) * rng.random_range(0.03..0.065)).round() as u64;
+                let floors = rng.random_range(floors_lo..=floors_hi);
+                bldgs.push(Bldg { cell: c, x, y, households: share, residents, residents_60plus, children_0_6, floors });
+            }
+        }
+
+        // ---- compounds: 90 groups of blocks inside one grid each (grids never cut a compound).
+        let mut compound_of = vec![usize::MAX; n];
+        for (k, cp) in compounds.iter().enumerate() {
+            for &c in &cp.cells {
+                compound_of[c] = k;
+            }
+        }
+
+        // ---- features.
+        let mut layers: BTreeMap<LayerId, Vec<Feature>> = BTreeMap::new();
+        let mut grid_sums: Vec<[u64; 4]> = vec![[0; 4]; self.grids.len()];
+        let mut micro_sums: Vec<[u64; 4]> = vec![[0; 4]; micros.len()];
+        let mut unit_sums: Vec<[u64; 4]> = vec![[0; 4]; UNITS.len()];
+        let mut total = [0u64; 4];
+        let mut buildings = Vec::with_capacity(bldgs.len());
+        for (k, b) in bldgs.iter().enumerate() {
+            let (u, g, m) = (self.community[b.cell] as usize, self.grid_of[b.cell] as usize, micro_of[b.cell] as usize);
+            let v = [b.households, b.residents, b.residents_60plus, b.children_0_6];
+            for i in 0..4 {
+                grid_sums[g][i] += v[i];
+                micro_sums[m][i] += v[i];
+                unit_sums[u][i] += v[i];
+                total[i] += v[i];
+            }
+            let mut p = props(json!({
+                "households": b.households,
+                "residents": b.residents,
+                "residents_60plus": b.residents_60plus,
+                "children_0_6": b.children_0_6,
+                "floors": b.floors,
+                "microgrid": micro_id(&self.grids, &micros, m),
+                "grid": grid_id(&self.grids, g),
+                "community": UNITS[u].code,
+            }));
+            if compound_of[b.cell] != usize::MAX {
+                p.insert("compound".into(), json!(format!("CP{:03}", compound_of[b.cell] + 1)));
+            }
+            buildings.push(point_feature(&proj, format!("B{:05}", k + 1), b.x, b.y, p));
+        }
+        if total[1] < 200_000 {
+            return Err(format!("only {} residents; the published figure is 200,000+", total[1]));
+        }
+
+        let land = &self.land;
+        let boundary = poly_feature(
+            lat,
+            &proj,
+            "500113006".into(),
+            &self.land_cells,
+            &|c| land[c],
+            props(json!({
+                "name": "李家沱街道",
+                "name_en": "Lijiatuo Subdistrict",
+                "code": "500113006",
+                "district": "巴南区",
+                "office_address": "李家沱街道办事处（模拟位置）",
+                "contact": phone(1),
+                "households": total[0],
+                "residents": total[1],
+                "modelled": true,
+            })),
+        )?;
+        layers.insert(LayerId::Boundary, vec![boundary]);
+
+        let mut communities = Vec::new();
+        for (u, unit) in UNITS.iter().enumerate() {
+            let cells: Vec<CellIx> = self.land_cells.iter().copied().filter(|&c| self.community[c] == u as u32).collect();
+            let community = &self.community;
+            communities.push(poly_feature(
+                lat,
+                &proj,
+                unit.code.into(),
+                &cells,
+                &|c| community[c] == u as u32,
+                props(json!({
+                    "name": unit.name,
+                    "code": unit.code,
+                    "kind": if unit.village { "village" } else { "community" },
+                    "grids": unit.grids,
+                    "households": unit_sums[u][0],
+                    "residents": unit_sums[u][1],
+                    "residents_60plus": unit_sums[u][2],
+                    "children_0_6": unit_sums[u][3],
+                    "office_address": format!("{}党群服务中心（模拟位置）", unit.name),
+                    "contact": phone(100 + u),
+                    "secretary": format!("书记（示例）{}", unit.code),
+                })),
+            )?);
+        }
+        layers.insert(LayerId::Communities, communities);
+
+        let mut grids_out = Vec::new();
+        let mut volunteers_total = 0u64;
+        for (g, (u, cells)) in self.grids.iter().enumerate() {
+            let grid_of = &self.grid_of;
+            let volunteers: u64 = rng.random_range(9..=17);
+            volunteers_total += volunteers;
+            let k = g - self.grids.iter().position(|x| x.0 == *u).unwrap_or(0) + 1;
+            grids_out.push(poly_feature(
+                lat,
+                &proj,
+                grid_id(&self.grids, g),
+                cells,
+                &|c| grid_of[c] == g as u32,
+                props(json!({
+                    "name": format!("{}第{}网格", UNITS[*u].name, k),
+                    "community": UNITS[*u].code,
+                    "households": grid_sums[g][0],
+                    "residents": grid_sums[g][1],
+                    "residents_60plus": grid_sums[g][2],
+                    "children_0_6": grid_sums[g][3],
+                    "grid_worker": format!("专职网格员（示例）{}", grid_id(&self.grids, g)),
+                    "grid_worker_phone": phone(1000 + g),
+                    "part_time_workers": 3,
+                    "volunteers": volunteers,
+                })),
+            )?);
+        }
+        layers.insert(LayerId::Grids, grids_out);
+
+        let mut micro_out = Vec::new();
+        for (m, (g, cells)) in micros.iter().enumerate() {
+            let mo = &micro_of;
+            let id = micro_id(&self.grids, &micros, m);
+            micro_out.push(poly_feature(
+                lat,
+                &proj,
+                id.clone(),
+                cells,
+                &|c| mo[c] == m as u32,
+                props(json!({
+                    "name": format!("微网格{}", &id[id.len() - 3..]),
+                    "grid": grid_id(&self.grids, *g),
+                    "community": UNITS[self.grids[*g].0].code,
+                    "households": micro_sums[m][0],
+                    "residents": micro_sums[m][1],
+                    "residents_60plus": micro_sums[m][2],
+                    "children_0_6": micro_sums[m][3],
+                    "leader": format!("楼栋长（示例）{id}"),
+                })),
+            )?);
+        }
+        layers.insert(LayerId::Microgrids, micro_out);
+
+        let mut compounds_out = Vec::new();
+        for (k, cp) in compounds.iter().enumerate() {
+            let hh_sum: u64 = bldgs.iter().filter(|b| compound_of[b.cell] == k).map(|b| b.households).sum();
+            compounds_out.push(poly_feature(
+                lat,
+                &proj,
+                format!("CP{:03}", k + 1),
+                &cp.cells,
+                &|c| compound_of[c] == k,
+                props(json!({
+                    "name": cp.name,
+                    "community": UNITS[cp.unit].code,
+                    "grid": grid_id(&self.grids, self.grid_of[cp.cells[0]] as usize),
+                    "old": cp.old,
+                    "open": cp.old,
+                    "property_company": cp.company,
+                    "property_party_branch": cp.party_branch,
+                    "households": hh_sum,
+                })),
+            )?);
+        }
+        layers.insert(LayerId::Compounds, compounds_out);
+        layers.insert(LayerId::Buildings, buildings);
+
+        // ---- walkway features.
+        let mut walk_out = Vec::new();
+        for (k, sgm) in segments.iter().enumerate() {
+            walk_out.push(self.segment_feature(k, sgm));
+        }
+        walk_out.push(self.yangtze_bridge(&network_nodes, walk_out.len()));
+        layers.insert(LayerId::Walkways, walk_out);
+
+        // ---- facilities.
+        let facilities = self.facilities(&mut rng, &edge_set)?;
+        layers.insert(LayerId::Facilities, facilities);
+
+        // ---- water.
+        layers.insert(LayerId::Water, self.water());
+
+        let count = |l: LayerId| layers.get(&l).map_or(0, Vec::len);
+        let expected: BTreeMap<&str, usize> = LayerId::ALL.iter().map(|&l| (l.as_str(), count(l))).collect();
+        let manifest = json!({
+            "name": "李家沱街道 (Lijiatuo Subdistrict, Banan, Chongqing) — modelled dataset",
+            "modelled": true,
+            "note": "A model calibrated to published figures. Names, NBS codes and figures are facts \
+                     (see geodata/README.md for sources); positions of boundaries, grids, buildings and \
+                     facilities are modelled. Names of people and phone numbers are placeholders.",
+            "seed": SEED,
+            "generator": "servicemap generate --out geodata",
+            "expected_counts": expected,
+            "grid_households": [300, 500],
+            "figures": {
+                "area_km2": (lat_area(&self) / 1e4).round() / 100.0,
+                "households": total[0],
+                "residents": total[1],
+                "residents_60plus": total[2],
+                "children_0_6": total[3],
+                "grid_volunteers": volunteers_total,
+                "old_compounds": OLD_COMPOUNDS,
+                "party_mass_service_points": SERVICE_POINTS_TOTAL,
+            }
+        });
+        Ok(Model { layers, taxonomy: taxonomy(), manifest })
+    }
+
+    /// Choose the 90 compounds: the named ones of the article first, then the densest blocks.
+    fn compounds(&self, rng: &mut ChaCha8Rng) -> GenResult<Vec<Compound>> {
+        let n = self.lat.cell_count();
+        let mut taken = vec![false; n];
+        let mut out: Vec<Compound> = Vec::new();
+        let unit_ix = |code: &str| UNITS.iter().position(|u| u.code == code);
+        let named: [(&str, Option<&str>, (f64, f64), bool, &str); 4] = [
+            ("融汇江山", Some("500113006014"), (106.513, 29.480), false, "融汇物业"),
+            ("香缇缙山", Some("500113006013"), (106.514, 29.476), false, "江岸物业（模拟）"),
+            ("合建新村（老旧开放式小区）", Some("500113006006"), (106.531, 29.4655), true, "社区托管（无专业物业）"),
+            ("群乐佳苑", None, (106.546, 29.471), false, "渝南物业（模拟）"),
+        ];
+        for (name, code, (lon, la), old, company) in named {
+            let (x, y) = self.proj.to_xy(lon, la);
+            let want_unit = code.and_then(unit_ix);
+            let seed = self
+                .land_cells
+                .iter()
+                .copied()
+                .filter(|&c| self.hh[c] > 0 && want_unit.is_none_or(|u| self.community[c] as usize == u))
+                .min_by(|&a, &b| {
+                    let pa = self.lat.centre(a);
+                    let pb = self.lat.centre(b);
+                    (pa.0 - x).hypot(pa.1 - y).total_cmp(&(pb.0 - x).hypot(pb.1 - y)).then(a.cmp(&b))
+                })
+                .ok_or_else(|| format!("no block for compound {name}"))?;
+            let cells = self.grow_compound(seed, 5, &mut taken);
+            out.push(Compound {
+                name: name.to_string(),
+                unit: self.community[seed] as usize,
+                old,
+                company: company.to_string(),
+                party_branch: company == "融汇物业" || company.starts_with("江岸") || company.starts_with("渝南"),
+                cells,
+            });
+        }
+        let mut candidates: Vec<CellIx> = self
+            .land_cells
+            .iter()
+            .copied()
+            .filter(|&c| self.hh[c] >= 15 && !UNITS[self.community[c] as usize].village)
+            .collect();
+        candidates.sort_by(|&a, &b| self.hh[b].cmp(&self.hh[a]).then(a.cmp(&b)));
+        const SUFFIX: [&str; 8] = ["花园", "苑", "小区", "家园", "新村", "雅居", "嘉园", "名都"];
+        const COMPANIES: [&str; 6] =
+            ["融汇物业", "江岸物业（模拟）", "渝南物业（模拟）", "锦程物业（模拟）", "山城物业（模拟）", "嘉和物业（模拟）"];
+        let mut used_names: BTreeSet<String> = out.iter().map(|c| c.name.clone()).collect();
+        for seed in candidates {
+            if out.len() == COMPOUNDS_TOTAL {
+                break;
+            }
+            if taken[seed] || self.lat.neighbours(seed).any(|nb| taken[nb]) {
+                continue;
+            }
+            let size = rng.random_range(2..=5);
+            let cells = self.grow_compound(seed, size, &mut taken);
+            let unit = self.community[seed] as usize;
+            let short = UNITS[unit].name.trim_end_matches("社区").trim_end_matches('村');
+            let mut k = 0;
+            let name = loop {
+                let base = format!("{short}{}", SUFFIX[(out.len() + k) % SUFFIX.len()]);
+                let cand = if k < SUFFIX.len() { base } else { format!("{base}{}期", k / SUFFIX.len() + 1) };
+                if used_names.insert(cand.clone()) {
+                    break cand;
+                }
+                k += 1;
+            };
+            let company = COMPANIES[rng.random_range(0..COMPANIES.len())];
+            out.push(Compound {
+                name,
+                unit,
+                old: false,
+                company: company.to_string(),
+                party_branch: COMPANIES[..5].contains(&company),
+                cells,
+            });
+        }
+        if out.len() != COMPOUNDS_TOTAL {
+            return Err(format!("placed {} compounds, need {COMPOUNDS_TOTAL}", out.len()));
+        }
+        // The 33 old compounds (老旧小区) are the ones nearest the old centre (合建新村 is one).
+        let (ox, oy) = self.proj.to_xy(106.531, 29.469);
+        let mut by_age: Vec<usize> = (4..out.len()).collect();
+        by_age.sort_by(|&a, &b| {
+            let pa = self.lat.centre(out[a].cells[0]);
+            let pb = self.lat.centre(out[b].cells[0]);
+            (pa.0 - ox).hypot(pa.1 - oy).total_cmp(&(pb.0 - ox).hypot(pb.1 - oy)).then(a.cmp(&b))
+        });
+        let already = out.iter().filter(|c| c.old).count();
+        for &k in by_age.iter().take(OLD_COMPOUNDS - already) {
+            out[k].old = true;
+            out[k].company = if UNITS[out[k].unit].name == "光明社区" {
+                "光明社区红色物业（模拟）".into()
+            } else {
+                "社区托管（无专业物业）".into()
+            };
+            out[k].party_branch = false;
+        }
+        Ok(out)
+    }
+
+    /// Breadth-first from `seed` over untaken inhabited blocks of the same grid.
+    fn grow_compound(&self, seed: CellIx, size: usize, taken: &mut [bool]) -> Vec<CellIx> {
+        let mut cells = vec![seed];
+        taken[seed] = true;
+        let mut i = 0;
+        while i < cells.len() && cells.len() < size {
+            let c = cells[i];
+            for nb in self.lat.neighbours(c) {
+                if cells.len() < size
+                    && !taken[nb]
+                    && self.land[nb]
+                    && self.hh[nb] >= 3
+                    && self.grid_of[nb] == self.grid_of[seed]
+                {
+                    taken[nb] = true;
+                    cells.push(nb);
+                }
+            }
+            i += 1;
+        }
+        cells
+    }
+
+    fn segment_feature(&self, k: usize, s: &Segment) -> Feature {
+        let node = |n: usize| {
+            let (x, y) = self.lat.nodes[n];
+            let (lon, la) = self.proj.to_lonlat(x, y);
+            (Coord { x: round7(lon), y: round7(la) }, self.terrain.elevation_m(x, y))
+        };
+        let (pa, za) = node(s.a);
+        let (pb, zb) = node(s.b);
+        let mut p = props(json!({ "kind": s.kind.as_str() }));
+        if let Some(name) = s.name {
+            p.insert("name".into(), json!(name));
+        }
+        Feature {
+            id: format!("W{:05}", k + 1),
+            geometry: geo::Geometry::LineString(LineString(vec![pa, pb])),
+            elevation_m: Some(vec![za, zb]),
+            properties: p,
+        }
+    }
+
+    /// The Lijiatuo Yangtze River Bridge: from the network node nearest the south bridgehead
+    /// across the river to the north bridgehead (Jiulongpo side).
+    fn yangtze_bridge(&self, network: &BTreeSet<usize>, k: usize) -> Feature {
+        let (sx, sy) = self.proj.to_xy(106.524, 29.472);
+        let south = network
+            .iter()
+            .copied()
+            .min_by(|&a, &b| {
+                let pa = self.lat.nodes[a];
+                let pb = self.lat.nodes[b];
+                (pa.0 - sx).hypot(pa.1 - sy).total_cmp(&(pb.0 - sx).hypot(pb.1 - sy))
+            })
+            .unwrap_or(0);
+        let (ax, ay) = self.lat.nodes[south];
+        let za = self.terrain.elevation_m(ax, ay);
+        let (bx, by) = self.proj.to_xy(106.530, 29.483);
+        let zb = 212.0;
+        let steps = 12;
+        let mut coords = Vec::new();
+        let mut zs = Vec::new();
+        for i in 0..=steps {
+            let f = i as f64 / steps as f64;
+            let (lon, la) = self.proj.to_lonlat(ax + f * (bx - ax), ay + f * (by - ay));
+            coords.push(Coord { x: round7(lon), y: round7(la) });
+            zs.push(za + f * (zb - za));
+        }
+        Feature {
+            id: format!("W{:05}", k + 1),
+            geometry: geo::Geometry::LineString(LineString(coords)),
+            elevation_m: Some(zs),
+            properties: props(json!({ "kind": WalkwayKind::Bridge.as_str(), "name": "李家沱长江大桥" })),
+        }
+    }
+
+    fn water(&self) -> Vec<Feature> {
+        let ring = |pts: Vec<(f64, f64)>| -> Polygon<f64> {
+            let coords = pts
+                .into_iter()
+                .map(|(x, y)| {
+                    let (lon, la) = self.proj.to_lonlat(x, y);
+                    Coord { x: round7(lon), y: round7(la) }
+                })
+                .collect();
+            Polygon::new(LineString(coords), vec![])
+        };
+        let y = super::terrain::Polyline::from_lonlat(&self.proj, &YANGTZE_CENTRELINE);
+        let h = super::terrain::Polyline::from_lonlat(&self.proj, &HUAXI_CENTRELINE);
+        vec![
+            Feature {
+                id: "yangtze".into(),
+                geometry: geo::Geometry::Polygon(ring(y.band(YANGTZE_HALF_WIDTH_M))),
+                elevation_m: None,
+                properties: props(json!({ "name": "长江", "name_en": "Yangtze River", "water_level_m": 175 })),
+            },
+            Feature {
+                id: "huaxi".into(),
+                geometry: geo::Geometry::Polygon(ring(h.band(HUAXI_HALF_WIDTH_M))),
+                elevation_m: None,
+                properties: props(json!({ "name": "花溪河", "name_en": "Huaxi River" })),
+            },
+        ]
+    }
+}
+
+pub(super) struct Compound {
+    name: String,
+    unit: usize,
+    old: bool,
+    company: String,
+    party_branch: bool,
+    cells: Vec<CellIx>,
+}
+
+fn grid_id(grids: &[(usize, Vec<CellIx>)], g: usize) -> String {
+    let u = grids[g].0;
+    let first = grids.iter().position(|x| x.0 == u).unwrap_or(0);
+    format!("{}-G{:02}", UNITS[u].code, g - first + 1)
+}
+
+fn micro_id(grids: &[(usize, Vec<CellIx>)], micros: &[(usize, Vec<CellIx>)], m: usize) -> String {
+    let g = micros[m].0;
+    let first = micros.iter().position(|x| x.0 == g).unwrap_or(0);
+    format!("{}-M{:02}", grid_id(grids, g), m - first + 1)
+}
+
+fn lat_area(b: &ModelBuilder) -> f64 {
+    b.land_cells.iter().map(|&c| b.lat.area_m2(c)).sum()
+}
+
+pub(super) fn grid_id_pub(grids: &[(usize, Vec<CellIx>)], g: usize) -> String {
+    grid_id(grids, g)
+}

@@ -1,0 +1,278 @@
+//! A warped street lattice: nodes are street junctions, cells are blocks. Every area of the
+//! model (boundary, communities, grids, micro-grids, compounds) is a union of whole cells, so
+//! their outlines follow streets and they tile exactly: neighbours share the very same
+//! vertices.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::terrain::Terrain;
+
+/// Cell index in the lattice (row-major).
+pub type CellIx = usize;
+
+#[derive(Debug, Clone)]
+pub struct Lattice {
+    /// Number of cells across and up; nodes are (nx+1) × (ny+1).
+    pub nx: usize,
+    pub ny: usize,
+    /// Node positions in local metres, row-major over (nx+1) × (ny+1).
+    pub nodes: Vec<(f64, f64)>,
+}
+
+impl Lattice {
+    /// A lattice of `cell_m` blocks covering [x0, x1] × [y0, y1], warped by smooth waves so
+    /// streets curve, with a little jitter.
+    pub fn new(x0: f64, y0: f64, x1: f64, y1: f64, cell_m: f64, rng: &mut ChaCha8Rng) -> Self {
+        let nx = ((x1 - x0) / cell_m).ceil() as usize;
+        let ny = ((y1 - y0) / cell_m).ceil() as usize;
+        let mut nodes = Vec::with_capacity((nx + 1) * (ny + 1));
+        for j in 0..=ny {
+            for i in 0..=nx {
+                let bx = x0 + i as f64 * cell_m;
+                let by = y0 + j as f64 * cell_m;
+                let dx = 11.0 * (by / 310.0).sin() + 7.0 * ((bx + by) / 170.0).sin();
+                let dy = 11.0 * (bx / 290.0).sin() + 7.0 * ((bx - by) / 210.0).cos();
+                let jx = rng.random_range(-3.5..3.5);
+                let jy = rng.random_range(-3.5..3.5);
+                nodes.push((bx + dx + jx, by + dy + jy));
+            }
+        }
+        Lattice { nx, ny, nodes }
+    }
+
+    #[must_use]
+    pub fn node_ix(&self, i: usize, j: usize) -> usize {
+        j * (self.nx + 1) + i
+    }
+
+    #[must_use]
+    pub fn cell_ix(&self, i: usize, j: usize) -> CellIx {
+        j * self.nx + i
+    }
+
+    #[must_use]
+    pub fn cell_ij(&self, c: CellIx) -> (usize, usize) {
+        (c % self.nx, c / self.nx)
+    }
+
+    #[must_use]
+    pub fn cell_count(&self) -> usize {
+        self.nx * self.ny
+    }
+
+    /// Corner node indices of a cell, counter-clockwise from south-west.
+    #[must_use]
+    pub fn corners(&self, c: CellIx) -> [usize; 4] {
+        let (i, j) = self.cell_ij(c);
+        [self.node_ix(i, j), self.node_ix(i + 1, j), self.node_ix(i + 1, j + 1), self.node_ix(i, j + 1)]
+    }
+
+    #[must_use]
+    pub fn centre(&self, c: CellIx) -> (f64, f64) {
+        let k = self.corners(c);
+        let (mut x, mut y) = (0.0, 0.0);
+        for n in k {
+            x += self.nodes[n].0;
+            y += self.nodes[n].1;
+        }
+        (x / 4.0, y / 4.0)
+    }
+
+    /// Area of a cell in m² (shoelace over its four corners).
+    #[must_use]
+    pub fn area_m2(&self, c: CellIx) -> f64 {
+        let k = self.corners(c);
+        let mut a = 0.0;
+        for t in 0..4 {
+            let (x1, y1) = self.nodes[k[t]];
+            let (x2, y2) = self.nodes[k[(t + 1) % 4]];
+            a += x1 * y2 - x2 * y1;
+        }
+        a / 2.0
+    }
+
+    /// A point inside the cell: bilinear interpolation of its corners at (u, v) ∈ [0,1]².
+    #[must_use]
+    pub fn point_in_cell(&self, c: CellIx, u: f64, v: f64) -> (f64, f64) {
+        let k = self.corners(c);
+        let p = |n: usize| self.nodes[k[n]];
+        let (a, b, cc, d) = (p(0), p(1), p(2), p(3));
+        let x = (1.0 - u) * (1.0 - v) * a.0 + u * (1.0 - v) * b.0 + u * v * cc.0 + (1.0 - u) * v * d.0;
+        let y = (1.0 - u) * (1.0 - v) * a.1 + u * (1.0 - v) * b.1 + u * v * cc.1 + (1.0 - u) * v * d.1;
+        (x, y)
+    }
+
+    /// The 4-neighbours of a cell that exist in the lattice.
+    pub fn neighbours(&self, c: CellIx) -> impl Iterator<Item = CellIx> + '_ {
+        let (i, j) = self.cell_ij(c);
+        let mut v = [usize::MAX; 4];
+        if i > 0 {
+            v[0] = c - 1;
+        }
+        if i + 1 < self.nx {
+            v[1] = c + 1;
+        }
+        if j > 0 {
+            v[2] = c - self.nx;
+        }
+        if j + 1 < self.ny {
+            v[3] = c + self.nx;
+        }
+        v.into_iter().filter(|&n| n != usize::MAX)
+    }
+
+    /// Outline of a set of cells (given as a membership predicate over `cells`) as rings of
+    /// node indices: exterior rings counter-clockwise, holes clockwise. Where the set touches
+    /// itself at a corner only, the ring turns towards the interior, so rings stay simple.
+    #[must_use]
+    pub fn outline(&self, cells: &[CellIx], member: &dyn Fn(CellIx) -> bool) -> Vec<Vec<usize>> {
+        use std::collections::BTreeMap;
+        // Directed boundary edges, interior on the left, keyed by start node.
+        let mut out: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        let mut count = 0usize;
+        for &c in cells {
+            let (i, j) = self.cell_ij(c);
+            let k = self.corners(c);
+            let south = j > 0 && member(c - self.nx);
+            let east = i + 1 < self.nx && member(c + 1);
+            let north = j + 1 < self.ny && member(c + self.nx);
+            let west = i > 0 && member(c - 1);
+            for (has, a, b) in [(south, k[0], k[1]), (east, k[1], k[2]), (north, k[2], k[3]), (west, k[3], k[0])] {
+                if !has {
+                    out.entry(a).or_default().push(b);
+                    count += 1;
+                }
+            }
+        }
+        let mut rings = Vec::new();
+        let mut used = 0usize;
+        while used < count {
+            let Some((&start, _)) = out.iter().find(|(_, v)| !v.is_empty()) else { break };
+            let mut ring = vec![start];
+            let mut prev = start;
+            let mut cur = {
+                let v = out.get_mut(&start).map(|v| v.remove(0));
+                used += 1;
+                v.unwrap_or(start)
+            };
+            while cur != start {
+                ring.push(cur);
+                let Some(nexts) = out.get_mut(&cur) else { break };
+                if nexts.is_empty() {
+                    break;
+                }
+                let pick = if nexts.len() == 1 {
+                    0
+                } else {
+                    // Choose the left-most turn: keeps the ring on one side of a pinch.
+                    let (px, py) = self.nodes[prev];
+                    let (cx, cy) = self.nodes[cur];
+                    let din = (cx - px, cy - py);
+                    let mut best = 0;
+                    let mut best_angle = f64::NEG_INFINITY;
+                    for (t, &n) in nexts.iter().enumerate() {
+                        let (nx2, ny2) = self.nodes[n];
+                        let dout = (nx2 - cx, ny2 - cy);
+                        let cross = din.0 * dout.1 - din.1 * dout.0;
+                        let dot = din.0 * dout.0 + din.1 * dout.1;
+                        let angle = cross.atan2(dot);
+                        if angle > best_angle {
+                            best_angle = angle;
+                            best = t;
+                        }
+                    }
+                    best
+                };
+                let next = nexts.remove(pick);
+                used += 1;
+                prev = cur;
+                cur = next;
+            }
+            ring.push(start);
+            rings.push(ring);
+        }
+        rings
+    }
+
+    /// Signed area of a ring of node indices (positive when counter-clockwise).
+    #[must_use]
+    pub fn ring_area_m2(&self, ring: &[usize]) -> f64 {
+        let mut a = 0.0;
+        for w in ring.windows(2) {
+            let (x1, y1) = self.nodes[w[0]];
+            let (x2, y2) = self.nodes[w[1]];
+            a += x1 * y2 - x2 * y1;
+        }
+        a / 2.0
+    }
+}
+
+/// Choose the land cells of the subdistrict: clear of the Yangtze, inside the outer limit
+/// shrunk by `depth_m`, one 4-connected piece with enclosed gaps filled.
+#[must_use]
+pub fn land_cells(lat: &Lattice, terrain: &Terrain, depth_m: f64) -> Vec<bool> {
+    let n = lat.cell_count();
+    let mut land = vec![false; n];
+    for (c, l) in land.iter_mut().enumerate() {
+        let corners_clear = lat.corners(c).iter().all(|&k| {
+            let (x, y) = lat.nodes[k];
+            terrain.bank_distance_m(x, y) > 6.0
+        });
+        let (cx, cy) = lat.centre(c);
+        *l = corners_clear && terrain.outer_depth_m(cx, cy) >= depth_m;
+    }
+    // Keep the largest 4-connected piece.
+    let mut comp = vec![usize::MAX; n];
+    let mut best = (0usize, usize::MAX);
+    let mut k = 0;
+    for s in 0..n {
+        if !land[s] || comp[s] != usize::MAX {
+            continue;
+        }
+        let mut stack = vec![s];
+        comp[s] = k;
+        let mut size = 0;
+        while let Some(c) = stack.pop() {
+            size += 1;
+            for nb in lat.neighbours(c) {
+                if land[nb] && comp[nb] == usize::MAX {
+                    comp[nb] = k;
+                    stack.push(nb);
+                }
+            }
+        }
+        if size > best.0 {
+            best = (size, k);
+        }
+        k += 1;
+    }
+    for c in 0..n {
+        land[c] = land[c] && comp[c] == best.1;
+    }
+    // Fill enclosed non-land cells: flood the outside from the lattice edge.
+    let mut outside = vec![false; n];
+    let mut stack: Vec<usize> = (0..n)
+        .filter(|&c| {
+            let (i, j) = lat.cell_ij(c);
+            (i == 0 || j == 0 || i + 1 == lat.nx || j + 1 == lat.ny) && !land[c]
+        })
+        .collect();
+    for &c in &stack {
+        outside[c] = true;
+    }
+    while let Some(c) = stack.pop() {
+        for nb in lat.neighbours(c) {
+            if !land[nb] && !outside[nb] {
+                outside[nb] = true;
+                stack.push(nb);
+            }
+        }
+    }
+    for c in 0..n {
+        if !outside[c] {
+            land[c] = true;
+        }
+    }
+    land
+}

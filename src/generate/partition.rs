@@ -1,0 +1,212 @@
+//! Split a connected set of lattice cells into contiguous parts: competitive growth from
+//! seeds, then local moves of boundary cells that even out the parts' weights while keeping
+//! every part in one piece.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+
+use super::lattice::{CellIx, Lattice};
+
+pub const NONE: u32 = u32::MAX;
+
+#[derive(PartialEq)]
+struct Entry {
+    cost: f64,
+    label: u32,
+    cell: CellIx,
+}
+impl Eq for Entry {}
+impl Ord for Entry {
+    fn cmp(&self, o: &Self) -> Ordering {
+        // Min-heap on cost; ties broken by label then cell for determinism.
+        o.cost.total_cmp(&self.cost).then(o.label.cmp(&self.label)).then(o.cell.cmp(&self.cell))
+    }
+}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+/// Grow parts from `seeds` over the cells where `region[c]`, each part advancing at its own
+/// `speed` (cost = distance from its seed / speed). Every cell is claimed through a
+/// neighbour of the same part, so parts are connected. Returns the label of every lattice
+/// cell (`NONE` outside the region).
+#[must_use]
+pub fn grow(lat: &Lattice, region: &[bool], seeds: &[CellIx], speed: &[f64]) -> Vec<u32> {
+    let mut label = vec![NONE; lat.cell_count()];
+    let mut heap = BinaryHeap::new();
+    for (k, &s) in seeds.iter().enumerate() {
+        heap.push(Entry { cost: 0.0, label: k as u32, cell: s });
+    }
+    while let Some(Entry { label: l, cell, .. }) = heap.pop() {
+        if label[cell] != NONE || !region[cell] {
+            continue;
+        }
+        label[cell] = l;
+        let (sx, sy) = lat.centre(seeds[l as usize]);
+        for nb in lat.neighbours(cell) {
+            if region[nb] && label[nb] == NONE {
+                let (x, y) = lat.centre(nb);
+                let cost = (x - sx).hypot(y - sy) / speed[l as usize];
+                heap.push(Entry { cost, label: l, cell: nb });
+            }
+        }
+    }
+    label
+}
+
+/// Seeds for `n` parts of `cells`: greedy farthest points, starting from the cell farthest
+/// from the set's centroid, so parts start spread out.
+#[must_use]
+pub fn farthest_seeds(lat: &Lattice, cells: &[CellIx], n: usize) -> Vec<CellIx> {
+    let centres: Vec<(f64, f64)> = cells.iter().map(|&c| lat.centre(c)).collect();
+    let (mx, my) = centres.iter().fold((0.0, 0.0), |a, p| (a.0 + p.0, a.1 + p.1));
+    let (mx, my) = (mx / cells.len() as f64, my / cells.len() as f64);
+    let first = (0..cells.len())
+        .max_by(|&a, &b| {
+            let da = (centres[a].0 - mx).hypot(centres[a].1 - my);
+            let db = (centres[b].0 - mx).hypot(centres[b].1 - my);
+            da.total_cmp(&db).then(b.cmp(&a))
+        })
+        .unwrap_or(0);
+    let mut seeds = vec![first];
+    let mut dmin: Vec<f64> = centres
+        .iter()
+        .map(|p| (p.0 - centres[first].0).hypot(p.1 - centres[first].1))
+        .collect();
+    while seeds.len() < n.min(cells.len()) {
+        let next = (0..cells.len())
+            .max_by(|&a, &b| dmin[a].total_cmp(&dmin[b]).then(b.cmp(&a)))
+            .unwrap_or(0);
+        seeds.push(next);
+        for (k, p) in centres.iter().enumerate() {
+            dmin[k] = dmin[k].min((p.0 - centres[next].0).hypot(p.1 - centres[next].1));
+        }
+    }
+    seeds.into_iter().map(|k| cells[k]).collect()
+}
+
+/// Is part `l` still connected when `without` is removed from it?
+fn stays_connected(lat: &Lattice, label: &[u32], l: u32, without: CellIx) -> bool {
+    let nbs: Vec<CellIx> = lat.neighbours(without).filter(|&n| label[n] == l).collect();
+    if nbs.len() <= 1 {
+        return true;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut q = VecDeque::from([nbs[0]]);
+    seen.insert(nbs[0]);
+    let mut remaining = nbs.len() - 1;
+    while let Some(c) = q.pop_front() {
+        for n in lat.neighbours(c) {
+            if n != without && label[n] == l && seen.insert(n) {
+                if nbs.contains(&n) {
+                    remaining -= 1;
+                    if remaining == 0 {
+                        return true;
+                    }
+                }
+                q.push_back(n);
+            }
+        }
+    }
+    false
+}
+
+/// Even out the weights of the parts labelled `0..n` among `cells`, relative to each part's
+/// `target` share, by moving boundary cells from a fuller part to an emptier neighbour (never
+/// emptying or splitting a part), until no such move is left.
+pub fn balance(lat: &Lattice, label: &mut [u32], cells: &[CellIx], weight: &[f64], target: &[f64]) {
+    let n = target.len();
+    let mut w = vec![0.0; n];
+    let mut size = vec![0usize; n];
+    for &c in cells {
+        w[label[c] as usize] += weight[c];
+        size[label[c] as usize] += 1;
+    }
+    for _pass in 0..400 {
+        let mut moved = false;
+        for &c in cells {
+            let p = label[c];
+            if size[p as usize] <= 1 {
+                continue;
+            }
+            // Lightest neighbouring part of another label.
+            let mut best: Option<u32> = None;
+            for nb in lat.neighbours(c) {
+                let q = label[nb];
+                if q == NONE || q == p || q as usize >= n {
+                    continue;
+                }
+                if best.is_none_or(|b| w[q as usize] / target[q as usize] < w[b as usize] / target[b as usize]) {
+                    best = Some(q);
+                }
+            }
+            let Some(q) = best else { continue };
+            let wc = weight[c];
+            let fill_q = (w[q as usize] + wc) / target[q as usize];
+            let fill_p = w[p as usize] / target[p as usize];
+            if fill_q < fill_p - 1e-9 && stays_connected(lat, label, p, c) {
+                label[c] = q;
+                w[p as usize] -= wc;
+                w[q as usize] += wc;
+                size[p as usize] -= 1;
+                size[q as usize] += 1;
+                moved = true;
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+}
+
+/// Split `cells` (connected) into `n` contiguous parts of even weight. Returns one label per
+/// lattice cell (`NONE` outside `cells`).
+#[must_use]
+pub fn split(lat: &Lattice, cells: &[CellIx], weight: &[f64], n: usize) -> Vec<u32> {
+    let mut region = vec![false; lat.cell_count()];
+    for &c in cells {
+        region[c] = true;
+    }
+    let seeds = farthest_seeds(lat, cells, n);
+    grow_to_targets(lat, &region, cells, &seeds, weight, &vec![1.0; seeds.len()])
+}
+
+/// Grow parts from `seeds`, tuning each part's speed until its weight is near its `target`
+/// share. Growth keeps parts compact (unlike cell-by-cell balancing, which frays edges);
+/// what is left of the imbalance is the caller's to absorb.
+#[must_use]
+pub fn grow_to_targets(
+    lat: &Lattice,
+    region: &[bool],
+    cells: &[CellIx],
+    seeds: &[CellIx],
+    weight: &[f64],
+    target: &[f64],
+) -> Vec<u32> {
+    let n = seeds.len();
+    let total_w: f64 = cells.iter().map(|&c| weight[c]).sum();
+    let total_t: f64 = target.iter().sum();
+    let mut speed = vec![1.0; n];
+    let mut best: Option<(f64, Vec<u32>)> = None;
+    for _ in 0..40 {
+        let label = grow(lat, region, seeds, &speed);
+        let mut w = vec![0.0; n];
+        for &c in cells {
+            if label[c] != NONE {
+                w[label[c] as usize] += weight[c];
+            }
+        }
+        let mut err = 0.0_f64;
+        for k in 0..n {
+            let want = total_w * target[k] / total_t;
+            err = err.max((w[k] - want).abs() / want.max(1e-9));
+            speed[k] *= (want / w[k].max(want * 0.05)).powf(0.35);
+        }
+        if best.as_ref().is_none_or(|b| err < b.0) {
+            best = Some((err, label));
+        }
+    }
+    best.map(|b| b.1).unwrap_or_default()
+}

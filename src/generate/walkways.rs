@@ -1,0 +1,207 @@
+//! The walking network of the model: the lattice's streets and lanes, diagonal footpaths,
+//! stairs where the slope is steep, bridges over 花溪河, and the Lijiatuo Yangtze bridge.
+
+use std::collections::BTreeSet;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::model::WalkwayKind;
+
+use super::lattice::{CellIx, Lattice};
+use super::partition::NONE;
+use super::terrain::Terrain;
+
+/// A walkway between two lattice nodes.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    pub a: usize,
+    pub b: usize,
+    pub kind: WalkwayKind,
+    pub name: Option<&'static str>,
+}
+
+/// Steeper than this (rise over run), a lane is built as stairs.
+pub const STAIRS_GRADE: f64 = 0.15;
+
+/// Named streets (names are real; their courses in the model are approximate): a row or
+/// column of the lattice nearest to `at` (lat for rows, lon for columns) between `from` and `to`.
+struct NamedLine {
+    name: &'static str,
+    horizontal: bool,
+    at: f64,
+    from: f64,
+    to: f64,
+}
+
+const NAMED: [NamedLine; 4] = [
+    NamedLine { name: "马王坪正街", horizontal: true, at: 29.4695, from: 106.528, to: 106.540 },
+    NamedLine { name: "李家沱正街", horizontal: true, at: 29.4725, from: 106.524, to: 106.532 },
+    NamedLine { name: "渝南大道", horizontal: false, at: 106.5245, from: 29.455, to: 29.4715 },
+    NamedLine { name: "巴南大道", horizontal: true, at: 29.4640, from: 106.546, to: 106.568 },
+];
+
+fn crosses_creek(t: &Terrain, p: (f64, f64), q: (f64, f64)) -> bool {
+    let len = (q.0 - p.0).hypot(q.1 - p.1);
+    let steps = (len / 3.0).ceil().max(1.0) as usize;
+    (0..=steps).any(|s| {
+        let f = s as f64 / steps as f64;
+        t.in_creek(p.0 + f * (q.0 - p.0), p.1 + f * (q.1 - p.1), 4.0)
+    })
+}
+
+struct UnionFind(Vec<usize>);
+impl UnionFind {
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.0[x] != x {
+            self.0[x] = self.0[self.0[x]];
+            x = self.0[x];
+        }
+        x
+    }
+    fn union(&mut self, a: usize, b: usize) -> bool {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return false;
+        }
+        self.0[ra.max(rb)] = ra.min(rb);
+        true
+    }
+}
+
+/// Build the lattice walkways. `micro` labels micro-grids (edges on a unit boundary are
+/// always streets: units follow streets); `hh` thins lanes where few people live.
+pub fn lattice_walkways(
+    lat: &Lattice,
+    t: &Terrain,
+    land: &[bool],
+    micro: &[u32],
+    hh: &[u64],
+    rng: &mut ChaCha8Rng,
+) -> Vec<Segment> {
+    let z = |n: usize| t.elevation_m(lat.nodes[n].0, lat.nodes[n].1);
+    let mut kept: Vec<(usize, usize, bool)> = Vec::new(); // (a, b, is_bridge)
+    let mut dropped: Vec<(usize, usize)> = Vec::new();
+    let cell_at = |i: isize, j: isize| -> Option<CellIx> {
+        (i >= 0 && j >= 0 && (i as usize) < lat.nx && (j as usize) < lat.ny).then(|| lat.cell_ix(i as usize, j as usize))
+    };
+    let mut consider = |a: usize, b: usize, c1: Option<CellIx>, c2: Option<CellIx>, bridge_line: bool, rng: &mut ChaCha8Rng| {
+        let l1 = c1.is_some_and(|c| land[c]);
+        let l2 = c2.is_some_and(|c| land[c]);
+        if !l1 && !l2 {
+            return;
+        }
+        let (p, q) = (lat.nodes[a], lat.nodes[b]);
+        if crosses_creek(t, p, q) {
+            if bridge_line {
+                kept.push((a, b, true));
+            }
+            return;
+        }
+        let interior = l1 && l2 && c1.zip(c2).is_some_and(|(x, y)| micro[x] == micro[y] && micro[x] != NONE);
+        let people = c1.map_or(0, |c| hh[c]) + c2.map_or(0, |c| hh[c]);
+        let p_drop = if !interior {
+            0.0
+        } else if people < 12 {
+            0.62
+        } else {
+            0.42
+        };
+        if rng.random_bool(p_drop) {
+            dropped.push((a, b));
+        } else {
+            kept.push((a, b, false));
+        }
+    };
+    for j in 0..=lat.ny {
+        for i in 0..lat.nx {
+            let (ii, jj) = (i as isize, j as isize);
+            consider(lat.node_ix(i, j), lat.node_ix(i + 1, j), cell_at(ii, jj - 1), cell_at(ii, jj), j % 5 == 0, rng);
+        }
+    }
+    for i in 0..=lat.nx {
+        for j in 0..lat.ny {
+            let (ii, jj) = (i as isize, j as isize);
+            consider(lat.node_ix(i, j), lat.node_ix(i, j + 1), cell_at(ii - 1, jj), cell_at(ii, jj), false, rng);
+        }
+    }
+    // Diagonal footpaths and hillside steps through some blocks.
+    for c in 0..lat.cell_count() {
+        if !land[c] {
+            continue;
+        }
+        let p = if hh[c] < 5 { 0.22 } else { 0.06 };
+        if rng.random_bool(p) {
+            let k = lat.corners(c);
+            let (a, b) = if rng.random_bool(0.5) { (k[0], k[2]) } else { (k[1], k[3]) };
+            if !crosses_creek(t, lat.nodes[a], lat.nodes[b]) {
+                kept.push((a, b, false));
+            }
+        }
+    }
+    // Reconnect: put back dropped lanes that join separate pieces, then keep the largest piece.
+    let mut uf = UnionFind((0..lat.nodes.len()).collect());
+    for &(a, b, _) in &kept {
+        uf.union(a, b);
+    }
+    for &(a, b) in &dropped {
+        if uf.union(a, b) {
+            kept.push((a, b, false));
+        }
+    }
+    let mut size = vec![0usize; lat.nodes.len()];
+    for &(a, _, _) in &kept {
+        let r = uf.find(a);
+        size[r] += 1;
+    }
+    let biggest = (0..size.len()).max_by_key(|&r| (size[r], usize::MAX - r)).unwrap_or(0);
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (a, b, bridge) in kept {
+        if uf.find(a) != biggest || !seen.insert((a.min(b), a.max(b))) {
+            continue;
+        }
+        let (p, q) = (lat.nodes[a], lat.nodes[b]);
+        let len = (q.0 - p.0).hypot(q.1 - p.1);
+        let grade = (z(b) - z(a)).abs() / len;
+        let (ia, ja) = (a % (lat.nx + 1), a / (lat.nx + 1));
+        let (ib, jb) = (b % (lat.nx + 1), b / (lat.nx + 1));
+        let main_line = (ja == jb && ja % 4 == 0) || (ia == ib && ia % 4 == 0);
+        let kind = if bridge {
+            WalkwayKind::Bridge
+        } else if grade > STAIRS_GRADE {
+            WalkwayKind::Stairs
+        } else if main_line {
+            WalkwayKind::Street
+        } else {
+            WalkwayKind::Footway
+        };
+        let name = if kind == WalkwayKind::Stairs || kind == WalkwayKind::Bridge { None } else { street_name(lat, t, a, b) };
+        let kind = if name.is_some() { WalkwayKind::Street } else { kind };
+        out.push(Segment { a, b, kind, name });
+    }
+    out
+}
+
+fn street_name(lat: &Lattice, t: &Terrain, a: usize, b: usize) -> Option<&'static str> {
+    let (ia, ja) = (a % (lat.nx + 1), a / (lat.nx + 1));
+    let (ib, jb) = (b % (lat.nx + 1), b / (lat.nx + 1));
+    let (mx, my) = ((lat.nodes[a].0 + lat.nodes[b].0) / 2.0, (lat.nodes[a].1 + lat.nodes[b].1) / 2.0);
+    let (lon, la) = t.proj.to_lonlat(mx, my);
+    for nl in &NAMED {
+        if nl.horizontal && ja == jb {
+            let (_, y_at) = t.proj.to_xy(nl.from, nl.at);
+            let row = ((y_at - lat.nodes[0].1) / 50.0).round() as usize;
+            if ja == row && lon >= nl.from && lon <= nl.to {
+                return Some(nl.name);
+            }
+        } else if !nl.horizontal && ia == ib {
+            let (x_at, _) = t.proj.to_xy(nl.at, nl.from);
+            let col = ((x_at - lat.nodes[0].0) / 50.0).round() as usize;
+            if ia == col && la >= nl.from && la <= nl.to {
+                return Some(nl.name);
+            }
+        }
+    }
+    None
+}
