@@ -415,6 +415,22 @@ mod tests {
         }
     }
 
+    /// The import's categories are the default dataset's, so analyses read both alike.
+    #[test]
+    fn taxonomy_entries_match_the_default_dataset() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/geodata/categories.json");
+        let text = std::fs::read_to_string(path).expect("geodata/categories.json");
+        let default: Taxonomy = serde_json::from_str(&text).expect("parses");
+        for c in &taxonomy().expect("taxonomy parses").categories {
+            assert_eq!(
+                Some(c),
+                default.get(&c.id),
+                "{} differs from geodata/categories.json",
+                c.id
+            );
+        }
+    }
+
     #[test]
     fn classifies_the_issue_examples() {
         let t = CategoryTable::embedded().expect("table parses");
