@@ -30,6 +30,21 @@ const POI_TAGS: &[&[(&str, &str)]] = &[
     ],
 ];
 
+/// Deterministic jitter in [-1, 1) from an id (splitmix64), so coordinate deltas are as
+/// irregular as in real data and the PBF compresses like a real extract.
+fn jitter(id: i64, salt: u64) -> f64 {
+    let mut z = (id as u64)
+        .wrapping_add(salt)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+}
+
+/// Up to ~2 m of noise, in degrees.
+const JITTER_DEG: f64 = 0.00002;
+
 struct Ids {
     next: i64,
 }
@@ -61,12 +76,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..side {
         for j in 0..side {
             if i % STEPS == 0 || j % STEPS == 0 {
-                let lat = LAT0 + i as f64 * BLOCK_DEG / STEPS as f64;
-                let lon = LON0 + j as f64 * BLOCK_DEG / STEPS as f64;
+                let id = lattice_id(i, j);
+                let lat = LAT0 + i as f64 * BLOCK_DEG / STEPS as f64 + JITTER_DEG * jitter(id, 1);
+                let lon = LON0 + j as f64 * BLOCK_DEG / STEPS as f64 + JITTER_DEG * jitter(id, 2);
                 writeln!(
                     nodes,
-                    "<node id=\"{}\" version=\"1\" lat=\"{lat:.7}\" lon=\"{lon:.7}\"/>",
-                    lattice_id(i, j)
+                    "<node id=\"{id}\" version=\"1\" lat=\"{lat:.7}\" lon=\"{lon:.7}\"/>"
                 )?;
             }
         }
@@ -132,7 +147,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let mut refs = Vec::with_capacity(5);
                 for (cy, cx) in corners {
                     let id = ids.take();
-                    let (la, lo) = (lat + (dy + cy) * BLOCK_DEG, lon + (dx + cx) * BLOCK_DEG);
+                    let (la, lo) = (
+                        lat + (dy + cy) * BLOCK_DEG + JITTER_DEG * jitter(id, 1),
+                        lon + (dx + cx) * BLOCK_DEG + JITTER_DEG * jitter(id, 2),
+                    );
                     writeln!(
                         nodes,
                         "<node id=\"{id}\" version=\"1\" lat=\"{la:.7}\" lon=\"{lo:.7}\"/>"
