@@ -11,6 +11,7 @@
 
 pub mod geojson;
 pub mod geometry;
+pub mod sink;
 pub mod source;
 pub mod tags;
 
@@ -23,8 +24,9 @@ use geo::{Coord, Geometry, LineString, Point};
 use serde_json::{Map, Value, json};
 
 use crate::model::{Feature, LayerId, WalkwayKind};
-use crate::store::write::{layer_text, write_atomic};
+use crate::store::write::write_atomic;
 use geometry::Components;
+use sink::LayerWriter;
 use source::{Format, Member, MemberKind, Visitor, Wants, tag};
 use tags::{BuildingUse, CategoryTable, Excluded, Mapped};
 
@@ -229,12 +231,6 @@ fn add_counts(a: &mut BTreeMap<String, u64>, b: BTreeMap<String, u64>) {
     }
 }
 
-fn owned_tags(tags: &[(&str, &str)]) -> Vec<(String, String)> {
-    tags.iter()
-        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-        .collect()
-}
-
 /// Facility-relevant tags of a feature, kept until its position is known.
 #[derive(Debug, Clone, PartialEq)]
 struct FacilityInfo {
@@ -248,8 +244,8 @@ struct FacilityInfo {
 #[derive(Debug, Clone, Default, PartialEq)]
 struct AreaInfo {
     facility: Option<FacilityInfo>,
-    /// `Some(tags needed for the household estimate)` for residential buildings.
-    building: Option<(bool, Vec<(String, String)>)>,
+    /// What the tags say about the homes of a residential building.
+    building: Option<tags::BuildingTags>,
     water_name: Option<Option<String>>,
 }
 
@@ -265,13 +261,7 @@ impl AreaInfo {
         }
         match tags::building_use(tags) {
             BuildingUse::Residential { single_family } => {
-                let keep = ["building", "building:levels", "building:flats"];
-                let t = tags
-                    .iter()
-                    .filter(|(k, _)| keep.contains(k))
-                    .copied()
-                    .collect::<Vec<_>>();
-                info.building = Some((single_family, owned_tags(&t)));
+                info.building = Some(tags::BuildingTags::parse(tags, single_family));
             }
             BuildingUse::NonResidential => counts.non_residential += 1,
             BuildingUse::NotABuilding => {}
@@ -551,13 +541,12 @@ fn point_feature(id: String, lon: f64, lat: f64, props: Map<String, Value>) -> F
     }
 }
 
-/// The output layers of an import, before writing.
-#[derive(Debug, Default)]
-pub struct Layers {
-    pub walkways: Vec<Feature>,
-    pub facilities: Vec<Feature>,
-    pub buildings: Vec<Feature>,
-    pub water: Vec<Feature>,
+/// The four layers being written.
+struct Sinks {
+    walkways: LayerWriter,
+    facilities: LayerWriter,
+    buildings: LayerWriter,
+    water: LayerWriter,
 }
 
 /// Import an OSM file into `out` (created if needed; other files there are left alone).
@@ -567,17 +556,17 @@ pub fn import_osm(
     opts: &OsmImportOptions,
 ) -> Result<ImportSummary, ImportError> {
     let started = Instant::now();
-    let (layers, mut summary) = read_osm(input, opts)?;
-    write_layers(input, out, opts, &layers)?;
+    let mut summary = convert(input, out, opts)?;
     summary.elapsed_s = started.elapsed().as_secs_f64();
     Ok(summary)
 }
 
-/// Read an OSM file into layers (no writing).
-pub fn read_osm(
+/// The three passes, then the layers streamed into `out`.
+fn convert(
     input: &Path,
+    out: &Path,
     opts: &OsmImportOptions,
-) -> Result<(Layers, ImportSummary), ImportError> {
+) -> Result<ImportSummary, ImportError> {
     let format = Format::from_path(input)?;
     let table = CategoryTable::embedded().map_err(ImportError::Table)?;
     let mut summary = ImportSummary {
@@ -656,10 +645,28 @@ pub fn read_osm(
         summary.non_residential_buildings_skipped += c.non_residential;
     }
 
-    let mut layers = Layers {
-        walkways: build_walkways(&ways.walkways, &store, opts.bbox, &mut summary),
-        ..Layers::default()
+    let werr = |path: PathBuf| move |e: std::io::Error| ImportError::Write { path, source: e };
+    std::fs::create_dir_all(out).map_err(werr(out.to_path_buf()))?;
+    let create = |layer: LayerId| {
+        let path = out.join(layer.file_name());
+        LayerWriter::create(&path).map_err(werr(path))
     };
+    let mut sinks = Sinks {
+        walkways: create(LayerId::Walkways)?,
+        facilities: create(LayerId::Facilities)?,
+        buildings: create(LayerId::Buildings)?,
+        water: create(LayerId::Water)?,
+    };
+    let wio = |layer: LayerId| werr(out.join(layer.file_name()));
+
+    build_walkways(
+        &ways.walkways,
+        &store,
+        opts.bbox,
+        &mut summary,
+        &mut sinks.walkways,
+    )
+    .map_err(wio(LayerId::Walkways))?;
     drop(std::mem::take(&mut ways.walkways));
 
     // Facilities from nodes.
@@ -667,22 +674,30 @@ pub fn read_osm(
     for f in &nodes.facilities {
         let (fid, osm_id) = osm_ref('n', f.id);
         let lonlat = (f64::from(f.lon_e7) / 1e7, f64::from(f.lat_e7) / 1e7);
-        layers.facilities.push(facility_feature(
+        let feature = facility_feature(
             fid,
             osm_id,
             lonlat,
             &f.info,
             table_taxonomy_name(&f.info.category),
-        ));
+        );
+        *summary
+            .facilities_by_category
+            .entry(f.info.category.clone())
+            .or_insert(0) += 1;
+        sinks
+            .facilities
+            .push(&feature)
+            .map_err(wio(LayerId::Facilities))?;
     }
 
-    // Areas: closed ways, then multipolygon relations.
-    let mut areas: Vec<(char, i64, &AreaInfo, Option<geo::MultiPolygon<f64>>)> = Vec::new();
+    // Areas: closed ways, then multipolygon relations, one at a time.
     for (id, info, refs) in &ways.areas {
         let mp = store
             .ring(refs)
             .map(|r| geometry::multipolygon(vec![r], vec![]));
-        areas.push(('w', *id, info, mp));
+        emit_area('w', *id, info, mp, opts.bbox, &mut summary, &mut sinks)
+            .map_err(werr(out.to_path_buf()))?;
     }
     let member_refs = |ids: &[i64]| -> Option<Vec<&[i64]>> {
         ids.iter()
@@ -705,91 +720,103 @@ pub fn read_osm(
             (Some(o), Some(i)) if !o.is_empty() => Some(geometry::multipolygon(o, i)),
             _ => None,
         };
-        areas.push(('r', r.id, &r.info, mp));
+        emit_area('r', r.id, &r.info, mp, opts.bbox, &mut summary, &mut sinks)
+            .map_err(werr(out.to_path_buf()))?;
     }
-    for (kind, id, info, mp) in areas {
-        let Some(mp) = mp else {
-            summary.incomplete_areas += 1;
-            continue;
-        };
-        let Some((area_m2, (lon, lat))) = geometry::area_and_centroid(&mp) else {
-            summary.incomplete_areas += 1;
-            continue;
-        };
-        let (fid, osm_id) = osm_ref(kind, id);
-        let centroid_inside = opts.bbox.is_none_or(|b| b.contains(lon, lat));
-        if let Some(f) = &info.facility
-            && centroid_inside
-        {
-            let name_zh = table_taxonomy_name(&f.category);
-            layers.facilities.push(facility_feature(
-                fid.clone(),
-                osm_id.clone(),
-                (lon, lat),
-                f,
-                name_zh,
-            ));
+    summary.buildings = sinks.buildings.count() as u64;
+    summary.water_polygons = sinks.water.count() as u64;
+    let mut counts = Map::new();
+    for (layer, w) in [
+        (LayerId::Walkways, sinks.walkways),
+        (LayerId::Facilities, sinks.facilities),
+        (LayerId::Buildings, sinks.buildings),
+        (LayerId::Water, sinks.water),
+    ] {
+        let n = w.finish().map_err(wio(layer))?;
+        counts.insert(layer.as_str().into(), json!(n));
+    }
+    write_meta(input, out, opts, counts)?;
+    Ok(summary)
+}
+
+/// Write the features an area gives: a facility, a residential building, water.
+fn emit_area(
+    kind: char,
+    id: i64,
+    info: &AreaInfo,
+    mp: Option<geo::MultiPolygon<f64>>,
+    bbox: Option<Bbox>,
+    summary: &mut ImportSummary,
+    sinks: &mut Sinks,
+) -> std::io::Result<()> {
+    let Some(mp) = mp else {
+        summary.incomplete_areas += 1;
+        return Ok(());
+    };
+    let Some((area_m2, (lon, lat))) = geometry::area_and_centroid(&mp) else {
+        summary.incomplete_areas += 1;
+        return Ok(());
+    };
+    let (fid, osm_id) = osm_ref(kind, id);
+    let centroid_inside = bbox.is_none_or(|b| b.contains(lon, lat));
+    if let Some(f) = &info.facility
+        && centroid_inside
+    {
+        let name_zh = table_taxonomy_name(&f.category);
+        *summary
+            .facilities_by_category
+            .entry(f.category.clone())
+            .or_insert(0) += 1;
+        sinks.facilities.push(&facility_feature(
+            fid.clone(),
+            osm_id.clone(),
+            (lon, lat),
+            f,
+            name_zh,
+        ))?;
+    }
+    if let Some(b) = &info.building
+        && centroid_inside
+    {
+        let h = tags::households(b, area_m2);
+        let mut p = Map::new();
+        p.insert("households".into(), json!(h.households));
+        p.insert("residents".into(), json!(tags::residents(h.households)));
+        if let Some(l) = h.levels {
+            p.insert("floors".into(), json!(l));
         }
-        if let Some((single_family, btags)) = &info.building
-            && centroid_inside
-        {
-            let t: Vec<(&str, &str)> = btags
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            let h = tags::households(&t, *single_family, area_m2);
+        p.insert("households_source".into(), json!(h.source));
+        p.insert("footprint_m2".into(), json!(area_m2.round()));
+        p.insert("osm_id".into(), json!(osm_id));
+        summary.households += h.households;
+        summary.buildings_with_flats += u64::from(h.source == "building:flats");
+        sinks
+            .buildings
+            .push(&point_feature(fid.clone(), lon, lat, p))?;
+    }
+    if let Some(name) = &info.water_name {
+        use geo::BoundingRect as _;
+        if bbox.is_none_or(|b| mp.bounding_rect().is_some_and(|r| b.intersects(&r))) {
             let mut p = Map::new();
-            p.insert("households".into(), json!(h.households));
-            p.insert("residents".into(), json!(tags::residents(h.households)));
-            if let Some(l) = h.levels {
-                p.insert("floors".into(), json!(l));
-            }
-            p.insert("households_source".into(), json!(h.source));
-            p.insert("footprint_m2".into(), json!(area_m2.round()));
+            p.insert(
+                "name".into(),
+                json!(name.clone().unwrap_or_else(|| "未命名水体".to_string())),
+            );
             p.insert("osm_id".into(), json!(osm_id));
-            summary.households += h.households;
-            summary.buildings_with_flats += u64::from(h.source == "building:flats");
-            layers
-                .buildings
-                .push(point_feature(fid.clone(), lon, lat, p));
-        }
-        if let Some(name) = &info.water_name {
-            use geo::BoundingRect as _;
-            if opts
-                .bbox
-                .is_none_or(|b| mp.bounding_rect().is_some_and(|r| b.intersects(&r)))
-            {
-                let mut p = Map::new();
-                p.insert(
-                    "name".into(),
-                    json!(name.clone().unwrap_or_else(|| "未命名水体".to_string())),
-                );
-                p.insert("osm_id".into(), json!(osm_id));
-                let geometry = if mp.0.len() == 1 {
-                    Geometry::Polygon(mp.0[0].clone())
-                } else {
-                    Geometry::MultiPolygon(mp)
-                };
-                layers.water.push(Feature {
-                    id: fid,
-                    geometry,
-                    elevation_m: None,
-                    properties: p,
-                });
-            }
+            let geometry = if mp.0.len() == 1 {
+                Geometry::Polygon(mp.0[0].clone())
+            } else {
+                Geometry::MultiPolygon(mp)
+            };
+            sinks.water.push(&Feature {
+                id: fid,
+                geometry,
+                elevation_m: None,
+                properties: p,
+            })?;
         }
     }
-    for f in &layers.facilities {
-        if let Some(c) = f.str_prop("category") {
-            *summary
-                .facilities_by_category
-                .entry(c.to_string())
-                .or_insert(0) += 1;
-        }
-    }
-    summary.buildings = layers.buildings.len() as u64;
-    summary.water_polygons = layers.water.len() as u64;
-    Ok((layers, summary))
+    Ok(())
 }
 
 /// The Chinese name of a category, the display name of an unnamed facility.
@@ -827,7 +854,8 @@ fn build_walkways(
     store: &NodeStore,
     bbox: Option<Bbox>,
     summary: &mut ImportSummary,
-) -> Vec<Feature> {
+    sink: &mut LayerWriter,
+) -> std::io::Result<()> {
     // Runs of consecutive usable nodes; a missing or outside node cuts the way.
     let mut runs: Vec<(usize, Vec<i64>)> = Vec::new();
     for (wi, w) in ways.iter().enumerate() {
@@ -887,13 +915,16 @@ fn build_walkways(
         })
         .map(|(c, _)| c);
 
-    let mut out = Vec::new();
-    let mut seg_no: BTreeMap<usize, usize> = BTreeMap::new();
+    // Segments come in way order; number them per way, dropped ones included, so an id names
+    // the same piece whatever the filter keeps.
+    let (mut prev_way, mut next_no) = (usize::MAX, 0_usize);
     let mut kept_ways = std::collections::BTreeSet::new();
     for s in &segs {
-        let no = seg_no.entry(s.way).or_insert(0);
-        let this_no = *no;
-        *no += 1;
+        if s.way != prev_way {
+            (prev_way, next_no) = (s.way, 0);
+        }
+        let this_no = next_no;
+        next_no += 1;
         if s.nodes.first().and_then(|n| comps.component(*n)) != best {
             summary.dropped_disconnected_segments += 1;
             summary.dropped_disconnected_m += s.length_m;
@@ -915,16 +946,16 @@ fn build_walkways(
             p.insert("name".into(), json!(n));
         }
         p.insert("osm_id".into(), json!(format!("way/{}", w.id)));
-        out.push(Feature {
+        sink.push(&Feature {
             id: format!("osm-w{}-{this_no}", w.id),
             geometry: Geometry::LineString(LineString(coords)),
             elevation_m,
             properties: p,
-        });
+        })?;
     }
-    summary.walkway_segments = out.len() as u64;
+    summary.walkway_segments = sink.count() as u64;
     summary.walkway_ways_kept = kept_ways.len() as u64;
-    out
+    Ok(())
 }
 
 fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
@@ -932,29 +963,17 @@ fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     Haversine.distance(Point::new(a.0, a.1), Point::new(b.0, b.1))
 }
 
-/// Write the layers, `categories.json` and `manifest.json` into `out`.
-fn write_layers(
+/// Write `categories.json` and `manifest.json` into `out`.
+fn write_meta(
     input: &Path,
     out: &Path,
     opts: &OsmImportOptions,
-    layers: &Layers,
+    counts: Map<String, Value>,
 ) -> Result<(), ImportError> {
     let werr = |path: &Path| {
         let path = path.to_path_buf();
         move |e: std::io::Error| ImportError::Write { path, source: e }
     };
-    std::fs::create_dir_all(out).map_err(werr(out))?;
-    let mut counts = Map::new();
-    for (layer, features) in [
-        (LayerId::Walkways, &layers.walkways),
-        (LayerId::Facilities, &layers.facilities),
-        (LayerId::Buildings, &layers.buildings),
-        (LayerId::Water, &layers.water),
-    ] {
-        let path = out.join(layer.file_name());
-        write_atomic(&path, &layer_text(features, None)).map_err(werr(&path))?;
-        counts.insert(layer.as_str().into(), json!(features.len()));
-    }
     let tax = tags::taxonomy().map_err(ImportError::Table)?;
     let path = out.join("categories.json");
     let text =

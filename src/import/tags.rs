@@ -210,6 +210,33 @@ pub const PERSONS_PER_HOUSEHOLD: f64 = 2.62;
 /// walk-up of Chinese estates from the 1980s–2000s.
 pub const DEFAULT_LEVELS: u32 = 6;
 
+/// What a residential building's tags say about its homes, parsed while streaming so the
+/// tags need not be kept (a city has hundreds of thousands of buildings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildingTags {
+    pub single_family: bool,
+    /// `building:levels`, when a number between 1 and 200.
+    pub levels: Option<u32>,
+    /// `building:flats`, when a non-negative integer.
+    pub flats: Option<u64>,
+}
+
+impl BuildingTags {
+    #[must_use]
+    pub fn parse(tags: Tags<'_, '_>, single_family: bool) -> BuildingTags {
+        let levels = tag(tags, "building:levels")
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|l| l.is_finite() && *l >= 1.0 && *l < 200.0)
+            .map(|l| l.round() as u32);
+        let flats = tag(tags, "building:flats").and_then(|s| s.trim().parse::<u64>().ok());
+        BuildingTags {
+            single_family,
+            levels,
+            flats,
+        }
+    }
+}
+
 /// Households and how they were found, for a residential building.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Households {
@@ -222,19 +249,16 @@ pub struct Households {
 /// Households of a residential building: `building:flats` where tagged; one for a
 /// single-family house; otherwise footprint × storeys ÷ [`GFA_PER_HOUSEHOLD_M2`], at least one.
 #[must_use]
-pub fn households(tags: Tags<'_, '_>, single_family: bool, footprint_m2: f64) -> Households {
-    let levels = tag(tags, "building:levels")
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|l| l.is_finite() && *l >= 1.0 && *l < 200.0)
-        .map(|l| l.round() as u32);
-    if let Some(flats) = tag(tags, "building:flats").and_then(|s| s.trim().parse::<u64>().ok()) {
+pub fn households(b: &BuildingTags, footprint_m2: f64) -> Households {
+    let levels = b.levels;
+    if let Some(flats) = b.flats {
         return Households {
             households: flats,
             levels,
             source: "building:flats",
         };
     }
-    if single_family {
+    if b.single_family {
         return Households {
             households: 1,
             levels,
@@ -581,36 +605,42 @@ mod tests {
 
     #[test]
     fn household_estimate() {
-        let h = households(
+        let h = |tags: &[(&str, &str)], single: bool, m2: f64| {
+            households(&BuildingTags::parse(tags, single), m2)
+        };
+        let got = h(
             &[("building", "apartments"), ("building:levels", "10")],
             false,
             630.0,
         );
         assert_eq!(
-            h,
+            got,
             Households {
                 households: 60,
                 levels: Some(10),
                 source: "estimate"
             }
         );
-        let h = households(&[("building", "yes")], false, 210.0);
-        assert_eq!(h.households, 12, "6 default storeys x 210 m2 / 105");
-        let h = households(
+        assert_eq!(
+            h(&[("building", "yes")], false, 210.0).households,
+            12,
+            "6 default storeys x 210 m2 / 105"
+        );
+        let got = h(
             &[("building:flats", "48"), ("building:levels", "x")],
             false,
             1.0,
         );
         assert_eq!(
-            h,
+            got,
             Households {
                 households: 48,
                 levels: None,
                 source: "building:flats"
             }
         );
-        assert_eq!(households(&[], true, 500.0).households, 1);
-        assert_eq!(households(&[], false, 1.0).households, 1, "at least one");
+        assert_eq!(h(&[], true, 500.0).households, 1);
+        assert_eq!(h(&[], false, 1.0).households, 1, "at least one");
         assert_eq!(residents(60), 157);
     }
 
