@@ -96,12 +96,13 @@ fn fixture_xml() -> String {
     s += &node(34, 1.5, 1.8, &[("shop", "supermarket")]);
     // Corners of areas: social facility (40-43), apartments (50-53), house (54-57), mall (58,59,67,68),
     // lake (70-73), river outer (60-63) and island hole (64-66).
-    let squares: [(i64, f64, f64, f64, f64); 5] = [
+    let squares: [(i64, f64, f64, f64, f64); 6] = [
         (40, 0.2, 1.2, 0.4, 1.5),
         (50, 1.2, 1.2, 1.4, 1.5),
         (54, 1.6, 0.2, 1.7, 0.3),
         (70, -1.0, 0.0, -0.8, 0.4),
         (60, 3.0, 0.0, 4.0, 2.0),
+        (80, 2.4, 1.0, 2.6, 1.2),
     ];
     for (first, lat_a, lon_a, lat_b, lon_b) in squares {
         s += &node(first, lat_a, lon_a, &[]);
@@ -167,6 +168,17 @@ fn fixture_xml() -> String {
         124,
         &[70, 71, 72, 73, 70],
         &[("natural", "water"), ("name", "小湖")],
+    );
+    // A market square drawn as a pedestrian area: a facility, not a walkway.
+    s += &way(
+        128,
+        &[80, 81, 82, 83, 80],
+        &[
+            ("highway", "pedestrian"),
+            ("area", "yes"),
+            ("amenity", "marketplace"),
+            ("name", "李家沱菜市场"),
+        ],
     );
     s += &way(125, &[60, 61, 62], &[]);
     s += &way(126, &[62, 63, 60], &[]);
@@ -276,7 +288,7 @@ fn walkways_are_noded_classified_filtered_and_connected() {
     let f = by_id(ds.layer(LayerId::Walkways).expect("walkways"));
     assert_eq!(f["osm-w104-0"].str_prop("osm_id"), Some("way/104"));
 
-    assert_eq!(summary.ways_read, 20);
+    assert_eq!(summary.ways_read, 21);
     assert_eq!(summary.walkway_ways_kept, 7);
     assert_eq!(summary.walkway_segments, 12);
     assert_eq!(
@@ -330,6 +342,7 @@ fn facilities_buildings_and_water() {
             ("osm-n32", "primary_school", "李家沱小学"),
             ("osm-n34", "supermarket", "超市"),
             ("osm-w120", "elder_day_care", "日间照料中心"),
+            ("osm-w128", "fresh_market", "李家沱菜市场"),
         ]
     );
     for t in &typed {
@@ -410,7 +423,7 @@ fn facilities_buildings_and_water() {
     assert_eq!(manifest["modelled"], false);
     assert_eq!(manifest["source"], "fixture.osm");
     assert_eq!(manifest["expected_counts"]["walkways"], 12);
-    assert_eq!(manifest["expected_counts"]["facilities"], 5);
+    assert_eq!(manifest["expected_counts"]["facilities"], 6);
     assert_eq!(manifest["expected_counts"]["buildings"], 2);
     assert_eq!(manifest["expected_counts"]["water"], 2);
     let layers: Vec<LayerId> = ds.layers.keys().copied().collect();

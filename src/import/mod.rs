@@ -415,8 +415,9 @@ impl Visitor for WayPass<'_> {
             }
         }
         let closed = refs.len() >= 4 && refs.first() == refs.last();
-        // Highways are lines; only areas give facilities, buildings and water.
-        if closed && tag(tags, "highway").is_none() {
+        // Highways are lines unless tagged `area=yes` (a market square can be a pedestrian
+        // area); only areas give facilities, buildings and water.
+        if closed && (tag(tags, "highway").is_none() || tag(tags, "area") == Some("yes")) {
             let info = AreaInfo::classify(self.table, tags, &mut self.counts);
             if !info.is_empty() {
                 self.areas.push((id, info, refs.to_vec()));
