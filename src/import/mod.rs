@@ -578,6 +578,7 @@ fn convert(
         ..ImportSummary::default()
     };
     let show = opts.progress;
+    let t0 = Instant::now();
 
     let mut rels = source::scan(input, format, "1/3 relations", show, || RelationPass {
         table,
@@ -593,6 +594,11 @@ fn convert(
         .collect();
     member_ids.sort_unstable();
     member_ids.dedup();
+    tracing::debug!(
+        elapsed_s = t0.elapsed().as_secs_f64(),
+        areas = rels.areas.len(),
+        "pass 1: relations"
+    );
 
     let mut ways = source::scan(input, format, "2/3 ways", show, || WayPass {
         table,
@@ -616,6 +622,13 @@ fn convert(
         .collect();
     needed.sort_unstable();
     needed.dedup();
+    tracing::debug!(
+        elapsed_s = t0.elapsed().as_secs_f64(),
+        walkways = ways.walkways.len(),
+        areas = ways.areas.len(),
+        needed_nodes = needed.len(),
+        "pass 2: ways"
+    );
 
     let mut nodes = source::scan(input, format, "3/3 nodes", show, || NodePass {
         table,
@@ -633,6 +646,11 @@ fn convert(
         coords: std::mem::take(&mut nodes.coords),
         ele_m: std::mem::take(&mut nodes.ele_m),
     };
+    tracing::debug!(
+        elapsed_s = t0.elapsed().as_secs_f64(),
+        nodes = store.coords.len(),
+        "pass 3: nodes"
+    );
 
     summary.relations_read = rels.counts.read;
     summary.ways_read = ways.counts.read;
@@ -669,6 +687,7 @@ fn convert(
     )
     .map_err(wio(LayerId::Walkways))?;
     drop(std::mem::take(&mut ways.walkways));
+    tracing::debug!(elapsed_s = t0.elapsed().as_secs_f64(), "walkways written");
 
     // Facilities from nodes.
     nodes.facilities.sort_by_key(|f| f.id);
@@ -857,46 +876,65 @@ fn build_walkways(
     summary: &mut ImportSummary,
     sink: &mut LayerWriter,
 ) -> std::io::Result<()> {
-    // Runs of consecutive usable nodes; a missing or outside node cuts the way.
-    let mut runs: Vec<(usize, Vec<i64>)> = Vec::new();
+    // Runs of consecutive usable nodes, with their positions looked up once; a missing or
+    // outside node cuts the way.
+    struct Run {
+        way: usize,
+        nodes: Vec<i64>,
+        lonlat: Vec<(f64, f64)>,
+    }
+    let mut runs: Vec<Run> = Vec::new();
     for (wi, w) in ways.iter().enumerate() {
-        let mut cur: Vec<i64> = Vec::new();
+        let mut cur = Run {
+            way: wi,
+            nodes: Vec::new(),
+            lonlat: Vec::new(),
+        };
         for &n in &w.refs {
             let usable = store
                 .e7(n)
-                .is_some_and(|(lat, lon)| bbox.is_none_or(|b| b.contains_e7(lat, lon)));
-            if usable {
-                cur.push(n);
-            } else if !cur.is_empty() {
-                runs.push((wi, std::mem::take(&mut cur)));
+                .filter(|&(lat, lon)| bbox.is_none_or(|b| b.contains_e7(lat, lon)));
+            if let Some((lat, lon)) = usable {
+                cur.nodes.push(n);
+                cur.lonlat
+                    .push((f64::from(lon) / 1e7, f64::from(lat) / 1e7));
+            } else if !cur.nodes.is_empty() {
+                let next = Run {
+                    way: wi,
+                    nodes: Vec::new(),
+                    lonlat: Vec::new(),
+                };
+                runs.push(std::mem::replace(&mut cur, next));
             }
         }
-        if !cur.is_empty() {
-            runs.push((wi, cur));
+        if !cur.nodes.is_empty() {
+            runs.push(cur);
         }
     }
-    runs.retain(|(_, r)| r.len() >= 2);
-    let slices: Vec<&[i64]> = runs.iter().map(|(_, r)| r.as_slice()).collect();
+    runs.retain(|r| r.nodes.len() >= 2);
+    let slices: Vec<&[i64]> = runs.iter().map(|r| r.nodes.as_slice()).collect();
     let cuts = geometry::node_runs(&slices);
 
     struct Seg<'a> {
         way: usize,
         nodes: &'a [i64],
+        lonlat: &'a [(f64, f64)],
         length_m: f64,
     }
     let mut segs: Vec<Seg<'_>> = Vec::new();
     let mut comps = Components::default();
-    for ((wi, run), ranges) in runs.iter().zip(&cuts) {
+    for (run, ranges) in runs.iter().zip(&cuts) {
         for r in ranges {
-            let nodes = &run[r.clone()];
-            let pts: Vec<(f64, f64)> = nodes.iter().filter_map(|n| store.lonlat(*n)).collect();
-            let length_m: f64 = pts.windows(2).map(|p| haversine_m(p[0], p[1])).sum();
+            let nodes = &run.nodes[r.clone()];
+            let lonlat = &run.lonlat[r.clone()];
+            let length_m: f64 = lonlat.windows(2).map(|p| haversine_m(p[0], p[1])).sum();
             if let (Some(a), Some(b)) = (nodes.first(), nodes.last()) {
                 comps.join(*a, *b);
             }
             segs.push(Seg {
-                way: *wi,
+                way: run.way,
                 nodes,
+                lonlat,
                 length_m,
             });
         }
@@ -933,14 +971,13 @@ fn build_walkways(
         }
         let w = &ways[s.way];
         kept_ways.insert(w.id);
-        let coords: Vec<Coord<f64>> = s
-            .nodes
-            .iter()
-            .filter_map(|n| store.lonlat(*n))
-            .map(|(x, y)| Coord { x, y })
-            .collect();
+        let coords: Vec<Coord<f64>> = s.lonlat.iter().map(|&(x, y)| Coord { x, y }).collect();
         // All-or-nothing: the data format has a LineString 3D only when every vertex is.
-        let elevation_m: Option<Vec<f64>> = s.nodes.iter().map(|n| store.ele(*n)).collect();
+        let elevation_m: Option<Vec<f64>> = if store.ele_m.is_empty() {
+            None
+        } else {
+            s.nodes.iter().map(|n| store.ele(*n)).collect()
+        };
         let mut p = Map::new();
         p.insert("kind".into(), json!(w.kind.as_str()));
         if let Some(n) = &w.name {
