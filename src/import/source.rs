@@ -344,6 +344,66 @@ mod tests {
         assert_eq!(parse_e7("x"), None);
     }
 
+    /// Records what the XML reader hands to a visitor.
+    #[derive(Default)]
+    struct Record(Vec<String>);
+
+    impl Visitor for Record {
+        fn wants(&self) -> Wants {
+            Wants {
+                nodes: true,
+                ways: true,
+                relations: true,
+            }
+        }
+        fn node(&mut self, id: i64, lat_e7: i32, lon_e7: i32, tags: &[(&str, &str)]) {
+            self.0.push(format!("n{id} {lat_e7} {lon_e7} {tags:?}"));
+        }
+        fn way(&mut self, id: i64, refs: &[i64], tags: &[(&str, &str)]) {
+            self.0.push(format!("w{id} {refs:?} {tags:?}"));
+        }
+        fn relation(&mut self, id: i64, members: &[Member<'_>], tags: &[(&str, &str)]) {
+            let m: Vec<String> = members
+                .iter()
+                .map(|m| format!("{:?}{} {}", m.kind, m.id, m.role))
+                .collect();
+            self.0.push(format!("r{id} {m:?} {tags:?}"));
+        }
+        fn merge(&mut self, other: Self) {
+            self.0.extend(other.0);
+        }
+    }
+
+    #[test]
+    fn xml_elements_tags_and_escapes() {
+        let xml = r#"<?xml version="1.0"?><osm version="0.6"><bounds minlat="29" minlon="106" maxlat="30" maxlon="107"/>
+            <node id="1" lat="29.5" lon="106.5"/>
+            <node id="2" lat="-29.5000001" lon="106.5"><tag k="name" v="A &amp; B &quot;x&quot;"/></node>
+            <way id="3"><nd ref="1"/><nd ref="2"/><tag k="highway" v="path"/></way>
+            <relation id="4"><member type="way" ref="3" role="outer"/><member type="node" ref="1" role=""/>
+            <tag k="type" v="multipolygon"/></relation></osm>"#;
+        let mut v = Record::default();
+        scan_xml(Path::new("t.osm"), xml.as_bytes(), &mut v).expect("parses");
+        assert_eq!(
+            v.0,
+            vec![
+                "n1 295000000 1065000000 []".to_string(),
+                r#"n2 -295000001 1065000000 [("name", "A & B \"x\"")]"#.to_string(),
+                r#"w3 [1, 2] [("highway", "path")]"#.to_string(),
+                r#"r4 ["Way3 outer", "Node1 "] [("type", "multipolygon")]"#.to_string(),
+            ]
+        );
+        let mut v = Record::default();
+        assert!(
+            scan_xml(
+                Path::new("t.osm"),
+                &b"<osm><way id=\"x\"></way></osm>"[..],
+                &mut v
+            )
+            .is_err()
+        );
+    }
+
     #[test]
     fn format_from_extension() {
         assert_eq!(
