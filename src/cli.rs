@@ -23,7 +23,12 @@ pub fn validate(dir: &Path) -> Result<(), CliError> {
         for v in &report.violations {
             eprintln!("{v}");
         }
-        Err(format!("{}: {} rule violation(s)", dir.display(), report.violations.len()).into())
+        Err(format!(
+            "{}: {} rule violation(s)",
+            dir.display(),
+            report.violations.len()
+        )
+        .into())
     }
 }
 
@@ -147,4 +152,175 @@ pub fn import(cmd: ImportCommand) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// `servicemap report coverage|audit`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ReportCommand {
+    /// Coverage of one category per unit: households, residents (60+, children) covered, median and p90 walking time.
+    Coverage {
+        /// Facility category id (see categories.json).
+        #[arg(long)]
+        category: String,
+        /// Walking-time threshold, minutes.
+        #[arg(long, default_value_t = 15.0)]
+        minutes: f64,
+        #[command(flatten)]
+        common: ReportArgs,
+    },
+    /// Audit against a living-circle standard: each required category's share, compliance rate (达标率), what is missing.
+    Audit {
+        /// gb50180 or mofcom.
+        #[arg(long, default_value = "gb50180")]
+        standard: String,
+        /// Share of households that must be within the threshold for a category to be met.
+        #[arg(long, default_value_t = 0.85)]
+        target_share: f64,
+        #[command(flatten)]
+        common: ReportArgs,
+    },
+}
+
+/// Flags every report takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// Data directory.
+    #[arg(long = "data", default_value = "geodata")]
+    pub data_dir: std::path::PathBuf,
+    /// microgrid, grid, community or subdistrict.
+    #[arg(long, default_value = "grid")]
+    pub level: String,
+    /// Walking profile: standard, elder or wheelchair.
+    #[arg(long, default_value = "standard")]
+    pub profile: String,
+    /// csv (Excel) or geojson (QGIS).
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// Output file (default: standard output).
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
+}
+
+/// `servicemap report ...`: compute from network walking times and write CSV or GeoJSON.
+pub fn report(cmd: ReportCommand) -> Result<(), CliError> {
+    use crate::analysis::audit::Standard;
+    use crate::analysis::{Level, Planner, WalkWorld, export};
+    use crate::walk::Profile;
+
+    let common = match &cmd {
+        ReportCommand::Coverage { common, .. } | ReportCommand::Audit { common, .. } => {
+            common.clone()
+        }
+    };
+    let level: Level = common.level.parse()?;
+    let profile: Profile = common
+        .profile
+        .parse()
+        .map_err(|e: crate::walk::UnknownProfile| e.to_string())?;
+    let geojson = match common.format.as_str() {
+        "csv" => false,
+        "geojson" => true,
+        other => return Err(format!("unknown format '{other}': use csv or geojson").into()),
+    };
+    let progress = Progress::new(4);
+    progress.step("reading and validating the data");
+    let (ds, report) = store::load_valid(&common.data_dir)?;
+    drop(report);
+    progress.step("building the walking network");
+    let planner = Planner::new(std::sync::Arc::new(WalkWorld::from_dataset(&ds)?));
+    progress.step("computing walking times from every building");
+    let text = match cmd {
+        ReportCommand::Coverage {
+            category, minutes, ..
+        } => {
+            let r = planner.coverage(&category, minutes, profile, level)?;
+            if geojson {
+                serde_json::to_string_pretty(&export::coverage_geojson(
+                    &r,
+                    &ds,
+                    crate::model::Crs::Wgs84,
+                ))? + "\n"
+            } else {
+                export::coverage_csv(&r, &ds)
+            }
+        }
+        ReportCommand::Audit {
+            standard,
+            target_share,
+            ..
+        } => {
+            let std_: Standard = standard.parse()?;
+            let units = planner.audit(std_, level, profile, target_share)?;
+            let summary = planner.audit(std_, Level::Subdistrict, profile, target_share)?;
+            let Some(summary) = summary.first() else {
+                return Err("no buildings to audit".into());
+            };
+            if geojson {
+                serde_json::to_string_pretty(&export::audit_geojson(
+                    &units,
+                    summary,
+                    level,
+                    &standard,
+                    &ds,
+                    crate::model::Crs::Wgs84,
+                ))? + "\n"
+            } else {
+                export::audit_csv(&units, &ds, level)
+            }
+        }
+    };
+    progress.step("writing");
+    match common.out {
+        Some(path) => {
+            crate::store::write::write_atomic(&path, &text)?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    progress.finish();
+    Ok(())
+}
+
+/// Steps on standard error, only when it is a terminal (scripts and CI get clean output).
+struct Progress {
+    total: usize,
+    done: std::cell::Cell<usize>,
+    tty: bool,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        use std::io::IsTerminal;
+        Progress {
+            total,
+            done: std::cell::Cell::new(0),
+            tty: std::io::stderr().is_terminal(),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn step(&self, what: &str) {
+        let n = self.done.get() + 1;
+        self.done.set(n);
+        if self.tty {
+            let filled = n * 20 / self.total;
+            eprint!(
+                "\r[{}{}] {n}/{} {what:<50}",
+                "#".repeat(filled),
+                " ".repeat(20 - filled),
+                self.total
+            );
+        }
+    }
+
+    fn finish(&self) {
+        if self.tty {
+            eprintln!(
+                "\rdone in {:.1} s{}",
+                self.started.elapsed().as_secs_f64(),
+                " ".repeat(70)
+            );
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! handlers and the benchmarks.
 #![forbid(unsafe_code)]
 
+pub mod analysis;
 pub mod api;
 pub mod cli;
 pub mod generate;
@@ -12,3 +13,4 @@ pub mod import;
 pub mod model;
 pub mod render;
 pub mod store;
+pub mod walk;

@@ -6,7 +6,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "servicemap", version, about = "15-minute living circle service map")]
+#[command(
+    name = "servicemap",
+    version,
+    about = "15-minute living circle service map"
+)]
 struct Cli {
     /// Log filter (tracing env-filter syntax), e.g. `info`, `servicemap=debug`.
     #[arg(long, env = "SERVICEMAP_LOG", default_value = "info", global = true)]
@@ -35,6 +39,11 @@ enum Command {
     Import {
         #[command(subcommand)]
         source: servicemap::cli::ImportCommand,
+    },
+    /// Planner reports from network walking times, as CSV (Excel) or GeoJSON (QGIS).
+    Report {
+        #[command(subcommand)]
+        what: servicemap::cli::ReportCommand,
     },
     /// Draw the overview picture of a data directory as a PNG.
     Render {
@@ -72,7 +81,10 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => servicemap::api::serve_blocking(args),
         Some(Command::Validate { dir }) => servicemap::cli::validate(&dir),
         Some(Command::Generate { out }) => servicemap::cli::generate(&out),
-        Some(Command::Render { dir, out, width_px }) => servicemap::cli::render(&dir, &out, width_px),
+        Some(Command::Report { what }) => servicemap::cli::report(what),
+        Some(Command::Render { dir, out, width_px }) => {
+            servicemap::cli::render(&dir, &out, width_px)
+        }
         Some(Command::Import { source }) => servicemap::cli::import(source),
     };
     match result {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use geo::{Coord, LineString, Polygon};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::model::{Feature, LayerId, WalkwayKind};
 use crate::store::write::round7;
@@ -14,11 +14,13 @@ use crate::store::write::round7;
 use super::lattice::CellIx;
 use super::partition::{self, NONE};
 use super::places::{UNITS, taxonomy};
-use super::terrain::{HUAXI_CENTRELINE, HUAXI_HALF_WIDTH_M, YANGTZE_CENTRELINE, YANGTZE_HALF_WIDTH_M};
+use super::terrain::{
+    HUAXI_CENTRELINE, HUAXI_HALF_WIDTH_M, YANGTZE_CENTRELINE, YANGTZE_HALF_WIDTH_M,
+};
 use super::walkways::{self, Segment};
 use super::{
-    COMPOUNDS_TOTAL, GenResult, MICROGRIDS_TOTAL, Model, ModelBuilder, OLD_COMPOUNDS, SEED, SERVICE_POINTS_TOTAL,
-    point_feature, poly_feature, props, share_60plus,
+    COMPOUNDS_TOTAL, GenResult, MICROGRIDS_TOTAL, Model, ModelBuilder, OLD_COMPOUNDS, SEED,
+    SERVICE_POINTS_TOTAL, point_feature, poly_feature, props, share_60plus,
 };
 
 /// Placeholder phone: the 0000 exchange does not exist, and the note says so.
@@ -54,7 +56,8 @@ impl ModelBuilder {
             .map(|(_, cells)| {
                 let h: u64 = cells.iter().map(|&c| self.hh[c]).sum();
                 MICROGRIDS_TOTAL as f64
-                    * (0.5 * cells.len() as f64 / total_cells as f64 + 0.5 * h as f64 / total_hh as f64)
+                    * (0.5 * cells.len() as f64 / total_cells as f64
+                        + 0.5 * h as f64 / total_hh as f64)
             })
             .collect();
         let mut m_count: Vec<usize> = want
@@ -65,11 +68,21 @@ impl ModelBuilder {
         while m_count.iter().sum::<usize>() != MICROGRIDS_TOTAL {
             let more = m_count.iter().sum::<usize>() < MICROGRIDS_TOTAL;
             let pick = (0..m_count.len())
-                .filter(|&g| if more { m_count[g] < self.grids[g].1.len() } else { m_count[g] > 1 })
+                .filter(|&g| {
+                    if more {
+                        m_count[g] < self.grids[g].1.len()
+                    } else {
+                        m_count[g] > 1
+                    }
+                })
                 .max_by(|&a, &b| {
                     let da = want[a] - m_count[a] as f64;
                     let db = want[b] - m_count[b] as f64;
-                    if more { da.total_cmp(&db).then(b.cmp(&a)) } else { db.total_cmp(&da).then(b.cmp(&a)) }
+                    if more {
+                        da.total_cmp(&db).then(b.cmp(&a))
+                    } else {
+                        db.total_cmp(&da).then(b.cmp(&a))
+                    }
                 })
                 .ok_or("cannot place 1,241 micro-grids")?;
             if more {
@@ -86,7 +99,14 @@ impl ModelBuilder {
             let label = partition::split(lat, cells, &w, m_count[g]);
             let base = micros.len();
             for k in 0..m_count[g] {
-                micros.push((g, cells.iter().copied().filter(|&c| label[c] == k as u32).collect()));
+                micros.push((
+                    g,
+                    cells
+                        .iter()
+                        .copied()
+                        .filter(|&c| label[c] == k as u32)
+                        .collect(),
+                ));
             }
             for &c in cells {
                 micro_of[c] = (base + label[c] as usize) as u32;
@@ -97,8 +117,18 @@ impl ModelBuilder {
         }
 
         // ---- walkways.
-        let segments = walkways::lattice_walkways(lat, &self.terrain, &self.land, &micro_of, &self.hh, &mut rng);
-        let edge_set: BTreeSet<(usize, usize)> = segments.iter().map(|s| (s.a.min(s.b), s.a.max(s.b))).collect();
+        let segments = walkways::lattice_walkways(
+            lat,
+            &self.terrain,
+            &self.land,
+            &micro_of,
+            &self.hh,
+            &mut rng,
+        );
+        let edge_set: BTreeSet<(usize, usize)> = segments
+            .iter()
+            .map(|s| (s.a.min(s.b), s.a.max(s.b)))
+            .collect();
         let network_nodes: BTreeSet<usize> = segments.iter().flat_map(|s| [s.a, s.b]).collect();
 
         // ---- buildings.
@@ -131,12 +161,24 @@ impl ModelBuilder {
                         break;
                     }
                 }
-                let residents = ((share as f64) * rng.random_range(2.35..2.9)).round().max(share as f64) as u64;
+                let residents = ((share as f64) * rng.random_range(2.35..2.9))
+                    .round()
+                    .max(share as f64) as u64;
                 let s60 = share_60plus(&self.terrain, x, y, village) * rng.random_range(0.8..1.2);
                 let residents_60plus = ((residents as f64) * s60).round() as u64;
-                let children_0_6 = ((residents as f64) * rng.random_range(0.03..0.065)).round() as u64;
+                let children_0_6 =
+                    ((residents as f64) * rng.random_range(0.03..0.065)).round() as u64;
                 let floors = rng.random_range(floors_lo..=floors_hi);
-                bldgs.push(Bldg { cell: c, x, y, households: share, residents, residents_60plus, children_0_6, floors });
+                bldgs.push(Bldg {
+                    cell: c,
+                    x,
+                    y,
+                    households: share,
+                    residents,
+                    residents_60plus,
+                    children_0_6,
+                    floors,
+                });
             }
         }
 
@@ -156,8 +198,17 @@ impl ModelBuilder {
         let mut total = [0u64; 4];
         let mut buildings = Vec::with_capacity(bldgs.len());
         for (k, b) in bldgs.iter().enumerate() {
-            let (u, g, m) = (self.community[b.cell] as usize, self.grid_of[b.cell] as usize, micro_of[b.cell] as usize);
-            let v = [b.households, b.residents, b.residents_60plus, b.children_0_6];
+            let (u, g, m) = (
+                self.community[b.cell] as usize,
+                self.grid_of[b.cell] as usize,
+                micro_of[b.cell] as usize,
+            );
+            let v = [
+                b.households,
+                b.residents,
+                b.residents_60plus,
+                b.children_0_6,
+            ];
             for i in 0..4 {
                 grid_sums[g][i] += v[i];
                 micro_sums[m][i] += v[i];
@@ -175,12 +226,18 @@ impl ModelBuilder {
                 "community": UNITS[u].code,
             }));
             if compound_of[b.cell] != usize::MAX {
-                p.insert("compound".into(), json!(format!("CP{:03}", compound_of[b.cell] + 1)));
+                p.insert(
+                    "compound".into(),
+                    json!(format!("CP{:03}", compound_of[b.cell] + 1)),
+                );
             }
             buildings.push(point_feature(&proj, format!("B{:05}", k + 1), b.x, b.y, p));
         }
         if total[1] < 200_000 {
-            return Err(format!("only {} residents; the published figure is 200,000+", total[1]));
+            return Err(format!(
+                "only {} residents; the published figure is 200,000+",
+                total[1]
+            ));
         }
 
         let land = &self.land;
@@ -206,7 +263,12 @@ impl ModelBuilder {
 
         let mut communities = Vec::new();
         for (u, unit) in UNITS.iter().enumerate() {
-            let cells: Vec<CellIx> = self.land_cells.iter().copied().filter(|&c| self.community[c] == u as u32).collect();
+            let cells: Vec<CellIx> = self
+                .land_cells
+                .iter()
+                .copied()
+                .filter(|&c| self.community[c] == u as u32)
+                .collect();
             let community = &self.community;
             communities.push(poly_feature(
                 lat,
@@ -286,7 +348,11 @@ impl ModelBuilder {
 
         let mut compounds_out = Vec::new();
         for (k, cp) in compounds.iter().enumerate() {
-            let hh_sum: u64 = bldgs.iter().filter(|b| compound_of[b.cell] == k).map(|b| b.households).sum();
+            let hh_sum: u64 = bldgs
+                .iter()
+                .filter(|b| compound_of[b.cell] == k)
+                .map(|b| b.households)
+                .sum();
             compounds_out.push(poly_feature(
                 lat,
                 &proj,
@@ -324,7 +390,10 @@ impl ModelBuilder {
         layers.insert(LayerId::Water, self.water());
 
         let count = |l: LayerId| layers.get(&l).map_or(0, Vec::len);
-        let expected: BTreeMap<&str, usize> = LayerId::ALL.iter().map(|&l| (l.as_str(), count(l))).collect();
+        let expected: BTreeMap<&str, usize> = LayerId::ALL
+            .iter()
+            .map(|&l| (l.as_str(), count(l)))
+            .collect();
         let manifest = json!({
             "name": "李家沱街道 (Lijiatuo Subdistrict, Banan, Chongqing) — modelled dataset",
             "modelled": true,
@@ -346,7 +415,11 @@ impl ModelBuilder {
                 "party_mass_service_points": SERVICE_POINTS_TOTAL,
             }
         });
-        Ok(Model { layers, taxonomy: taxonomy(), manifest })
+        Ok(Model {
+            layers,
+            taxonomy: taxonomy(),
+            manifest,
+        })
     }
 
     /// Choose the 90 compounds: the named ones of the article first, then the densest blocks.
@@ -355,11 +428,35 @@ impl ModelBuilder {
         let mut taken = vec![false; n];
         let mut out: Vec<Compound> = Vec::new();
         let unit_ix = |code: &str| UNITS.iter().position(|u| u.code == code);
-        let named: [(&str, Option<&str>, (f64, f64), bool, &str); 4] = [
-            ("融汇江山", Some("500113006014"), (106.513, 29.480), false, "融汇物业"),
-            ("香缇缙山", Some("500113006013"), (106.514, 29.476), false, "江岸物业（模拟）"),
-            ("合建新村（老旧开放式小区）", Some("500113006006"), (106.531, 29.4655), true, "社区托管（无专业物业）"),
-            ("群乐佳苑", None, (106.546, 29.471), false, "渝南物业（模拟）"),
+        let named: [NamedCompound; 4] = [
+            (
+                "融汇江山",
+                Some("500113006014"),
+                (106.513, 29.480),
+                false,
+                "融汇物业",
+            ),
+            (
+                "香缇缙山",
+                Some("500113006013"),
+                (106.514, 29.476),
+                false,
+                "江岸物业（模拟）",
+            ),
+            (
+                "合建新村（老旧开放式小区）",
+                Some("500113006006"),
+                (106.531, 29.4655),
+                true,
+                "社区托管（无专业物业）",
+            ),
+            (
+                "群乐佳苑",
+                None,
+                (106.546, 29.471),
+                false,
+                "渝南物业（模拟）",
+            ),
         ];
         for (name, code, (lon, la), old, company) in named {
             let (x, y) = self.proj.to_xy(lon, la);
@@ -368,11 +465,16 @@ impl ModelBuilder {
                 .land_cells
                 .iter()
                 .copied()
-                .filter(|&c| self.hh[c] > 0 && want_unit.is_none_or(|u| self.community[c] as usize == u))
+                .filter(|&c| {
+                    self.hh[c] > 0 && want_unit.is_none_or(|u| self.community[c] as usize == u)
+                })
                 .min_by(|&a, &b| {
                     let pa = self.lat.centre(a);
                     let pb = self.lat.centre(b);
-                    (pa.0 - x).hypot(pa.1 - y).total_cmp(&(pb.0 - x).hypot(pb.1 - y)).then(a.cmp(&b))
+                    (pa.0 - x)
+                        .hypot(pa.1 - y)
+                        .total_cmp(&(pb.0 - x).hypot(pb.1 - y))
+                        .then(a.cmp(&b))
                 })
                 .ok_or_else(|| format!("no block for compound {name}"))?;
             let cells = self.grow_compound(seed, 5, &mut taken);
@@ -381,7 +483,9 @@ impl ModelBuilder {
                 unit: self.community[seed] as usize,
                 old,
                 company: company.to_string(),
-                party_branch: company == "融汇物业" || company.starts_with("江岸") || company.starts_with("渝南"),
+                party_branch: company == "融汇物业"
+                    || company.starts_with("江岸")
+                    || company.starts_with("渝南"),
                 cells,
             });
         }
@@ -393,8 +497,14 @@ impl ModelBuilder {
             .collect();
         candidates.sort_by(|&a, &b| self.hh[b].cmp(&self.hh[a]).then(a.cmp(&b)));
         const SUFFIX: [&str; 8] = ["花园", "苑", "小区", "家园", "新村", "雅居", "嘉园", "名都"];
-        const COMPANIES: [&str; 6] =
-            ["融汇物业", "江岸物业（模拟）", "渝南物业（模拟）", "锦程物业（模拟）", "山城物业（模拟）", "嘉和物业（模拟）"];
+        const COMPANIES: [&str; 6] = [
+            "融汇物业",
+            "江岸物业（模拟）",
+            "渝南物业（模拟）",
+            "锦程物业（模拟）",
+            "山城物业（模拟）",
+            "嘉和物业（模拟）",
+        ];
         let mut used_names: BTreeSet<String> = out.iter().map(|c| c.name.clone()).collect();
         for seed in candidates {
             if out.len() == COMPOUNDS_TOTAL {
@@ -406,11 +516,18 @@ impl ModelBuilder {
             let size = rng.random_range(2..=5);
             let cells = self.grow_compound(seed, size, &mut taken);
             let unit = self.community[seed] as usize;
-            let short = UNITS[unit].name.trim_end_matches("社区").trim_end_matches('村');
+            let short = UNITS[unit]
+                .name
+                .trim_end_matches("社区")
+                .trim_end_matches('村');
             let mut k = 0;
             let name = loop {
                 let base = format!("{short}{}", SUFFIX[(out.len() + k) % SUFFIX.len()]);
-                let cand = if k < SUFFIX.len() { base } else { format!("{base}{}期", k / SUFFIX.len() + 1) };
+                let cand = if k < SUFFIX.len() {
+                    base
+                } else {
+                    format!("{base}{}期", k / SUFFIX.len() + 1)
+                };
                 if used_names.insert(cand.clone()) {
                     break cand;
                 }
@@ -427,7 +544,10 @@ impl ModelBuilder {
             });
         }
         if out.len() != COMPOUNDS_TOTAL {
-            return Err(format!("placed {} compounds, need {COMPOUNDS_TOTAL}", out.len()));
+            return Err(format!(
+                "placed {} compounds, need {COMPOUNDS_TOTAL}",
+                out.len()
+            ));
         }
         // The 33 old compounds (老旧小区) are the ones nearest the old centre (合建新村 is one).
         let (ox, oy) = self.proj.to_xy(106.531, 29.469);
@@ -435,7 +555,10 @@ impl ModelBuilder {
         by_age.sort_by(|&a, &b| {
             let pa = self.lat.centre(out[a].cells[0]);
             let pb = self.lat.centre(out[b].cells[0]);
-            (pa.0 - ox).hypot(pa.1 - oy).total_cmp(&(pb.0 - ox).hypot(pb.1 - oy)).then(a.cmp(&b))
+            (pa.0 - ox)
+                .hypot(pa.1 - oy)
+                .total_cmp(&(pb.0 - ox).hypot(pb.1 - oy))
+                .then(a.cmp(&b))
         });
         let already = out.iter().filter(|c| c.old).count();
         for &k in by_age.iter().take(OLD_COMPOUNDS - already) {
@@ -477,7 +600,13 @@ impl ModelBuilder {
         let node = |n: usize| {
             let (x, y) = self.lat.nodes[n];
             let (lon, la) = self.proj.to_lonlat(x, y);
-            (Coord { x: round7(lon), y: round7(la) }, self.terrain.elevation_m(x, y))
+            (
+                Coord {
+                    x: round7(lon),
+                    y: round7(la),
+                },
+                self.terrain.elevation_m(x, y),
+            )
         };
         let (pa, za) = node(s.a);
         let (pb, zb) = node(s.b);
@@ -503,7 +632,9 @@ impl ModelBuilder {
             .min_by(|&a, &b| {
                 let pa = self.lat.nodes[a];
                 let pb = self.lat.nodes[b];
-                (pa.0 - sx).hypot(pa.1 - sy).total_cmp(&(pb.0 - sx).hypot(pb.1 - sy))
+                (pa.0 - sx)
+                    .hypot(pa.1 - sy)
+                    .total_cmp(&(pb.0 - sx).hypot(pb.1 - sy))
             })
             .unwrap_or(0);
         let (ax, ay) = self.lat.nodes[south];
@@ -516,14 +647,19 @@ impl ModelBuilder {
         for i in 0..=steps {
             let f = i as f64 / steps as f64;
             let (lon, la) = self.proj.to_lonlat(ax + f * (bx - ax), ay + f * (by - ay));
-            coords.push(Coord { x: round7(lon), y: round7(la) });
+            coords.push(Coord {
+                x: round7(lon),
+                y: round7(la),
+            });
             zs.push(za + f * (zb - za));
         }
         Feature {
             id: format!("W{:05}", k + 1),
             geometry: geo::Geometry::LineString(LineString(coords)),
             elevation_m: Some(zs),
-            properties: props(json!({ "kind": WalkwayKind::Bridge.as_str(), "name": "李家沱长江大桥" })),
+            properties: props(
+                json!({ "kind": WalkwayKind::Bridge.as_str(), "name": "李家沱长江大桥" }),
+            ),
         }
     }
 
@@ -533,7 +669,10 @@ impl ModelBuilder {
                 .into_iter()
                 .map(|(x, y)| {
                     let (lon, la) = self.proj.to_lonlat(x, y);
-                    Coord { x: round7(lon), y: round7(la) }
+                    Coord {
+                        x: round7(lon),
+                        y: round7(la),
+                    }
                 })
                 .collect();
             Polygon::new(LineString(coords), vec![])
@@ -545,7 +684,9 @@ impl ModelBuilder {
                 id: "yangtze".into(),
                 geometry: geo::Geometry::Polygon(ring(y.band(YANGTZE_HALF_WIDTH_M))),
                 elevation_m: None,
-                properties: props(json!({ "name": "长江", "name_en": "Yangtze River", "water_level_m": 175 })),
+                properties: props(
+                    json!({ "name": "长江", "name_en": "Yangtze River", "water_level_m": 175 }),
+                ),
             },
             Feature {
                 id: "huaxi".into(),
@@ -556,6 +697,15 @@ impl ModelBuilder {
         ]
     }
 }
+
+/// (name, community code, anchor, old, property company) of a compound the article names.
+type NamedCompound = (
+    &'static str,
+    Option<&'static str>,
+    (f64, f64),
+    bool,
+    &'static str,
+);
 
 pub(super) struct Compound {
     name: String,

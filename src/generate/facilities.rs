@@ -9,10 +9,10 @@ use serde_json::json;
 
 use crate::model::Feature;
 
-use rand_chacha::ChaCha8Rng;
 use super::lattice::CellIx;
 use super::places::UNITS;
 use super::{GenResult, ModelBuilder, SERVICE_POINTS_TOTAL, point_feature, props, share_60plus};
+use rand_chacha::ChaCha8Rng;
 
 /// Where a category's facilities go.
 #[derive(Clone, Copy)]
@@ -30,43 +30,232 @@ enum Place {
 /// (category, count, placement, name pattern, opening_hours). `{u}` is the unit's short name,
 /// `{n}` a running number.
 const PLAN: [(&str, usize, Place, &str, &str); 22] = [
-    ("elder_canteen", 18, Place::Elder, "{u}社区老年食堂{n}", "Mo-Su 11:00-13:00,17:00-18:30"),
-    ("elder_day_care", 12, Place::Elder, "{u}老年人日间照料中心{n}", "Mo-Fr 08:30-17:30"),
-    ("wenxin_home", 8, Place::Households, "{u}温馨家园{n}", "Mo-Fr 09:00-17:00"),
-    ("counselling_station", 6, Place::Households, "{u}心灵驿站{n}", "Mo-Fr 09:00-17:00; Sa 09:00-12:00"),
-    ("kindergarten", 26, Place::Households, "{u}幼儿园{n}", "Mo-Fr 07:30-17:30"),
-    ("primary_school", 7, Place::Households, "{u}小学{n}", "Mo-Fr 07:30-17:00"),
-    ("middle_school", 4, Place::Households, "{u}中学{n}", "Mo-Fr 07:00-18:00"),
-    ("community_health_station", 14, Place::Households, "{u}社区卫生服务站{n}", "Mo-Su 08:00-17:30"),
-    ("pharmacy", 45, Place::Commerce, "{u}大药房{n}", "Mo-Su 08:00-22:00"),
-    ("convenience_store", 150, Place::Commerce, "{u}便利店{n}", "Mo-Su 07:00-23:00"),
-    ("supermarket", 20, Place::Commerce, "{u}超市{n}", "Mo-Su 08:00-22:00"),
-    ("fresh_market", 9, Place::Households, "{u}菜市场{n}", "Mo-Su 06:30-19:00"),
-    ("eatery", 220, Place::Commerce, "{u}小面馆{n}", "Mo-Su 07:00-21:30"),
-    ("barber", 40, Place::Commerce, "{u}理发店{n}", "Mo-Su 09:00-21:00"),
-    ("laundry", 15, Place::Commerce, "{u}洗衣店{n}", "Mo-Su 08:30-20:30"),
-    ("repair", 10, Place::Commerce, "{u}家电维修{n}", "Mo-Sa 09:00-18:00"),
-    ("fitness", 30, Place::Even, "{u}健身点{n}", "Mo-Su 06:00-22:00"),
-    ("culture", 15, Place::Households, "{u}文化活动室{n}", "Tu-Su 09:00-21:00"),
-    ("park", 8, Place::Even, "{u}社区公园{n}", "Mo-Su 06:00-22:00"),
-    ("public_car_park", 11, Place::Commerce, "{u}公共停车场{n}", "24/7"),
-    ("party_mass_service_point", 31, Place::Households, "{u}党群服务站{n}", "Mo-Fr 09:00-12:00,14:00-17:30"),
+    (
+        "elder_canteen",
+        18,
+        Place::Elder,
+        "{u}社区老年食堂{n}",
+        "Mo-Su 11:00-13:00,17:00-18:30",
+    ),
+    (
+        "elder_day_care",
+        12,
+        Place::Elder,
+        "{u}老年人日间照料中心{n}",
+        "Mo-Fr 08:30-17:30",
+    ),
+    (
+        "wenxin_home",
+        8,
+        Place::Households,
+        "{u}温馨家园{n}",
+        "Mo-Fr 09:00-17:00",
+    ),
+    (
+        "counselling_station",
+        6,
+        Place::Households,
+        "{u}心灵驿站{n}",
+        "Mo-Fr 09:00-17:00; Sa 09:00-12:00",
+    ),
+    (
+        "kindergarten",
+        26,
+        Place::Households,
+        "{u}幼儿园{n}",
+        "Mo-Fr 07:30-17:30",
+    ),
+    (
+        "primary_school",
+        7,
+        Place::Households,
+        "{u}小学{n}",
+        "Mo-Fr 07:30-17:00",
+    ),
+    (
+        "middle_school",
+        4,
+        Place::Households,
+        "{u}中学{n}",
+        "Mo-Fr 07:00-18:00",
+    ),
+    (
+        "community_health_station",
+        14,
+        Place::Households,
+        "{u}社区卫生服务站{n}",
+        "Mo-Su 08:00-17:30",
+    ),
+    (
+        "pharmacy",
+        45,
+        Place::Commerce,
+        "{u}大药房{n}",
+        "Mo-Su 08:00-22:00",
+    ),
+    (
+        "convenience_store",
+        150,
+        Place::Commerce,
+        "{u}便利店{n}",
+        "Mo-Su 07:00-23:00",
+    ),
+    (
+        "supermarket",
+        20,
+        Place::Commerce,
+        "{u}超市{n}",
+        "Mo-Su 08:00-22:00",
+    ),
+    (
+        "fresh_market",
+        9,
+        Place::Households,
+        "{u}菜市场{n}",
+        "Mo-Su 06:30-19:00",
+    ),
+    (
+        "eatery",
+        220,
+        Place::Commerce,
+        "{u}小面馆{n}",
+        "Mo-Su 07:00-21:30",
+    ),
+    (
+        "barber",
+        40,
+        Place::Commerce,
+        "{u}理发店{n}",
+        "Mo-Su 09:00-21:00",
+    ),
+    (
+        "laundry",
+        15,
+        Place::Commerce,
+        "{u}洗衣店{n}",
+        "Mo-Su 08:30-20:30",
+    ),
+    (
+        "repair",
+        10,
+        Place::Commerce,
+        "{u}家电维修{n}",
+        "Mo-Sa 09:00-18:00",
+    ),
+    (
+        "fitness",
+        30,
+        Place::Even,
+        "{u}健身点{n}",
+        "Mo-Su 06:00-22:00",
+    ),
+    (
+        "culture",
+        15,
+        Place::Households,
+        "{u}文化活动室{n}",
+        "Tu-Su 09:00-21:00",
+    ),
+    (
+        "park",
+        8,
+        Place::Even,
+        "{u}社区公园{n}",
+        "Mo-Su 06:00-22:00",
+    ),
+    (
+        "public_car_park",
+        11,
+        Place::Commerce,
+        "{u}公共停车场{n}",
+        "24/7",
+    ),
+    (
+        "party_mass_service_point",
+        31,
+        Place::Households,
+        "{u}党群服务站{n}",
+        "Mo-Fr 09:00-12:00,14:00-17:30",
+    ),
     ("community_school", 0, Place::Households, "", ""),
 ];
 
 /// Facilities placed at named places of the article and facts file:
 /// (category, name, lon, lat, community code to stay in, hours, note).
-const FIXED: [(&str, &str, f64, f64, Option<&str>, &str, &str); 6] = [
-    ("party_mass_service_point", "李家沱街道党群服务中心", 106.532, 29.4695, None, "Mo-Fr 09:00-12:00,14:00-17:30", "subdistrict centre (中心)"),
-    ("primary_school", "融汇小学", 106.512, 29.471, None, "Mo-Fr 07:30-17:00", "named in facts.md"),
-    ("community_health_centre", "李家沱街道社区卫生服务中心", 106.537, 29.468, None, "Mo-Su 08:00-17:30", ""),
-    ("hospital", "颐宁医院", 106.517, 29.470, Some("500113006019"), "24/7", "龙家湾社区 free clinic partner (the article)"),
-    ("public_car_park", "合建社区新建公共停车场", 106.531, 29.4655, Some("500113006006"), "24/7", "built on idle land for the old open compound (the article)"),
-    ("red_property_service_centre", "光明社区红色物业服务中心", 106.541, 29.461, Some("500113006018"), "Mo-Su 08:30-18:00", "serves 563 residents (the article)"),
+/// (category, name, lon, lat, community code, opening hours, note).
+type Fixed = (
+    &'static str,
+    &'static str,
+    f64,
+    f64,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+);
+
+const FIXED: [Fixed; 6] = [
+    (
+        "party_mass_service_point",
+        "李家沱街道党群服务中心",
+        106.532,
+        29.4695,
+        None,
+        "Mo-Fr 09:00-12:00,14:00-17:30",
+        "subdistrict centre (中心)",
+    ),
+    (
+        "primary_school",
+        "融汇小学",
+        106.512,
+        29.471,
+        None,
+        "Mo-Fr 07:30-17:00",
+        "named in facts.md",
+    ),
+    (
+        "community_health_centre",
+        "李家沱街道社区卫生服务中心",
+        106.537,
+        29.468,
+        None,
+        "Mo-Su 08:00-17:30",
+        "",
+    ),
+    (
+        "hospital",
+        "颐宁医院",
+        106.517,
+        29.470,
+        Some("500113006019"),
+        "24/7",
+        "龙家湾社区 free clinic partner (the article)",
+    ),
+    (
+        "public_car_park",
+        "合建社区新建公共停车场",
+        106.531,
+        29.4655,
+        Some("500113006006"),
+        "24/7",
+        "built on idle land for the old open compound (the article)",
+    ),
+    (
+        "red_property_service_centre",
+        "光明社区红色物业服务中心",
+        106.541,
+        29.461,
+        Some("500113006018"),
+        "Mo-Su 08:30-18:00",
+        "serves 563 residents (the article)",
+    ),
 ];
 
 impl ModelBuilder {
-    pub(super) fn facilities(&self, rng: &mut ChaCha8Rng, edge_set: &BTreeSet<(usize, usize)>) -> GenResult<Vec<Feature>> {
+    pub(super) fn facilities(
+        &self,
+        rng: &mut ChaCha8Rng,
+        edge_set: &BTreeSet<(usize, usize)>,
+    ) -> GenResult<Vec<Feature>> {
         // Blocks with a walkway on at least one side, and those sides.
         let sides = |c: CellIx| -> Vec<(usize, usize)> {
             let k = self.lat.corners(c);
@@ -75,10 +264,22 @@ impl ModelBuilder {
                 .filter(|e| edge_set.contains(e))
                 .collect()
         };
-        let usable: Vec<CellIx> = self.land_cells.iter().copied().filter(|&c| !sides(c).is_empty()).collect();
+        let usable: Vec<CellIx> = self
+            .land_cells
+            .iter()
+            .copied()
+            .filter(|&c| !sides(c).is_empty())
+            .collect();
         let mut out: Vec<Feature> = Vec::new();
         let mut counter = std::collections::BTreeMap::<(String, usize), usize>::new();
-        let mut place = |b: &ModelBuilder, rng: &mut ChaCha8Rng, cat: &str, cell: CellIx, name: String, hours: &str, extra: serde_json::Value| -> GenResult<()> {
+        let mut place = |b: &ModelBuilder,
+                         rng: &mut ChaCha8Rng,
+                         cat: &str,
+                         cell: CellIx,
+                         name: String,
+                         hours: &str,
+                         extra: serde_json::Value|
+         -> GenResult<()> {
             let s = sides(cell);
             let mut pos = b.lat.centre(cell);
             for _ in 0..8 {
@@ -110,26 +311,43 @@ impl ModelBuilder {
             if let serde_json::Value::Object(m) = extra {
                 p.extend(m);
             }
-            out.push(point_feature(&b.proj, format!("F{:04}", k + 1), pos.0, pos.1, p));
+            out.push(point_feature(
+                &b.proj,
+                format!("F{:04}", k + 1),
+                pos.0,
+                pos.1,
+                p,
+            ));
             Ok(())
         };
-        let short = |u: usize| UNITS[u].name.trim_end_matches("社区").trim_end_matches('村').to_string();
-        let nearest_usable = |b: &ModelBuilder, lon: f64, la: f64, unit: Option<usize>| -> Option<CellIx> {
-            let (x, y) = b.proj.to_xy(lon, la);
-            usable
-                .iter()
-                .copied()
-                .filter(|&c| unit.is_none_or(|u| b.community[c] as usize == u))
-                .min_by(|&a, &c| {
-                    let pa = b.lat.centre(a);
-                    let pc = b.lat.centre(c);
-                    (pa.0 - x).hypot(pa.1 - y).total_cmp(&(pc.0 - x).hypot(pc.1 - y)).then(a.cmp(&c))
-                })
+        let short = |u: usize| {
+            UNITS[u]
+                .name
+                .trim_end_matches("社区")
+                .trim_end_matches('村')
+                .to_string()
         };
+        let nearest_usable =
+            |b: &ModelBuilder, lon: f64, la: f64, unit: Option<usize>| -> Option<CellIx> {
+                let (x, y) = b.proj.to_xy(lon, la);
+                usable
+                    .iter()
+                    .copied()
+                    .filter(|&c| unit.is_none_or(|u| b.community[c] as usize == u))
+                    .min_by(|&a, &c| {
+                        let pa = b.lat.centre(a);
+                        let pc = b.lat.centre(c);
+                        (pa.0 - x)
+                            .hypot(pa.1 - y)
+                            .total_cmp(&(pc.0 - x).hypot(pc.1 - y))
+                            .then(a.cmp(&c))
+                    })
+            };
 
         for (cat, name, lon, la, code, hours, note) in FIXED {
             let unit = code.and_then(|c| UNITS.iter().position(|u| u.code == c));
-            let cell = nearest_usable(self, lon, la, unit).ok_or("no block for a named facility")?;
+            let cell =
+                nearest_usable(self, lon, la, unit).ok_or("no block for a named facility")?;
             let extra = if cat == "party_mass_service_point" {
                 json!({ "level": "subdistrict", "vacant_rooms": 2, "note": note })
             } else if cat == "red_property_service_centre" {
@@ -141,10 +359,27 @@ impl ModelBuilder {
         }
         // One party-mass service centre and one community school per unit, at its anchor.
         for (u, unit) in UNITS.iter().enumerate() {
-            let cell = nearest_usable(self, unit.anchor.0, unit.anchor.1, Some(u)).ok_or("no block for a centre")?;
+            let cell = nearest_usable(self, unit.anchor.0, unit.anchor.1, Some(u))
+                .ok_or("no block for a centre")?;
             let vacant = rng.random_range(0..=3);
-            place(self, rng, "party_mass_service_point", cell, format!("{}党群服务中心", unit.name), "Mo-Fr 09:00-12:00,14:00-17:30", json!({ "level": "community", "vacant_rooms": vacant }))?;
-            place(self, rng, "community_school", cell, format!("{}社区学校", unit.name), "Mo-Fr 09:00-17:00; Sa 09:00-12:00", json!({}))?;
+            place(
+                self,
+                rng,
+                "party_mass_service_point",
+                cell,
+                format!("{}党群服务中心", unit.name),
+                "Mo-Fr 09:00-12:00,14:00-17:30",
+                json!({ "level": "community", "vacant_rooms": vacant }),
+            )?;
+            place(
+                self,
+                rng,
+                "community_school",
+                cell,
+                format!("{}社区学校", unit.name),
+                "Mo-Fr 09:00-17:00; Sa 09:00-12:00",
+                json!({}),
+            )?;
         }
         // Weighted placements.
         for (cat, count, how, pattern, hours) in PLAN {
@@ -179,7 +414,11 @@ impl ModelBuilder {
                 let u = self.community[pick] as usize;
                 let n = counter.entry((cat.to_string(), u)).or_insert(0);
                 *n += 1;
-                let num = if *n == 1 { String::new() } else { format!("（{}）", n) };
+                let num = if *n == 1 {
+                    String::new()
+                } else {
+                    format!("（{}）", n)
+                };
                 let name = pattern.replace("{u}", &short(u)).replace("{n}", &num);
                 let extra = if cat == "party_mass_service_point" {
                     json!({ "level": "station", "vacant_rooms": rng.random_range(0..=2) })
@@ -194,7 +433,9 @@ impl ModelBuilder {
             .filter(|f| f.str_prop("category") == Some("party_mass_service_point"))
             .count();
         if points != SERVICE_POINTS_TOTAL {
-            return Err(format!("{points} party-mass service points, the article says {SERVICE_POINTS_TOTAL}"));
+            return Err(format!(
+                "{points} party-mass service points, the article says {SERVICE_POINTS_TOTAL}"
+            ));
         }
         Ok(out)
     }

@@ -65,7 +65,12 @@ impl Lattice {
     #[must_use]
     pub fn corners(&self, c: CellIx) -> [usize; 4] {
         let (i, j) = self.cell_ij(c);
-        [self.node_ix(i, j), self.node_ix(i + 1, j), self.node_ix(i + 1, j + 1), self.node_ix(i, j + 1)]
+        [
+            self.node_ix(i, j),
+            self.node_ix(i + 1, j),
+            self.node_ix(i + 1, j + 1),
+            self.node_ix(i, j + 1),
+        ]
     }
 
     #[must_use]
@@ -98,8 +103,10 @@ impl Lattice {
         let k = self.corners(c);
         let p = |n: usize| self.nodes[k[n]];
         let (a, b, cc, d) = (p(0), p(1), p(2), p(3));
-        let x = (1.0 - u) * (1.0 - v) * a.0 + u * (1.0 - v) * b.0 + u * v * cc.0 + (1.0 - u) * v * d.0;
-        let y = (1.0 - u) * (1.0 - v) * a.1 + u * (1.0 - v) * b.1 + u * v * cc.1 + (1.0 - u) * v * d.1;
+        let x =
+            (1.0 - u) * (1.0 - v) * a.0 + u * (1.0 - v) * b.0 + u * v * cc.0 + (1.0 - u) * v * d.0;
+        let y =
+            (1.0 - u) * (1.0 - v) * a.1 + u * (1.0 - v) * b.1 + u * v * cc.1 + (1.0 - u) * v * d.1;
         (x, y)
     }
 
@@ -138,7 +145,12 @@ impl Lattice {
             let east = i + 1 < self.nx && member(c + 1);
             let north = j + 1 < self.ny && member(c + self.nx);
             let west = i > 0 && member(c - 1);
-            for (has, a, b) in [(south, k[0], k[1]), (east, k[1], k[2]), (north, k[2], k[3]), (west, k[3], k[0])] {
+            for (has, a, b) in [
+                (south, k[0], k[1]),
+                (east, k[1], k[2]),
+                (north, k[2], k[3]),
+                (west, k[3], k[0]),
+            ] {
                 if !has {
                     out.entry(a).or_default().push(b);
                     count += 1;
@@ -148,7 +160,9 @@ impl Lattice {
         let mut rings = Vec::new();
         let mut used = 0usize;
         while used < count {
-            let Some((&start, _)) = out.iter().find(|(_, v)| !v.is_empty()) else { break };
+            let Some((&start, _)) = out.iter().find(|(_, v)| !v.is_empty()) else {
+                break;
+            };
             let mut ring = vec![start];
             let mut prev = start;
             let mut cur = {
@@ -158,7 +172,9 @@ impl Lattice {
             };
             while cur != start {
                 ring.push(cur);
-                let Some(nexts) = out.get_mut(&cur) else { break };
+                let Some(nexts) = out.get_mut(&cur) else {
+                    break;
+                };
                 if nexts.is_empty() {
                     break;
                 }

@@ -19,7 +19,7 @@ use std::path::Path;
 use geo::{Coord, LineString, Point, Polygon};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::model::{Feature, LayerId, LocalProj};
 use crate::store::write::{layer_text, round7, write_atomic};
@@ -68,7 +68,10 @@ fn poly_feature(
                 .map(|&n| {
                     let (x, y) = lat.nodes[n];
                     let (lon, lat_) = proj.to_lonlat(x, y);
-                    Coord { x: round7(lon), y: round7(lat_) }
+                    Coord {
+                        x: round7(lon),
+                        y: round7(lat_),
+                    }
                 })
                 .collect(),
         )
@@ -83,7 +86,10 @@ fn poly_feature(
         }
     }
     if exteriors.len() != 1 {
-        return Err(format!("{id}: outline has {} exterior rings (expected 1)", exteriors.len()));
+        return Err(format!(
+            "{id}: outline has {} exterior rings (expected 1)",
+            exteriors.len()
+        ));
     }
     let ext = exteriors.remove(0);
     Ok(Feature {
@@ -94,7 +100,13 @@ fn poly_feature(
     })
 }
 
-fn point_feature(proj: &LocalProj, id: String, x: f64, y: f64, properties: Map<String, Value>) -> Feature {
+fn point_feature(
+    proj: &LocalProj,
+    id: String,
+    x: f64,
+    y: f64,
+    properties: Map<String, Value>,
+) -> Feature {
     let (lon, lat) = proj.to_lonlat(x, y);
     Feature {
         id,
@@ -159,11 +171,22 @@ pub fn build() -> GenResult<Model> {
         x1 = x1.max(x);
         y1 = y1.max(y);
     }
-    let lat = Lattice::new(x0 - 100.0, y0 - 100.0, x1 + 100.0, y1 + 100.0, CELL_M, &mut rng);
+    let lat = Lattice::new(
+        x0 - 100.0,
+        y0 - 100.0,
+        x1 + 100.0,
+        y1 + 100.0,
+        CELL_M,
+        &mut rng,
+    );
 
     // Calibrate the outer limit so the land is 11.2 km².
     let area_of = |land: &[bool]| -> f64 {
-        land.iter().enumerate().filter(|(_, l)| **l).map(|(c, _)| lat.area_m2(c)).sum()
+        land.iter()
+            .enumerate()
+            .filter(|(_, l)| **l)
+            .map(|(c, _)| lat.area_m2(c))
+            .sum()
     };
     let (mut lo, mut hi) = (-400.0_f64, 2000.0_f64);
     for _ in 0..30 {
@@ -178,7 +201,9 @@ pub fn build() -> GenResult<Model> {
     let land_cells: Vec<CellIx> = (0..lat.cell_count()).filter(|&c| land[c]).collect();
     let area_m2 = area_of(&land);
     if (area_m2 - AREA_TARGET_M2).abs() > 0.03 * AREA_TARGET_M2 {
-        return Err(format!("land area {area_m2:.0} m² is not within 3% of 11.2 km²"));
+        return Err(format!(
+            "land area {area_m2:.0} m² is not within 3% of 11.2 km²"
+        ));
     }
 
     // Households per block.
@@ -187,8 +212,12 @@ pub fn build() -> GenResult<Model> {
     for &c in &land_cells {
         let (x, y) = lat.centre(c);
         let corners = lat.corners(c);
-        let zs: Vec<f64> = corners.iter().map(|&k| terrain.elevation_m(lat.nodes[k].0, lat.nodes[k].1)).collect();
-        let relief = zs.iter().cloned().fold(f64::MIN, f64::max) - zs.iter().cloned().fold(f64::MAX, f64::min);
+        let zs: Vec<f64> = corners
+            .iter()
+            .map(|&k| terrain.elevation_m(lat.nodes[k].0, lat.nodes[k].1))
+            .collect();
+        let relief = zs.iter().cloned().fold(f64::MIN, f64::max)
+            - zs.iter().cloned().fold(f64::MAX, f64::min);
         let noise: f64 = rng.random_range(0.45..1.55);
         let open_space = rng.random_bool(0.09) || relief > 16.0 || terrain.in_creek(x, y, 25.0);
         if !open_space {
@@ -198,13 +227,22 @@ pub fn build() -> GenResult<Model> {
     // Scale to the total, respecting the per-block cap.
     let mut scale = 1.0;
     for _ in 0..60 {
-        let total: f64 = hh_f.iter().map(|h| (h * scale).min(MAX_HOUSEHOLDS_PER_CELL)).sum();
+        let total: f64 = hh_f
+            .iter()
+            .map(|h| (h * scale).min(MAX_HOUSEHOLDS_PER_CELL))
+            .sum();
         scale *= HOUSEHOLDS_TOTAL as f64 / total;
     }
-    let scaled: Vec<f64> = hh_f.iter().map(|h| (h * scale).min(MAX_HOUSEHOLDS_PER_CELL)).collect();
+    let scaled: Vec<f64> = hh_f
+        .iter()
+        .map(|h| (h * scale).min(MAX_HOUSEHOLDS_PER_CELL))
+        .collect();
     let mut hh: Vec<u64> = scaled.iter().map(|h| h.floor() as u64).collect();
     let short = HOUSEHOLDS_TOTAL - hh.iter().sum::<u64>();
-    let mut frac: Vec<(f64, CellIx)> = land_cells.iter().map(|&c| (scaled[c] - scaled[c].floor(), c)).collect();
+    let mut frac: Vec<(f64, CellIx)> = land_cells
+        .iter()
+        .map(|&c| (scaled[c] - scaled[c].floor(), c))
+        .collect();
     frac.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     for &(_, c) in frac.iter().take(short as usize) {
         hh[c] += 1;
@@ -223,7 +261,10 @@ pub fn build() -> GenResult<Model> {
             .min_by(|&a, &b| {
                 let pa = lat.centre(a);
                 let pb = lat.centre(b);
-                (pa.0 - x).hypot(pa.1 - y).total_cmp(&(pb.0 - x).hypot(pb.1 - y)).then(a.cmp(&b))
+                (pa.0 - x)
+                    .hypot(pa.1 - y)
+                    .total_cmp(&(pb.0 - x).hypot(pb.1 - y))
+                    .then(a.cmp(&b))
             })
             .ok_or("no land")?;
         seeds.push(seed);
@@ -236,15 +277,31 @@ pub fn build() -> GenResult<Model> {
     let mut grid_of = vec![partition::NONE; n];
     let mut grids: Vec<(usize, Vec<CellIx>)> = Vec::new(); // (unit index, cells)
     for (u, unit) in units.iter().enumerate() {
-        let cells: Vec<CellIx> = land_cells.iter().copied().filter(|&c| community[c] == u as u32).collect();
+        let cells: Vec<CellIx> = land_cells
+            .iter()
+            .copied()
+            .filter(|&c| community[c] == u as u32)
+            .collect();
         if cells.len() < unit.grids {
-            return Err(format!("{} got {} blocks for {} grids", unit.name, cells.len(), unit.grids));
+            return Err(format!(
+                "{} got {} blocks for {} grids",
+                unit.name,
+                cells.len(),
+                unit.grids
+            ));
         }
         let w: Vec<f64> = hh.iter().map(|&h| h as f64 + 0.05).collect();
         let label = partition::split(&lat, &cells, &w, unit.grids);
         let base = grids.len();
         for k in 0..unit.grids {
-            grids.push((u, cells.iter().copied().filter(|&c| label[c] == k as u32).collect()));
+            grids.push((
+                u,
+                cells
+                    .iter()
+                    .copied()
+                    .filter(|&c| label[c] == k as u32)
+                    .collect(),
+            ));
         }
         for &c in &cells {
             grid_of[c] = (base + label[c] as usize) as u32;
@@ -264,13 +321,26 @@ pub fn build() -> GenResult<Model> {
         .enumerate()
         .filter_map(|(g, (u, cells))| {
             let total: u64 = cells.iter().map(|&c| hh[c]).sum();
-            (!(300..=500).contains(&total)).then(|| format!("grid {g} of {} has {total} households", units[*u].name))
+            (!(300..=500).contains(&total))
+                .then(|| format!("grid {g} of {} has {total} households", units[*u].name))
         })
         .collect();
     if !bad.is_empty() {
         return Err(bad.join("; "));
     }
-    ModelBuilder { rng, terrain, proj, lat, land, land_cells, hh, community, grid_of, grids }.finish()
+    ModelBuilder {
+        rng,
+        terrain,
+        proj,
+        lat,
+        land,
+        land_cells,
+        hh,
+        community,
+        grid_of,
+        grids,
+    }
+    .finish()
 }
 
 /// Set the households of `cells` to sum to `target`, keeping their proportions (largest
@@ -280,7 +350,10 @@ fn rescale(hh: &mut [u64], cells: &[CellIx], target: u64) {
     let ideal: Vec<f64> = if total == 0 {
         vec![target as f64 / cells.len() as f64; cells.len()]
     } else {
-        cells.iter().map(|&c| hh[c] as f64 * target as f64 / total as f64).collect()
+        cells
+            .iter()
+            .map(|&c| hh[c] as f64 * target as f64 / total as f64)
+            .collect()
     };
     let mut assigned = 0;
     for (k, &c) in cells.iter().enumerate() {
@@ -288,7 +361,11 @@ fn rescale(hh: &mut [u64], cells: &[CellIx], target: u64) {
         assigned += hh[c];
     }
     let mut order: Vec<usize> = (0..cells.len()).collect();
-    order.sort_by(|&a, &b| (ideal[b] - ideal[b].floor()).total_cmp(&(ideal[a] - ideal[a].floor())).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        (ideal[b] - ideal[b].floor())
+            .total_cmp(&(ideal[a] - ideal[a].floor()))
+            .then(a.cmp(&b))
+    });
     for &k in order.iter().cycle().take((target - assigned) as usize) {
         hh[cells[k]] += 1;
     }

@@ -1,9 +1,8 @@
-//! Split a connected set of lattice cells into contiguous parts: competitive growth from
-//! seeds, then local moves of boundary cells that even out the parts' weights while keeping
-//! every part in one piece.
+//! Split a connected set of lattice cells into contiguous parts by competitive growth from
+//! seeds, each part's speed tuned until its weight is near its share.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 use super::lattice::{CellIx, Lattice};
 
@@ -19,7 +18,10 @@ impl Eq for Entry {}
 impl Ord for Entry {
     fn cmp(&self, o: &Self) -> Ordering {
         // Min-heap on cost; ties broken by label then cell for determinism.
-        o.cost.total_cmp(&self.cost).then(o.label.cmp(&self.label)).then(o.cell.cmp(&self.cell))
+        o.cost
+            .total_cmp(&self.cost)
+            .then(o.label.cmp(&self.label))
+            .then(o.cell.cmp(&self.cell))
     }
 }
 impl PartialOrd for Entry {
@@ -37,7 +39,11 @@ pub fn grow(lat: &Lattice, region: &[bool], seeds: &[CellIx], speed: &[f64]) -> 
     let mut label = vec![NONE; lat.cell_count()];
     let mut heap = BinaryHeap::new();
     for (k, &s) in seeds.iter().enumerate() {
-        heap.push(Entry { cost: 0.0, label: k as u32, cell: s });
+        heap.push(Entry {
+            cost: 0.0,
+            label: k as u32,
+            cell: s,
+        });
     }
     while let Some(Entry { label: l, cell, .. }) = heap.pop() {
         if label[cell] != NONE || !region[cell] {
@@ -49,7 +55,11 @@ pub fn grow(lat: &Lattice, region: &[bool], seeds: &[CellIx], speed: &[f64]) -> 
             if region[nb] && label[nb] == NONE {
                 let (x, y) = lat.centre(nb);
                 let cost = (x - sx).hypot(y - sy) / speed[l as usize];
-                heap.push(Entry { cost, label: l, cell: nb });
+                heap.push(Entry {
+                    cost,
+                    label: l,
+                    cell: nb,
+                });
             }
         }
     }
@@ -61,7 +71,9 @@ pub fn grow(lat: &Lattice, region: &[bool], seeds: &[CellIx], speed: &[f64]) -> 
 #[must_use]
 pub fn farthest_seeds(lat: &Lattice, cells: &[CellIx], n: usize) -> Vec<CellIx> {
     let centres: Vec<(f64, f64)> = cells.iter().map(|&c| lat.centre(c)).collect();
-    let (mx, my) = centres.iter().fold((0.0, 0.0), |a, p| (a.0 + p.0, a.1 + p.1));
+    let (mx, my) = centres
+        .iter()
+        .fold((0.0, 0.0), |a, p| (a.0 + p.0, a.1 + p.1));
     let (mx, my) = (mx / cells.len() as f64, my / cells.len() as f64);
     let first = (0..cells.len())
         .max_by(|&a, &b| {
@@ -85,80 +97,6 @@ pub fn farthest_seeds(lat: &Lattice, cells: &[CellIx], n: usize) -> Vec<CellIx> 
         }
     }
     seeds.into_iter().map(|k| cells[k]).collect()
-}
-
-/// Is part `l` still connected when `without` is removed from it?
-fn stays_connected(lat: &Lattice, label: &[u32], l: u32, without: CellIx) -> bool {
-    let nbs: Vec<CellIx> = lat.neighbours(without).filter(|&n| label[n] == l).collect();
-    if nbs.len() <= 1 {
-        return true;
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    let mut q = VecDeque::from([nbs[0]]);
-    seen.insert(nbs[0]);
-    let mut remaining = nbs.len() - 1;
-    while let Some(c) = q.pop_front() {
-        for n in lat.neighbours(c) {
-            if n != without && label[n] == l && seen.insert(n) {
-                if nbs.contains(&n) {
-                    remaining -= 1;
-                    if remaining == 0 {
-                        return true;
-                    }
-                }
-                q.push_back(n);
-            }
-        }
-    }
-    false
-}
-
-/// Even out the weights of the parts labelled `0..n` among `cells`, relative to each part's
-/// `target` share, by moving boundary cells from a fuller part to an emptier neighbour (never
-/// emptying or splitting a part), until no such move is left.
-pub fn balance(lat: &Lattice, label: &mut [u32], cells: &[CellIx], weight: &[f64], target: &[f64]) {
-    let n = target.len();
-    let mut w = vec![0.0; n];
-    let mut size = vec![0usize; n];
-    for &c in cells {
-        w[label[c] as usize] += weight[c];
-        size[label[c] as usize] += 1;
-    }
-    for _pass in 0..400 {
-        let mut moved = false;
-        for &c in cells {
-            let p = label[c];
-            if size[p as usize] <= 1 {
-                continue;
-            }
-            // Lightest neighbouring part of another label.
-            let mut best: Option<u32> = None;
-            for nb in lat.neighbours(c) {
-                let q = label[nb];
-                if q == NONE || q == p || q as usize >= n {
-                    continue;
-                }
-                if best.is_none_or(|b| w[q as usize] / target[q as usize] < w[b as usize] / target[b as usize]) {
-                    best = Some(q);
-                }
-            }
-            let Some(q) = best else { continue };
-            let wc = weight[c];
-            let fill_q = (w[q as usize] + wc) / target[q as usize];
-            let fill_p = w[p as usize] / target[p as usize];
-            if fill_q < fill_p - 1e-9 && stays_connected(lat, label, p, c) {
-                label[c] = q;
-                w[p as usize] -= wc;
-                w[q as usize] += wc;
-                size[p as usize] -= 1;
-                size[q as usize] += 1;
-                moved = true;
-            }
-        }
-        if !moved {
-            break;
-        }
-    }
 }
 
 /// Split `cells` (connected) into `n` contiguous parts of even weight. Returns one label per

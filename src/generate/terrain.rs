@@ -54,7 +54,9 @@ pub struct Polyline {
 impl Polyline {
     #[must_use]
     pub fn from_lonlat(proj: &LocalProj, pts: &[(f64, f64)]) -> Self {
-        Polyline { pts: pts.iter().map(|&(lon, lat)| proj.to_xy(lon, lat)).collect() }
+        Polyline {
+            pts: pts.iter().map(|&(lon, lat)| proj.to_xy(lon, lat)).collect(),
+        }
     }
 
     /// Distance to the line and which side: positive on the right of the direction of travel.
@@ -114,11 +116,17 @@ impl Polyline {
         // Right side forward, left side back: counter-clockwise.
         for i in 0..n {
             let (nx, ny) = normal(i);
-            ring.push((self.pts[i].0 - nx * half_width_m, self.pts[i].1 - ny * half_width_m));
+            ring.push((
+                self.pts[i].0 - nx * half_width_m,
+                self.pts[i].1 - ny * half_width_m,
+            ));
         }
         for i in (0..n).rev() {
             let (nx, ny) = normal(i);
-            ring.push((self.pts[i].0 + nx * half_width_m, self.pts[i].1 + ny * half_width_m));
+            ring.push((
+                self.pts[i].0 + nx * half_width_m,
+                self.pts[i].1 + ny * half_width_m,
+            ));
         }
         ring.push(ring[0]);
         ring
@@ -183,12 +191,20 @@ impl Terrain {
         Terrain {
             yangtze: Polyline::from_lonlat(&proj, &YANGTZE_CENTRELINE),
             huaxi: Polyline::from_lonlat(&proj, &HUAXI_CENTRELINE),
-            outer: OUTER_LIMIT.iter().map(|&(lon, lat)| proj.to_xy(lon, lat)).collect(),
+            outer: OUTER_LIMIT
+                .iter()
+                .map(|&(lon, lat)| proj.to_xy(lon, lat))
+                .collect(),
             hills: HILLS
                 .iter()
                 .map(|&(lon, lat, h, s)| {
                     let (x, y) = proj.to_xy(lon, lat);
-                    Hill { x, y, height_m: h, sigma_m: s }
+                    Hill {
+                        x,
+                        y,
+                        height_m: h,
+                        sigma_m: s,
+                    }
                 })
                 .collect(),
             proj,
@@ -242,7 +258,8 @@ impl Terrain {
         z += 6.0 * (x / 137.0).sin() * (y / 173.0).cos() + 4.0 * ((x + 2.0 * y) / 97.0).sin();
         let creek = self.huaxi.distance(x, y);
         let valley = 1.0 - (-(creek / 160.0).powi(2)).exp();
-        let floor = WATER_LEVEL_M + 4.0 + 0.004 * (-(self.yangtze.distance(x, y))).max(-4000.0).abs();
+        let floor =
+            WATER_LEVEL_M + 4.0 + 0.004 * (-(self.yangtze.distance(x, y))).max(-4000.0).abs();
         z = floor + (z - floor) * valley.max(0.05);
         z.clamp(WATER_LEVEL_M + 1.0, 420.0)
     }

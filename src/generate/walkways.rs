@@ -35,10 +35,34 @@ struct NamedLine {
 }
 
 const NAMED: [NamedLine; 4] = [
-    NamedLine { name: "马王坪正街", horizontal: true, at: 29.4695, from: 106.528, to: 106.540 },
-    NamedLine { name: "李家沱正街", horizontal: true, at: 29.4725, from: 106.524, to: 106.532 },
-    NamedLine { name: "渝南大道", horizontal: false, at: 106.5245, from: 29.455, to: 29.4715 },
-    NamedLine { name: "巴南大道", horizontal: true, at: 29.4640, from: 106.546, to: 106.568 },
+    NamedLine {
+        name: "马王坪正街",
+        horizontal: true,
+        at: 29.4695,
+        from: 106.528,
+        to: 106.540,
+    },
+    NamedLine {
+        name: "李家沱正街",
+        horizontal: true,
+        at: 29.4725,
+        from: 106.524,
+        to: 106.532,
+    },
+    NamedLine {
+        name: "渝南大道",
+        horizontal: false,
+        at: 106.5245,
+        from: 29.455,
+        to: 29.4715,
+    },
+    NamedLine {
+        name: "巴南大道",
+        horizontal: true,
+        at: 29.4640,
+        from: 106.546,
+        to: 106.568,
+    },
 ];
 
 fn crosses_creek(t: &Terrain, p: (f64, f64), q: (f64, f64)) -> bool {
@@ -83,9 +107,15 @@ pub fn lattice_walkways(
     let mut kept: Vec<(usize, usize, bool)> = Vec::new(); // (a, b, is_bridge)
     let mut dropped: Vec<(usize, usize)> = Vec::new();
     let cell_at = |i: isize, j: isize| -> Option<CellIx> {
-        (i >= 0 && j >= 0 && (i as usize) < lat.nx && (j as usize) < lat.ny).then(|| lat.cell_ix(i as usize, j as usize))
+        (i >= 0 && j >= 0 && (i as usize) < lat.nx && (j as usize) < lat.ny)
+            .then(|| lat.cell_ix(i as usize, j as usize))
     };
-    let mut consider = |a: usize, b: usize, c1: Option<CellIx>, c2: Option<CellIx>, bridge_line: bool, rng: &mut ChaCha8Rng| {
+    let mut consider = |a: usize,
+                        b: usize,
+                        c1: Option<CellIx>,
+                        c2: Option<CellIx>,
+                        bridge_line: bool,
+                        rng: &mut ChaCha8Rng| {
         let l1 = c1.is_some_and(|c| land[c]);
         let l2 = c2.is_some_and(|c| land[c]);
         if !l1 && !l2 {
@@ -98,14 +128,18 @@ pub fn lattice_walkways(
             }
             return;
         }
-        let interior = l1 && l2 && c1.zip(c2).is_some_and(|(x, y)| micro[x] == micro[y] && micro[x] != NONE);
+        let interior = l1
+            && l2
+            && c1
+                .zip(c2)
+                .is_some_and(|(x, y)| micro[x] == micro[y] && micro[x] != NONE);
         let people = c1.map_or(0, |c| hh[c]) + c2.map_or(0, |c| hh[c]);
         let p_drop = if !interior {
             0.0
         } else if people < 12 {
-            0.62
+            0.7
         } else {
-            0.42
+            0.5
         };
         if rng.random_bool(p_drop) {
             dropped.push((a, b));
@@ -116,13 +150,27 @@ pub fn lattice_walkways(
     for j in 0..=lat.ny {
         for i in 0..lat.nx {
             let (ii, jj) = (i as isize, j as isize);
-            consider(lat.node_ix(i, j), lat.node_ix(i + 1, j), cell_at(ii, jj - 1), cell_at(ii, jj), j % 5 == 0, rng);
+            consider(
+                lat.node_ix(i, j),
+                lat.node_ix(i + 1, j),
+                cell_at(ii, jj - 1),
+                cell_at(ii, jj),
+                j % 5 == 0,
+                rng,
+            );
         }
     }
     for i in 0..=lat.nx {
         for j in 0..lat.ny {
             let (ii, jj) = (i as isize, j as isize);
-            consider(lat.node_ix(i, j), lat.node_ix(i, j + 1), cell_at(ii - 1, jj), cell_at(ii, jj), false, rng);
+            consider(
+                lat.node_ix(i, j),
+                lat.node_ix(i, j + 1),
+                cell_at(ii - 1, jj),
+                cell_at(ii, jj),
+                false,
+                rng,
+            );
         }
     }
     // Diagonal footpaths and hillside steps through some blocks.
@@ -133,7 +181,11 @@ pub fn lattice_walkways(
         let p = if hh[c] < 5 { 0.22 } else { 0.06 };
         if rng.random_bool(p) {
             let k = lat.corners(c);
-            let (a, b) = if rng.random_bool(0.5) { (k[0], k[2]) } else { (k[1], k[3]) };
+            let (a, b) = if rng.random_bool(0.5) {
+                (k[0], k[2])
+            } else {
+                (k[1], k[3])
+            };
             if !crosses_creek(t, lat.nodes[a], lat.nodes[b]) {
                 kept.push((a, b, false));
             }
@@ -154,7 +206,9 @@ pub fn lattice_walkways(
         let r = uf.find(a);
         size[r] += 1;
     }
-    let biggest = (0..size.len()).max_by_key(|&r| (size[r], usize::MAX - r)).unwrap_or(0);
+    let biggest = (0..size.len())
+        .max_by_key(|&r| (size[r], usize::MAX - r))
+        .unwrap_or(0);
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for (a, b, bridge) in kept {
@@ -176,8 +230,16 @@ pub fn lattice_walkways(
         } else {
             WalkwayKind::Footway
         };
-        let name = if kind == WalkwayKind::Stairs || kind == WalkwayKind::Bridge { None } else { street_name(lat, t, a, b) };
-        let kind = if name.is_some() { WalkwayKind::Street } else { kind };
+        let name = if kind == WalkwayKind::Stairs || kind == WalkwayKind::Bridge {
+            None
+        } else {
+            street_name(lat, t, a, b)
+        };
+        let kind = if name.is_some() {
+            WalkwayKind::Street
+        } else {
+            kind
+        };
         out.push(Segment { a, b, kind, name });
     }
     out
@@ -186,7 +248,10 @@ pub fn lattice_walkways(
 fn street_name(lat: &Lattice, t: &Terrain, a: usize, b: usize) -> Option<&'static str> {
     let (ia, ja) = (a % (lat.nx + 1), a / (lat.nx + 1));
     let (ib, jb) = (b % (lat.nx + 1), b / (lat.nx + 1));
-    let (mx, my) = ((lat.nodes[a].0 + lat.nodes[b].0) / 2.0, (lat.nodes[a].1 + lat.nodes[b].1) / 2.0);
+    let (mx, my) = (
+        (lat.nodes[a].0 + lat.nodes[b].0) / 2.0,
+        (lat.nodes[a].1 + lat.nodes[b].1) / 2.0,
+    );
     let (lon, la) = t.proj.to_lonlat(mx, my);
     for nl in &NAMED {
         if nl.horizontal && ja == jb {

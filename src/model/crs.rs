@@ -19,7 +19,9 @@ impl FromStr for Crs {
             "wgs84" => Ok(Crs::Wgs84),
             "gcj02" => Ok(Crs::Gcj02),
             "bd09" => Ok(Crs::Bd09),
-            _ => Err(format!("unknown coordinate system '{s}': use wgs84, gcj02 or bd09")),
+            _ => Err(format!(
+                "unknown coordinate system '{s}': use wgs84, gcj02 or bd09"
+            )),
         }
     }
 }

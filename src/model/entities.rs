@@ -17,7 +17,11 @@ pub struct FeatureError {
 
 impl FeatureError {
     pub fn new(layer: LayerId, id: &str, message: impl Into<String>) -> Self {
-        FeatureError { layer, id: id.to_string(), message: message.into() }
+        FeatureError {
+            layer,
+            id: id.to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -29,7 +33,11 @@ fn req_str(layer: LayerId, f: &Feature, key: &str) -> Result<String, FeatureErro
 
 fn req_u64(layer: LayerId, f: &Feature, key: &str) -> Result<u64, FeatureError> {
     f.u64_prop(key).ok_or_else(|| {
-        FeatureError::new(layer, &f.id, format!("missing non-negative integer property '{key}'"))
+        FeatureError::new(
+            layer,
+            &f.id,
+            format!("missing non-negative integer property '{key}'"),
+        )
     })
 }
 
@@ -157,7 +165,11 @@ impl Walkway {
             return Err(FeatureError::new(l, &f.id, "geometry must be a LineString"));
         };
         if ls.0.len() < 2 {
-            return Err(FeatureError::new(l, &f.id, "a LineString needs at least 2 positions"));
+            return Err(FeatureError::new(
+                l,
+                &f.id,
+                "a LineString needs at least 2 positions",
+            ));
         }
         Ok(Walkway {
             id: f.id.clone(),
@@ -181,9 +193,17 @@ pub struct Area {
 
 impl Area {
     /// `parent_key` names the property holding the enclosing unit's id (`community`, `grid`).
-    pub fn from_feature(layer: LayerId, f: &Feature, parent_key: Option<&str>) -> Result<Self, FeatureError> {
+    pub fn from_feature(
+        layer: LayerId,
+        f: &Feature,
+        parent_key: Option<&str>,
+    ) -> Result<Self, FeatureError> {
         let geo::Geometry::Polygon(p) = &f.geometry else {
-            return Err(FeatureError::new(layer, &f.id, "geometry must be a Polygon"));
+            return Err(FeatureError::new(
+                layer,
+                &f.id,
+                "geometry must be a Polygon",
+            ));
         };
         Ok(Area {
             id: f.id.clone(),

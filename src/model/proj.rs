@@ -20,22 +20,32 @@ impl LocalProj {
     pub fn new(lon0: f64, lat0: f64) -> Self {
         let phi = lat0.to_radians();
         // Series for the length of a degree on the WGS84 ellipsoid.
-        let m_per_deg_lat =
-            111_132.92 - 559.82 * (2.0 * phi).cos() + 1.175 * (4.0 * phi).cos();
+        let m_per_deg_lat = 111_132.92 - 559.82 * (2.0 * phi).cos() + 1.175 * (4.0 * phi).cos();
         let m_per_deg_lon = 111_412.84 * phi.cos() - 93.5 * (3.0 * phi).cos();
-        LocalProj { lon0, lat0, m_per_deg_lon, m_per_deg_lat }
+        LocalProj {
+            lon0,
+            lat0,
+            m_per_deg_lon,
+            m_per_deg_lat,
+        }
     }
 
     /// (x east, y north) in metres.
     #[must_use]
     pub fn to_xy(&self, lon: f64, lat: f64) -> (f64, f64) {
-        ((lon - self.lon0) * self.m_per_deg_lon, (lat - self.lat0) * self.m_per_deg_lat)
+        (
+            (lon - self.lon0) * self.m_per_deg_lon,
+            (lat - self.lat0) * self.m_per_deg_lat,
+        )
     }
 
     /// (lon, lat) in degrees.
     #[must_use]
     pub fn to_lonlat(&self, x_m: f64, y_m: f64) -> (f64, f64) {
-        (self.lon0 + x_m / self.m_per_deg_lon, self.lat0 + y_m / self.m_per_deg_lat)
+        (
+            self.lon0 + x_m / self.m_per_deg_lon,
+            self.lat0 + y_m / self.m_per_deg_lat,
+        )
     }
 
     /// Project a whole geometry to metres.

@@ -20,7 +20,10 @@ struct View {
 
 impl View {
     fn px(&self, lon: f64, lat: f64) -> (f32, f32) {
-        (((lon - self.min_lon) * self.px_per_deg_lon) as f32, ((self.max_lat - lat) * self.px_per_deg_lat) as f32)
+        (
+            ((lon - self.min_lon) * self.px_per_deg_lon) as f32,
+            ((self.max_lat - lat) * self.px_per_deg_lat) as f32,
+        )
     }
 }
 
@@ -88,7 +91,12 @@ pub fn overview_png(ds: &Dataset, width_px: u32) -> Result<Vec<u8>, RenderError>
     let px_per_deg_lon = f64::from(width_px) / (max_lon - min_lon);
     let px_per_deg_lat = px_per_deg_lon / cos_lat;
     let height_px = ((max_lat - min_lat) * px_per_deg_lat).ceil() as u32;
-    let v = View { min_lon, max_lat, px_per_deg_lon, px_per_deg_lat };
+    let v = View {
+        min_lon,
+        max_lat,
+        px_per_deg_lon,
+        px_per_deg_lat,
+    };
     let mut pm = Pixmap::new(width_px, height_px).ok_or("picture size out of range")?;
     pm.fill(Color::from_rgba8(236, 232, 222, 255));
     let t = Transform::identity();
@@ -98,7 +106,13 @@ pub fn overview_png(ds: &Dataset, width_px: u32) -> Result<Vec<u8>, RenderError>
         for f in b {
             for p in polygons(&f.geometry) {
                 if let Some(path) = polygon_path(&v, &p) {
-                    pm.fill_path(&path, &paint(250, 248, 240, 255), FillRule::EvenOdd, t, None);
+                    pm.fill_path(
+                        &path,
+                        &paint(250, 248, 240, 255),
+                        FillRule::EvenOdd,
+                        t,
+                        None,
+                    );
                 }
             }
         }
@@ -107,17 +121,31 @@ pub fn overview_png(ds: &Dataset, width_px: u32) -> Result<Vec<u8>, RenderError>
         for f in water {
             for p in polygons(&f.geometry) {
                 if let Some(path) = polygon_path(&v, &p) {
-                    pm.fill_path(&path, &paint(150, 190, 225, 255), FillRule::EvenOdd, t, None);
+                    pm.fill_path(
+                        &path,
+                        &paint(150, 190, 225, 255),
+                        FillRule::EvenOdd,
+                        t,
+                        None,
+                    );
                 }
             }
         }
     }
     if let Some(c) = ds.layer(LayerId::Compounds) {
         for f in c {
-            let old = f.properties.get("old").and_then(serde_json::Value::as_bool).unwrap_or(false);
+            let old = f
+                .properties
+                .get("old")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false);
             for p in polygons(&f.geometry) {
                 if let Some(path) = polygon_path(&v, &p) {
-                    let pt = if old { paint(230, 190, 150, 200) } else { paint(200, 200, 235, 200) };
+                    let pt = if old {
+                        paint(230, 190, 150, 200)
+                    } else {
+                        paint(200, 200, 235, 200)
+                    };
                     pm.fill_path(&path, &pt, FillRule::EvenOdd, t, None);
                 }
             }
@@ -132,9 +160,14 @@ pub fn overview_png(ds: &Dataset, width_px: u32) -> Result<Vec<u8>, RenderError>
             }
         }
         for f in ws {
-            let Geometry::LineString(ls) = &f.geometry else { continue };
+            let Geometry::LineString(ls) = &f.geometry else {
+                continue;
+            };
             let kind = f.str_prop("kind").unwrap_or("street");
-            let z = f.elevation_m.as_ref().map_or(z_lo, |zs| zs.iter().sum::<f64>() / zs.len() as f64);
+            let z = f
+                .elevation_m
+                .as_ref()
+                .map_or(z_lo, |zs| zs.iter().sum::<f64>() / zs.len() as f64);
             let (pt, width) = match kind {
                 "stairs" => (paint(200, 40, 40, 255), 1.6),
                 "bridge" => (paint(20, 20, 20, 255), 3.0),
@@ -157,7 +190,10 @@ pub fn overview_png(ds: &Dataset, width_px: u32) -> Result<Vec<u8>, RenderError>
                 }
             }
             if let Some(path) = pb.finish() {
-                let stroke = Stroke { width: width * scale, ..Stroke::default() };
+                let stroke = Stroke {
+                    width: width * scale,
+                    ..Stroke::default()
+                };
                 pm.stroke_path(&path, &pt, &stroke, t, None);
             }
         }
@@ -166,7 +202,10 @@ pub fn overview_png(ds: &Dataset, width_px: u32) -> Result<Vec<u8>, RenderError>
         for f in c {
             for p in polygons(&f.geometry) {
                 if let Some(path) = polygon_path(&v, &p) {
-                    let stroke = Stroke { width: 2.2 * scale, ..Stroke::default() };
+                    let stroke = Stroke {
+                        width: 2.2 * scale,
+                        ..Stroke::default()
+                    };
                     pm.stroke_path(&path, &paint(70, 60, 110, 230), &stroke, t, None);
                 }
             }
@@ -176,7 +215,10 @@ pub fn overview_png(ds: &Dataset, width_px: u32) -> Result<Vec<u8>, RenderError>
         for f in b {
             for p in polygons(&f.geometry) {
                 if let Some(path) = polygon_path(&v, &p) {
-                    let stroke = Stroke { width: 3.5 * scale, ..Stroke::default() };
+                    let stroke = Stroke {
+                        width: 3.5 * scale,
+                        ..Stroke::default()
+                    };
                     pm.stroke_path(&path, &paint(40, 30, 80, 255), &stroke, t, None);
                 }
             }
@@ -184,15 +226,20 @@ pub fn overview_png(ds: &Dataset, width_px: u32) -> Result<Vec<u8>, RenderError>
     }
     if let Some(fs) = ds.layer(LayerId::Facilities) {
         for f in fs {
-            let Geometry::Point(p) = &f.geometry else { continue };
+            let Geometry::Point(p) = &f.geometry else {
+                continue;
+            };
             let cat = f.str_prop("category").unwrap_or("");
             let (pt, r) = match cat {
                 "party_mass_service_point" => (paint(220, 30, 30, 255), 4.5),
                 "elder_canteen" | "elder_day_care" => (paint(240, 140, 0, 255), 4.0),
-                "kindergarten" | "primary_school" | "middle_school" | "community_school" => (paint(30, 110, 220, 255), 3.5),
-                "hospital" | "community_health_centre" | "community_health_station" | "pharmacy" => {
-                    (paint(0, 160, 120, 255), 3.2)
+                "kindergarten" | "primary_school" | "middle_school" | "community_school" => {
+                    (paint(30, 110, 220, 255), 3.5)
                 }
+                "hospital"
+                | "community_health_centre"
+                | "community_health_station"
+                | "pharmacy" => (paint(0, 160, 120, 255), 3.2),
                 _ => (paint(110, 110, 110, 200), 2.0),
             };
             let (x, y) = v.px(p.x(), p.y());

@@ -1,5 +1,6 @@
 //! Read, validate and write data directories.
 
+pub mod manifest;
 pub mod read;
 pub mod validate;
 pub mod write;
@@ -9,8 +10,9 @@ use std::path::PathBuf;
 
 use crate::model::{Feature, LayerId, Taxonomy};
 
+pub use manifest::Manifest;
 pub use read::read_dir;
-pub use validate::{validate, Report, Violation};
+pub use validate::{Report, Violation, validate};
 
 /// A data directory as read: the layers it has and the taxonomy.
 #[derive(Debug, Clone)]
@@ -18,6 +20,8 @@ pub struct Dataset {
     pub dir: PathBuf,
     pub layers: BTreeMap<LayerId, Vec<Feature>>,
     pub taxonomy: Option<Taxonomy>,
+    /// `manifest.json`, when the directory has one.
+    pub manifest: Option<Manifest>,
 }
 
 impl Dataset {
@@ -28,18 +32,47 @@ impl Dataset {
     }
 }
 
+/// Read `dir` and check it against every rule: what the service does at start-up, so that it
+/// never serves a broken directory. Fails with [`StoreError::Invalid`] naming the first
+/// violation when any rule is broken; otherwise returns the data and the report (its counts).
+pub fn load_valid(dir: &std::path::Path) -> Result<(Dataset, Report), StoreError> {
+    let ds = read_dir(dir)?;
+    let report = validate(&ds);
+    if let Some(first) = report.violations.first() {
+        return Err(StoreError::Invalid {
+            path: dir.to_path_buf(),
+            count: report.violations.len(),
+            first: first.to_string(),
+        });
+    }
+    Ok((ds, report))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0} is not a directory")]
     NotADirectory(PathBuf),
-    #[error("{0} holds no layer file (expected files such as walkways.geojson, facilities.geojson)")]
+    #[error(
+        "{0} holds no layer file (expected files such as walkways.geojson, facilities.geojson)"
+    )]
     Empty(PathBuf),
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}: feature '{id}': {message}")]
-    Feature { path: PathBuf, id: String, message: String },
+    Feature {
+        path: PathBuf,
+        id: String,
+        message: String,
+    },
     #[error("{path}: {count} rule violation(s), first: {first}")]
-    Invalid { path: PathBuf, count: usize, first: String },
+    Invalid {
+        path: PathBuf,
+        count: usize,
+        first: String,
+    },
 }

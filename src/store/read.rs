@@ -7,7 +7,7 @@ use geojson::{GeoJson, GeometryValue};
 
 use crate::model::{Feature, LayerId, Taxonomy};
 
-use super::{Dataset, StoreError};
+use super::{Dataset, Manifest, StoreError};
 
 /// Read every layer file present in `dir`. Missing layers are simply absent; a file that is
 /// present but malformed fails with the file and, where one is at fault, the feature named.
@@ -25,20 +25,41 @@ pub fn read_dir(dir: &Path) -> Result<Dataset, StoreError> {
     let cat_path = dir.join("categories.json");
     let taxonomy = if cat_path.exists() {
         let text = read_text(&cat_path)?;
-        let t: Taxonomy = serde_json::from_str(&text)
-            .map_err(|e| StoreError::Parse { path: cat_path.clone(), message: e.to_string() })?;
+        let t: Taxonomy = serde_json::from_str(&text).map_err(|e| StoreError::Parse {
+            path: cat_path.clone(),
+            message: e.to_string(),
+        })?;
         Some(t)
+    } else {
+        None
+    };
+    let manifest_path = dir.join("manifest.json");
+    let manifest = if manifest_path.exists() {
+        let text = read_text(&manifest_path)?;
+        let m: Manifest = serde_json::from_str(&text).map_err(|e| StoreError::Parse {
+            path: manifest_path.clone(),
+            message: e.to_string(),
+        })?;
+        Some(m)
     } else {
         None
     };
     if layers.is_empty() {
         return Err(StoreError::Empty(dir.to_path_buf()));
     }
-    Ok(Dataset { dir: dir.to_path_buf(), layers, taxonomy })
+    Ok(Dataset {
+        dir: dir.to_path_buf(),
+        layers,
+        taxonomy,
+        manifest,
+    })
 }
 
 fn read_text(path: &Path) -> Result<String, StoreError> {
-    std::fs::read_to_string(path).map_err(|e| StoreError::Io { path: path.to_path_buf(), source: e })
+    std::fs::read_to_string(path).map_err(|e| StoreError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })
 }
 
 /// Read one GeoJSON FeatureCollection file into features.
@@ -51,7 +72,10 @@ pub fn read_layer(path: &Path) -> Result<Vec<Feature>, StoreError> {
 pub fn parse_layer(path: &Path, text: &str) -> Result<Vec<Feature>, StoreError> {
     let gj: GeoJson = text
         .parse()
-        .map_err(|e: geojson::Error| StoreError::Parse { path: path.to_path_buf(), message: e.to_string() })?;
+        .map_err(|e: geojson::Error| StoreError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
     let GeoJson::FeatureCollection(fc) = gj else {
         return Err(StoreError::Parse {
             path: path.to_path_buf(),
@@ -82,7 +106,10 @@ pub fn parse_layer(path: &Path, text: &str) -> Result<Vec<Feature>, StoreError> 
         let elevation_m = match &g.value {
             GeometryValue::LineString { coordinates: pos } if pos.iter().any(|p| p.len() >= 3) => {
                 if pos.iter().any(|p| p.len() < 3) {
-                    return Err(feature_err(&id, "some positions have an elevation and some do not".into()));
+                    return Err(feature_err(
+                        &id,
+                        "some positions have an elevation and some do not".into(),
+                    ));
                 }
                 Some(pos.iter().map(|p| p[2]).collect())
             }
@@ -93,9 +120,17 @@ pub fn parse_layer(path: &Path, text: &str) -> Result<Vec<Feature>, StoreError> 
             .try_into()
             .map_err(|e: geojson::Error| feature_err(&id, format!("bad geometry: {e}")))?;
         if let Some(bad) = first_non_finite(&geometry) {
-            return Err(feature_err(&id, format!("non-finite or out-of-range coordinate {bad:?}")));
+            return Err(feature_err(
+                &id,
+                format!("non-finite or out-of-range coordinate {bad:?}"),
+            ));
         }
-        out.push(Feature { id, geometry, elevation_m, properties: f.properties.unwrap_or_default() });
+        out.push(Feature {
+            id,
+            geometry,
+            elevation_m,
+            properties: f.properties.unwrap_or_default(),
+        });
     }
     Ok(out)
 }
@@ -110,7 +145,11 @@ fn first_non_finite(g: &geo::Geometry<f64>) -> Option<(f64, f64)> {
 /// The paths a data directory may hold, for messages.
 #[must_use]
 pub fn expected_files(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = LayerId::ALL.iter().map(|l| dir.join(l.file_name())).collect();
+    let mut v: Vec<PathBuf> = LayerId::ALL
+        .iter()
+        .map(|l| dir.join(l.file_name()))
+        .collect();
     v.push(dir.join("categories.json"));
+    v.push(dir.join("manifest.json"));
     v
 }

@@ -1,0 +1,69 @@
+//! Planner benchmarks on the default data: coverage of one category for every building, all
+//! categories, and siting three new elder canteens.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use servicemap::analysis::reach::times_to_nearest_s;
+use servicemap::analysis::{Level, Planner, WalkWorld, coverage};
+use servicemap::walk::Profile;
+
+fn world() -> WalkWorld {
+    let ds =
+        servicemap::store::read_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")))
+            .expect("geodata");
+    WalkWorld::from_dataset(&ds).expect("world")
+}
+
+fn bench(c: &mut Criterion) {
+    let w = Arc::new(world());
+    let p = Profile::Standard;
+    c.bench_function(
+        "coverage one category (elder_canteen, all buildings, grid level)",
+        |b| {
+            b.iter(|| {
+                let t = times_to_nearest_s(
+                    &w.graph,
+                    &w.building_snaps,
+                    &w.category_snaps("elder_canteen", p),
+                    p,
+                    f64::INFINITY,
+                );
+                coverage::by_unit(&w.buildings, &t, 900.0, Level::Grid)
+            });
+        },
+    );
+    c.bench_function("coverage all categories (all buildings, grid level)", |b| {
+        b.iter(|| {
+            w.category_ids
+                .iter()
+                .map(|cat| {
+                    let t = times_to_nearest_s(
+                        &w.graph,
+                        &w.building_snaps,
+                        &w.category_snaps(cat, p),
+                        p,
+                        f64::INFINITY,
+                    );
+                    coverage::by_unit(&w.buildings, &t, 900.0, Level::Grid).len()
+                })
+                .sum::<usize>()
+        });
+    });
+    let planner = Planner::new(Arc::clone(&w));
+    c.bench_function("siting count=3 elder_canteen 10 min elder", |b| {
+        b.iter(|| {
+            planner
+                .siting("elder_canteen", 3, 10.0, Profile::Elder, None)
+                .expect("siting")
+        });
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20);
+    targets = bench
+}
+criterion_main!(benches);

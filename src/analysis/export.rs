@@ -1,0 +1,265 @@
+//! Reports as GeoJSON (for maps and QGIS) and CSV (for Excel): units with their figures.
+//! Shared by the HTTP API and `servicemap report`.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::model::{Crs, Feature, LayerId};
+use crate::store::Dataset;
+use crate::store::write::geometry_json;
+
+use super::audit::UnitAudit;
+use super::coverage::{Level, SUBDISTRICT, UnitCoverage};
+use super::planner::CoverageReport;
+
+/// The layer holding the units of a level.
+#[must_use]
+pub fn layer_of(level: Level) -> LayerId {
+    match level {
+        Level::Microgrid => LayerId::Microgrids,
+        Level::Grid => LayerId::Grids,
+        Level::Community => LayerId::Communities,
+        Level::Subdistrict => LayerId::Boundary,
+    }
+}
+
+/// Unit features of a level by id (the boundary's single feature stands for the subdistrict).
+fn units_by_id(ds: &Dataset, level: Level) -> HashMap<&str, &Feature> {
+    let feats = ds.layer(layer_of(level)).unwrap_or_default();
+    if level == Level::Subdistrict {
+        return feats
+            .first()
+            .map(|f| (SUBDISTRICT, f))
+            .into_iter()
+            .collect();
+    }
+    feats.iter().map(|f| (f.id.as_str(), f)).collect()
+}
+
+fn geometry_in(f: Option<&Feature>, crs: Crs) -> Value {
+    f.map_or(Value::Null, |f| {
+        geometry_json(&crs.geometry_from_wgs84(&f.geometry), None)
+    })
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Properties of a unit's coverage (rounded for reading).
+#[must_use]
+pub fn coverage_properties(u: &UnitCoverage) -> Map<String, Value> {
+    let r2 = |x: f64| (x * 100.0).round() / 100.0;
+    obj(json!({
+        "unit": u.unit,
+        "buildings": u.buildings,
+        "households": u.households,
+        "households_covered": u.households_covered,
+        "share": (u.share * 10_000.0).round() / 10_000.0,
+        "residents": u.residents,
+        "residents_covered": u.residents_covered,
+        "residents_60plus": u.residents_60plus,
+        "residents_60plus_covered": u.residents_60plus_covered,
+        "children_0_6": u.children_0_6,
+        "children_0_6_covered": u.children_0_6_covered,
+        "median_walk_min": u.median_walk_min.map(r2),
+        "p90_walk_min": u.p90_walk_min.map(r2),
+    }))
+}
+
+/// A coverage report as a FeatureCollection of units (geometry in `crs`), with the whole
+/// area's figures in `summary`.
+#[must_use]
+pub fn coverage_geojson(r: &CoverageReport, ds: &Dataset, crs: Crs) -> Value {
+    let units = units_by_id(ds, r.level);
+    let features: Vec<Value> = r
+        .units
+        .iter()
+        .map(|u| {
+            let f = units.get(u.unit.as_str()).copied();
+            let mut p = coverage_properties(u);
+            if let Some(name) = f.and_then(|f| f.str_prop("name")) {
+                p.insert("name".into(), json!(name));
+            }
+            json!({ "type": "Feature", "id": u.unit, "geometry": geometry_in(f, crs), "properties": p })
+        })
+        .collect();
+    json!({
+        "type": "FeatureCollection",
+        "category": r.category,
+        "minutes": r.minutes,
+        "profile": r.profile,
+        "level": r.level.as_str(),
+        "coords": crs.as_str(),
+        "summary": coverage_properties(&r.total),
+        "features": features,
+    })
+}
+
+fn csv_field(v: &Value) -> String {
+    let s = match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// Rows of objects as CSV with the given columns (UTF-8 with BOM, so Excel reads Chinese names).
+#[must_use]
+pub fn csv(columns: &[&str], rows: &[Map<String, Value>]) -> String {
+    let mut s = String::from("\u{feff}");
+    s.push_str(&columns.join(","));
+    s.push('\n');
+    for r in rows {
+        let line: Vec<String> = columns
+            .iter()
+            .map(|c| csv_field(r.get(*c).unwrap_or(&Value::Null)))
+            .collect();
+        s.push_str(&line.join(","));
+        s.push('\n');
+    }
+    s
+}
+
+/// Column order of coverage CSV.
+pub const COVERAGE_COLUMNS: [&str; 14] = [
+    "unit",
+    "name",
+    "buildings",
+    "households",
+    "households_covered",
+    "share",
+    "residents",
+    "residents_covered",
+    "residents_60plus",
+    "residents_60plus_covered",
+    "children_0_6",
+    "children_0_6_covered",
+    "median_walk_min",
+    "p90_walk_min",
+];
+
+/// A coverage report as CSV: one row per unit, then the total.
+#[must_use]
+pub fn coverage_csv(r: &CoverageReport, ds: &Dataset) -> String {
+    let units = units_by_id(ds, r.level);
+    let mut rows: Vec<Map<String, Value>> = r
+        .units
+        .iter()
+        .map(|u| {
+            let mut p = coverage_properties(u);
+            if let Some(name) = units.get(u.unit.as_str()).and_then(|f| f.str_prop("name")) {
+                p.insert("name".into(), json!(name));
+            }
+            p
+        })
+        .collect();
+    let mut total = coverage_properties(&r.total);
+    total.insert("unit".into(), json!("TOTAL"));
+    rows.push(total);
+    csv(&COVERAGE_COLUMNS, &rows)
+}
+
+/// Properties of a unit's audit.
+#[must_use]
+pub fn audit_properties(a: &UnitAudit) -> Map<String, Value> {
+    obj(json!({
+        "unit": a.unit,
+        "required": a.required,
+        "met": a.met,
+        "compliance_rate": (a.compliance_rate * 10_000.0).round() / 10_000.0,
+        "missing": a.missing,
+        "categories": a.categories.iter().map(|c| json!({
+            "category": c.category,
+            "tier_min": c.tier_min,
+            "threshold_walk_min": (c.threshold_walk_min * 100.0).round() / 100.0,
+            "households": c.households,
+            "households_covered": c.households_covered,
+            "share": (c.share * 10_000.0).round() / 10_000.0,
+            "met": c.met,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// An audit as a FeatureCollection of units.
+#[must_use]
+pub fn audit_geojson(
+    audits: &[UnitAudit],
+    summary: &UnitAudit,
+    level: Level,
+    standard: &str,
+    ds: &Dataset,
+    crs: Crs,
+) -> Value {
+    let units = units_by_id(ds, level);
+    let features: Vec<Value> = audits
+        .iter()
+        .map(|a| {
+            let f = units.get(a.unit.as_str()).copied();
+            let mut p = audit_properties(a);
+            if let Some(name) = f.and_then(|f| f.str_prop("name")) {
+                p.insert("name".into(), json!(name));
+            }
+            json!({ "type": "Feature", "id": a.unit, "geometry": geometry_in(f, crs), "properties": p })
+        })
+        .collect();
+    json!({
+        "type": "FeatureCollection",
+        "standard": standard,
+        "level": level.as_str(),
+        "coords": crs.as_str(),
+        "summary": audit_properties(summary),
+        "features": features,
+    })
+}
+
+/// An audit as CSV: one row per unit and category.
+#[must_use]
+pub fn audit_csv(audits: &[UnitAudit], ds: &Dataset, level: Level) -> String {
+    let units = units_by_id(ds, level);
+    let mut rows = Vec::new();
+    for a in audits {
+        let name = units
+            .get(a.unit.as_str())
+            .and_then(|f| f.str_prop("name"))
+            .unwrap_or("");
+        for c in &a.categories {
+            rows.push(obj(json!({
+                "unit": a.unit,
+                "name": name,
+                "compliance_rate": (a.compliance_rate * 10_000.0).round() / 10_000.0,
+                "category": c.category,
+                "tier_min": c.tier_min,
+                "threshold_walk_min": (c.threshold_walk_min * 100.0).round() / 100.0,
+                "households": c.households,
+                "households_covered": c.households_covered,
+                "share": (c.share * 10_000.0).round() / 10_000.0,
+                "met": c.met,
+            })));
+        }
+    }
+    csv(
+        &[
+            "unit",
+            "name",
+            "compliance_rate",
+            "category",
+            "tier_min",
+            "threshold_walk_min",
+            "households",
+            "households_covered",
+            "share",
+            "met",
+        ],
+        &rows,
+    )
+}

@@ -1,0 +1,488 @@
+//! The planner's questions, answered from network walking times: coverage per unit, gaps,
+//! audits against the standards, what-if scenarios and siting. Per-building times are cached
+//! per (category, profile) — every threshold in minutes reads the same times — so asking
+//! again is cheap. The cache lives with the [`WalkWorld`] it was computed from: new data
+//! means a new planner and an empty cache.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use crate::model::{Building, Category};
+use crate::walk::{Profile, Searcher, Snap, SnappedPoints};
+
+use super::audit::{self, Standard, UnitAudit};
+use super::coverage::{self, Level, UnitCoverage};
+use super::gaps::{self, GapUnit};
+use super::reach::{candidates_within, times_to_nearest_s};
+use super::siting;
+use super::world::WalkWorld;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error("unknown category '{0}': see GET /categories for the ids")]
+    UnknownCategory(String),
+    #[error("the data directory has no buildings, so nobody can be counted as covered")]
+    NoBuildings,
+    #[error("the data directory has no categories.json, so no standard can be audited")]
+    NoTaxonomy,
+    #[error("no facility with id '{0}'")]
+    UnknownFacility(String),
+    #[error("facility '{id}' is a {actual}, not a {expected}")]
+    WrongCategory {
+        id: String,
+        actual: String,
+        expected: String,
+    },
+    #[error("point {index} ({lon}, {lat}) cannot join the walking network: {reason}")]
+    Unsnappable {
+        index: usize,
+        lon: f64,
+        lat: f64,
+        reason: String,
+    },
+}
+
+/// Who counts as covered, weighted by what: households in general, residents 60+ for elder
+/// services, children 0–6 for kindergartens.
+#[must_use]
+pub fn weight_of(category: Option<&Category>, b: &Building) -> u64 {
+    match category.map(|c| (c.id.as_str(), c.domain.as_str())) {
+        Some((_, "elderly")) => b.residents_60plus,
+        Some(("kindergarten", _)) => b.children_0_6,
+        _ => b.households,
+    }
+}
+
+/// Name of the weight `weight_of` uses, for reports.
+#[must_use]
+pub fn weight_name(category: Option<&Category>) -> &'static str {
+    match category.map(|c| (c.id.as_str(), c.domain.as_str())) {
+        Some((_, "elderly")) => "residents_60plus",
+        Some(("kindergarten", _)) => "children_0_6",
+        _ => "households",
+    }
+}
+
+/// Coverage of one category at one level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoverageReport {
+    pub category: String,
+    pub minutes: f64,
+    pub profile: &'static str,
+    pub level: Level,
+    pub units: Vec<UnitCoverage>,
+    pub total: UnitCoverage,
+}
+
+/// Households left out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GapReport {
+    pub category: String,
+    pub minutes: f64,
+    pub profile: &'static str,
+    /// Indices into `WalkWorld::buildings` of uncovered buildings, with their walking time
+    /// (minutes; `None` = no facility reachable at all).
+    pub buildings: Vec<(usize, Option<f64>)>,
+    pub microgrids: Vec<GapUnit>,
+}
+
+/// A change of a what-if scenario. Positions are WGS84.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Add {
+        category: String,
+        lon: f64,
+        lat: f64,
+    },
+    Remove {
+        id: String,
+    },
+    Move {
+        id: String,
+        lon: f64,
+        lat: f64,
+    },
+}
+
+/// Before and after of one category.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScenarioResult {
+    pub category: String,
+    pub before: CoverageReport,
+    pub after: CoverageReport,
+    pub households_covered_delta: i64,
+    pub residents_covered_delta: i64,
+    pub residents_60plus_covered_delta: i64,
+}
+
+/// One suggested site.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Site {
+    pub rank: usize,
+    pub lon: f64,
+    pub lat: f64,
+    /// Index of the chosen candidate in `candidates=` (absent when sites are network nodes).
+    pub candidate: Option<usize>,
+    /// What the site newly covers, in the category's weight (households, residents 60+ or children).
+    pub added_weight: u64,
+    pub weight: &'static str,
+    pub added_households: u64,
+    pub added_residents: u64,
+    pub buildings: usize,
+}
+
+/// Per-building seconds to the nearest facility, per (category, profile).
+type TimesCache = HashMap<(String, Profile), Arc<Vec<f64>>>;
+
+/// The planner over one world.
+#[derive(Debug)]
+pub struct Planner {
+    pub world: Arc<WalkWorld>,
+    cache: Mutex<TimesCache>,
+}
+
+impl Planner {
+    #[must_use]
+    pub fn new(world: Arc<WalkWorld>) -> Planner {
+        Planner {
+            world,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn category(&self, id: &str) -> Result<Option<&Category>, PlanError> {
+        let known_in_taxonomy = self.world.taxonomy.as_ref().and_then(|t| t.get(id));
+        if known_in_taxonomy.is_none() && self.world.category_tag(id).is_none() {
+            return Err(PlanError::UnknownCategory(id.to_string()));
+        }
+        Ok(known_in_taxonomy)
+    }
+
+    /// Per-building walking seconds to the nearest facility of `category` (cached).
+    pub fn times(&self, category: &str, p: Profile) -> Result<Arc<Vec<f64>>, PlanError> {
+        self.category(category)?;
+        if self.world.buildings.is_empty() {
+            return Err(PlanError::NoBuildings);
+        }
+        let key = (category.to_string(), p);
+        if let Some(t) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+            return Ok(t);
+        }
+        let w = &self.world;
+        let t = Arc::new(times_to_nearest_s(
+            &w.graph,
+            &w.building_snaps,
+            &w.category_snaps(category, p),
+            p,
+            f64::INFINITY,
+        ));
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(key, Arc::clone(&t));
+        }
+        Ok(t)
+    }
+
+    fn report(
+        &self,
+        category: &str,
+        minutes: f64,
+        p: Profile,
+        level: Level,
+        times: &[f64],
+    ) -> CoverageReport {
+        let units = coverage::by_unit(&self.world.buildings, times, minutes * 60.0, level);
+        let total = coverage::by_unit(
+            &self.world.buildings,
+            times,
+            minutes * 60.0,
+            Level::Subdistrict,
+        )
+        .pop()
+        .unwrap_or_else(empty_total);
+        CoverageReport {
+            category: category.to_string(),
+            minutes,
+            profile: p.as_str(),
+            level,
+            units,
+            total,
+        }
+    }
+
+    /// Coverage of `category` within `minutes` for profile `p`, per unit at `level`.
+    pub fn coverage(
+        &self,
+        category: &str,
+        minutes: f64,
+        p: Profile,
+        level: Level,
+    ) -> Result<CoverageReport, PlanError> {
+        let times = self.times(category, p)?;
+        Ok(self.report(category, minutes, p, level, &times))
+    }
+
+    /// Uncovered buildings and the micro-grids holding them, ranked by uncovered households.
+    pub fn gaps(&self, category: &str, minutes: f64, p: Profile) -> Result<GapReport, PlanError> {
+        let times = self.times(category, p)?;
+        let (idx, microgrids) = gaps::gaps(&self.world.buildings, &times, minutes * 60.0, |b| {
+            b.microgrid.as_deref()
+        });
+        let buildings = idx
+            .into_iter()
+            .map(|i| (i, times[i].is_finite().then(|| times[i] / 60.0)))
+            .collect();
+        Ok(GapReport {
+            category: category.to_string(),
+            minutes,
+            profile: p.as_str(),
+            buildings,
+            microgrids,
+        })
+    }
+
+    /// Audit every unit at `level` against `standard`: a category is met where at least
+    /// `target_share` of households walk to it within the standard's threshold.
+    pub fn audit(
+        &self,
+        standard: Standard,
+        level: Level,
+        p: Profile,
+        target_share: f64,
+    ) -> Result<Vec<UnitAudit>, PlanError> {
+        let tax = self.world.taxonomy.as_ref().ok_or(PlanError::NoTaxonomy)?;
+        let flat = Profile::Standard.flat_speed_m_per_s();
+        let required: Vec<(&Category, &crate::model::Threshold, f64)> = tax
+            .categories
+            .iter()
+            .filter_map(|c| {
+                standard
+                    .threshold(c)
+                    .map(|t| (c, t, audit::threshold_s(t, flat)))
+            })
+            .collect();
+        let mut times = BTreeMap::new();
+        for (c, _, _) in &required {
+            let t = if self.world.category_tag(&c.id).is_some() {
+                self.times(&c.id, p)?.as_ref().clone()
+            } else {
+                // No facility of the category at all: nobody is covered.
+                vec![f64::INFINITY; self.world.buildings.len()]
+            };
+            times.insert(c.id.clone(), t);
+        }
+        Ok(audit::audit(
+            &self.world.buildings,
+            &required,
+            &times,
+            level,
+            target_share,
+        ))
+    }
+
+    fn snap_new(&self, points: &[(f64, f64)]) -> Result<SnappedPoints, PlanError> {
+        let snapped = SnappedPoints::build(
+            &self.world.graph,
+            points,
+            &[],
+            crate::walk::DEFAULT_MAX_SNAP_M,
+        );
+        if let Some((i, e)) = snapped.errors().first() {
+            return Err(PlanError::Unsnappable {
+                index: *i,
+                lon: points[*i].0,
+                lat: points[*i].1,
+                reason: e.to_string(),
+            });
+        }
+        Ok(snapped)
+    }
+
+    /// A what-if: apply `changes` to the facilities (nothing stored changes) and report
+    /// coverage before and after for every category the changes touch.
+    pub fn scenario(
+        &self,
+        changes: &[Change],
+        minutes: f64,
+        p: Profile,
+        level: Level,
+    ) -> Result<Vec<ScenarioResult>, PlanError> {
+        let w = &self.world;
+        let find = |id: &str| {
+            w.facilities
+                .iter()
+                .position(|f| f.id == id)
+                .ok_or_else(|| PlanError::UnknownFacility(id.into()))
+        };
+        // Per category: removed facility indices and added/moved points.
+        let mut removed: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut added: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+        for ch in changes {
+            match ch {
+                Change::Add { category, lon, lat } => {
+                    self.category(category)?;
+                    added
+                        .entry(category.clone())
+                        .or_default()
+                        .push((*lon, *lat));
+                }
+                Change::Remove { id } => {
+                    let i = find(id)?;
+                    removed
+                        .entry(w.facilities[i].category.clone())
+                        .or_default()
+                        .push(i);
+                }
+                Change::Move { id, lon, lat } => {
+                    let i = find(id)?;
+                    let c = w.facilities[i].category.clone();
+                    removed.entry(c.clone()).or_default().push(i);
+                    added.entry(c).or_default().push((*lon, *lat));
+                }
+            }
+        }
+        let mut cats: Vec<String> = removed.keys().chain(added.keys()).cloned().collect();
+        cats.sort();
+        cats.dedup();
+        let mut out = Vec::new();
+        for cat in cats {
+            let before_t = self.times(&cat, p)?;
+            let gone = removed.get(&cat).cloned().unwrap_or_default();
+            let tag = w.category_tag(&cat);
+            let mut targets: Vec<Snap> = (0..w.facility_snaps.len())
+                .filter(|&i| {
+                    tag.is_some_and(|t| w.facility_snaps.tag(i) == t) && !gone.contains(&i)
+                })
+                .filter_map(|i| w.facility_snaps.snap(i, p).copied())
+                .collect();
+            if let Some(pts) = added.get(&cat) {
+                let s = self.snap_new(pts)?;
+                targets.extend((0..s.len()).filter_map(|i| s.snap(i, p).copied()));
+            }
+            let after_t =
+                times_to_nearest_s(&w.graph, &w.building_snaps, &targets, p, f64::INFINITY);
+            let before = self.report(&cat, minutes, p, level, &before_t);
+            let after = self.report(&cat, minutes, p, level, &after_t);
+            let d = |a: u64, b: u64| a as i64 - b as i64;
+            out.push(ScenarioResult {
+                category: cat,
+                households_covered_delta: d(
+                    after.total.households_covered,
+                    before.total.households_covered,
+                ),
+                residents_covered_delta: d(
+                    after.total.residents_covered,
+                    before.total.residents_covered,
+                ),
+                residents_60plus_covered_delta: d(
+                    after.total.residents_60plus_covered,
+                    before.total.residents_60plus_covered,
+                ),
+                before,
+                after,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Suggest `count` new sites for `category`: points on walkways (network nodes) or the
+    /// given `candidates` (WGS84), chosen greedily, each covering the most still-uncovered
+    /// weight within `minutes`.
+    pub fn siting(
+        &self,
+        category: &str,
+        count: usize,
+        minutes: f64,
+        p: Profile,
+        candidates: Option<&[(f64, f64)]>,
+    ) -> Result<Vec<Site>, PlanError> {
+        let cat = self.category(category)?;
+        let times = self.times(category, p)?;
+        let w = &self.world;
+        let limit_s = minutes * 60.0;
+        let uncovered: Vec<usize> = (0..w.buildings.len())
+            .filter(|&i| times[i] > limit_s)
+            .collect();
+        let weights: Vec<u64> = uncovered
+            .iter()
+            .map(|&i| weight_of(cat, &w.buildings[i]))
+            .collect();
+        let cand_snaps: Option<Vec<Snap>> = match candidates {
+            None => None,
+            Some(pts) => {
+                let s = self.snap_new(pts)?;
+                Some(
+                    (0..s.len())
+                        .map(|i| {
+                            s.snap(i, p).copied().ok_or_else(|| PlanError::Unsnappable {
+                                index: i,
+                                lon: pts[i].0,
+                                lat: pts[i].1,
+                                reason: format!("no walkway the {} profile may use", p.as_str()),
+                            })
+                        })
+                        .collect::<Result<_, _>>()?,
+                )
+            }
+        };
+        let mut searcher = Searcher::new();
+        let reach = candidates_within(
+            &w.graph,
+            &mut searcher,
+            &w.building_snaps,
+            &uncovered,
+            cand_snaps.as_deref(),
+            p,
+            limit_s,
+        );
+        let n_cand = cand_snaps.as_ref().map_or(w.graph.node_count(), Vec::len);
+        let picks = siting::greedy(&weights, &reach, n_cand, count);
+        Ok(picks
+            .into_iter()
+            .enumerate()
+            .map(|(rank, pk)| {
+                let (lon, lat) = match (candidates, &cand_snaps) {
+                    (Some(pts), Some(_)) => pts[pk.candidate],
+                    _ => w
+                        .graph
+                        .to_lonlat(w.graph.node_xy(crate::walk::NodeId(pk.candidate as u32))),
+                };
+                let bs: Vec<&Building> = pk
+                    .buildings
+                    .iter()
+                    .map(|&k| &w.buildings[uncovered[k]])
+                    .collect();
+                Site {
+                    rank: rank + 1,
+                    lon,
+                    lat,
+                    candidate: candidates.map(|_| pk.candidate),
+                    added_weight: pk.added_weight,
+                    weight: weight_name(cat),
+                    added_households: bs.iter().map(|b| b.households).sum(),
+                    added_residents: bs.iter().map(|b| b.residents).sum(),
+                    buildings: bs.len(),
+                }
+            })
+            .collect())
+    }
+}
+
+fn empty_total() -> UnitCoverage {
+    UnitCoverage {
+        unit: coverage::SUBDISTRICT.to_string(),
+        buildings: 0,
+        households: 0,
+        households_covered: 0,
+        share: 0.0,
+        residents: 0,
+        residents_covered: 0,
+        residents_60plus: 0,
+        residents_60plus_covered: 0,
+        children_0_6: 0,
+        children_0_6_covered: 0,
+        median_walk_min: None,
+        p90_walk_min: None,
+    }
+}

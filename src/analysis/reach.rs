@@ -1,0 +1,155 @@
+//! Walking times from every building to its nearest facility of a set, in one search.
+//!
+//! Coverage asks "how long does each building's walk to the nearest facility take?". Walking
+//! is not symmetric on hills (uphill is slower), so the search runs *backwards* from the
+//! facilities over reversed edges: a node's label is the time to walk from it to the nearest
+//! facility. One search answers every building, instead of one search per building.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+
+use crate::walk::{EdgeId, NodeId, Origin, Profile, Searcher, Snap, SnappedPoints, WalkGraph};
+
+#[derive(PartialEq)]
+struct Item {
+    time_s: f64,
+    node: u32,
+}
+impl Eq for Item {}
+impl Ord for Item {
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.time_s
+            .total_cmp(&self.time_s)
+            .then(o.node.cmp(&self.node))
+    }
+}
+impl PartialOrd for Item {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+fn partial_s(cost_s: f64, fraction: f64) -> f64 {
+    if fraction <= 0.0 {
+        0.0
+    } else {
+        cost_s * fraction
+    }
+}
+
+/// Seconds from every building (`buildings`, snapped for `p`) to the nearest of `targets`
+/// (snapped facility positions; each target's connector to the network is walked at the
+/// profile's flat speed and counted). `INFINITY` where no target can be reached (or the
+/// building could not be snapped). Searches no further than `max_s`.
+#[must_use]
+pub fn times_to_nearest_s(
+    graph: &WalkGraph,
+    buildings: &SnappedPoints,
+    targets: &[Snap],
+    p: Profile,
+    max_s: f64,
+) -> Vec<f64> {
+    let mut node_s = vec![f64::INFINITY; graph.node_count()];
+    let mut heap = BinaryHeap::new();
+    let mut on_edge: HashMap<EdgeId, Vec<(f64, f64)>> = HashMap::new();
+    for t in targets {
+        let e = graph.edge(t.edge);
+        let conn = t.connector_s(p);
+        on_edge.entry(t.edge).or_default().push((t.fraction, conn));
+        // From `from`, walk forward to the target; from `to`, backward.
+        for (n, s) in [
+            (e.from, conn + partial_s(e.cost_s(p, true), t.fraction)),
+            (e.to, conn + partial_s(e.cost_s(p, false), 1.0 - t.fraction)),
+        ] {
+            if s < node_s[n.index()] && s <= max_s {
+                node_s[n.index()] = s;
+                heap.push(Item {
+                    time_s: s,
+                    node: n.0,
+                });
+            }
+        }
+    }
+    while let Some(Item { time_s, node }) = heap.pop() {
+        if time_s > node_s[node as usize] {
+            continue;
+        }
+        for a in graph.adjacent(NodeId(node)) {
+            // Walking head -> node is the opposite direction of this adjacency entry.
+            let c = graph.edge(a.edge).cost_s(p, !a.forward);
+            let t = time_s + c;
+            if t < node_s[a.head.index()] && t <= max_s {
+                node_s[a.head.index()] = t;
+                heap.push(Item {
+                    time_s: t,
+                    node: a.head.0,
+                });
+            }
+        }
+    }
+    (0..buildings.len())
+        .map(|i| {
+            let Some(b) = buildings.snap(i, p) else {
+                return f64::INFINITY;
+            };
+            let e = graph.edge(b.edge);
+            let g = b.fraction;
+            let mut best = (node_s[e.from.index()] + partial_s(e.cost_s(p, false), g))
+                .min(node_s[e.to.index()] + partial_s(e.cost_s(p, true), 1.0 - g));
+            if let Some(ts) = on_edge.get(&b.edge) {
+                for &(f, conn) in ts {
+                    let walk = if f >= g {
+                        partial_s(e.cost_s(p, true), f - g)
+                    } else {
+                        partial_s(e.cost_s(p, false), g - f)
+                    };
+                    best = best.min(walk + conn);
+                }
+            }
+            let t = best + b.connector_s(p);
+            if t <= max_s { t } else { f64::INFINITY }
+        })
+        .collect()
+}
+
+/// For each building in `which`, the candidates it can walk to within `max_s`: candidates are
+/// graph nodes when `candidates` is `None`, or the given snapped points. Runs one bounded
+/// forward search per building (from the building, as residents walk).
+#[must_use]
+pub fn candidates_within(
+    graph: &WalkGraph,
+    searcher: &mut Searcher,
+    buildings: &SnappedPoints,
+    which: &[usize],
+    candidates: Option<&[Snap]>,
+    p: Profile,
+    max_s: f64,
+) -> Vec<Vec<usize>> {
+    which
+        .iter()
+        .map(|&i| {
+            let Some(b) = buildings.snap(i, p) else {
+                return Vec::new();
+            };
+            searcher.run(graph, &[Origin::new(*b, p)], p, max_s);
+            match candidates {
+                None => searcher
+                    .settled()
+                    .iter()
+                    .filter(|n| searcher.node_time_s(**n) <= max_s)
+                    .map(|n| n.index())
+                    .collect(),
+                Some(cs) => cs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| {
+                        searcher
+                            .reach(graph, c)
+                            .is_some_and(|r| r.time_s + c.connector_s(p) <= max_s)
+                    })
+                    .map(|(k, _)| k)
+                    .collect(),
+            }
+        })
+        .collect()
+}

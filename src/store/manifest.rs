@@ -1,0 +1,40 @@
+//! `manifest.json`: an optional description of a data directory and the counts it promises.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// What a data directory says about itself. Every field is optional in the file so that a
+/// hand-written manifest may list only the counts it cares about.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Manifest {
+    /// Human name of the dataset, e.g. `李家沱街道 (modelled)`.
+    pub name: String,
+    /// True when positions are modelled rather than surveyed.
+    pub modelled: bool,
+    pub note: String,
+    /// Layer id (`communities`, `grids`, …) → the exact number of features that layer must have.
+    pub expected_counts: BTreeMap<String, usize>,
+    /// Inclusive range `[min, max]` of households every grid must have, when the place sets
+    /// one (Lijiatuo: 300–500). Not a generic rule: other cities size grids differently.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid_households: Option<[u64; 2]>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_partial_manifest() {
+        let m: Manifest = serde_json::from_str(
+            r#"{"expected_counts": {"grids": 214}, "grid_households": [300, 500]}"#,
+        )
+        .expect("parses");
+        assert_eq!(m.expected_counts.get("grids"), Some(&214));
+        assert_eq!(m.grid_households, Some([300, 500]));
+        assert!(!m.modelled);
+        assert!(m.name.is_empty());
+    }
+}

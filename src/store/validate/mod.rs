@@ -1,0 +1,370 @@
+//! Validation of a data directory: every rule of `docs/data-format.md`, fast enough to run at
+//! service start-up (the service refuses to start on a broken directory).
+//!
+//! One rule group per file. Geometry is projected once to local metres ([`LocalProj`]);
+//! candidate pairs come from bulk-loaded R-trees so nothing is quadratic in the number of
+//! features. Rules that need a layer the directory does not have are skipped.
+
+mod geometry;
+mod network;
+mod refs;
+mod rollup;
+mod table;
+mod tiling;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use geo::{Area, BoundingRect, Coord, CoordsIter, Geometry, Polygon, Rect};
+
+use crate::model::{Feature, LayerId, LocalProj};
+
+use super::Dataset;
+
+/// The rule codes a [`Violation`] carries.
+pub mod rule {
+    /// Geometry type of the layer, closed rings with ≥ 4 positions, no self-intersection,
+    /// RFC 7946 winding.
+    pub const GEOMETRY: &str = "geometry";
+    /// Required properties present with the right type (data-format table).
+    pub const PROPERTIES: &str = "properties";
+    /// A `community`/`grid`/`microgrid`/`compound` property names an existing feature, and
+    /// the hierarchy agrees (a micro-grid's community is its grid's community).
+    pub const IDS: &str = "ids";
+    /// Feature counts match `manifest.json`'s `expected_counts`.
+    pub const COUNTS: &str = "counts";
+    /// Communities tile the boundary, grids their community, micro-grids their grid.
+    pub const TILING: &str = "tiling";
+    /// Buildings, facilities and compounds lie in the areas they name.
+    pub const CONTAINMENT: &str = "containment";
+    /// Building figures sum to their micro-grid's, grid's and community's; 60+ ≤ residents;
+    /// households ≤ residents.
+    pub const ROLLUP: &str = "rollup";
+    /// Grid households within the manifest's `grid_households` range.
+    pub const GRID_HOUSEHOLDS: &str = "grid_households";
+    /// Facility categories exist in `categories.json`.
+    pub const CATEGORY: &str = "category";
+    /// The walkways form one connected network.
+    pub const CONNECTIVITY: &str = "connectivity";
+    /// Walkways cross only at shared vertices (bridges excepted).
+    pub const NODING: &str = "noding";
+    /// Only bridges cross or lie in water.
+    pub const WATER: &str = "water";
+    /// Walkway elevations: all or none, finite, within −100..9000 m.
+    pub const ELEVATION: &str = "elevation";
+}
+
+/// One broken rule: which layer, which feature, which rule, and what is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    pub layer: String,
+    pub feature_id: Option<String>,
+    pub rule: &'static str,
+    pub message: String,
+}
+
+impl Violation {
+    fn new(
+        layer: impl fmt::Display,
+        feature_id: Option<&str>,
+        rule: &'static str,
+        message: String,
+    ) -> Self {
+        Violation {
+            layer: layer.to_string(),
+            feature_id: feature_id.map(str::to_string),
+            rule,
+            message,
+        }
+    }
+
+    fn feature(layer: LayerId, id: &str, rule: &'static str, message: String) -> Self {
+        Violation::new(layer, Some(id), rule, message)
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.feature_id {
+            Some(id) => write!(
+                f,
+                "[{}] {} feature '{}': {}",
+                self.rule, self.layer, id, self.message
+            ),
+            None => write!(f, "[{}] {}: {}", self.rule, self.layer, self.message),
+        }
+    }
+}
+
+/// What `validate` found: the counts table and every violation.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// (figure, value) rows, e.g. ("grids", "214").
+    pub counts: Vec<(String, String)>,
+    pub violations: Vec<Violation>,
+}
+
+impl Report {
+    /// The counts as a Markdown table with aligned columns (readable in a terminal too);
+    /// numbers are right-aligned.
+    #[must_use]
+    pub fn render_table(&self) -> String {
+        table::render(&self.counts)
+    }
+
+    /// The violations of one rule, for tests and summaries.
+    #[must_use]
+    pub fn of_rule(&self, rule: &str) -> Vec<&Violation> {
+        self.violations.iter().filter(|v| v.rule == rule).collect()
+    }
+}
+
+/// Check a dataset against every rule. Never fails: every problem becomes a [`Violation`].
+#[must_use]
+pub fn validate(ds: &Dataset) -> Report {
+    // Each stage's time goes to the debug log: start-up has a budget of 1 s in release.
+    let mut clock = std::time::Instant::now();
+    let mut lap = |stage: &str| {
+        tracing::debug!(
+            stage,
+            ms = clock.elapsed().as_secs_f64() * 1e3,
+            "validate stage"
+        );
+        clock = std::time::Instant::now();
+    };
+    let ctx = Ctx::new(ds);
+    lap("project");
+    let mut out = Vec::new();
+    geometry::check(&ctx, &mut out);
+    lap("geometry");
+    refs::check_properties(&ctx, &mut out);
+    refs::check_ids(&ctx, &mut out);
+    refs::check_counts(&ctx, &mut out);
+    refs::check_categories(&ctx, &mut out);
+    lap("properties, ids, counts, category");
+    tiling::check_tiling(&ctx, &mut out);
+    lap("tiling");
+    tiling::check_containment(&ctx, &mut out);
+    lap("containment");
+    rollup::check(&ctx, &mut out);
+    lap("rollup");
+    let net = network::check(&ctx, &mut out);
+    lap("connectivity, noding, water, elevation");
+    Report {
+        counts: table::counts(&ctx, &net),
+        violations: out,
+    }
+}
+
+/// An areal feature projected to local metres.
+pub(crate) struct AreaM<'a> {
+    pub feature: &'a Feature,
+    /// Polygon in metres (as stored: winding is checked separately, areas use `unsigned_area`).
+    pub poly: Polygon<f64>,
+    pub area_m2: f64,
+    pub bbox: Rect<f64>,
+}
+
+/// Everything the rules share, computed once.
+pub(crate) struct Ctx<'a> {
+    pub ds: &'a Dataset,
+    pub proj: LocalProj,
+    /// Polygon features of the areal layers (boundary, communities, grids, micro-grids,
+    /// compounds) in metres; features of another geometry type are left out (the geometry
+    /// rule reports them).
+    pub areas: BTreeMap<LayerId, Vec<AreaM<'a>>>,
+    /// Layer → feature id → index into `areas[layer]`.
+    pub area_index: BTreeMap<LayerId, HashMap<&'a str, usize>>,
+}
+
+const AREAL: [LayerId; 5] = [
+    LayerId::Boundary,
+    LayerId::Communities,
+    LayerId::Grids,
+    LayerId::Microgrids,
+    LayerId::Compounds,
+];
+
+impl<'a> Ctx<'a> {
+    fn new(ds: &'a Dataset) -> Self {
+        let proj = projection_for(ds);
+        let mut areas = BTreeMap::new();
+        let mut area_index = BTreeMap::new();
+        for layer in AREAL {
+            let Some(features) = ds.layer(layer) else {
+                continue;
+            };
+            let mut v = Vec::with_capacity(features.len());
+            let mut idx = HashMap::with_capacity(features.len());
+            for f in features {
+                let Geometry::Polygon(p) = &f.geometry else {
+                    continue;
+                };
+                let poly = proj.project(p);
+                let Some(bbox) = poly.bounding_rect() else {
+                    continue;
+                };
+                idx.insert(f.id.as_str(), v.len());
+                v.push(AreaM {
+                    feature: f,
+                    area_m2: poly.unsigned_area(),
+                    poly,
+                    bbox,
+                });
+            }
+            areas.insert(layer, v);
+            area_index.insert(layer, idx);
+        }
+        Ctx {
+            ds,
+            proj,
+            areas,
+            area_index,
+        }
+    }
+
+    /// The projected area `id` of `layer`, if the layer is present and has it as a Polygon.
+    pub fn area(&self, layer: LayerId, id: &str) -> Option<&AreaM<'a>> {
+        let i = *self.area_index.get(&layer)?.get(id)?;
+        self.areas.get(&layer)?.get(i)
+    }
+
+    pub fn xy(&self, c: Coord<f64>) -> Coord<f64> {
+        let (x, y) = self.proj.to_xy(c.x, c.y);
+        Coord { x, y }
+    }
+}
+
+/// A projection centred on the middle of the data: the boundary when there is one, otherwise
+/// the first layer present.
+fn projection_for(ds: &Dataset) -> LocalProj {
+    let mut rect: Option<Rect<f64>> = None;
+    for layer in LayerId::ALL {
+        let Some(features) = ds.layer(layer) else {
+            continue;
+        };
+        for f in features {
+            if let Some(r) = f.geometry.bounding_rect() {
+                rect = Some(match rect {
+                    None => r,
+                    Some(acc) => Rect::new(
+                        Coord {
+                            x: acc.min().x.min(r.min().x),
+                            y: acc.min().y.min(r.min().y),
+                        },
+                        Coord {
+                            x: acc.max().x.max(r.max().x),
+                            y: acc.max().y.max(r.max().y),
+                        },
+                    ),
+                });
+            }
+        }
+        if rect.is_some() {
+            break;
+        }
+    }
+    let c = rect.map_or(Coord { x: 0.0, y: 0.0 }, |r| r.center());
+    LocalProj::new(c.x, c.y)
+}
+
+/// Distance in metres from `p` to the nearest edge of any ring of `poly` (both in metres).
+pub(crate) fn distance_to_boundary_m(poly: &Polygon<f64>, p: Coord<f64>) -> f64 {
+    std::iter::once(poly.exterior())
+        .chain(poly.interiors())
+        .flat_map(|r| r.lines())
+        .map(|l| point_segment_distance(p, l.start, l.end))
+        .fold(f64::INFINITY, f64::min)
+}
+
+pub(crate) fn point_segment_distance(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
+    let d = b - a;
+    let len2 = d.x * d.x + d.y * d.y;
+    let t = if len2 > 0.0 {
+        (((p - a).x * d.x + (p - a).y * d.y) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let q = a + d * t;
+    (p.x - q.x).hypot(p.y - q.y)
+}
+
+/// Where `p` lies with respect to `poly`, allowing `tol_m` metres at the edges: true when
+/// inside, on the boundary, or outside by at most `tol_m`.
+pub(crate) fn covers_within(poly: &Polygon<f64>, p: Coord<f64>, tol_m: f64) -> bool {
+    use geo::CoordinatePosition;
+    use geo::coordinate_position::CoordPos;
+    match poly.coordinate_position(&p) {
+        CoordPos::Inside | CoordPos::OnBoundary => true,
+        CoordPos::Outside => distance_to_boundary_m(poly, p) <= tol_m,
+    }
+}
+
+/// True when `p` is inside `poly` by more than `tol_m` (not merely on or near its boundary).
+pub(crate) fn strictly_inside(poly: &Polygon<f64>, p: Coord<f64>, tol_m: f64) -> bool {
+    use geo::CoordinatePosition;
+    use geo::coordinate_position::CoordPos;
+    poly.coordinate_position(&p) == CoordPos::Inside && distance_to_boundary_m(poly, p) > tol_m
+}
+
+/// Number of positions of a geometry, for messages.
+pub(crate) fn n_coords(g: &Geometry<f64>) -> usize {
+    g.coords_count()
+}
+
+/// Format a figure with thousands separators: 1241 → "1,241".
+pub(crate) fn group_digits(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A position in degrees for messages, 7 decimals like the files.
+pub(crate) fn fmt_lonlat(c: Coord<f64>) -> String {
+    format!("({:.7}, {:.7})", c.x, c.y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_digits() {
+        assert_eq!(group_digits(0), "0");
+        assert_eq!(group_digits(999), "999");
+        assert_eq!(group_digits(1241), "1,241");
+        assert_eq!(group_digits(200_000), "200,000");
+        assert_eq!(group_digits(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn point_segment_distance_clamps_to_ends() {
+        let a = Coord { x: 0.0, y: 0.0 };
+        let b = Coord { x: 10.0, y: 0.0 };
+        assert!((point_segment_distance(Coord { x: 5.0, y: 3.0 }, a, b) - 3.0).abs() < 1e-12);
+        assert!((point_segment_distance(Coord { x: -3.0, y: 4.0 }, a, b) - 5.0).abs() < 1e-12);
+        assert!(
+            (point_segment_distance(Coord { x: 1.0, y: 1.0 }, a, a) - 2f64.sqrt()).abs() < 1e-12
+        );
+    }
+
+    #[test]
+    fn covers_within_allows_the_tolerance_only() {
+        let sq = Polygon::new(
+            geo::LineString::from(vec![(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)]),
+            vec![],
+        );
+        assert!(covers_within(&sq, Coord { x: 5.0, y: 5.0 }, 1.0));
+        assert!(covers_within(&sq, Coord { x: 10.0, y: 5.0 }, 0.0));
+        assert!(covers_within(&sq, Coord { x: 10.9, y: 5.0 }, 1.0));
+        assert!(!covers_within(&sq, Coord { x: 11.1, y: 5.0 }, 1.0));
+        assert!(strictly_inside(&sq, Coord { x: 5.0, y: 5.0 }, 0.05));
+        assert!(!strictly_inside(&sq, Coord { x: 9.99, y: 5.0 }, 0.05));
+    }
+}

@@ -1,0 +1,399 @@
+//! Walking isochrones: the area and the people reached within given minutes.
+//!
+//! The polygon follows the reached network, not a radius: every reached piece of walkway
+//! (whole edges, the reached part of edges at the frontier, and the connectors from reached
+//! buildings to their snapped positions) is sampled at half-cell steps onto a grid of
+//! [`GraphOptions::cell_m`](super::GraphOptions) cells, each cell keeping the earliest time
+//! it is reached. Per contour, the cells reached in time are closed (3×3 closing, bridging
+//! gaps of up to two cells between neighbouring walkways), cells added by the closing whose
+//! centre is in water are dropped (cells on a walkway itself, such as a bridge, stay), cells
+//! holding a building that is *not* reached in time are dropped unless a reached walkway or
+//! building shares them, and the cell outlines are traced into polygons with holes
+//! (4-connected cells; exterior rings counter-clockwise, holes clockwise, as RFC 7946 asks).
+//! Everything runs on a window around the reached network, so the cost follows the size of
+//! the isochrone, not of the city.
+//!
+//! Accuracy is that of the grid: a polygon may overhang a shore by up to one cell where a
+//! walkway runs along it or where a closing cell's centre is on land, and an unreached
+//! building that shares a cell with a reached walkway is inside. On the synthetic towns of
+//! the tests ≥ 99.3 % of buildings are on the right side; on the Lijiatuo data 99.87 %.
+//!
+//! The search must have been a full [`Searcher::run`] (not a walking-nearest search, which
+//! stops early) with a bound at least the largest contour.
+
+use geo::{LineString, MultiPolygon, Polygon};
+
+use super::contour::{Mask, Ring, trace};
+use super::graph::{EdgeId, WalkGraph};
+use super::profile::Profile;
+use super::search::{Origin, Searcher, partial_s};
+use super::snap::SnappedPoints;
+
+/// Household counts of one building, in the order of the [`SnappedPoints`] built for buildings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Population {
+    pub households: u64,
+    pub residents: u64,
+    pub residents_60plus: u64,
+}
+
+/// One contour of an isochrone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contour {
+    pub minutes: f64,
+    /// WGS84 outline of the reached area; empty when nothing is reached.
+    pub polygon: MultiPolygon<f64>,
+    /// Area of the polygon, m² (a whole number of cells).
+    pub area_m2: f64,
+    /// Buildings whose snapped position is reached within `minutes`.
+    pub buildings: usize,
+    pub households: u64,
+    pub residents: u64,
+    pub residents_60plus: u64,
+}
+
+/// A straight stroke to rasterise; the time at parameter `s ∈ [0, 1]` from `p` to `q` is
+/// `min(tp + s·c_pq, tq + (1 − s)·c_qp)`.
+#[derive(Debug, Clone, Copy)]
+struct Stroke {
+    p: [f64; 2],
+    q: [f64; 2],
+    tp: f64,
+    c_pq: f64,
+    tq: f64,
+    c_qp: f64,
+}
+
+impl Stroke {
+    fn time_at(&self, s: f64) -> f64 {
+        (self.tp + partial_s(self.c_pq, s)).min(self.tq + partial_s(self.c_qp, 1.0 - s))
+    }
+}
+
+/// Run a search bounded by the largest of `minutes` and compute the contours.
+/// `minutes` may be in any order; contours come back in the same order.
+#[must_use]
+pub fn isochrones(
+    graph: &WalkGraph,
+    searcher: &mut Searcher,
+    origins: &[Origin],
+    profile: Profile,
+    buildings: &SnappedPoints,
+    population: &[Population],
+    minutes: &[f64],
+) -> Vec<Contour> {
+    let max_min = minutes
+        .iter()
+        .copied()
+        .filter(|m| m.is_finite())
+        .fold(0.0, f64::max);
+    searcher.run(graph, origins, profile, max_min * 60.0);
+    contours(graph, searcher, buildings, population, minutes)
+}
+
+/// Contours from a search already run with `searcher.max_s()` at least the largest of
+/// `minutes` × 60 (larger contours are cut at the search bound).
+#[must_use]
+pub fn contours(
+    graph: &WalkGraph,
+    searcher: &Searcher,
+    buildings: &SnappedPoints,
+    population: &[Population],
+    minutes: &[f64],
+) -> Vec<Contour> {
+    let p = searcher.profile();
+    let t_max = minutes
+        .iter()
+        .map(|m| m * 60.0)
+        .filter(|t| t.is_finite())
+        .fold(0.0, f64::max)
+        .min(searcher.max_s());
+    let mut strokes: Vec<Stroke> = Vec::with_capacity(searcher.settled().len() * 2);
+
+    // Edges whose buildings may be reached: those touching a settled node, and origin edges.
+    let mut touched: Vec<EdgeId> = Vec::with_capacity(searcher.settled().len() * 2);
+    // Reached edges, each once: from its `from` end if that is settled, else from `to`.
+    for &u in searcher.settled() {
+        for a in graph.adjacent(u) {
+            let e = graph.edge(a.edge);
+            let other_settled = searcher.node_reach(a.head).is_some();
+            if other_settled && !a.forward {
+                continue;
+            }
+            touched.push(a.edge);
+            strokes.push(Stroke {
+                p: graph.node_xy(e.from),
+                q: graph.node_xy(e.to),
+                tp: searcher.node_time_s(e.from),
+                c_pq: e.cost_s(p, true),
+                tq: searcher.node_time_s(e.to),
+                c_qp: e.cost_s(p, false),
+            });
+        }
+    }
+    // Origins' own edges: walked straight from the snapped position towards both ends.
+    for o in searcher.origins() {
+        let e = graph.edge(o.snap.edge);
+        let f = o.snap.fraction;
+        touched.push(o.snap.edge);
+        for (end, cost_out, cost_back, frac) in [
+            (e.to, e.cost_s(p, true), e.cost_s(p, false), 1.0 - f),
+            (e.from, e.cost_s(p, false), e.cost_s(p, true), f),
+        ] {
+            strokes.push(Stroke {
+                p: o.snap.snapped_xy,
+                q: graph.node_xy(end),
+                tp: o.start_s,
+                c_pq: partial_s(cost_out, frac),
+                tq: searcher.node_time_s(end),
+                c_qp: partial_s(cost_back, frac),
+            });
+        }
+        // The connector from the origin point itself.
+        strokes.push(Stroke {
+            p: o.snap.point_xy,
+            q: o.snap.snapped_xy,
+            tp: o.start_s,
+            c_pq: 0.0,
+            tq: o.start_s,
+            c_qp: 0.0,
+        });
+    }
+    // Buildings: only those on touched edges can be reached; the rest stay at +inf.
+    let mut building_s: Vec<f64> = vec![f64::INFINITY; buildings.len()];
+    for &e in &touched {
+        for &j in buildings.on_edge(e, p) {
+            let j = j as usize;
+            if building_s[j].is_finite() {
+                continue;
+            }
+            let Some(s) = buildings.snap(j, p) else {
+                continue;
+            };
+            if let Some(r) = searcher.reach(graph, s) {
+                building_s[j] = r.time_s;
+                if r.time_s <= t_max {
+                    strokes.push(Stroke {
+                        p: s.point_xy,
+                        q: s.snapped_xy,
+                        tp: r.time_s,
+                        c_pq: 0.0,
+                        tq: r.time_s,
+                        c_qp: 0.0,
+                    });
+                }
+            }
+        }
+    }
+
+    let raster = rasterise(graph, &strokes, t_max);
+    // Buildings inside the raster window, with their times, for carving.
+    let in_window: Vec<([f64; 2], f64)> = match &raster {
+        Some(r) => {
+            let [x0, y0, x1, y1] = r.bounds_m(graph);
+            buildings
+                .positions_xy()
+                .iter()
+                .zip(&building_s)
+                .filter(|(xy, _)| xy[0] >= x0 && xy[1] >= y0 && xy[0] < x1 && xy[1] < y1)
+                .map(|(xy, t)| (*xy, *t))
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    minutes
+        .iter()
+        .map(|&m| {
+            let t = m * 60.0;
+            let mut c = Contour {
+                minutes: m,
+                polygon: MultiPolygon(Vec::new()),
+                area_m2: 0.0,
+                buildings: 0,
+                households: 0,
+                residents: 0,
+                residents_60plus: 0,
+            };
+            for (i, &bt) in building_s.iter().enumerate() {
+                if bt <= t {
+                    c.buildings += 1;
+                    if let Some(pop) = population.get(i) {
+                        c.households += pop.households;
+                        c.residents += pop.residents;
+                        c.residents_60plus += pop.residents_60plus;
+                    }
+                }
+            }
+            if let Some(r) = &raster {
+                // Cells holding a building not reached in time are left out unless a reached
+                // walkway or building shares them, so unreached buildings fall outside.
+                let unreached = in_window
+                    .iter()
+                    .filter(|(_, bt)| *bt > t)
+                    .map(|(xy, _)| *xy);
+                let (poly, cells) = r.contour(graph, t, unreached);
+                c.polygon = poly;
+                c.area_m2 = cells as f64 * r.cell_m * r.cell_m;
+            }
+            c
+        })
+        .collect()
+}
+
+/// Earliest-reach times on a window of the graph's grid.
+struct Raster {
+    /// Window origin in global grid cells.
+    ix0: usize,
+    iy0: usize,
+    w: usize,
+    h: usize,
+    cell_m: f64,
+    time_s: Vec<f64>,
+}
+
+/// Cells of padding around the reached strokes, so the closing has room.
+const PAD_CELLS: usize = 2;
+
+fn rasterise(graph: &WalkGraph, strokes: &[Stroke], t_max: f64) -> Option<Raster> {
+    let grid = *graph.water().grid();
+    let (mut x0, mut y0, mut x1, mut y1) = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for s in strokes {
+        for pt in [s.p, s.q] {
+            x0 = x0.min(pt[0]);
+            y0 = y0.min(pt[1]);
+            x1 = x1.max(pt[0]);
+            y1 = y1.max(pt[1]);
+        }
+    }
+    if !x0.is_finite() {
+        return None;
+    }
+    let ix0 = grid.col(x0).saturating_sub(PAD_CELLS);
+    let iy0 = grid.row(y0).saturating_sub(PAD_CELLS);
+    let ix1 = (grid.col(x1) + PAD_CELLS).min(grid.nx - 1);
+    let iy1 = (grid.row(y1) + PAD_CELLS).min(grid.ny - 1);
+    let (w, h) = (ix1 - ix0 + 1, iy1 - iy0 + 1);
+    let mut time_s = vec![f64::INFINITY; w * h];
+    // Work in window cell units so a sample's cell is a truncating cast.
+    let inv_cell = 1.0 / grid.cell_m;
+    let wx0 = grid.x0_m + ix0 as f64 * grid.cell_m;
+    let wy0 = grid.y0_m + iy0 as f64 * grid.cell_m;
+    let (wmax, hmax) = (w - 1, h - 1);
+    for s in strokes {
+        if s.tp.min(s.tq) > t_max {
+            continue;
+        }
+        let (px, py) = ((s.p[0] - wx0) * inv_cell, (s.p[1] - wy0) * inv_cell);
+        let (dx, dy) = (
+            (s.q[0] - wx0) * inv_cell - px,
+            (s.q[1] - wy0) * inv_cell - py,
+        );
+        // Two samples per cell length: no cell along the stroke is skipped by more than a corner.
+        let n = ((dx * dx + dy * dy).sqrt() * 2.0) as usize + 1;
+        let inv_n = 1.0 / n as f64;
+        for k in 0..=n {
+            let f = k as f64 * inv_n;
+            let t = s.time_at(f);
+            if t > t_max {
+                continue;
+            }
+            // Negative values saturate to 0 in the cast.
+            let cx = ((px + dx * f) as usize).min(wmax);
+            let cy = ((py + dy * f) as usize).min(hmax);
+            let cell = &mut time_s[cy * w + cx];
+            if t < *cell {
+                *cell = t;
+            }
+        }
+    }
+    Some(Raster {
+        ix0,
+        iy0,
+        w,
+        h,
+        cell_m: grid.cell_m,
+        time_s,
+    })
+}
+
+impl Raster {
+    /// The window's extent in local metres: `[x_min, y_min, x_max, y_max]`.
+    fn bounds_m(&self, graph: &WalkGraph) -> [f64; 4] {
+        let grid = graph.water().grid();
+        let x0 = grid.x0_m + self.ix0 as f64 * grid.cell_m;
+        let y0 = grid.y0_m + self.iy0 as f64 * grid.cell_m;
+        [
+            x0,
+            y0,
+            x0 + self.w as f64 * grid.cell_m,
+            y0 + self.h as f64 * grid.cell_m,
+        ]
+    }
+
+    /// The WGS84 polygon of cells reached within `t_s`, and its cell count.
+    fn contour(
+        &self,
+        graph: &WalkGraph,
+        t_s: f64,
+        carve_xy: impl Iterator<Item = [f64; 2]>,
+    ) -> (MultiPolygon<f64>, usize) {
+        let direct = Mask {
+            w: self.w,
+            h: self.h,
+            bits: self.time_s.iter().map(|&c| c <= t_s).collect(),
+        };
+        if !direct.bits.iter().any(|&b| b) {
+            return (MultiPolygon(Vec::new()), 0);
+        }
+        let mut closed = direct.close();
+        let water = graph.water();
+        for y in 0..self.h {
+            for x in 0..self.w {
+                let i = y * self.w + x;
+                if closed.bits[i]
+                    && !direct.bits[i]
+                    && water.cell_is_water(self.ix0 + x, self.iy0 + y)
+                {
+                    closed.bits[i] = false;
+                }
+            }
+        }
+        let grid = water.grid();
+        for [x, y] in carve_xy {
+            let (cx, cy) = (grid.col(x), grid.row(y));
+            if cx < self.ix0 || cy < self.iy0 || cx >= self.ix0 + self.w || cy >= self.iy0 + self.h
+            {
+                continue;
+            }
+            let i = (cy - self.iy0) * self.w + (cx - self.ix0);
+            if !direct.bits[i] {
+                closed.bits[i] = false;
+            }
+        }
+        let cells = closed.bits.iter().filter(|&&b| b).count();
+        let to_wgs = |r: &Ring| -> LineString<f64> {
+            let mut pts: Vec<(f64, f64)> = r
+                .iter()
+                .map(|&(vx, vy)| {
+                    let x = grid.x0_m + (self.ix0 as f64 + f64::from(vx)) * grid.cell_m;
+                    let y = grid.y0_m + (self.iy0 as f64 + f64::from(vy)) * grid.cell_m;
+                    graph.to_lonlat([x, y])
+                })
+                .collect();
+            if let Some(&first) = pts.first() {
+                pts.push(first);
+            }
+            LineString::from(pts)
+        };
+        let polys = trace(&closed)
+            .iter()
+            .map(|(ext, holes)| Polygon::new(to_wgs(ext), holes.iter().map(to_wgs).collect()))
+            .collect();
+        (MultiPolygon(polys), cells)
+    }
+}

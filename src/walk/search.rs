@@ -1,0 +1,502 @@
+//! Bounded multi-source Dijkstra with reusable per-thread state.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use super::graph::{EdgeId, NodeId, WalkGraph};
+use super::profile::Profile;
+use super::snap::Snap;
+
+/// A starting point of a search: a snapped position plus the time and distance already
+/// spent reaching it (by default the connector from the point to the walkway at flat speed).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Origin {
+    pub snap: Snap,
+    /// Seconds already spent when standing at the snapped position.
+    pub start_s: f64,
+    /// Metres already walked when standing at the snapped position.
+    pub start_m: f64,
+}
+
+impl Origin {
+    /// An origin that counts the connector (`snap.offset_m`) at the profile's flat speed.
+    #[must_use]
+    pub fn new(snap: Snap, p: Profile) -> Origin {
+        Origin {
+            snap,
+            start_s: snap.connector_s(p),
+            start_m: snap.offset_m,
+        }
+    }
+
+    /// An origin that starts at the snapped position with nothing spent.
+    #[must_use]
+    pub fn at_snap(snap: Snap) -> Origin {
+        Origin {
+            snap,
+            start_s: 0.0,
+            start_m: 0.0,
+        }
+    }
+}
+
+/// How a reached position was reached: over a settled node, or straight along the edge an
+/// origin sits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Node(NodeId),
+    SameEdge { origin: u32 },
+}
+
+/// Time and distance to a position on the network.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reach {
+    pub time_s: f64,
+    pub dist_m: f64,
+    pub via: Via,
+}
+
+const NO_PRED: u32 = u32::MAX;
+const ORIGIN_FLAG: u32 = 1 << 31;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct HeapItem {
+    time_s: f64,
+    node: u32,
+}
+
+impl Eq for HeapItem {}
+
+impl Ord for HeapItem {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Reversed: BinaryHeap is a max-heap and we want the earliest time first.
+        other
+            .time_s
+            .total_cmp(&self.time_s)
+            .then_with(|| other.node.cmp(&self.node))
+    }
+}
+
+impl PartialOrd for HeapItem {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Cost of walking `fraction` of an edge whose full cost is `cost_s`. Zero for a zero
+/// fraction even on an impassable edge (standing at its end node costs nothing).
+#[inline]
+pub(crate) fn partial_s(cost_s: f64, fraction: f64) -> f64 {
+    if fraction <= 0.0 {
+        0.0
+    } else {
+        cost_s * fraction
+    }
+}
+
+/// Per-query state of a shortest-path search, reused across queries. Resetting is O(1):
+/// a node's entries count only when its stamp equals the current generation, so a query
+/// touches only the nodes it reaches and allocates nothing once warmed up.
+///
+/// One `Searcher` per thread (e.g. `thread_local!` or one per actix worker); the graph
+/// itself is shared immutably.
+#[derive(Debug, Default)]
+pub struct Searcher {
+    generation: u32,
+    stamp: Vec<u32>,
+    settled_stamp: Vec<u32>,
+    time_s: Vec<f64>,
+    dist_m: Vec<f64>,
+    /// Edge index with the direction bit in the lowest bit, or `ORIGIN_FLAG | origin`.
+    pred: Vec<u32>,
+    heap: BinaryHeap<HeapItem>,
+    settled: Vec<NodeId>,
+    origins: Vec<Origin>,
+    profile: Profile,
+    max_s: f64,
+    pub(crate) target_stamp: Vec<u32>,
+    pub(crate) target_slot: Vec<u32>,
+}
+
+impl Searcher {
+    #[must_use]
+    pub fn new() -> Searcher {
+        Searcher::default()
+    }
+
+    /// Run a full search from `origins`, settling every node reachable within `max_s`
+    /// seconds. Origins on edges the profile cannot walk reach nothing past their edge.
+    pub fn run(&mut self, graph: &WalkGraph, origins: &[Origin], profile: Profile, max_s: f64) {
+        self.start(graph, origins, profile, max_s);
+        while self.settle_next(graph).is_some() {}
+    }
+
+    /// Prepare a search without settling anything; drive it with [`Searcher::settle_next`].
+    pub fn start(&mut self, graph: &WalkGraph, origins: &[Origin], profile: Profile, max_s: f64) {
+        let n = graph.node_count();
+        if self.stamp.len() < n {
+            self.stamp.resize(n, 0);
+            self.settled_stamp.resize(n, 0);
+            self.time_s.resize(n, 0.0);
+            self.dist_m.resize(n, 0.0);
+            self.pred.resize(n, NO_PRED);
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // Once every 4 billion queries the stamps are cleared for real.
+            self.stamp.fill(0);
+            self.settled_stamp.fill(0);
+            self.target_stamp.fill(0);
+            self.generation = 1;
+        }
+        self.heap.clear();
+        self.settled.clear();
+        self.origins.clear();
+        self.origins.extend_from_slice(origins);
+        self.profile = profile;
+        self.max_s = max_s;
+        for (oi, o) in origins.iter().enumerate() {
+            let e = graph.edge(o.snap.edge);
+            let f = o.snap.fraction;
+            let pred = ORIGIN_FLAG | oi as u32;
+            let t_from = o.start_s + partial_s(e.cost_s(profile, false), f);
+            self.relax(e.from, t_from, o.start_m + f * e.length_m, pred);
+            let t_to = o.start_s + partial_s(e.cost_s(profile, true), 1.0 - f);
+            self.relax(e.to, t_to, o.start_m + (1.0 - f) * e.length_m, pred);
+        }
+    }
+
+    #[inline]
+    fn relax(&mut self, n: NodeId, t: f64, d: f64, pred: u32) {
+        // Rejects NaN and +inf (impassable) even when the bound itself is infinite.
+        if !(t.is_finite() && t <= self.max_s) {
+            return;
+        }
+        let i = n.index();
+        if self.stamp[i] != self.generation || t < self.time_s[i] {
+            self.stamp[i] = self.generation;
+            self.time_s[i] = t;
+            self.dist_m[i] = d;
+            self.pred[i] = pred;
+            self.heap.push(HeapItem {
+                time_s: t,
+                node: n.0,
+            });
+        }
+    }
+
+    /// Earliest time on the frontier (the next node to settle), if any within the bound.
+    pub fn peek_time_s(&mut self) -> Option<f64> {
+        while let Some(top) = self.heap.peek() {
+            let i = top.node as usize;
+            if self.settled_stamp[i] == self.generation || top.time_s > self.time_s[i] {
+                self.heap.pop();
+                continue;
+            }
+            return Some(top.time_s);
+        }
+        None
+    }
+
+    /// Settle the next node and relax its edges; `None` when the search is exhausted.
+    pub fn settle_next(&mut self, graph: &WalkGraph) -> Option<NodeId> {
+        self.peek_time_s()?;
+        let top = self.heap.pop()?;
+        let u = NodeId(top.node);
+        let ui = u.index();
+        self.settled_stamp[ui] = self.generation;
+        self.settled.push(u);
+        let (t, d) = (self.time_s[ui], self.dist_m[ui]);
+        let (adj, cost_s, length_m) = graph.adjacent_costs(u, self.profile);
+        for ((a, &c), &l) in adj.iter().zip(cost_s).zip(length_m) {
+            if self.settled_stamp[a.head.index()] == self.generation {
+                continue;
+            }
+            self.relax(a.head, t + c, d + l, (a.edge.0 << 1) | u32::from(a.forward));
+        }
+        Some(u)
+    }
+
+    /// The profile of the current search.
+    #[must_use]
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    /// The time bound of the current search, seconds.
+    #[must_use]
+    pub fn max_s(&self) -> f64 {
+        self.max_s
+    }
+
+    /// The origins of the current search.
+    #[must_use]
+    pub fn origins(&self) -> &[Origin] {
+        &self.origins
+    }
+
+    /// Nodes settled so far, in order of time.
+    #[must_use]
+    pub fn settled(&self) -> &[NodeId] {
+        &self.settled
+    }
+
+    /// Final time (s) and distance (m) of a settled node; `None` when not settled.
+    #[inline]
+    #[must_use]
+    pub fn node_reach(&self, n: NodeId) -> Option<(f64, f64)> {
+        let i = n.index();
+        (self.settled_stamp.get(i) == Some(&self.generation))
+            .then(|| (self.time_s[i], self.dist_m[i]))
+    }
+
+    /// Time of a settled node, or `+∞`.
+    #[inline]
+    #[must_use]
+    pub fn node_time_s(&self, n: NodeId) -> f64 {
+        self.node_reach(n).map_or(f64::INFINITY, |r| r.0)
+    }
+
+    /// Time and distance to a snapped position, not counting its connector: the best of
+    /// entering its edge from either settled end (walking the partial edge in that direction)
+    /// and of walking straight from an origin on the same edge. `None` when that exceeds the
+    /// search bound or the position is unreachable.
+    #[must_use]
+    pub fn reach(&self, graph: &WalkGraph, snap: &Snap) -> Option<Reach> {
+        let e = graph.edge(snap.edge);
+        let f = snap.fraction;
+        let p = self.profile;
+        let mut best: Option<Reach> = None;
+        let mut consider = |time_s: f64, dist_m: f64, via: Via| {
+            if time_s.is_finite() && time_s <= self.max_s && best.is_none_or(|b| time_s < b.time_s)
+            {
+                best = Some(Reach {
+                    time_s,
+                    dist_m,
+                    via,
+                });
+            }
+        };
+        if let Some((t, d)) = self.node_reach(e.from) {
+            consider(
+                t + partial_s(e.cost_s(p, true), f),
+                d + f * e.length_m,
+                Via::Node(e.from),
+            );
+        }
+        if let Some((t, d)) = self.node_reach(e.to) {
+            consider(
+                t + partial_s(e.cost_s(p, false), 1.0 - f),
+                d + (1.0 - f) * e.length_m,
+                Via::Node(e.to),
+            );
+        }
+        for (oi, o) in self.origins.iter().enumerate() {
+            if o.snap.edge != snap.edge {
+                continue;
+            }
+            let fo = o.snap.fraction;
+            let (t, d) = if f >= fo {
+                (partial_s(e.cost_s(p, true), f - fo), (f - fo) * e.length_m)
+            } else {
+                (partial_s(e.cost_s(p, false), fo - f), (fo - f) * e.length_m)
+            };
+            consider(
+                o.start_s + t,
+                o.start_m + d,
+                Via::SameEdge { origin: oi as u32 },
+            );
+        }
+        best
+    }
+
+    /// The route to a reached position as local-metre points: origin point, its snap,
+    /// the nodes in order, then `snap.snapped_xy` and `snap.point_xy`. Consecutive duplicate
+    /// points are dropped.
+    #[must_use]
+    pub fn route_xy(&self, graph: &WalkGraph, via: Via, snap: &Snap) -> Vec<[f64; 2]> {
+        let mut rev: Vec<[f64; 2]> = vec![snap.point_xy, snap.snapped_xy];
+        let origin = match via {
+            Via::SameEdge { origin } => origin,
+            Via::Node(mut n) => loop {
+                rev.push(graph.node_xy(n));
+                let pred = self.pred[n.index()];
+                if pred & ORIGIN_FLAG != 0 {
+                    break pred & !ORIGIN_FLAG;
+                }
+                let e = graph.edge(EdgeId(pred >> 1));
+                // The lowest bit says the edge was walked forward, so we came from `from`.
+                n = if pred & 1 == 1 { e.from } else { e.to };
+            },
+        };
+        if let Some(o) = self.origins.get(origin as usize) {
+            rev.push(o.snap.snapped_xy);
+            rev.push(o.snap.point_xy);
+        }
+        rev.reverse();
+        rev.dedup();
+        rev
+    }
+
+    /// The edges walked (in order) on the way to settled node `n`, for checks such as
+    /// "a wheelchair route never uses stairs". Excludes the origin's and target's partial edges.
+    #[must_use]
+    pub fn path_edges(&self, graph: &WalkGraph, mut n: NodeId) -> Vec<EdgeId> {
+        let mut out = Vec::new();
+        if self.node_reach(n).is_none() {
+            return out;
+        }
+        loop {
+            let pred = self.pred[n.index()];
+            if pred & ORIGIN_FLAG != 0 || pred == NO_PRED {
+                break;
+            }
+            let id = EdgeId(pred >> 1);
+            out.push(id);
+            let e = graph.edge(id);
+            n = if pred & 1 == 1 { e.from } else { e.to };
+        }
+        out.reverse();
+        out
+    }
+}
+
+impl Searcher {
+    /// The current generation, used to stamp per-target scratch in walking-nearest.
+    pub(crate) fn generation_for_targets(&self) -> u32 {
+        self.generation
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LocalProj, Walkway, WalkwayKind};
+
+    fn proj() -> LocalProj {
+        LocalProj::new(106.53, 29.47)
+    }
+
+    /// A straight line of walkways through `xs` (metres east) with elevations `zs`.
+    fn line(xs: &[f64], zs: &[f64], kind: WalkwayKind) -> Vec<Walkway> {
+        let p = proj();
+        xs.windows(2)
+            .zip(zs.windows(2))
+            .enumerate()
+            .map(|(i, (x, z))| Walkway {
+                id: format!("w{i}"),
+                kind,
+                name: None,
+                lonlat: x.iter().map(|&x| p.to_lonlat(x, 0.0)).collect(),
+                elevation_m: Some(z.to_vec()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn partial_edge_times_in_both_directions() {
+        // Two 100 m edges, the first climbing 10 m.
+        let g = WalkGraph::build(
+            &line(
+                &[0.0, 100.0, 200.0],
+                &[0.0, 10.0, 10.0],
+                WalkwayKind::Street,
+            ),
+            &[],
+            &proj(),
+        );
+        let p = Profile::Standard;
+        let up = g.edge(EdgeId(0)).cost_s(p, true);
+        let down = g.edge(EdgeId(0)).cost_s(p, false);
+        let flat = g.edge(EdgeId(1)).cost_s(p, true);
+        assert!(up > flat && down < up);
+        let origin = g.snap(25.0, 0.0, 300.0).expect("snap");
+        let mut s = Searcher::new();
+        s.run(&g, &[Origin::at_snap(origin)], p, 3600.0);
+        // Same edge, ahead: uphill for 50 m.
+        let t = g.snap(75.0, 0.0, 300.0).expect("snap");
+        let r = s.reach(&g, &t).expect("reached");
+        assert!(
+            (r.time_s - 0.5 * up).abs() < 1e-6,
+            "{} vs {}",
+            r.time_s,
+            0.5 * up
+        );
+        assert!(matches!(r.via, Via::SameEdge { origin: 0 }));
+        // Same edge, behind: downhill for 15 m.
+        let t = g.snap(10.0, 0.0, 300.0).expect("snap");
+        assert!((s.reach(&g, &t).expect("reached").time_s - 0.15 * down).abs() < 1e-6);
+        // Next edge: 75 % of the climb, then 30 % of the flat edge.
+        let t = g.snap(130.0, 0.0, 300.0).expect("snap");
+        let r = s.reach(&g, &t).expect("reached");
+        assert!((r.time_s - (0.75 * up + 0.3 * flat)).abs() < 1e-6);
+        assert!((r.dist_m - (0.75 * g.edge(EdgeId(0)).length_m + 30.0)).abs() < 1e-6);
+        let node_1 = g.edge(EdgeId(0)).to;
+        assert!((s.node_time_s(node_1) - 0.75 * up).abs() < 1e-6);
+        // The bound cuts: with 10 s nothing beyond 10 s is reported.
+        s.run(&g, &[Origin::at_snap(origin)], p, 10.0);
+        assert!(s.reach(&g, &t).is_none());
+        assert!(s.node_reach(node_1).is_none());
+    }
+
+    #[test]
+    fn origin_connector_is_counted() {
+        let g = WalkGraph::build(
+            &line(&[0.0, 100.0], &[0.0, 0.0], WalkwayKind::Street),
+            &[],
+            &proj(),
+        );
+        let p = Profile::Elder;
+        let snap = g.snap(50.0, 40.0, 300.0).expect("snap");
+        let mut s = Searcher::new();
+        s.run(&g, &[Origin::new(snap, p)], p, 3600.0);
+        let end = g.edge(EdgeId(0)).to;
+        let (t, d) = s.node_reach(end).expect("reached");
+        assert!((d - 90.0).abs() < 1e-6);
+        assert!((t - 90.0 / p.flat_speed_m_per_s()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn multi_source_takes_the_nearest_origin_and_reset_is_clean() {
+        let xs: Vec<f64> = (0..=10).map(|i| f64::from(i) * 100.0).collect();
+        let g = WalkGraph::build(&line(&xs, &[0.0; 11], WalkwayKind::Footway), &[], &proj());
+        let p = Profile::Standard;
+        let a = Origin::at_snap(g.snap(0.0, 0.0, 1.0).expect("snap"));
+        let b = Origin::at_snap(g.snap(1000.0, 0.0, 1.0).expect("snap"));
+        let mut s = Searcher::new();
+        s.run(&g, &[a, b], p, 3600.0);
+        let mid = g.snap(700.0, 0.0, 1.0).expect("snap");
+        let r = s.reach(&g, &mid).expect("reached");
+        assert!((r.dist_m - 300.0).abs() < 1e-6);
+        let route = s.route_xy(&g, r.via, &mid);
+        assert!(
+            (route[0][0] - 1000.0).abs() < 1e-6 && (route[route.len() - 1][0] - 700.0).abs() < 1e-6
+        );
+        // A later single-origin query must not see the previous one's nodes.
+        s.run(&g, &[a], p, 60.0);
+        assert!(s.reach(&g, &mid).is_none());
+        assert!(
+            s.settled().len() == 1,
+            "only the start node within 60 s: {:?}",
+            s.settled()
+        );
+    }
+
+    #[test]
+    fn wheelchair_cannot_pass_stairs() {
+        let mut ws = line(&[0.0, 100.0], &[0.0, 0.0], WalkwayKind::Street);
+        let mut st = line(&[100.0, 130.0], &[0.0, 15.0], WalkwayKind::Stairs);
+        st[0].id = "stairs".into();
+        ws.extend(st);
+        let g = WalkGraph::build(&ws, &[], &proj());
+        let o = Origin::at_snap(g.snap(0.0, 0.0, 1.0).expect("snap"));
+        let top = g.edge(EdgeId(1)).to;
+        let mut s = Searcher::new();
+        s.run(&g, &[o], Profile::Standard, 3600.0);
+        assert!(s.node_reach(top).is_some());
+        s.run(&g, &[o], Profile::Wheelchair, 3600.0);
+        assert!(s.node_reach(top).is_none());
+        let near_top = g.snap(125.0, 0.0, 1.0).expect("snap");
+        assert!(s.reach(&g, &near_top).is_none(), "no partial stairs either");
+    }
+}

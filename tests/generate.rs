@@ -1,0 +1,82 @@
+//! The committed `geodata/` is exactly what the generator writes: regenerate into a fresh
+//! directory and compare every file byte for byte.
+
+use std::path::PathBuf;
+
+#[test]
+fn generator_reproduces_geodata_byte_for_byte() {
+    let out = std::env::temp_dir().join(format!("servicemap-gen-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    servicemap::generate::write_dataset(&out).expect("generator runs");
+    let committed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("geodata");
+    let mut compared = 0;
+    for entry in std::fs::read_dir(&out).expect("output dir") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("file name").to_owned();
+        let fresh = std::fs::read(&path).expect("fresh file");
+        let kept = std::fs::read(committed.join(&name))
+            .unwrap_or_else(|e| panic!("geodata/{} missing: {e}", name.to_string_lossy()));
+        assert!(
+            fresh == kept,
+            "geodata/{} differs from the generator's output: run `cargo run --release -- generate --out geodata`",
+            name.to_string_lossy()
+        );
+        compared += 1;
+    }
+    assert!(
+        compared >= 11,
+        "expected every layer, categories.json and manifest.json, compared {compared}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn default_data_has_the_published_counts() {
+    let model = servicemap::generate::build().expect("model builds");
+    let count = |l| model.layers.get(&l).map_or(0, Vec::len);
+    use servicemap::model::LayerId;
+    assert_eq!(count(LayerId::Boundary), 1);
+    assert_eq!(count(LayerId::Communities), 23);
+    assert_eq!(count(LayerId::Grids), 214);
+    assert_eq!(count(LayerId::Microgrids), 1241);
+    assert_eq!(count(LayerId::Compounds), 90);
+    let facilities = &model.layers[&LayerId::Facilities];
+    let points = facilities
+        .iter()
+        .filter(|f| f.str_prop("category") == Some("party_mass_service_point"))
+        .count();
+    assert_eq!(points, 55);
+    let old = model.layers[&LayerId::Compounds]
+        .iter()
+        .filter(|f| f.properties.get("old").and_then(serde_json::Value::as_bool) == Some(true))
+        .count();
+    assert_eq!(old, 33);
+    let residents: u64 = model.layers[&LayerId::Buildings]
+        .iter()
+        .filter_map(|b| b.u64_prop("residents"))
+        .sum();
+    assert!(residents >= 200_000, "{residents} residents");
+    for g in &model.layers[&LayerId::Grids] {
+        let h = g.u64_prop("households").expect("households");
+        assert!((300..=500).contains(&h), "grid {} has {h} households", g.id);
+    }
+    for name in ["融汇江山", "香缇缙山"] {
+        assert!(
+            model.layers[&LayerId::Compounds]
+                .iter()
+                .any(|c| c.str_prop("name") == Some(name)),
+            "{name}"
+        );
+    }
+    for name in [
+        "颐宁医院",
+        "光明社区红色物业服务中心",
+        "合建社区新建公共停车场",
+        "李家沱街道党群服务中心",
+    ] {
+        assert!(
+            facilities.iter().any(|f| f.str_prop("name") == Some(name)),
+            "{name}"
+        );
+    }
+}
