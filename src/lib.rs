@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod api;
 pub mod cli;
 pub mod generate;
+pub mod import;
 pub mod index;
 pub mod model;
 pub mod render;

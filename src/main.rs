@@ -35,6 +35,11 @@ enum Command {
         #[arg(long, default_value = "geodata")]
         out: PathBuf,
     },
+    /// Import a city from OpenStreetMap, or a layer of your own, into a data directory.
+    Import {
+        #[command(subcommand)]
+        source: servicemap::cli::ImportCommand,
+    },
     /// Planner reports from network walking times, as CSV (Excel) or GeoJSON (QGIS).
     Report {
         #[command(subcommand)]
@@ -80,6 +85,7 @@ fn main() -> ExitCode {
         Some(Command::Render { dir, out, width_px }) => {
             servicemap::cli::render(&dir, &out, width_px)
         }
+        Some(Command::Import { source }) => servicemap::cli::import(source),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
