@@ -5,6 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use std::sync::Arc;
+
+use crate::analysis::world::WorldError;
+use crate::analysis::{Planner, WalkWorld};
 use crate::index::{IndexError, Indexes};
 use crate::model::{LayerId, Taxonomy};
 use crate::store::{self, Dataset, StoreError};
@@ -16,6 +20,8 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("{dir}: {source}")]
     Index { dir: PathBuf, source: IndexError },
+    #[error("{dir}: {source}")]
+    Walk { dir: PathBuf, source: WorldError },
 }
 
 /// Everything a request needs, immutable after [`Service::load`].
@@ -31,6 +37,10 @@ pub struct Service {
     pub indexes: Indexes,
     /// `None` when the directory has no `categories.json`.
     pub taxonomy: Option<Taxonomy>,
+    /// The walking network with facilities and buildings snapped; `None` without walkways.
+    pub walk: Option<Arc<WalkWorld>>,
+    /// Coverage, gaps, audit, scenarios and siting over `walk`; `None` without walkways.
+    pub planner: Option<Planner>,
 }
 
 impl Service {
@@ -67,10 +77,22 @@ impl Service {
             }
         }
         let taxonomy = dataset.taxonomy.clone();
+        let walk = if dataset.layer(LayerId::Walkways).is_some() {
+            let world = WalkWorld::from_dataset(&dataset).map_err(|source| ServiceError::Walk {
+                dir: dataset.dir.clone(),
+                source,
+            })?;
+            Some(Arc::new(world))
+        } else {
+            None
+        };
+        let planner = walk.as_ref().map(|w| Planner::new(Arc::clone(w)));
         Ok(Service {
             dataset,
             indexes,
             taxonomy,
+            walk,
+            planner,
         })
     }
 
