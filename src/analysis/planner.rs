@@ -28,7 +28,9 @@ pub enum PlanError {
     NoBuildings,
     #[error("the data directory has no categories.json, so no standard can be audited")]
     NoTaxonomy,
-    #[error("no building lies in community '{0}': give a community id such as 500113006006 (GET /collections/communities/items lists them)")]
+    #[error(
+        "no building lies in community '{0}': give a community id such as 500113006006 (GET /collections/communities/items lists them)"
+    )]
     UnknownCommunity(String),
     #[error("no facility with id '{0}'")]
     UnknownFacility(String),
@@ -216,7 +218,11 @@ impl Planner {
         match scope {
             None => (Cow::Borrowed(&self.world.buildings), Cow::Borrowed(times)),
             Some(idx) => (
-                Cow::Owned(idx.iter().map(|&i| self.world.buildings[i].clone()).collect()),
+                Cow::Owned(
+                    idx.iter()
+                        .map(|&i| self.world.buildings[i].clone())
+                        .collect(),
+                ),
                 Cow::Owned(idx.iter().map(|&i| times[i]).collect()),
             ),
         }
@@ -306,12 +312,10 @@ impl Planner {
             .zip(times.iter())
             .map(|(b, &t)| if in_scope(b) { t } else { f64::NEG_INFINITY })
             .collect();
-        let (idx, microgrids) = gaps::gaps(
-            &self.world.buildings,
-            &scoped_times,
-            minutes * 60.0,
-            |b| b.microgrid.as_deref(),
-        );
+        let (idx, microgrids) =
+            gaps::gaps(&self.world.buildings, &scoped_times, minutes * 60.0, |b| {
+                b.microgrid.as_deref()
+            });
         let buildings = idx
             .into_iter()
             .map(|i| (i, times[i].is_finite().then(|| times[i] / 60.0)))
@@ -375,7 +379,11 @@ impl Planner {
         }
         let buildings: Cow<'_, [Building]> = match &scope {
             None => Cow::Borrowed(&self.world.buildings),
-            Some(idx) => Cow::Owned(idx.iter().map(|&i| self.world.buildings[i].clone()).collect()),
+            Some(idx) => Cow::Owned(
+                idx.iter()
+                    .map(|&i| self.world.buildings[i].clone())
+                    .collect(),
+            ),
         };
         Ok(audit::audit(
             &buildings,

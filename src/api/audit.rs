@@ -70,14 +70,8 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
                 "the data directory has no buildings, so nothing can be audited",
             ));
         };
-        let mut v = export::audit_geojson(
-            &units,
-            summary,
-            level,
-            &standard_name,
-            &svc.dataset,
-            coords,
-        );
+        let mut v =
+            export::audit_geojson(&units, summary, level, &standard_name, &svc.dataset, coords);
         if let Some(m) = v.as_object_mut() {
             m.insert("profile".into(), json!(profile.as_str()));
             m.insert("target_share".into(), json!(target_share));

@@ -232,7 +232,9 @@ fn foreign_error(status: StatusCode, err: Option<&actix_web::Error>, req_method:
         ),
         ProblemKind::MethodNotAllowed => ApiError::new(
             kind,
-            format!("method {req_method} is not allowed here; every route of this API answers GET"),
+            format!(
+                "method {req_method} is not allowed here; /scenarios answers POST, every other route GET"
+            ),
         ),
         _ => {
             let mut e = ApiError::new(
@@ -302,8 +304,14 @@ pub async fn problem_middleware(
         }
     }
     if status == StatusCode::METHOD_NOT_ALLOWED {
+        // `/scenarios` is the one route that takes a body; every other answers GET.
+        let allow = if instance.split('?').next() == Some("/scenarios") {
+            "POST"
+        } else {
+            "GET"
+        };
         new.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET"));
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
     }
     Ok(ServiceResponse::new(http_req, new))
 }

@@ -100,12 +100,15 @@ impl ScenarioBody {
         };
         let minutes = match o.get("minutes") {
             None | Some(Value::Null) => MINUTES_DEFAULT,
-            Some(m) => check_minutes("minutes", number(m, "minutes")?)
-                .map_err(|e| bad(e.detail))?,
+            Some(m) => {
+                check_minutes("minutes", number(m, "minutes")?).map_err(|e| bad(e.detail))?
+            }
         };
         let profile = match o.get("profile") {
             None | Some(Value::Null) => Profile::Standard,
-            Some(s) => parse_profile("profile", string(s, "profile")?).map_err(|e| bad(e.detail))?,
+            Some(s) => {
+                parse_profile("profile", string(s, "profile")?).map_err(|e| bad(e.detail))?
+            }
         };
         let level = match o.get("level") {
             None | Some(Value::Null) => Level::Grid,
@@ -131,12 +134,15 @@ impl ScenarioBody {
                 if geom["type"].as_str() != Some("Point") {
                     return Err(bad(format!("{what}: geometry must be a Point")));
                 }
-                let c = geom["coordinates"].as_array().filter(|c| c.len() >= 2).ok_or_else(
-                    || bad(format!("{what}: coordinates must be [lon, lat]")),
-                )?;
+                let c = geom["coordinates"]
+                    .as_array()
+                    .filter(|c| c.len() >= 2)
+                    .ok_or_else(|| bad(format!("{what}: coordinates must be [lon, lat]")))?;
                 let ll = lonlat(number(&c[0], &what)?, number(&c[1], &what)?, coords, &what)?;
-                let category =
-                    string(&f["properties"]["category"], &format!("{what}.properties.category"))?;
+                let category = string(
+                    &f["properties"]["category"],
+                    &format!("{what}.properties.category"),
+                )?;
                 changes.push(Change::Add {
                     category: category.to_string(),
                     lon: ll.lon,
@@ -191,9 +197,7 @@ impl ScenarioBody {
             }
         }
         if changes.is_empty() {
-            return Err(bad(
-                "no changes: give at least one of add, remove or move",
-            ));
+            return Err(bad("no changes: give at least one of add, remove or move"));
         }
         if changes.len() > CHANGES_MAX {
             return Err(bad(format!(
@@ -222,9 +226,9 @@ impl ScenarioBody {
 fn scenario_error(b: &ScenarioBody, e: PlanError) -> ApiError {
     match &e {
         PlanError::UnknownFacility(id) => {
-            let i = b.changes.iter().position(|c| {
-                matches!(c, Change::Remove { id: x } | Change::Move { id: x, .. } if x == id)
-            });
+            let i = b.changes.iter().position(
+                |c| matches!(c, Change::Remove { id: x } | Change::Move { id: x, .. } if x == id),
+            );
             ApiError::not_found(format!(
                 "{}: no facility with id '{id}'; GET /collections/facilities/items lists them",
                 i.map_or("?", |i| b.entry(i))
