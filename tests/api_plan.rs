@@ -466,6 +466,16 @@ async fn bad_input_for_every_planner_route_is_a_problem() {
         ("/coverage?category=pharmacy&community=999", 400, "999"),
         ("/coverage?category=pharmacy&coords=utm", 400, "coords"),
         ("/coverage?category=pharmacy&categroy=x", 400, "categroy"),
+        (
+            "/coverage?category=pharmacy&level=subdistrict&community=500113006006",
+            400,
+            "level=community",
+        ),
+        (
+            "/audit?level=subdistrict&community=500113006006",
+            400,
+            "level",
+        ),
         ("/gaps?category=nope", 400, "nope"),
         ("/gaps?category=pharmacy&minutes=1000", 400, "minutes"),
         ("/audit?standard=iso", 400, "standard"),

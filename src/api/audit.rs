@@ -13,7 +13,9 @@ use crate::service::Service;
 use super::error::ApiError;
 use super::features::geojson_response;
 use super::params::RawQuery;
-use super::plan::{blocking, plan_error, planner, take_community, take_level, take_profile};
+use super::plan::{
+    blocking, check_level_scope, plan_error, planner, take_community, take_level, take_profile,
+};
 
 const NAMES: [&str; 6] = [
     "level",
@@ -54,6 +56,7 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
     };
     let community = take_community(&mut q)?;
     q.deny_rest(&NAMES)?;
+    check_level_scope(level, community.as_deref())?;
     planner(&svc, "the living-circle audit")?;
     let body = blocking(move || {
         let pl = planner(&svc, "the living-circle audit")?;

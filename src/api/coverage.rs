@@ -13,8 +13,8 @@ use super::error::ApiError;
 use super::features::geojson_response;
 use super::params::RawQuery;
 use super::plan::{
-    blocking, plan_error, planner, take_category, take_community, take_level, take_minutes,
-    take_profile,
+    blocking, check_level_scope, plan_error, planner, take_category, take_community, take_level,
+    take_minutes, take_profile,
 };
 
 /// Parsed parameters of `/coverage`.
@@ -49,6 +49,7 @@ impl CoverageParams {
             community: take_community(&mut q)?,
         };
         q.deny_rest(&Self::NAMES)?;
+        check_level_scope(p.level, p.community.as_deref())?;
         Ok(p)
     }
 }

@@ -128,6 +128,20 @@ pub fn take_community(q: &mut RawQuery) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// `community=` with `level=subdistrict` would label one community's figures with the
+/// subdistrict's outline; ask for `level=community` instead.
+pub fn check_level_scope(level: Level, community: Option<&str>) -> Result<(), ApiError> {
+    match (level, community) {
+        (Level::Subdistrict, Some(c)) => Err(ApiError::bad_param(
+            "level",
+            format!(
+                "level=subdistrict cannot be limited to community {c}; use level=community (or leave community out)"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Run CPU-heavy planner work off the async workers.
 pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
 where

@@ -16,7 +16,10 @@ use crate::walk::Profile;
 use super::error::{ApiError, ProblemKind};
 use super::features::json_response;
 use super::params::LonLat;
-use super::plan::{MINUTES_DEFAULT, blocking, check_minutes, parse_level, parse_profile, planner};
+use super::plan::{
+    MINUTES_DEFAULT, blocking, check_level_scope, check_minutes, parse_level, parse_profile,
+    planner,
+};
 
 /// Largest body accepted: 500 changes with full GeoJSON properties fit easily.
 pub const BODY_MAX_BYTES: usize = 1 << 20;
@@ -196,6 +199,7 @@ impl ScenarioBody {
                 });
             }
         }
+        check_level_scope(level, community.as_deref()).map_err(|e| bad(e.detail))?;
         if changes.is_empty() {
             return Err(bad("no changes: give at least one of add, remove or move"));
         }
