@@ -286,6 +286,21 @@ async fn scenario_move_in_place_is_zero_add_never_lowers_remove_never_raises() {
         assert_eq!(unit["delta"]["households_covered"], 0, "{unit}");
     }
 
+    // The same move given in BD-09 (Baidu) is converted back onto the facility: zero again.
+    let (x, y) = servicemap::model::Crs::Bd09.from_wgs84(f0.position.x(), f0.position.y());
+    let bd = c
+        .send(post(&json!({
+            "profile": "elder", "coords": "bd09",
+            "move": [{"id": f0.id, "lon": x, "lat": y}],
+        })))
+        .await
+        .json();
+    assert_eq!(bd["coords"], "bd09");
+    assert_eq!(
+        bd["categories"][0]["total"]["delta"]["households_covered"], 0,
+        "{bd}"
+    );
+
     let b = &planner().world.buildings[planner().world.buildings.len() / 2];
     let add = c
         .send(post(&json!({
