@@ -199,6 +199,9 @@ pub struct ReportArgs {
     /// Output file (default: standard output).
     #[arg(long)]
     pub out: Option<std::path::PathBuf>,
+    /// Only the buildings (and so the units) of this community id, e.g. 500113006006.
+    #[arg(long)]
+    pub community: Option<String>,
 }
 
 /// `servicemap report ...`: compute from network walking times and write CSV or GeoJSON.
@@ -233,7 +236,13 @@ pub fn report(cmd: ReportCommand) -> Result<(), CliError> {
         ReportCommand::Coverage {
             category, minutes, ..
         } => {
-            let r = planner.coverage(&category, minutes, profile, level)?;
+            let r = planner.coverage_in(
+                &category,
+                minutes,
+                profile,
+                level,
+                common.community.as_deref(),
+            )?;
             if geojson {
                 serde_json::to_string_pretty(&export::coverage_geojson(
                     &r,
@@ -250,8 +259,10 @@ pub fn report(cmd: ReportCommand) -> Result<(), CliError> {
             ..
         } => {
             let std_: Standard = standard.parse()?;
-            let units = planner.audit(std_, level, profile, target_share)?;
-            let summary = planner.audit(std_, Level::Subdistrict, profile, target_share)?;
+            let community = common.community.as_deref();
+            let units = planner.audit_in(std_, level, profile, target_share, community)?;
+            let summary =
+                planner.audit_in(std_, Level::Subdistrict, profile, target_share, community)?;
             let Some(summary) = summary.first() else {
                 return Err("no buildings to audit".into());
             };

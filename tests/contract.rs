@@ -52,12 +52,18 @@ fn every_route_is_in_the_spec_and_every_spec_path_is_routed() {
         let item = paths
             .get(*path)
             .unwrap_or_else(|| panic!("route {path} is missing from openapi.yaml"));
+        // `/scenarios` takes a body (POST); every other route answers GET.
+        let method = if item.get("post").is_some() {
+            "post"
+        } else {
+            "get"
+        };
         assert!(
-            item.get("get").is_some(),
-            "{path}: the spec must describe GET"
+            item.get(method).is_some(),
+            "{path}: the spec must describe GET (or POST)"
         );
         // Path parameters of the pattern are declared.
-        let params: Vec<&str> = item["get"]["parameters"]
+        let params: Vec<&str> = item[method]["parameters"]
             .as_array()
             .map(|a| {
                 a.iter()
@@ -138,14 +144,85 @@ async fn real_responses_validate_against_the_spec() {
         ("/healthz", "/healthz"),
         ("/metrics", "/metrics"),
         ("/openapi.yaml", "/openapi.yaml"),
+        (
+            "/coverage",
+            "/coverage?category=elder_canteen&minutes=5&profile=elder&level=grid",
+        ),
+        (
+            "/coverage",
+            "/coverage?category=clinic&level=community&community=500113006001&coords=gcj02",
+        ),
+        ("/coverage", "/coverage?category=nope"),
+        ("/coverage", "/coverage?category=clinic&community=nope"),
+        (
+            "/gaps",
+            "/gaps?category=elder_canteen&minutes=2&profile=elder",
+        ),
+        ("/gaps", "/gaps?category=clinic&minutes=0"),
+        ("/audit", "/audit?level=grid&standard=gb50180"),
+        (
+            "/audit",
+            "/audit?level=community&standard=mofcom&target_share=0.5&coords=bd09",
+        ),
+        ("/audit", "/audit?standard=iso"),
+        (
+            "/siting",
+            "/siting?category=elder_canteen&count=2&minutes=2&profile=elder",
+        ),
+        (
+            "/siting",
+            "/siting?category=clinic&count=1&minutes=2&candidates=106.53,29.47;106.525,29.465",
+        ),
+        ("/siting", "/siting?category=clinic&count=11"),
+        ("/siting", "/siting?category=clinic&candidates=100,20"),
+        ("/scenarios", "/scenarios"),
+    ];
+    // (route pattern, body) posted.
+    let posts: &[(&str, &str)] = &[
+        (
+            "/scenarios",
+            r#"{"minutes": 5, "profile": "elder", "level": "community", "remove": ["f01"], "move": [{"id": "f02", "lon": 106.53, "lat": 29.47}], "add": {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.525, 29.465]}, "properties": {"category": "clinic"}}]}}"#,
+        ),
+        ("/scenarios", r#"{"remove": ["nope"]}"#),
+        ("/scenarios", r#"{"remove": "f01"}"#),
+        (
+            "/scenarios",
+            r#"{"add": {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [100, 20]}, "properties": {"category": "clinic"}}]}}"#,
+        ),
     ];
     let covered: BTreeSet<&str> = samples.iter().map(|(p, _)| *p).collect();
     let routed: BTreeSet<&str> = ROUTES.iter().map(|r| r.path).collect();
     assert_eq!(covered, routed, "every route needs a sample");
 
+    // The full example body is itself valid against the request schema.
+    let body_schema = validator(
+        &spec,
+        &spec["paths"]["/scenarios"]["post"]["requestBody"]["content"]["application/json"]["schema"],
+    );
+    assert!(body_schema.is_valid(&serde_json::from_str::<Value>(posts[0].1).unwrap()));
+    assert!(!body_schema.is_valid(&serde_json::from_str::<Value>(posts[2].1).unwrap()));
+    let mut requests = Vec::new();
     for (pattern, uri) in samples {
-        let r = c.get(uri).await;
-        let op = &spec["paths"][*pattern]["get"];
+        requests.push((*pattern, uri.to_string(), c.get(uri).await));
+    }
+    for (pattern, body) in posts {
+        let req = actix_web::test::TestRequest::post()
+            .uri(pattern)
+            .insert_header(("content-type", "application/json"))
+            .set_payload(body.to_string());
+        requests.push((
+            *pattern,
+            format!("POST {pattern} {body}"),
+            c.send(req).await,
+        ));
+    }
+    for (pattern, uri, r) in &requests {
+        let item = &spec["paths"][*pattern];
+        let op = if uri.starts_with("POST ") || r.status == 405 {
+            item.get("post").unwrap_or(&item["get"])
+        } else {
+            &item["get"]
+        };
         let response = op["responses"]
             .get(r.status.to_string())
             .map(|v| deref(&spec, v))

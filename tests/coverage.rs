@@ -202,3 +202,67 @@ fn siting_adds_what_it_says_when_the_sites_are_added() {
         "gained {gained}, promised {promised}"
     );
 }
+
+#[test]
+fn a_community_filter_keeps_exactly_that_communitys_rows() {
+    let pl = planner();
+    let community = "500113006006";
+    let all = pl
+        .coverage("elder_canteen", 5.0, Profile::Elder, Level::Grid)
+        .expect("coverage");
+    let one = pl
+        .coverage_in(
+            "elder_canteen",
+            5.0,
+            Profile::Elder,
+            Level::Grid,
+            Some(community),
+        )
+        .expect("coverage in");
+    // Grids nest in communities, so the filtered rows are the full rows of its grids.
+    let theirs: Vec<_> = all
+        .units
+        .iter()
+        .filter(|u| u.unit.starts_with(community))
+        .cloned()
+        .collect();
+    assert!(!theirs.is_empty());
+    assert_eq!(one.units, theirs);
+    let by_community = pl
+        .coverage("elder_canteen", 5.0, Profile::Elder, Level::Community)
+        .expect("by community");
+    let row = by_community
+        .units
+        .iter()
+        .find(|u| u.unit == community)
+        .expect("row");
+    assert_eq!(one.total.households_covered, row.households_covered);
+    assert_eq!(
+        one.total.residents_60plus_covered,
+        row.residents_60plus_covered
+    );
+    assert!(
+        pl.coverage_in(
+            "elder_canteen",
+            5.0,
+            Profile::Elder,
+            Level::Grid,
+            Some("nope")
+        )
+        .is_err()
+    );
+    // Siting for the community only counts its buildings: never more than it leaves out.
+    let left_out = row.residents_60plus - row.residents_60plus_covered;
+    let sites = pl
+        .siting_in(
+            "elder_canteen",
+            3,
+            5.0,
+            Profile::Elder,
+            None,
+            Some(community),
+        )
+        .expect("siting in");
+    let added: u64 = sites.iter().map(|s| s.added_weight).sum();
+    assert!(added > 0 && added <= left_out, "{added} > {left_out}");
+}

@@ -263,3 +263,105 @@ pub fn audit_csv(audits: &[UnitAudit], ds: &Dataset, level: Level) -> String {
         &rows,
     )
 }
+
+/// Gaps as one FeatureCollection a map can draw: first the micro-grids holding uncovered
+/// households (`kind: "microgrid"`, Polygons, in rank order), then the uncovered buildings
+/// (`kind: "building"`, Points). `buildings` are the planner's buildings the report indexes.
+#[must_use]
+pub fn gaps_geojson(
+    r: &super::planner::GapReport,
+    buildings: &[crate::model::Building],
+    ds: &Dataset,
+    crs: Crs,
+) -> Value {
+    let units = units_by_id(ds, Level::Microgrid);
+    let mut features: Vec<Value> = r
+        .microgrids
+        .iter()
+        .enumerate()
+        .map(|(rank, g)| {
+            let f = units.get(g.unit.as_str()).copied();
+            let mut p = obj(json!({
+                "kind": "microgrid",
+                "rank": rank + 1,
+                "unit": g.unit,
+                "uncovered_buildings": g.uncovered_buildings,
+                "uncovered_households": g.uncovered_households,
+                "uncovered_residents": g.uncovered_residents,
+                "uncovered_residents_60plus": g.uncovered_residents_60plus,
+            }));
+            if let Some(name) = f.and_then(|f| f.str_prop("name")) {
+                p.insert("name".into(), json!(name));
+            }
+            json!({ "type": "Feature", "id": g.unit, "geometry": geometry_in(f, crs), "properties": p })
+        })
+        .collect();
+    let (mut hh, mut res, mut res60) = (0u64, 0u64, 0u64);
+    for &(i, walk_min) in &r.buildings {
+        let Some(b) = buildings.get(i) else {
+            continue;
+        };
+        hh += b.households;
+        res += b.residents;
+        res60 += b.residents_60plus;
+        let g = geo::Geometry::Point(crs.geometry_from_wgs84(&b.position));
+        features.push(json!({
+            "type": "Feature",
+            "id": b.id,
+            "geometry": geometry_json(&g, None),
+            "properties": {
+                "kind": "building",
+                "households": b.households,
+                "residents": b.residents,
+                "residents_60plus": b.residents_60plus,
+                "children_0_6": b.children_0_6,
+                "walk_min": walk_min.map(|m| (m * 100.0).round() / 100.0),
+                "microgrid": b.microgrid,
+                "grid": b.grid,
+                "community": b.community,
+            },
+        }));
+    }
+    json!({
+        "type": "FeatureCollection",
+        "category": r.category,
+        "minutes": r.minutes,
+        "profile": r.profile,
+        "community": r.community,
+        "coords": crs.as_str(),
+        "summary": {
+            "uncovered_buildings": r.buildings.len(),
+            "uncovered_households": hh,
+            "uncovered_residents": res,
+            "uncovered_residents_60plus": res60,
+            "microgrids": r.microgrids.len(),
+        },
+        "features": features,
+    })
+}
+
+/// Suggested sites as a FeatureCollection of ranked Points.
+#[must_use]
+pub fn siting_geojson(sites: &[super::planner::Site], crs: Crs) -> Value {
+    let features: Vec<Value> = sites
+        .iter()
+        .map(|s| {
+            let g = geo::Geometry::Point(crs.geometry_from_wgs84(&geo::Point::new(s.lon, s.lat)));
+            json!({
+                "type": "Feature",
+                "id": format!("site-{}", s.rank),
+                "geometry": geometry_json(&g, None),
+                "properties": {
+                    "rank": s.rank,
+                    "candidate": s.candidate,
+                    "added_weight": s.added_weight,
+                    "weight": s.weight,
+                    "added_households": s.added_households,
+                    "added_residents": s.added_residents,
+                    "buildings": s.buildings,
+                },
+            })
+        })
+        .collect();
+    json!({ "type": "FeatureCollection", "coords": crs.as_str(), "features": features })
+}

@@ -4,6 +4,7 @@
 //! again is cheap. The cache lives with the [`WalkWorld`] it was computed from: new data
 //! means a new planner and an empty cache.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -27,6 +28,10 @@ pub enum PlanError {
     NoBuildings,
     #[error("the data directory has no categories.json, so no standard can be audited")]
     NoTaxonomy,
+    #[error(
+        "no building lies in community '{0}': give a community id such as 500113006006 (GET /collections/communities/items lists them)"
+    )]
+    UnknownCommunity(String),
     #[error("no facility with id '{0}'")]
     UnknownFacility(String),
     #[error("facility '{id}' is a {actual}, not a {expected}")]
@@ -72,7 +77,10 @@ pub struct CoverageReport {
     pub minutes: f64,
     pub profile: &'static str,
     pub level: Level,
+    /// The community the report is limited to, if any.
+    pub community: Option<String>,
     pub units: Vec<UnitCoverage>,
+    /// Figures of the whole area asked about: the subdistrict, or `community` when given.
     pub total: UnitCoverage,
 }
 
@@ -82,6 +90,8 @@ pub struct GapReport {
     pub category: String,
     pub minutes: f64,
     pub profile: &'static str,
+    /// The community the report is limited to, if any.
+    pub community: Option<String>,
     /// Indices into `WalkWorld::buildings` of uncovered buildings, with their walking time
     /// (minutes; `None` = no facility reachable at all).
     pub buildings: Vec<(usize, Option<f64>)>,
@@ -184,6 +194,41 @@ impl Planner {
         Ok(t)
     }
 
+    /// Indices of the buildings of `community` (`None`: every building counts). A community
+    /// without buildings is an error, so a typo never reads as "nobody lacks anything".
+    pub fn scope(&self, community: Option<&str>) -> Result<Option<Vec<usize>>, PlanError> {
+        let Some(c) = community else {
+            return Ok(None);
+        };
+        let idx: Vec<usize> = (0..self.world.buildings.len())
+            .filter(|&i| self.world.buildings[i].community.as_deref() == Some(c))
+            .collect();
+        if idx.is_empty() {
+            return Err(PlanError::UnknownCommunity(c.to_string()));
+        }
+        Ok(Some(idx))
+    }
+
+    /// Buildings and their times restricted to `scope` (borrowed when unrestricted).
+    fn scoped<'a>(
+        &'a self,
+        times: &'a [f64],
+        scope: Option<&[usize]>,
+    ) -> (Cow<'a, [Building]>, Cow<'a, [f64]>) {
+        match scope {
+            None => (Cow::Borrowed(&self.world.buildings), Cow::Borrowed(times)),
+            Some(idx) => (
+                Cow::Owned(
+                    idx.iter()
+                        .map(|&i| self.world.buildings[i].clone())
+                        .collect(),
+                ),
+                Cow::Owned(idx.iter().map(|&i| times[i]).collect()),
+            ),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn report(
         &self,
         category: &str,
@@ -191,21 +236,20 @@ impl Planner {
         p: Profile,
         level: Level,
         times: &[f64],
+        community: Option<&str>,
+        scope: Option<&[usize]>,
     ) -> CoverageReport {
-        let units = coverage::by_unit(&self.world.buildings, times, minutes * 60.0, level);
-        let total = coverage::by_unit(
-            &self.world.buildings,
-            times,
-            minutes * 60.0,
-            Level::Subdistrict,
-        )
-        .pop()
-        .unwrap_or_else(empty_total);
+        let (buildings, times) = self.scoped(times, scope);
+        let units = coverage::by_unit(&buildings, &times, minutes * 60.0, level);
+        let total = coverage::by_unit(&buildings, &times, minutes * 60.0, Level::Subdistrict)
+            .pop()
+            .unwrap_or_else(empty_total);
         CoverageReport {
             category: category.to_string(),
             minutes,
             profile: p.as_str(),
             level,
+            community: community.map(str::to_string),
             units,
             total,
         }
@@ -219,16 +263,59 @@ impl Planner {
         p: Profile,
         level: Level,
     ) -> Result<CoverageReport, PlanError> {
+        self.coverage_in(category, minutes, p, level, None)
+    }
+
+    /// [`Planner::coverage`] limited to the buildings (and so the units) of `community`.
+    pub fn coverage_in(
+        &self,
+        category: &str,
+        minutes: f64,
+        p: Profile,
+        level: Level,
+        community: Option<&str>,
+    ) -> Result<CoverageReport, PlanError> {
         let times = self.times(category, p)?;
-        Ok(self.report(category, minutes, p, level, &times))
+        let scope = self.scope(community)?;
+        Ok(self.report(
+            category,
+            minutes,
+            p,
+            level,
+            &times,
+            community,
+            scope.as_deref(),
+        ))
     }
 
     /// Uncovered buildings and the micro-grids holding them, ranked by uncovered households.
     pub fn gaps(&self, category: &str, minutes: f64, p: Profile) -> Result<GapReport, PlanError> {
+        self.gaps_in(category, minutes, p, None)
+    }
+
+    /// [`Planner::gaps`] limited to the buildings of `community`.
+    pub fn gaps_in(
+        &self,
+        category: &str,
+        minutes: f64,
+        p: Profile,
+        community: Option<&str>,
+    ) -> Result<GapReport, PlanError> {
         let times = self.times(category, p)?;
-        let (idx, microgrids) = gaps::gaps(&self.world.buildings, &times, minutes * 60.0, |b| {
-            b.microgrid.as_deref()
-        });
+        self.scope(community)?;
+        let in_scope = |b: &Building| community.is_none_or(|c| b.community.as_deref() == Some(c));
+        // Out-of-scope buildings count as covered, so they are neither listed nor ranked.
+        let scoped_times: Vec<f64> = self
+            .world
+            .buildings
+            .iter()
+            .zip(times.iter())
+            .map(|(b, &t)| if in_scope(b) { t } else { f64::NEG_INFINITY })
+            .collect();
+        let (idx, microgrids) =
+            gaps::gaps(&self.world.buildings, &scoped_times, minutes * 60.0, |b| {
+                b.microgrid.as_deref()
+            });
         let buildings = idx
             .into_iter()
             .map(|i| (i, times[i].is_finite().then(|| times[i] / 60.0)))
@@ -237,6 +324,7 @@ impl Planner {
             category: category.to_string(),
             minutes,
             profile: p.as_str(),
+            community: community.map(str::to_string),
             buildings,
             microgrids,
         })
@@ -251,6 +339,19 @@ impl Planner {
         p: Profile,
         target_share: f64,
     ) -> Result<Vec<UnitAudit>, PlanError> {
+        self.audit_in(standard, level, p, target_share, None)
+    }
+
+    /// [`Planner::audit`] limited to the buildings (and so the units) of `community`.
+    pub fn audit_in(
+        &self,
+        standard: Standard,
+        level: Level,
+        p: Profile,
+        target_share: f64,
+        community: Option<&str>,
+    ) -> Result<Vec<UnitAudit>, PlanError> {
+        let scope = self.scope(community)?;
         let tax = self.world.taxonomy.as_ref().ok_or(PlanError::NoTaxonomy)?;
         let flat = Profile::Standard.flat_speed_m_per_s();
         let required: Vec<(&Category, &crate::model::Threshold, f64)> = tax
@@ -270,10 +371,22 @@ impl Planner {
                 // No facility of the category at all: nobody is covered.
                 vec![f64::INFINITY; self.world.buildings.len()]
             };
+            let t = match &scope {
+                None => t,
+                Some(idx) => idx.iter().map(|&i| t[i]).collect(),
+            };
             times.insert(c.id.clone(), t);
         }
+        let buildings: Cow<'_, [Building]> = match &scope {
+            None => Cow::Borrowed(&self.world.buildings),
+            Some(idx) => Cow::Owned(
+                idx.iter()
+                    .map(|&i| self.world.buildings[i].clone())
+                    .collect(),
+            ),
+        };
         Ok(audit::audit(
-            &self.world.buildings,
+            &buildings,
             &required,
             &times,
             level,
@@ -308,6 +421,20 @@ impl Planner {
         p: Profile,
         level: Level,
     ) -> Result<Vec<ScenarioResult>, PlanError> {
+        self.scenario_in(changes, minutes, p, level, None)
+    }
+
+    /// [`Planner::scenario`] reported for the buildings (and units) of `community` only; the
+    /// changes themselves may lie anywhere.
+    pub fn scenario_in(
+        &self,
+        changes: &[Change],
+        minutes: f64,
+        p: Profile,
+        level: Level,
+        community: Option<&str>,
+    ) -> Result<Vec<ScenarioResult>, PlanError> {
+        let scope = self.scope(community)?;
         let w = &self.world;
         let find = |id: &str| {
             w.facilities
@@ -362,8 +489,24 @@ impl Planner {
             }
             let after_t =
                 times_to_nearest_s(&w.graph, &w.building_snaps, &targets, p, f64::INFINITY);
-            let before = self.report(&cat, minutes, p, level, &before_t);
-            let after = self.report(&cat, minutes, p, level, &after_t);
+            let before = self.report(
+                &cat,
+                minutes,
+                p,
+                level,
+                &before_t,
+                community,
+                scope.as_deref(),
+            );
+            let after = self.report(
+                &cat,
+                minutes,
+                p,
+                level,
+                &after_t,
+                community,
+                scope.as_deref(),
+            );
             let d = |a: u64, b: u64| a as i64 - b as i64;
             out.push(ScenarioResult {
                 category: cat,
@@ -397,12 +540,28 @@ impl Planner {
         p: Profile,
         candidates: Option<&[(f64, f64)]>,
     ) -> Result<Vec<Site>, PlanError> {
+        self.siting_in(category, count, minutes, p, candidates, None)
+    }
+
+    /// [`Planner::siting`] counting only the uncovered buildings of `community` (sites may
+    /// lie outside it: a canteen across the street serves it as well).
+    pub fn siting_in(
+        &self,
+        category: &str,
+        count: usize,
+        minutes: f64,
+        p: Profile,
+        candidates: Option<&[(f64, f64)]>,
+        community: Option<&str>,
+    ) -> Result<Vec<Site>, PlanError> {
         let cat = self.category(category)?;
         let times = self.times(category, p)?;
+        self.scope(community)?;
         let w = &self.world;
         let limit_s = minutes * 60.0;
         let uncovered: Vec<usize> = (0..w.buildings.len())
             .filter(|&i| times[i] > limit_s)
+            .filter(|&i| community.is_none_or(|c| w.buildings[i].community.as_deref() == Some(c)))
             .collect();
         let weights: Vec<u64> = uncovered
             .iter()

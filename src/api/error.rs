@@ -32,6 +32,13 @@ pub enum ProblemKind {
     MethodNotAllowed,
     /// Anything else that is the caller's fault (actix's own 4xx).
     ClientError,
+    /// A request body is not valid JSON or not the documented shape; the detail names the entry.
+    BadBody,
+    /// A request body is well formed but cannot be carried out (a point that cannot join the
+    /// walking network).
+    Unprocessable,
+    /// A request body over the size limit.
+    PayloadTooLarge,
     /// The service failed; the cause is logged, never sent.
     Internal,
 }
@@ -47,6 +54,9 @@ impl ProblemKind {
             ProblemKind::NoSuchRoute => "no-such-route",
             ProblemKind::MethodNotAllowed => "method-not-allowed",
             ProblemKind::ClientError => "client-error",
+            ProblemKind::BadBody => "bad-body",
+            ProblemKind::Unprocessable => "unprocessable",
+            ProblemKind::PayloadTooLarge => "payload-too-large",
             ProblemKind::Internal => "internal",
         }
     }
@@ -68,6 +78,9 @@ impl ProblemKind {
             ProblemKind::NoSuchRoute => "No such route",
             ProblemKind::MethodNotAllowed => "Method not allowed",
             ProblemKind::ClientError => "Bad request",
+            ProblemKind::BadBody => "Bad request body",
+            ProblemKind::Unprocessable => "Request cannot be carried out",
+            ProblemKind::PayloadTooLarge => "Request body too large",
             ProblemKind::Internal => "Internal server error",
         }
     }
@@ -81,6 +94,9 @@ impl ProblemKind {
             | ProblemKind::OutsideArea
             | ProblemKind::NoSuchRoute => StatusCode::NOT_FOUND,
             ProblemKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ProblemKind::BadBody => StatusCode::BAD_REQUEST,
+            ProblemKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -216,7 +232,9 @@ fn foreign_error(status: StatusCode, err: Option<&actix_web::Error>, req_method:
         ),
         ProblemKind::MethodNotAllowed => ApiError::new(
             kind,
-            format!("method {req_method} is not allowed here; every route of this API answers GET"),
+            format!(
+                "method {req_method} is not allowed here; /scenarios answers POST, every other route GET"
+            ),
         ),
         _ => {
             let mut e = ApiError::new(
@@ -286,8 +304,14 @@ pub async fn problem_middleware(
         }
     }
     if status == StatusCode::METHOD_NOT_ALLOWED {
+        // `/scenarios` is the one route that takes a body; every other answers GET.
+        let allow = if instance.split('?').next() == Some("/scenarios") {
+            "POST"
+        } else {
+            "GET"
+        };
         new.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET"));
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
     }
     Ok(ServiceResponse::new(http_req, new))
 }

@@ -5,15 +5,21 @@
 //! [`AppState`], and [`ROUTES`] is the single table of routes (the contract test checks it
 //! against `openapi.yaml`).
 
+pub mod audit;
 pub mod categories;
+pub mod coverage;
 pub mod error;
 pub mod features;
+pub mod gaps;
 pub mod health;
 pub mod locate;
 pub mod metrics;
 pub mod nearest;
 pub mod openapi;
 pub mod params;
+pub mod plan;
+pub mod scenarios;
+pub mod siting;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -74,7 +80,7 @@ impl CorsOrigins {
 
     fn middleware(&self) -> Cors {
         let base = Cors::default()
-            .allowed_methods(["GET"])
+            .allowed_methods(["GET", "POST"])
             .allow_any_header()
             .max_age(3600);
         match self {
@@ -184,6 +190,36 @@ pub const ROUTES: &[Route] = &[
         path: "/openapi.yaml",
         register: |c, p| {
             c.service(web::resource(p).get(openapi::yaml));
+        },
+    },
+    Route {
+        path: "/coverage",
+        register: |c, p| {
+            c.service(web::resource(p).get(coverage::get));
+        },
+    },
+    Route {
+        path: "/gaps",
+        register: |c, p| {
+            c.service(web::resource(p).get(gaps::get));
+        },
+    },
+    Route {
+        path: "/audit",
+        register: |c, p| {
+            c.service(web::resource(p).get(audit::get));
+        },
+    },
+    Route {
+        path: "/scenarios",
+        register: |c, p| {
+            c.service(web::resource(p).post(scenarios::post));
+        },
+    },
+    Route {
+        path: "/siting",
+        register: |c, p| {
+            c.service(web::resource(p).get(siting::get));
         },
     },
 ];

@@ -110,8 +110,21 @@ pub async fn client(
         Error = actix_web::Error,
     >,
 > {
+    client_of(AppState::new(service)).await
+}
+
+/// Run requests against one app instance built from `state` (a shared, already loaded service).
+pub async fn client_of(
+    state: AppState,
+) -> Client<
+    impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    >,
+> {
     Client {
-        app: test::init_service(app(AppState::new(service))).await,
+        app: test::init_service(app(state)).await,
     }
 }
 
