@@ -292,46 +292,30 @@ pub fn report(cmd: ReportCommand) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Steps on standard error, only when it is a terminal (scripts and CI get clean output).
-struct Progress {
-    total: usize,
-    done: std::cell::Cell<usize>,
-    tty: bool,
-    started: std::time::Instant,
-}
+/// A step bar on standard error, drawn only on a terminal (scripts and CI get clean output).
+struct Progress(indicatif::ProgressBar);
 
 impl Progress {
-    fn new(total: usize) -> Self {
+    fn new(total: u64) -> Self {
         use std::io::IsTerminal;
-        Progress {
-            total,
-            done: std::cell::Cell::new(0),
-            tty: std::io::stderr().is_terminal(),
-            started: std::time::Instant::now(),
+        if !std::io::stderr().is_terminal() {
+            return Progress(indicatif::ProgressBar::hidden());
         }
+        let pb = indicatif::ProgressBar::new(total);
+        let style =
+            indicatif::ProgressStyle::with_template("[{bar:20}] {pos}/{len} {msg} ({elapsed})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("#> ");
+        pb.set_style(style);
+        Progress(pb)
     }
 
     fn step(&self, what: &str) {
-        let n = self.done.get() + 1;
-        self.done.set(n);
-        if self.tty {
-            let filled = n * 20 / self.total;
-            eprint!(
-                "\r[{}{}] {n}/{} {what:<50}",
-                "#".repeat(filled),
-                " ".repeat(20 - filled),
-                self.total
-            );
-        }
+        self.0.set_message(what.to_string());
+        self.0.inc(1);
     }
 
     fn finish(&self) {
-        if self.tty {
-            eprintln!(
-                "\rdone in {:.1} s{}",
-                self.started.elapsed().as_secs_f64(),
-                " ".repeat(70)
-            );
-        }
+        self.0.finish_with_message("done");
     }
 }

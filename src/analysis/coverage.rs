@@ -81,6 +81,28 @@ pub struct UnitCoverage {
     pub p90_walk_min: Option<f64>,
 }
 
+impl UnitCoverage {
+    /// A unit with nobody in it (yet).
+    #[must_use]
+    pub fn empty(unit: &str) -> UnitCoverage {
+        UnitCoverage {
+            unit: unit.to_string(),
+            buildings: 0,
+            households: 0,
+            households_covered: 0,
+            share: 0.0,
+            residents: 0,
+            residents_covered: 0,
+            residents_60plus: 0,
+            residents_60plus_covered: 0,
+            children_0_6: 0,
+            children_0_6_covered: 0,
+            median_walk_min: None,
+            p90_walk_min: None,
+        }
+    }
+}
+
 /// Household-weighted quantile of walking times (seconds, `INFINITY` = unreachable), in minutes.
 fn weighted_quantile_min(mut pairs: Vec<(f64, u64)>, q: f64) -> Option<f64> {
     let total: u64 = pairs.iter().map(|p| p.1).sum();
@@ -119,21 +141,7 @@ pub fn by_unit(
             continue;
         };
         let acc = units.entry(unit).or_insert_with(|| Acc {
-            cov: UnitCoverage {
-                unit: unit.to_string(),
-                buildings: 0,
-                households: 0,
-                households_covered: 0,
-                share: 0.0,
-                residents: 0,
-                residents_covered: 0,
-                residents_60plus: 0,
-                residents_60plus_covered: 0,
-                children_0_6: 0,
-                children_0_6_covered: 0,
-                median_walk_min: None,
-                p90_walk_min: None,
-            },
+            cov: UnitCoverage::empty(unit),
             times: Vec::new(),
         });
         let c = &mut acc.cov;

@@ -43,6 +43,24 @@ fn geometry_in(f: Option<&Feature>, crs: Crs) -> Value {
     })
 }
 
+/// Features of the units of a level: the unit's polygon (in `crs`) with `properties` plus its name.
+fn unit_features<'a>(
+    ds: &Dataset,
+    level: Level,
+    crs: Crs,
+    rows: impl Iterator<Item = (&'a str, Map<String, Value>)>,
+) -> Vec<Value> {
+    let units = units_by_id(ds, level);
+    rows.map(|(id, mut p)| {
+        let f = units.get(id).copied();
+        if let Some(name) = f.and_then(|f| f.str_prop("name")) {
+            p.insert("name".into(), json!(name));
+        }
+        json!({ "type": "Feature", "id": id, "geometry": geometry_in(f, crs), "properties": p })
+    })
+    .collect()
+}
+
 fn obj(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
@@ -75,19 +93,14 @@ pub fn coverage_properties(u: &UnitCoverage) -> Map<String, Value> {
 /// area's figures in `summary`.
 #[must_use]
 pub fn coverage_geojson(r: &CoverageReport, ds: &Dataset, crs: Crs) -> Value {
-    let units = units_by_id(ds, r.level);
-    let features: Vec<Value> = r
-        .units
-        .iter()
-        .map(|u| {
-            let f = units.get(u.unit.as_str()).copied();
-            let mut p = coverage_properties(u);
-            if let Some(name) = f.and_then(|f| f.str_prop("name")) {
-                p.insert("name".into(), json!(name));
-            }
-            json!({ "type": "Feature", "id": u.unit, "geometry": geometry_in(f, crs), "properties": p })
-        })
-        .collect();
+    let features = unit_features(
+        ds,
+        r.level,
+        crs,
+        r.units
+            .iter()
+            .map(|u| (u.unit.as_str(), coverage_properties(u))),
+    );
     json!({
         "type": "FeatureCollection",
         "category": r.category,
@@ -200,18 +213,14 @@ pub fn audit_geojson(
     ds: &Dataset,
     crs: Crs,
 ) -> Value {
-    let units = units_by_id(ds, level);
-    let features: Vec<Value> = audits
-        .iter()
-        .map(|a| {
-            let f = units.get(a.unit.as_str()).copied();
-            let mut p = audit_properties(a);
-            if let Some(name) = f.and_then(|f| f.str_prop("name")) {
-                p.insert("name".into(), json!(name));
-            }
-            json!({ "type": "Feature", "id": a.unit, "geometry": geometry_in(f, crs), "properties": p })
-        })
-        .collect();
+    let features = unit_features(
+        ds,
+        level,
+        crs,
+        audits
+            .iter()
+            .map(|a| (a.unit.as_str(), audit_properties(a))),
+    );
     json!({
         "type": "FeatureCollection",
         "standard": standard,

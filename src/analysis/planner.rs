@@ -243,7 +243,7 @@ impl Planner {
         let units = coverage::by_unit(&buildings, &times, minutes * 60.0, level);
         let total = coverage::by_unit(&buildings, &times, minutes * 60.0, Level::Subdistrict)
             .pop()
-            .unwrap_or_else(empty_total);
+            .unwrap_or_else(|| UnitCoverage::empty(coverage::SUBDISTRICT));
         CoverageReport {
             category: category.to_string(),
             minutes,
@@ -625,23 +625,5 @@ impl Planner {
                 }
             })
             .collect())
-    }
-}
-
-fn empty_total() -> UnitCoverage {
-    UnitCoverage {
-        unit: coverage::SUBDISTRICT.to_string(),
-        buildings: 0,
-        households: 0,
-        households_covered: 0,
-        share: 0.0,
-        residents: 0,
-        residents_covered: 0,
-        residents_60plus: 0,
-        residents_60plus_covered: 0,
-        children_0_6: 0,
-        children_0_6_covered: 0,
-        median_walk_min: None,
-        p90_walk_min: None,
     }
 }
