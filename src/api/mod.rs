@@ -9,11 +9,14 @@ pub mod categories;
 pub mod error;
 pub mod features;
 pub mod health;
+pub mod isochrone;
 pub mod locate;
 pub mod metrics;
 pub mod nearest;
 pub mod openapi;
 pub mod params;
+pub mod profiles;
+pub mod walk;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -160,6 +163,18 @@ pub const ROUTES: &[Route] = &[
         path: "/nearest",
         register: |c, p| {
             c.service(web::resource(p).get(nearest::get));
+        },
+    },
+    Route {
+        path: "/isochrone",
+        register: |c, p| {
+            c.service(web::resource(p).get(isochrone::get));
+        },
+    },
+    Route {
+        path: "/profiles",
+        register: |c, p| {
+            c.service(web::resource(p).get(profiles::get));
         },
     },
     Route {
