@@ -349,7 +349,9 @@ async fn nearest_sorted_with_distances() {
     assert_eq!(feats[0]["properties"]["rank"], 1);
 
     let near = c
-        .get("/nearest?lon=106.53&lat=29.47&category=convenience_store&k=10&max_m=300&mode=straight")
+        .get(
+            "/nearest?lon=106.53&lat=29.47&category=convenience_store&k=10&max_m=300&mode=straight",
+        )
         .await
         .json();
     assert!(
@@ -364,7 +366,10 @@ async fn nearest_sorted_with_distances() {
         .await
         .json();
     assert_eq!(none["numberReturned"], 0);
-    let all = c.get("/nearest?lon=106.53&lat=29.47&k=100&mode=straight").await.json();
+    let all = c
+        .get("/nearest?lon=106.53&lat=29.47&k=100&mode=straight")
+        .await
+        .json();
     assert_eq!(all["numberReturned"], 15, "no category: every facility");
 }
 

@@ -142,10 +142,7 @@ async fn fixture_walk_is_the_default_and_routes_are_returned() {
     assert!(s["query"].get("profile").is_none());
 
     // max_min cuts by time, max_m by walked metres.
-    let all = c
-        .get("/nearest?lon=106.53&lat=29.47&k=100")
-        .await
-        .json();
+    let all = c.get("/nearest?lon=106.53&lat=29.47&k=100").await.json();
     let cut = c
         .get("/nearest?lon=106.53&lat=29.47&k=100&max_min=5")
         .await
@@ -177,7 +174,10 @@ async fn fixture_isochrone_and_profiles() {
     assert_eq!(r.content_type, "application/geo+json");
     let v = r.json();
     let fs = features(&v);
-    let minutes: Vec<f64> = fs.iter().map(|f| num(&f["properties"]["minutes"])).collect();
+    let minutes: Vec<f64> = fs
+        .iter()
+        .map(|f| num(&f["properties"]["minutes"]))
+        .collect();
     assert_eq!(minutes, [5.0, 10.0, 15.0], "ascending");
     assert_eq!(fs[0]["id"], "5min");
     for f in fs {
@@ -202,24 +202,27 @@ async fn fixture_isochrone_and_profiles() {
     assert_eq!(ids, ["standard", "elder", "wheelchair"]);
     assert_eq!(p["profiles"][2]["uses_stairs"], false);
     assert!(p["model"]["slopes"].as_str().unwrap().contains("Tobler"));
-    assert!(
-        !p["profiles"][0]["sources"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(!p["profiles"][0]["sources"].as_array().unwrap().is_empty());
 }
 
 #[actix_web::test]
 async fn fixture_bad_walking_input_is_a_problem() {
     let c = client(mini_service()).await;
     let cases: &[(&str, u16, &str)] = &[
-        ("/nearest?lon=106.53&lat=29.47&profile=runner", 400, "profile"),
+        (
+            "/nearest?lon=106.53&lat=29.47&profile=runner",
+            400,
+            "profile",
+        ),
         ("/nearest?lon=106.53&lat=29.47&mode=foo", 400, "mode"),
         ("/nearest?lon=106.53&lat=29.47&max_min=0", 400, "max_min"),
         ("/nearest?lon=106.53&lat=29.47&max_min=121", 400, "max_min"),
         ("/nearest?lon=106.53&lat=29.47&route=yes", 400, "route"),
-        ("/nearest?lon=106.53&lat=29.47&max_snap_m=5000", 400, "max_snap_m"),
+        (
+            "/nearest?lon=106.53&lat=29.47&max_snap_m=5000",
+            400,
+            "max_snap_m",
+        ),
         (
             "/nearest?lon=106.53&lat=29.47&mode=straight&profile=elder",
             400,
@@ -227,14 +230,26 @@ async fn fixture_bad_walking_input_is_a_problem() {
         ),
         ("/nearest?lon=106.60&lat=29.47", 422, "max_snap_m"),
         ("/isochrone?lon=106.53&lat=29.47&minutes=0", 400, "minutes"),
-        ("/isochrone?lon=106.53&lat=29.47&minutes=100", 400, "minutes"),
+        (
+            "/isochrone?lon=106.53&lat=29.47&minutes=100",
+            400,
+            "minutes",
+        ),
         (
             "/isochrone?lon=106.53&lat=29.47&minutes=1,2,3,4,5,6,7",
             400,
             "at most 6",
         ),
-        ("/isochrone?lon=106.53&lat=29.47&minutes=5,,10", 400, "minutes"),
-        ("/isochrone?lon=106.53&lat=29.47&profile=runner", 400, "profile"),
+        (
+            "/isochrone?lon=106.53&lat=29.47&minutes=5,,10",
+            400,
+            "minutes",
+        ),
+        (
+            "/isochrone?lon=106.53&lat=29.47&profile=runner",
+            400,
+            "profile",
+        ),
         ("/isochrone?lon=NaN&lat=29.47", 400, "lon"),
         ("/isochrone?lat=29.47", 400, "origins"),
         ("/isochrone?origins=106.53,29.47;106.52", 400, "lon,lat"),
@@ -246,8 +261,16 @@ async fn fixture_bad_walking_input_is_a_problem() {
             "not both",
         ),
         ("/isochrone?lon=106.53&lat=29.47&k=3", 400, "'k'"),
-        ("/isochrone?lon=106.53&lat=29.47&max_snap_m=-1", 400, "max_snap_m"),
-        ("/isochrone?lon=106.60&lat=29.47", 422, "m from the nearest walkway"),
+        (
+            "/isochrone?lon=106.53&lat=29.47&max_snap_m=-1",
+            400,
+            "max_snap_m",
+        ),
+        (
+            "/isochrone?lon=106.60&lat=29.47",
+            422,
+            "m from the nearest walkway",
+        ),
         (
             "/isochrone?origins=106.53,29.47;106.60,29.47",
             422,
@@ -283,7 +306,10 @@ async fn a_directory_without_walkways_says_so() {
         "/isochrone?lon=106.53&lat=29.47",
     ] {
         let p = c.get(uri).await.problem(404);
-        assert_eq!(p["type"], "urn:servicemap:problem:layer-unavailable", "{uri}");
+        assert_eq!(
+            p["type"], "urn:servicemap:problem:layer-unavailable",
+            "{uri}"
+        );
         assert!(p["detail"].as_str().unwrap().contains("walkways"), "{p}");
     }
     let p = c.get("/profiles").await.json();
@@ -400,15 +426,13 @@ async fn geodata_isochrones_nest_and_union() {
     assert_eq!(fs.len(), 3);
     let prop = |f: &Value, k: &str| num(&f["properties"][k]);
     for w in fs.windows(2) {
-        for k in [
-            "households",
-            "residents",
-            "residents_60plus",
-            "buildings",
-        ] {
+        for k in ["households", "residents", "residents_60plus", "buildings"] {
             assert!(prop(&w[0], k) <= prop(&w[1], k), "{k} not nested");
         }
-        assert!(prop(&w[0], "area_m2") < prop(&w[1], "area_m2"), "area grows");
+        assert!(
+            prop(&w[0], "area_m2") < prop(&w[1], "area_m2"),
+            "area grows"
+        );
         let inner = multipolygon(&w[0]["geometry"]);
         let outer = multipolygon(&w[1]["geometry"]);
         assert!(inner.unsigned_area() < outer.unsigned_area());
@@ -501,11 +525,16 @@ async fn geodata_gcj02_input_finds_the_same_facilities() {
     let start = &features(&g)[0]["properties"]["route"]["coordinates"][0];
     assert!(Haversine.distance(point(start), Point::new(gx, gy)) < 1.0);
     let iso_w = c
-        .get(&format!("/isochrone?lon={}&lat={}&minutes=10", MWP.0, MWP.1))
+        .get(&format!(
+            "/isochrone?lon={}&lat={}&minutes=10",
+            MWP.0, MWP.1
+        ))
         .await
         .json();
     let iso_g = c
-        .get(&format!("/isochrone?lon={gx}&lat={gy}&minutes=10&coords=gcj02"))
+        .get(&format!(
+            "/isochrone?lon={gx}&lat={gy}&minutes=10&coords=gcj02"
+        ))
         .await
         .json();
     assert_eq!(

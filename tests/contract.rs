@@ -8,9 +8,10 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{client, mini_service};
+use common::{client, fixture_copy, mini_service};
 use serde_json::Value;
 use servicemap::api::ROUTES;
+use servicemap::service::Service;
 
 fn spec() -> Value {
     let text =
@@ -134,6 +135,38 @@ async fn real_responses_validate_against_the_spec() {
             "/nearest?lon=106.53&lat=29.47&max_m=200&coords=gcj02",
         ),
         ("/nearest", "/nearest?lon=106.53&lat=29.47&k=1000"),
+        (
+            "/nearest",
+            "/nearest?lon=106.53&lat=29.47&category=elder_canteen,clinic&k=3&route=true",
+        ),
+        (
+            "/nearest",
+            "/nearest?lon=106.53&lat=29.47&profile=elder&max_min=10&max_m=900&coords=bd09",
+        ),
+        (
+            "/nearest",
+            "/nearest?lon=106.53&lat=29.47&mode=straight&category=clinic",
+        ),
+        (
+            "/nearest",
+            "/nearest?lon=106.53&lat=29.47&profile=wheelchair",
+        ),
+        ("/nearest", "/nearest?lon=106.60&lat=29.47&mode=walk"),
+        ("/nearest", "/nearest?lon=106.53&lat=29.47&mode=foo"),
+        (
+            "/isochrone",
+            "/isochrone?lon=106.53&lat=29.47&minutes=5,10,15",
+        ),
+        (
+            "/isochrone",
+            "/isochrone?origins=106.53,29.47;106.522,29.463&minutes=10&profile=elder&coords=gcj02",
+        ),
+        ("/isochrone", "/isochrone?lon=106.53&lat=29.47&minutes=1"),
+        ("/isochrone", "/isochrone?lon=106.53&lat=29.47&minutes=0"),
+        ("/isochrone", "/isochrone?lon=106.60&lat=29.47"),
+        ("/isochrone", "/isochrone?origins=1,2;3"),
+        ("/profiles", "/profiles"),
+        ("/profiles", "/profiles?f=xml"),
         ("/categories", "/categories"),
         ("/healthz", "/healthz"),
         ("/metrics", "/metrics"),
@@ -142,7 +175,32 @@ async fn real_responses_validate_against_the_spec() {
     let covered: BTreeSet<&str> = samples.iter().map(|(p, _)| *p).collect();
     let routed: BTreeSet<&str> = ROUTES.iter().map(|r| r.path).collect();
     assert_eq!(covered, routed, "every route needs a sample");
+    check_samples(&spec, &c, samples).await;
 
+    // A directory without walkways: walking requests are layer-unavailable problems.
+    let dir = fixture_copy("contract-nowalk", &["walkways"]);
+    let c = client(Service::load(&dir).unwrap()).await;
+    let nowalk: &[(&str, &str)] = &[
+        ("/nearest", "/nearest?lon=106.53&lat=29.47&k=2"),
+        ("/nearest", "/nearest?lon=106.53&lat=29.47&mode=walk"),
+        ("/isochrone", "/isochrone?lon=106.53&lat=29.47"),
+        ("/profiles", "/profiles"),
+    ];
+    check_samples(&spec, &c, nowalk).await;
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Request each sample and validate the response against the spec for its route pattern.
+async fn check_samples<S, B>(spec: &Value, c: &common::Client<S>, samples: &[(&str, &str)])
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let spec = spec.clone();
     for (pattern, uri) in samples {
         let r = c.get(uri).await;
         let op = &spec["paths"][*pattern]["get"];
@@ -209,4 +267,23 @@ fn the_validator_really_checks() {
         !v.is_valid(&bad),
         "a nearest feature without distance_m must fail"
     );
+    let walk_without_time = serde_json::json!({
+        "type": "FeatureCollection", "numberReturned": 1,
+        "query": {"lon": 1, "lat": 1, "coords": "wgs84", "categories": [], "k": 1, "mode": "walk",
+                  "profile": "standard", "max_min": null, "route": false, "max_snap_m": 300, "snap_m": 3},
+        "features": [{"type": "Feature", "id": "a", "geometry": {"type": "Point", "coordinates": [1, 2]}, "properties": {"name": "x", "category": "y", "distance_m": 1, "rank": 1}}]
+    });
+    assert!(
+        !v.is_valid(&walk_without_time),
+        "a walk-mode feature without walk_min must fail"
+    );
+    let v = validator(
+        &spec,
+        &serde_json::json!({ "$ref": "#/components/schemas/IsochroneResult" }),
+    );
+    assert!(!v.is_valid(&serde_json::json!({
+        "type": "FeatureCollection", "numberReturned": 1,
+        "query": {"origins": [{"lon": 1, "lat": 2, "snap_m": 0}], "minutes": [5], "profile": "standard", "max_snap_m": 300, "coords": "wgs84"},
+        "features": [{"type": "Feature", "id": "5min", "geometry": {"type": "MultiPolygon", "coordinates": []}, "properties": {"minutes": 5}}]
+    })), "an isochrone feature without households must fail");
 }

@@ -19,8 +19,7 @@ use super::error::ApiError;
 use super::features::geojson_response;
 use super::params::{LonLat, RawQuery};
 use super::walk::{
-    parse_minutes, parse_origins, run_blocking, snap_problem, take_max_snap_m, take_profile,
-    world,
+    parse_minutes, parse_origins, run_blocking, snap_problem, take_max_snap_m, take_profile, world,
 };
 
 /// Contours when `minutes` is absent: the three rings of the 15-minute living circle.
@@ -65,7 +64,10 @@ impl IsochroneParams {
             None => vec![q.take_lonlat(coords).map_err(|e| {
                 ApiError::new(
                     e.kind,
-                    format!("{}; or give several origins as origins=lon,lat;lon,lat", e.detail),
+                    format!(
+                        "{}; or give several origins as origins=lon,lat;lon,lat",
+                        e.detail
+                    ),
                 )
             })?],
         };
@@ -90,8 +92,12 @@ impl IsochroneParams {
 pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpResponse, ApiError> {
     let p = IsochroneParams::parse(req.query_string())?;
     let world = world(&svc, "/isochrone")?;
-    let (origins_in, minutes, profile, max_snap_m) =
-        (p.origins.clone(), p.minutes.clone(), p.profile, p.max_snap_m);
+    let (origins_in, minutes, profile, max_snap_m) = (
+        p.origins.clone(),
+        p.minutes.clone(),
+        p.profile,
+        p.max_snap_m,
+    );
     let (snaps, contours) = run_blocking(move |searcher| -> Result<_, (usize, SnapError)> {
         let mut origins = Vec::with_capacity(origins_in.len());
         for (i, at) in origins_in.iter().enumerate() {

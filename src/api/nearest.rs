@@ -58,7 +58,10 @@ impl Mode {
     /// `has_network`, straight otherwise.
     pub fn parse(q: &mut RawQuery, has_network: bool) -> Result<Mode, ApiError> {
         let mode = q.take("mode");
-        if let Some(other) = mode.as_deref().filter(|m| !matches!(*m, "walk" | "straight")) {
+        if let Some(other) = mode
+            .as_deref()
+            .filter(|m| !matches!(*m, "walk" | "straight"))
+        {
             return Err(ApiError::bad_param(
                 "mode",
                 format!(
@@ -198,13 +201,7 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
     let found: Vec<Found> = match p.mode {
         Mode::Straight => svc
             .indexes
-            .nearest_straight(
-                p.at.lon,
-                p.at.lat,
-                p.categories.as_deref(),
-                p.k.0,
-                p.max_m,
-            )
+            .nearest_straight(p.at.lon, p.at.lat, p.categories.as_deref(), p.k.0, p.max_m)
             .into_iter()
             .map(|h| Found {
                 facility: h.facility,
@@ -223,9 +220,9 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
             let max_s = w.max_min.unwrap_or(MAX_MIN_MAX) * 60.0;
             let w2 = Arc::clone(&world);
             let (snap, hits) = run_blocking(move |searcher| -> Result<_, SnapError> {
-                let snap =
-                    w2.graph
-                        .snap_lonlat(at.lon, at.lat, w.max_snap_m, w.profile)?;
+                let snap = w2
+                    .graph
+                    .snap_lonlat(at.lon, at.lat, w.max_snap_m, w.profile)?;
                 if tags.as_ref().is_some_and(Vec::is_empty) {
                     return Ok((snap, Vec::new()));
                 }

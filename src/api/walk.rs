@@ -173,10 +173,7 @@ pub fn parse_origins(s: &str, crs: Crs) -> Result<Vec<LonLat>, ApiError> {
     if items.len() > ORIGINS_MAX {
         return Err(ApiError::bad_param(
             "origins",
-            format!(
-                "{} origins given; give at most {ORIGINS_MAX}",
-                items.len()
-            ),
+            format!("{} origins given; give at most {ORIGINS_MAX}", items.len()),
         ));
     }
     items
@@ -252,7 +249,10 @@ mod tests {
 
     #[test]
     fn minutes_bounds_and_order() {
-        assert_eq!(parse_minutes("15, 5,10,5").ok(), Some(vec![5.0, 10.0, 15.0]));
+        assert_eq!(
+            parse_minutes("15, 5,10,5").ok(),
+            Some(vec![5.0, 10.0, 15.0])
+        );
         for bad in ["0", "61", "1,2,3,4,5,6,7", "5,,10", "x", "NaN"] {
             assert!(parse_minutes(bad).is_err(), "{bad}");
         }
