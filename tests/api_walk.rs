@@ -478,12 +478,33 @@ async fn geodata_isochrone_does_not_cross_the_river() {
             || features(&v)[0]["properties"]["buildings"].as_u64() > Some(0),
         "the origin's side is reached"
     );
-    for north in [(106.53, 29.49), (106.52, 29.492), (106.51, 29.49)] {
+    // North of the Yangtze, 400 m to 2 km from 融汇 as the crow flies (the river runs at
+    // about 29.482–29.487 there, 29.476–29.481 at 106.53).
+    let north_bank = [
+        (106.53, 29.49),
+        (106.515, 29.4885),
+        (106.52, 29.4875),
+        (106.51, 29.489),
+        (106.505, 29.4895),
+    ];
+    for north in north_bank {
         assert!(
             !mp.contains(&Point::new(north.0, north.1)),
             "15 minutes from 融汇 reach the north bank at {north:?}"
         );
     }
+    // Not vacuous: given time, the walk does cross, over the Lijiatuo bridge to its north
+    // bridgehead (106.530, 29.483).
+    let far = c
+        .get(&format!(
+            "/isochrone?lon={}&lat={}&minutes=60",
+            RONGHUI.0, RONGHUI.1
+        ))
+        .await
+        .json();
+    let far_mp = multipolygon(&features(&far)[0]["geometry"]);
+    assert!(far_mp.contains(&Point::new(106.52995, 29.48295)));
+    assert!(!mp.contains(&Point::new(106.52995, 29.48295)));
 }
 
 #[actix_web::test]
