@@ -3,7 +3,7 @@
 //! and running the engine off the event loop with one reusable [`Searcher`] per thread.
 
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 
 use actix_web::web;
 use geo::{Geometry, LineString};
@@ -45,14 +45,70 @@ fn with_searcher<R>(f: impl FnOnce(&mut Searcher) -> R) -> R {
     })
 }
 
-/// Run walk-engine work on the blocking pool so a burst of heavy requests never holds the
-/// event loop (and `/locate`, `/healthz`) up.
+/// A counting semaphore over the walk-engine jobs running at once. The blocking pool grows to
+/// hundreds of threads; without a bound a burst of isochrones makes that many runnable
+/// threads, and the scheduler's fair share leaves the event loops (and `/locate`) a sliver
+/// of the CPU. Waiting threads sleep on the condvar and cost nothing.
+struct Gate {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// Releases its slot on drop, so a panicking job cannot leak it.
+struct Permit(&'static Gate);
+
+impl Gate {
+    fn global() -> &'static Gate {
+        static GATE: OnceLock<Gate> = OnceLock::new();
+        GATE.get_or_init(|| Gate {
+            free: Mutex::new(walk_jobs_max()),
+            freed: Condvar::new(),
+        })
+    }
+
+    fn acquire(&'static self) -> Permit {
+        // A poisoned lock only means another job panicked; the count itself is still valid.
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        while *free == 0 {
+            free = self
+                .freed
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut free = self.0.free.lock().unwrap_or_else(PoisonError::into_inner);
+        *free += 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// How many walk-engine jobs may run at once: one fewer than the cores (at least one), so one
+/// core's worth of CPU always stays with the event loops.
+#[must_use]
+pub fn walk_jobs_max() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .saturating_sub(1)
+        .max(1)
+}
+
+/// Run walk-engine work on the blocking pool, at most [`walk_jobs_max`] jobs at once, so a
+/// burst of heavy requests never holds the event loops (and `/locate`, `/healthz`) up.
 pub async fn run_blocking<R: Send + 'static>(
     f: impl FnOnce(&mut Searcher) -> R + Send + 'static,
 ) -> Result<R, ApiError> {
-    web::block(move || with_searcher(f))
-        .await
-        .map_err(ApiError::internal)
+    web::block(move || {
+        let _permit = Gate::global().acquire();
+        with_searcher(f)
+    })
+    .await
+    .map_err(ApiError::internal)
 }
 
 /// The problem for a walking request on a directory without walkways (404 layer-unavailable,
