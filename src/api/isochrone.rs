@@ -120,11 +120,12 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
     })
     .await?
     .map_err(|(i, e)| {
-        let at = p.origins[i];
-        let what = if p.origins.len() == 1 {
-            format!("the point ({:.6}, {:.6})", at.lon, at.lat)
-        } else {
-            format!("origin {} ({:.6}, {:.6})", i + 1, at.lon, at.lat)
+        let what = match p.origins.get(i) {
+            Some(at) if p.origins.len() == 1 => {
+                format!("the point ({:.6}, {:.6}) (WGS84)", at.lon, at.lat)
+            }
+            Some(at) => format!("origin {} ({:.6}, {:.6}) (WGS84)", i + 1, at.lon, at.lat),
+            None => format!("origin {}", i + 1),
         };
         snap_problem(&e, &what, p.profile, p.coords)
     })?;

@@ -218,9 +218,9 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
                 .map(|cs| cs.iter().filter_map(|c| world.category_tag(c)).collect());
             let (at, k) = (p.at, p.k.0);
             let max_s = w.max_min.unwrap_or(MAX_MIN_MAX) * 60.0;
-            let w2 = Arc::clone(&world);
+            let job_world = Arc::clone(&world);
             let (snap, hits) = run_blocking(move |searcher| -> Result<_, SnapError> {
-                let snap = w2
+                let snap = job_world
                     .graph
                     .snap_lonlat(at.lon, at.lat, w.max_snap_m, w.profile)?;
                 if tags.as_ref().is_some_and(Vec::is_empty) {
@@ -228,8 +228,8 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
                 }
                 let origins = [Origin::new(snap, w.profile)];
                 let hits = nearest(
-                    &w2.graph,
-                    &w2.facility_snaps,
+                    &job_world.graph,
+                    &job_world.facility_snaps,
                     searcher,
                     &origins,
                     &NearestQuery {
@@ -246,7 +246,7 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
             .map_err(|e| {
                 snap_problem(
                     &e,
-                    &format!("the point ({:.6}, {:.6})", p.at.lon, p.at.lat),
+                    &format!("the point ({:.6}, {:.6}) (WGS84)", p.at.lon, p.at.lat),
                     w.profile,
                     p.coords,
                 )
@@ -256,10 +256,13 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
             hits.into_iter()
                 // `max_m` bounds the walked metres of the routes found (the fastest ones).
                 .filter(|h| p.max_m.is_none_or(|m| h.walk_m <= m))
-                .map(|h| Found {
-                    facility: h.target,
-                    distance_m: distance_m(origin, world.facilities[h.target].position),
-                    walk: Some((h.walk_s, h.walk_m, h.route)),
+                .filter_map(|h| {
+                    let fac = world.facilities.get(h.target)?;
+                    Some(Found {
+                        facility: h.target,
+                        distance_m: distance_m(origin, fac.position),
+                        walk: Some((h.walk_s, h.walk_m, h.route)),
+                    })
                 })
                 .collect()
         }
