@@ -329,7 +329,7 @@ async fn coords_gcj02_and_bd09_round_trip() {
 async fn nearest_sorted_with_distances() {
     let c = client(mini_service()).await;
     let r = c
-        .get("/nearest?lon=106.53&lat=29.47&category=convenience_store,pharmacy&k=4")
+        .get("/nearest?lon=106.53&lat=29.47&category=convenience_store,pharmacy&k=4&mode=straight")
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.content_type, "application/geo+json");
@@ -349,7 +349,9 @@ async fn nearest_sorted_with_distances() {
     assert_eq!(feats[0]["properties"]["rank"], 1);
 
     let near = c
-        .get("/nearest?lon=106.53&lat=29.47&category=convenience_store&k=10&max_m=300")
+        .get(
+            "/nearest?lon=106.53&lat=29.47&category=convenience_store&k=10&max_m=300&mode=straight",
+        )
         .await
         .json();
     assert!(
@@ -360,11 +362,14 @@ async fn nearest_sorted_with_distances() {
             .all(|f| f["properties"]["distance_m"].as_f64().unwrap() <= 300.0)
     );
     let none = c
-        .get("/nearest?lon=106.53&lat=29.47&category=library&max_m=10")
+        .get("/nearest?lon=106.53&lat=29.47&category=library&max_m=10&mode=straight")
         .await
         .json();
     assert_eq!(none["numberReturned"], 0);
-    let all = c.get("/nearest?lon=106.53&lat=29.47&k=100").await.json();
+    let all = c
+        .get("/nearest?lon=106.53&lat=29.47&k=100&mode=straight")
+        .await
+        .json();
     assert_eq!(all["numberReturned"], 15, "no category: every facility");
 }
 
@@ -439,7 +444,7 @@ async fn bad_input_is_a_problem_never_a_panic() {
             400,
             "category",
         ),
-        ("/nearest?lon=106.5&lat=29.47&mode=walk", 400, "mode"),
+        ("/nearest?lon=106.5&lat=29.47&mode=walk", 422, "max_snap_m"),
         ("/nearest?lon=106.5&lat=29.47&mode=fly", 400, "mode"),
         (
             "/nearest?lon=106.5&lat=29.47&categroy=clinic",

@@ -8,9 +8,10 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{client, mini_service};
+use common::{Reply, client, fixture_copy, mini_service};
 use serde_json::Value;
 use servicemap::api::ROUTES;
+use servicemap::service::Service;
 
 fn spec() -> Value {
     let text =
@@ -140,6 +141,38 @@ async fn real_responses_validate_against_the_spec() {
             "/nearest?lon=106.53&lat=29.47&max_m=200&coords=gcj02",
         ),
         ("/nearest", "/nearest?lon=106.53&lat=29.47&k=1000"),
+        (
+            "/nearest",
+            "/nearest?lon=106.53&lat=29.47&category=elder_canteen,clinic&k=3&route=true",
+        ),
+        (
+            "/nearest",
+            "/nearest?lon=106.53&lat=29.47&profile=elder&max_min=10&max_m=900&coords=bd09",
+        ),
+        (
+            "/nearest",
+            "/nearest?lon=106.53&lat=29.47&mode=straight&category=clinic",
+        ),
+        (
+            "/nearest",
+            "/nearest?lon=106.53&lat=29.47&profile=wheelchair",
+        ),
+        ("/nearest", "/nearest?lon=106.60&lat=29.47&mode=walk"),
+        ("/nearest", "/nearest?lon=106.53&lat=29.47&mode=foo"),
+        (
+            "/isochrone",
+            "/isochrone?lon=106.53&lat=29.47&minutes=5,10,15",
+        ),
+        (
+            "/isochrone",
+            "/isochrone?origins=106.53,29.47;106.522,29.463&minutes=10&profile=elder&coords=gcj02",
+        ),
+        ("/isochrone", "/isochrone?lon=106.53&lat=29.47&minutes=1"),
+        ("/isochrone", "/isochrone?lon=106.53&lat=29.47&minutes=0"),
+        ("/isochrone", "/isochrone?lon=106.60&lat=29.47"),
+        ("/isochrone", "/isochrone?origins=1,2;3"),
+        ("/profiles", "/profiles"),
+        ("/profiles", "/profiles?f=xml"),
         ("/categories", "/categories"),
         ("/healthz", "/healthz"),
         ("/metrics", "/metrics"),
@@ -216,7 +249,29 @@ async fn real_responses_validate_against_the_spec() {
             c.send(req).await,
         ));
     }
-    for (pattern, uri, r) in &requests {
+    check(&spec, &requests);
+
+    // A directory without walkways: walking requests are layer-unavailable problems.
+    let dir = fixture_copy("contract-nowalk", &["walkways"]);
+    let c = client(Service::load(&dir).unwrap()).await;
+    let mut requests = Vec::new();
+    for (pattern, uri) in [
+        ("/nearest", "/nearest?lon=106.53&lat=29.47&k=2"),
+        ("/nearest", "/nearest?lon=106.53&lat=29.47&mode=walk"),
+        ("/isochrone", "/isochrone?lon=106.53&lat=29.47"),
+        ("/profiles", "/profiles"),
+        ("/coverage", "/coverage?category=clinic"),
+    ] {
+        requests.push((pattern, uri.to_string(), c.get(uri).await));
+    }
+    check(&spec, &requests);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Validate each (route pattern, request, reply) against the spec's response for its status.
+fn check(spec: &Value, requests: &[(&str, String, Reply)]) {
+    let spec = spec.clone();
+    for (pattern, uri, r) in requests {
         let item = &spec["paths"][*pattern];
         let op = if uri.starts_with("POST ") || r.status == 405 {
             item.get("post").unwrap_or(&item["get"])
@@ -286,4 +341,23 @@ fn the_validator_really_checks() {
         !v.is_valid(&bad),
         "a nearest feature without distance_m must fail"
     );
+    let walk_without_time = serde_json::json!({
+        "type": "FeatureCollection", "numberReturned": 1,
+        "query": {"lon": 1, "lat": 1, "coords": "wgs84", "categories": [], "k": 1, "mode": "walk",
+                  "profile": "standard", "max_min": null, "route": false, "max_snap_m": 300, "snap_m": 3},
+        "features": [{"type": "Feature", "id": "a", "geometry": {"type": "Point", "coordinates": [1, 2]}, "properties": {"name": "x", "category": "y", "distance_m": 1, "rank": 1}}]
+    });
+    assert!(
+        !v.is_valid(&walk_without_time),
+        "a walk-mode feature without walk_min must fail"
+    );
+    let v = validator(
+        &spec,
+        &serde_json::json!({ "$ref": "#/components/schemas/IsochroneResult" }),
+    );
+    assert!(!v.is_valid(&serde_json::json!({
+        "type": "FeatureCollection", "numberReturned": 1,
+        "query": {"origins": [{"lon": 1, "lat": 2, "snap_m": 0}], "minutes": [5], "profile": "standard", "max_snap_m": 300, "coords": "wgs84"},
+        "features": [{"type": "Feature", "id": "5min", "geometry": {"type": "MultiPolygon", "coordinates": []}, "properties": {"minutes": 5}}]
+    })), "an isochrone feature without households must fail");
 }

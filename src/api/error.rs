@@ -27,6 +27,9 @@ pub enum ProblemKind {
     LayerUnavailable,
     /// The point lies outside the area the data covers.
     OutsideArea,
+    /// A walking origin cannot join the walking network: too far from every walkway, or
+    /// only across water.
+    OffNetwork,
     /// No route has this path.
     NoSuchRoute,
     MethodNotAllowed,
@@ -51,6 +54,7 @@ impl ProblemKind {
             ProblemKind::NotFound => "not-found",
             ProblemKind::LayerUnavailable => "layer-unavailable",
             ProblemKind::OutsideArea => "outside-area",
+            ProblemKind::OffNetwork => "off-network",
             ProblemKind::NoSuchRoute => "no-such-route",
             ProblemKind::MethodNotAllowed => "method-not-allowed",
             ProblemKind::ClientError => "client-error",
@@ -75,6 +79,7 @@ impl ProblemKind {
             ProblemKind::NotFound => "Not found",
             ProblemKind::LayerUnavailable => "Layer not available in this data directory",
             ProblemKind::OutsideArea => "Point outside the mapped area",
+            ProblemKind::OffNetwork => "Point not reachable on the walking network",
             ProblemKind::NoSuchRoute => "No such route",
             ProblemKind::MethodNotAllowed => "Method not allowed",
             ProblemKind::ClientError => "Bad request",
@@ -97,6 +102,8 @@ impl ProblemKind {
             ProblemKind::BadBody => StatusCode::BAD_REQUEST,
             ProblemKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             ProblemKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            // 422: the request is well formed but this position cannot be walked from.
+            ProblemKind::OffNetwork => StatusCode::UNPROCESSABLE_ENTITY,
             ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

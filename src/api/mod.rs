@@ -12,14 +12,17 @@ pub mod error;
 pub mod features;
 pub mod gaps;
 pub mod health;
+pub mod isochrone;
 pub mod locate;
 pub mod metrics;
 pub mod nearest;
 pub mod openapi;
 pub mod params;
 pub mod plan;
+pub mod profiles;
 pub mod scenarios;
 pub mod siting;
+pub mod walk;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -166,6 +169,18 @@ pub const ROUTES: &[Route] = &[
         path: "/nearest",
         register: |c, p| {
             c.service(web::resource(p).get(nearest::get));
+        },
+    },
+    Route {
+        path: "/isochrone",
+        register: |c, p| {
+            c.service(web::resource(p).get(isochrone::get));
+        },
+    },
+    Route {
+        path: "/profiles",
+        register: |c, p| {
+            c.service(web::resource(p).get(profiles::get));
         },
     },
     Route {

@@ -166,7 +166,7 @@ impl RawQuery {
     }
 }
 
-fn parse_f64(name: &str, s: &str) -> Result<f64, ApiError> {
+pub(crate) fn parse_f64(name: &str, s: &str) -> Result<f64, ApiError> {
     let v: f64 = s
         .trim()
         .parse()
@@ -186,7 +186,7 @@ fn parse_count(name: &str, s: &str) -> Result<usize, ApiError> {
         .map_err(|_| ApiError::bad_param(name, format!("'{s}' is not a non-negative integer")))
 }
 
-fn check_lon(name: &str, v: f64) -> Result<f64, ApiError> {
+pub(crate) fn check_lon(name: &str, v: f64) -> Result<f64, ApiError> {
     if (-180.0..=180.0).contains(&v) {
         Ok(v)
     } else {
@@ -197,7 +197,7 @@ fn check_lon(name: &str, v: f64) -> Result<f64, ApiError> {
     }
 }
 
-fn check_lat(name: &str, v: f64) -> Result<f64, ApiError> {
+pub(crate) fn check_lat(name: &str, v: f64) -> Result<f64, ApiError> {
     if (-90.0..=90.0).contains(&v) {
         Ok(v)
     } else {

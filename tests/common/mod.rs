@@ -128,6 +128,26 @@ pub async fn client_of(
     }
 }
 
+/// Like [`client`], over a service shared by several tests (loaded once per test binary).
+pub async fn client_shared(
+    service: std::sync::Arc<Service>,
+) -> Client<
+    impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    >,
+> {
+    let state = AppState {
+        service: actix_web::web::Data::from(service),
+        metrics: actix_web::web::Data::new(servicemap::api::Metrics::new()),
+        cors: servicemap::api::CorsOrigins::Any,
+    };
+    Client {
+        app: test::init_service(app(state)).await,
+    }
+}
+
 impl<S, B> Client<S>
 where
     S: actix_web::dev::Service<
