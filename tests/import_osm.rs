@@ -2,9 +2,10 @@
 //! bridge, excluded ways, an island, facilities, buildings and water; the same data as PBF
 //! (built with osmium-tool) must give byte-identical layers.
 //!
-//! `imported_directory_walks` runs the walk engine's nearest and isochrone on the imported
-//! directory. Note for the lead: once the API lands, add the same two questions over HTTP
-//! (`serve --data` on the directory written by `import_fixture`).
+//! `serve_on_the_imported_directory_walks` serves the imported directory and asks walking
+//! nearest and an isochrone over HTTP.
+
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -596,117 +597,49 @@ fn cli_import_osm_and_geojson() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-#[test]
-fn imported_directory_walks() {
-    use servicemap::model::LocalProj;
-    use servicemap::walk::{
-        DEFAULT_MAX_SNAP_M, NearestQuery, Origin, Population, Profile, Searcher, SnappedPoints,
-        WalkGraph, isochrones, nearest,
-    };
-    let dir = tmp_dir("walks");
+/// Import, then serve: the imported directory passes start-up validation and answers
+/// walking-time nearest and an isochrone over HTTP, through the same wiring as `serve`.
+#[actix_web::test]
+async fn serve_on_the_imported_directory_walks() {
+    let dir = tmp_dir("serve");
     let (out, _) = import_fixture(&dir, None);
-    let ds = store::read_dir(&out).expect("reads");
-    let walks: Vec<Walkway> = ds
-        .layer(LayerId::Walkways)
-        .expect("walkways")
-        .iter()
-        .map(|f| Walkway::from_feature(f).expect("typed"))
-        .collect();
-    let water: Vec<geo::Polygon<f64>> = ds
-        .layer(LayerId::Water)
-        .expect("water")
-        .iter()
-        .filter_map(|f| match &f.geometry {
-            geo::Geometry::Polygon(p) => Some(p.clone()),
-            _ => None,
-        })
-        .collect();
-    let proj = LocalProj::new(LON0 + 0.001, LAT0 + 0.001);
-    let graph = WalkGraph::build(&walks, &water, &proj);
-    let facilities: Vec<Facility> = ds
-        .layer(LayerId::Facilities)
-        .expect("facilities")
-        .iter()
-        .map(|f| Facility::from_feature(f).expect("typed"))
-        .collect();
-    let cats: Vec<&str> = ds
-        .taxonomy
-        .as_ref()
-        .expect("taxonomy")
-        .categories
-        .iter()
-        .map(|c| c.id.as_str())
-        .collect();
-    let tag = |c: &str| cats.iter().position(|x| *x == c).expect("category") as u32;
-    let lonlat: Vec<(f64, f64)> = facilities
-        .iter()
-        .map(|f| (f.position.x(), f.position.y()))
-        .collect();
-    let tags: Vec<u32> = facilities.iter().map(|f| tag(&f.category)).collect();
-    let targets = SnappedPoints::build(&graph, &lonlat, &tags, DEFAULT_MAX_SNAP_M);
-    let mut searcher = Searcher::new();
+    let service = servicemap::service::Service::load(&out).expect("the imported directory serves");
+    let c = common::client(service).await;
 
     // From the corner at node 1 to the convenience store at (0.5, 0.5) thousandths.
     let (lon, lat) = node_lonlat(0.0, 0.0);
-    let snap = graph
-        .snap_lonlat(lon, lat, DEFAULT_MAX_SNAP_M, Profile::Standard)
-        .expect("snaps");
-    let wanted = [tag("convenience_store")];
-    let q = NearestQuery {
-        profile: Profile::Standard,
-        k: 1,
-        max_s: 1800.0,
-        tags: Some(&wanted),
-        with_route: false,
-    };
-    let found = nearest(
-        &graph,
-        &targets,
-        &mut searcher,
-        &[Origin::new(snap, Profile::Standard)],
-        &q,
-    );
-    assert_eq!(found.len(), 1);
-    assert_eq!(facilities[found[0].target].id, "osm-n30");
+    let r = c
+        .get(&format!(
+            "/nearest?lon={lon}&lat={lat}&category=convenience_store&k=1&route=true"
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body["query"]["mode"], "walk");
+    let f = &body["features"][0];
+    assert_eq!(f["id"], "osm-n30");
+    let walk_m = f["properties"]["walk_m"].as_f64().expect("walk_m");
     // At least the straight line (~72 m), at most around the block and in (~160 m).
-    assert!(
-        (72.0..200.0).contains(&found[0].walk_m),
-        "{}",
-        found[0].walk_m
-    );
+    assert!((72.0..200.0).contains(&walk_m), "{walk_m}");
+    assert_eq!(f["properties"]["route"]["type"], "LineString");
 
     // A 5-minute isochrone from node 5 reaches the apartment block at (1.3, 1.35).
-    let b: Vec<Building> = ds
-        .layer(LayerId::Buildings)
-        .expect("buildings")
-        .iter()
-        .map(|f| Building::from_feature(f).expect("typed"))
-        .collect();
-    let b_lonlat: Vec<(f64, f64)> = b.iter().map(|b| (b.position.x(), b.position.y())).collect();
-    let b_points = SnappedPoints::build(&graph, &b_lonlat, &[], DEFAULT_MAX_SNAP_M);
-    let pop: Vec<Population> = b
-        .iter()
-        .map(|b| Population {
-            households: b.households,
-            residents: b.residents,
-            residents_60plus: 0,
-        })
-        .collect();
     let (lon, lat) = node_lonlat(1.0, 1.0);
-    let snap = graph
-        .snap_lonlat(lon, lat, DEFAULT_MAX_SNAP_M, Profile::Standard)
-        .expect("snaps");
-    let iso = isochrones(
-        &graph,
-        &mut searcher,
-        &[Origin::new(snap, Profile::Standard)],
-        Profile::Standard,
-        &b_points,
-        &pop,
-        &[5.0],
+    let r = c
+        .get(&format!("/isochrone?lon={lon}&lat={lat}&minutes=5"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let iso = r.json();
+    let p = &iso["features"][0]["properties"];
+    assert!(p["area_m2"].as_f64().expect("area") > 10_000.0, "{p}");
+    assert!(p["households"].as_u64().expect("households") >= 61, "{p}");
+
+    // No grids were imported: the locate endpoint says so instead of guessing.
+    let r = c.get(&format!("/locate?lon={lon}&lat={lat}")).await;
+    assert!(
+        r.status >= 400 && r.content_type == "application/problem+json",
+        "{}",
+        r.status
     );
-    assert_eq!(iso.len(), 1);
-    assert!(iso[0].area_m2 > 10_000.0, "{}", iso[0].area_m2);
-    assert!(iso[0].households >= 61, "{:?}", iso[0]);
     std::fs::remove_dir_all(&dir).ok();
 }

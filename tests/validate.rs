@@ -222,7 +222,8 @@ impl Fixture {
             .collect();
         fixture.manifest = Some(json!({
             "name": "validate fixture", "modelled": true, "note": "built by tests/validate.rs",
-            "expected_counts": counts, "grid_households": [300, 500]
+            "expected_counts": counts, "grid_households": [300, 500],
+            "walkway_elevations_required": true
         }));
         fixture
     }
@@ -669,6 +670,18 @@ fn elevation_missing_on_one_walkway() {
     let r = f.check("no-elevation");
     assert_only(&r, rule::ELEVATION, LayerId::Walkways, Some("h1-1"));
     assert_eq!(r.violations.len(), 1, "{}", show(&r));
+}
+
+#[test]
+fn elevation_may_be_partial_when_the_manifest_does_not_require_it() {
+    // OpenStreetMap imports know elevations only where `ele` is tagged.
+    let mut f = Fixture::valid();
+    if let Some(m) = &mut f.manifest {
+        m["walkway_elevations_required"] = json!(false);
+    }
+    f.get(LayerId::Walkways, "h1-1").elevation_m = None;
+    let r = f.check("partial-elevation");
+    assert!(r.violations.is_empty(), "{}", show(&r));
 }
 
 #[test]

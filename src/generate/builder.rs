@@ -404,6 +404,7 @@ impl ModelBuilder {
             "generator": "servicemap generate --out geodata",
             "expected_counts": expected,
             "grid_households": [300, 500],
+            "walkway_elevations_required": true,
             "figures": {
                 "area_km2": (lat_area(&self) / 1e4).round() / 100.0,
                 "households": total[0],

@@ -20,6 +20,10 @@ pub struct Manifest {
     /// one (Lijiatuo: 300–500). Not a generic rule: other cities size grids differently.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grid_households: Option<[u64; 2]>,
+    /// True when every walkway must carry elevations (the modelled dataset promises a hilly
+    /// network). Imported data may know elevations only where OSM tags `ele`; walkways without
+    /// them are walked as flat, so mixing is allowed unless this is set.
+    pub walkway_elevations_required: bool,
 }
 
 #[cfg(test)]

@@ -50,7 +50,8 @@ pub mod rule {
     pub const NODING: &str = "noding";
     /// Only bridges cross or lie in water.
     pub const WATER: &str = "water";
-    /// Walkway elevations: all or none, finite, within −100..9000 m.
+    /// Walkway elevations: finite, within −100..9000 m, one per position; on every walkway when
+    /// `manifest.json` sets `walkway_elevations_required`.
     pub const ELEVATION: &str = "elevation";
 }
 

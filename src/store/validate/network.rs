@@ -1,6 +1,6 @@
 //! Rules on the walking network: `connectivity` (one connected network), `noding` (walkways
 //! cross only at shared vertices, bridges excepted), `water` (only bridges cross or lie in
-//! water) and `elevation` (all or none, finite, plausible).
+//! water) and `elevation` (finite, plausible; on every walkway when the manifest requires it).
 //!
 //! Segments are kept in degrees, not metres: noding is about identical coordinates, and a
 //! projection would turn equal coordinates into nearly equal ones.
@@ -393,18 +393,24 @@ fn elevation(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
         .filter(|f| f.elevation_m.is_some())
         .map(|f| f.id.as_str())
         .collect();
-    if with.is_empty() {
+    let required = ctx
+        .ds
+        .manifest
+        .as_ref()
+        .is_some_and(|m| m.walkway_elevations_required);
+    if with.is_empty() && !required {
         return;
     }
     let (lo, hi) = ELEVATION_RANGE_M;
     for f in features {
         match &f.elevation_m {
+            None if !required => {}
             None => out.push(Violation::feature(
                 LayerId::Walkways,
                 &f.id,
                 rule::ELEVATION,
                 format!(
-                    "has no elevations while {} other walkways do: give every position a third value (metres)",
+                    "has no elevations while manifest.json requires them ({} other walkways have them): give every position a third value (metres)",
                     with.len()
                 ),
             )),
