@@ -24,8 +24,8 @@ use super::error::ApiError;
 use super::features::{feature_value, geojson_response};
 use super::params::{K, LonLat, RawQuery};
 use super::walk::{
-    MAX_MIN_MAX, line_json, no_walkways, run_blocking, snap_problem, take_flag, take_max_min,
-    take_max_snap_m, take_profile, world,
+    MAX_MIN_MAX, line_json, no_walkways, run_small_or_blocking, snap_problem, take_flag,
+    take_max_min, take_max_snap_m, take_profile, world,
 };
 
 /// Options of walk mode.
@@ -219,38 +219,41 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
             let (at, k) = (p.at, p.k.0);
             let max_s = w.max_min.unwrap_or(MAX_MIN_MAX) * 60.0;
             let job_world = Arc::clone(&world);
-            let (snap, hits) = run_blocking(move |searcher| -> Result<_, SnapError> {
-                let snap = job_world
-                    .graph
-                    .snap_lonlat(at.lon, at.lat, w.max_snap_m, w.profile)?;
-                if tags.as_ref().is_some_and(Vec::is_empty) {
-                    return Ok((snap, Vec::new()));
-                }
-                let origins = [Origin::new(snap, w.profile)];
-                let hits = nearest(
-                    &job_world.graph,
-                    &job_world.facility_snaps,
-                    searcher,
-                    &origins,
-                    &NearestQuery {
-                        profile: w.profile,
-                        k,
-                        max_s,
-                        tags: tags.as_deref(),
-                        with_route: w.route,
-                    },
-                );
-                Ok((snap, hits))
-            })
-            .await?
-            .map_err(|e| {
-                snap_problem(
-                    &e,
-                    &format!("the point ({:.6}, {:.6}) (WGS84)", p.at.lon, p.at.lat),
-                    w.profile,
-                    p.coords,
-                )
-            })?;
+            let nodes = world.graph.node_count();
+            let (snap, hits) =
+                run_small_or_blocking(nodes, move |searcher| -> Result<_, SnapError> {
+                    let snap =
+                        job_world
+                            .graph
+                            .snap_lonlat(at.lon, at.lat, w.max_snap_m, w.profile)?;
+                    if tags.as_ref().is_some_and(Vec::is_empty) {
+                        return Ok((snap, Vec::new()));
+                    }
+                    let origins = [Origin::new(snap, w.profile)];
+                    let hits = nearest(
+                        &job_world.graph,
+                        &job_world.facility_snaps,
+                        searcher,
+                        &origins,
+                        &NearestQuery {
+                            profile: w.profile,
+                            k,
+                            max_s,
+                            tags: tags.as_deref(),
+                            with_route: w.route,
+                        },
+                    );
+                    Ok((snap, hits))
+                })
+                .await?
+                .map_err(|e| {
+                    snap_problem(
+                        &e,
+                        &format!("the point ({:.6}, {:.6}) (WGS84)", p.at.lon, p.at.lat),
+                        w.profile,
+                        p.coords,
+                    )
+                })?;
             snap_m = Some(snap.offset_m);
             let origin = Point::new(p.at.lon, p.at.lat);
             hits.into_iter()
