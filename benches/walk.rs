@@ -1,5 +1,4 @@
-//! Walk engine benchmarks on a synthetic Lijiatuo-sized hilly town (until the real `geodata/`
-//! exists): ~11 km², 48 m blocks, ~27 km of walkway per km², ~19k edges, a river with one
+//! Walk engine benchmarks on the default data and on a synthetic Lijiatuo-sized hilly town: ~11 km², 48 m blocks, ~27 km of walkway per km², ~19k edges, a river with one
 //! bridge, 8,000 buildings and 600 facilities in 30 categories.
 //!
 //! `cargo bench --bench walk`
@@ -7,8 +6,7 @@
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use servicemap::walk::synthetic::{TownSpec, town};
 use servicemap::walk::{
-    NearestQuery, Origin, Population, Profile, Searcher, SnappedPoints, WalkGraph, isochrones,
-    nearest,
+    NearestQuery, Origin, Profile, Searcher, SnappedPoints, WalkGraph, isochrones, nearest,
 };
 
 fn bench_walk(c: &mut Criterion) {
@@ -106,86 +104,42 @@ fn bench_walk(c: &mut Criterion) {
     }
 }
 
-/// The same benchmarks on a real data directory (`$SERVICEMAP_GEODATA` or `geodata/`), if any.
+/// The same benchmarks on the default data (`geodata/`, or `$SERVICEMAP_GEODATA`), from
+/// 马王坪, the old centre.
 fn bench_geodata(c: &mut Criterion) {
-    use servicemap::model::{Building, Facility, LayerId, LocalProj, Walkway};
+    use servicemap::analysis::WalkWorld;
+    use servicemap::model::{LayerId, Walkway};
     let dir = std::env::var_os("SERVICEMAP_GEODATA")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("geodata"));
-    if !dir.join("walkways.geojson").exists() {
-        eprintln!(
-            "no walkways in {}: real-data benchmarks skipped",
-            dir.display()
-        );
-        return;
-    }
     let ds = servicemap::store::read_dir(&dir).expect("data directory");
+    let world = WalkWorld::from_dataset(&ds).expect("walk world");
     let walkways: Vec<Walkway> = ds
         .layer(LayerId::Walkways)
         .unwrap_or(&[])
         .iter()
         .map(|f| Walkway::from_feature(f).expect("walkway"))
         .collect();
-    let mut water = Vec::new();
-    for f in ds.layer(LayerId::Water).unwrap_or(&[]) {
-        match &f.geometry {
-            geo::Geometry::Polygon(p) => water.push(p.clone()),
-            geo::Geometry::MultiPolygon(mp) => water.extend(mp.0.iter().cloned()),
-            _ => {}
-        }
-    }
-    let buildings: Vec<Building> = ds
-        .layer(LayerId::Buildings)
+    let water: Vec<geo::Polygon<f64>> = ds
+        .layer(LayerId::Water)
         .unwrap_or(&[])
         .iter()
-        .map(|f| Building::from_feature(f).expect("building"))
+        .filter_map(|f| match &f.geometry {
+            geo::Geometry::Polygon(p) => Some(p.clone()),
+            _ => None,
+        })
         .collect();
-    let facilities: Vec<Facility> = ds
-        .layer(LayerId::Facilities)
-        .unwrap_or(&[])
-        .iter()
-        .map(|f| Facility::from_feature(f).expect("facility"))
-        .collect();
-    // 马王坪, the old centre.
-    let proj = LocalProj::new(106.533, 29.470);
+    let proj = *world.graph.proj();
     c.bench_function("geodata_graph_build", |b| {
         b.iter(|| WalkGraph::build(black_box(&walkways), &water, &proj))
     });
-    let graph = WalkGraph::build(&walkways, &water, &proj);
-    let mut cats: Vec<&str> = facilities.iter().map(|f| f.category.as_str()).collect();
-    cats.sort_unstable();
-    cats.dedup();
-    let tags: Vec<u32> = facilities
-        .iter()
-        .map(|f| {
-            cats.binary_search(&f.category.as_str())
-                .map_or(0, |i| i as u32)
-        })
-        .collect();
-    let fac_ll: Vec<(f64, f64)> = facilities
-        .iter()
-        .map(|f| (f.position.x(), f.position.y()))
-        .collect();
-    let fac = SnappedPoints::build(&graph, &fac_ll, &tags, 300.0);
-    let bld_ll: Vec<(f64, f64)> = buildings
-        .iter()
-        .map(|b| (b.position.x(), b.position.y()))
-        .collect();
-    let bld = SnappedPoints::build(&graph, &bld_ll, &[], 300.0);
-    let pop: Vec<Population> = buildings
-        .iter()
-        .map(|b| Population {
-            households: b.households,
-            residents: b.residents,
-            residents_60plus: b.residents_60plus,
-        })
-        .collect();
+    let graph = &world.graph;
     let snap = graph
         .snap_lonlat(106.533, 29.470, 300.0, Profile::Standard)
         .expect("snap");
     let origins = [Origin::new(snap, Profile::Standard)];
     let mut searcher = Searcher::new();
-    let one_cat = [tags.first().copied().unwrap_or(0)];
+    let one_cat = [world.category_tag("elder_canteen").expect("elder canteens")];
     let q = NearestQuery {
         profile: Profile::Standard,
         k: 5,
@@ -193,16 +147,24 @@ fn bench_geodata(c: &mut Criterion) {
         tags: Some(&one_cat),
         with_route: true,
     };
-    c.bench_function("geodata_nearest_k5_1_category", |b| {
-        b.iter(|| nearest(&graph, &fac, &mut searcher, black_box(&origins), &q))
+    c.bench_function("geodata_nearest_k5_elder_canteen_with_routes", |b| {
+        b.iter(|| {
+            nearest(
+                graph,
+                &world.facility_snaps,
+                &mut searcher,
+                black_box(&origins),
+                &q,
+            )
+        })
     });
     let cs = isochrones(
-        &graph,
+        graph,
         &mut searcher,
         &origins,
         Profile::Standard,
-        &bld,
-        &pop,
+        &world.building_snaps,
+        &world.population,
         &[15.0],
     );
     eprintln!(
@@ -214,12 +176,12 @@ fn bench_geodata(c: &mut Criterion) {
     c.bench_function("geodata_isochrone_15min", |b| {
         b.iter(|| {
             isochrones(
-                &graph,
+                graph,
                 &mut searcher,
                 black_box(&origins),
                 Profile::Standard,
-                &bld,
-                &pop,
+                &world.building_snaps,
+                &world.population,
                 &[15.0],
             )
         });

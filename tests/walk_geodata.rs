@@ -1,42 +1,21 @@
-//! Data-level checks of the walk engine on a real data directory, when one is present:
-//! `$SERVICEMAP_GEODATA` or `geodata/` in the crate. Without data the tests pass vacuously
-//! (and say so), so the suite does not depend on the generated dataset.
+//! Data-level checks of the walk engine on the default data (`geodata/`, or the directory in
+//! `$SERVICEMAP_GEODATA`): isochrones agree with the buildings the search reaches and never
+//! cover open water.
 
 use std::path::PathBuf;
 
 use geo::{BoundingRect, Distance, Euclidean, Intersects, Point, Polygon};
-use servicemap::model::{Building, Facility, LayerId, LocalProj, Walkway};
+use servicemap::analysis::WalkWorld;
+use servicemap::model::LayerId;
 use servicemap::store::read_dir;
-use servicemap::walk::{
-    Origin, Population, Profile, Searcher, SnappedPoints, WalkGraph, isochrones,
-};
+use servicemap::walk::{Origin, Profile, Searcher, isochrones};
 
-struct Data {
-    walkways: Vec<Walkway>,
-    water: Vec<Polygon<f64>>,
-    buildings: Vec<Building>,
-    facilities: Vec<Facility>,
-    proj: LocalProj,
-}
-
-fn load() -> Option<Data> {
+/// The walking world of the data directory and its water polygons (WGS84).
+fn load() -> (WalkWorld, Vec<Polygon<f64>>) {
     let dir = std::env::var_os("SERVICEMAP_GEODATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("geodata"));
-    if !dir.join("walkways.geojson").exists() {
-        eprintln!(
-            "no walkways in {}: data-level walk checks skipped",
-            dir.display()
-        );
-        return None;
-    }
     let ds = read_dir(&dir).expect("readable data directory");
-    let walkways: Vec<Walkway> = ds
-        .layer(LayerId::Walkways)
-        .unwrap_or(&[])
-        .iter()
-        .map(|f| Walkway::from_feature(f).expect("walkway"))
-        .collect();
     let mut water = Vec::new();
     for f in ds.layer(LayerId::Water).unwrap_or(&[]) {
         match &f.geometry {
@@ -45,35 +24,7 @@ fn load() -> Option<Data> {
             _ => {}
         }
     }
-    let buildings = ds
-        .layer(LayerId::Buildings)
-        .unwrap_or(&[])
-        .iter()
-        .map(|f| Building::from_feature(f).expect("building"))
-        .collect();
-    let facilities = ds
-        .layer(LayerId::Facilities)
-        .unwrap_or(&[])
-        .iter()
-        .map(|f| Facility::from_feature(f).expect("facility"))
-        .collect();
-    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-    for w in &walkways {
-        for &(lon, lat) in &w.lonlat {
-            x0 = x0.min(lon);
-            y0 = y0.min(lat);
-            x1 = x1.max(lon);
-            y1 = y1.max(lat);
-        }
-    }
-    let proj = LocalProj::new((x0 + x1) / 2.0, (y0 + y1) / 2.0);
-    Some(Data {
-        walkways,
-        water,
-        buildings,
-        facilities,
-        proj,
-    })
+    (WalkWorld::from_dataset(&ds).expect("walk world"), water)
 }
 
 /// Named places of Lijiatuo (facts.md) used as origins.
@@ -88,29 +39,19 @@ const PLACES: [(f64, f64); 6] = [
 
 #[test]
 fn isochrones_agree_with_reached_buildings_and_avoid_water() {
-    let Some(d) = load() else { return };
-    let g = WalkGraph::build(&d.walkways, &d.water, &d.proj);
-    let lonlat: Vec<(f64, f64)> = d
+    let (w, water) = load();
+    let (g, bld, pop, fac_pts) = (
+        &w.graph,
+        &w.building_snaps,
+        &w.population,
+        &w.facility_snaps,
+    );
+    let proj = *g.proj();
+    let lonlat: Vec<(f64, f64)> = w
         .buildings
         .iter()
         .map(|b| (b.position.x(), b.position.y()))
         .collect();
-    let bld = SnappedPoints::build(&g, &lonlat, &[], 300.0);
-    let pop: Vec<Population> = d
-        .buildings
-        .iter()
-        .map(|b| Population {
-            households: b.households,
-            residents: b.residents,
-            residents_60plus: b.residents_60plus,
-        })
-        .collect();
-    let fac: Vec<(f64, f64)> = d
-        .facilities
-        .iter()
-        .map(|f| (f.position.x(), f.position.y()))
-        .collect();
-    let fac_pts = SnappedPoints::build(&g, &fac, &[], 300.0);
     eprintln!(
         "graph: {} nodes, {} edges; buildings unsnapped {}/{}; facilities unsnapped {}/{}",
         g.node_count(),
@@ -134,19 +75,19 @@ fn isochrones_agree_with_reached_buildings_and_avoid_water() {
                 continue;
             };
             let cs = isochrones(
-                &g,
+                g,
                 &mut s,
                 &[Origin::new(snap, p)],
                 p,
-                &bld,
-                &pop,
+                bld,
+                pop,
                 &[5.0, 10.0, 15.0],
             );
             for c in &cs {
                 for (i, &(blon, blat)) in lonlat.iter().enumerate() {
                     let reached = bld
                         .snap(i, p)
-                        .and_then(|sn| s.reach(&g, sn))
+                        .and_then(|sn| s.reach(g, sn))
                         .is_some_and(|r| r.time_s <= c.minutes * 60.0);
                     let inside = c.polygon.intersects(&Point::new(blon, blat));
                     total += 1;
@@ -156,11 +97,11 @@ fn isochrones_agree_with_reached_buildings_and_avoid_water() {
             }
             // Water farther than a cell diagonal from every walkway is never covered.
             let c15 = &cs[2];
-            for w in &d.water {
-                let Some(bb) = w.bounding_rect() else {
+            for wp in &water {
+                let Some(bb) = wp.bounding_rect() else {
                     continue;
                 };
-                let w_m = d.proj.project(w);
+                let w_m = proj.project(wp);
                 let n = 120;
                 for ix in 0..=n {
                     for iy in 0..=n {
@@ -169,10 +110,10 @@ fn isochrones_agree_with_reached_buildings_and_avoid_water() {
                         let lat =
                             bb.min().y + (bb.max().y - bb.min().y) * f64::from(iy) / f64::from(n);
                         let pt = Point::new(lon, lat);
-                        if !w.intersects(&pt) {
+                        if !wp.intersects(&pt) {
                             continue;
                         }
-                        let (x, y) = d.proj.to_xy(lon, lat);
+                        let (x, y) = proj.to_xy(lon, lat);
                         if g.nearest_walkway_m(x, y)
                             .is_some_and(|m| m <= cell * std::f64::consts::SQRT_2)
                         {
