@@ -9,7 +9,7 @@ use crate::model::{Crs, Feature, LayerId};
 use crate::store::Dataset;
 use crate::store::write::geometry_json;
 
-use super::audit::UnitAudit;
+use super::audit::{CategoryResult, UnitAudit};
 use super::coverage::{Level, SUBDISTRICT, UnitCoverage};
 use super::planner::CoverageReport;
 
@@ -191,15 +191,20 @@ pub fn audit_properties(a: &UnitAudit) -> Map<String, Value> {
         "met": a.met,
         "compliance_rate": (a.compliance_rate * 10_000.0).round() / 10_000.0,
         "missing": a.missing,
-        "categories": a.categories.iter().map(|c| json!({
-            "category": c.category,
-            "tier_min": c.tier_min,
-            "threshold_walk_min": (c.threshold_walk_min * 100.0).round() / 100.0,
-            "households": c.households,
-            "households_covered": c.households_covered,
-            "share": (c.share * 10_000.0).round() / 10_000.0,
-            "met": c.met,
-        })).collect::<Vec<_>>(),
+        "categories": a.categories.iter().map(|c| Value::Object(category_result(c))).collect::<Vec<_>>(),
+    }))
+}
+
+/// One category's result in a unit, rounded for reading.
+fn category_result(c: &CategoryResult) -> Map<String, Value> {
+    obj(json!({
+        "category": c.category,
+        "tier_min": c.tier_min,
+        "threshold_walk_min": (c.threshold_walk_min * 100.0).round() / 100.0,
+        "households": c.households,
+        "households_covered": c.households_covered,
+        "share": (c.share * 10_000.0).round() / 10_000.0,
+        "met": c.met,
     }))
 }
 
@@ -242,18 +247,14 @@ pub fn audit_csv(audits: &[UnitAudit], ds: &Dataset, level: Level) -> String {
             .and_then(|f| f.str_prop("name"))
             .unwrap_or("");
         for c in &a.categories {
-            rows.push(obj(json!({
-                "unit": a.unit,
-                "name": name,
-                "compliance_rate": (a.compliance_rate * 10_000.0).round() / 10_000.0,
-                "category": c.category,
-                "tier_min": c.tier_min,
-                "threshold_walk_min": (c.threshold_walk_min * 100.0).round() / 100.0,
-                "households": c.households,
-                "households_covered": c.households_covered,
-                "share": (c.share * 10_000.0).round() / 10_000.0,
-                "met": c.met,
-            })));
+            let mut row = category_result(c);
+            row.insert("unit".into(), json!(a.unit));
+            row.insert("name".into(), json!(name));
+            row.insert(
+                "compliance_rate".into(),
+                json!((a.compliance_rate * 10_000.0).round() / 10_000.0),
+            );
+            rows.push(row);
         }
     }
     csv(
