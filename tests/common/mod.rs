@@ -138,14 +138,12 @@ pub async fn client_shared(
         Error = actix_web::Error,
     >,
 > {
-    let state = AppState {
+    client_of(AppState {
         service: actix_web::web::Data::from(service),
         metrics: actix_web::web::Data::new(servicemap::api::Metrics::new()),
         cors: servicemap::api::CorsOrigins::Any,
-    };
-    Client {
-        app: test::init_service(app(state)).await,
-    }
+    })
+    .await
 }
 
 impl<S, B> Client<S>
