@@ -9,15 +9,17 @@ use servicemap::analysis::reach::times_to_nearest_s;
 use servicemap::analysis::{Level, Planner, WalkWorld, coverage};
 use servicemap::walk::Profile;
 
-fn world() -> WalkWorld {
-    let ds =
-        servicemap::store::read_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")))
-            .expect("geodata");
-    WalkWorld::from_dataset(&ds).expect("world")
+fn world() -> Arc<WalkWorld> {
+    let svc = servicemap::service::Service::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/geodata"
+    )))
+    .expect("geodata");
+    svc.walk.clone().expect("walkways")
 }
 
 fn bench(c: &mut Criterion) {
-    let w = Arc::new(world());
+    let w = world();
     let p = Profile::Standard;
     c.bench_function(
         "coverage one category (elder_canteen, all buildings, grid level)",

@@ -112,8 +112,9 @@ fn bench_geodata(c: &mut Criterion) {
     let dir = std::env::var_os("SERVICEMAP_GEODATA")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("geodata"));
-    let ds = servicemap::store::read_dir(&dir).expect("data directory");
-    let world = WalkWorld::from_dataset(&ds).expect("walk world");
+    let svc = servicemap::service::Service::load(&dir).expect("data directory");
+    let ds = &svc.dataset;
+    let world: &WalkWorld = svc.walk.as_deref().expect("walkways");
     let walkways: Vec<Walkway> = ds
         .layer(LayerId::Walkways)
         .unwrap_or(&[])

@@ -53,6 +53,18 @@ pub struct Model {
 
 type GenResult<T> = Result<T, String>;
 
+/// Why the modelled dataset could not be built or written.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    /// A modelling step could not meet a published figure (a bug of the generator).
+    #[error("the model could not be built: {0}")]
+    Model(String),
+    #[error("cannot write the dataset: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot encode the dataset: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
 fn poly_feature(
     lat: &Lattice,
     proj: &LocalProj,
@@ -385,8 +397,8 @@ struct ModelBuilder {
 }
 
 /// Write every layer of the modelled dataset into `out`.
-pub fn write_dataset(out: &Path) -> Result<(), crate::cli::CliError> {
-    let model = build()?;
+pub fn write_dataset(out: &Path) -> Result<(), GenerateError> {
+    let model = build().map_err(GenerateError::Model)?;
     std::fs::create_dir_all(out)?;
     for (layer, features) in &model.layers {
         let text = layer_text(features, None);

@@ -4,7 +4,9 @@ pub mod category;
 pub mod crs;
 pub mod entities;
 pub mod feature;
+pub mod geojson;
 pub mod layer;
+pub mod params;
 pub mod proj;
 
 pub use category::{Category, Taxonomy, Threshold};
@@ -12,4 +14,8 @@ pub use crs::Crs;
 pub use entities::{Area, Building, Facility, FeatureError, Walkway, WalkwayKind};
 pub use feature::Feature;
 pub use layer::{GeometryKind, LayerId};
+pub use params::{
+    Bbox, CategoryId, Contours, K, Level, Limit, LonLat, Minutes, ParamError, Profile, Scope,
+    SiteCount, UnknownProfile,
+};
 pub use proj::LocalProj;
