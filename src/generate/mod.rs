@@ -228,8 +228,8 @@ pub fn build() -> GenResult<Model> {
             .iter()
             .map(|&k| terrain.elevation_m(lat.nodes[k].0, lat.nodes[k].1))
             .collect();
-        let relief = zs.iter().cloned().fold(f64::MIN, f64::max)
-            - zs.iter().cloned().fold(f64::MAX, f64::min);
+        let relief = zs.iter().copied().fold(f64::MIN, f64::max)
+            - zs.iter().copied().fold(f64::MAX, f64::min);
         let noise: f64 = rng.random_range(0.45..1.55);
         let open_space = rng.random_bool(0.09) || relief > 16.0 || terrain.in_creek(x, y, 25.0);
         if !open_space {

@@ -305,7 +305,7 @@ fn scan_xml<V: Visitor, R: BufRead>(path: &Path, reader: R, v: &mut V) -> Result
                 }
             }
             Event::End(ref e) if matches!(e.name().as_ref(), "node" | "way" | "relation") => {
-                cur.emit(v)
+                cur.emit(v);
             }
             Event::Eof => break,
             _ => {}

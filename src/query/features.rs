@@ -29,6 +29,8 @@ pub struct ItemsPage<'a> {
 /// Does a property value equal the query text? Strings compare exactly, numbers numerically,
 /// booleans as `true`/`false`, arrays when any element matches.
 #[must_use]
+// Exact numeric equality is the contract: `households=400` matches 400 and 400.0, not 399.9.
+#[allow(clippy::float_cmp)]
 pub fn value_matches(v: &Value, want: &str) -> bool {
     match v {
         Value::String(s) => s == want,

@@ -96,7 +96,7 @@ pub fn overview_png(ds: &Dataset, width_px: u32) -> Result<Vec<u8>, RenderError>
     let pad = 0.06 * bbox.width().max(bbox.height());
     let (min_lon, max_lon) = (bbox.min().x - pad, bbox.max().x + pad);
     let (min_lat, max_lat) = (bbox.min().y - pad, bbox.max().y + pad);
-    let cos_lat = ((min_lat + max_lat) / 2.0).to_radians().cos();
+    let cos_lat = f64::midpoint(min_lat, max_lat).to_radians().cos();
     let px_per_deg_lon = f64::from(width_px) / (max_lon - min_lon);
     let px_per_deg_lat = px_per_deg_lon / cos_lat;
     let height_px = ((max_lat - min_lat) * px_per_deg_lat).ceil() as u32;

@@ -240,7 +240,7 @@ impl<'a> Ctx<'a> {
 pub(crate) fn distance_to_boundary_m(poly: &Polygon<f64>, p: Coord<f64>) -> f64 {
     std::iter::once(poly.exterior())
         .chain(poly.interiors())
-        .flat_map(|r| r.lines())
+        .flat_map(geo::LineString::lines)
         .map(|l| point_segment_distance(p, l.start, l.end))
         .fold(f64::INFINITY, f64::min)
 }
