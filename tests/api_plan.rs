@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use actix_web::test::TestRequest;
 use actix_web::web;
@@ -19,16 +19,7 @@ use servicemap::walk::Profile;
 const HEJIAN: &str = "500113006006";
 
 fn geodata() -> &'static Arc<Service> {
-    static S: OnceLock<Arc<Service>> = OnceLock::new();
-    S.get_or_init(|| {
-        Arc::new(
-            Service::load(std::path::Path::new(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/geodata"
-            )))
-            .expect("geodata loads"),
-        )
-    })
+    common::geodata()
 }
 
 fn planner() -> &'static Planner {

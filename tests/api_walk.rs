@@ -5,8 +5,7 @@
 
 mod common;
 
-use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use common::{client, client_shared, fixture_copy, mini_service};
 use geo::{Area, Contains, Distance, Haversine, MultiPolygon, Point};
@@ -22,12 +21,7 @@ const RONGHUI: (f64, f64) = (106.512, 29.476);
 
 /// `geodata/` loaded once for every test of this binary.
 fn geodata() -> Arc<Service> {
-    static SVC: OnceLock<Arc<Service>> = OnceLock::new();
-    SVC.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata");
-        Arc::new(Service::load(&dir).expect("geodata loads"))
-    })
-    .clone()
+    Arc::clone(common::geodata())
 }
 
 fn features(v: &Value) -> &Vec<Value> {

@@ -10,6 +10,20 @@ use actix_web::test;
 use servicemap::api::{AppState, app};
 use servicemap::service::Service;
 
+/// The default data directory (`geodata/`), or `$SERVICEMAP_GEODATA` to run the data-level
+/// tests on another directory (an import).
+pub fn geodata_dir() -> PathBuf {
+    std::env::var_os("SERVICEMAP_GEODATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata"))
+}
+
+/// The default data, loaded once per test binary through the one loader.
+pub fn geodata() -> &'static std::sync::Arc<Service> {
+    static SVC: std::sync::OnceLock<std::sync::Arc<Service>> = std::sync::OnceLock::new();
+    SVC.get_or_init(|| std::sync::Arc::new(Service::load(&geodata_dir()).expect("geodata loads")))
+}
+
 /// The hand-made fixture directory.
 pub fn mini_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mini")
