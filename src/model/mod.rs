@@ -1,5 +1,6 @@
 //! The data model: layers, features, typed views, categories, coordinate systems. No I/O.
 
+pub mod bbox;
 pub mod category;
 pub mod crs;
 pub mod entities;
@@ -7,6 +8,7 @@ pub mod feature;
 pub mod layer;
 pub mod proj;
 
+pub use bbox::{Bbox, BboxError};
 pub use category::{Category, Taxonomy, Threshold};
 pub use crs::Crs;
 pub use entities::{Area, Building, Facility, FeatureError, Walkway, WalkwayKind};
