@@ -134,6 +134,7 @@ pub enum ImportCommand {
 
 fn parse_bbox(s: &str) -> Result<Bbox, String> {
     s.parse()
+        .map_err(|e: crate::model::BboxError| e.to_string())
 }
 
 fn parse_layer_id(s: &str) -> Result<LayerId, String> {

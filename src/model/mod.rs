@@ -1,5 +1,6 @@
 //! The data model: layers, features, typed views, categories, coordinate systems. No I/O.
 
+pub mod bbox;
 pub mod category;
 pub mod crs;
 pub mod entities;
@@ -9,6 +10,7 @@ pub mod layer;
 pub mod params;
 pub mod proj;
 
+pub use bbox::{Bbox, BboxError};
 pub use category::{Category, Taxonomy, Threshold};
 pub use crs::Crs;
 pub use entities::{Area, Building, Facility, FeatureError, Walkway, WalkwayKind};
