@@ -1,6 +1,9 @@
 //! Planner benchmarks on the default data: coverage of one category for every building, all
 //! categories, and siting three new elder canteens.
 
+// A benchmark or tool whose setup fails should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use std::path::Path;
 use std::sync::Arc;
 

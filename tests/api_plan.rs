@@ -1,7 +1,9 @@
 //! The planner endpoints over HTTP (`/coverage`, `/gaps`, `/audit`, `POST /scenarios`,
 //! `/siting`) on `geodata/`, loaded once per test binary, through the same `app()` wiring
 //! the server runs; the fixture where a small or broken directory is needed.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// Test helpers may unwrap, expect and panic: a failing test should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod common;
 

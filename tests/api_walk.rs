@@ -1,7 +1,9 @@
 //! The walking endpoints over HTTP (`/nearest` in walk mode, `/isochrone`, `/profiles`),
 //! through the same `App` the server runs: on the fixture, and on the default data in
 //! `geodata/` (loaded once per test binary).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// Test helpers may unwrap, expect and panic: a failing test should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod common;
 

@@ -1,6 +1,9 @@
 //! Coverage on the default data agrees with the walk engine: the one backward search from the
 //! facilities gives every building the same time as a forward search from that building.
 
+// Test helpers may unwrap, expect and panic: a failing test should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use servicemap::analysis::reach::times_to_nearest_s;

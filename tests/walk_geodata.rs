@@ -2,6 +2,9 @@
 //! `$SERVICEMAP_GEODATA`): isochrones agree with the buildings the search reaches and never
 //! cover open water.
 
+// Test helpers may unwrap, expect and panic: a failing test should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use geo::{BoundingRect, Distance, Euclidean, Intersects, Point, Polygon};
 use servicemap::analysis::WalkWorld;
 use servicemap::model::LayerId;

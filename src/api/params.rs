@@ -130,7 +130,7 @@ impl RawQuery {
 
     /// Optional `bbox`, read in `crs` and converted to a WGS84 box.
     pub fn take_bbox(&mut self, crs: Crs) -> Result<Option<Bbox>, ApiError> {
-        self.take_with("bbox", |_, s| Bbox::parse(s, crs))
+        self.take_with("bbox", |_, s| Bbox::parse_in(s, crs))
     }
 
     /// Optional metres in (0, `max`] (`max_m`, `max_snap_m`).

@@ -22,6 +22,8 @@ pub enum Format {
 
 impl Format {
     /// Guess the format from the file name: `.pbf` is PBF, `.osm` / `.xml` is XML.
+    // The name is lower-cased first, so the comparisons are case-insensitive.
+    #[allow(clippy::case_sensitive_file_extension_comparisons)]
     pub fn from_path(path: &Path) -> Result<Format, ImportError> {
         let name = path
             .file_name()

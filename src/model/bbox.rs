@@ -3,6 +3,9 @@
 
 use std::str::FromStr;
 
+use super::Crs;
+use super::params::{ParamError, check_lat, check_lon, parse_f64};
+
 /// Why a `minlon,minlat,maxlon,maxlat` string is not a box.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BboxError {
@@ -68,6 +71,57 @@ impl Bbox {
     }
 }
 
+impl Bbox {
+    /// The `bbox=` query parameter: `minlon,minlat,maxlon,maxlat` given in `crs`, converted to
+    /// WGS84. A box of zero width or height (a point) is allowed, an inverted one is not. A
+    /// box in GCJ-02/BD-09 is converted corner by corner and the envelope of the four
+    /// converted corners is used.
+    pub fn parse_in(s: &str, crs: Crs) -> Result<Bbox, ParamError> {
+        let name = "bbox";
+        let parts: Vec<&str> = s.split(',').collect();
+        if parts.len() != 4 {
+            return Err(ParamError::new(
+                name,
+                format!(
+                    "'{s}' must be four numbers minlon,minlat,maxlon,maxlat (got {} values)",
+                    parts.len()
+                ),
+            ));
+        }
+        let mut v = [0.0; 4];
+        for (slot, p) in v.iter_mut().zip(&parts) {
+            *slot = parse_f64(name, p)?;
+        }
+        check_lon(name, v[0])?;
+        check_lat(name, v[1])?;
+        check_lon(name, v[2])?;
+        check_lat(name, v[3])?;
+        if v[0] > v[2] || v[1] > v[3] {
+            return Err(ParamError::new(
+                name,
+                format!(
+                    "'{s}' is inverted: the order is minlon,minlat,maxlon,maxlat (boxes across the antimeridian are not supported)"
+                ),
+            ));
+        }
+        let corners = [(v[0], v[1]), (v[2], v[1]), (v[2], v[3]), (v[0], v[3])]
+            .map(|(x, y)| crs.to_wgs84(x, y));
+        let mut b = Bbox {
+            min_lon: f64::INFINITY,
+            min_lat: f64::INFINITY,
+            max_lon: f64::NEG_INFINITY,
+            max_lat: f64::NEG_INFINITY,
+        };
+        for (x, y) in corners {
+            b.min_lon = b.min_lon.min(x);
+            b.min_lat = b.min_lat.min(y);
+            b.max_lon = b.max_lon.max(x);
+            b.max_lat = b.max_lat.max(y);
+        }
+        Ok(b)
+    }
+}
+
 impl FromStr for Bbox {
     type Err = BboxError;
     /// `minlon,minlat,maxlon,maxlat`.
@@ -112,5 +166,17 @@ mod tests {
         assert!("1,2,3,x".parse::<Bbox>().is_err());
         assert!("NaN,2,3,4".parse::<Bbox>().is_err());
         assert!("0,0,181,1".parse::<Bbox>().is_err());
+    }
+
+    #[test]
+    fn query_parameter_bounds() {
+        assert!(Bbox::parse_in("1,2,3", Crs::Wgs84).is_err());
+        assert!(Bbox::parse_in("3,2,1,4", Crs::Wgs84).is_err());
+        assert!(Bbox::parse_in("1,2,3,x", Crs::Wgs84).is_err());
+        assert_eq!(
+            Bbox::parse_in("1,2,3,4", Crs::Wgs84).map(Bbox::to_array),
+            Ok([1.0, 2.0, 3.0, 4.0])
+        );
+        assert!(Bbox::parse_in("1,2,1,2", Crs::Wgs84).is_ok());
     }
 }

@@ -17,7 +17,7 @@ pub use entities::{Area, Building, Facility, FeatureError, Walkway, WalkwayKind}
 pub use feature::Feature;
 pub use layer::{GeometryKind, LayerId};
 pub use params::{
-    Bbox, CategoryId, Contours, K, Level, Limit, LonLat, Minutes, ParamError, Profile, Scope,
-    SiteCount, UnknownProfile,
+    CategoryId, Contours, K, Level, Limit, LonLat, Minutes, ParamError, Profile, Scope, SiteCount,
+    UnknownProfile,
 };
 pub use proj::LocalProj;

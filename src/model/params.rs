@@ -73,7 +73,7 @@ pub fn parse_positive(name: &str, s: &str, max: f64, unit: &str) -> Result<f64, 
     Ok(v)
 }
 
-fn check_lon(name: &str, v: f64) -> Result<f64, ParamError> {
+pub(crate) fn check_lon(name: &str, v: f64) -> Result<f64, ParamError> {
     if (-180.0..=180.0).contains(&v) {
         Ok(v)
     } else {
@@ -84,7 +84,7 @@ fn check_lon(name: &str, v: f64) -> Result<f64, ParamError> {
     }
 }
 
-fn check_lat(name: &str, v: f64) -> Result<f64, ParamError> {
+pub(crate) fn check_lat(name: &str, v: f64) -> Result<f64, ParamError> {
     if (-90.0..=90.0).contains(&v) {
         Ok(v)
     } else {
@@ -506,73 +506,6 @@ impl Scope {
     }
 }
 
-/// A WGS84 box `[min_lon, min_lat, max_lon, max_lat]`, finite, in range and not inverted.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bbox(pub [f64; 4]);
-
-impl Bbox {
-    /// Parse `minlon,minlat,maxlon,maxlat` given in `crs`. A box in GCJ-02/BD-09 is converted
-    /// corner by corner and the envelope of the four converted corners is used.
-    pub fn parse(s: &str, crs: Crs) -> Result<Bbox, ParamError> {
-        let name = "bbox";
-        let parts: Vec<&str> = s.split(',').collect();
-        if parts.len() != 4 {
-            return Err(ParamError::new(
-                name,
-                format!(
-                    "'{s}' must be four numbers minlon,minlat,maxlon,maxlat (got {} values)",
-                    parts.len()
-                ),
-            ));
-        }
-        let mut v = [0.0; 4];
-        for (slot, p) in v.iter_mut().zip(&parts) {
-            *slot = parse_f64(name, p)?;
-        }
-        check_lon(name, v[0])?;
-        check_lat(name, v[1])?;
-        check_lon(name, v[2])?;
-        check_lat(name, v[3])?;
-        if v[0] > v[2] || v[1] > v[3] {
-            return Err(ParamError::new(
-                name,
-                format!(
-                    "'{s}' is inverted: the order is minlon,minlat,maxlon,maxlat (boxes across the antimeridian are not supported)"
-                ),
-            ));
-        }
-        if crs == Crs::Wgs84 {
-            return Ok(Bbox(v));
-        }
-        let corners = [(v[0], v[1]), (v[2], v[1]), (v[2], v[3]), (v[0], v[3])]
-            .map(|(x, y)| crs.to_wgs84(x, y));
-        let mut b = [
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ];
-        for (x, y) in corners {
-            b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
-        }
-        Ok(Bbox(b))
-    }
-
-    /// Whether a position lies in the box (edges included).
-    #[must_use]
-    pub fn contains(&self, lon: f64, lat: f64) -> bool {
-        let [x0, y0, x1, y1] = self.0;
-        (x0..=x1).contains(&lon) && (y0..=y1).contains(&lat)
-    }
-}
-
-impl FromStr for Bbox {
-    type Err = ParamError;
-    fn from_str(s: &str) -> Result<Bbox, ParamError> {
-        Bbox::parse(s, Crs::Wgs84)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -594,18 +527,11 @@ mod tests {
     }
 
     #[test]
-    fn counts_and_bbox_bounds() {
+    fn count_bounds() {
         assert!(K::parse("0").is_err() && K::parse("101").is_err() && K::parse("-1").is_err());
         assert_eq!(K::parse("100").ok(), Some(K(100)));
         assert!(Limit::parse("10001").is_err() && Limit::parse("1.5").is_err());
         assert!(SiteCount::parse("11").is_err() && SiteCount::parse("10").is_ok());
-        assert!(Bbox::parse("1,2,3", Crs::Wgs84).is_err());
-        assert!(Bbox::parse("3,2,1,4", Crs::Wgs84).is_err());
-        assert!(Bbox::parse("1,2,3,x", Crs::Wgs84).is_err());
-        assert_eq!(
-            Bbox::parse("1,2,3,4", Crs::Wgs84).ok(),
-            Some(Bbox([1.0, 2.0, 3.0, 4.0]))
-        );
     }
 
     #[test]

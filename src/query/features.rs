@@ -110,16 +110,18 @@ impl Service {
             }
         }
         let candidates: Vec<usize> = match req.bbox {
-            Some(Bbox(b)) => self
-                .indexes
-                .envelope_candidates(layer, b)
-                .into_iter()
-                .filter(|&i| {
-                    features
-                        .get(i)
-                        .is_some_and(|f| crate::index::geometry_intersects_bbox(&f.geometry, b))
-                })
-                .collect(),
+            Some(bbox) => {
+                let b = bbox.to_array();
+                self.indexes
+                    .envelope_candidates(layer, b)
+                    .into_iter()
+                    .filter(|&i| {
+                        features
+                            .get(i)
+                            .is_some_and(|f| crate::index::geometry_intersects_bbox(&f.geometry, b))
+                    })
+                    .collect()
+            }
             None => (0..features.len()).collect(),
         };
         let matched: Vec<&Feature> = candidates

@@ -27,6 +27,8 @@ pub(super) struct AreaInfo {
     pub(super) facility: Option<FacilityInfo>,
     /// What the tags say about the homes of a residential building.
     pub(super) building: Option<tags::BuildingTags>,
+    /// `None`: not water; `Some(None)`: unnamed water; `Some(Some(name))`: named water.
+    #[allow(clippy::option_option)]
     pub(super) water_name: Option<Option<String>>,
 }
 
