@@ -130,6 +130,22 @@ async fn real_responses_validate_against_the_spec() {
             "/collections/{collectionId}/items/{featureId}",
             "/collections/compounds/items/none",
         ),
+        (
+            "/collections/{collectionId}/queryables",
+            "/collections/facilities/queryables",
+        ),
+        (
+            "/collections/{collectionId}/queryables",
+            "/collections/nope/queryables",
+        ),
+        (
+            "/collections/{collectionId}/items",
+            "/collections/facilities/items?filter=category%3D%27elder_canteen%27",
+        ),
+        (
+            "/collections/{collectionId}/items",
+            "/collections/facilities/items?filter=nope%3D1",
+        ),
         ("/locate", "/locate?lon=106.5225&lat=29.4625"),
         ("/locate", "/locate?lon=106.538&lat=29.478&coords=wgs84"),
         ("/locate", "/locate?lon=106.6&lat=29.47"),

@@ -25,11 +25,21 @@ pub const GEO_JSON: &str = "application/geo+json";
 pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 
 /// Conformance classes this API implements.
-pub const CONFORMANCE: [&str; 3] = [
+pub const CONFORMANCE: [&str; 10] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
 ];
+
+/// Media type of a queryables document (a JSON Schema).
+pub const SCHEMA_JSON: &str = "application/schema+json";
 
 /// `scheme://host` of the request, for absolute links (GDAL follows `next` links as given).
 #[must_use]
@@ -176,6 +186,7 @@ fn parse_items(req: &HttpRequest) -> Result<(ItemsRequest, Crs), ApiError> {
         }
     }
     q.take("datetime");
+    let filter = parse_filter(&mut q)?;
     let bbox = q.take_bbox(coords)?;
     let limit = q.take_limit()?;
     let offset = q.take_offset()?;
@@ -185,9 +196,94 @@ fn parse_items(req: &HttpRequest) -> Result<(ItemsRequest, Crs), ApiError> {
             limit,
             offset,
             filters: q.remaining().to_vec(),
+            filter,
         },
         coords,
     ))
+}
+
+/// `filter` (CQL2), `filter-lang` (`cql2-text`, the default, or `cql2-json`) and
+/// `filter-crs` (CRS84 only: geometries in a filter are WGS84 lon/lat, whatever `coords` says).
+fn parse_filter(q: &mut RawQuery) -> Result<Option<cql2::Expr>, ApiError> {
+    let lang = q.take("filter-lang");
+    if let Some(crs) = q.take("filter-crs")
+        && crs != CRS84
+    {
+        return Err(ApiError::bad_param(
+            "filter-crs",
+            format!("only {CRS84} is offered: give filter geometries as WGS84 lon/lat"),
+        ));
+    }
+    let Some(text) = q.take("filter") else {
+        return match lang {
+            Some(_) => Err(ApiError::bad_param(
+                "filter-lang",
+                "given without filter; add filter=..., e.g. filter=category='elder_canteen'",
+            )),
+            None => Ok(None),
+        };
+    };
+    let parsed = match lang.as_deref() {
+        None | Some("cql2-text") => cql2::parse_text(&text).map_err(|e| e.to_string()),
+        Some("cql2-json") => cql2::parse_json(&text).map_err(|e| e.to_string()),
+        Some(other) => {
+            return Err(ApiError::bad_param(
+                "filter-lang",
+                format!("'{other}' is not offered; use cql2-text (default) or cql2-json"),
+            ));
+        }
+    };
+    parsed.map(Some).map_err(|e| {
+        ApiError::bad_param(
+            "filter",
+            format!(
+                "not valid CQL2 ({e}); e.g. filter=category='elder_canteen' AND S_INTERSECTS(geometry, BBOX(106.52,29.46,106.54,29.48))"
+            ),
+        )
+    })
+}
+
+/// `GET /collections/{collectionId}/queryables`: a JSON Schema of what `filter` and the
+/// property parameters can use (OGC API – Features Part 3).
+pub async fn queryables(
+    req: HttpRequest,
+    svc: web::Data<Service>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    simple_query(&req)?;
+    let q = svc.queryables(&path)?;
+    let layer = q.layer;
+    let b = base_url(&req);
+    let mut properties = Map::new();
+    properties.insert(
+        crate::query::GEOMETRY_QUERYABLE.into(),
+        json!({ "format": format!("geometry-{}", geometry_format(layer)), "x-ogc-role": "primary-geometry" }),
+    );
+    for (name, kind) in &q.properties {
+        properties.insert(name.clone(), json!({ "title": name, "type": kind }));
+    }
+    let doc = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": format!("{b}/collections/{}/queryables", layer.as_str()),
+        "type": "object",
+        "title": layer.title(),
+        "properties": properties,
+        "additionalProperties": false,
+    });
+    Ok(HttpResponse::Ok()
+        .content_type(SCHEMA_JSON)
+        .body(doc.to_string()))
+}
+
+/// The `geometry-*` format of a layer's queryable geometry.
+fn geometry_format(layer: LayerId) -> &'static str {
+    match (layer, layer.geometry_kind()) {
+        // Water may be a Polygon or a MultiPolygon.
+        (LayerId::Water, _) => "any",
+        (_, crate::model::GeometryKind::Point) => "point",
+        (_, crate::model::GeometryKind::LineString) => "linestring",
+        (_, crate::model::GeometryKind::Polygon) => "polygon",
+    }
 }
 
 /// The query string with `offset` (and `limit`) replaced, other parameters kept as sent.

@@ -119,8 +119,8 @@ pub struct Route {
     register: fn(&mut web::ServiceConfig, &'static str),
 }
 
-/// Every route the app serves (all GET; other methods get a 405 problem). `configure`
-/// registers exactly these.
+/// Every route the app serves (GET, and HEAD through [`head_as_get`]; other methods get a
+/// 405 problem). `configure` registers exactly these.
 pub const ROUTES: &[Route] = &[
     Route {
         path: "/",
@@ -150,6 +150,12 @@ pub const ROUTES: &[Route] = &[
         path: "/collections/{collectionId}/items",
         register: |c, p| {
             c.service(web::resource(p).get(features::items));
+        },
+    },
+    Route {
+        path: "/collections/{collectionId}/queryables",
+        register: |c, p| {
+            c.service(web::resource(p).get(features::queryables));
         },
     },
     Route {
@@ -288,6 +294,19 @@ pub fn app(
         .wrap(from_fn(move |req, next| {
             metrics::record(metrics.clone(), req, next)
         }))
+        .wrap(from_fn(head_as_get))
+}
+
+/// `HEAD` on every `GET` route (RFC 9110 §9.3.2): routed as the `GET`, so status and headers
+/// are the same; the HTTP/1 codec remembers the request was `HEAD` and sends no body.
+async fn head_as_get(
+    mut req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    next.call(req).await
 }
 
 /// Why the server could not start or stopped.

@@ -1,8 +1,11 @@
 //! OGC API – Features selection: a collection by id, one feature, a page of items filtered by
 //! bounding box and property equality.
 
-use serde_json::Value;
+use std::collections::BTreeMap;
 
+use serde_json::{Value, json};
+
+use crate::model::geojson::geometry_json;
 use crate::model::{Bbox, Feature, LayerId, Limit, ParamError};
 use crate::service::Service;
 
@@ -16,6 +19,72 @@ pub struct ItemsRequest {
     pub offset: usize,
     /// Property equality filters, `(name, value)`.
     pub filters: Vec<(String, String)>,
+    /// A CQL2 expression (OGC API – Features Part 3) every returned feature satisfies.
+    pub filter: Option<cql2::Expr>,
+}
+
+/// What a collection can be filtered on: each property with its JSON Schema type, and the
+/// geometry (OGC API – Features Part 3 queryables).
+#[derive(Debug, Clone)]
+pub struct Queryables {
+    pub layer: LayerId,
+    /// Property name → JSON Schema type (`string`, `number`, `integer`, `boolean`, `array`,
+    /// `object`), from the values the layer holds.
+    pub properties: BTreeMap<String, &'static str>,
+}
+
+/// The name CQL2 expressions use for a feature's geometry.
+pub const GEOMETRY_QUERYABLE: &str = "geometry";
+
+fn json_type(v: &Value) -> Option<&'static str> {
+    match v {
+        Value::Null => None,
+        Value::Bool(_) => Some("boolean"),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some("integer"),
+        Value::Number(_) => Some("number"),
+        Value::String(_) => Some("string"),
+        Value::Array(_) => Some("array"),
+        Value::Object(_) => Some("object"),
+    }
+}
+
+/// Every property an expression reads.
+fn properties_of(e: &cql2::Expr, out: &mut Vec<String>) {
+    use cql2::Expr;
+    match e {
+        Expr::Property { property } => out.push(property.clone()),
+        Expr::Operation { args, .. } => {
+            for a in args {
+                properties_of(a, out);
+            }
+        }
+        Expr::Interval { interval: v } | Expr::BBox { bbox: v } | Expr::Array(v) => {
+            for a in v {
+                properties_of(a, out);
+            }
+        }
+        Expr::Timestamp { timestamp: a } | Expr::Date { date: a } => properties_of(a, out),
+        Expr::Float(_) | Expr::Literal(_) | Expr::Bool(_) | Expr::Geometry(_) | Expr::Null => {}
+    }
+}
+
+/// Does a feature satisfy a CQL2 expression? A property the feature lacks is NULL, and a
+/// comparison with NULL is not a match.
+fn satisfies(expr: &cql2::Expr, f: &Feature) -> Result<bool, ParamError> {
+    let v = json!({
+        "type": "Feature",
+        "id": f.id,
+        "geometry": geometry_json(&f.geometry, None),
+        "properties": f.properties,
+    });
+    match expr.clone().matches(Some(&v)) {
+        Ok(b) => Ok(b),
+        Err(cql2::Error::NonReduced()) => Ok(false),
+        Err(e) => Err(ParamError::new(
+            "filter",
+            format!("cannot be evaluated on feature '{}': {e}", f.id),
+        )),
+    }
 }
 
 /// The features of one page and how many matched in all.
@@ -79,6 +148,25 @@ impl Service {
             })
     }
 
+    /// The queryables of a collection.
+    pub fn queryables(&self, collection: &str) -> Result<Queryables, QueryError> {
+        let (layer, features) = self.collection(collection)?;
+        let mut properties: BTreeMap<String, &'static str> = BTreeMap::new();
+        for f in features {
+            for (k, v) in &f.properties {
+                if let Some(t) = json_type(v) {
+                    // A property holding integers in one feature and decimals in another is a
+                    // number.
+                    let e = properties.entry(k.clone()).or_insert(t);
+                    if *e == "integer" && t == "number" {
+                        *e = "number";
+                    }
+                }
+            }
+        }
+        Ok(Queryables { layer, properties })
+    }
+
     /// A page of a collection's items.
     pub fn features(
         &self,
@@ -109,6 +197,24 @@ impl Service {
                 .into());
             }
         }
+        if let Some(expr) = &req.filter {
+            let mut names = Vec::new();
+            properties_of(expr, &mut names);
+            if let Some(bad) = names.iter().find(|n| {
+                n.as_str() != GEOMETRY_QUERYABLE && !known.is_some_and(|k| k.contains(n.as_str()))
+            }) {
+                let q = self.queryables(collection)?;
+                let names: Vec<&str> = q.properties.keys().map(String::as_str).collect();
+                return Err(ParamError::new(
+                    "filter",
+                    format!(
+                        "'{bad}' is not a queryable of '{layer}'; use {GEOMETRY_QUERYABLE} or one of: {} (GET /collections/{layer}/queryables)",
+                        names.join(", ")
+                    ),
+                )
+                .into());
+            }
+        }
         let candidates: Vec<usize> = match req.bbox {
             Some(bbox) => {
                 let b = bbox.to_array();
@@ -124,7 +230,7 @@ impl Service {
             }
             None => (0..features.len()).collect(),
         };
-        let matched: Vec<&Feature> = candidates
+        let mut matched: Vec<&Feature> = candidates
             .into_iter()
             .filter_map(|i| features.get(i))
             .filter(|f| {
@@ -133,6 +239,15 @@ impl Service {
                     .all(|(k, want)| f.properties.get(k).is_some_and(|v| value_matches(v, want)))
             })
             .collect();
+        if let Some(expr) = &req.filter {
+            let mut kept = Vec::with_capacity(matched.len());
+            for f in matched {
+                if satisfies(expr, f)? {
+                    kept.push(f);
+                }
+            }
+            matched = kept;
+        }
         let number_matched = matched.len();
         Ok(ItemsPage {
             layer,

@@ -23,7 +23,7 @@ use crate::walk::Searcher;
 
 pub use crate::walk::{Contour, DEFAULT_MAX_SNAP_M, SnapError};
 pub use exec::heavy_jobs_max;
-pub use features::{ItemsPage, ItemsRequest};
+pub use features::{GEOMETRY_QUERYABLE, ItemsPage, ItemsRequest, Queryables};
 pub use isochrone::{IsochroneAnswer, IsochroneRequest, ORIGINS_MAX};
 pub use locate::LocateAnswer;
 pub use nearest::{
