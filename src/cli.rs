@@ -11,11 +11,29 @@ use crate::store;
 /// Error of a command: a message for the terminal.
 pub type CliError = Box<dyn std::error::Error + Send + Sync>;
 
-/// `servicemap validate DIR`: print the counts table; fail when any rule is broken.
-pub fn validate(dir: &Path) -> Result<(), CliError> {
+/// `servicemap validate DIR [--report FILE]`: print the counts table; fail when any rule is
+/// broken. Data-quality findings (OpenStreetMap imports) are counted, never a failure; with
+/// `report` they are written there as GeoJSON points.
+pub fn validate(dir: &Path, report_path: Option<&Path>) -> Result<(), CliError> {
     let ds = store::read_dir(dir)?;
     let report = store::validate(&ds);
     println!("{}", report.render_table());
+    if let Some(path) = report_path {
+        let text = serde_json::to_string_pretty(&report.findings_geojson())? + "\n";
+        store::write::write_atomic(path, &text)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!(
+            "wrote {} data-quality finding(s) to {}",
+            report.findings.len(),
+            path.display()
+        );
+    } else if !report.findings.is_empty() {
+        println!(
+            "{} data-quality finding(s), not errors (list them with --report FILE.geojson); first: {}",
+            report.findings.len(),
+            report.findings[0]
+        );
+    }
     if report.violations.is_empty() {
         println!("OK: {} passes every rule", dir.display());
         Ok(())
@@ -126,7 +144,19 @@ pub fn import(cmd: ImportCommand) -> Result<(), CliError> {
                 },
             )?;
             println!("{}", summary.render_table());
-            println!("wrote {}", out.display());
+            // An import the server would refuse is a failed import: load it as `serve` does.
+            let service = crate::service::Service::load(&out).map_err(|e| {
+                format!(
+                    "wrote {} but it cannot be served: {e}. Please report this with the input file: the importer should never write such data",
+                    out.display()
+                )
+            })?;
+            let findings = store::validate(&service.dataset).findings.len();
+            println!(
+                "wrote {}; it serves ({findings} data-quality finding(s): servicemap validate {} --report quality.geojson)",
+                out.display(),
+                out.display()
+            );
         }
         ImportCommand::Geojson {
             layer,

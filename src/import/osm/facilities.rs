@@ -1,7 +1,9 @@
-//! The point and area features of an import: facilities (from nodes and areas), residential
-//! buildings with their households, and water polygons.
+//! The point and area features of an import: facilities (from nodes and areas, one per place),
+//! residential buildings with their households (from areas and nodes), and water polygons.
 
-use geo::{Geometry, Point};
+use std::collections::HashMap;
+
+use geo::{Geometry, Intersects as _, Point};
 use serde_json::{Map, Value, json};
 
 use super::Sinks;
@@ -10,12 +12,27 @@ use super::summary::ImportSummary;
 use crate::import::{geometry, tags};
 use crate::model::{Bbox, Feature};
 
-/// Write the facilities mapped as nodes, in id order.
+/// Positions of the facilities written from nodes, by (category, name): an area with the same
+/// category and name containing one of them is the same place mapped twice.
+#[derive(Debug, Default)]
+pub(super) struct NodePlaces(HashMap<(String, Option<String>), Vec<Point<f64>>>);
+
+impl NodePlaces {
+    /// Whether a node facility like `f` lies in (or on the edge of) `mp`.
+    fn has_inside(&self, f: &FacilityInfo, mp: &geo::MultiPolygon<f64>) -> bool {
+        self.0
+            .get(&(f.category.clone(), f.name.clone()))
+            .is_some_and(|ps| ps.iter().any(|p| mp.intersects(p)))
+    }
+}
+
+/// Write the facilities mapped as nodes, in id order; returns where they are.
 pub(super) fn write_node_facilities(
     passes: &Passes,
     summary: &mut ImportSummary,
     sinks: &mut Sinks,
-) -> std::io::Result<()> {
+) -> std::io::Result<NodePlaces> {
+    let mut places = NodePlaces::default();
     for f in &passes.node_facilities {
         let (fid, osm_id) = osm_ref('n', f.id);
         let lonlat = (f64::from(f.lon_e7) / 1e7, f64::from(f.lat_e7) / 1e7);
@@ -31,13 +48,51 @@ pub(super) fn write_node_facilities(
             .entry(f.info.category.clone())
             .or_insert(0) += 1;
         sinks.facilities.push(&feature)?;
+        places
+            .0
+            .entry((f.info.category.clone(), f.info.name.clone()))
+            .or_default()
+            .push(Point::new(lonlat.0, lonlat.1));
+    }
+    Ok(places)
+}
+
+/// Write the residential buildings mapped as nodes, in id order. Without a footprint there is
+/// nothing to estimate from: `building:flats` where tagged, else one home.
+pub(super) fn write_node_buildings(
+    passes: &Passes,
+    summary: &mut ImportSummary,
+    sinks: &mut Sinks,
+) -> std::io::Result<()> {
+    for b in &passes.node_buildings {
+        let (fid, osm_id) = osm_ref('n', b.id);
+        let h = tags::households(&b.tags, 0.0);
+        let source = if h.source == "estimate" {
+            "node"
+        } else {
+            h.source
+        };
+        let mut p = Map::new();
+        p.insert("households".into(), json!(h.households));
+        p.insert("residents".into(), json!(tags::residents(h.households)));
+        if let Some(l) = h.levels {
+            p.insert("floors".into(), json!(l));
+        }
+        p.insert("households_source".into(), json!(source));
+        p.insert("osm_id".into(), json!(osm_id));
+        summary.households += h.households;
+        summary.buildings_with_flats += u64::from(h.source == "building:flats");
+        let (lon, lat) = (f64::from(b.lon_e7) / 1e7, f64::from(b.lat_e7) / 1e7);
+        sinks.buildings.push(&point_feature(fid, lon, lat, p))?;
     }
     Ok(())
 }
 
-/// Write what the areas give: closed ways, then multipolygon relations, one at a time.
+/// Write what the areas give: closed ways, then multipolygon relations, one at a time. An
+/// area facility already written from a node inside it (same category and name) is skipped.
 pub(super) fn write_areas(
     passes: &Passes,
+    nodes: &NodePlaces,
     bbox: Option<Bbox>,
     summary: &mut ImportSummary,
     sinks: &mut Sinks,
@@ -47,7 +102,7 @@ pub(super) fn write_areas(
         let mp = store
             .ring(refs)
             .map(|r| geometry::multipolygon(vec![r], vec![]));
-        emit_area('w', *id, info, mp, bbox, summary, sinks)?;
+        emit_area('w', *id, info, mp, (bbox, nodes), summary, sinks)?;
     }
     for r in &passes.relations {
         let rings = |ids: &[i64]| -> Option<Vec<Vec<(f64, f64)>>> {
@@ -60,7 +115,7 @@ pub(super) fn write_areas(
             (Some(o), Some(i)) if !o.is_empty() => Some(geometry::multipolygon(o, i)),
             _ => None,
         };
-        emit_area('r', r.id, &r.info, mp, bbox, summary, sinks)?;
+        emit_area('r', r.id, &r.info, mp, (bbox, nodes), summary, sinks)?;
     }
     Ok(())
 }
@@ -71,7 +126,7 @@ fn emit_area(
     id: i64,
     info: &AreaInfo,
     mp: Option<geo::MultiPolygon<f64>>,
-    bbox: Option<Bbox>,
+    (bbox, nodes): (Option<Bbox>, &NodePlaces),
     summary: &mut ImportSummary,
     sinks: &mut Sinks,
 ) -> std::io::Result<()> {
@@ -85,7 +140,12 @@ fn emit_area(
     };
     let (fid, osm_id) = osm_ref(kind, id);
     let centroid_inside = bbox.is_none_or(|b| b.contains(lon, lat));
-    if let Some(f) = &info.facility
+    let facility = info.facility.as_ref().filter(|f| {
+        let twice = nodes.has_inside(f, &mp);
+        summary.facilities_mapped_twice += u64::from(twice && centroid_inside);
+        !twice
+    });
+    if let Some(f) = facility
         && centroid_inside
     {
         let name_zh = table_taxonomy_name(&f.category);

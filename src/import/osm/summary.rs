@@ -18,6 +18,9 @@ pub struct ImportSummary {
     /// Highways not walkable, by reason (`foot=no`, `access=private`, `motor road`, `other`).
     pub excluded_highways: BTreeMap<String, u64>,
     pub facilities_by_category: BTreeMap<String, u64>,
+    /// Areas whose facility was already written from a node inside them with the same
+    /// category and name (one place mapped twice): not written again.
+    pub facilities_mapped_twice: u64,
     /// Features with a facility key (shop, amenity, ...) no rule maps, by `key=value`.
     pub unmapped_skipped: BTreeMap<String, u64>,
     pub buildings: u64,
@@ -66,6 +69,10 @@ impl ImportSummary {
         for (c, n) in &self.facilities_by_category {
             rows.push((format!("  {c}"), n.to_string()));
         }
+        rows.push((
+            "  mapped as node and area (kept once)".into(),
+            self.facilities_mapped_twice.to_string(),
+        ));
         rows.push((
             "unmapped features skipped".into(),
             self.unmapped_total().to_string(),
