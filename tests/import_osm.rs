@@ -648,6 +648,49 @@ async fn serve_on_the_imported_directory_walks() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+#[test]
+fn compressed_xml_imports_like_plain_xml() {
+    use std::io::Write as _;
+    let dir = tmp_dir("compressed");
+    let (xml_out, xml_summary) = import_fixture(&dir, None);
+    let xml = fixture_xml();
+    let gz = dir.join("fixture.osm.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(xml.as_bytes()).expect("gzip");
+    std::fs::write(&gz, enc.finish().expect("gzip")).expect("write gz");
+    let bz2 = dir.join("fixture.osm.bz2");
+    let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    enc.write_all(xml.as_bytes()).expect("bzip2");
+    std::fs::write(&bz2, enc.finish().expect("bzip2")).expect("write bz2");
+    for (input, sub) in [(&gz, "out-gz"), (&bz2, "out-bz2")] {
+        let out = dir.join(sub);
+        let summary = import_osm(input, &out, &OsmImportOptions::default()).expect("import");
+        for name in [
+            "walkways.geojson",
+            "facilities.geojson",
+            "buildings.geojson",
+            "water.geojson",
+        ] {
+            let a = std::fs::read(xml_out.join(name)).expect("xml file");
+            let b = std::fs::read(out.join(name)).expect("compressed file");
+            assert!(
+                a == b,
+                "{name} differs between {} and plain XML",
+                input.display()
+            );
+        }
+        assert_eq!(summary.walkway_segments, xml_summary.walkway_segments);
+    }
+    // A truncated archive is an error naming the file, not a silently short import.
+    let cut = dir.join("cut.osm.gz");
+    let bytes = std::fs::read(&gz).expect("gz");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
+    let err = import_osm(&cut, &dir.join("out-cut"), &OsmImportOptions::default())
+        .expect_err("truncated gzip");
+    assert!(err.to_string().contains("cut.osm.gz"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// A small town with a tunnel under a street (no shared node: grade-separated), a footway that
 /// crosses the street without a shared node on the same grade (a data-quality finding), the
 /// categories the mapping gained, a supermarket mapped as node and area, and buildings mapped
