@@ -147,7 +147,7 @@ pub fn import(cmd: ImportCommand) -> Result<(), CliError> {
             // An import the server would refuse is a failed import: load it as `serve` does.
             let service = crate::service::Service::load(&out).map_err(|e| {
                 format!(
-                    "wrote {} but it cannot be served: {e}. Please report this with the input file: the importer should never write such data",
+                    "wrote {} but it cannot be served: {e}. If the fault is in a file this import did not write (it writes walkways, facilities, buildings, water), fix or remove that file; otherwise please report it with the input file",
                     out.display()
                 )
             })?;

@@ -547,6 +547,10 @@ fn cli_import_osm_and_geojson() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.contains("| walkway segments | 12 |"), "{stdout}");
     assert!(
+        stdout.contains("; it serves (0 data-quality finding(s)"),
+        "{stdout}"
+    );
+    assert!(
         stdout.contains("| dropped disconnected segments | 1 (48 m) |"),
         "{stdout}"
     );
@@ -598,6 +602,28 @@ fn cli_import_osm_and_geojson() {
         .expect("run servicemap");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("*.osm.pbf"));
+
+    // A directory the server would refuse (here a self-intersecting grid left there before)
+    // fails the import, with the reason, instead of passing silently.
+    std::fs::write(
+        out.join("grids.geojson"),
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"G1","properties":{"name":"一网格","community":"c1"},
+        "geometry":{"type":"Polygon","coordinates":[[[106.529,29.469],[106.533,29.473],[106.533,29.469],[106.529,29.473],[106.529,29.469]]]}}]}"#,
+    )
+    .expect("write bowtie grid");
+    let refused = Command::new(env!("CARGO_BIN_EXE_servicemap"))
+        .args(["import", "osm"])
+        .arg(&xml)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run servicemap");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot be served") && stderr.contains("[geometry] grids feature 'G1'"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
