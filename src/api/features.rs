@@ -203,7 +203,7 @@ impl ItemsQuery {
             }
         }
         q.take("datetime");
-        let bbox = q.take_bbox(coords)?.map(|b| b.0);
+        let bbox = q.take_bbox(coords)?.map(crate::model::Bbox::to_array);
         let limit = q.take_limit()?.0;
         let offset = q.take_offset()?;
         Ok(ItemsQuery {

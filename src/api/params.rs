@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::Crs;
+use crate::model::{Bbox, Crs};
 
 use super::error::ApiError;
 
@@ -259,12 +259,11 @@ impl Limit {
     }
 }
 
-/// A WGS84 box `[min_lon, min_lat, max_lon, max_lat]`, finite, in range and not inverted.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bbox(pub [f64; 4]);
-
+/// The query-string reading of the crate's one box type, [`crate::model::Bbox`] (defined
+/// there; this impl lives here because its errors are the API's).
 impl Bbox {
-    /// Parse `minlon,minlat,maxlon,maxlat` given in `crs`. A box in GCJ-02/BD-09 is converted
+    /// Parse `minlon,minlat,maxlon,maxlat` given in `crs`: finite, in range and not inverted
+    /// (a degenerate box, a point or a line, is allowed). A box in GCJ-02/BD-09 is converted
     /// corner by corner and the envelope of the four converted corners is used.
     pub fn parse(s: &str, crs: Crs) -> Result<Bbox, ApiError> {
         let parts: Vec<&str> = s.split(',').collect();
@@ -293,8 +292,14 @@ impl Bbox {
                 ),
             ));
         }
+        let bbox = |b: [f64; 4]| Bbox {
+            min_lon: b[0],
+            min_lat: b[1],
+            max_lon: b[2],
+            max_lat: b[3],
+        };
         if crs == Crs::Wgs84 {
-            return Ok(Bbox(v));
+            return Ok(bbox(v));
         }
         let corners = [(v[0], v[1]), (v[2], v[1]), (v[2], v[3]), (v[0], v[3])]
             .map(|(x, y)| crs.to_wgs84(x, y));
@@ -307,7 +312,7 @@ impl Bbox {
         for (x, y) in corners {
             b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
         }
-        Ok(Bbox(b))
+        Ok(bbox(b))
     }
 }
 
@@ -339,8 +344,8 @@ mod tests {
         assert!(Bbox::parse("3,2,1,4", Crs::Wgs84).is_err());
         assert!(Bbox::parse("1,2,3,x", Crs::Wgs84).is_err());
         assert_eq!(
-            Bbox::parse("1,2,3,4", Crs::Wgs84).ok(),
-            Some(Bbox([1.0, 2.0, 3.0, 4.0]))
+            Bbox::parse("1,2,3,4", Crs::Wgs84).ok().map(Bbox::to_array),
+            Some([1.0, 2.0, 3.0, 4.0])
         );
     }
 
