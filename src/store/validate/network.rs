@@ -59,7 +59,8 @@ impl Grade<'_> {
                 .get("layer")
                 .and_then(serde_json::Value::as_i64)
                 .unwrap_or(0),
-            level: f.str_prop("level"),
+            // Level 0 is the ground, where a way without `level` is too.
+            level: f.str_prop("level").filter(|l| l.trim() != "0"),
         }
     }
 }
@@ -595,6 +596,29 @@ mod tests {
     }
 
     #[test]
+    fn grade_reads_properties_and_level_zero_is_the_ground() {
+        let f = |props: serde_json::Value| crate::model::Feature {
+            id: "w".into(),
+            geometry: Geometry::LineString(LineString::from(vec![(0.0, 0.0), (1.0, 0.0)])),
+            elevation_m: None,
+            properties: props.as_object().cloned().unwrap_or_default(),
+        };
+        let ground = f(serde_json::json!({"kind": "footway", "level": "0"}));
+        assert_eq!(Grade::of(&ground), Grade::default());
+        let tunnel = f(serde_json::json!({"kind": "footway", "tunnel": "yes", "layer": -1}));
+        assert_eq!(
+            Grade::of(&tunnel),
+            Grade {
+                tunnel: true,
+                layer: -1,
+                level: None
+            }
+        );
+        let not_tunnel = f(serde_json::json!({"kind": "footway", "tunnel": "no"}));
+        assert_eq!(Grade::of(&not_tunnel), Grade::default());
+    }
+
+    #[test]
     fn grade_separated_crossings_are_no_problem_and_osm_crossings_are_findings() {
         let h = [c(0.0, 0.0), c(2.0, 0.0)];
         let v = [c(1.0, -1.0), c(1.0, 1.0)];
@@ -606,6 +630,10 @@ mod tests {
             layer: 1,
             ..Grade::default()
         };
+        let indoor = Grade {
+            level: Some("1"),
+            ..Grade::default()
+        };
         for (grade, lenient, violations, findings) in [
             (Grade::default(), false, 1, 0),
             (Grade::default(), true, 0, 1),
@@ -613,6 +641,7 @@ mod tests {
             (tunnel, true, 0, 0),
             (upper, false, 0, 0),
             (upper, true, 0, 0),
+            (indoor, false, 0, 0),
         ] {
             let mut under = way("v", &v);
             under.grade = grade;
