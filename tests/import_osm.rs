@@ -720,7 +720,7 @@ fn compressed_xml_imports_like_plain_xml() {
 /// A small town with a tunnel under a street (no shared node: grade-separated), a footway that
 /// crosses the street without a shared node on the same grade (a data-quality finding), the
 /// categories the mapping gained, a supermarket mapped as node and area, and buildings mapped
-/// as nodes.
+/// as nodes (one of them also as an outline).
 fn grade_fixture_xml() -> String {
     let mut s = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<osm version=\"0.6\" generator=\"test\">\n",
@@ -759,6 +759,12 @@ fn grade_fixture_xml() -> String {
     s += &node(1022, 0.4, -0.1, &[]);
     s += &node(1023, 0.5, -0.1, &[]);
     s += &node(1024, 0.5, -0.2, &[]);
+    // A house mapped both as a node and as an outline.
+    s += &node(1025, -0.3, -0.3, &[("building", "house")]);
+    s += &node(1026, -0.4, -0.4, &[]);
+    s += &node(1027, -0.4, -0.2, &[]);
+    s += &node(1028, -0.2, -0.2, &[]);
+    s += &node(1029, -0.2, -0.4, &[]);
     let street: Tags = &[("highway", "residential"), ("name", "A")];
     s += &way(2001, &[1001, 1002, 1003], street);
     s += &way(2002, &[1004, 1002, 1005], &[("highway", "footway")]);
@@ -778,6 +784,11 @@ fn grade_fixture_xml() -> String {
             ("shop", "supermarket"),
             ("name", "Mart"),
         ],
+    );
+    s += &way(
+        2012,
+        &[1026, 1027, 1028, 1029, 1026],
+        &[("building", "house")],
     );
     s += &way(
         2011,
@@ -857,5 +868,9 @@ fn grade_separation_findings_mapping_and_places_mapped_twice() {
     assert_eq!(homes("osm-n1018"), (1, Some("single_family")));
     assert_eq!(homes("osm-n1019"), (24, Some("building:flats")));
     assert_eq!(homes("osm-n1020"), (1, Some("node")));
+    // The house mapped twice is the outline only.
+    assert!(!buildings.contains_key("osm-n1025"));
+    assert_eq!(homes("osm-w2012"), (1, Some("single_family")));
+    assert_eq!(summary.building_nodes_in_areas, 1);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use geo::{Geometry, Intersects as _, Point};
+use geo::{BoundingRect as _, Geometry, Intersects as _, MultiPolygon, Point};
+use rstar::primitives::GeomWithData;
+use rstar::{AABB, RTree};
 use serde_json::{Map, Value, json};
 
 use super::Sinks;
@@ -57,14 +59,59 @@ pub(super) fn write_node_facilities(
     Ok(places)
 }
 
-/// Write the residential buildings mapped as nodes, in id order. Without a footprint there is
-/// nothing to estimate from: `building:flats` where tagged, else one home.
+/// The residential buildings mapped as nodes, and which of them lie in a residential building
+/// area: the same building mapped twice, where the outline wins (it has a footprint).
+pub(super) struct BuildingNodes {
+    tree: RTree<GeomWithData<[f64; 2], usize>>,
+    inside_area: Vec<bool>,
+}
+
+impl BuildingNodes {
+    pub(super) fn new(passes: &Passes) -> BuildingNodes {
+        let points = passes
+            .node_buildings
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let lonlat = [f64::from(b.lon_e7) / 1e7, f64::from(b.lat_e7) / 1e7];
+                GeomWithData::new(lonlat, i)
+            })
+            .collect();
+        BuildingNodes {
+            tree: RTree::bulk_load(points),
+            inside_area: vec![false; passes.node_buildings.len()],
+        }
+    }
+
+    /// Mark the building nodes in (or on the edge of) `mp`.
+    fn mark_inside(&mut self, mp: &MultiPolygon<f64>) {
+        let Some(r) = mp.bounding_rect() else {
+            return;
+        };
+        let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+        for p in self.tree.locate_in_envelope(&env) {
+            let [x, y] = *p.geom();
+            if mp.intersects(&Point::new(x, y)) {
+                self.inside_area[p.data] = true;
+            }
+        }
+    }
+}
+
+/// Write the residential buildings mapped as nodes, in id order, except those inside a
+/// building area (see [`BuildingNodes`]). Without a footprint there is nothing to estimate
+/// from: `building:flats` where tagged, else one home.
 pub(super) fn write_node_buildings(
     passes: &Passes,
+    seen: &BuildingNodes,
     summary: &mut ImportSummary,
     sinks: &mut Sinks,
 ) -> std::io::Result<()> {
-    for b in &passes.node_buildings {
+    for (b, inside) in passes.node_buildings.iter().zip(&seen.inside_area) {
+        if *inside {
+            summary.building_nodes_in_areas += 1;
+            continue;
+        }
         let (fid, osm_id) = osm_ref('n', b.id);
         let h = tags::households(&b.tags, 0.0);
         let source = if h.source == "estimate" {
@@ -88,12 +135,20 @@ pub(super) fn write_node_buildings(
     Ok(())
 }
 
+/// What writing an area checks against: the box, the facilities written from nodes, the
+/// building nodes.
+pub(super) struct Seen<'a> {
+    pub(super) bbox: Option<Bbox>,
+    pub(super) places: &'a NodePlaces,
+    pub(super) buildings: &'a mut BuildingNodes,
+}
+
 /// Write what the areas give: closed ways, then multipolygon relations, one at a time. An
-/// area facility already written from a node inside it (same category and name) is skipped.
+/// area facility already written from a node inside it (same category and name) is skipped;
+/// building nodes inside a residential building area are marked in `seen.buildings`.
 pub(super) fn write_areas(
     passes: &Passes,
-    nodes: &NodePlaces,
-    bbox: Option<Bbox>,
+    seen: &mut Seen<'_>,
     summary: &mut ImportSummary,
     sinks: &mut Sinks,
 ) -> std::io::Result<()> {
@@ -102,7 +157,7 @@ pub(super) fn write_areas(
         let mp = store
             .ring(refs)
             .map(|r| geometry::multipolygon(vec![r], vec![]));
-        emit_area('w', *id, info, mp, (bbox, nodes), summary, sinks)?;
+        emit_area('w', *id, info, mp, seen, summary, sinks)?;
     }
     for r in &passes.relations {
         let rings = |ids: &[i64]| -> Option<Vec<Vec<(f64, f64)>>> {
@@ -115,7 +170,7 @@ pub(super) fn write_areas(
             (Some(o), Some(i)) if !o.is_empty() => Some(geometry::multipolygon(o, i)),
             _ => None,
         };
-        emit_area('r', r.id, &r.info, mp, (bbox, nodes), summary, sinks)?;
+        emit_area('r', r.id, &r.info, mp, seen, summary, sinks)?;
     }
     Ok(())
 }
@@ -126,7 +181,7 @@ fn emit_area(
     id: i64,
     info: &AreaInfo,
     mp: Option<geo::MultiPolygon<f64>>,
-    (bbox, nodes): (Option<Bbox>, &NodePlaces),
+    seen: &mut Seen<'_>,
     summary: &mut ImportSummary,
     sinks: &mut Sinks,
 ) -> std::io::Result<()> {
@@ -139,9 +194,10 @@ fn emit_area(
         return Ok(());
     };
     let (fid, osm_id) = osm_ref(kind, id);
+    let bbox = seen.bbox;
     let centroid_inside = bbox.is_none_or(|b| b.contains(lon, lat));
     let facility = info.facility.as_ref().filter(|f| {
-        let twice = nodes.has_inside(f, &mp);
+        let twice = seen.places.has_inside(f, &mp);
         summary.facilities_mapped_twice += u64::from(twice && centroid_inside);
         !twice
     });
@@ -164,6 +220,7 @@ fn emit_area(
     if let Some(b) = &info.building
         && centroid_inside
     {
+        seen.buildings.mark_inside(&mp);
         let h = tags::households(b, area_m2);
         let mut p = Map::new();
         p.insert("households".into(), json!(h.households));
@@ -180,27 +237,26 @@ fn emit_area(
             .buildings
             .push(&point_feature(fid.clone(), lon, lat, p))?;
     }
-    if let Some(name) = &info.water_name {
-        use geo::BoundingRect as _;
-        if bbox.is_none_or(|b| mp.bounding_rect().is_some_and(|r| b.intersects(&r))) {
-            let mut p = Map::new();
-            p.insert(
-                "name".into(),
-                json!(name.clone().unwrap_or_else(|| "未命名水体".to_string())),
-            );
-            p.insert("osm_id".into(), json!(osm_id));
-            let geometry = if mp.0.len() == 1 {
-                Geometry::Polygon(mp.0[0].clone())
-            } else {
-                Geometry::MultiPolygon(mp)
-            };
-            sinks.water.push(&Feature {
-                id: fid,
-                geometry,
-                elevation_m: None,
-                properties: p,
-            })?;
-        }
+    if let Some(name) = &info.water_name
+        && bbox.is_none_or(|b| mp.bounding_rect().is_some_and(|r| b.intersects(&r)))
+    {
+        let mut p = Map::new();
+        p.insert(
+            "name".into(),
+            json!(name.clone().unwrap_or_else(|| "未命名水体".to_string())),
+        );
+        p.insert("osm_id".into(), json!(osm_id));
+        let geometry = if mp.0.len() == 1 {
+            Geometry::Polygon(mp.0[0].clone())
+        } else {
+            Geometry::MultiPolygon(mp)
+        };
+        sinks.water.push(&Feature {
+            id: fid,
+            geometry,
+            elevation_m: None,
+            properties: p,
+        })?;
     }
     Ok(())
 }

@@ -101,10 +101,16 @@ fn convert(
 
     let node_places = facilities::write_node_facilities(&passes, &mut summary, &mut sinks)
         .map_err(wio(LayerId::Facilities))?;
-    facilities::write_node_buildings(&passes, &mut summary, &mut sinks)
-        .map_err(wio(LayerId::Buildings))?;
-    facilities::write_areas(&passes, &node_places, opts.bbox, &mut summary, &mut sinks)
+    let mut building_nodes = facilities::BuildingNodes::new(&passes);
+    let mut seen = facilities::Seen {
+        bbox: opts.bbox,
+        places: &node_places,
+        buildings: &mut building_nodes,
+    };
+    facilities::write_areas(&passes, &mut seen, &mut summary, &mut sinks)
         .map_err(werr(out.to_path_buf()))?;
+    facilities::write_node_buildings(&passes, &building_nodes, &mut summary, &mut sinks)
+        .map_err(wio(LayerId::Buildings))?;
     summary.buildings = sinks.buildings.count() as u64;
     summary.water_polygons = sinks.water.count() as u64;
     let mut counts = Map::new();

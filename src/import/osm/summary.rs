@@ -24,6 +24,9 @@ pub struct ImportSummary {
     /// Features with a facility key (shop, amenity, ...) no rule maps, by `key=value`.
     pub unmapped_skipped: BTreeMap<String, u64>,
     pub buildings: u64,
+    /// Residential building nodes inside a residential building area (one building mapped
+    /// twice): the area is kept.
+    pub building_nodes_in_areas: u64,
     /// Buildings whose households came from `building:flats` rather than the estimate.
     pub buildings_with_flats: u64,
     pub households: u64,
@@ -84,6 +87,10 @@ impl ImportSummary {
         }
         rows.extend([
             ("buildings (residential)".into(), self.buildings.to_string()),
+            (
+                "  nodes inside a building outline (kept once)".into(),
+                self.building_nodes_in_areas.to_string(),
+            ),
             (
                 "  with building:flats".into(),
                 self.buildings_with_flats.to_string(),
