@@ -38,6 +38,11 @@ pub enum CliError {
     },
     #[error("cannot encode the report: {0}")]
     Json(#[from] serde_json::Error),
+    /// An import wrote a directory the server refuses.
+    #[error(
+        "wrote {dir} but it cannot be served: {source}. If the fault is in a file this import did not write (it writes walkways, facilities, buildings, water), fix or remove that file; otherwise please report it with the input file"
+    )]
+    Unservable { dir: PathBuf, source: ServiceError },
     /// The data directory breaks rules (each violation was printed).
     #[error("{dir}: {count} rule violation(s)")]
     Invalid { dir: PathBuf, count: usize },
@@ -50,11 +55,28 @@ fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
     }
 }
 
-/// `servicemap validate DIR`: print the counts table; fail when any rule is broken.
-pub fn validate(dir: &Path) -> Result<(), CliError> {
+/// `servicemap validate DIR [--report FILE]`: print the counts table; fail when any rule is
+/// broken. Data-quality findings (OpenStreetMap imports) are counted, never a failure; with
+/// `report` they are written there as GeoJSON points.
+pub fn validate(dir: &Path, report_path: Option<&Path>) -> Result<(), CliError> {
     let ds = store::read_dir(dir)?;
     let report = store::validate(&ds);
     println!("{}", report.render_table());
+    if let Some(path) = report_path {
+        let text = serde_json::to_string_pretty(&report.findings_geojson())? + "\n";
+        store::write::write_atomic(path, &text).map_err(io_at(path))?;
+        println!(
+            "wrote {} data-quality finding(s) to {}",
+            report.findings.len(),
+            path.display()
+        );
+    } else if !report.findings.is_empty() {
+        println!(
+            "{} data-quality finding(s), not errors (list them with --report FILE.geojson); first: {}",
+            report.findings.len(),
+            report.findings[0]
+        );
+    }
     if report.violations.is_empty() {
         println!("OK: {} passes every rule", dir.display());
         Ok(())
@@ -163,7 +185,18 @@ pub fn import(cmd: ImportCommand) -> Result<(), CliError> {
                 },
             )?;
             println!("{}", summary.render_table());
-            println!("wrote {}", out.display());
+            // An import the server would refuse is a failed import: load it as `serve` does.
+            let service =
+                crate::service::Service::load(&out).map_err(|source| CliError::Unservable {
+                    dir: out.clone(),
+                    source,
+                })?;
+            let findings = store::validate(&service.dataset).findings.len();
+            println!(
+                "wrote {}; it serves ({findings} data-quality finding(s): servicemap validate {} --report quality.geojson)",
+                out.display(),
+                out.display()
+            );
         }
         ImportCommand::Geojson {
             layer,

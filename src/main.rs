@@ -28,6 +28,9 @@ enum Command {
         /// The data directory to check.
         #[arg(default_value = "geodata")]
         dir: PathBuf,
+        /// Write the data-quality findings (of an OpenStreetMap import) to this GeoJSON file.
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
     /// Regenerate the modelled Lijiatuo dataset (fixed seed, byte-identical output).
     Generate {
@@ -79,7 +82,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => servicemap::api::serve_blocking(default_serve_args()).map_err(Into::into),
         Some(Command::Serve(args)) => servicemap::api::serve_blocking(args).map_err(Into::into),
-        Some(Command::Validate { dir }) => servicemap::cli::validate(&dir),
+        Some(Command::Validate { dir, report }) => {
+            servicemap::cli::validate(&dir, report.as_deref())
+        }
         Some(Command::Generate { out }) => servicemap::cli::generate(&out),
         Some(Command::Report { what }) => servicemap::cli::report(what),
         Some(Command::Render { dir, out, width_px }) => {

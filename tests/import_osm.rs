@@ -327,7 +327,11 @@ fn facilities_buildings_and_water() {
     let (out, summary) = import_fixture(&dir, None);
     let ds = store::read_dir(&out).expect("imported directory reads");
     let tax = ds.taxonomy.as_ref().expect("categories.json");
-    assert_eq!(tax.categories.len(), 19);
+    assert_eq!(
+        tax.categories.len(),
+        22,
+        "barber, laundry and repair joined the 19"
+    );
 
     let fac = ds.layer(LayerId::Facilities).expect("facilities");
     let typed: Vec<Facility> = fac
@@ -546,6 +550,10 @@ fn cli_import_osm_and_geojson() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.contains("| walkway segments | 12 |"), "{stdout}");
     assert!(
+        stdout.contains("; it serves (0 data-quality finding(s)"),
+        "{stdout}"
+    );
+    assert!(
         stdout.contains("| dropped disconnected segments | 1 (48 m) |"),
         "{stdout}"
     );
@@ -597,6 +605,28 @@ fn cli_import_osm_and_geojson() {
         .expect("run servicemap");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("*.osm.pbf"));
+
+    // A directory the server would refuse (here a self-intersecting grid left there before)
+    // fails the import, with the reason, instead of passing silently.
+    std::fs::write(
+        out.join("grids.geojson"),
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"G1","properties":{"name":"一网格","community":"c1"},
+        "geometry":{"type":"Polygon","coordinates":[[[106.529,29.469],[106.533,29.473],[106.533,29.469],[106.529,29.473],[106.529,29.469]]]}}]}"#,
+    )
+    .expect("write bowtie grid");
+    let refused = Command::new(env!("CARGO_BIN_EXE_servicemap"))
+        .args(["import", "osm"])
+        .arg(&xml)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run servicemap");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot be served") && stderr.contains("[geometry] grids feature 'G1'"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -644,5 +674,206 @@ async fn serve_on_the_imported_directory_walks() {
         "{}",
         r.status
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn compressed_xml_imports_like_plain_xml() {
+    use std::io::Write as _;
+    let dir = tmp_dir("compressed");
+    let (xml_out, xml_summary) = import_fixture(&dir, None);
+    let xml = fixture_xml();
+    let gz = dir.join("fixture.osm.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(xml.as_bytes()).expect("gzip");
+    std::fs::write(&gz, enc.finish().expect("gzip")).expect("write gz");
+    let bz2 = dir.join("fixture.osm.bz2");
+    let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    enc.write_all(xml.as_bytes()).expect("bzip2");
+    std::fs::write(&bz2, enc.finish().expect("bzip2")).expect("write bz2");
+    for (input, sub) in [(&gz, "out-gz"), (&bz2, "out-bz2")] {
+        let out = dir.join(sub);
+        let summary = import_osm(input, &out, &OsmImportOptions::default()).expect("import");
+        for name in [
+            "walkways.geojson",
+            "facilities.geojson",
+            "buildings.geojson",
+            "water.geojson",
+        ] {
+            let a = std::fs::read(xml_out.join(name)).expect("xml file");
+            let b = std::fs::read(out.join(name)).expect("compressed file");
+            assert!(
+                a == b,
+                "{name} differs between {} and plain XML",
+                input.display()
+            );
+        }
+        assert_eq!(summary.walkway_segments, xml_summary.walkway_segments);
+    }
+    // A truncated archive is an error naming the file, not a silently short import.
+    let cut = dir.join("cut.osm.gz");
+    let bytes = std::fs::read(&gz).expect("gz");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
+    let err = import_osm(&cut, &dir.join("out-cut"), &OsmImportOptions::default())
+        .expect_err("truncated gzip");
+    assert!(err.to_string().contains("cut.osm.gz"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A small town with a tunnel under a street (no shared node: grade-separated), a footway that
+/// crosses the street without a shared node on the same grade (a data-quality finding), the
+/// categories the mapping gained, a supermarket mapped as node and area, and buildings mapped
+/// as nodes (one of them also as an outline).
+fn grade_fixture_xml() -> String {
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<osm version=\"0.6\" generator=\"test\">\n",
+    );
+    let nodes: [(i64, f64, f64, Tags); 20] = [
+        (1001, 0.0, 0.0, &[]),
+        (1002, 0.0, 1.0, &[]),
+        (1003, 0.0, 2.0, &[]),
+        (1004, -1.0, 1.0, &[]),
+        (1005, 1.0, 1.0, &[]),
+        (1006, -1.0, 1.5, &[]),
+        (1007, 1.0, 1.5, &[]),
+        (1008, -1.0, 0.5, &[]),
+        (1009, 1.0, 0.5, &[]),
+        (1010, 0.3, 0.3, &[("shop", "hairdresser"), ("name", "Cut")]),
+        (1011, 0.3, 0.2, &[("shop", "dry_cleaning")]),
+        (1012, -0.3, 0.2, &[("shop", "mobile_phone_repair")]),
+        (1013, 0.5, 1.7, &[("shop", "supermarket"), ("name", "Mart")]),
+        (1014, 0.4, 1.6, &[]),
+        (1015, 0.4, 1.8, &[]),
+        (1016, 0.6, 1.8, &[]),
+        (1017, 0.6, 1.6, &[]),
+        (1018, -0.4, 1.8, &[("building", "house")]),
+        (
+            1019,
+            -0.5,
+            1.8,
+            &[("building", "apartments"), ("building:flats", "24")],
+        ),
+        (1020, -0.6, 1.8, &[("building", "apartments")]),
+    ];
+    for (id, a, b, t) in nodes {
+        s += &node(id, a, b, t);
+    }
+    s += &node(1021, 0.4, -0.2, &[]);
+    s += &node(1022, 0.4, -0.1, &[]);
+    s += &node(1023, 0.5, -0.1, &[]);
+    s += &node(1024, 0.5, -0.2, &[]);
+    // A house mapped both as a node and as an outline.
+    s += &node(1025, -0.3, -0.3, &[("building", "house")]);
+    s += &node(1026, -0.4, -0.4, &[]);
+    s += &node(1027, -0.4, -0.2, &[]);
+    s += &node(1028, -0.2, -0.2, &[]);
+    s += &node(1029, -0.2, -0.4, &[]);
+    let street: Tags = &[("highway", "residential"), ("name", "A")];
+    s += &way(2001, &[1001, 1002, 1003], street);
+    s += &way(2002, &[1004, 1002, 1005], &[("highway", "footway")]);
+    s += &way(
+        2003,
+        &[1006, 1007],
+        &[("highway", "footway"), ("tunnel", "yes"), ("layer", "-1")],
+    );
+    s += &way(2004, &[1004, 1006], &[("highway", "footway")]);
+    s += &way(2005, &[1005, 1007], &[("highway", "footway")]);
+    s += &way(2006, &[1004, 1008, 1009, 1005], &[("highway", "footway")]);
+    s += &way(
+        2010,
+        &[1014, 1015, 1016, 1017, 1014],
+        &[
+            ("building", "retail"),
+            ("shop", "supermarket"),
+            ("name", "Mart"),
+        ],
+    );
+    s += &way(
+        2012,
+        &[1026, 1027, 1028, 1029, 1026],
+        &[("building", "house")],
+    );
+    s += &way(
+        2011,
+        &[1021, 1022, 1023, 1024, 1021],
+        &[("shop", "supermarket"), ("name", "Other")],
+    );
+    s += "</osm>\n";
+    s
+}
+
+#[test]
+fn grade_separation_findings_mapping_and_places_mapped_twice() {
+    let dir = tmp_dir("grade");
+    let xml = dir.join("grade.osm");
+    std::fs::write(&xml, grade_fixture_xml()).expect("write");
+    let out = dir.join("out");
+    let summary = import_osm(&xml, &out, &OsmImportOptions::default()).expect("import");
+    let ds = store::read_dir(&out).expect("reads");
+
+    // The tunnel keeps its tags; the street it passes under does not get them.
+    let walkways = by_id(ds.layer(LayerId::Walkways).expect("walkways"));
+    let tunnel = walkways["osm-w2003-0"];
+    assert_eq!(tunnel.str_prop("tunnel"), Some("yes"));
+    assert_eq!(tunnel.properties["layer"], -1);
+    assert_eq!(walkways["osm-w2001-0"].properties.get("tunnel"), None);
+
+    // Validation: no violation; the same-grade crossing without a node is the one finding.
+    let report = store::validate(&ds);
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+    assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+    let f = &report.findings[0];
+    assert_eq!(f.kind, "crossing_without_shared_node");
+    assert!(
+        f.features.iter().any(|w| w.starts_with("osm-w2006-"))
+            && f.features.iter().any(|w| w.starts_with("osm-w2001-")),
+        "{f:?}"
+    );
+    let (lon, lat) = node_lonlat(0.0, 0.5);
+    assert!(close((f.at.x, f.at.y), (lon, lat)), "{f:?}");
+    servicemap::service::Service::load(&out).expect("serves despite the finding");
+
+    // The same directory without the OSM origin is held to the strict rules.
+    let manifest_path = out.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).expect("manifest"))
+            .expect("json");
+    assert_eq!(manifest["origin"], "openstreetmap");
+    manifest.as_object_mut().expect("object").remove("origin");
+    std::fs::write(&manifest_path, manifest.to_string()).expect("write");
+    let strict = store::validate(&store::read_dir(&out).expect("reads"));
+    assert_eq!(strict.of_rule("noding").len(), 1, "{:?}", strict.violations);
+    assert!(strict.findings.is_empty());
+
+    // Mapping: barber, laundry, repair; the supermarket mapped as node and area once.
+    let facilities = ds.layer(LayerId::Facilities).expect("facilities");
+    let cat = |id: &str| {
+        facilities
+            .iter()
+            .find(|f| f.id == id)
+            .and_then(|f| f.str_prop("category"))
+    };
+    assert_eq!(cat("osm-n1010"), Some("barber"));
+    assert_eq!(cat("osm-n1011"), Some("laundry"));
+    assert_eq!(cat("osm-n1012"), Some("repair"));
+    assert_eq!(cat("osm-n1013"), Some("supermarket"));
+    assert_eq!(cat("osm-w2010"), None, "the area of the node's supermarket");
+    assert_eq!(cat("osm-w2011"), Some("supermarket"), "another supermarket");
+    assert_eq!(summary.facilities_mapped_twice, 1);
+    assert_eq!(summary.facilities_by_category.get("supermarket"), Some(&2));
+
+    // Buildings mapped as nodes.
+    let buildings = by_id(ds.layer(LayerId::Buildings).expect("buildings"));
+    let homes = |id: &str| {
+        let b = Building::from_feature(buildings[id]).expect("building");
+        (b.households, buildings[id].str_prop("households_source"))
+    };
+    assert_eq!(homes("osm-n1018"), (1, Some("single_family")));
+    assert_eq!(homes("osm-n1019"), (24, Some("building:flats")));
+    assert_eq!(homes("osm-n1020"), (1, Some("node")));
+    // The house mapped twice is the outline only.
+    assert!(!buildings.contains_key("osm-n1025"));
+    assert_eq!(homes("osm-w2012"), (1, Some("single_family")));
+    assert_eq!(summary.building_nodes_in_areas, 1);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -23,7 +23,9 @@ pub enum ImportError {
     },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
-    #[error("{0}: unknown file type; name it *.osm.pbf (PBF) or *.osm (XML)")]
+    #[error(
+        "{0}: unknown file type; name it *.osm.pbf (PBF), *.osm (XML), *.osm.gz or *.osm.bz2 (compressed XML)"
+    )]
     UnknownFormat(PathBuf),
     #[error("cannot write {path}: {source}")]
     Write {

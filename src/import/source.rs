@@ -13,15 +13,21 @@ use rayon::prelude::*;
 
 use super::ImportError;
 
-/// The two encodings of OSM data the importer reads.
+/// The encodings of OSM data the importer reads: PBF, and XML plain or compressed the two ways
+/// planet dumps and extract services publish it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Pbf,
     Xml,
+    /// `.osm.gz`
+    XmlGzip,
+    /// `.osm.bz2`
+    XmlBzip2,
 }
 
 impl Format {
-    /// Guess the format from the file name: `.pbf` is PBF, `.osm` / `.xml` is XML.
+    /// Guess the format from the file name: `.pbf` is PBF, `.osm` / `.xml` is XML, and either
+    /// of those followed by `.gz` or `.bz2` is compressed XML.
     // The name is lower-cased first, so the comparisons are case-insensitive.
     #[allow(clippy::case_sensitive_file_extension_comparisons)]
     pub fn from_path(path: &Path) -> Result<Format, ImportError> {
@@ -30,10 +36,15 @@ impl Format {
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_ascii_lowercase();
+        let xml = |stem: &str| stem.ends_with(".osm") || stem.ends_with(".xml");
         if name.ends_with(".pbf") {
             Ok(Format::Pbf)
-        } else if name.ends_with(".osm") || name.ends_with(".xml") {
+        } else if xml(&name) {
             Ok(Format::Xml)
+        } else if name.strip_suffix(".gz").is_some_and(xml) {
+            Ok(Format::XmlGzip)
+        } else if name.strip_suffix(".bz2").is_some_and(xml) {
+            Ok(Format::XmlBzip2)
         } else {
             Err(ImportError::UnknownFormat(path.to_path_buf()))
         }
@@ -116,6 +127,19 @@ pub fn scan<V: Visitor>(
         Format::Xml => {
             let mut v = make();
             scan_xml(path, reader, &mut v)?;
+            Ok(v)
+        }
+        // Multi-member decoders: pigz and pbzip2 write concatenated streams.
+        Format::XmlGzip => {
+            let mut v = make();
+            let unzip = flate2::read::MultiGzDecoder::new(reader);
+            scan_xml(path, BufReader::with_capacity(1 << 20, unzip), &mut v)?;
+            Ok(v)
+        }
+        Format::XmlBzip2 => {
+            let mut v = make();
+            let unzip = bzip2::read::MultiBzDecoder::new(reader);
+            scan_xml(path, BufReader::with_capacity(1 << 20, unzip), &mut v)?;
             Ok(v)
         }
     };

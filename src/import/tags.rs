@@ -118,6 +118,64 @@ pub fn walkway_kind(tags: Tags<'_, '_>) -> Result<Option<WalkwayKind>, Excluded>
     Ok(Some(if is_bridge { WalkwayKind::Bridge } else { base }))
 }
 
+/// Grade separation of a way, carried into its walkways as properties so that a reader (and
+/// the validator) can tell a tunnel passing under a street from a missing junction. Values are
+/// OSM's (`yes`, `building_passage`, `arcade`, ...); `no` counts as absent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Grade {
+    pub bridge: Option<String>,
+    pub tunnel: Option<String>,
+    pub covered: Option<String>,
+    /// `layer`, an integer (OSM allows -5..5); unparsable values are left out.
+    pub layer: Option<i64>,
+    /// `level` as tagged (`0`, `-1;0`, ...): indoor levels are not numbers in general.
+    pub level: Option<String>,
+}
+
+impl Grade {
+    #[must_use]
+    pub fn parse(tags: Tags<'_, '_>) -> Grade {
+        let yes = |k: &str| {
+            tag(tags, k)
+                .map(str::trim)
+                .filter(|v| !v.is_empty() && *v != "no")
+                .map(str::to_string)
+        };
+        Grade {
+            bridge: yes("bridge"),
+            tunnel: yes("tunnel"),
+            covered: yes("covered"),
+            layer: tag(tags, "layer").and_then(|v| v.trim().parse().ok()),
+            level: tag(tags, "level")
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string),
+        }
+    }
+
+    /// The properties written on a walkway, in a fixed order; absent ones are left out.
+    #[must_use]
+    pub fn properties(&self) -> Vec<(&'static str, serde_json::Value)> {
+        let mut out = Vec::new();
+        for (k, v) in [
+            ("bridge", &self.bridge),
+            ("tunnel", &self.tunnel),
+            ("covered", &self.covered),
+        ] {
+            if let Some(v) = v {
+                out.push((k, serde_json::Value::from(v.as_str())));
+            }
+        }
+        if let Some(l) = self.layer {
+            out.push(("layer", serde_json::Value::from(l)));
+        }
+        if let Some(l) = &self.level {
+            out.push(("level", serde_json::Value::from(l.as_str())));
+        }
+        out
+    }
+}
+
 /// The display name: `name:zh` where present (Chinese users read it), else `name`.
 #[must_use]
 pub fn name<'a>(tags: Tags<'a, '_>) -> Option<&'a str> {
@@ -311,8 +369,19 @@ pub const CATEGORY_TABLE_JSON: &str = include_str!("osm_categories.json");
 /// The taxonomy an import writes as `categories.json`.
 pub const TAXONOMY_JSON: &str = include_str!("osm_taxonomy.json");
 
+/// `*` matches any value, `*text*` any value containing `text` (`shop=*repair*`), anything
+/// else only itself.
 fn value_matches(actual: Option<&str>, wanted: &[String]) -> bool {
-    actual.is_some_and(|a| wanted.iter().any(|w| w == "*" || w == a))
+    actual.is_some_and(|a| {
+        wanted.iter().any(|w| {
+            w == "*"
+                || w == a
+                || (w.len() > 2
+                    && w.starts_with('*')
+                    && w.ends_with('*')
+                    && a.contains(&w[1..w.len() - 1]))
+        })
+    })
 }
 
 impl Rule {
@@ -387,7 +456,7 @@ pub fn taxonomy() -> Result<&'static Taxonomy, String> {
 mod tests {
     use super::*;
 
-    const IDS: [&str; 19] = [
+    const IDS: [&str; 22] = [
         "convenience_store",
         "supermarket",
         "fresh_market",
@@ -403,6 +472,9 @@ mod tests {
         "party_mass_service_point",
         "community_school",
         "eatery",
+        "barber",
+        "laundry",
+        "repair",
         "fitness",
         "culture",
         "park",
@@ -530,6 +602,50 @@ mod tests {
             Mapped::Unmapped("amenity=bench".into())
         );
         assert_eq!(c(&[("highway", "residential")]), Mapped::None);
+        for (k, v, want) in [
+            ("shop", "hairdresser", "barber"),
+            ("shop", "beauty", "barber"),
+            ("shop", "laundry", "laundry"),
+            ("shop", "dry_cleaning", "laundry"),
+            ("shop", "repair", "repair"),
+            ("shop", "shoe_repair", "repair"),
+            ("shop", "mobile_phone_repair", "repair"),
+            ("craft", "key_cutter", "repair"),
+            ("craft", "shoemaker", "repair"),
+        ] {
+            assert_eq!(c(&[(k, v)]), Mapped::Category(want), "{k}={v}");
+        }
+        assert_eq!(
+            c(&[("shop", "car_repair")]),
+            Mapped::Unmapped("shop=car_repair".into())
+        );
+        assert_eq!(
+            c(&[("craft", "brewery")]),
+            Mapped::Unmapped("craft=brewery".into())
+        );
+    }
+
+    #[test]
+    fn grade_tags() {
+        let g = Grade::parse(&[
+            ("tunnel", "yes"),
+            ("layer", "-1"),
+            ("bridge", "no"),
+            ("level", "0"),
+        ]);
+        assert_eq!(
+            g,
+            Grade {
+                bridge: None,
+                tunnel: Some("yes".into()),
+                covered: None,
+                layer: Some(-1),
+                level: Some("0".into()),
+            }
+        );
+        let props: Vec<&str> = g.properties().iter().map(|p| p.0).collect();
+        assert_eq!(props, ["tunnel", "layer", "level"]);
+        assert_eq!(Grade::parse(&[("layer", "high")]), Grade::default());
     }
 
     #[test]

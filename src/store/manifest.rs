@@ -24,6 +24,24 @@ pub struct Manifest {
     /// network). Imported data may know elevations only where OSM tags `ele`; walkways without
     /// them are walked as flat, so mixing is allowed unless this is set.
     pub walkway_elevations_required: bool,
+    /// How the directory was made. `openstreetmap` (written by `import osm`) means OSM's rules:
+    /// walkways connect only where they share a node, so a crossing without one (and a
+    /// walkway in water that is not tagged a bridge or tunnel) is reported as a data-quality
+    /// finding rather than a reason to refuse the data. Absent (the modelled dataset, a
+    /// hand-made directory): every rule is strict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+}
+
+/// The `origin` an OpenStreetMap import writes.
+pub const ORIGIN_OPENSTREETMAP: &str = "openstreetmap";
+
+impl Manifest {
+    /// True when the directory follows OpenStreetMap's rules (see [`Manifest::origin`]).
+    #[must_use]
+    pub fn is_openstreetmap(&self) -> bool {
+        self.origin.as_deref() == Some(ORIGIN_OPENSTREETMAP)
+    }
 }
 
 #[cfg(test)]

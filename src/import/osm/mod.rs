@@ -99,10 +99,18 @@ fn convert(
     drop(std::mem::take(&mut passes.walkways));
     tracing::debug!(elapsed_s = t0.elapsed().as_secs_f64(), "walkways written");
 
-    facilities::write_node_facilities(&passes, &mut summary, &mut sinks)
+    let node_places = facilities::write_node_facilities(&passes, &mut summary, &mut sinks)
         .map_err(wio(LayerId::Facilities))?;
-    facilities::write_areas(&passes, opts.bbox, &mut summary, &mut sinks)
+    let mut building_nodes = facilities::BuildingNodes::new(&passes);
+    let mut seen = facilities::Seen {
+        bbox: opts.bbox,
+        places: &node_places,
+        buildings: &mut building_nodes,
+    };
+    facilities::write_areas(&passes, &mut seen, &mut summary, &mut sinks)
         .map_err(werr(out.to_path_buf()))?;
+    facilities::write_node_buildings(&passes, &building_nodes, &mut summary, &mut sinks)
+        .map_err(wio(LayerId::Buildings))?;
     summary.buildings = sinks.buildings.count() as u64;
     summary.water_polygons = sinks.water.count() as u64;
     let mut counts = Map::new();
@@ -156,6 +164,7 @@ fn write_meta(
     let manifest = json!({
         "name": name,
         "modelled": false,
+        "origin": crate::store::manifest::ORIGIN_OPENSTREETMAP,
         "note": format!("Imported from OpenStreetMap (© OpenStreetMap contributors, ODbL) by servicemap import osm{bbox_note}. Households are estimated where building:flats is absent; see docs/osm-import.md."),
         "source": file_name,
         "expected_counts": Value::Object(counts),

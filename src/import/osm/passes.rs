@@ -147,6 +147,8 @@ pub(super) struct WalkWay {
     pub(super) id: i64,
     pub(super) kind: WalkwayKind,
     pub(super) name: Option<String>,
+    /// Bridge, tunnel, covered, layer, level: carried into the walkways' properties.
+    pub(super) grade: tags::Grade,
     pub(super) refs: Vec<i64>,
 }
 
@@ -183,6 +185,7 @@ impl Visitor for WayPass<'_> {
                     id,
                     kind,
                     name: tags::name(tags).map(str::to_string),
+                    grade: tags::Grade::parse(tags),
                     refs: r,
                 });
             }
@@ -226,6 +229,14 @@ pub(super) struct NodeFacility {
     pub(super) info: FacilityInfo,
 }
 
+/// A residential building mapped as a node (no footprint).
+pub(super) struct NodeBuilding {
+    pub(super) id: i64,
+    pub(super) lat_e7: i32,
+    pub(super) lon_e7: i32,
+    pub(super) tags: tags::BuildingTags,
+}
+
 struct NodePass<'a> {
     table: &'a CategoryTable,
     /// Sorted ids of every node a kept way uses.
@@ -234,6 +245,7 @@ struct NodePass<'a> {
     coords: Vec<(i64, i32, i32)>,
     ele_m: Vec<(i64, f64)>,
     facilities: Vec<NodeFacility>,
+    buildings: Vec<NodeBuilding>,
     counts: Counts,
 }
 
@@ -269,12 +281,23 @@ impl Visitor for NodePass<'_> {
             Mapped::Unmapped(t) => *self.counts.unmapped.entry(t).or_insert(0) += 1,
             Mapped::None => {}
         }
+        match tags::building_use(tags) {
+            BuildingUse::Residential { single_family } => self.buildings.push(NodeBuilding {
+                id,
+                lat_e7,
+                lon_e7,
+                tags: tags::BuildingTags::parse(tags, single_family),
+            }),
+            BuildingUse::NonResidential => self.counts.non_residential += 1,
+            BuildingUse::NotABuilding => {}
+        }
     }
 
     fn merge(&mut self, other: Self) {
         self.coords.extend(other.coords);
         self.ele_m.extend(other.ele_m);
         self.facilities.extend(other.facilities);
+        self.buildings.extend(other.buildings);
         self.counts.merge(other.counts);
     }
 }
@@ -317,6 +340,7 @@ pub(super) struct Passes {
     /// Member ways of `relations`: (way id, node ids).
     pub(super) members: Vec<(i64, Vec<i64>)>,
     pub(super) node_facilities: Vec<NodeFacility>,
+    pub(super) node_buildings: Vec<NodeBuilding>,
     pub(super) store: NodeStore,
 }
 
@@ -404,12 +428,14 @@ pub(super) fn read(
         coords: Vec::new(),
         ele_m: Vec::new(),
         facilities: Vec::new(),
+        buildings: Vec::new(),
         counts: Counts::default(),
     })?;
     nodes.coords.sort_unstable_by_key(|c| c.0);
     nodes.coords.dedup_by_key(|c| c.0);
     nodes.ele_m.sort_by_key(|c| c.0);
     nodes.facilities.sort_by_key(|f| f.id);
+    nodes.buildings.sort_by_key(|b| b.id);
     let store = NodeStore {
         coords: std::mem::take(&mut nodes.coords),
         ele_m: std::mem::take(&mut nodes.ele_m),
@@ -437,6 +463,7 @@ pub(super) fn read(
         way_areas: ways.areas,
         members: ways.members,
         node_facilities: nodes.facilities,
+        node_buildings: nodes.buildings,
         store,
     })
 }

@@ -18,9 +18,15 @@ pub struct ImportSummary {
     /// Highways not walkable, by reason (`foot=no`, `access=private`, `motor road`, `other`).
     pub excluded_highways: BTreeMap<String, u64>,
     pub facilities_by_category: BTreeMap<String, u64>,
+    /// Areas whose facility was already written from a node inside them with the same
+    /// category and name (one place mapped twice): not written again.
+    pub facilities_mapped_twice: u64,
     /// Features with a facility key (shop, amenity, ...) no rule maps, by `key=value`.
     pub unmapped_skipped: BTreeMap<String, u64>,
     pub buildings: u64,
+    /// Residential building nodes inside a residential building area (one building mapped
+    /// twice): the area is kept.
+    pub building_nodes_in_areas: u64,
     /// Buildings whose households came from `building:flats` rather than the estimate.
     pub buildings_with_flats: u64,
     pub households: u64,
@@ -67,6 +73,10 @@ impl ImportSummary {
             rows.push((format!("  {c}"), n.to_string()));
         }
         rows.push((
+            "  mapped as node and area (kept once)".into(),
+            self.facilities_mapped_twice.to_string(),
+        ));
+        rows.push((
             "unmapped features skipped".into(),
             self.unmapped_total().to_string(),
         ));
@@ -77,6 +87,10 @@ impl ImportSummary {
         }
         rows.extend([
             ("buildings (residential)".into(), self.buildings.to_string()),
+            (
+                "  nodes inside a building outline (kept once)".into(),
+                self.building_nodes_in_areas.to_string(),
+            ),
             (
                 "  with building:flats".into(),
                 self.buildings_with_flats.to_string(),

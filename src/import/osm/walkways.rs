@@ -1,6 +1,7 @@
 //! Walkways from walkable ways: clipped to the nodes present, noded where ways share a node
 //! (OpenStreetMap's own rule: ways that cross without one do not connect), and reduced to the
-//! largest connected network.
+//! largest connected network. Grade separation (`bridge`, `tunnel`, `covered`, `layer`,
+//! `level`) is carried into the properties, so a tunnel under a street reads as one.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -132,6 +133,9 @@ pub(super) fn build_walkways(
         p.insert("kind".into(), json!(w.kind.as_str()));
         if let Some(n) = &w.name {
             p.insert("name".into(), json!(n));
+        }
+        for (k, v) in w.grade.properties() {
+            p.insert(k.into(), v);
         }
         p.insert("osm_id".into(), json!(format!("way/{}", w.id)));
         sink.push(&Feature {

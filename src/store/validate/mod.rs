@@ -46,9 +46,10 @@ pub mod rule {
     pub const CATEGORY: &str = "category";
     /// The walkways form one connected network.
     pub const CONNECTIVITY: &str = "connectivity";
-    /// Walkways cross only at shared vertices (bridges excepted).
+    /// Walkways cross only at shared vertices unless grade-separated (bridge, tunnel, `layer`,
+    /// `level`).
     pub const NODING: &str = "noding";
-    /// Only bridges cross or lie in water.
+    /// Only bridges and tunnels cross or lie in water.
     pub const WATER: &str = "water";
     /// Walkway elevations: finite, within −100..9000 m, one per position; on every walkway when
     /// `manifest.json` sets `walkway_elevations_required`.
@@ -97,12 +98,34 @@ impl fmt::Display for Violation {
     }
 }
 
-/// What `validate` found: the counts table and every violation.
+/// A data-quality finding: something a real-world source (an OpenStreetMap import) gets wrong
+/// that the service can live with, so it is reported, never a reason to refuse the data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// `crossing_without_shared_node` or `walkway_in_water`.
+    pub kind: &'static str,
+    pub layer: String,
+    /// The features involved: the two walkways of a crossing; the walkway and the water.
+    pub features: Vec<String>,
+    /// Where, WGS84 (x = lon, y = lat).
+    pub at: Coord<f64>,
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}: {}", self.kind, self.layer, self.message)
+    }
+}
+
+/// What `validate` found: the counts table, every violation and every data-quality finding.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     /// (figure, value) rows, e.g. ("grids", "214").
     pub counts: Vec<(String, String)>,
     pub violations: Vec<Violation>,
+    /// Only in directories that follow OpenStreetMap's rules (`manifest.json` `origin`).
+    pub findings: Vec<Finding>,
 }
 
 impl Report {
@@ -111,6 +134,30 @@ impl Report {
     #[must_use]
     pub fn render_table(&self) -> String {
         table::render(&self.counts)
+    }
+
+    /// The findings as a GeoJSON FeatureCollection of points (what `validate --report`
+    /// writes): properties `kind`, `layer`, `features` (ids) and `message`.
+    #[must_use]
+    pub fn findings_geojson(&self) -> serde_json::Value {
+        let round = |v: f64| (v * 1e7).round() / 1e7;
+        let features: Vec<serde_json::Value> = self
+            .findings
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "type": "Feature",
+                    "geometry": { "type": "Point", "coordinates": [round(f.at.x), round(f.at.y)] },
+                    "properties": {
+                        "kind": f.kind,
+                        "layer": f.layer,
+                        "features": f.features,
+                        "message": f.message,
+                    }
+                })
+            })
+            .collect();
+        serde_json::json!({ "type": "FeatureCollection", "features": features })
     }
 
     /// The violations of one rule, for tests and summaries.
@@ -149,11 +196,23 @@ pub fn validate(ds: &Dataset) -> Report {
     lap("containment");
     rollup::check(&ctx, &mut out);
     lap("rollup");
-    let net = network::check(&ctx, &mut out);
+    let mut findings = Vec::new();
+    let net = network::check(
+        &ctx,
+        &mut network::Sink {
+            violations: &mut out,
+            findings: &mut findings,
+            lenient: ds
+                .manifest
+                .as_ref()
+                .is_some_and(super::Manifest::is_openstreetmap),
+        },
+    );
     lap("connectivity, noding, water, elevation");
     Report {
         counts: table::counts(&ctx, &net),
         violations: out,
+        findings,
     }
 }
 

@@ -1,6 +1,12 @@
 //! Rules on the walking network: `connectivity` (one connected network), `noding` (walkways
-//! cross only at shared vertices, bridges excepted), `water` (only bridges cross or lie in
-//! water) and `elevation` (finite, plausible; on every walkway when the manifest requires it).
+//! cross only at shared vertices unless grade-separated: a bridge, a tunnel, another `layer`
+//! or `level`), `water` (only bridges and tunnels cross or lie in water) and `elevation`
+//! (finite, plausible; on every walkway when the manifest requires it).
+//!
+//! In a directory whose manifest says it came from OpenStreetMap, ways connect only where they
+//! share a node (OSM's own rule), so a crossing without one is a data-quality [`Finding`], not
+//! a violation: the walk engine simply does not connect them. The same holds for walkways
+//! drawn through water without a bridge or tunnel tag.
 //!
 //! Segments are kept in degrees, not metres: noding is about identical coordinates, and a
 //! projection would turn equal coordinates into nearly equal ones.
@@ -14,7 +20,7 @@ use rstar::{AABB, RTree};
 
 use crate::model::LayerId;
 
-use super::{Ctx, Violation, fmt_lonlat, rule};
+use super::{Ctx, Finding, Violation, fmt_lonlat, rule};
 
 /// Elevations outside this range (metres above sea level) are data errors.
 const ELEVATION_RANGE_M: (f64, f64) = (-100.0, 9000.0);
@@ -32,10 +38,76 @@ pub(crate) struct NetStats {
 struct Way<'a> {
     id: &'a str,
     bridge: bool,
+    grade: Grade<'a>,
     coords: &'a [Coord<f64>],
 }
 
-pub(super) fn check(ctx: &Ctx<'_>, out: &mut Vec<Violation>) -> NetStats {
+/// What a walkway's properties say about its grade (see `docs/data-format.md`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Grade<'a> {
+    tunnel: bool,
+    layer: i64,
+    level: Option<&'a str>,
+}
+
+impl Grade<'_> {
+    fn of(f: &crate::model::Feature) -> Grade<'_> {
+        Grade {
+            tunnel: f.str_prop("tunnel").is_some_and(|t| t != "no"),
+            layer: f
+                .properties
+                .get("layer")
+                .and_then(serde_json::Value::as_i64)
+                .unwrap_or(0),
+            // Level 0 is the ground, where a way without `level` is too.
+            level: f.str_prop("level").filter(|l| l.trim() != "0"),
+        }
+    }
+}
+
+/// Whether two walkways pass one over the other rather than meet: a bridge (never in the
+/// segment tree), a tunnel beside a non-tunnel, or different `layer` or `level`.
+fn separated(a: &Way<'_>, b: &Way<'_>) -> bool {
+    a.bridge || b.bridge || a.grade != b.grade
+}
+
+/// Where a network problem goes: strict directories refuse it, OpenStreetMap imports report it.
+pub(super) struct Sink<'o> {
+    pub violations: &'o mut Vec<Violation>,
+    pub findings: &'o mut Vec<Finding>,
+    /// True for an OpenStreetMap import (see the module doc).
+    pub lenient: bool,
+}
+
+impl Sink<'_> {
+    fn push(
+        &mut self,
+        kind: &'static str,
+        rule: &'static str,
+        ways: Vec<String>,
+        at: Coord<f64>,
+        message: String,
+    ) {
+        if self.lenient {
+            self.findings.push(Finding {
+                kind,
+                layer: LayerId::Walkways.to_string(),
+                features: ways,
+                at,
+                message,
+            });
+        } else {
+            self.violations.push(Violation::feature(
+                LayerId::Walkways,
+                ways.first().map_or("", String::as_str),
+                rule,
+                message,
+            ));
+        }
+    }
+}
+
+pub(super) fn check(ctx: &Ctx<'_>, sink: &mut Sink<'_>) -> NetStats {
     let Some(features) = ctx.ds.layer(LayerId::Walkways) else {
         return NetStats::default();
     };
@@ -44,7 +116,9 @@ pub(super) fn check(ctx: &Ctx<'_>, out: &mut Vec<Violation>) -> NetStats {
         .filter_map(|f| match &f.geometry {
             Geometry::LineString(ls) if !ls.0.is_empty() => Some(Way {
                 id: &f.id,
-                bridge: f.str_prop("kind") == Some("bridge"),
+                bridge: f.str_prop("kind") == Some("bridge")
+                    || f.str_prop("bridge").is_some_and(|b| b != "no"),
+                grade: Grade::of(f),
                 coords: &ls.0,
             }),
             _ => None,
@@ -58,11 +132,11 @@ pub(super) fn check(ctx: &Ctx<'_>, out: &mut Vec<Violation>) -> NetStats {
             (a.x - b.x).hypot(a.y - b.y)
         })
         .sum();
-    let components = connectivity(&ways, out);
+    let components = connectivity(&ways, sink.violations);
     let segments = segment_tree(&ways);
-    noding(&ways, &segments, out);
-    water(ctx, &ways, &segments, out);
-    elevation(ctx, out);
+    noding(&ways, &segments, sink);
+    water(ctx, &ways, &segments, sink);
+    elevation(ctx, sink.violations);
     NetStats {
         length_m,
         components: Some(components),
@@ -178,11 +252,14 @@ fn line_of(s: &RLine<[f64; 2]>) -> Line<f64> {
     Line::new(Coord::from(s.from), Coord::from(s.to))
 }
 
-fn noding(ways: &[Way<'_>], segments: &RTree<Seg>, out: &mut Vec<Violation>) {
+fn noding(ways: &[Way<'_>], segments: &RTree<Seg>, sink: &mut Sink<'_>) {
     let mut bad: HashMap<(u32, u32), Coord<f64>> = HashMap::new();
     for (a, b) in segments.intersection_candidates_with_other_tree(segments) {
         let ((wa, _), (wb, _)) = (a.data, b.data);
-        if wa >= wb || bad.contains_key(&(wa, wb)) {
+        if wa >= wb
+            || bad.contains_key(&(wa, wb))
+            || separated(&ways[wa as usize], &ways[wb as usize])
+        {
             continue;
         }
         let (la, lb) = (line_of(a.geom()), line_of(b.geom()));
@@ -208,18 +285,31 @@ fn noding(ways: &[Way<'_>], segments: &RTree<Seg>, out: &mut Vec<Violation>) {
     let mut bad: Vec<((u32, u32), Coord<f64>)> = bad.into_iter().collect();
     bad.sort_by_key(|(k, _)| *k);
     for ((wa, wb), at) in bad {
-        out.push(Violation::feature(
-            LayerId::Walkways,
-            ways[wa as usize].id,
-            rule::NODING,
+        let (a, b) = (ways[wa as usize].id, ways[wb as usize].id);
+        let message = if sink.lenient {
             format!(
-                "meets walkway '{}' at {} without a shared position: split both there, or make one a bridge",
-                ways[wb as usize].id,
+                "'{a}' crosses '{b}' at {} without a shared node, on the same grade: they do not connect; if people cross there, add the node in OpenStreetMap, otherwise tag the bridge, tunnel or layer",
                 fmt_lonlat(at)
-            ),
-        ));
+            )
+        } else {
+            format!(
+                "meets walkway '{b}' at {} without a shared position: split both there, or make one a bridge or a tunnel",
+                fmt_lonlat(at)
+            )
+        };
+        sink.push(
+            FINDING_CROSSING,
+            rule::NODING,
+            vec![a.to_string(), b.to_string()],
+            at,
+            message,
+        );
     }
 }
+
+/// Finding kinds (the `kind` of a feature in `validate --report`).
+pub(super) const FINDING_CROSSING: &str = "crossing_without_shared_node";
+pub(super) const FINDING_WATER: &str = "walkway_in_water";
 
 /// Where a walkway first meets water: the water feature, the position, and whether it
 /// crosses an edge (otherwise a segment lies inside).
@@ -232,7 +322,7 @@ struct WaterHit {
 /// Water edges carry the index of their water feature.
 type WaterEdge = GeomWithData<RLine<[f64; 2]>, usize>;
 
-fn water(ctx: &Ctx<'_>, ways: &[Way<'_>], segments: &RTree<Seg>, out: &mut Vec<Violation>) {
+fn water(ctx: &Ctx<'_>, ways: &[Way<'_>], segments: &RTree<Seg>, sink: &mut Sink<'_>) {
     let Some(water) = ctx.ds.layer(LayerId::Water) else {
         return;
     };
@@ -281,6 +371,10 @@ fn water(ctx: &Ctx<'_>, ways: &[Way<'_>], segments: &RTree<Seg>, out: &mut Vec<V
     // Crossings: a walkway segment properly crossing a water edge.
     for (s, e) in segments.intersection_candidates_with_other_tree(&edge_tree) {
         let (wi, _) = s.data;
+        // Tunnels pass under water, as bridges pass over it.
+        if ways[wi as usize].grade.tunnel {
+            continue;
+        }
         near_edge.insert(wi);
         if found.contains_key(&wi) {
             continue;
@@ -307,7 +401,7 @@ fn water(ctx: &Ctx<'_>, ways: &[Way<'_>], segments: &RTree<Seg>, out: &mut Vec<V
     let water_env = edge_tree.root().envelope();
     for (wi, w) in ways.iter().enumerate() {
         let wi = as_u32(wi);
-        if w.bridge || found.contains_key(&wi) {
+        if w.bridge || w.grade.tunnel || found.contains_key(&wi) {
             continue;
         }
         let n_test = if near_edge.contains(&wi) {
@@ -348,16 +442,27 @@ fn water(ctx: &Ctx<'_>, ways: &[Way<'_>], segments: &RTree<Seg>, out: &mut Vec<V
     ) in found
     {
         let verb = if crossing { "crosses" } else { "lies in" };
-        out.push(Violation::feature(
-            LayerId::Walkways,
-            ways[wi as usize].id,
-            rule::WATER,
+        let id = ways[wi as usize].id;
+        let message = if sink.lenient {
             format!(
-                "{verb} water '{}' at {}: only bridges may; reroute it or set kind to bridge",
+                "'{id}' {verb} water '{}' at {} without a bridge or tunnel tag: check it in OpenStreetMap",
                 polys[k].0,
                 fmt_lonlat(at)
-            ),
-        ));
+            )
+        } else {
+            format!(
+                "{verb} water '{}' at {}: only bridges and tunnels may; reroute it or set kind to bridge",
+                polys[k].0,
+                fmt_lonlat(at)
+            )
+        };
+        sink.push(
+            FINDING_WATER,
+            rule::WATER,
+            vec![id.to_string(), polys[k].0.to_string()],
+            at,
+            message,
+        );
     }
 }
 
@@ -445,6 +550,7 @@ mod tests {
         Way {
             id,
             bridge: false,
+            grade: Grade::default(),
             coords,
         }
     }
@@ -477,9 +583,86 @@ mod tests {
         let v_node = [c(2.0, 0.0), c(2.0, 1.0)];
         for (other, expected) in [(&v_cross, 1), (&v_touch, 1), (&v_node, 0)] {
             let ways = [way("h", &h), way("v", other)];
-            let mut out = Vec::new();
-            noding(&ways, &segment_tree(&ways), &mut out);
+            let (mut out, mut findings) = (Vec::new(), Vec::new());
+            let mut sink = Sink {
+                violations: &mut out,
+                findings: &mut findings,
+                lenient: false,
+            };
+            noding(&ways, &segment_tree(&ways), &mut sink);
             assert_eq!(out.len(), expected, "{other:?}: {out:?}");
+            assert!(findings.is_empty());
+        }
+    }
+
+    #[test]
+    fn grade_reads_properties_and_level_zero_is_the_ground() {
+        let f = |props: serde_json::Value| crate::model::Feature {
+            id: "w".into(),
+            geometry: Geometry::LineString(LineString::from(vec![(0.0, 0.0), (1.0, 0.0)])),
+            elevation_m: None,
+            properties: props.as_object().cloned().unwrap_or_default(),
+        };
+        let ground = f(serde_json::json!({"kind": "footway", "level": "0"}));
+        assert_eq!(Grade::of(&ground), Grade::default());
+        let tunnel = f(serde_json::json!({"kind": "footway", "tunnel": "yes", "layer": -1}));
+        assert_eq!(
+            Grade::of(&tunnel),
+            Grade {
+                tunnel: true,
+                layer: -1,
+                level: None
+            }
+        );
+        let not_tunnel = f(serde_json::json!({"kind": "footway", "tunnel": "no"}));
+        assert_eq!(Grade::of(&not_tunnel), Grade::default());
+    }
+
+    #[test]
+    fn grade_separated_crossings_are_no_problem_and_osm_crossings_are_findings() {
+        let h = [c(0.0, 0.0), c(2.0, 0.0)];
+        let v = [c(1.0, -1.0), c(1.0, 1.0)];
+        let tunnel = Grade {
+            tunnel: true,
+            ..Grade::default()
+        };
+        let upper = Grade {
+            layer: 1,
+            ..Grade::default()
+        };
+        let indoor = Grade {
+            level: Some("1"),
+            ..Grade::default()
+        };
+        for (grade, lenient, violations, findings) in [
+            (Grade::default(), false, 1, 0),
+            (Grade::default(), true, 0, 1),
+            (tunnel, false, 0, 0),
+            (tunnel, true, 0, 0),
+            (upper, false, 0, 0),
+            (upper, true, 0, 0),
+            (indoor, false, 0, 0),
+        ] {
+            let mut under = way("v", &v);
+            under.grade = grade;
+            let ways = [way("h", &h), under];
+            let (mut out, mut found) = (Vec::new(), Vec::new());
+            let mut sink = Sink {
+                violations: &mut out,
+                findings: &mut found,
+                lenient,
+            };
+            noding(&ways, &segment_tree(&ways), &mut sink);
+            assert_eq!(
+                (out.len(), found.len()),
+                (violations, findings),
+                "{grade:?} lenient={lenient}"
+            );
+            if let Some(f) = found.first() {
+                assert_eq!(f.kind, FINDING_CROSSING);
+                assert_eq!(f.features, ["h", "v"]);
+                assert_eq!(f.at, c(1.0, 0.0));
+            }
         }
     }
 
