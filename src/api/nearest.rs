@@ -6,7 +6,7 @@
 //! carries `walk_min`, `walk_m` and `distance_m`, and with `route=true` the path as a GeoJSON
 //! LineString in `properties.route` (the feature's own geometry stays the facility's Point,
 //! so every GeoJSON client still draws and filters the facilities as before). `straight`
-//! ranks by great-circle distance (`distance_m`).
+//! ranks by the geodesic distance on the WGS84 ellipsoid (`distance_m`).
 
 use std::sync::Arc;
 
@@ -44,7 +44,7 @@ pub struct WalkOptions {
 /// How distance is measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Mode {
-    /// Great-circle distance (`distance_m`).
+    /// Geodesic distance on the WGS84 ellipsoid (`distance_m`).
     Straight,
     /// Walking time over the network (`walk_min`, `walk_m`, plus `distance_m`).
     Walk(WalkOptions),
@@ -65,7 +65,7 @@ impl Mode {
             return Err(ApiError::bad_param(
                 "mode",
                 format!(
-                    "unknown mode '{other}'; use mode=walk (walking time over the network) or mode=straight (great-circle distance)"
+                    "unknown mode '{other}'; use mode=walk (walking time over the network) or mode=straight (straight-line distance)"
                 ),
             ));
         }
