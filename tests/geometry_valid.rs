@@ -307,6 +307,16 @@ async fn polygons_over_http_are_valid_wound_and_rounded() {
             assert!(decimals <= 7, "{uri} {}: {decimals} decimals", f["id"]);
             let p = problems(&mp);
             assert!(p.is_empty(), "{uri} {}: {p:?}", f["id"]);
+            // An isochrone's area_m2 is the ellipsoidal area of the polygon it comes with.
+            if let (Some(a), false) = (f["properties"]["area_m2"].as_f64(), uri.contains("coords="))
+            {
+                let want = geo::GeodesicArea::geodesic_area_unsigned(&mp);
+                assert!(
+                    (a - want).abs() <= 1.0,
+                    "{uri} {}: area_m2 {a}, polygon {want}",
+                    f["id"]
+                );
+            }
             checked += 1;
         }
     }
