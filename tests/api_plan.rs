@@ -223,7 +223,10 @@ async fn coverage_over_http_equals_the_planner() {
                 u(&p["residents_60plus_covered"]),
                 d.residents_60plus_covered
             );
-            assert!((p["share"].as_f64().unwrap() - d.share).abs() < 1e-4);
+            match d.share {
+                Some(share) => assert!((p["share"].as_f64().unwrap() - share).abs() < 1e-4),
+                None => assert!(p["share"].is_null(), "{p}"),
+            }
         }
         assert_eq!(
             u(&v["summary"]["households_covered"]),
@@ -620,4 +623,105 @@ async fn the_fixture_answers_every_planner_route() {
         let r = c.get(uri).await;
         assert_eq!(r.status, 200, "{uri}: {}", r.text());
     }
+}
+
+#[actix_web::test]
+async fn micro_grids_nobody_lives_in_appear_with_share_null() {
+    let c = geo_client().await;
+    let ds = &geodata().dataset;
+    let all: Vec<&str> = ds
+        .layer(servicemap::model::LayerId::Microgrids)
+        .unwrap()
+        .iter()
+        .map(|f| f.id.as_str())
+        .collect();
+    // Counted here from the buildings, independently of the planner.
+    let mut hh: std::collections::HashMap<&str, u64> = all.iter().map(|&m| (m, 0)).collect();
+    for b in &planner().world.buildings {
+        if let Some(m) = b.microgrid.as_deref() {
+            *hh.entry(m).or_default() += b.households;
+        }
+    }
+    let mut empty: Vec<&str> = hh
+        .iter()
+        .filter(|(_, h)| **h == 0)
+        .map(|(m, _)| *m)
+        .collect();
+    empty.sort_unstable();
+    assert_eq!(
+        empty.len(),
+        19,
+        "the default data has 19 micro-grids without households"
+    );
+
+    let null_ids = |feats: &[Value], kind: Option<&str>| -> Vec<String> {
+        let mut ids: Vec<String> = feats
+            .iter()
+            .filter(|f| kind.is_none_or(|k| f["properties"]["kind"] == k))
+            .filter(|f| f["properties"]["share"].is_null())
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    let cov = c
+        .get("/coverage?category=elder_canteen&minutes=15&profile=elder&level=microgrid")
+        .await;
+    assert_eq!(cov.status, 200, "{}", cov.text());
+    let cov = cov.json();
+    let feats = cov["features"].as_array().unwrap();
+    assert_eq!(feats.len(), all.len(), "every micro-grid is a unit");
+    assert_eq!(null_ids(feats, None), empty);
+    for f in feats.iter().filter(|f| f["properties"]["share"].is_null()) {
+        assert_eq!(u(&f["properties"]["households"]), 0, "{f}");
+        assert_eq!(f["geometry"]["type"], "Polygon", "{f}");
+    }
+
+    let gaps = c
+        .get("/gaps?category=elder_canteen&minutes=5&profile=elder")
+        .await
+        .json();
+    let feats = gaps["features"].as_array().unwrap();
+    assert_eq!(
+        feats
+            .iter()
+            .filter(|f| f["properties"]["kind"] == "microgrid")
+            .count(),
+        all.len()
+    );
+    assert_eq!(null_ids(feats, Some("microgrid")), empty);
+
+    let audit = c.get("/audit?level=microgrid").await;
+    assert_eq!(audit.status, 200, "{}", audit.text());
+    let audit = audit.json();
+    let feats = audit["features"].as_array().unwrap();
+    assert_eq!(feats.len(), all.len());
+    let mut no_share: Vec<String> = feats
+        .iter()
+        .filter(|f| {
+            f["properties"]["categories"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["share"].is_null() && c["met"] == false)
+        })
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    no_share.sort_unstable();
+    assert_eq!(no_share, empty);
+
+    // Limited to a community: its micro-grids only, the empty ones included.
+    let cov = c
+        .get(&format!(
+            "/coverage?category=pharmacy&level=microgrid&community={HEJIAN}"
+        ))
+        .await
+        .json();
+    let want = ds
+        .layer(servicemap::model::LayerId::Microgrids)
+        .unwrap()
+        .iter()
+        .filter(|f| f.str_prop("community") == Some(HEJIAN))
+        .count();
+    assert_eq!(cov["features"].as_array().unwrap().len(), want);
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::model::{Building, Category, Threshold};
 
-use super::coverage::{Level, by_unit};
+use super::coverage::{Level, by_unit_with};
 
 /// Which standard to audit against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -68,7 +68,8 @@ pub struct CategoryResult {
     pub threshold_walk_min: f64,
     pub households: u64,
     pub households_covered: u64,
-    pub share: f64,
+    /// `None` where the unit has no households: there is no share to meet, so not met.
+    pub share: Option<f64>,
     pub met: bool,
 }
 
@@ -86,7 +87,8 @@ pub struct UnitAudit {
 
 /// Audit every unit at `level`. `times` holds, per required category id, the per-building
 /// walking time (s) to its nearest facility; a category is met in a unit when at least
-/// `target_share` of the unit's households are within its threshold.
+/// `target_share` of the unit's households are within its threshold. Every unit of
+/// `units_listed` is audited, with or without buildings.
 #[must_use]
 pub fn audit(
     buildings: &[Building],
@@ -94,14 +96,15 @@ pub fn audit(
     times: &BTreeMap<String, Vec<f64>>,
     level: Level,
     target_share: f64,
+    units_listed: &[&str],
 ) -> Vec<UnitAudit> {
     let mut units: BTreeMap<String, UnitAudit> = BTreeMap::new();
     for (cat, thr, limit_s) in required {
         let Some(t) = times.get(&cat.id) else {
             continue;
         };
-        for cov in by_unit(buildings, t, *limit_s, level) {
-            let met = cov.households > 0 && cov.share >= target_share;
+        for cov in by_unit_with(buildings, t, *limit_s, level, units_listed) {
+            let met = cov.share.is_some_and(|s| s >= target_share);
             let u = units.entry(cov.unit.clone()).or_insert_with(|| UnitAudit {
                 unit: cov.unit.clone(),
                 required: 0,

@@ -34,8 +34,9 @@ pub struct UnitCoverage {
     pub buildings: u64,
     pub households: u64,
     pub households_covered: u64,
-    /// households_covered / households (0 when the unit has no households).
-    pub share: f64,
+    /// households_covered / households; `None` when the unit has no households, where no
+    /// share exists (0 would paint an empty unit as the worst served).
+    pub share: Option<f64>,
     pub residents: u64,
     pub residents_covered: u64,
     pub residents_60plus: u64,
@@ -58,7 +59,7 @@ impl UnitCoverage {
             buildings: 0,
             households: 0,
             households_covered: 0,
-            share: 0.0,
+            share: None,
             residents: 0,
             residents_covered: 0,
             residents_60plus: 0,
@@ -99,11 +100,35 @@ pub fn by_unit(
     threshold_s: f64,
     level: Level,
 ) -> Vec<UnitCoverage> {
+    by_unit_with(buildings, walk_s, threshold_s, level, &[])
+}
+
+/// [`by_unit`] that also reports every unit of `units` (the level's layer), with zero
+/// figures and `share: None` where no building lies, so a choropleth has no holes.
+#[must_use]
+pub fn by_unit_with(
+    buildings: &[Building],
+    walk_s: &[f64],
+    threshold_s: f64,
+    level: Level,
+    units_listed: &[&str],
+) -> Vec<UnitCoverage> {
     struct Acc {
         cov: UnitCoverage,
         times: Vec<(f64, u64)>,
     }
-    let mut units: BTreeMap<&str, Acc> = BTreeMap::new();
+    let mut units: BTreeMap<&str, Acc> = units_listed
+        .iter()
+        .map(|&u| {
+            (
+                u,
+                Acc {
+                    cov: UnitCoverage::empty(u),
+                    times: Vec::new(),
+                },
+            )
+        })
+        .collect();
     for (b, &t) in buildings.iter().zip(walk_s) {
         let Some(unit) = level.unit_of(b) else {
             continue;
@@ -130,11 +155,8 @@ pub fn by_unit(
     units
         .into_values()
         .map(|mut a| {
-            a.cov.share = if a.cov.households == 0 {
-                0.0
-            } else {
-                a.cov.households_covered as f64 / a.cov.households as f64
-            };
+            a.cov.share = (a.cov.households > 0)
+                .then(|| a.cov.households_covered as f64 / a.cov.households as f64);
             a.cov.median_walk_min = weighted_quantile_min(a.times.clone(), 0.5);
             a.cov.p90_walk_min = weighted_quantile_min(a.times, 0.9);
             a.cov
@@ -169,7 +191,7 @@ mod tests {
         assert_eq!(by_grid.len(), 2);
         let g1 = &by_grid[0];
         assert_eq!((g1.households, g1.households_covered), (40, 10));
-        assert!((g1.share - 0.25).abs() < 1e-12);
+        assert!((g1.share.expect("households") - 0.25).abs() < 1e-12);
         // 30 of 40 households need 20 minutes: the weighted median is 20.
         assert_eq!(g1.median_walk_min, Some(20.0));
         let g2 = &by_grid[1];
@@ -182,5 +204,18 @@ mod tests {
             all[0].p90_walk_min, None,
             "5 of 45 households (11%) reach nothing"
         );
+    }
+
+    #[test]
+    fn listed_units_without_households_have_no_share() {
+        let bs = vec![b("1", "g1", 10), b("2", "g3", 0)];
+        let t = vec![60.0, 60.0];
+        let u = by_unit_with(&bs, &t, 900.0, Level::Grid, &["g1", "g2", "g3"]);
+        let ids: Vec<&str> = u.iter().map(|c| c.unit.as_str()).collect();
+        assert_eq!(ids, ["g1", "g2", "g3"]);
+        assert_eq!(u[0].share, Some(1.0));
+        // g2: listed, no building; g3: a building without households. Neither has a share.
+        assert_eq!((u[1].buildings, u[1].share), (0, None));
+        assert_eq!((u[2].buildings, u[2].share), (1, None));
     }
 }

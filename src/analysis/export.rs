@@ -61,6 +61,11 @@ fn unit_features<'a>(
     .collect()
 }
 
+/// A share rounded to 4 decimals (0.01 percentage points) for reading.
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
 fn obj(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
@@ -77,7 +82,7 @@ pub fn coverage_properties(u: &UnitCoverage) -> Map<String, Value> {
         "buildings": u.buildings,
         "households": u.households,
         "households_covered": u.households_covered,
-        "share": (u.share * 10_000.0).round() / 10_000.0,
+        "share": u.share.map(round4),
         "residents": u.residents,
         "residents_covered": u.residents_covered,
         "residents_60plus": u.residents_60plus,
@@ -203,7 +208,7 @@ fn category_result(c: &CategoryResult) -> Map<String, Value> {
         "threshold_walk_min": (c.threshold_walk_min * 100.0).round() / 100.0,
         "households": c.households,
         "households_covered": c.households_covered,
-        "share": (c.share * 10_000.0).round() / 10_000.0,
+        "share": c.share.map(round4),
         "met": c.met,
     }))
 }
@@ -274,8 +279,9 @@ pub fn audit_csv(audits: &[UnitAudit], ds: &Dataset, level: Level) -> String {
     )
 }
 
-/// Gaps as one FeatureCollection a map can draw: first the micro-grids holding uncovered
-/// households (`kind: "microgrid"`, Polygons, in rank order), then the uncovered buildings
+/// Gaps as one FeatureCollection a map can draw: first every micro-grid in scope
+/// (`kind: "microgrid"`, Polygons, ranked by uncovered households, with their households and
+/// covered `share`, `null` where nobody lives), then the uncovered buildings
 /// (`kind: "building"`, Points). `buildings` are the planner's buildings the report indexes.
 #[must_use]
 pub fn gaps_geojson(
@@ -295,6 +301,8 @@ pub fn gaps_geojson(
                 "kind": "microgrid",
                 "rank": rank + 1,
                 "unit": g.unit,
+                "households": g.households,
+                "share": g.share.map(round4),
                 "uncovered_buildings": g.uncovered_buildings,
                 "uncovered_households": g.uncovered_households,
                 "uncovered_residents": g.uncovered_residents,
@@ -344,7 +352,7 @@ pub fn gaps_geojson(
             "uncovered_households": hh,
             "uncovered_residents": res,
             "uncovered_residents_60plus": res60,
-            "microgrids": r.microgrids.len(),
+            "microgrids": r.microgrids.iter().filter(|g| g.uncovered_buildings > 0).count(),
         },
         "features": features,
     })

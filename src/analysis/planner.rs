@@ -238,7 +238,8 @@ impl Planner {
         scope: Option<&[usize]>,
     ) -> CoverageReport {
         let (buildings, times) = self.scoped(times, scope);
-        let units = coverage::by_unit(&buildings, &times, minutes * 60.0, level);
+        let listed = self.world.unit_ids(level, community);
+        let units = coverage::by_unit_with(&buildings, &times, minutes * 60.0, level, &listed);
         let total = coverage::by_unit(&buildings, &times, minutes * 60.0, Level::Subdistrict)
             .pop()
             .unwrap_or_else(|| UnitCoverage::empty(coverage::SUBDISTRICT));
@@ -310,10 +311,14 @@ impl Planner {
             .zip(times.iter())
             .map(|(b, &t)| if in_scope(b) { t } else { f64::NEG_INFINITY })
             .collect();
-        let (idx, microgrids) =
-            gaps::gaps(&self.world.buildings, &scoped_times, minutes * 60.0, |b| {
-                b.microgrid.as_deref()
-            });
+        let listed = self.world.unit_ids(Level::Microgrid, community);
+        let (idx, microgrids) = gaps::gaps(
+            &self.world.buildings,
+            &scoped_times,
+            minutes * 60.0,
+            |b| b.microgrid.as_deref(),
+            &listed,
+        );
         let buildings = idx
             .into_iter()
             .map(|i| (i, times[i].is_finite().then(|| times[i] / 60.0)))
@@ -389,6 +394,7 @@ impl Planner {
             &times,
             level,
             target_share,
+            &self.world.unit_ids(level, community),
         ))
     }
 

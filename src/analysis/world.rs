@@ -2,12 +2,23 @@
 //! snapped onto it, and the typed layers the analysis needs. Shared read-only by the API, the
 //! CLI reports and the benchmarks.
 
+use std::collections::BTreeMap;
+
 use geo::Polygon;
 
 use crate::index::{IndexError, Indexes};
 use crate::model::{Building, Facility, FeatureError, LayerId, Taxonomy, Walkway};
 use crate::store::Dataset;
 use crate::walk::{DEFAULT_MAX_SNAP_M, Population, Profile, Snap, SnappedPoints, WalkGraph};
+
+use super::coverage::Level;
+
+/// An administrative unit of the data: its id and the community it lies in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitRef {
+    pub id: String,
+    pub community: Option<String>,
+}
 
 /// Why a dataset cannot be walked.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +43,9 @@ pub struct WalkWorld {
     pub building_snaps: SnappedPoints,
     pub population: Vec<Population>,
     pub taxonomy: Option<Taxonomy>,
+    /// The units of the micro-grid, grid and community layers (those present), in layer
+    /// order, so reports list units nobody lives in too.
+    pub units: BTreeMap<Level, Vec<UnitRef>>,
 }
 
 impl WalkWorld {
@@ -92,6 +106,27 @@ impl WalkWorld {
                 residents_60plus: b.residents_60plus,
             })
             .collect();
+        let mut units = BTreeMap::new();
+        for (level, layer) in [
+            (Level::Microgrid, LayerId::Microgrids),
+            (Level::Grid, LayerId::Grids),
+            (Level::Community, LayerId::Communities),
+        ] {
+            let list: Vec<UnitRef> = ds
+                .layer(layer)
+                .unwrap_or_default()
+                .iter()
+                .map(|f| UnitRef {
+                    id: f.id.clone(),
+                    community: if level == Level::Community {
+                        Some(f.id.clone())
+                    } else {
+                        f.str_prop("community").map(str::to_string)
+                    },
+                })
+                .collect();
+            units.insert(level, list);
+        }
         Ok(WalkWorld {
             graph,
             facilities,
@@ -101,6 +136,7 @@ impl WalkWorld {
             building_snaps,
             population,
             taxonomy: ds.taxonomy.clone(),
+            units,
         })
     }
 
@@ -109,6 +145,20 @@ impl WalkWorld {
     pub fn from_dataset(ds: &Dataset) -> Result<WalkWorld, WorldError> {
         let indexes = Indexes::build(ds)?;
         Self::build(ds, &indexes, DEFAULT_MAX_SNAP_M)
+    }
+
+    /// Ids of the units of `level` the data lists, limited to `community` when given.
+    #[must_use]
+    pub fn unit_ids(&self, level: Level, community: Option<&str>) -> Vec<&str> {
+        self.units
+            .get(&level)
+            .map(|l| {
+                l.iter()
+                    .filter(|u| community.is_none_or(|c| u.community.as_deref() == Some(c)))
+                    .map(|u| u.id.as_str())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The tag of a category id in `facility_snaps`, if any facility has it.

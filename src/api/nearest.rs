@@ -5,7 +5,8 @@
 //! over the network for a profile; each feature carries `walk_min`, `walk_m` and `distance_m`,
 //! and with `route=true` the path as a GeoJSON LineString in `properties.route` (the feature's
 //! own geometry stays the facility's Point, so every GeoJSON client still draws and filters
-//! the facilities as before). `straight` ranks by great-circle distance (`distance_m`).
+//! the facilities as before). `straight` ranks by the geodesic distance on the WGS84 ellipsoid
+//! (`distance_m`).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
@@ -51,7 +52,7 @@ fn parse_mode(q: &mut RawQuery, has_network: bool) -> Result<NearestMode, ApiErr
         return Err(ApiError::bad_param(
             "mode",
             format!(
-                "unknown mode '{other}'; use mode=walk (walking time over the network) or mode=straight (great-circle distance)"
+                "unknown mode '{other}'; use mode=walk (walking time over the network) or mode=straight (straight-line distance)"
             ),
         ));
     }

@@ -271,7 +271,11 @@ fn delta(before: &UnitCoverage, after: &UnitCoverage) -> Value {
         "residents_covered": d(after.residents_covered, before.residents_covered),
         "residents_60plus_covered": d(after.residents_60plus_covered, before.residents_60plus_covered),
         "children_0_6_covered": d(after.children_0_6_covered, before.children_0_6_covered),
-        "share": ((after.share - before.share) * 10_000.0).round() / 10_000.0,
+        // No share without households, so no change of it either.
+        "share": after
+            .share
+            .zip(before.share)
+            .map(|(a, b)| ((a - b) * 10_000.0).round() / 10_000.0),
     })
 }
 

@@ -88,7 +88,7 @@ pub fn no_walkways(what: &str) -> ApiError {
         ProblemKind::LayerUnavailable,
         format!(
             "this data directory has no '{}' layer, so {what} is not available: walking times \
-             need the walking network; use mode=straight on /nearest for great-circle distances, \
+             need the walking network; use mode=straight on /nearest for straight-line (geodesic) distances, \
              or serve a directory with walkways.geojson (GET /collections lists its layers)",
             LayerId::Walkways
         ),

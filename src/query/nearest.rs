@@ -1,4 +1,4 @@
-//! The k nearest facilities of some categories: by great-circle distance, or by walking time
+//! The k nearest facilities of some categories: by geodesic (WGS84) distance, or by walking time
 //! over the network for a profile (one bounded search answers all k).
 
 use std::sync::Arc;
@@ -30,7 +30,7 @@ pub struct WalkOptions {
 /// How distance is measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum NearestMode {
-    /// Great-circle distance.
+    /// Geodesic distance on the WGS84 ellipsoid.
     Straight,
     /// Walking time over the network.
     Walk(WalkOptions),
@@ -73,7 +73,7 @@ pub struct WalkLeg {
 pub struct NearestHit {
     /// Position of the facility in the facilities layer.
     pub facility: usize,
-    /// Great-circle distance from the query point, metres.
+    /// Geodesic (WGS84) distance from the query point, metres.
     pub distance_m: f64,
     /// Walk mode only.
     pub walk: Option<WalkLeg>,

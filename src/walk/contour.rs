@@ -129,14 +129,19 @@ pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
                 d = nd;
                 cur = step(cur, nd);
             }
-            if ring.len() < 4 {
-                continue;
-            }
-            let a = signed_area2(&ring);
-            if a > 0.0 {
-                exteriors.push((ring, a));
-            } else {
-                holes.push(ring);
+            // A ring passing a saddle vertex twice touches itself, which OGC Simple Features
+            // (and GEOS) call invalid; as simple loops it is a shell with a hole touching it
+            // at that point, or two holes touching each other, both valid.
+            for simple in split_at_repeats(ring) {
+                if simple.len() < 4 {
+                    continue;
+                }
+                let a = signed_area2(&simple);
+                if a > 0.0 {
+                    exteriors.push((simple, a));
+                } else {
+                    holes.push(simple);
+                }
             }
         }
     }
@@ -168,6 +173,33 @@ pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
         }
     }
     polys
+}
+
+/// Split a closed ring at the vertices it visits more than once into simple closed loops.
+/// Boundaries of a raster never cross, so the repeats nest and a stack finds them: when a
+/// vertex comes round again, everything since its first visit is one loop. Each loop keeps
+/// the orientation it had in the ring (set cells on its left), so its sign still tells shell
+/// from hole, and at a saddle every loop still turns there, so no vertex becomes collinear.
+fn split_at_repeats(ring: Ring) -> Vec<Ring> {
+    let mut loops = Vec::new();
+    let mut stack: Ring = Vec::with_capacity(ring.len());
+    let mut at: std::collections::HashMap<(i32, i32), usize> =
+        std::collections::HashMap::with_capacity(ring.len());
+    for v in ring {
+        if let Some(&k) = at.get(&v) {
+            let tail: Ring = stack.drain(k..).collect();
+            for u in &tail[1..] {
+                at.remove(u);
+            }
+            loops.push(tail);
+        }
+        at.insert(v, stack.len());
+        stack.push(v);
+    }
+    if !stack.is_empty() {
+        loops.push(stack);
+    }
+    loops
 }
 
 /// 4-connected component label of every set cell (unset cells get `u32::MAX`).
@@ -272,6 +304,28 @@ mod tests {
         let p = trace(&m);
         assert_eq!(p.len(), 2);
         assert!((area(&p) - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn pinched_hole_is_a_hole_touching_the_shell_not_a_self_touching_ring() {
+        // One 4-connected component closing round the middle cell of the bottom rows; the
+        // hole meets the outside only at the corner where (1,1) and (2,2) touch diagonally.
+        let m = mask(&["..##", ".#.#", ".###"]);
+        let p = trace(&m);
+        assert_eq!(p.len(), 1, "{p:?}");
+        let (ext, holes) = &p[0];
+        assert_eq!(holes.len(), 1, "the enclosed cell is a hole: {p:?}");
+        assert_eq!(holes[0].len(), 4);
+        for r in std::iter::once(ext).chain(holes) {
+            let mut seen = std::collections::HashSet::new();
+            assert!(
+                r.iter().all(|v| seen.insert(*v)),
+                "ring repeats a vertex: {r:?}"
+            );
+        }
+        // The hole touches the shell at the pinch vertex (2, 2).
+        assert!(ext.contains(&(2, 2)) && holes[0].contains(&(2, 2)));
+        assert!((area(&p) - 7.0).abs() < 1e-9);
     }
 
     #[test]

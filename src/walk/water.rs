@@ -1,7 +1,9 @@
-//! Water in local metres: a segment index of the shores (to refuse snapping across water)
-//! and a raster of which grid cells have their centre in water (to cut isochrones).
+//! Water in local metres: a segment index of the shores (to refuse snapping across water),
+//! the water as one union of polygons (to cut isochrones exactly, as vectors) and a raster of
+//! which grid cells have their centre in water (so the isochrone closing does not bridge
+//! rivers before the cut).
 
-use geo::Polygon;
+use geo::{BoundingRect, MultiPolygon, Polygon, Rect};
 use rstar::RTree;
 use rstar::primitives::{GeomWithData, Line};
 
@@ -47,11 +49,18 @@ type ShoreSegment = GeomWithData<Line<[f64; 2]>, ()>;
 #[derive(Debug)]
 pub struct Water {
     polygons_m: Vec<Polygon<f64>>,
+    /// The union of `polygons_m` (overlapping water features counted once) grown by
+    /// [`SHORE_MARGIN_M`], each part with its bounding box, for cutting isochrones.
+    union_m: Vec<(Polygon<f64>, Rect<f64>)>,
     shores: RTree<ShoreSegment>,
     grid: GridSpec,
     /// Row-major, `grid.nx * grid.ny`: true where the cell centre lies in water.
     mask: Vec<bool>,
 }
+
+/// How far isochrones keep off the water polygons, metres: two steps of the 7-decimal output
+/// grid, so rounding never leaves a sliver over water.
+pub const SHORE_MARGIN_M: f64 = 0.02;
 
 /// A connector shorter than this at either end may touch a shore without counting as a
 /// crossing: riverside walkways often run exactly along the water polygon's edge.
@@ -77,8 +86,24 @@ impl Water {
         for p in &polygons_m {
             fill_polygon(p, &grid, &mut mask);
         }
+        // unary_union reads the fill rule off the first ring's winding, so wind all alike.
+        let oriented: Vec<Polygon<f64>> = polygons_m
+            .iter()
+            .map(|p| geo::Orient::orient(p, geo::orient::Direction::Default))
+            .collect();
+        // Grown by two output steps (1e-7 degree ≈ 1 cm) so that the shore, once isochrones
+        // are cut on that grid, never rounds onto the water side.
+        let grow = geo::algorithm::buffer::BufferStyle::new(SHORE_MARGIN_M)
+            .line_join(geo::algorithm::buffer::LineJoin::Miter(2.0));
+        let union_m = geo::Buffer::buffer_with_style(&geo::unary_union(&oriented), grow)
+            .0
+            .into_iter()
+            .map(|p| geo::Orient::orient(&p, geo::orient::Direction::Default))
+            .filter_map(|p| p.bounding_rect().map(|bb| (p, bb)))
+            .collect();
         Water {
             polygons_m,
+            union_m,
             shores: RTree::bulk_load(segs),
             grid,
             mask,
@@ -89,6 +114,19 @@ impl Water {
     #[must_use]
     pub fn polygons_m(&self) -> &[Polygon<f64>] {
         &self.polygons_m
+    }
+
+    /// The water (union of the polygons, local metres) whose bounding box meets `window`.
+    #[must_use]
+    pub fn union_in(&self, window: Rect<f64>) -> MultiPolygon<f64> {
+        use geo::Intersects;
+        MultiPolygon(
+            self.union_m
+                .iter()
+                .filter(|(_, bb)| bb.intersects(&window))
+                .map(|(p, _)| p.clone())
+                .collect(),
+        )
     }
 
     /// The raster grid (shared with isochrones).
@@ -156,7 +194,6 @@ fn segment_intersection_t(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) ->
 
 /// Set every cell whose centre is inside `p` (even-odd over its rings, so islands stay dry).
 fn fill_polygon(p: &Polygon<f64>, grid: &GridSpec, mask: &mut [bool]) {
-    use geo::BoundingRect;
     let Some(bb) = p.bounding_rect() else { return };
     let row_lo = grid.row(bb.min().y);
     let row_hi = grid.row(bb.max().y);
