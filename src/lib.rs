@@ -15,4 +15,5 @@ pub mod model;
 pub mod render;
 pub mod service;
 pub mod store;
+pub mod tiles;
 pub mod walk;
