@@ -556,6 +556,26 @@ async fn coverage_tiles_need_a_walking_network() {
 #[actix_web::test]
 async fn metadata_documents_link_up() {
     let c = client(mini_service()).await;
+    // The landing page and each collection lead to their tilesets.
+    let rel = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector";
+    for (doc, target) in [
+        ("/", "/tiles"),
+        ("/collections/grids", "/collections/grids/tiles"),
+    ] {
+        let links = c.get(doc).await.json()["links"].clone();
+        let l = links
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == rel)
+            .unwrap();
+        let href = l["href"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("http://localhost:8080");
+        assert_eq!(href, target);
+        assert_eq!(c.get(href).await.status, 200);
+    }
     let tms = c.get("/tileMatrixSets/WebMercatorQuad").await.json();
     let m14 = &tms["tileMatrices"][14];
     assert_eq!(m14["matrixWidth"], 16384);

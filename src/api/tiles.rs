@@ -33,6 +33,8 @@ pub const TMS_ID: &str = "WebMercatorQuad";
 const TMS_URI: &str = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad";
 const CRS_3857: &str = "http://www.opengis.net/def/crs/EPSG/0/3857";
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+/// Link relation from a collection (or the landing page) to its vector tilesets.
+pub const REL_TILESETS_VECTOR: &str = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector";
 const REL_TILING_SCHEME: &str = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme";
 /// Tiles change only when the data directory does (a restart), and the ETag revalidates.
 const CACHE_CONTROL: &str = "public, max-age=3600";
