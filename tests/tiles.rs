@@ -525,6 +525,19 @@ async fn coverage_tiles_carry_the_coverage_figures() {
         }
     }
     assert_eq!(matched, want.len());
+    // The subdistrict level draws the boundary with the whole area's figures.
+    let r3 = c
+        .get(&format!(
+            "/coverage/tiles/WebMercatorQuad/10/{y}/{x}?category=elder_canteen&minutes=5&profile=elder&level=subdistrict"
+        ))
+        .await;
+    let whole = &decode(&r3.body)["coverage"];
+    assert_eq!(whole.len(), 1);
+    assert_eq!(whole[0].props["households"], cov["summary"]["households"]);
+    assert_eq!(
+        whole[0].props["households_covered"],
+        cov["summary"]["households_covered"]
+    );
     // Another threshold is another tile (not the cached one).
     let r2 = c
         .get(&format!(

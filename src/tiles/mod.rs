@@ -36,6 +36,8 @@ const ZOOMS: usize = (ZOOM_MAX - ZOOM_MIN + 1) as usize;
 /// Byte budget of the tile cache; past it the cache starts over (tiles are cheap to redo,
 /// and a subdistrict's tiles at every zoom fit many times over).
 const TILE_CACHE_BYTES: usize = 256 << 20;
+/// Bytes charged per cached tile beyond its MVT bytes (key, `Arc`, map slot).
+const TILE_ENTRY_OVERHEAD: usize = 256;
 /// Coverage results kept (one per category × minutes × profile × level asked).
 const COVERAGE_CACHE_ENTRIES: usize = 64;
 
@@ -486,11 +488,14 @@ impl Tiler {
         }
         let made = Arc::new(TileBytes::new(self.render(source, tile, planner)?));
         if let Ok(mut c) = self.cache.write() {
-            if c.bytes + made.mvt.len() > TILE_CACHE_BYTES {
+            // Every entry costs its key and bookkeeping too, so a flood of empty tiles (any
+            // z18 tile of the world is valid) cannot grow the map without bound.
+            let cost = made.mvt.len() + TILE_ENTRY_OVERHEAD;
+            if c.bytes + cost > TILE_CACHE_BYTES {
                 c.tiles.clear();
                 c.bytes = 0;
             }
-            c.bytes += made.mvt.len();
+            c.bytes += cost;
             c.tiles.insert(key, Arc::clone(&made));
         }
         Ok(made)
