@@ -1,8 +1,11 @@
 //! Other readers of our vector tiles: GDAL's MVT driver (`ogrinfo`, with GEOS checking every
 //! polygon through the SQLite dialect's `ST_IsValid`) and Mapbox's reference JavaScript
-//! decoder (`@mapbox/vector-tile` from npm, run with node). Needs `ogrinfo` (Debian:
+//! decoder (`@mapbox/vector-tile` from npm, run with node), and MapLibre's style-spec
+//! validator on `/styles/default.json`. Needs `ogrinfo` (Debian:
 //! gdal-bin), `node` and `npm ci` in tests/node; `.ci/run` installs them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -201,4 +204,31 @@ fn mapbox_vector_tile_js_decodes_our_tiles() {
         "{polygons} polygons, {points} points"
     );
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// Run MapLibre's style-spec validator on a style; returns its error messages.
+fn maplibre_errors(style: &Value, name: &str) -> Vec<String> {
+    let node_dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node"));
+    let file = std::env::temp_dir().join(format!("servicemap-{}-{name}.json", std::process::id()));
+    std::fs::write(&file, style.to_string()).unwrap();
+    let out = run(
+        Command::new("node")
+            .arg(node_dir.join("validate-style.mjs"))
+            .arg(&file),
+        "node validate-style.mjs",
+    );
+    std::fs::remove_file(file).ok();
+    serde_json::from_str(&out).expect("a JSON list of errors")
+}
+
+#[actix_web::test]
+async fn maplibre_validates_the_style() {
+    let c = common::client(common::mini_service()).await;
+    let style = c.get("/styles/default.json").await.json();
+    let errors = maplibre_errors(&style, "style");
+    assert!(errors.is_empty(), "MapLibre rejects the style: {errors:#?}");
+    // The validator is not vacuous: a layer drawing from a missing source is an error.
+    let mut broken = style.clone();
+    broken["layers"][1]["source"] = Value::from("nowhere");
+    assert!(!maplibre_errors(&broken, "broken").is_empty());
 }
