@@ -16,4 +16,5 @@ pub mod query;
 pub mod render;
 pub mod service;
 pub mod store;
+pub mod tiles;
 pub mod walk;

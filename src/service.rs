@@ -12,6 +12,7 @@ use crate::analysis::{Planner, WalkWorld};
 use crate::index::{IndexError, Indexes};
 use crate::model::{LayerId, Taxonomy};
 use crate::store::{self, Dataset, StoreError};
+use crate::tiles::Tiler;
 use crate::walk::DEFAULT_MAX_SNAP_M;
 
 /// Why a data directory cannot be served.
@@ -42,6 +43,8 @@ pub struct Service {
     pub walk: Option<Arc<WalkWorld>>,
     /// Coverage, gaps, audit, scenarios and siting over `walk`; `None` without walkways.
     pub planner: Option<Planner>,
+    /// Every layer ready for vector tiles, with the tile and coverage caches.
+    pub tiles: Tiler,
 }
 
 impl Service {
@@ -82,12 +85,14 @@ impl Service {
             None
         };
         let planner = walk.as_ref().map(|w| Planner::new(Arc::clone(w)));
+        let tiles = Tiler::build(&dataset);
         Ok(Service {
             dataset,
             indexes,
             taxonomy,
             walk,
             planner,
+            tiles,
         })
     }
 

@@ -227,6 +227,76 @@ async fn real_responses_validate_against_the_spec() {
         ("/siting", "/siting?category=clinic&count=11"),
         ("/siting", "/siting?category=clinic&candidates=100,20"),
         ("/scenarios", "/scenarios"),
+        ("/tileMatrixSets", "/tileMatrixSets"),
+        (
+            "/tileMatrixSets/{tileMatrixSetId}",
+            "/tileMatrixSets/WebMercatorQuad",
+        ),
+        (
+            "/tileMatrixSets/{tileMatrixSetId}",
+            "/tileMatrixSets/WorldCRS84Quad",
+        ),
+        (
+            "/collections/{collectionId}/tiles",
+            "/collections/grids/tiles",
+        ),
+        (
+            "/collections/{collectionId}/tiles",
+            "/collections/nope/tiles",
+        ),
+        (
+            "/collections/{collectionId}/tiles/{tileMatrixSetId}",
+            "/collections/facilities/tiles/WebMercatorQuad",
+        ),
+        (
+            "/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json",
+            "/collections/walkways/tiles/WebMercatorQuad/tilejson.json",
+        ),
+        (
+            "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+            "/collections/grids/tiles/WebMercatorQuad/14/6787/13040",
+        ),
+        (
+            "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+            "/collections/grids/tiles/WebMercatorQuad/10/0/0",
+        ),
+        (
+            "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+            "/collections/grids/tiles/WebMercatorQuad/9/424/815",
+        ),
+        (
+            "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+            "/collections/grids/tiles/WebMercatorQuad/14/x/13040",
+        ),
+        ("/tiles", "/tiles"),
+        ("/tiles/{tileMatrixSetId}", "/tiles/WebMercatorQuad"),
+        (
+            "/tiles/{tileMatrixSetId}/tilejson.json",
+            "/tiles/WebMercatorQuad/tilejson.json",
+        ),
+        (
+            "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+            "/tiles/WebMercatorQuad/16/27149/52161",
+        ),
+        (
+            "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+            "/tiles/WebMercatorQuad/14/99999/0",
+        ),
+        (
+            "/coverage/tiles/{tileMatrixSetId}/tilejson.json",
+            "/coverage/tiles/WebMercatorQuad/tilejson.json?category=clinic&minutes=10",
+        ),
+        (
+            "/coverage/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+            "/coverage/tiles/WebMercatorQuad/14/6787/13040?category=elder_canteen&profile=elder&level=microgrid",
+        ),
+        (
+            "/coverage/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+            "/coverage/tiles/WebMercatorQuad/14/6787/13040?category=nope",
+        ),
+        ("/styles/default.json", "/styles/default.json"),
+        ("/fonts/{fontstack}/{range}", "/fonts/Noto%20Sans/0-255"),
+        ("/fonts/{fontstack}/{range}", "/fonts/Noto%20Sans/3-7"),
     ];
     // (route pattern, body) posted.
     let posts: &[(&str, &str)] = &[

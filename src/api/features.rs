@@ -102,6 +102,8 @@ pub async fn landing(req: HttpRequest) -> Result<HttpResponse, ApiError> {
             link(format!("{b}/openapi.yaml"), "service-desc", "application/vnd.oai.openapi;version=3.0", "API definition (OpenAPI 3.1, YAML)"),
             link(format!("{b}/conformance"), "conformance", "application/json", "Conformance classes"),
             link(format!("{b}/collections"), "data", "application/json", "Collections (layers)"),
+            link(format!("{b}/tiles"), super::tiles::REL_TILESETS_VECTOR, "application/json", "Vector tiles of every layer (base map)"),
+            link(format!("{b}/tileMatrixSets"), "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", "application/json", "Tile matrix sets"),
         ],
     })))
 }
@@ -122,6 +124,7 @@ fn collection_value(svc: &Service, layer: LayerId, b: &str) -> Value {
         "links": [
             link(format!("{b}/collections/{id}"), "self", "application/json", layer.title()),
             link(format!("{b}/collections/{id}/items"), "items", GEO_JSON, "Items (GeoJSON)"),
+            link(format!("{b}/collections/{id}/tiles"), super::tiles::REL_TILESETS_VECTOR, "application/json", "Vector tiles"),
         ],
     });
     if let (Some(e), Some(m)) = (

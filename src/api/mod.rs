@@ -21,6 +21,7 @@ pub mod params;
 pub mod profiles;
 pub mod scenarios;
 pub mod siting;
+pub mod tiles;
 pub mod walk;
 
 use std::path::PathBuf;
@@ -240,6 +241,91 @@ pub const ROUTES: &[Route] = &[
         path: "/siting",
         register: |c, p| {
             c.service(web::resource(p).get(siting::get));
+        },
+    },
+    // Vector tiles (OGC API – Tiles, TileJSON, MapLibre style): src/api/tiles.rs.
+    Route {
+        path: "/tileMatrixSets",
+        register: |c, p| {
+            c.service(web::resource(p).get(tiles::tile_matrix_sets));
+        },
+    },
+    Route {
+        path: "/tileMatrixSets/{tileMatrixSetId}",
+        register: |c, p| {
+            c.service(web::resource(p).get(tiles::tile_matrix_set));
+        },
+    },
+    Route {
+        path: "/collections/{collectionId}/tiles",
+        register: |c, p| {
+            c.service(web::resource(p).get(tiles::collection_tilesets));
+        },
+    },
+    Route {
+        path: "/collections/{collectionId}/tiles/{tileMatrixSetId}",
+        register: |c, p| {
+            c.service(web::resource(p).get(tiles::collection_tileset));
+        },
+    },
+    Route {
+        path: "/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json",
+        register: |c, p| {
+            c.service(web::resource(p).get(tiles::collection_tilejson));
+        },
+    },
+    Route {
+        path: "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+        register: |c, p| {
+            c.service(web::resource(p).get(tiles::collection_tile));
+        },
+    },
+    Route {
+        path: "/tiles",
+        register: |c, p| {
+            c.service(web::resource(p).get(tiles::composite_tilesets));
+        },
+    },
+    Route {
+        path: "/tiles/{tileMatrixSetId}",
+        register: |c, p| {
+            c.service(web::resource(p).get(tiles::composite_tileset));
+        },
+    },
+    Route {
+        path: "/tiles/{tileMatrixSetId}/tilejson.json",
+        register: |c, p| {
+            c.service(web::resource(p).get(tiles::composite_tilejson));
+        },
+    },
+    Route {
+        path: "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+        register: |c, p| {
+            c.service(web::resource(p).get(tiles::composite_tile));
+        },
+    },
+    Route {
+        path: "/coverage/tiles/{tileMatrixSetId}/tilejson.json",
+        register: |c, p| {
+            c.service(web::resource(p).get(tiles::coverage_tilejson));
+        },
+    },
+    Route {
+        path: "/coverage/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+        register: |c, p| {
+            c.service(web::resource(p).get(tiles::coverage_tile));
+        },
+    },
+    Route {
+        path: "/styles/default.json",
+        register: |c, p| {
+            c.service(web::resource(p).get(tiles::style));
+        },
+    },
+    Route {
+        path: "/fonts/{fontstack}/{range}",
+        register: |c, p| {
+            c.service(web::resource(p).get(tiles::glyphs));
         },
     },
 ];

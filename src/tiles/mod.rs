@@ -1,0 +1,625 @@
+//! Mapbox Vector Tiles (MVT 2.1) of every layer, of all layers at once (the base map) and of
+//! live coverage, in WebMercatorQuad at zoom [`ZOOM_MIN`]–[`ZOOM_MAX`]. No HTTP here: the
+//! API asks a [`Tiler`] for a tile's bytes and serves them.
+//!
+//! Per layer the tiler keeps the features in world coordinates with an R-tree of their
+//! envelopes; each feature is simplified and snapped to a zoom's pixel grid the first time a
+//! tile of that zoom touches it ([`prepare`]), and a tile is then an R-tree query, a clip of
+//! the features crossing its buffered edge and an MVT encoding with geozero.
+
+pub mod glyphs;
+pub mod matrix;
+pub mod prepare;
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use geo::{BoundingRect, CoordsIter, Geometry, MapCoords};
+use geozero::ToMvt;
+use geozero::mvt::{Message, TagsBuilder, Tile, TileValue, tile};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
+use serde_json::Value;
+
+use crate::analysis::{Level, PlanError, Planner, UnitCoverage};
+use crate::model::{Feature, LayerId};
+use crate::store::Dataset;
+use crate::walk::Profile;
+
+pub use matrix::{BUFFER, EXTENT, TileId, TileIdError, ZOOM_MAX, ZOOM_MIN};
+pub use prepare::{PixelGeom, Prepared};
+
+/// Zooms served, as a count (for per-zoom arrays).
+const ZOOMS: usize = (ZOOM_MAX - ZOOM_MIN + 1) as usize;
+/// Byte budget of the tile cache; past it the cache starts over (tiles are cheap to redo,
+/// and a subdistrict's tiles at every zoom fit many times over).
+const TILE_CACHE_BYTES: usize = 256 << 20;
+/// Bytes charged per cached tile beyond its MVT bytes (key, `Arc`, map slot).
+const TILE_ENTRY_OVERHEAD: usize = 256;
+/// Coverage results kept (one per category × minutes × profile × level asked).
+const COVERAGE_CACHE_ENTRIES: usize = 64;
+
+/// The layers of the composite base-map source and the zoom from which each is in it: the
+/// small and numerous layers only once a tile is small enough to draw them.
+pub const COMPOSITE: [(LayerId, u8); 9] = [
+    (LayerId::Water, 10),
+    (LayerId::Boundary, 10),
+    (LayerId::Communities, 10),
+    (LayerId::Grids, 12),
+    (LayerId::Compounds, 13),
+    (LayerId::Walkways, 13),
+    (LayerId::Facilities, 13),
+    (LayerId::Microgrids, 14),
+    (LayerId::Buildings, 15),
+];
+
+/// Name of the layer inside a coverage tile.
+pub const COVERAGE_LAYER: &str = "coverage";
+
+/// The properties of a coverage tile's features and their TileJSON types.
+pub const COVERAGE_FIELDS: [(&str, &str); 9] = [
+    ("id", "String"),
+    ("name", "String"),
+    ("households", "Number"),
+    ("households_covered", "Number"),
+    ("share", "Number"),
+    ("residents_60plus", "Number"),
+    ("residents_60plus_covered", "Number"),
+    ("median_walk_min", "Number"),
+    ("p90_walk_min", "Number"),
+];
+
+/// The properties each layer carries into its tiles (beside `id`, the feature's own id):
+/// what a map styles or labels by.
+#[must_use]
+pub fn tile_properties(layer: LayerId) -> &'static [&'static str] {
+    match layer {
+        LayerId::Boundary => &["name", "code", "households", "residents"],
+        LayerId::Communities => &[
+            "name",
+            "kind",
+            "households",
+            "residents",
+            "residents_60plus",
+        ],
+        LayerId::Grids => &["name", "community", "households"],
+        LayerId::Microgrids => &["name", "grid", "community", "households"],
+        LayerId::Compounds => &["name", "community", "old", "open", "households"],
+        LayerId::Buildings => &["households", "floors", "compound", "microgrid"],
+        LayerId::Facilities => &["name", "category", "level", "community"],
+        LayerId::Walkways => &["kind", "name", "stairs"],
+        LayerId::Water => &["name"],
+    }
+}
+
+/// Why a tile cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TileError {
+    #[error("the data directory has no {0} layer")]
+    NoLayer(LayerId),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("MVT encoding failed: {0}")]
+    Encode(String),
+}
+
+/// A property value in a tile.
+fn tile_value(v: &Value) -> Option<TileValue> {
+    match v {
+        Value::String(s) => Some(TileValue::Str(s.clone())),
+        Value::Bool(b) => Some(TileValue::Bool(*b)),
+        Value::Number(n) => n
+            .as_u64()
+            .map(TileValue::Uint)
+            .or_else(|| n.as_i64().map(TileValue::Sint))
+            .or_else(|| n.as_f64().map(TileValue::Double)),
+        _ => None,
+    }
+}
+
+fn feature_props(layer: LayerId, f: &Feature) -> Vec<(&'static str, TileValue)> {
+    let mut out = vec![("id", TileValue::Str(f.id.clone()))];
+    for &key in tile_properties(layer) {
+        if layer == LayerId::Walkways && key == "stairs" {
+            // A boolean of its own so a style filters on it without string matching.
+            out.push((
+                "stairs",
+                TileValue::Bool(f.str_prop("kind") == Some("stairs")),
+            ));
+            continue;
+        }
+        if let Some(v) = f.properties.get(key).and_then(tile_value) {
+            out.push((key, v));
+        }
+    }
+    out
+}
+
+type Envelope = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
+/// One layer ready for tiling.
+#[derive(Debug)]
+pub struct TileLayer {
+    pub id: LayerId,
+    /// Feature ids, in the layer's order (MVT feature id = position + 1).
+    pub ids: Vec<String>,
+    /// Geometries in world coordinates (see [`matrix`]).
+    pub world: Vec<Geometry<f64>>,
+    props: Vec<Vec<(&'static str, TileValue)>>,
+    tree: RTree<Envelope>,
+    /// Per zoom, per feature: the prepared geometry, made on first use.
+    prepared: Vec<Vec<OnceLock<Option<Prepared>>>>,
+    /// `[west, south, east, north]` in WGS84 degrees; `None` for an empty layer.
+    pub bounds: Option<[f64; 4]>,
+    /// The properties its tiles carry and their TileJSON type (`String`, `Number`,
+    /// `Boolean`), as found in the data.
+    pub fields: Vec<(&'static str, &'static str)>,
+}
+
+/// TileJSON's name of a tile value's type.
+#[must_use]
+pub fn field_type(v: &TileValue) -> &'static str {
+    match v {
+        TileValue::Str(_) => "String",
+        TileValue::Bool(_) => "Boolean",
+        _ => "Number",
+    }
+}
+
+impl TileLayer {
+    fn build(id: LayerId, features: &[Feature]) -> TileLayer {
+        let world: Vec<Geometry<f64>> = features
+            .iter()
+            .map(|f| {
+                f.geometry.map_coords(|c| {
+                    let (x, y) = matrix::lonlat_to_world(c.x, c.y);
+                    geo::Coord { x, y }
+                })
+            })
+            .collect();
+        let entries = world
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| {
+                let r = g.bounding_rect()?;
+                Some(GeomWithData::new(
+                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                ))
+            })
+            .collect();
+        let mut bounds: Option<[f64; 4]> = None;
+        for f in features {
+            if let Some(r) = f.geometry.bounding_rect() {
+                let b = bounds.get_or_insert([r.min().x, r.min().y, r.max().x, r.max().y]);
+                *b = [
+                    b[0].min(r.min().x),
+                    b[1].min(r.min().y),
+                    b[2].max(r.max().x),
+                    b[3].max(r.max().y),
+                ];
+            }
+        }
+        let props: Vec<Vec<(&'static str, TileValue)>> =
+            features.iter().map(|f| feature_props(id, f)).collect();
+        let mut fields: Vec<(&'static str, &'static str)> = Vec::new();
+        for key in std::iter::once("id").chain(tile_properties(id).iter().copied()) {
+            let found = props.iter().flatten().find(|(k, _)| *k == key);
+            if let Some((_, v)) = found {
+                fields.push((key, field_type(v)));
+            }
+        }
+        TileLayer {
+            id,
+            fields,
+            ids: features.iter().map(|f| f.id.clone()).collect(),
+            props,
+            prepared: (0..ZOOMS)
+                .map(|_| (0..world.len()).map(|_| OnceLock::new()).collect())
+                .collect(),
+            world,
+            tree: RTree::bulk_load(entries),
+            bounds,
+        }
+    }
+
+    /// Feature `i` prepared for zoom `z` (made now if this is its first use at `z`).
+    #[must_use]
+    pub fn prepared(&self, i: usize, z: u8) -> Option<&Prepared> {
+        self.prepared[usize::from(z - ZOOM_MIN)][i]
+            .get_or_init(|| prepare::prepare(&self.world[i], z))
+            .as_ref()
+    }
+
+    /// Positions of the features whose envelope meets `tile`'s buffered square.
+    fn candidates(&self, tile: TileId) -> Vec<usize> {
+        // One pixel more than the buffer: snapping moves a vertex by up to half a pixel.
+        let px = 1.0 / matrix::pixels_per_world(tile.z);
+        let b = tile.buffered_world_bounds();
+        let aabb = AABB::from_corners([b[0] - px, b[1] - px], [b[2] + px, b[3] + px]);
+        let mut out: Vec<usize> = self
+            .tree
+            .locate_in_envelope_intersecting(&aabb)
+            .map(|e| e.data)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// The features of this layer in `tile`, clipped and on the tile's grid: (position,
+    /// geometry).
+    #[must_use]
+    pub fn features_in(&self, tile: TileId) -> Vec<(usize, PixelGeom)> {
+        self.candidates(tile)
+            .into_iter()
+            .filter_map(|i| Some((i, prepare::clip(self.prepared(i, tile.z)?, tile)?)))
+            .collect()
+    }
+}
+
+/// Builds one MVT layer.
+struct LayerBuilder {
+    name: String,
+    features: Vec<tile::Feature>,
+    tags: TagsBuilder,
+}
+
+impl LayerBuilder {
+    fn new(name: &str) -> LayerBuilder {
+        LayerBuilder {
+            name: name.to_string(),
+            features: Vec::new(),
+            tags: TagsBuilder::new(),
+        }
+    }
+
+    fn add(
+        &mut self,
+        id: u64,
+        geom: &PixelGeom,
+        props: impl IntoIterator<Item = (&'static str, TileValue)>,
+    ) -> Result<(), TileError> {
+        let mut f = geom
+            .to_geometry()
+            .to_mvt_unscaled()
+            .map_err(|e| TileError::Encode(e.to_string()))?;
+        f.id = Some(id);
+        for (k, v) in props {
+            let (ki, vi) = self.tags.insert_ref(k, v);
+            f.tags.push(ki);
+            f.tags.push(vi);
+        }
+        self.features.push(f);
+        Ok(())
+    }
+
+    fn finish(self) -> Option<tile::Layer> {
+        if self.features.is_empty() {
+            return None;
+        }
+        let (keys, values) = self.tags.into_tags();
+        Some(tile::Layer {
+            version: 2,
+            name: self.name,
+            features: self.features,
+            keys,
+            values: values.into_iter().map(Into::into).collect(),
+            extent: Some(EXTENT),
+        })
+    }
+}
+
+/// Which coverage a coverage tile draws.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoverageKey {
+    pub category: String,
+    pub minutes: f64,
+    pub profile: Profile,
+    pub level: Level,
+}
+
+impl Eq for CoverageKey {}
+
+impl Hash for CoverageKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.category.hash(state);
+        self.minutes.to_bits().hash(state);
+        self.profile.hash(state);
+        self.level.hash(state);
+    }
+}
+
+impl CoverageKey {
+    /// The polygon layer whose units this level aggregates to.
+    #[must_use]
+    pub fn layer(&self) -> LayerId {
+        match self.level {
+            Level::Microgrid => LayerId::Microgrids,
+            Level::Grid => LayerId::Grids,
+            Level::Community => LayerId::Communities,
+            Level::Subdistrict => LayerId::Boundary,
+        }
+    }
+}
+
+/// A tile source.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Source {
+    Layer(LayerId),
+    /// Every layer, each from its [`COMPOSITE`] zoom.
+    Composite,
+    Coverage(CoverageKey),
+}
+
+/// A finished tile: MVT bytes (empty when nothing is in the tile — a valid tile with no
+/// layers) and, made on first request, their gzip.
+#[derive(Debug)]
+pub struct TileBytes {
+    pub mvt: Vec<u8>,
+    gzip: OnceLock<Vec<u8>>,
+}
+
+impl TileBytes {
+    fn new(mvt: Vec<u8>) -> TileBytes {
+        TileBytes {
+            mvt,
+            gzip: OnceLock::new(),
+        }
+    }
+
+    /// The tile gzip-compressed (what `Content-Encoding: gzip` sends; also what MBTiles
+    /// stores).
+    pub fn gzip(&self) -> &[u8] {
+        self.gzip.get_or_init(|| {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            // Writing to a Vec cannot fail.
+            let _ = enc.write_all(&self.mvt);
+            enc.finish().unwrap_or_default()
+        })
+    }
+}
+
+type CoverageUnits = Arc<HashMap<String, UnitCoverage>>;
+
+#[derive(Debug, Default)]
+struct TileCache {
+    tiles: HashMap<(Source, TileId), Arc<TileBytes>>,
+    bytes: usize,
+}
+
+/// Every layer ready for tiling, plus the caches of finished tiles and of coverage.
+#[derive(Debug)]
+pub struct Tiler {
+    layers: BTreeMap<LayerId, TileLayer>,
+    /// Hash of every feature (ids, coordinates, properties): the strong validator of every
+    /// tile made from this data.
+    pub data_version: u64,
+    cache: RwLock<TileCache>,
+    coverage: Mutex<HashMap<CoverageKey, CoverageUnits>>,
+}
+
+fn data_version(ds: &Dataset) -> u64 {
+    // std's SipHash with fixed keys: stable for one build of the service, which is all a
+    // cache validator needs (a new build may change every ETag once).
+    let mut h = std::hash::DefaultHasher::new();
+    for (layer, features) in &ds.layers {
+        layer.as_str().hash(&mut h);
+        for f in features {
+            f.id.hash(&mut h);
+            for c in f.geometry.coords_iter() {
+                c.x.to_bits().hash(&mut h);
+                c.y.to_bits().hash(&mut h);
+            }
+            serde_json::to_string(&f.properties)
+                .unwrap_or_default()
+                .hash(&mut h);
+        }
+    }
+    h.finish()
+}
+
+impl Tiler {
+    /// Index every layer of a dataset for tiling (geometry is prepared lazily per zoom).
+    #[must_use]
+    pub fn build(ds: &Dataset) -> Tiler {
+        Tiler {
+            layers: ds
+                .layers
+                .iter()
+                .map(|(&id, features)| (id, TileLayer::build(id, features)))
+                .collect(),
+            data_version: data_version(ds),
+            cache: RwLock::new(TileCache::default()),
+            coverage: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A layer, if the data directory has it.
+    #[must_use]
+    pub fn layer(&self, id: LayerId) -> Option<&TileLayer> {
+        self.layers.get(&id)
+    }
+
+    /// The layers present, in [`LayerId`] order.
+    pub fn layers(&self) -> impl Iterator<Item = &TileLayer> {
+        self.layers.values()
+    }
+
+    /// `[west, south, east, north]` of all layers together.
+    #[must_use]
+    pub fn bounds(&self) -> Option<[f64; 4]> {
+        self.layers
+            .values()
+            .filter_map(|l| l.bounds)
+            .reduce(|a, b| {
+                [
+                    a[0].min(b[0]),
+                    a[1].min(b[1]),
+                    a[2].max(b[2]),
+                    a[3].max(b[3]),
+                ]
+            })
+    }
+
+    /// A tile if it is in the cache (the fast path: no thread hop, no work).
+    #[must_use]
+    pub fn cached(&self, source: &Source, tile: TileId) -> Option<Arc<TileBytes>> {
+        let key = (source.clone(), tile);
+        self.cache.read().ok()?.tiles.get(&key).cloned()
+    }
+
+    /// A tile, from the cache or made now. `planner` is needed for coverage sources only.
+    pub fn tile(
+        &self,
+        source: &Source,
+        tile: TileId,
+        planner: Option<&Planner>,
+    ) -> Result<Arc<TileBytes>, TileError> {
+        let key = (source.clone(), tile);
+        if let Some(t) = self
+            .cache
+            .read()
+            .ok()
+            .and_then(|c| c.tiles.get(&key).cloned())
+        {
+            return Ok(t);
+        }
+        let made = Arc::new(TileBytes::new(self.render(source, tile, planner)?));
+        if let Ok(mut c) = self.cache.write() {
+            // Every entry costs its key and bookkeeping too, so a flood of empty tiles (any
+            // z18 tile of the world is valid) cannot grow the map without bound.
+            let cost = made.mvt.len() + TILE_ENTRY_OVERHEAD;
+            if c.bytes + cost > TILE_CACHE_BYTES {
+                c.tiles.clear();
+                c.bytes = 0;
+            }
+            c.bytes += cost;
+            c.tiles.insert(key, Arc::clone(&made));
+        }
+        Ok(made)
+    }
+
+    /// Make a tile's MVT bytes (no tile cache; coverage results are cached).
+    pub fn render(
+        &self,
+        source: &Source,
+        tile: TileId,
+        planner: Option<&Planner>,
+    ) -> Result<Vec<u8>, TileError> {
+        let mut layers = Vec::new();
+        match source {
+            Source::Layer(id) => {
+                let l = self.layers.get(id).ok_or(TileError::NoLayer(*id))?;
+                layers.extend(self.encode_layer(l, tile)?);
+            }
+            Source::Composite => {
+                for (id, minzoom) in COMPOSITE {
+                    if let (Some(l), true) = (self.layers.get(&id), tile.z >= minzoom) {
+                        layers.extend(self.encode_layer(l, tile)?);
+                    }
+                }
+            }
+            Source::Coverage(key) => {
+                let planner = planner.ok_or(TileError::NoLayer(LayerId::Walkways))?;
+                let units = self.coverage_units(planner, key)?;
+                let id = key.layer();
+                let l = self.layers.get(&id).ok_or(TileError::NoLayer(id))?;
+                layers.extend(self.encode_coverage(l, key.level, &units, tile)?);
+            }
+        }
+        if layers.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(Tile { layers }.encode_to_vec())
+    }
+
+    // A method of the tiler, like the others of its pipeline, though it needs no state of it.
+    #[allow(clippy::unused_self)]
+    fn encode_layer(&self, l: &TileLayer, tile: TileId) -> Result<Option<tile::Layer>, TileError> {
+        let mut b = LayerBuilder::new(l.id.as_str());
+        for (i, g) in l.features_in(tile) {
+            b.add(i as u64 + 1, &g, l.props[i].iter().cloned())?;
+        }
+        Ok(b.finish())
+    }
+
+    #[allow(clippy::unused_self)]
+    fn encode_coverage(
+        &self,
+        l: &TileLayer,
+        level: Level,
+        units: &HashMap<String, UnitCoverage>,
+        tile: TileId,
+    ) -> Result<Option<tile::Layer>, TileError> {
+        let mut b = LayerBuilder::new(COVERAGE_LAYER);
+        for (i, g) in l.features_in(tile) {
+            let unit = if level == Level::Subdistrict {
+                crate::analysis::coverage::SUBDISTRICT
+            } else {
+                l.ids[i].as_str()
+            };
+            let mut props: Vec<(&'static str, TileValue)> = l.props[i]
+                .iter()
+                .filter(|(k, _)| matches!(*k, "id" | "name"))
+                .cloned()
+                .collect();
+            props.extend(coverage_props(units.get(unit)));
+            b.add(i as u64 + 1, &g, props)?;
+        }
+        Ok(b.finish())
+    }
+
+    /// Coverage per unit for `key`, computed once and kept.
+    pub fn coverage_units(
+        &self,
+        planner: &Planner,
+        key: &CoverageKey,
+    ) -> Result<CoverageUnits, TileError> {
+        if let Some(u) = self.coverage.lock().ok().and_then(|c| c.get(key).cloned()) {
+            return Ok(u);
+        }
+        let r = planner.coverage(&key.category, key.minutes, key.profile, key.level)?;
+        let units: CoverageUnits =
+            Arc::new(r.units.into_iter().map(|u| (u.unit.clone(), u)).collect());
+        if let Ok(mut c) = self.coverage.lock() {
+            if c.len() >= COVERAGE_CACHE_ENTRIES {
+                c.clear();
+            }
+            c.insert(key.clone(), Arc::clone(&units));
+        }
+        Ok(units)
+    }
+}
+
+/// The coverage properties of a unit (households 0 and no share when nobody lives there).
+fn coverage_props(u: Option<&UnitCoverage>) -> Vec<(&'static str, TileValue)> {
+    let Some(u) = u else {
+        return vec![("households", TileValue::Uint(0))];
+    };
+    let r = |x: f64| (x * 10_000.0).round() / 10_000.0;
+    let mut out = vec![
+        ("households", TileValue::Uint(u.households)),
+        ("households_covered", TileValue::Uint(u.households_covered)),
+        ("residents_60plus", TileValue::Uint(u.residents_60plus)),
+        (
+            "residents_60plus_covered",
+            TileValue::Uint(u.residents_60plus_covered),
+        ),
+    ];
+    // No share where nobody lives: the property is absent, as a choropleth's "no data".
+    if let Some(share) = u.share {
+        out.push(("share", TileValue::Double(r(share))));
+    }
+    if let Some(m) = u.median_walk_min {
+        out.push((
+            "median_walk_min",
+            TileValue::Double((m * 10.0).round() / 10.0),
+        ));
+    }
+    if let Some(m) = u.p90_walk_min {
+        out.push(("p90_walk_min", TileValue::Double((m * 10.0).round() / 10.0)));
+    }
+    out
+}
