@@ -17,6 +17,7 @@ pub mod locate;
 pub mod metrics;
 pub mod nearest;
 pub mod openapi;
+pub mod page;
 pub mod params;
 pub mod plan;
 pub mod profiles;
@@ -126,7 +127,13 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/",
         register: |c, p| {
-            c.service(web::resource(p).get(features::landing));
+            c.service(web::resource(p).get(page::root));
+        },
+    },
+    Route {
+        path: "/map/{file}",
+        register: |c, p| {
+            c.service(web::resource(p).get(page::file));
         },
     },
     Route {
@@ -289,6 +296,8 @@ pub fn app(
         .wrap(from_fn(move |req, next| {
             metrics::record(metrics.clone(), req, next)
         }))
+        // Outermost: gzip/brotli for clients that ask (the map page's layers shrink ~5×).
+        .wrap(actix_web::middleware::Compress::default())
 }
 
 /// Load the data and serve until stopped. Fails before binding when the data directory is

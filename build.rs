@@ -1,0 +1,106 @@
+//! Builds the map page (`web/`, OpenLayers + TypeScript, bundled by esbuild) into `OUT_DIR`
+//! and writes `web_assets.rs`, the table `src/api/page.rs` embeds with `include_bytes!`, so
+//! `servicemap` stays one file. Needs node and npm; npm downloads only from the npm registry,
+//! pinned by `web/package-lock.json`. `npm ci` runs only when that lockfile changed since the
+//! last install; the bundling itself takes about a second.
+//!
+//! `SERVICEMAP_WEB_DIST=DIR` embeds an already built page instead (a machine without node).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::{env, fs};
+
+fn main() {
+    let root =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    for p in [
+        "web/src",
+        "web/build.mjs",
+        "web/package.json",
+        "web/package-lock.json",
+    ] {
+        println!("cargo:rerun-if-changed={p}");
+    }
+    println!("cargo:rerun-if-env-changed=SERVICEMAP_WEB_DIST");
+
+    let dist = match env::var_os("SERVICEMAP_WEB_DIST") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let dist = out_dir.join("web");
+            build_page(&root.join("web"), &dist);
+            dist
+        }
+    };
+    write_table(&dist, &out_dir.join("web_assets.rs"));
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("\nerror: building the map page (web/): {msg}\n");
+    std::process::exit(1);
+}
+
+fn run(cmd: &mut Command, what: &str) {
+    match cmd.status() {
+        Ok(s) if s.success() => {}
+        Ok(s) => fail(&format!("`{what}` failed ({s}); its output is above")),
+        Err(e) => fail(&format!(
+            "cannot run `{what}`: {e}. Install Node.js 18+ with npm (Debian: apt-get install nodejs npm), \
+             or set SERVICEMAP_WEB_DIST to a directory built by `npm run build`"
+        )),
+    }
+}
+
+fn build_page(web: &Path, dist: &Path) {
+    let lock = fs::read(web.join("package-lock.json"))
+        .unwrap_or_else(|e| fail(&format!("web/package-lock.json: {e}")));
+    // A copy of the lockfile the modules were installed from: a changed lockfile reinstalls.
+    let stamp = web.join("node_modules/.servicemap-installed-lock");
+    if fs::read(&stamp).ok().as_deref() != Some(lock.as_slice()) {
+        run(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(web),
+            "npm ci",
+        );
+        fs::write(&stamp, &lock).unwrap_or_else(|e| fail(&format!("{}: {e}", stamp.display())));
+    }
+    run(
+        Command::new("node")
+            .arg("build.mjs")
+            .arg(dist)
+            .current_dir(web),
+        "node build.mjs",
+    );
+}
+
+/// `pub static ASSETS: &[(&str, &[u8])]`: every file of `dist` (flat), sorted by name.
+fn write_table(dist: &Path, to: &Path) {
+    let mut files: Vec<PathBuf> = fs::read_dir(dist)
+        .unwrap_or_else(|e| fail(&format!("{}: {e}", dist.display())))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    if !files.iter().any(|p| p.ends_with("index.html")) {
+        fail(&format!("{} has no index.html", dist.display()));
+    }
+    let mut src = String::from(
+        "/// The built map page: (file name, bytes); written by build.rs.\npub static ASSETS: &[(&str, &[u8])] = &[\n",
+    );
+    for p in files {
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_else(|| fail("non-UTF-8 file name"));
+        let _ = writeln!(
+            src,
+            "    ({name:?}, include_bytes!({:?})),",
+            p.display().to_string()
+        );
+    }
+    src.push_str("];\n");
+    fs::write(to, src).unwrap_or_else(|e| fail(&format!("{}: {e}", to.display())));
+}
