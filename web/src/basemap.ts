@@ -82,7 +82,7 @@ export function baseMap(): BaseMap {
   const water = new VectorSource();
   const communities = new VectorSource();
   // OpenLayers calls a source's loader the first time its layer is drawn, so the walkway
-  // network (the largest layer, shown from zoom 14) is only fetched once someone zooms in.
+  // network (the largest layer, shown from zoom ~15) is only fetched once someone zooms in.
   const lazy = (id: string) => {
     const src: VectorSource = new VectorSource({
       loader: (_extent, _resolution, _projection, success, failure) => {
@@ -115,8 +115,9 @@ export function baseMap(): BaseMap {
       layer(boundary, boundaryStyle, 0),
       layer(water, waterStyle, 1),
       layer(compounds, compoundStyle, 2),
-      // Walkways from zoom 14 on: below that they are a grey blur and most of the drawing time.
-      layer(walkways, (f) => (f.get('kind') === 'stairs' ? stairsStyle : walkStyle), 3, { maxResolution: 10 }),
+      // Walkways from zoom ~15 on: below that they are a grey blur, yet most of the bytes and
+      // drawing time of the whole map (1.3 MB, 7.5k lines).
+      layer(walkways, (f) => (f.get('kind') === 'stairs' ? stairsStyle : walkStyle), 3, { maxResolution: 6 }),
       layer(communities, communityStyle, 6, { declutter: true }),
     ],
     boundary,

@@ -57,6 +57,8 @@ export function plannerView(ctx: Ctx): ViewModule {
     return s;
   };
   const unitLayer = new VectorLayer({ source: units, style: unitStyle, zIndex: 5 });
+  const gapUnitStyle = new Style({ stroke: new Stroke({ color: '#000', width: 2, lineDash: [4, 3] }) });
+  const gapBuildingStyle = new Style({ image: new CircleStyle({ radius: 2.5, fill: new Fill({ color: '#b00' }) }) });
   const marks = new VectorSource(); // gaps' buildings, siting's sites, added facilities
   const markLayer = new VectorLayer({
     source: marks,
@@ -69,7 +71,8 @@ export function plannerView(ctx: Ctx): ViewModule {
           text: new Text({ text: String(f.get('label') ?? ''), fill: new Fill({ color: '#fff' }), font: 'bold 11px system-ui, sans-serif' }),
         });
       }
-      return new Style({ image: new CircleStyle({ radius: 2.5, fill: new Fill({ color: '#b00' }) }) });
+      if (f.get('kind') === 'microgrid') return gapUnitStyle;
+      return gapBuildingStyle;
     },
   });
 
@@ -90,6 +93,10 @@ export function plannerView(ctx: Ctx): ViewModule {
   let busy = '';
   let standard: 'gb50180' | 'mofcom' = 'gb50180';
   let siteCount = 3;
+  /** What the choropleth shows: coverage share, or the audit's compliance rate. */
+  let shading: 'coverage' | 'audit' = 'coverage';
+  /** The unit last clicked on the map. */
+  let picked: { name: string; share: number } | undefined;
 
   const draggable = new Collection<Feature>();
   const translate = new Translate({ features: draggable });
@@ -135,6 +142,8 @@ export function plannerView(ctx: Ctx): ViewModule {
     run(t('loading'), async () => {
       coverage = await get<CoverageResult>('/coverage', { ...params(), level: state.level });
       showUnits(coverage);
+      shading = 'coverage';
+      audit = undefined;
       ctx.mark('coverageMinutes', coverage.minutes);
       table = {
         name: `coverage-${state.cat}-${state.minutes}min-${state.level}`,
@@ -193,13 +202,14 @@ export function plannerView(ctx: Ctx): ViewModule {
       const g = await get<GapsResult>('/gaps', params());
       gaps = g.features.filter((f) => f.properties.kind === 'microgrid').map((f) => f.properties as GapMicrogrid);
       marks.clear();
-      marks.addFeatures(readFeatures({ ...g, features: g.features.filter((f) => f.properties.kind === 'building') }));
+      marks.addFeatures(readFeatures({ ...g, features: g.features.filter((f) => f.geometry) }));
       table = { name: `gaps-${state.cat}-${state.minutes}min`, rows: gaps.map((x) => ({ ...x })), features: marks.getFeatures() };
     });
 
   const loadAudit = () =>
     run(t('loading'), async () => {
       audit = await get<AuditResult>('/audit', { level: state.level, standard, profile: state.profile });
+      shading = 'audit';
       showUnits({
         ...audit,
         features: audit.features.map((f) => ({ ...f, properties: { ...f.properties, share: f.properties.compliance_rate } })),
@@ -226,7 +236,7 @@ export function plannerView(ctx: Ctx): ViewModule {
     });
 
   function zoomTo(unit: string): void {
-    const f = units.getFeatureById(unit);
+    const f = units.getFeatureById(unit) ?? marks.getFeatureById(unit);
     if (!f) return;
     units.getFeatures().forEach((g) => g.set('selected', g === f));
     const g = f.getGeometry();
@@ -248,8 +258,9 @@ export function plannerView(ctx: Ctx): ViewModule {
             `${t('after')}: `, h('span', { class: 'big' }, pct(after.share)),
             ` (${after.households_covered.toLocaleString()} ${t('households')}, ${t('change')} ${after.households_covered - s.households_covered >= 0 ? '+' : ''}${(after.households_covered - s.households_covered).toLocaleString()})`)
         : null,
-      h('div', { class: 'legend', 'aria-label': t('legend') },
-        h('span', { class: 'visually-hidden' }, t('legend')),
+      picked ? h('p', { id: 'picked' }, `${picked.name}: ${pct(picked.share)}`) : null,
+      h('p', { class: 'muted' }, shading === 'audit' ? t('legendAudit') : t('legend')),
+      h('div', { class: 'legend' },
         ...CLASSES.map(([hi, c], i) => h('span', { style: `--c:${c}` }, `${i * 20}–${Math.min(100, Math.round(hi * 100))}%`))),
     );
   }
@@ -382,7 +393,8 @@ export function plannerView(ctx: Ctx): ViewModule {
       }
       selectedFacility = map.forEachFeatureAtPixel(pixel, (f) => (f instanceof Feature && (ctx.facilities.hasFeature(f) || added.includes(f)) ? f : undefined), { hitTolerance: 4 });
       const unit = selectedFacility ? undefined : map.forEachFeatureAtPixel(pixel, (f) => (units.hasFeature(f as Feature) ? (f as Feature) : undefined));
-      if (unit) zoomTo(String(unit.getId()));
+      units.getFeatures().forEach((g) => g.set('selected', g === unit));
+      picked = unit ? { name: String(unit.get('name') ?? unit.getId()), share: Number(unit.get('after_share') ?? unit.get('share') ?? 0) } : undefined;
       render();
     },
   };
