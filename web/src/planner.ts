@@ -325,22 +325,24 @@ export function plannerView(ctx: Ctx): ViewModule {
         }, t('removeSelected')),
         h('button', { type: 'button', class: 'act secondary', onclick: resetScenario }, t('reset'))),
       h('h2', {}, t('gaps')),
-      h('button', { type: 'button', class: 'act secondary', onclick: () => void loadGaps() }, t('showGaps')),
+      h('button', { type: 'button', class: 'act secondary', id: 'gaps-btn', onclick: () => void loadGaps() }, t('showGaps')),
       gaps.length
         ? h('ol', { class: 'list', id: 'gaps' }, ...gaps.slice(0, 10).map((g) => h('li', {},
             h('button', { type: 'button', class: 'linklike', onclick: () => zoomTo(g.unit) }, g.name ?? g.unit),
-            ` · ${t('uncovered')} ${g.uncovered_households}`)))
+            ` · ${t('uncovered')} `, h('span', { class: 'count' }, g.uncovered_households),
+            // Micro-grid names repeat from grid to grid; the code says which one.
+            h('br'), h('span', { class: 'muted' }, g.unit))))
         : null,
       h('h2', {}, t('audit')),
       h('div', { class: 'row' },
         select('p-std', t('standardLabel'), [['gb50180', t('gb50180')], ['mofcom', t('mofcom')]], standard, (v) => { standard = v as typeof standard; }),
-        h('button', { type: 'button', class: 'act secondary', onclick: () => void loadAudit() }, t('runAudit'))),
+        h('button', { type: 'button', class: 'act secondary', id: 'audit-btn', onclick: () => void loadAudit() }, t('runAudit'))),
       audit ? auditTable(audit) : null,
       h('h2', {}, t('siting')),
       h('div', { class: 'row' },
         h('div', {}, h('label', { for: 'p-sites' }, t('sites')),
           h('input', { id: 'p-sites', type: 'number', min: 1, max: 10, value: siteCount, onchange: (e: Event) => { siteCount = Math.min(10, Math.max(1, Number((e.target as HTMLInputElement).value) || 1)); } })),
-        h('button', { type: 'button', class: 'act secondary', onclick: () => void loadSiting() }, t('runSiting'))),
+        h('button', { type: 'button', class: 'act secondary', id: 'siting-btn', onclick: () => void loadSiting() }, t('runSiting'))),
       sites.length ? h('ol', { class: 'list', id: 'sites' }, ...sites.map((s) => h('li', {}, `+${s.added_households} ${t('addsHouseholds')}`))) : null,
       table
         ? h('p', { class: 'row' },

@@ -174,6 +174,21 @@ await step('planner: a what-if drop changes the summary', async () => {
   await desktop.screenshot({ path: path.join(ARTIFACTS, 'desktop-whatif.png') });
 });
 
+await step('planner: gaps ranked, audit table, siting', async () => {
+  const idle = () => document.querySelector('#map')?.dataset.busy === '0';
+  await desktop.click('#gaps-btn');
+  await until(desktop, () => document.querySelectorAll('#gaps li').length > 0 && document.querySelector('#map')?.dataset.busy === '0');
+  const gaps = await desktop.$$eval('#gaps li .count', (ls) => ls.map((l) => Number(l.textContent)));
+  assert.ok(gaps.length > 0 && gaps.every((n) => n > 0), `gaps have uncovered households: ${gaps}`);
+  assert.deepEqual([...gaps].sort((a, b) => b - a), gaps, 'gaps ranked by uncovered households');
+  await desktop.click('#audit-btn');
+  await until(desktop, () => document.querySelectorAll('#audit-table tbody tr').length > 0 && document.querySelector('#map')?.dataset.busy === '0');
+  await desktop.click('#siting-btn');
+  await until(desktop, () => document.querySelectorAll('#sites li').length === 3);
+  await until(desktop, idle);
+  await desktop.screenshot({ path: path.join(ARTIFACTS, 'desktop-planner-tables.png') });
+});
+
 await step('English toggle', async () => {
   await desktop.click('#lang');
   const title = await desktop.$eval('h1', (e) => e.textContent);
