@@ -101,6 +101,8 @@ export function plannerView(ctx: Ctx): ViewModule {
   const draggable = new Collection<Feature>();
   const translate = new Translate({ features: draggable });
   translate.on('translateend', (e) => {
+    // A plain click also ends a "translation", of zero length: not a move.
+    if (e.startCoordinate[0] === e.coordinate[0] && e.startCoordinate[1] === e.coordinate[1]) return;
     for (const f of e.features.getArray()) {
       const id = f.getId();
       const ll = toLonLat((f.getGeometry() as Point).getCoordinates());
@@ -145,6 +147,7 @@ export function plannerView(ctx: Ctx): ViewModule {
       shading = 'coverage';
       audit = undefined;
       ctx.mark('coverageMinutes', coverage.minutes);
+      ctx.mark('covered', coverage.summary.households_covered);
       table = {
         name: `coverage-${state.cat}-${state.minutes}min-${state.level}`,
         rows: coverage.features.map((f) => ({ id: f.id, ...f.properties })),
@@ -307,7 +310,7 @@ export function plannerView(ctx: Ctx): ViewModule {
       h('div', { class: 'row' },
         h('button', { type: 'button', id: 'add-facility', class: 'act', 'aria-pressed': String(placing), onclick: () => { placing = !placing; render(); } }, placing ? t('clickToPlace') : t('addFacility')),
         h('button', {
-          type: 'button', class: 'act secondary', disabled: !selectedFacility,
+          type: 'button', id: 'remove-facility', class: 'act secondary', disabled: !selectedFacility,
           onclick: () => {
             const f = selectedFacility;
             if (!f) return;
@@ -317,13 +320,14 @@ export function plannerView(ctx: Ctx): ViewModule {
               marks.removeFeature(f);
             } else {
               removed.add(String(f.getId()));
+              moved.delete(String(f.getId()));
               ctx.facilities.removeFeature(f);
             }
             selectedFacility = undefined;
             void runScenario();
           },
         }, t('removeSelected')),
-        h('button', { type: 'button', class: 'act secondary', onclick: resetScenario }, t('reset'))),
+        h('button', { type: 'button', id: 'reset', class: 'act secondary', onclick: resetScenario }, t('reset'))),
       h('h2', {}, t('gaps')),
       h('button', { type: 'button', class: 'act secondary', id: 'gaps-btn', onclick: () => void loadGaps() }, t('showGaps')),
       gaps.length

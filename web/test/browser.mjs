@@ -16,6 +16,7 @@ mkdirSync(ARTIFACTS, { recursive: true });
 const MAWANGPING = [106.533, 29.47];
 const WATER = [0x8e, 0xc5, 0xea];
 const ROUTE = [0xd6, 0x00, 0x6f];
+const FACILITY = [0xe6, 0x7e, 0x22];
 
 const server = await startServer();
 const browser = await puppeteer.launch({
@@ -172,6 +173,64 @@ await step('planner: a what-if drop changes the summary', async () => {
   const after = await desktop.$eval('#scenario-summary .big', (e) => e.textContent);
   assert.ok(parseFloat(after) > parseFloat(before), `after ${after} should exceed before ${before}`);
   await desktop.screenshot({ path: path.join(ARTIFACTS, 'desktop-whatif.png') });
+});
+
+/** CSS pixel (page coordinates) of the first facility marker (orange) drawn on the map. */
+async function facilityPixel(page) {
+  return page.evaluate((rgb) => {
+    for (const c of document.querySelectorAll('#map canvas')) {
+      const ctx = c.getContext('2d');
+      if (!ctx || !c.width) continue;
+      const d = ctx.getImageData(0, 0, c.width, c.height).data;
+      const box = c.getBoundingClientRect();
+      // Middle of the map first, away from the controls.
+      for (let y = Math.floor(c.height * 0.2); y < c.height * 0.8; y++) {
+        for (let x = Math.floor(c.width * 0.2); x < c.width * 0.8; x++) {
+          const i = (y * c.width + x) * 4;
+          if (Math.abs(d[i] - rgb[0]) < 8 && Math.abs(d[i + 1] - rgb[1]) < 8 && Math.abs(d[i + 2] - rgb[2]) < 8) {
+            // A few pixels down into the disc, in CSS pixels.
+            return { x: box.left + (x * box.width) / c.width, y: box.top + ((y + 4) * box.height) / c.height };
+          }
+        }
+      }
+    }
+    return null;
+  }, FACILITY);
+}
+
+await step('planner: remove and drag a facility change the after-summary', async () => {
+  const idle = () => document.querySelector('#map')?.dataset.busy === '0';
+  await desktop.click('#reset');
+  await until(desktop, () => !document.querySelector('#scenario-summary') && document.querySelector('#map')?.dataset.busy === '0' && Number(document.querySelector('#map')?.dataset.facilities) > 0);
+  await new Promise((r) => setTimeout(r, 300)); // let the facilities draw
+  const households = (key) => desktop.$eval('#map', (e, key) => Number(e.dataset[key]), key);
+  const before = await households('covered');
+  let at = await facilityPixel(desktop);
+  assert.ok(at, 'a facility is drawn');
+  await desktop.mouse.click(at.x, at.y);
+  await until(desktop, () => !document.querySelector('#remove-facility')?.disabled);
+  await desktop.click('#remove-facility');
+  await until(desktop, () => document.querySelector('#scenario-summary') && document.querySelector('#map')?.dataset.busy === '0');
+  const removed = await households('scenario');
+  assert.ok(removed < before, `removing a canteen lowers 5-minute coverage (${before} → ${removed} households)`);
+  await desktop.click('#reset');
+  await until(desktop, () => !document.querySelector('#scenario-summary') && document.querySelector('#map')?.dataset.busy === '0');
+  await new Promise((r) => setTimeout(r, 300));
+  at = await facilityPixel(desktop);
+  assert.ok(at, 'a facility is drawn');
+  await desktop.mouse.move(at.x, at.y);
+  await desktop.mouse.down();
+  // 40 px towards the middle of the map (on land, on the network).
+  const box = await (await desktop.$('#map')).boundingBox();
+  const [cx, cy] = [box.x + box.width / 2, box.y + box.height / 2];
+  const len = Math.hypot(cx - at.x, cy - at.y) || 1;
+  for (let i = 1; i <= 10; i++) await desktop.mouse.move(at.x + (4 * i * (cx - at.x)) / len, at.y + (4 * i * (cy - at.y)) / len);
+  await desktop.mouse.up();
+  await until(desktop, () => document.querySelector('#scenario-summary') && document.querySelector('#map')?.dataset.busy === '0');
+  const dragged = await households('scenario');
+  console.log(`     households covered: ${before}; one canteen removed ${removed}; one moved ${dragged}`);
+  assert.notEqual(dragged, before, 'moving a canteen changes coverage');
+  await until(desktop, idle);
 });
 
 await step('planner: gaps ranked, audit table, siting', async () => {
