@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 use std::{env, fs};
 
 fn main() {
@@ -36,9 +37,9 @@ fn main() {
     write_table(&dist, &out_dir.join("web_assets.rs"));
 }
 
+/// Stop the build with a message (a panic, so the npm lock below is released on the way).
 fn fail(msg: &str) -> ! {
-    eprintln!("\nerror: building the map page (web/): {msg}\n");
-    std::process::exit(1);
+    panic!("\n\nerror: building the map page (web/): {msg}\n");
 }
 
 fn run(cmd: &mut Command, what: &str) {
@@ -52,7 +53,41 @@ fn run(cmd: &mut Command, what: &str) {
     }
 }
 
+/// A directory used as a lock: one cargo invocation can run this script twice at once (one
+/// run per profile), and two `npm ci` in the same directory break each other. A lock older
+/// than ten minutes is left from a killed build and is taken over.
+struct DirLock(PathBuf);
+
+impl DirLock {
+    fn acquire(path: PathBuf) -> DirLock {
+        loop {
+            match fs::create_dir(&path) {
+                Ok(()) => return DirLock(path),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let stale = fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age > Duration::from_secs(600));
+                    if stale {
+                        let _ = fs::remove_dir(&path);
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) => fail(&format!("{}: {e}", path.display())),
+            }
+        }
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir(&self.0);
+    }
+}
+
 fn build_page(web: &Path, dist: &Path) {
+    let _lock = DirLock::acquire(web.join(".npm-ci.lock"));
     let lock = fs::read(web.join("package-lock.json"))
         .unwrap_or_else(|e| fail(&format!("web/package-lock.json: {e}")));
     // A copy of the lockfile the modules were installed from: a changed lockfile reinstalls.
