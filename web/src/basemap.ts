@@ -4,7 +4,7 @@ import type Feature from 'ol/Feature';
 import GeoJSON from 'ol/format/GeoJSON';
 import VectorLayer from 'ol/layer/Vector';
 import VectorSource from 'ol/source/Vector';
-import { Fill, Stroke, Style, Text } from 'ol/style';
+import { Fill, RegularShape, Stroke, Style, Text } from 'ol/style';
 import type { FeatureLike } from 'ol/Feature';
 
 const format = new GeoJSON({ dataProjection: 'EPSG:4326', featureProjection: 'EPSG:3857' });
@@ -38,6 +38,9 @@ const waterStyle = new Style({ fill: new Fill({ color: WATER }) });
 const compoundStyle = new Style({ fill: new Fill({ color: '#f3dcc0' }), stroke: new Stroke({ color: '#e0b98a', width: 1 }) });
 const walkStyle = new Style({ stroke: new Stroke({ color: '#a59d8c', width: 1 }) });
 const stairsStyle = new Style({ stroke: new Stroke({ color: STAIRS, width: 1.5, lineDash: [3, 2] }) });
+const buildingStyle = new Style({
+  image: new RegularShape({ points: 4, radius: 3.5, angle: Math.PI / 4, fill: new Fill({ color: '#8d7b68' }) }),
+});
 const communityStroke = new Stroke({ color: '#6a3d9a', width: 1.2 });
 
 function communityStyle(f: FeatureLike, resolution: number): Style {
@@ -102,6 +105,7 @@ export function baseMap(): BaseMap {
   };
   const compounds = lazy('compounds');
   const walkways = lazy('walkways');
+  const buildings = lazy('buildings');
   const load = (src: VectorSource, id: string) =>
     loadCollection(id).then(
       (fs) => src.addFeatures(fs),
@@ -118,6 +122,8 @@ export function baseMap(): BaseMap {
       // Walkways from zoom ~15 on: below that they are a grey blur, yet most of the bytes and
       // drawing time of the whole map (1.3 MB, 7.5k lines).
       layer(walkways, (f) => (f.get('kind') === 'stairs' ? stairsStyle : walkStyle), 3, { maxResolution: 6 }),
+      // Residential buildings (points) from zoom ~16, where one can tell them apart.
+      layer(buildings, buildingStyle, 4, { maxResolution: 2.5 }),
       layer(communities, communityStyle, 6, { declutter: true }),
     ],
     boundary,
