@@ -13,9 +13,11 @@ use std::time::Duration;
 use std::{env, fs};
 
 fn main() {
-    let root =
-        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let (Some(root), Some(out_dir)) = (env::var_os("CARGO_MANIFEST_DIR"), env::var_os("OUT_DIR"))
+    else {
+        fail("CARGO_MANIFEST_DIR or OUT_DIR unset: run this through cargo");
+    };
+    let (root, out_dir) = (PathBuf::from(root), PathBuf::from(out_dir));
     for p in [
         "web/src",
         "web/build.mjs",
@@ -26,27 +28,29 @@ fn main() {
     }
     println!("cargo:rerun-if-env-changed=SERVICEMAP_WEB_DIST");
 
-    let dist = match env::var_os("SERVICEMAP_WEB_DIST") {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            let dist = out_dir.join("web");
-            build_page(&root.join("web"), &dist);
-            dist
+    let dist = if let Some(dir) = env::var_os("SERVICEMAP_WEB_DIST") {
+        PathBuf::from(dir)
+    } else {
+        let dist = out_dir.join("web");
+        if let Err(msg) = build_page(&root.join("web"), &dist) {
+            fail(&msg);
         }
+        dist
     };
     write_table(&dist, &out_dir.join("web_assets.rs"));
 }
 
-/// Stop the build with a message (a panic, so the npm lock below is released on the way).
+/// Stop the build with a message.
 fn fail(msg: &str) -> ! {
-    panic!("\n\nerror: building the map page (web/): {msg}\n");
+    eprintln!("\nerror: building the map page (web/): {msg}\n");
+    std::process::exit(1);
 }
 
-fn run(cmd: &mut Command, what: &str) {
+fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
     match cmd.status() {
-        Ok(s) if s.success() => {}
-        Ok(s) => fail(&format!("`{what}` failed ({s}); its output is above")),
-        Err(e) => fail(&format!(
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(format!("`{what}` failed ({s}); its output is above")),
+        Err(e) => Err(format!(
             "cannot run `{what}`: {e}. Install Node.js 18+ with npm (Debian: apt-get install nodejs npm), \
              or set SERVICEMAP_WEB_DIST to a directory built by `npm run build`"
         )),
@@ -59,10 +63,10 @@ fn run(cmd: &mut Command, what: &str) {
 struct DirLock(PathBuf);
 
 impl DirLock {
-    fn acquire(path: PathBuf) -> DirLock {
+    fn acquire(path: PathBuf) -> Result<DirLock, String> {
         loop {
             match fs::create_dir(&path) {
-                Ok(()) => return DirLock(path),
+                Ok(()) => return Ok(DirLock(path)),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let stale = fs::metadata(&path)
                         .and_then(|m| m.modified())
@@ -74,7 +78,7 @@ impl DirLock {
                     }
                     std::thread::sleep(Duration::from_millis(200));
                 }
-                Err(e) => fail(&format!("{}: {e}", path.display())),
+                Err(e) => return Err(format!("{}: {e}", path.display())),
             }
         }
     }
@@ -86,10 +90,12 @@ impl Drop for DirLock {
     }
 }
 
-fn build_page(web: &Path, dist: &Path) {
-    let _lock = DirLock::acquire(web.join(".npm-ci.lock"));
+/// Install (when the lockfile changed) and bundle; the lock is released before any error is
+/// reported.
+fn build_page(web: &Path, dist: &Path) -> Result<(), String> {
+    let _lock = DirLock::acquire(web.join(".npm-ci.lock"))?;
     let lock = fs::read(web.join("package-lock.json"))
-        .unwrap_or_else(|e| fail(&format!("web/package-lock.json: {e}")));
+        .map_err(|e| format!("web/package-lock.json: {e}"))?;
     // A copy of the lockfile the modules were installed from: a changed lockfile reinstalls.
     let stamp = web.join("node_modules/.servicemap-installed-lock");
     if fs::read(&stamp).ok().as_deref() != Some(lock.as_slice()) {
@@ -98,8 +104,8 @@ fn build_page(web: &Path, dist: &Path) {
                 .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
                 .current_dir(web),
             "npm ci",
-        );
-        fs::write(&stamp, &lock).unwrap_or_else(|e| fail(&format!("{}: {e}", stamp.display())));
+        )?;
+        fs::write(&stamp, &lock).map_err(|e| format!("{}: {e}", stamp.display()))?;
     }
     run(
         Command::new("node")
@@ -107,7 +113,7 @@ fn build_page(web: &Path, dist: &Path) {
             .arg(dist)
             .current_dir(web),
         "node build.mjs",
-    );
+    )
 }
 
 /// `pub static ASSETS: &[(&str, &[u8])]`: every file of `dist` (flat), sorted by name.

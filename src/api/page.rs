@@ -71,7 +71,7 @@ pub async fn root(req: HttpRequest) -> Result<HttpResponse, ApiError> {
             // The page names its scripts by content hash; asking again each time keeps it fresh.
             .insert_header((CACHE_CONTROL, "no-cache"))
             .body(asset(INDEX).unwrap_or_default()),
-        Format::Json => features::landing(req).await?,
+        Format::Json => features::landing(&req)?,
     };
     resp.headers_mut()
         .insert(VARY, HeaderValue::from_static("Accept"));
@@ -107,7 +107,11 @@ pub async fn file(name: web::Path<String>) -> Result<HttpResponse, ApiError> {
 /// The name of one embedded script, for tests.
 #[must_use]
 pub fn a_script() -> Option<&'static str> {
-    ASSETS.iter().map(|(n, _)| *n).find(|n| n.ends_with(".js"))
+    ASSETS.iter().map(|(n, _)| *n).find(|n| {
+        std::path::Path::new(n)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("js"))
+    })
 }
 
 #[cfg(test)]
