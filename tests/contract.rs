@@ -94,10 +94,17 @@ fn every_route_is_in_the_spec_and_every_spec_path_is_routed() {
 async fn real_responses_validate_against_the_spec() {
     let spec = spec();
     let c = client(mini_service()).await;
+    let script = format!(
+        "/map/{}",
+        servicemap::api::page::a_script().expect("the map page has a script")
+    );
     // (route pattern, request): every route at least once, successes and problems.
     let samples: &[(&str, &str)] = &[
         ("/", "/"),
         ("/", "/?f=xml"),
+        ("/", "/?f=html"),
+        ("/map/{file}", "/map/nope.js"),
+        ("/map/{file}", &script),
         ("/conformance", "/conformance"),
         ("/collections", "/collections"),
         ("/collections/{collectionId}", "/collections/facilities"),

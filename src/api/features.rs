@@ -89,10 +89,10 @@ fn link(href: String, rel: &str, media_type: &str, title: &str) -> Value {
     json!({ "href": href, "rel": rel, "type": media_type, "title": title })
 }
 
-/// `GET /`: the landing page.
-pub async fn landing(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    simple_query(&req)?;
-    let b = base_url(&req);
+/// The landing page, `GET /` for clients other than browsers (see `page::root`).
+pub fn landing(req: &HttpRequest) -> Result<HttpResponse, ApiError> {
+    simple_query(req)?;
+    let b = base_url(req);
     Ok(json_response(&json!({
         "title": "servicemap: 15-minute convenient living circle",
         "description": "Service facilities, grids and walking network of a subdistrict \

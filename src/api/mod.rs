@@ -17,6 +17,7 @@ pub mod locate;
 pub mod metrics;
 pub mod nearest;
 pub mod openapi;
+pub mod page;
 pub mod params;
 pub mod profiles;
 pub mod scenarios;
@@ -126,7 +127,13 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/",
         register: |c, p| {
-            c.service(web::resource(p).get(features::landing));
+            c.service(web::resource(p).get(page::root));
+        },
+    },
+    Route {
+        path: "/map/{file}",
+        register: |c, p| {
+            c.service(web::resource(p).get(page::file));
         },
     },
     Route {
@@ -381,6 +388,8 @@ pub fn app(
             metrics::record(metrics.clone(), req, next)
         }))
         .wrap(from_fn(head_as_get))
+        // Outermost: gzip/brotli for clients that ask (the map page's layers shrink ~5×).
+        .wrap(actix_web::middleware::Compress::default())
 }
 
 /// `HEAD` on every `GET` route (RFC 9110 §9.3.2): routed as the `GET`, so status and headers

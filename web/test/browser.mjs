@@ -1,0 +1,285 @@
+// The map page in headless Chromium (Debian's `chromium`, driven by puppeteer-core) against
+// the real binary on the default data. Checks what the issue asks; screenshots go to
+// target/browser-artifacts/. Waits have no time limit (a failing page fails the test through
+// its console errors instead): speed is measured by Lighthouse, not asserted here.
+//
+//   node web/test/browser.mjs            (CHROME_PATH, SERVICEMAP_BIN to override)
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import puppeteer from 'puppeteer-core';
+import { ROOT, startServer } from './server.mjs';
+
+const ARTIFACTS = path.join(ROOT, 'target/browser-artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+/** 马王坪 (geodata/README, facts.md). */
+const MAWANGPING = [106.533, 29.47];
+const WATER = [0x8e, 0xc5, 0xea];
+const ROUTE = [0xd6, 0x00, 0x6f];
+const FACILITY = [0xe6, 0x7e, 0x22];
+
+const server = await startServer();
+const browser = await puppeteer.launch({
+  executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-dev-shm-usage', '--lang=zh-CN'],
+});
+const problems = [];
+let failed = false;
+
+/** A page that records console errors, uncaught exceptions and any request off this server. */
+async function openPage(viewport) {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(0);
+  await page.setViewport(viewport);
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(server.url) && !u.startsWith('data:') && !u.startsWith('blob:')) problems.push(`request off the server: ${u}`);
+  });
+  return page;
+}
+
+/** Wait for a condition in the page, failing as soon as the page reports a problem. */
+async function until(page, fn, ...args) {
+  const stop = new Promise((_, reject) => {
+    const t = setInterval(() => {
+      if (problems.length) {
+        clearInterval(t);
+        reject(new Error(problems.join('\n')));
+      }
+    }, 100);
+    waiters.push(() => clearInterval(t));
+  });
+  try {
+    return await Promise.race([page.waitForFunction(fn, { polling: 100 }, ...args), stop]);
+  } finally {
+    waiters.pop()?.();
+  }
+}
+const waiters = [];
+
+/** Pixels (sampled) of the map's canvases within `tol` of `rgb`, and distinct colours seen. */
+async function pixels(page, rgb, tol = 6) {
+  return page.evaluate(
+    (rgb, tol) => {
+      let hits = 0;
+      const colours = new Set();
+      for (const c of document.querySelectorAll('#map canvas')) {
+        const ctx = c.getContext('2d');
+        if (!ctx || !c.width) continue;
+        const d = ctx.getImageData(0, 0, c.width, c.height).data;
+        for (let i = 0; i < d.length; i += 16) {
+          if (d[i + 3] === 0) continue;
+          colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+          if (Math.abs(d[i] - rgb[0]) <= tol && Math.abs(d[i + 1] - rgb[1]) <= tol && Math.abs(d[i + 2] - rgb[2]) <= tol) hits++;
+        }
+      }
+      return { hits, colours: colours.size };
+    },
+    rgb,
+    tol,
+  );
+}
+
+async function clickMapCentre(page) {
+  const box = await (await page.$('#map')).boundingBox();
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+}
+
+async function step(name, fn) {
+  try {
+    await fn();
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed = true;
+    console.log(`FAIL ${name}\n     ${String(e?.stack ?? e).split('\n').join('\n     ')}`);
+    problems.length = 0;
+  }
+}
+
+const desktop = await openPage({ width: 1280, height: 800 });
+
+await step('the page loads and draws the base map with the river', async () => {
+  const r = await desktop.goto(`${server.url}/`, { waitUntil: 'networkidle0' });
+  assert.match(r.headers()['content-type'], /text\/html/);
+  await until(desktop, () => Number(document.querySelector('#map')?.dataset.facilities) > 0);
+  const water = await pixels(desktop, WATER);
+  assert.ok(water.colours > 20, `the map is blank (${water.colours} colours)`);
+  assert.ok(water.hits > 500, `the river is not drawn (${water.hits} water pixels)`);
+  await desktop.screenshot({ path: path.join(ARTIFACTS, 'desktop-overview.png') });
+});
+
+await step('a click at 马王坪 lists 5 elder canteens by walking time and draws the route', async () => {
+  await desktop.goto(`${server.url}/?c=${MAWANGPING.join(',')}&z=16`, { waitUntil: 'networkidle0' });
+  await clickMapCentre(desktop);
+  await until(desktop, () => document.querySelector('#map')?.dataset.nearest === '5' && document.querySelectorAll('#nearest li').length === 5);
+  const heading = await desktop.$eval('#nearest h2', (e) => e.textContent);
+  assert.match(heading, /老年食堂/);
+  const mins = await desktop.$$eval('#nearest .walk', (es) => es.map((e) => parseFloat(e.textContent)));
+  assert.equal(mins.length, 5);
+  assert.deepEqual([...mins].sort((a, b) => a - b), mins, 'sorted by walking time');
+  const routeVertices = Number(await desktop.$eval('#map', (e) => e.dataset.route));
+  assert.ok(routeVertices >= 2, 'route has vertices');
+  await desktop.waitForNetworkIdle();
+  await new Promise((r) => setTimeout(r, 300)); // one more animation frame of drawing
+  const route = await pixels(desktop, ROUTE, 10);
+  assert.ok(route.hits > 20, `the route is not drawn (${route.hits} pixels)`);
+  const worker = await desktop.$eval('#grid-worker', (e) => e.textContent);
+  assert.match(worker, /网格员/);
+  const url = new URL(desktop.url());
+  assert.equal(url.searchParams.get('cat'), 'elder_canteen', 'the URL keeps the category');
+  assert.ok(Math.abs(Number(url.searchParams.get('lon')) - MAWANGPING[0]) < 0.001, 'the URL keeps the place');
+});
+
+await step('the 15-minute walking area appears with its households', async () => {
+  await until(desktop, () => document.querySelector('#map')?.dataset.isochrones === '3');
+  const rows = await desktop.$$eval('#iso tbody tr', (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent)));
+  assert.equal(rows.length, 3);
+  assert.match(rows[2][0], /^15/);
+  assert.ok(Number(rows[2][1].replace(/,/g, '')) > 0, 'households inside 15 minutes');
+  await desktop.screenshot({ path: path.join(ARTIFACTS, 'desktop-resident.png') });
+});
+
+await step('search by pinyin initials finds 马王坪', async () => {
+  await desktop.click('#search');
+  await desktop.type('#search', 'mwp');
+  await until(desktop, () => [...document.querySelectorAll('#search-results button')].some((b) => b.textContent.includes('马王坪')));
+});
+
+await step('planner: the elder-canteen choropleth draws 214 grids with a summary', async () => {
+  await desktop.click('#tab-planner');
+  await until(desktop, () => document.querySelector('#map')?.dataset.choropleth === '214' && document.querySelector('#summary'));
+  const summary = await desktop.$eval('#summary', (e) => e.textContent);
+  assert.match(summary, /%/);
+  await desktop.screenshot({ path: path.join(ARTIFACTS, 'desktop-planner.png') });
+});
+
+await step('planner: a what-if drop changes the summary', async () => {
+  // 5 minutes, so a new canteen at 马王坪 must add households.
+  await desktop.select('#p-min', '5');
+  await until(desktop, () => {
+    const m = document.querySelector('#map')?.dataset;
+    return m?.coverageMinutes === '5' && m?.busy === '0';
+  });
+  const before = await desktop.$eval('#summary .big', (e) => e.textContent);
+  await desktop.click('#add-facility');
+  await clickMapCentre(desktop);
+  await until(desktop, () => document.querySelector('#scenario-summary') && document.querySelector('#map')?.dataset.busy === '0');
+  const after = await desktop.$eval('#scenario-summary .big', (e) => e.textContent);
+  assert.ok(parseFloat(after) > parseFloat(before), `after ${after} should exceed before ${before}`);
+  await desktop.screenshot({ path: path.join(ARTIFACTS, 'desktop-whatif.png') });
+});
+
+/** CSS pixel (page coordinates) of the first facility marker (orange) drawn on the map. */
+async function facilityPixel(page) {
+  return page.evaluate((rgb) => {
+    for (const c of document.querySelectorAll('#map canvas')) {
+      const ctx = c.getContext('2d');
+      if (!ctx || !c.width) continue;
+      const d = ctx.getImageData(0, 0, c.width, c.height).data;
+      const box = c.getBoundingClientRect();
+      // Middle of the map first, away from the controls.
+      for (let y = Math.floor(c.height * 0.2); y < c.height * 0.8; y++) {
+        for (let x = Math.floor(c.width * 0.2); x < c.width * 0.8; x++) {
+          const i = (y * c.width + x) * 4;
+          if (Math.abs(d[i] - rgb[0]) < 8 && Math.abs(d[i + 1] - rgb[1]) < 8 && Math.abs(d[i + 2] - rgb[2]) < 8) {
+            // A few pixels down into the disc, in CSS pixels.
+            return { x: box.left + (x * box.width) / c.width, y: box.top + ((y + 4) * box.height) / c.height };
+          }
+        }
+      }
+    }
+    return null;
+  }, FACILITY);
+}
+
+await step('planner: remove and drag a facility change the after-summary', async () => {
+  const idle = () => document.querySelector('#map')?.dataset.busy === '0';
+  await desktop.click('#reset');
+  await until(desktop, () => !document.querySelector('#scenario-summary') && document.querySelector('#map')?.dataset.busy === '0' && Number(document.querySelector('#map')?.dataset.facilities) > 0);
+  await new Promise((r) => setTimeout(r, 300)); // let the facilities draw
+  const households = (key) => desktop.$eval('#map', (e, key) => Number(e.dataset[key]), key);
+  const before = await households('covered');
+  let at = await facilityPixel(desktop);
+  assert.ok(at, 'a facility is drawn');
+  await desktop.mouse.click(at.x, at.y);
+  await until(desktop, () => !document.querySelector('#remove-facility')?.disabled);
+  await desktop.click('#remove-facility');
+  await until(desktop, () => document.querySelector('#scenario-summary') && document.querySelector('#map')?.dataset.busy === '0');
+  const removed = await households('scenario');
+  assert.ok(removed < before, `removing a canteen lowers 5-minute coverage (${before} → ${removed} households)`);
+  await desktop.click('#reset');
+  await until(desktop, () => !document.querySelector('#scenario-summary') && document.querySelector('#map')?.dataset.busy === '0');
+  await new Promise((r) => setTimeout(r, 300));
+  at = await facilityPixel(desktop);
+  assert.ok(at, 'a facility is drawn');
+  await desktop.mouse.move(at.x, at.y);
+  await desktop.mouse.down();
+  // 40 px towards the middle of the map (on land, on the network).
+  const box = await (await desktop.$('#map')).boundingBox();
+  const [cx, cy] = [box.x + box.width / 2, box.y + box.height / 2];
+  const len = Math.hypot(cx - at.x, cy - at.y) || 1;
+  for (let i = 1; i <= 10; i++) await desktop.mouse.move(at.x + (4 * i * (cx - at.x)) / len, at.y + (4 * i * (cy - at.y)) / len);
+  await desktop.mouse.up();
+  await until(desktop, () => document.querySelector('#scenario-summary') && document.querySelector('#map')?.dataset.busy === '0');
+  const dragged = await households('scenario');
+  console.log(`     households covered: ${before}; one canteen removed ${removed}; one moved ${dragged}`);
+  assert.notEqual(dragged, before, 'moving a canteen changes coverage');
+  await until(desktop, idle);
+});
+
+await step('planner: gaps ranked, audit table, siting', async () => {
+  const idle = () => document.querySelector('#map')?.dataset.busy === '0';
+  await desktop.click('#gaps-btn');
+  await until(desktop, () => document.querySelectorAll('#gaps li').length > 0 && document.querySelector('#map')?.dataset.busy === '0');
+  const gaps = await desktop.$$eval('#gaps li .count', (ls) => ls.map((l) => Number(l.textContent)));
+  assert.ok(gaps.length > 0 && gaps.every((n) => n > 0), `gaps have uncovered households: ${gaps}`);
+  assert.deepEqual([...gaps].sort((a, b) => b - a), gaps, 'gaps ranked by uncovered households');
+  await desktop.click('#audit-btn');
+  await until(desktop, () => document.querySelectorAll('#audit-table tbody tr').length > 0 && document.querySelector('#map')?.dataset.busy === '0');
+  await desktop.click('#siting-btn');
+  await until(desktop, () => document.querySelectorAll('#sites li').length === 3);
+  await until(desktop, idle);
+  await desktop.screenshot({ path: path.join(ARTIFACTS, 'desktop-planner-tables.png') });
+});
+
+await step('English toggle', async () => {
+  await desktop.click('#lang');
+  const title = await desktop.$eval('h1', (e) => e.textContent);
+  assert.match(title, /living circle/);
+  assert.equal(new URL(desktop.url()).searchParams.get('lang'), 'en');
+});
+
+await step('phone viewport (390×844): a shared link opens the place with its answers', async () => {
+  const phone = await openPage({ width: 390, height: 844, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  await phone.goto(`${server.url}/?lon=${MAWANGPING[0]}&lat=${MAWANGPING[1]}&cat=elder_canteen&profile=elder`, { waitUntil: 'networkidle0' });
+  await until(phone, () => document.querySelector('#map')?.dataset.nearest === '5' && document.querySelector('#map')?.dataset.isochrones === '3');
+  const layout = await phone.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    map: document.querySelector('#map').getBoundingClientRect().height,
+    panel: document.querySelector('#panel').getBoundingClientRect().top,
+  }));
+  assert.ok(layout.scrollWidth <= 390, `no sideways scrolling (${layout.scrollWidth}px wide)`);
+  assert.ok(layout.map > 300, `map visible (${layout.map}px)`);
+  assert.ok(layout.panel < 844, 'panel starts on screen');
+  const profile = await phone.$eval('#profile', (e) => e.value);
+  assert.equal(profile, 'elder', 'the link kept the profile');
+  await phone.screenshot({ path: path.join(ARTIFACTS, 'phone-resident.png') });
+  await phone.tap('#tab-planner');
+  await until(phone, () => document.querySelector('#map')?.dataset.choropleth === '214');
+  await phone.screenshot({ path: path.join(ARTIFACTS, 'phone-planner.png') });
+});
+
+await step('no console error, no request off the server', async () => {
+  assert.deepEqual(problems, []);
+});
+
+await browser.close();
+server.stop();
+console.log(failed ? 'browser test FAILED' : `browser test passed; screenshots in ${path.relative(process.cwd(), ARTIFACTS)}`);
+process.exit(failed ? 1 : 0);
