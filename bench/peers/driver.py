@@ -275,6 +275,8 @@ class ServicemapClient:
         self.task = task
 
     def run(self, q):
+        if self.task == "ping":
+            return self.http.get("/healthz") and None
         if self.task == "isochrone":
             j = self.http.get("/isochrone?" + q_str(lon=q["lon"], lat=q["lat"], minutes=15))
             p = j["features"][0]["properties"]
@@ -321,6 +323,8 @@ class PostgresClient:
         self.task = task
 
     def run(self, q):
+        if self.task == "ping":
+            return self.conn.execute("SELECT 1", prepare=True).fetchone() and None
         if self.task == "isochrone":
             ids, hh, res = self.conn.execute(self.SQL["isochrone"], (q["node"],), prepare=True).fetchone()
             return {"buildings": len(ids), "households": int(hh), "residents": int(res), "ids": list(ids)}
@@ -335,11 +339,14 @@ class PostgresClient:
 
 class RedisClient:
     def __init__(self, ctx, task):
-        assert task == "straight"
+        assert task in ("straight", "ping")
+        self.task = task
         self.r = redis.Redis(host="127.0.0.1", port=ctx["redis_port"], single_connection_client=True)
         self.radius_m = ctx["radius_m"]
 
     def run(self, q):
+        if self.task == "ping":
+            return self.r.ping() and None
         rows = self.r.execute_command(
             "GEOSEARCH", f"fac:{q['category']}", "FROMLONLAT", q["lon"], q["lat"],
             "BYRADIUS", self.radius_m, "m", "ASC", "COUNT", K, "WITHDIST",
@@ -379,6 +386,10 @@ class NetworkxClient:
 
 
 CLIENTS = {
+    # The client's own ceiling: the cheapest request each server answers.
+    ("servicemap", "ping"): ServicemapClient,
+    ("redis", "ping"): RedisClient,
+    ("postgis", "ping"): PostgresClient,
     ("servicemap", "isochrone"): ServicemapClient,
     ("servicemap", "straight"): ServicemapClient,
     ("servicemap", "walk_nearest"): ServicemapClient,
@@ -450,17 +461,22 @@ def throughput_run(ctx, system, task, queries, clients, rounds, min_s):
 
 
 class Servicemap:
-    def __init__(self, binary, data, port):
+    def __init__(self, binary, data, port, log_path):
         self.cmd = [binary, "--log-level", "warn", "serve", "--data", data, "--bind", f"127.0.0.1:{port}"]
         self.port = port
         self.proc = None
+        self.log_path = log_path
 
     def start(self):
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL)
+        with open(self.log_path, "ab") as log_f:
+            self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=log_f)
         deadline = time.time() + 120
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"servicemap exited with {self.proc.returncode}")
+                tail = open(self.log_path, errors="replace").read().strip().splitlines()[-1:]
+                raise RuntimeError(
+                    f"servicemap exited with {self.proc.returncode}: {tail[0] if tail else ''}"
+                )
             try:
                 c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
                 c.request("GET", "/healthz")
@@ -571,6 +587,7 @@ def machine():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
+    ap.add_argument("--label", help="how the data directory was named on the command line")
     ap.add_argument("--graph", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--servicemap", required=True)
@@ -590,6 +607,19 @@ def main():
         f"{len(g.directed)} directed edges, {len(g.fac_ok)} facilities, {len(g.bld_ok)} buildings; "
         f"categories {g.categories}")
     queries = make_queries(g, a.origins, a.seed)
+    # servicemap first: a directory it refuses to serve is reported, not benchmarked.
+    sm = Servicemap(a.servicemap, a.data, a.http_port, os.path.join(os.path.dirname(a.out), "servicemap.log"))
+    t = time.perf_counter()
+    try:
+        sm.start()
+    except RuntimeError as e:
+        e = str(e).replace(os.getcwd() + "/", "")
+        log(f"{a.data}: {e}")
+        with open(a.out, "w") as f:
+            json.dump({"data": a.label or a.data, "data_dir": a.data, "error": e,
+                       "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}, f, indent=1)
+        sys.exit(3)
+    sm_start_s = time.perf_counter() - t
     versions = {"pandana": pandana.__version__, "networkx": nx.__version__, "python": platform.python_version()}
     t = time.perf_counter()
     versions.update(load_postgres(g, a.pg))
@@ -604,10 +634,7 @@ def main():
     t = time.perf_counter()
     net = build_pandana(g)
     load_s["pandana"] = time.perf_counter() - t
-    sm = Servicemap(a.servicemap, a.data, a.http_port)
-    t = time.perf_counter()
-    sm.start()
-    load_s["servicemap"] = time.perf_counter() - t
+    load_s["servicemap"] = sm_start_s
     rss_start = sm.rss_mb()
     versions["servicemap"] = subprocess.run(
         ["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
@@ -617,6 +644,7 @@ def main():
 
     ctx = {"http_port": a.http_port, "pg": a.pg, "redis_port": a.redis_port, "radius_m": g.radius_m}
     plan = [
+        ("ping", ["servicemap", "redis", "postgis"]),
         ("isochrone", ["servicemap", "pgrouting", "networkx"]),
         ("straight", ["servicemap", "redis", "postgis"]),
         ("walk_nearest", ["servicemap", "pgrouting", "networkx"]),
@@ -715,7 +743,8 @@ def main():
 
     summary = {task: {s: {k: med(v) for k, v in m.items()} for s, m in d.items()} for task, d in raw.items()}
     result = {
-        "data": a.data,
+        "data": a.label or a.data,
+        "data_dir": a.data,
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
         "machine": machine(),
         "loadavg": open("/proc/loadavg").read().split()[:3],

