@@ -19,15 +19,15 @@ SYSTEMS = {
     "walk_nearest": ["servicemap", "pgrouting", "networkx", "pandana"],
 }
 LABEL = {
-    "ping": "client ceiling: `/healthz`, `PING`, `SELECT 1`",
-    "isochrone": "15-minute isochrone (reached buildings)",
-    "straight": "5 nearest of a category, straight line",
-    "walk_nearest": "5 nearest of a category, walking (≤ 60 min)",
+    "ping": "client ceiling: `/healthz`, `PING`, `SELECT 1` (context, not a contest)",
+    "isochrone": "15-minute isochrone (reached buildings; `pgr_drivingDistance`)",
+    "straight": "5 nearest of a category, straight line (`GEOSEARCH`; PostGIS `<->`)",
+    "walk_nearest": "5 nearest of a category, walking ≤ 60 min (`pgr_dijkstraCost`; `nearest_pois`)",
 }
 PEER_NAME = {
     "pgrouting": "pgRouting",
-    "postgis": "PostGIS KNN (PostgreSQL)",
-    "redis": "Redis GEOSEARCH",
+    "postgis": "PostgreSQL + PostGIS",
+    "redis": "Redis",
     "networkx": "networkx",
     "pandana": "pandana",
 }
@@ -63,7 +63,7 @@ def table(r):
         cells = [cell(task, p, d[p]) if p in d else "" for p in peers_all]
         best = max((p for p in d if p != "servicemap"), key=lambda p: d[p]["qps"] or 0, default=None)
         ratio = ""
-        if best and sm.get("qps") and d[best]["qps"]:
+        if task != "ping" and best and sm.get("qps") and d[best]["qps"]:
             ratio = f"{sm['qps'] / d[best]['qps']:.2f}× {PEER_NAME[best]} throughput"
             lat_peers = [p for p in d if p not in ("servicemap", "pandana") and d[p].get("p50_ms")]
             if lat_peers and sm.get("p50_ms"):
