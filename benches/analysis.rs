@@ -1,6 +1,9 @@
 //! Planner benchmarks on the default data: coverage of one category for every building, all
 //! categories, and siting three new elder canteens.
 
+// A benchmark or tool whose setup fails should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -9,15 +12,17 @@ use servicemap::analysis::reach::times_to_nearest_s;
 use servicemap::analysis::{Level, Planner, WalkWorld, coverage};
 use servicemap::walk::Profile;
 
-fn world() -> WalkWorld {
-    let ds =
-        servicemap::store::read_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")))
-            .expect("geodata");
-    WalkWorld::from_dataset(&ds).expect("world")
+fn world() -> Arc<WalkWorld> {
+    let svc = servicemap::service::Service::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/geodata"
+    )))
+    .expect("geodata");
+    svc.walk.clone().expect("walkways")
 }
 
 fn bench(c: &mut Criterion) {
-    let w = Arc::new(world());
+    let w = world();
     let p = Profile::Standard;
     c.bench_function(
         "coverage one category (elder_canteen, all buildings, grid level)",

@@ -1,6 +1,8 @@
 //! In-process query costs: nearest (k=5) and locate, on the fixture or on the directory named
 //! by `SERVICEMAP_BENCH_DATA` (e.g. `SERVICEMAP_BENCH_DATA=geodata cargo bench --bench core`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// A benchmark or tool whose setup fails should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -76,7 +78,7 @@ fn bench(c: &mut Criterion) {
         });
     });
     c.bench_function("start-up: Service::load", |b| {
-        b.iter(|| black_box(Service::load(&dir).expect("loads")))
+        b.iter(|| black_box(Service::load(&dir).expect("loads")));
     });
 }
 

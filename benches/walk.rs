@@ -3,6 +3,9 @@
 //!
 //! `cargo bench --bench walk`
 
+// A benchmark or tool whose setup fails should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use servicemap::walk::synthetic::{TownSpec, town};
 use servicemap::walk::{
@@ -58,7 +61,7 @@ fn bench_walk(c: &mut Criterion) {
             searcher.settled().len()
         );
         c.bench_function(name, |b| {
-            b.iter(|| nearest(&graph, &facilities, &mut searcher, black_box(&origins), &q))
+            b.iter(|| nearest(&graph, &facilities, &mut searcher, black_box(&origins), &q));
         });
     }
 
@@ -109,11 +112,13 @@ fn bench_walk(c: &mut Criterion) {
 fn bench_geodata(c: &mut Criterion) {
     use servicemap::analysis::WalkWorld;
     use servicemap::model::{LayerId, Walkway};
-    let dir = std::env::var_os("SERVICEMAP_GEODATA")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("geodata"));
-    let ds = servicemap::store::read_dir(&dir).expect("data directory");
-    let world = WalkWorld::from_dataset(&ds).expect("walk world");
+    let dir = std::env::var_os("SERVICEMAP_GEODATA").map_or_else(
+        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("geodata"),
+        std::path::PathBuf::from,
+    );
+    let svc = servicemap::service::Service::load(&dir).expect("data directory");
+    let ds = &svc.dataset;
+    let world: &WalkWorld = svc.walk.as_deref().expect("walkways");
     let walkways: Vec<Walkway> = ds
         .layer(LayerId::Walkways)
         .unwrap_or(&[])
@@ -131,7 +136,7 @@ fn bench_geodata(c: &mut Criterion) {
         .collect();
     let proj = *world.graph.proj();
     c.bench_function("geodata_graph_build", |b| {
-        b.iter(|| WalkGraph::build(black_box(&walkways), &water, &proj))
+        b.iter(|| WalkGraph::build(black_box(&walkways), &water, &proj));
     });
     let graph = &world.graph;
     let snap = graph
@@ -156,7 +161,7 @@ fn bench_geodata(c: &mut Criterion) {
                 black_box(&origins),
                 &q,
             )
-        })
+        });
     });
     let cs = isochrones(
         graph,

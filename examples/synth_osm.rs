@@ -7,6 +7,9 @@
 //! a footway across every fifth block and steps on every seventh. About 3.5 kB of XML a block:
 //! 92 blocks a side gives ~30 MB of XML, 290 a side gives ~30 MB of PBF.
 
+// A benchmark or tool whose setup fails should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 

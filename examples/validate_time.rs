@@ -8,6 +8,9 @@
 //! cargo run --release --example validate_time -- geodata
 //! ```
 
+// A benchmark or tool whose setup fails should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

@@ -4,12 +4,51 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
-use crate::import::{self, Bbox, OsmImportOptions, geojson::GeojsonImportOptions};
-use crate::model::{Crs, LayerId};
-use crate::store;
+use crate::analysis::audit::Standard;
+use crate::analysis::export;
+use crate::import::{self, Bbox, ImportError, OsmImportOptions, geojson::GeojsonImportOptions};
+use crate::model::{CategoryId, Crs, LayerId, Level, Minutes, ParamError, Profile, Scope};
+use crate::query::{AuditRequest, CoverageRequest, QueryError};
+use crate::service::{Service, ServiceError};
+use crate::store::{self, StoreError};
 
-/// Error of a command: a message for the terminal.
-pub type CliError = Box<dyn std::error::Error + Send + Sync>;
+/// Error of a command: each source keeps its own type; the message is for the terminal.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Generate(#[from] crate::generate::GenerateError),
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
+    #[error(transparent)]
+    Serve(#[from] crate::api::ServeError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot encode the report: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The data directory breaks rules (each violation was printed).
+    #[error("{dir}: {count} rule violation(s)")]
+    Invalid { dir: PathBuf, count: usize },
+}
+
+fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
+    move |source| CliError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
 
 /// `servicemap validate DIR`: print the counts table; fail when any rule is broken.
 pub fn validate(dir: &Path) -> Result<(), CliError> {
@@ -23,12 +62,10 @@ pub fn validate(dir: &Path) -> Result<(), CliError> {
         for v in &report.violations {
             eprintln!("{v}");
         }
-        Err(format!(
-            "{}: {} rule violation(s)",
-            dir.display(),
-            report.violations.len()
-        )
-        .into())
+        Err(CliError::Invalid {
+            dir: dir.to_path_buf(),
+            count: report.violations.len(),
+        })
     }
 }
 
@@ -44,9 +81,9 @@ pub fn render(dir: &Path, out: &Path, width_px: u32) -> Result<(), CliError> {
     let ds = store::read_dir(dir)?;
     let png = crate::render::overview_png(&ds, width_px)?;
     if let Some(parent) = out.parent() {
-        std::fs::create_dir_all(parent)?;
+        std::fs::create_dir_all(parent).map_err(io_at(parent))?;
     }
-    std::fs::write(out, png)?;
+    std::fs::write(out, png).map_err(io_at(out))?;
     println!("wrote {}", out.display());
     Ok(())
 }
@@ -97,6 +134,7 @@ pub enum ImportCommand {
 
 fn parse_bbox(s: &str) -> Result<Bbox, String> {
     s.parse()
+        .map_err(|e: crate::model::BboxError| e.to_string())
 }
 
 fn parse_layer_id(s: &str) -> Result<LayerId, String> {
@@ -160,21 +198,21 @@ pub enum ReportCommand {
     /// Coverage of one category per unit: households, residents (60+, children) covered, median and p90 walking time.
     Coverage {
         /// Facility category id (see categories.json).
-        #[arg(long)]
-        category: String,
+        #[arg(long, value_parser = |s: &str| CategoryId::parse("category", s))]
+        category: CategoryId,
         /// Walking-time threshold, minutes.
-        #[arg(long, default_value_t = 15.0)]
-        minutes: f64,
+        #[arg(long, default_value = "15", value_parser = |s: &str| Minutes::parse("minutes", s))]
+        minutes: Minutes,
         #[command(flatten)]
         common: ReportArgs,
     },
     /// Audit against a living-circle standard: each required category's share, compliance rate (达标率), what is missing.
     Audit {
         /// gb50180 or mofcom.
-        #[arg(long, default_value = "gb50180")]
-        standard: String,
+        #[arg(long, default_value = "gb50180", value_parser = |s: &str| s.parse::<Standard>())]
+        standard: Standard,
         /// Share of households that must be within the threshold for a category to be met.
-        #[arg(long, default_value_t = 0.85)]
+        #[arg(long, default_value_t = crate::query::TARGET_SHARE_DEFAULT)]
         target_share: f64,
         #[command(flatten)]
         common: ReportArgs,
@@ -188,69 +226,53 @@ pub struct ReportArgs {
     #[arg(long = "data", default_value = "geodata")]
     pub data_dir: std::path::PathBuf,
     /// microgrid, grid, community or subdistrict.
-    #[arg(long, default_value = "grid")]
-    pub level: String,
+    #[arg(long, default_value = "grid", value_parser = |s: &str| Level::parse("level", s))]
+    pub level: Level,
     /// Walking profile: standard, elder or wheelchair.
-    #[arg(long, default_value = "standard")]
-    pub profile: String,
+    #[arg(long, default_value = "standard", value_parser = |s: &str| Profile::parse("profile", s))]
+    pub profile: Profile,
     /// csv (Excel) or geojson (QGIS).
-    #[arg(long, default_value = "csv")]
+    #[arg(long, default_value = "csv", value_parser = ["csv", "geojson"])]
     pub format: String,
     /// Output file (default: standard output).
     #[arg(long)]
     pub out: Option<std::path::PathBuf>,
     /// Only the buildings (and so the units) of this community id, e.g. 500113006006.
-    #[arg(long)]
+    #[arg(long, value_parser = |s: &str| Scope::parse_community("community", s))]
     pub community: Option<String>,
 }
 
 /// `servicemap report ...`: compute from network walking times and write CSV or GeoJSON.
 pub fn report(cmd: ReportCommand) -> Result<(), CliError> {
-    use crate::analysis::audit::Standard;
-    use crate::analysis::{Level, Planner, WalkWorld, export};
-    use crate::walk::Profile;
-
     let common = match &cmd {
         ReportCommand::Coverage { common, .. } | ReportCommand::Audit { common, .. } => {
             common.clone()
         }
     };
-    let level: Level = common.level.parse()?;
-    let profile: Profile = common
-        .profile
-        .parse()
-        .map_err(|e: crate::walk::UnknownProfile| e.to_string())?;
-    let geojson = match common.format.as_str() {
-        "csv" => false,
-        "geojson" => true,
-        other => return Err(format!("unknown format '{other}': use csv or geojson").into()),
-    };
-    let progress = Progress::new(4);
-    progress.step("reading and validating the data");
-    let (ds, report) = store::load_valid(&common.data_dir)?;
-    drop(report);
-    progress.step("building the walking network");
-    let planner = Planner::new(std::sync::Arc::new(WalkWorld::from_dataset(&ds)?));
+    let scope = Scope::new(common.level, common.community.clone())?;
+    let geojson = common.format == "geojson";
+    let progress = Progress::new(3);
+    progress.step("reading, validating and indexing the data, building the walking network");
+    let svc = Service::load(&common.data_dir)?;
     progress.step("computing walking times from every building");
     let text = match cmd {
         ReportCommand::Coverage {
             category, minutes, ..
         } => {
-            let r = planner.coverage_in(
-                &category,
+            let r = svc.coverage(&CoverageRequest {
+                category,
                 minutes,
-                profile,
-                level,
-                common.community.as_deref(),
-            )?;
+                profile: common.profile,
+                scope,
+            })?;
             if geojson {
                 serde_json::to_string_pretty(&export::coverage_geojson(
                     &r,
-                    &ds,
-                    crate::model::Crs::Wgs84,
+                    &svc.dataset,
+                    Crs::Wgs84,
                 ))? + "\n"
             } else {
-                export::coverage_csv(&r, &ds)
+                export::coverage_csv(&r, &svc.dataset)
             }
         }
         ReportCommand::Audit {
@@ -258,32 +280,31 @@ pub fn report(cmd: ReportCommand) -> Result<(), CliError> {
             target_share,
             ..
         } => {
-            let std_: Standard = standard.parse()?;
-            let community = common.community.as_deref();
-            let units = planner.audit_in(std_, level, profile, target_share, community)?;
-            let summary =
-                planner.audit_in(std_, Level::Subdistrict, profile, target_share, community)?;
-            let Some(summary) = summary.first() else {
-                return Err("no buildings to audit".into());
-            };
+            let level = scope.level;
+            let a = svc.audit(&AuditRequest {
+                standard,
+                scope,
+                profile: common.profile,
+                target_share,
+            })?;
             if geojson {
                 serde_json::to_string_pretty(&export::audit_geojson(
-                    &units,
-                    summary,
+                    &a.units,
+                    &a.summary,
                     level,
-                    &standard,
-                    &ds,
-                    crate::model::Crs::Wgs84,
+                    standard.as_str(),
+                    &svc.dataset,
+                    Crs::Wgs84,
                 ))? + "\n"
             } else {
-                export::audit_csv(&units, &ds, level)
+                export::audit_csv(&a.units, &svc.dataset, level)
             }
         }
     };
     progress.step("writing");
     match common.out {
         Some(path) => {
-            crate::store::write::write_atomic(&path, &text)?;
+            store::write::write_atomic(&path, &text).map_err(io_at(&path))?;
             eprintln!("wrote {}", path.display());
         }
         None => print!("{text}"),
@@ -291,7 +312,6 @@ pub fn report(cmd: ReportCommand) -> Result<(), CliError> {
     progress.finish();
     Ok(())
 }
-
 /// A step bar on standard error, drawn only on a terminal (scripts and CI get clean output).
 struct Progress(indicatif::ProgressBar);
 

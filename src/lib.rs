@@ -12,6 +12,7 @@ pub mod generate;
 pub mod import;
 pub mod index;
 pub mod model;
+pub mod query;
 pub mod render;
 pub mod service;
 pub mod store;

@@ -77,8 +77,8 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        None => servicemap::api::serve_blocking(default_serve_args()),
-        Some(Command::Serve(args)) => servicemap::api::serve_blocking(args),
+        None => servicemap::api::serve_blocking(default_serve_args()).map_err(Into::into),
+        Some(Command::Serve(args)) => servicemap::api::serve_blocking(args).map_err(Into::into),
         Some(Command::Validate { dir }) => servicemap::cli::validate(&dir),
         Some(Command::Generate { out }) => servicemap::cli::generate(&out),
         Some(Command::Report { what }) => servicemap::cli::report(what),

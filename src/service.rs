@@ -12,6 +12,7 @@ use crate::analysis::{Planner, WalkWorld};
 use crate::index::{IndexError, Indexes};
 use crate::model::{LayerId, Taxonomy};
 use crate::store::{self, Dataset, StoreError};
+use crate::walk::DEFAULT_MAX_SNAP_M;
 
 /// Why a data directory cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -24,11 +25,11 @@ pub enum ServiceError {
     Walk { dir: PathBuf, source: WorldError },
 }
 
-/// Everything a request needs, immutable after [`Service::load`].
+/// Everything a request needs, immutable after [`Service::load`] — the one way the server, the
+/// CLI and the benchmarks build the world. The queries on it live in [`crate::query`].
 ///
-/// To add a component (the walk engine, analyses): add a field here, build it in
-/// [`Service::from_dataset`] from `dataset`/`indexes`, and handlers reach it through
-/// `web::Data<Service>`.
+/// To add a component: add a field here, build it in [`Service::from_dataset`] from
+/// `dataset`/`indexes`, and answer from it in a `query` method.
 #[derive(Debug)]
 pub struct Service {
     /// The layers as served. Facilities carry `community`/`grid` linked by point-in-polygon
@@ -47,16 +48,7 @@ impl Service {
     /// Read, validate and index a data directory. A broken directory fails with the file and
     /// feature named.
     pub fn load(dir: &Path) -> Result<Service, ServiceError> {
-        let ds = store::read_dir(dir)?;
-        let report = store::validate(&ds);
-        if let Some(first) = report.violations.first() {
-            return Err(StoreError::Invalid {
-                path: dir.to_path_buf(),
-                count: report.violations.len(),
-                first: first.to_string(),
-            }
-            .into());
-        }
+        let (ds, _report) = store::load_valid(dir)?;
         Service::from_dataset(ds)
     }
 
@@ -78,10 +70,13 @@ impl Service {
         }
         let taxonomy = dataset.taxonomy.clone();
         let walk = if dataset.layer(LayerId::Walkways).is_some() {
-            let world = WalkWorld::from_dataset(&dataset).map_err(|source| ServiceError::Walk {
-                dir: dataset.dir.clone(),
-                source,
-            })?;
+            let world =
+                WalkWorld::build(&dataset, &indexes, DEFAULT_MAX_SNAP_M).map_err(|source| {
+                    ServiceError::Walk {
+                        dir: dataset.dir.clone(),
+                        source,
+                    }
+                })?;
             Some(Arc::new(world))
         } else {
             None

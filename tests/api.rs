@@ -1,5 +1,7 @@
 //! HTTP behaviour of every endpoint, through the same `App` the server runs.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// Test helpers may unwrap, expect and panic: a failing test should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod common;
 

@@ -1,11 +1,13 @@
 //! The planner endpoints over HTTP (`/coverage`, `/gaps`, `/audit`, `POST /scenarios`,
 //! `/siting`) on `geodata/`, loaded once per test binary, through the same `app()` wiring
 //! the server runs; the fixture where a small or broken directory is needed.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// Test helpers may unwrap, expect and panic: a failing test should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod common;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use actix_web::test::TestRequest;
 use actix_web::web;
@@ -19,16 +21,7 @@ use servicemap::walk::Profile;
 const HEJIAN: &str = "500113006006";
 
 fn geodata() -> &'static Arc<Service> {
-    static S: OnceLock<Arc<Service>> = OnceLock::new();
-    S.get_or_init(|| {
-        Arc::new(
-            Service::load(std::path::Path::new(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/geodata"
-            )))
-            .expect("geodata loads"),
-        )
-    })
+    common::geodata()
 }
 
 fn planner() -> &'static Planner {

@@ -1,12 +1,13 @@
 //! The walking endpoints over HTTP (`/nearest` in walk mode, `/isochrone`, `/profiles`),
 //! through the same `App` the server runs: on the fixture, and on the default data in
 //! `geodata/` (loaded once per test binary).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// Test helpers may unwrap, expect and panic: a failing test should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod common;
 
-use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use common::{client, client_shared, fixture_copy, mini_service};
 use geo::{Area, Contains, Distance, Haversine, MultiPolygon, Point};
@@ -22,12 +23,7 @@ const RONGHUI: (f64, f64) = (106.512, 29.476);
 
 /// `geodata/` loaded once for every test of this binary.
 fn geodata() -> Arc<Service> {
-    static SVC: OnceLock<Arc<Service>> = OnceLock::new();
-    SVC.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata");
-        Arc::new(Service::load(&dir).expect("geodata loads"))
-    })
-    .clone()
+    Arc::clone(common::geodata())
 }
 
 fn features(v: &Value) -> &Vec<Value> {

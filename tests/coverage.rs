@@ -1,8 +1,8 @@
 //! Coverage on the default data agrees with the walk engine: the one backward search from the
 //! facilities gives every building the same time as a forward search from that building.
 
-use std::path::Path;
-use std::sync::OnceLock;
+// Test helpers may unwrap, expect and panic: a failing test should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -10,14 +10,13 @@ use servicemap::analysis::reach::times_to_nearest_s;
 use servicemap::analysis::{Level, WalkWorld, coverage};
 use servicemap::walk::{NearestQuery, Origin, Profile, Searcher, nearest};
 
+mod common;
+
 fn world() -> &'static WalkWorld {
-    static W: OnceLock<WalkWorld> = OnceLock::new();
-    W.get_or_init(|| {
-        let ds =
-            servicemap::store::read_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")))
-                .expect("geodata reads");
-        WalkWorld::from_dataset(&ds).expect("world builds")
-    })
+    common::geodata()
+        .walk
+        .as_deref()
+        .expect("geodata has walkways")
 }
 
 #[test]
@@ -92,15 +91,10 @@ fn coverage_totals_roll_up_and_more_time_never_covers_less() {
 }
 
 fn planner() -> &'static servicemap::analysis::Planner {
-    static P: OnceLock<servicemap::analysis::Planner> = OnceLock::new();
-    P.get_or_init(|| {
-        let ds =
-            servicemap::store::read_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")))
-                .expect("geodata reads");
-        servicemap::analysis::Planner::new(std::sync::Arc::new(
-            WalkWorld::from_dataset(&ds).expect("world"),
-        ))
-    })
+    common::geodata()
+        .planner
+        .as_ref()
+        .expect("geodata has walkways")
 }
 
 #[test]

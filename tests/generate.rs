@@ -1,6 +1,9 @@
 //! The committed `geodata/` is exactly what the generator writes: regenerate into a fresh
 //! directory and compare every file byte for byte.
 
+// Test helpers may unwrap, expect and panic: a failing test should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use std::path::PathBuf;
 
 #[test]

@@ -5,6 +5,9 @@
 //! `serve_on_the_imported_directory_walks` serves the imported directory and asks walking
 //! nearest and an isochrone over HTTP.
 
+// Test helpers may unwrap, expect and panic: a failing test should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 mod common;
 
 use std::collections::BTreeMap;

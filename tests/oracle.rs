@@ -1,5 +1,7 @@
 //! The R-tree queries against brute-force scans, on random queries with fixed seeds.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// Test helpers may unwrap, expect and panic: a failing test should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod common;
 

@@ -1,6 +1,9 @@
 //! No request can make the server fail: random, hostile and malformed query strings on every
 //! route answer 2xx or a problem+json 4xx — never a 5xx, never a panic (fixed seeds).
 
+// Test helpers may unwrap, expect and panic: a failing test should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 mod common;
 
 use rand::{Rng, SeedableRng};

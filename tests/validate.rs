@@ -1,6 +1,9 @@
 //! `store::validate` on a small valid dataset built in code, and on one broken copy per rule:
 //! each broken copy must fire exactly the expected rule and name the layer and feature.
 
+// Test helpers may unwrap, expect and panic: a failing test should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

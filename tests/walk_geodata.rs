@@ -2,20 +2,20 @@
 //! `$SERVICEMAP_GEODATA`): isochrones agree with the buildings the search reaches and never
 //! cover open water.
 
-use std::path::PathBuf;
+// Test helpers may unwrap, expect and panic: a failing test should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use geo::{BoundingRect, Distance, Euclidean, Intersects, Point, Polygon};
 use servicemap::analysis::WalkWorld;
 use servicemap::model::LayerId;
-use servicemap::store::read_dir;
 use servicemap::walk::{Origin, Profile, Searcher, isochrones};
 
+mod common;
+
 /// The walking world of the data directory and its water polygons (WGS84).
-fn load() -> (WalkWorld, Vec<Polygon<f64>>) {
-    let dir = std::env::var_os("SERVICEMAP_GEODATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("geodata"));
-    let ds = read_dir(&dir).expect("readable data directory");
+fn load() -> (&'static WalkWorld, Vec<Polygon<f64>>) {
+    let svc = common::geodata();
+    let ds = &svc.dataset;
     let mut water = Vec::new();
     for f in ds.layer(LayerId::Water).unwrap_or(&[]) {
         match &f.geometry {
@@ -24,7 +24,7 @@ fn load() -> (WalkWorld, Vec<Polygon<f64>>) {
             _ => {}
         }
     }
-    (WalkWorld::from_dataset(&ds).expect("walk world"), water)
+    (svc.walk.as_deref().expect("walkways"), water)
 }
 
 /// Named places of Lijiatuo (facts.md) used as origins.

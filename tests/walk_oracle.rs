@@ -5,6 +5,9 @@
 //! nodes, and runs a textbook BinaryHeap Dijkstra. Only the per-segment cost formula
 //! (`Profile::segment_cost_s`) and the snapping are shared with the engine.
 
+// Test helpers may unwrap, expect and panic: a failing test should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 

@@ -30,6 +30,14 @@ impl std::str::FromStr for Standard {
 }
 
 impl Standard {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standard::Gb50180 => "gb50180",
+            Standard::Mofcom => "mofcom",
+        }
+    }
+
     /// The category's threshold under this standard, if it lists the category.
     #[must_use]
     pub fn threshold(self, c: &Category) -> Option<&Threshold> {

@@ -8,42 +8,10 @@ use serde::Serialize;
 
 use crate::model::Building;
 
-/// The administrative level a report aggregates to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Microgrid,
-    Grid,
-    Community,
-    Subdistrict,
-}
+pub use crate::model::Level;
 
-impl std::str::FromStr for Level {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "microgrid" => Ok(Level::Microgrid),
-            "grid" => Ok(Level::Grid),
-            "community" => Ok(Level::Community),
-            "subdistrict" => Ok(Level::Subdistrict),
-            _ => Err(format!(
-                "unknown level '{s}': use microgrid, grid, community or subdistrict"
-            )),
-        }
-    }
-}
-
+// The unit a building belongs to is analysis knowledge; the level itself is a domain value.
 impl Level {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Microgrid => "microgrid",
-            Level::Grid => "grid",
-            Level::Community => "community",
-            Level::Subdistrict => "subdistrict",
-        }
-    }
-
     /// The unit id of a building at this level (`None` when the building carries none).
     #[must_use]
     pub fn unit_of(self, b: &Building) -> Option<&str> {

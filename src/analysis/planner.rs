@@ -22,15 +22,13 @@ use super::world::WalkWorld;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
-    #[error("unknown category '{0}': see GET /categories for the ids")]
+    #[error("unknown category '{0}'")]
     UnknownCategory(String),
     #[error("the data directory has no buildings, so nobody can be counted as covered")]
     NoBuildings,
     #[error("the data directory has no categories.json, so no standard can be audited")]
     NoTaxonomy,
-    #[error(
-        "no building lies in community '{0}': give a community id such as 500113006006 (GET /collections/communities/items lists them)"
-    )]
+    #[error("no building lies in community '{0}': give a community id such as 500113006006")]
     UnknownCommunity(String),
     #[error("no facility with id '{0}'")]
     UnknownFacility(String),

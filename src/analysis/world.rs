@@ -4,7 +4,8 @@
 
 use geo::Polygon;
 
-use crate::model::{Building, Facility, FeatureError, LayerId, LocalProj, Taxonomy, Walkway};
+use crate::index::{IndexError, Indexes};
+use crate::model::{Building, Facility, FeatureError, LayerId, Taxonomy, Walkway};
 use crate::store::Dataset;
 use crate::walk::{DEFAULT_MAX_SNAP_M, Population, Profile, Snap, SnappedPoints, WalkGraph};
 
@@ -15,6 +16,8 @@ pub enum WorldError {
     NoWalkways,
     #[error(transparent)]
     Feature(#[from] FeatureError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
 }
 
 /// Graph + snapped facilities and buildings.
@@ -31,27 +34,15 @@ pub struct WalkWorld {
     pub taxonomy: Option<Taxonomy>,
 }
 
-/// The local projection for a dataset: centred on the middle of its walkways' extent.
-#[must_use]
-pub fn projection_for(walkways: &[Walkway]) -> LocalProj {
-    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-    for w in walkways {
-        for &(lon, lat) in &w.lonlat {
-            x0 = x0.min(lon);
-            y0 = y0.min(lat);
-            x1 = x1.max(lon);
-            y1 = y1.max(lat);
-        }
-    }
-    if x0 > x1 {
-        return LocalProj::new(0.0, 0.0);
-    }
-    LocalProj::new((x0 + x1) / 2.0, (y0 + y1) / 2.0)
-}
-
 impl WalkWorld {
-    /// Build from a dataset. Needs walkways; facilities and buildings may be absent (empty).
-    pub fn build(ds: &Dataset, max_snap_m: f64) -> Result<WalkWorld, WorldError> {
+    /// Build from a dataset and its indexes (which hold the facilities and buildings, parsed
+    /// once and linked to their units). Needs walkways; facilities and buildings may be
+    /// absent (empty).
+    pub fn build(
+        ds: &Dataset,
+        indexes: &Indexes,
+        max_snap_m: f64,
+    ) -> Result<WalkWorld, WorldError> {
         let walkways: Vec<Walkway> = ds
             .layer(LayerId::Walkways)
             .ok_or(WorldError::NoWalkways)?
@@ -68,14 +59,9 @@ impl WalkWorld {
                 _ => Vec::new(),
             })
             .collect();
-        let proj = projection_for(&walkways);
+        let proj = ds.projection();
         let graph = WalkGraph::build(&walkways, &water, &proj);
-        let facilities: Vec<Facility> = ds
-            .layer(LayerId::Facilities)
-            .unwrap_or_default()
-            .iter()
-            .map(Facility::from_feature)
-            .collect::<Result<_, _>>()?;
+        let facilities: Vec<Facility> = indexes.facilities().to_vec();
         let mut category_ids: Vec<String> = facilities.iter().map(|f| f.category.clone()).collect();
         category_ids.sort();
         category_ids.dedup();
@@ -92,12 +78,7 @@ impl WalkWorld {
             .map(|f| (f.position.x(), f.position.y()))
             .collect();
         let facility_snaps = SnappedPoints::build(&graph, &f_lonlat, &tags, max_snap_m);
-        let buildings: Vec<Building> = ds
-            .layer(LayerId::Buildings)
-            .unwrap_or_default()
-            .iter()
-            .map(Building::from_feature)
-            .collect::<Result<_, _>>()?;
+        let buildings: Vec<Building> = indexes.buildings().to_vec();
         let b_lonlat: Vec<(f64, f64)> = buildings
             .iter()
             .map(|b| (b.position.x(), b.position.y()))
@@ -123,9 +104,11 @@ impl WalkWorld {
         })
     }
 
-    /// Build with the default snapping distance.
+    /// Index `ds` and build with the default snapping distance (tests and tools that need
+    /// only the walking view; the service builds it from its own indexes).
     pub fn from_dataset(ds: &Dataset) -> Result<WalkWorld, WorldError> {
-        Self::build(ds, DEFAULT_MAX_SNAP_M)
+        let indexes = Indexes::build(ds)?;
+        Self::build(ds, &indexes, DEFAULT_MAX_SNAP_M)
     }
 
     /// The tag of a category id in `facility_snaps`, if any facility has it.

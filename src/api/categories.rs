@@ -16,32 +16,29 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
     let mut q = RawQuery::parse(req.query_string())?;
     q.take_format()?;
     q.deny_rest(&["f"])?;
-    let body = match &svc.taxonomy {
-        Some(t) => {
-            let list: Vec<Value> = t
-                .categories
-                .iter()
-                .map(|c| {
-                    let mut v = serde_json::to_value(c).map_err(ApiError::internal)?;
-                    if let Some(m) = v.as_object_mut() {
-                        m.insert(
-                            "facilities".into(),
-                            json!(svc.indexes.facility_count(&c.id)),
-                        );
-                    }
-                    Ok(v)
-                })
-                .collect::<Result<_, ApiError>>()?;
-            json!({ "note": t.note, "categories": list })
-        }
-        None => {
-            let list: Vec<Value> = svc
-                .indexes
-                .facility_categories()
-                .map(|id| json!({ "id": id, "facilities": svc.indexes.facility_count(id) }))
-                .collect();
-            json!({ "note": "this data directory has no categories.json; categories are those its facilities use", "categories": list })
-        }
+    let body = if let Some(t) = &svc.taxonomy {
+        let list: Vec<Value> = t
+            .categories
+            .iter()
+            .map(|c| {
+                let mut v = serde_json::to_value(c).map_err(ApiError::internal)?;
+                if let Some(m) = v.as_object_mut() {
+                    m.insert(
+                        "facilities".into(),
+                        json!(svc.indexes.facility_count(&c.id)),
+                    );
+                }
+                Ok(v)
+            })
+            .collect::<Result<_, ApiError>>()?;
+        json!({ "note": t.note, "categories": list })
+    } else {
+        let list: Vec<Value> = svc
+            .indexes
+            .facility_categories()
+            .map(|id| json!({ "id": id, "facilities": svc.indexes.facility_count(id) }))
+            .collect();
+        json!({ "note": "this data directory has no categories.json; categories are those its facilities use", "categories": list })
     };
     Ok(json_response(&body))
 }

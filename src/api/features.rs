@@ -11,9 +11,10 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
+use crate::model::geojson::geometry_json;
 use crate::model::{Crs, Feature, LayerId};
+use crate::query::ItemsRequest;
 use crate::service::Service;
-use crate::store::write::geometry_json;
 
 use super::error::ApiError;
 use super::params::RawQuery;
@@ -66,25 +67,6 @@ pub(crate) fn geojson_response(v: &Value) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(GEO_JSON)
         .body(v.to_string())
-}
-
-/// The layer named by a collection id: 404 when no such layer exists, 404 layer-unavailable
-/// when this data directory lacks it.
-fn layer_of<'a>(svc: &'a Service, id: &str) -> Result<(LayerId, &'a [Feature]), ApiError> {
-    let Some(layer) = LayerId::parse(id) else {
-        let have: Vec<&str> = svc.dataset.layers.keys().map(|l| l.as_str()).collect();
-        return Err(ApiError::not_found(format!(
-            "no collection '{id}'; the collections are {}",
-            have.join(", ")
-        )));
-    };
-    match svc.dataset.layer(layer) {
-        Some(features) => Ok((layer, features)),
-        None => Err(ApiError::layer_unavailable(
-            layer,
-            &format!("the '{layer}' collection"),
-        )),
-    }
 }
 
 fn simple_query(req: &HttpRequest) -> Result<RawQuery, ApiError> {
@@ -170,7 +152,7 @@ pub async fn collection(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     simple_query(&req)?;
-    let (layer, _) = layer_of(&svc, &path)?;
+    let (layer, _) = svc.collection(&path)?;
     Ok(json_response(&collection_value(
         &svc,
         layer,
@@ -179,56 +161,33 @@ pub async fn collection(
 }
 
 /// Parameters of the items endpoint: everything not reserved is a property filter.
-struct ItemsQuery {
-    coords: Crs,
-    bbox: Option<[f64; 4]>,
-    limit: usize,
-    offset: usize,
-    filters: Vec<(String, String)>,
-}
-
-impl ItemsQuery {
-    fn parse(req: &HttpRequest) -> Result<ItemsQuery, ApiError> {
-        let mut q = RawQuery::parse(req.query_string())?;
-        q.take_format()?;
-        let coords = q.take_coords()?;
-        for name in ["bbox-crs", "crs"] {
-            if let Some(v) = q.take(name)
-                && v != CRS84
-            {
-                return Err(ApiError::bad_param(
-                    name,
-                    format!("only {CRS84} is offered; for GCJ-02 or BD-09 use coords=gcj02|bd09"),
-                ));
-            }
+fn parse_items(req: &HttpRequest) -> Result<(ItemsRequest, Crs), ApiError> {
+    let mut q = RawQuery::parse(req.query_string())?;
+    q.take_format()?;
+    let coords = q.take_coords()?;
+    for name in ["bbox-crs", "crs"] {
+        if let Some(v) = q.take(name)
+            && v != CRS84
+        {
+            return Err(ApiError::bad_param(
+                name,
+                format!("only {CRS84} is offered; for GCJ-02 or BD-09 use coords=gcj02|bd09"),
+            ));
         }
-        q.take("datetime");
-        let bbox = q.take_bbox(coords)?.map(|b| b.0);
-        let limit = q.take_limit()?.0;
-        let offset = q.take_offset()?;
-        Ok(ItemsQuery {
-            coords,
+    }
+    q.take("datetime");
+    let bbox = q.take_bbox(coords)?;
+    let limit = q.take_limit()?;
+    let offset = q.take_offset()?;
+    Ok((
+        ItemsRequest {
             bbox,
             limit,
             offset,
             filters: q.remaining().to_vec(),
-        })
-    }
-}
-
-/// Does a property value equal the query text? Strings compare exactly, numbers numerically,
-/// booleans as `true`/`false`, arrays when any element matches.
-fn value_matches(v: &Value, want: &str) -> bool {
-    match v {
-        Value::String(s) => s == want,
-        Value::Number(n) => n
-            .as_f64()
-            .zip(want.parse::<f64>().ok())
-            .is_some_and(|(a, b)| a == b),
-        Value::Bool(b) => want == if *b { "true" } else { "false" },
-        Value::Array(items) => items.iter().any(|x| value_matches(x, want)),
-        Value::Null | Value::Object(_) => false,
-    }
+        },
+        coords,
+    ))
 }
 
 /// The query string with `offset` (and `limit`) replaced, other parameters kept as sent.
@@ -255,63 +214,20 @@ pub async fn items(
     svc: web::Data<Service>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (layer, features) = layer_of(&svc, &path)?;
-    let q = ItemsQuery::parse(&req)?;
-    let known = svc.indexes.layer(layer).map(|l| &l.properties);
-    for (name, value) in &q.filters {
-        if !known.is_some_and(|k| k.contains(name)) {
-            let names: Vec<&str> = known
-                .map(|k| k.iter().map(String::as_str).collect())
-                .unwrap_or_default();
-            return Err(ApiError::bad_param(
-                name,
-                format!(
-                    "not a parameter and not a property of '{layer}'; filter on one of: {} (reserved: bbox, limit, offset, coords, f)",
-                    names.join(", ")
-                ),
-            ));
-        }
-        if layer == LayerId::Facilities && name == "category" && !svc.is_category(value) {
-            return Err(ApiError::bad_param(
-                "category",
-                format!("unknown category '{value}'; GET /categories lists them"),
-            ));
-        }
-    }
-    let candidates: Vec<usize> = match q.bbox {
-        Some(b) => svc
-            .indexes
-            .envelope_candidates(layer, b)
-            .into_iter()
-            .filter(|&i| crate::index::geometry_intersects_bbox(&features[i].geometry, b))
-            .collect(),
-        None => (0..features.len()).collect(),
-    };
-    let matched: Vec<usize> = candidates
-        .into_iter()
-        .filter(|&i| {
-            q.filters.iter().all(|(k, want)| {
-                features[i]
-                    .properties
-                    .get(k)
-                    .is_some_and(|v| value_matches(v, want))
-            })
-        })
-        .collect();
-    let page: Vec<Value> = matched
+    let (q, coords) = parse_items(&req)?;
+    let found = svc.features(&path, &q)?;
+    let layer = found.layer;
+    let limit = q.limit.get();
+    let page: Vec<Value> = found
+        .features
         .iter()
-        .skip(q.offset)
-        .take(q.limit)
-        .map(|&i| feature_value(&features[i], q.coords, None))
+        .map(|f| feature_value(f, coords, None))
         .collect();
     let b = base_url(&req);
     let here = format!("{b}{}", req.path());
     let mut links = vec![
         link(
-            format!(
-                "{here}?{}",
-                page_query(req.query_string(), q.limit, q.offset)
-            ),
+            format!("{here}?{}", page_query(req.query_string(), limit, q.offset)),
             "self",
             GEO_JSON,
             "This page",
@@ -323,11 +239,11 @@ pub async fn items(
             layer.title(),
         ),
     ];
-    if q.offset.saturating_add(q.limit) < matched.len() {
+    if q.offset.saturating_add(limit) < found.number_matched {
         links.push(link(
             format!(
                 "{here}?{}",
-                page_query(req.query_string(), q.limit, q.offset + q.limit)
+                page_query(req.query_string(), limit, q.offset + limit)
             ),
             "next",
             GEO_JSON,
@@ -338,11 +254,7 @@ pub async fn items(
         links.push(link(
             format!(
                 "{here}?{}",
-                page_query(
-                    req.query_string(),
-                    q.limit,
-                    q.offset.saturating_sub(q.limit)
-                )
+                page_query(req.query_string(), limit, q.offset.saturating_sub(limit))
             ),
             "prev",
             GEO_JSON,
@@ -352,7 +264,7 @@ pub async fn items(
     let returned = page.len();
     Ok(geojson_response(&json!({
         "type": "FeatureCollection",
-        "numberMatched": matched.len(),
+        "numberMatched": found.number_matched,
         "numberReturned": returned,
         "timeStamp": rfc3339_now(),
         "links": links,
@@ -367,21 +279,12 @@ pub async fn item(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (collection_id, feature_id) = path.into_inner();
-    let (layer, features) = layer_of(&svc, &collection_id)?;
     let mut q = RawQuery::parse(req.query_string())?;
     q.take_format()?;
     let coords = q.take_coords()?;
-    let pos = svc
-        .indexes
-        .layer(layer)
-        .and_then(|l| l.position(&feature_id))
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "no feature '{feature_id}' in '{layer}'; GET /collections/{layer}/items lists them"
-            ))
-        })?;
+    let (layer, feature) = svc.feature(&collection_id, &feature_id)?;
     let b = base_url(&req);
-    let mut v = feature_value(&features[pos], coords, None);
+    let mut v = feature_value(feature, coords, None);
     if let Some(m) = v.as_object_mut() {
         m.insert(
             "links".into(),
@@ -453,14 +356,5 @@ mod tests {
             "category=x&limit=2&offset=7"
         );
         assert_eq!(page_query("", 10, 0), "limit=10&offset=0");
-    }
-
-    #[test]
-    fn values_match_by_kind() {
-        assert!(value_matches(&json!("a"), "a"));
-        assert!(value_matches(&json!(400), "400.0"));
-        assert!(value_matches(&json!(true), "true"));
-        assert!(value_matches(&json!(["x", "y"]), "y"));
-        assert!(!value_matches(&json!(null), "null"));
     }
 }

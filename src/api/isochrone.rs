@@ -10,130 +10,85 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use geo::Geometry;
 use serde_json::{Value, json};
 
-use crate::model::Crs;
+use crate::model::geojson::{geometry_json, round7};
+use crate::model::{Crs, LonLat};
+use crate::query::{self, DEFAULT_MAX_SNAP_M, IsochroneAnswer, IsochroneRequest, ORIGINS_MAX};
 use crate::service::Service;
-use crate::store::write::{geometry_json, round7};
-use crate::walk::{DEFAULT_MAX_SNAP_M, Origin, Profile, SnapError, isochrones};
 
 use super::error::ApiError;
 use super::features::geojson_response;
-use super::params::{LonLat, RawQuery};
-use super::walk::{
-    parse_minutes, parse_origins, run_blocking, snap_problem, take_max_snap_m, take_profile, world,
-};
+use super::params::{MAX_SNAP_M_MAX, RawQuery};
+use super::walk::query_problem;
 
-/// Contours when `minutes` is absent: the three rings of the 15-minute living circle.
-pub const MINUTES_DEFAULT: [f64; 3] = [5.0, 10.0, 15.0];
+const NAMES: [&str; 7] = [
+    "lon",
+    "lat",
+    "origins",
+    "minutes",
+    "profile",
+    "max_snap_m",
+    "coords",
+];
 
-/// Parsed parameters of `/isochrone`.
-#[derive(Debug, Clone)]
-pub struct IsochroneParams {
-    /// One origin (`lon`/`lat`) or several (`origins`), WGS84.
-    pub origins: Vec<LonLat>,
-    /// Ascending, distinct, each 1–60.
-    pub minutes: Vec<f64>,
-    pub profile: Profile,
-    pub max_snap_m: f64,
-    pub coords: Crs,
-}
-
-impl IsochroneParams {
-    pub const NAMES: [&'static str; 7] = [
-        "lon",
-        "lat",
-        "origins",
-        "minutes",
-        "profile",
-        "max_snap_m",
-        "coords",
-    ];
-
-    pub fn parse(query_string: &str) -> Result<IsochroneParams, ApiError> {
-        let mut q = RawQuery::parse(query_string)?;
-        let coords = q.take_coords()?;
-        let origins = match q.take("origins") {
-            Some(s) => {
-                if let Some(both) = ["lon", "lat"].into_iter().find(|n| q.take(n).is_some()) {
-                    return Err(ApiError::bad_param(
-                        both,
-                        "give either lon and lat (one origin) or origins (several), not both",
-                    ));
-                }
-                parse_origins(&s, coords)?
+/// Parse a query string.
+pub fn parse(query_string: &str) -> Result<(IsochroneRequest, Crs), ApiError> {
+    let mut q = RawQuery::parse(query_string)?;
+    let coords = q.take_coords()?;
+    let origins = match q.take("origins") {
+        Some(s) => {
+            if let Some(both) = ["lon", "lat"].into_iter().find(|n| q.take(n).is_some()) {
+                return Err(ApiError::bad_param(
+                    both,
+                    "give either lon and lat (one origin) or origins (several), not both",
+                ));
             }
-            None => vec![q.take_lonlat(coords).map_err(|e| {
-                ApiError::new(
-                    e.kind,
-                    format!(
-                        "{}; or give several origins as origins=lon,lat;lon,lat",
-                        e.detail
-                    ),
-                )
-            })?],
-        };
-        let minutes = match q.take("minutes") {
-            Some(s) => parse_minutes(&s)?,
-            None => MINUTES_DEFAULT.to_vec(),
-        };
-        let profile = take_profile(&mut q)?.unwrap_or_default();
-        let max_snap_m = take_max_snap_m(&mut q)?.unwrap_or(DEFAULT_MAX_SNAP_M);
-        q.deny_rest(&Self::NAMES)?;
-        Ok(IsochroneParams {
+            LonLat::parse_list("origins", &s, coords, ORIGINS_MAX, "origin")?
+        }
+        None => vec![q.take_lonlat(coords).map_err(|e| {
+            ApiError::new(
+                e.kind,
+                format!(
+                    "{}; or give several origins as origins=lon,lat;lon,lat",
+                    e.detail
+                ),
+            )
+        })?],
+    };
+    let minutes = q.take_contours()?;
+    let profile = q.take_profile()?.unwrap_or_default();
+    let max_snap_m = q
+        .take_metres("max_snap_m", MAX_SNAP_M_MAX)?
+        .unwrap_or(DEFAULT_MAX_SNAP_M);
+    q.deny_rest(&NAMES)?;
+    Ok((
+        IsochroneRequest {
             origins,
             minutes,
             profile,
             max_snap_m,
-            coords,
-        })
-    }
+        },
+        coords,
+    ))
 }
 
 /// `GET /isochrone`.
 pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpResponse, ApiError> {
-    let p = IsochroneParams::parse(req.query_string())?;
-    let world = world(&svc, "/isochrone")?;
-    let (origins_in, minutes, profile, max_snap_m) = (
-        p.origins.clone(),
-        p.minutes.clone(),
-        p.profile,
-        p.max_snap_m,
-    );
-    let (snaps, contours) = run_blocking(move |searcher| -> Result<_, (usize, SnapError)> {
-        let mut origins = Vec::with_capacity(origins_in.len());
-        for (i, at) in origins_in.iter().enumerate() {
-            let snap = world
-                .graph
-                .snap_lonlat(at.lon, at.lat, max_snap_m, profile)
-                .map_err(|e| (i, e))?;
-            origins.push(Origin::new(snap, profile));
-        }
-        let contours = isochrones(
-            &world.graph,
-            searcher,
-            &origins,
-            profile,
-            &world.building_snaps,
-            &world.population,
-            &minutes,
-        );
-        Ok((origins, contours))
+    let (p, coords) = parse(req.query_string())?;
+    let job = p.clone();
+    let answer = query::heavy(svc.into_inner(), move |s, searcher| {
+        s.isochrone(&job, searcher)
     })
-    .await?
-    .map_err(|(i, e)| {
-        let what = match p.origins.get(i) {
-            Some(at) if p.origins.len() == 1 => {
-                format!("the point ({:.6}, {:.6}) (WGS84)", at.lon, at.lat)
-            }
-            Some(at) => format!("origin {} ({:.6}, {:.6}) (WGS84)", i + 1, at.lon, at.lat),
-            None => format!("origin {}", i + 1),
-        };
-        snap_problem(&e, &what, p.profile, p.coords)
-    })?;
+    .await
+    .map_err(|e| query_problem(e, coords))?;
+    Ok(geojson_response(&render(&p, coords, &answer)))
+}
 
-    let features: Vec<Value> = contours
+fn render(p: &IsochroneRequest, coords: Crs, answer: &IsochroneAnswer) -> Value {
+    let features: Vec<Value> = answer
+        .contours
         .iter()
         .map(|c| {
-            let g = Geometry::MultiPolygon(p.coords.geometry_from_wgs84(&c.polygon));
+            let g = Geometry::MultiPolygon(coords.geometry_from_wgs84(&c.polygon));
             json!({
                 "type": "Feature",
                 "id": format!("{}min", c.minutes),
@@ -153,26 +108,26 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
     let origins_out: Vec<Value> = p
         .origins
         .iter()
-        .zip(&snaps)
-        .map(|(at, o)| {
-            let (x, y) = p.coords.from_wgs84(at.lon, at.lat);
+        .zip(&answer.snap_m)
+        .map(|(at, snap_m)| {
+            let (x, y) = coords.from_wgs84(at.lon, at.lat);
             json!({
                 "lon": round7(x),
                 "lat": round7(y),
-                "snap_m": (o.snap.offset_m * 100.0).round() / 100.0,
+                "snap_m": (snap_m * 100.0).round() / 100.0,
             })
         })
         .collect();
-    Ok(geojson_response(&json!({
+    json!({
         "type": "FeatureCollection",
         "query": {
             "origins": origins_out,
-            "minutes": p.minutes,
+            "minutes": p.minutes.as_slice(),
             "profile": p.profile.as_str(),
             "max_snap_m": p.max_snap_m,
-            "coords": p.coords.as_str(),
+            "coords": coords.as_str(),
         },
         "numberReturned": features.len(),
         "features": features,
-    })))
+    })
 }

@@ -4,34 +4,16 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
-use crate::model::{Crs, LayerId};
+use crate::model::LayerId;
+use crate::model::geojson::round7;
 use crate::service::Service;
-use crate::store::write::round7;
 
-use super::error::{ApiError, ProblemKind};
+use super::error::ApiError;
 use super::features::json_response;
-use super::params::{LonLat, RawQuery};
+use super::params::RawQuery;
+use super::walk::query_problem;
 
-/// Parsed parameters of `/locate`.
-#[derive(Debug, Clone, Copy)]
-pub struct LocateParams {
-    /// The point in WGS84.
-    pub at: LonLat,
-    /// The system `lon`/`lat` were given in.
-    pub coords: Crs,
-}
-
-impl LocateParams {
-    pub const NAMES: [&'static str; 3] = ["lon", "lat", "coords"];
-
-    pub fn parse(query_string: &str) -> Result<LocateParams, ApiError> {
-        let mut q = RawQuery::parse(query_string)?;
-        let coords = q.take_coords()?;
-        let at = q.take_lonlat(coords)?;
-        q.deny_rest(&Self::NAMES)?;
-        Ok(LocateParams { at, coords })
-    }
-}
+const NAMES: [&str; 3] = ["lon", "lat", "coords"];
 
 /// The contact properties each level of the service list shows, when the data has them.
 const BOUNDARY_CONTACTS: [&str; 2] = ["office_address", "contact"];
@@ -76,36 +58,12 @@ fn contact_entry(
 
 /// `GET /locate`.
 pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpResponse, ApiError> {
-    let p = LocateParams::parse(req.query_string())?;
-    let idx = &svc.indexes;
-    if !idx.has_layer(LayerId::Boundary) && !idx.has_layer(LayerId::Communities) {
-        return Err(ApiError::layer_unavailable(
-            LayerId::Communities,
-            "locating a point",
-        ));
-    }
-    let at = idx.locate(p.at.lon, p.at.lat);
-    // The boundary decides "outside" when the data has one; otherwise being in no community.
-    let outside = if idx.has_layer(LayerId::Boundary) {
-        at.boundary.is_none()
-    } else {
-        at.community.is_none()
-    };
-    if outside {
-        return Err(ApiError::new(
-            ProblemKind::OutsideArea,
-            format!(
-                "the point ({:.7}, {:.7}) (WGS84) lies outside the subdistrict; GET /collections/boundary shows its extent{}",
-                p.at.lon,
-                p.at.lat,
-                if p.coords == Crs::Wgs84 {
-                    "; if your map uses GCJ-02 or BD-09, add coords=gcj02 or coords=bd09"
-                } else {
-                    ""
-                }
-            ),
-        ));
-    }
+    let mut q = RawQuery::parse(req.query_string())?;
+    let coords = q.take_coords()?;
+    let at_wgs84 = q.take_lonlat(coords)?;
+    q.deny_rest(&NAMES)?;
+    let answer = svc.locate(at_wgs84).map_err(|e| query_problem(e, coords))?;
+    let at = answer.at;
     let contacts: Vec<Value> = [
         contact_entry(
             &svc,
@@ -126,17 +84,13 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
     .into_iter()
     .flatten()
     .collect();
-    let missing: Vec<&str> = crate::index::AREA_LAYERS
-        .iter()
-        .filter(|l| !idx.has_layer(**l))
-        .map(|l| l.as_str())
-        .collect();
+    let missing: Vec<&str> = answer.missing_layers.iter().map(|l| l.as_str()).collect();
     // Echo the point in the caller's system, rounded like every output coordinate (the
     // conversion round trip leaves ~1e-10 noise).
-    let (lon_out, lat_out) = p.coords.from_wgs84(p.at.lon, p.at.lat);
+    let (lon_out, lat_out) = coords.from_wgs84(at_wgs84.lon, at_wgs84.lat);
     let (lon_out, lat_out) = (round7(lon_out), round7(lat_out));
     Ok(json_response(&json!({
-        "query": { "lon": lon_out, "lat": lat_out, "coords": p.coords.as_str(), "lon_wgs84": round7(p.at.lon), "lat_wgs84": round7(p.at.lat) },
+        "query": { "lon": lon_out, "lat": lat_out, "coords": coords.as_str(), "lon_wgs84": round7(at_wgs84.lon), "lat_wgs84": round7(at_wgs84.lat) },
         "subdistrict": unit(&svc, LayerId::Boundary, at.boundary),
         "community": unit(&svc, LayerId::Communities, at.community),
         "grid": unit(&svc, LayerId::Grids, at.grid),

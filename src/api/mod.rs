@@ -18,7 +18,6 @@ pub mod metrics;
 pub mod nearest;
 pub mod openapi;
 pub mod params;
-pub mod plan;
 pub mod profiles;
 pub mod scenarios;
 pub mod siting;
@@ -291,9 +290,23 @@ pub fn app(
         }))
 }
 
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Load(#[from] crate::service::ServiceError),
+    #[error("cannot bind {bind}: {source}")]
+    Bind {
+        bind: String,
+        source: std::io::Error,
+    },
+    #[error("server stopped: {0}")]
+    Stopped(std::io::Error),
+}
+
 /// Load the data and serve until stopped. Fails before binding when the data directory is
 /// broken, naming the file and feature.
-pub fn serve_blocking(args: ServeArgs) -> Result<(), crate::cli::CliError> {
+pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
     let started = Instant::now();
     let service = Service::load(&args.data_dir)?;
     tracing::info!(
@@ -315,12 +328,12 @@ pub fn serve_blocking(args: ServeArgs) -> Result<(), crate::cli::CliError> {
         let server = HttpServer::new(move || app(state.clone()))
             .workers(workers)
             .bind(&bind)
-            .map_err(|e| format!("cannot bind {bind}: {e}"))?;
+            .map_err(|source| ServeError::Bind {
+                bind: bind.clone(),
+                source,
+            })?;
         tracing::info!(%bind, workers, "serving");
-        server
-            .run()
-            .await
-            .map_err(|e| format!("server stopped: {e}"))?;
+        server.run().await.map_err(ServeError::Stopped)?;
         Ok(())
     })
 }

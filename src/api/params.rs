@@ -1,25 +1,27 @@
-//! Query parameters, parsed in one place into types that cannot hold a bad value: handlers
-//! never see a NaN, an out-of-range latitude or a limit over the maximum.
-//!
-//! [`RawQuery`] holds the decoded pairs; each `take_*` removes the parameter it reads, so the
-//! strict endpoints can reject whatever is left (a typo such as `categroy=`) by name.
+//! Query strings decoded into the domain types of [`crate::model::params`]: each `take_*`
+//! removes the parameter it reads, so the strict endpoints can reject whatever is left (a typo
+//! such as `categroy=`) by name. The types, ranges and messages live in the model; this file
+//! only knows parameter names and defaults.
 
 use std::collections::BTreeSet;
 
-use crate::model::Crs;
+use crate::model::params::{parse_count, parse_flag, parse_positive};
+use crate::model::{
+    Bbox, CategoryId, Contours, Crs, K, Level, Limit, LonLat, Minutes, ParamError, Profile, Scope,
+};
 
 use super::error::ApiError;
 
-/// Largest `k` of `/nearest`.
-pub const K_MAX: usize = 100;
-/// Default `k` of `/nearest`.
-pub const K_DEFAULT: usize = 5;
-/// Largest `limit` of the OGC items endpoint.
-pub const LIMIT_MAX: usize = 10_000;
-/// Default `limit` of the OGC items endpoint.
-pub const LIMIT_DEFAULT: usize = 10;
 /// Largest `max_m` of `/nearest`: far beyond a subdistrict, small enough to stay meaningful.
 pub const MAX_M_MAX: f64 = 100_000.0;
+/// Largest `max_snap_m`: beyond a kilometre the "walk" to the network dominates the answer.
+pub const MAX_SNAP_M_MAX: f64 = 1000.0;
+
+impl From<ParamError> for ApiError {
+    fn from(e: ParamError) -> ApiError {
+        ApiError::bad_param(&e.name, e.detail)
+    }
+}
 
 /// The decoded query string, in order; a parameter given twice is an error.
 #[derive(Debug, Clone, Default)]
@@ -46,6 +48,15 @@ impl RawQuery {
     pub fn take(&mut self, name: &str) -> Option<String> {
         let i = self.pairs.iter().position(|(k, _)| k == name)?;
         Some(self.pairs.remove(i).1)
+    }
+
+    /// Remove a parameter and parse it, if given.
+    pub fn take_with<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str, &str) -> Result<T, ParamError>,
+    ) -> Result<Option<T>, ApiError> {
+        Ok(self.take(name).map(|s| parse(name, &s)).transpose()?)
     }
 
     /// The parameters not taken yet.
@@ -97,252 +108,97 @@ impl RawQuery {
         let lat = self.take("lat").ok_or_else(|| {
             ApiError::bad_param("lat", "required: latitude in degrees, e.g. lat=29.47")
         })?;
-        LonLat::parse(&lon, &lat, crs)
+        Ok(LonLat::parse(&lon, &lat, crs)?)
     }
 
-    /// Optional `k` (1..=[`K_MAX`], default [`K_DEFAULT`]).
+    /// Optional `k` (default [`K::DEFAULT`]).
     pub fn take_k(&mut self) -> Result<K, ApiError> {
-        match self.take("k") {
-            None => Ok(K(K_DEFAULT)),
-            Some(s) => K::parse(&s),
-        }
+        Ok(self.take_with("k", |_, s| K::parse(s))?.unwrap_or_default())
     }
 
-    /// Optional `limit` (1..=[`LIMIT_MAX`], default [`LIMIT_DEFAULT`]).
+    /// Optional `limit` (default [`Limit::DEFAULT`]).
     pub fn take_limit(&mut self) -> Result<Limit, ApiError> {
-        match self.take("limit") {
-            None => Ok(Limit(LIMIT_DEFAULT)),
-            Some(s) => Limit::parse(&s),
-        }
+        Ok(self
+            .take_with("limit", |_, s| Limit::parse(s))?
+            .unwrap_or_default())
     }
 
     /// Optional `offset` (≥ 0, default 0).
     pub fn take_offset(&mut self) -> Result<usize, ApiError> {
-        match self.take("offset") {
-            None => Ok(0),
-            Some(s) => parse_count("offset", &s),
-        }
+        Ok(self.take_with("offset", parse_count)?.unwrap_or(0))
     }
 
     /// Optional `bbox`, read in `crs` and converted to a WGS84 box.
     pub fn take_bbox(&mut self, crs: Crs) -> Result<Option<Bbox>, ApiError> {
-        self.take("bbox").map(|s| Bbox::parse(&s, crs)).transpose()
+        self.take_with("bbox", |_, s| Bbox::parse_in(s, crs))
     }
 
-    /// Optional `max_m` (metres, > 0, ≤ [`MAX_M_MAX`]).
-    pub fn take_max_m(&mut self) -> Result<Option<f64>, ApiError> {
-        let Some(s) = self.take("max_m") else {
-            return Ok(None);
-        };
-        let v = parse_f64("max_m", &s)?;
-        if v <= 0.0 || v > MAX_M_MAX {
-            return Err(ApiError::bad_param(
-                "max_m",
-                format!("{v} is out of range: give metres in (0, {MAX_M_MAX}]"),
-            ));
-        }
-        Ok(Some(v))
+    /// Optional metres in (0, `max`] (`max_m`, `max_snap_m`).
+    pub fn take_metres(&mut self, name: &str, max: f64) -> Result<Option<f64>, ApiError> {
+        self.take_with(name, |n, s| parse_positive(n, s, max, "metres"))
     }
 
-    /// Optional comma-separated `category` list: names only, deduplicated, order kept. Whether
-    /// the names exist is the handler's business (it knows the taxonomy).
-    pub fn take_categories(&mut self) -> Result<Option<Vec<String>>, ApiError> {
-        let Some(s) = self.take("category") else {
-            return Ok(None);
-        };
-        let mut out: Vec<String> = Vec::new();
-        for c in s.split(',').map(str::trim) {
-            if c.is_empty() {
-                return Err(ApiError::bad_param(
+    /// Optional walking minutes in (0, `max`] (`max_min`).
+    pub fn take_walk_minutes(&mut self, name: &str, max: f64) -> Result<Option<f64>, ApiError> {
+        self.take_with(name, |n, s| parse_positive(n, s, max, "walking minutes"))
+    }
+
+    /// Optional boolean flag `name=true|false` (also `1`/`0`).
+    pub fn take_flag(&mut self, name: &str) -> Result<Option<bool>, ApiError> {
+        self.take_with(name, parse_flag)
+    }
+
+    /// Optional comma-separated `category` list: deduplicated, order kept.
+    pub fn take_categories(&mut self) -> Result<Option<Vec<CategoryId>>, ApiError> {
+        self.take_with("category", CategoryId::parse_list)
+    }
+
+    /// Required `category` (one id).
+    pub fn take_category(&mut self) -> Result<CategoryId, ApiError> {
+        self.take_with("category", CategoryId::parse)?
+            .ok_or_else(|| {
+                ApiError::bad_param(
                     "category",
-                    "empty category name; give ids separated by commas, e.g. category=elder_canteen,clinic",
-                ));
-            }
-            if !out.iter().any(|o| o == c) {
-                out.push(c.to_string());
-            }
-        }
-        Ok(Some(out))
+                    "required: one category id, e.g. category=elder_canteen (GET /categories lists them)",
+                )
+            })
     }
-}
 
-pub(crate) fn parse_f64(name: &str, s: &str) -> Result<f64, ApiError> {
-    let v: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| ApiError::bad_param(name, format!("'{s}' is not a number")))?;
-    if !v.is_finite() {
-        return Err(ApiError::bad_param(
-            name,
-            format!("'{s}' is not a finite number"),
-        ));
+    /// Optional `profile`.
+    pub fn take_profile(&mut self) -> Result<Option<Profile>, ApiError> {
+        self.take_with("profile", Profile::parse)
     }
-    Ok(v)
-}
 
-fn parse_count(name: &str, s: &str) -> Result<usize, ApiError> {
-    s.trim()
-        .parse()
-        .map_err(|_| ApiError::bad_param(name, format!("'{s}' is not a non-negative integer")))
-}
-
-pub(crate) fn check_lon(name: &str, v: f64) -> Result<f64, ApiError> {
-    if (-180.0..=180.0).contains(&v) {
-        Ok(v)
-    } else {
-        Err(ApiError::bad_param(
-            name,
-            format!("longitude {v} is outside [-180, 180]"),
-        ))
+    /// Optional `minutes` threshold (default 15).
+    pub fn take_minutes(&mut self) -> Result<Minutes, ApiError> {
+        Ok(self
+            .take_with("minutes", Minutes::parse)?
+            .unwrap_or_default())
     }
-}
 
-pub(crate) fn check_lat(name: &str, v: f64) -> Result<f64, ApiError> {
-    if (-90.0..=90.0).contains(&v) {
-        Ok(v)
-    } else {
-        Err(ApiError::bad_param(
-            name,
-            format!("latitude {v} is outside [-90, 90]"),
-        ))
+    /// Optional `minutes` contours (default 5,10,15).
+    pub fn take_contours(&mut self) -> Result<Contours, ApiError> {
+        Ok(self
+            .take_with("minutes", Contours::parse)?
+            .unwrap_or_default())
     }
-}
 
-/// A WGS84 position (degrees), finite and in range, converted from the request's system.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LonLat {
-    pub lon: f64,
-    pub lat: f64,
-}
-
-impl LonLat {
-    /// Parse `lon`/`lat` given in `crs`.
-    pub fn parse(lon: &str, lat: &str, crs: Crs) -> Result<LonLat, ApiError> {
-        let lon = check_lon("lon", parse_f64("lon", lon)?)?;
-        let lat = check_lat("lat", parse_f64("lat", lat)?)?;
-        let (lon, lat) = crs.to_wgs84(lon, lat);
-        Ok(LonLat { lon, lat })
+    /// Optional `community` (a community id); whether it exists is the planner's business.
+    pub fn take_community(&mut self) -> Result<Option<String>, ApiError> {
+        self.take_with("community", Scope::parse_community)
     }
-}
 
-/// Number of nearest facilities wanted, 1..=[`K_MAX`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct K(pub usize);
-
-impl K {
-    pub fn parse(s: &str) -> Result<K, ApiError> {
-        let k = parse_count("k", s)?;
-        if k == 0 || k > K_MAX {
-            return Err(ApiError::bad_param(
-                "k",
-                format!("{k} is out of range: give 1 to {K_MAX}"),
-            ));
-        }
-        Ok(K(k))
-    }
-}
-
-/// Page size of the OGC items endpoint, 1..=[`LIMIT_MAX`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit(pub usize);
-
-impl Limit {
-    pub fn parse(s: &str) -> Result<Limit, ApiError> {
-        let n = parse_count("limit", s)?;
-        if n == 0 || n > LIMIT_MAX {
-            return Err(ApiError::bad_param(
-                "limit",
-                format!("{n} is out of range: give 1 to {LIMIT_MAX}"),
-            ));
-        }
-        Ok(Limit(n))
-    }
-}
-
-/// A WGS84 box `[min_lon, min_lat, max_lon, max_lat]`, finite, in range and not inverted.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bbox(pub [f64; 4]);
-
-impl Bbox {
-    /// Parse `minlon,minlat,maxlon,maxlat` given in `crs`. A box in GCJ-02/BD-09 is converted
-    /// corner by corner and the envelope of the four converted corners is used.
-    pub fn parse(s: &str, crs: Crs) -> Result<Bbox, ApiError> {
-        let parts: Vec<&str> = s.split(',').collect();
-        if parts.len() != 4 {
-            return Err(ApiError::bad_param(
-                "bbox",
-                format!(
-                    "'{s}' must be four numbers minlon,minlat,maxlon,maxlat (got {} values)",
-                    parts.len()
-                ),
-            ));
-        }
-        let mut v = [0.0; 4];
-        for (slot, p) in v.iter_mut().zip(&parts) {
-            *slot = parse_f64("bbox", p)?;
-        }
-        check_lon("bbox", v[0])?;
-        check_lat("bbox", v[1])?;
-        check_lon("bbox", v[2])?;
-        check_lat("bbox", v[3])?;
-        if v[0] > v[2] || v[1] > v[3] {
-            return Err(ApiError::bad_param(
-                "bbox",
-                format!(
-                    "'{s}' is inverted: the order is minlon,minlat,maxlon,maxlat (boxes across the antimeridian are not supported)"
-                ),
-            ));
-        }
-        if crs == Crs::Wgs84 {
-            return Ok(Bbox(v));
-        }
-        let corners = [(v[0], v[1]), (v[2], v[1]), (v[2], v[3]), (v[0], v[3])]
-            .map(|(x, y)| crs.to_wgs84(x, y));
-        let mut b = [
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ];
-        for (x, y) in corners {
-            b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
-        }
-        Ok(Bbox(b))
+    /// Optional `level` (default grid) and `community`, checked together.
+    pub fn take_scope(&mut self) -> Result<Scope, ApiError> {
+        let level = self.take_with("level", Level::parse)?.unwrap_or_default();
+        let community = self.take_community()?;
+        Ok(Scope::new(level, community)?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rejects_nan_infinity_and_out_of_range() {
-        for (lon, lat) in [
-            ("NaN", "29"),
-            ("inf", "29"),
-            ("106", "-inf"),
-            ("181", "29"),
-            ("106", "90.5"),
-            ("abc", "1"),
-        ] {
-            assert!(LonLat::parse(lon, lat, Crs::Wgs84).is_err(), "{lon},{lat}");
-        }
-        assert!(LonLat::parse(" 106.5", "29.4 ", Crs::Wgs84).is_ok());
-    }
-
-    #[test]
-    fn k_limit_bbox_bounds() {
-        assert!(K::parse("0").is_err() && K::parse("101").is_err() && K::parse("-1").is_err());
-        assert_eq!(K::parse("100").ok(), Some(K(100)));
-        assert!(Limit::parse("10001").is_err() && Limit::parse("1.5").is_err());
-        assert!(Bbox::parse("1,2,3", Crs::Wgs84).is_err());
-        assert!(Bbox::parse("3,2,1,4", Crs::Wgs84).is_err());
-        assert!(Bbox::parse("1,2,3,x", Crs::Wgs84).is_err());
-        assert_eq!(
-            Bbox::parse("1,2,3,4", Crs::Wgs84).ok(),
-            Some(Bbox([1.0, 2.0, 3.0, 4.0]))
-        );
-    }
 
     #[test]
     fn duplicates_and_leftovers_are_named() {

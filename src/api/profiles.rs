@@ -4,13 +4,14 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
+use crate::model::Profile;
+use crate::query::DEFAULT_MAX_SNAP_M;
 use crate::service::Service;
-use crate::walk::{DEFAULT_MAX_SNAP_M, Profile};
 
 use super::error::ApiError;
 use super::features::json_response;
+use super::params::MAX_SNAP_M_MAX;
 use super::params::RawQuery;
-use super::walk::MAX_SNAP_M_MAX;
 
 /// `GET /profiles`. Answers on every directory; `walk_network` says whether this one can
 /// compute walking times.

@@ -8,18 +8,14 @@ use serde_json::{Map, Value, json};
 use crate::analysis::coverage::UnitCoverage;
 use crate::analysis::export::coverage_properties;
 use crate::analysis::planner::{CoverageReport, ScenarioResult};
-use crate::analysis::{Change, Level, PlanError};
-use crate::model::Crs;
+use crate::analysis::{Change, PlanError};
+use crate::model::{Crs, Level, LonLat, Minutes, ParamError, Profile, Scope};
+use crate::query::{self, QueryError, ScenarioRequest};
 use crate::service::Service;
-use crate::walk::Profile;
 
 use super::error::{ApiError, ProblemKind};
 use super::features::json_response;
-use super::params::LonLat;
-use super::plan::{
-    MINUTES_DEFAULT, blocking, check_level_scope, check_minutes, parse_level, parse_profile,
-    planner,
-};
+use super::walk::query_problem;
 
 /// Largest body accepted: 500 changes with full GeoJSON properties fit easily.
 pub const BODY_MAX_BYTES: usize = 1 << 20;
@@ -41,23 +37,24 @@ fn bad(detail: impl Into<String>) -> ApiError {
     ApiError::new(ProblemKind::BadBody, detail)
 }
 
-/// Where a change came from in the body, to name it in errors.
+/// A body member's value refused by the domain type: a bad-body problem naming the member.
+fn bad_value(e: ParamError) -> ApiError {
+    bad(format!("{}: {}", e.name, e.detail))
+}
+
+/// Where a change came from in the body, to name it in errors: the entry (`add[3]`) and, for
+/// additions and moves, the WGS84 position it puts a facility at.
 #[derive(Debug, Clone)]
 struct Origin {
     entry: String,
-    lon_wgs84: f64,
-    lat_wgs84: f64,
+    at: Option<LonLat>,
 }
 
 /// A parsed scenario body.
 #[derive(Debug, Clone)]
 pub struct ScenarioBody {
-    pub minutes: f64,
-    pub profile: Profile,
-    pub level: Level,
-    pub community: Option<String>,
+    pub request: ScenarioRequest,
     pub coords: Crs,
-    pub changes: Vec<Change>,
     origins: Vec<Origin>,
 }
 
@@ -74,8 +71,7 @@ fn string<'a>(v: &'a Value, what: &str) -> Result<&'a str, ApiError> {
 }
 
 fn lonlat(lon: f64, lat: f64, coords: Crs, what: &str) -> Result<LonLat, ApiError> {
-    LonLat::parse(&lon.to_string(), &lat.to_string(), coords)
-        .map_err(|e| bad(format!("{what}: {}", e.detail)))
+    LonLat::from_numbers(what, lon, lat, coords).map_err(bad_value)
 }
 
 impl ScenarioBody {
@@ -102,20 +98,16 @@ impl ScenarioBody {
                 .map_err(|e: String| bad(format!("coords: {e}")))?,
         };
         let minutes = match o.get("minutes") {
-            None | Some(Value::Null) => MINUTES_DEFAULT,
-            Some(m) => {
-                check_minutes("minutes", number(m, "minutes")?).map_err(|e| bad(e.detail))?
-            }
+            None | Some(Value::Null) => Minutes::default(),
+            Some(m) => Minutes::new("minutes", number(m, "minutes")?).map_err(bad_value)?,
         };
         let profile = match o.get("profile") {
             None | Some(Value::Null) => Profile::Standard,
-            Some(s) => {
-                parse_profile("profile", string(s, "profile")?).map_err(|e| bad(e.detail))?
-            }
+            Some(s) => Profile::parse("profile", string(s, "profile")?).map_err(bad_value)?,
         };
         let level = match o.get("level") {
             None | Some(Value::Null) => Level::Grid,
-            Some(s) => parse_level("level", string(s, "level")?).map_err(|e| bad(e.detail))?,
+            Some(s) => Level::parse("level", string(s, "level")?).map_err(bad_value)?,
         };
         let community = match o.get("community") {
             None | Some(Value::Null) => None,
@@ -153,8 +145,7 @@ impl ScenarioBody {
                 });
                 origins.push(Origin {
                     entry: what,
-                    lon_wgs84: ll.lon,
-                    lat_wgs84: ll.lat,
+                    at: Some(ll),
                 });
             }
         }
@@ -169,8 +160,7 @@ impl ScenarioBody {
                 });
                 origins.push(Origin {
                     entry: what,
-                    lon_wgs84: f64::NAN,
-                    lat_wgs84: f64::NAN,
+                    at: None,
                 });
             }
         }
@@ -194,12 +184,11 @@ impl ScenarioBody {
                 });
                 origins.push(Origin {
                     entry: what,
-                    lon_wgs84: ll.lon,
-                    lat_wgs84: ll.lat,
+                    at: Some(ll),
                 });
             }
         }
-        check_level_scope(level, community.as_deref()).map_err(|e| bad(e.detail))?;
+        let scope = Scope::new(level, community).map_err(bad_value)?;
         if changes.is_empty() {
             return Err(bad("no changes: give at least one of add, remove or move"));
         }
@@ -210,12 +199,13 @@ impl ScenarioBody {
             )));
         }
         Ok(ScenarioBody {
-            minutes,
-            profile,
-            level,
-            community,
+            request: ScenarioRequest {
+                changes,
+                minutes,
+                profile,
+                scope,
+            },
             coords,
-            changes,
             origins,
         })
     }
@@ -227,10 +217,14 @@ impl ScenarioBody {
 }
 
 /// A planner error of a scenario as a problem naming the body entry.
-fn scenario_error(b: &ScenarioBody, e: PlanError) -> ApiError {
+fn scenario_error(b: &ScenarioBody, e: QueryError) -> ApiError {
+    let e = match e {
+        QueryError::Plan(e) => e,
+        other => return query_problem(other, b.coords),
+    };
     match &e {
         PlanError::UnknownFacility(id) => {
-            let i = b.changes.iter().position(
+            let i = b.request.changes.iter().position(
                 |c| matches!(c, Change::Remove { id: x } | Change::Move { id: x, .. } if x == id),
             );
             ApiError::not_found(format!(
@@ -240,6 +234,7 @@ fn scenario_error(b: &ScenarioBody, e: PlanError) -> ApiError {
         }
         PlanError::UnknownCategory(c) => {
             let i = b
+                .request
                 .changes
                 .iter()
                 .position(|ch| matches!(ch, Change::Add { category, .. } if category == c));
@@ -253,7 +248,7 @@ fn scenario_error(b: &ScenarioBody, e: PlanError) -> ApiError {
         } => {
             // The planner numbers points per category; find the body entry by position.
             let i = b.origins.iter().position(|o| {
-                (o.lon_wgs84 - lon).abs() < 1e-12 && (o.lat_wgs84 - lat).abs() < 1e-12
+                o.at.is_some_and(|at| (at.lon - lon).abs() < 1e-12 && (at.lat - lat).abs() < 1e-12)
             });
             let (x, y) = b.coords.from_wgs84(*lon, *lat);
             ApiError::new(
@@ -265,7 +260,7 @@ fn scenario_error(b: &ScenarioBody, e: PlanError) -> ApiError {
             )
         }
         PlanError::UnknownCommunity(_) => bad(format!("community: {e}")),
-        _ => super::plan::plan_error(e),
+        _ => super::walk::plan_error(e),
     }
 }
 
@@ -337,33 +332,30 @@ pub async fn post(
         }
     };
     let body = ScenarioBody::parse(&bytes)?;
-    planner(&svc, "what-if scenarios")?;
-    let out = blocking(move || {
-        let pl = planner(&svc, "what-if scenarios")?;
-        let results = pl
-            .scenario_in(
-                &body.changes,
-                body.minutes,
-                body.profile,
-                body.level,
-                body.community.as_deref(),
-            )
-            .map_err(|e| scenario_error(&body, e))?;
-        let count = |f: fn(&Change) -> bool| body.changes.iter().filter(|c| f(c)).count();
-        Ok(json!({
-            "minutes": body.minutes,
-            "profile": body.profile.as_str(),
-            "level": body.level.as_str(),
-            "community": body.community,
-            "coords": body.coords.as_str(),
-            "changes": {
-                "add": count(|c| matches!(c, Change::Add { .. })),
-                "remove": count(|c| matches!(c, Change::Remove { .. })),
-                "move": count(|c| matches!(c, Change::Move { .. })),
-            },
-            "categories": results.iter().map(|r| result_json(r, &svc)).collect::<Vec<_>>(),
-        }))
+    let out = query::heavy(svc.into_inner(), move |s, _| {
+        // The planner's refusals name the body entry, so they are rendered here, with the body.
+        Ok(s.scenario(&body.request)
+            .map(|results| scenario_json(&body, &results, s))
+            .map_err(|e| scenario_error(&body, e)))
     })
-    .await?;
+    .await??;
     Ok(json_response(&out))
+}
+
+fn scenario_json(body: &ScenarioBody, results: &[ScenarioResult], svc: &Service) -> Value {
+    let r = &body.request;
+    let count = |f: fn(&Change) -> bool| r.changes.iter().filter(|c| f(c)).count();
+    json!({
+        "minutes": r.minutes.get(),
+        "profile": r.profile.as_str(),
+        "level": r.scope.level.as_str(),
+        "community": r.scope.community,
+        "coords": body.coords.as_str(),
+        "changes": {
+            "add": count(|c| matches!(c, Change::Add { .. })),
+            "remove": count(|c| matches!(c, Change::Remove { .. })),
+            "move": count(|c| matches!(c, Change::Move { .. })),
+        },
+        "categories": results.iter().map(|x| result_json(x, svc)).collect::<Vec<_>>(),
+    })
 }

@@ -646,7 +646,7 @@ impl ModelBuilder {
         let mut coords = Vec::new();
         let mut zs = Vec::new();
         for i in 0..=steps {
-            let f = i as f64 / steps as f64;
+            let f = f64::from(i) / f64::from(steps);
             let (lon, la) = self.proj.to_lonlat(ax + f * (bx - ax), ay + f * (by - ay));
             coords.push(Coord {
                 x: round7(lon),

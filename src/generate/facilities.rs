@@ -417,7 +417,7 @@ impl ModelBuilder {
                 let num = if *n == 1 {
                     String::new()
                 } else {
-                    format!("（{}）", n)
+                    format!("（{n}）")
                 };
                 let name = pattern.replace("{u}", &short(u)).replace("{n}", &num);
                 let extra = if cat == "party_mass_service_point" {

@@ -53,6 +53,18 @@ pub struct Model {
 
 type GenResult<T> = Result<T, String>;
 
+/// Why the modelled dataset could not be built or written.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    /// A modelling step could not meet a published figure (a bug of the generator).
+    #[error("the model could not be built: {0}")]
+    Model(String),
+    #[error("cannot write the dataset: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot encode the dataset: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
 fn poly_feature(
     lat: &Lattice,
     proj: &LocalProj,
@@ -216,8 +228,8 @@ pub fn build() -> GenResult<Model> {
             .iter()
             .map(|&k| terrain.elevation_m(lat.nodes[k].0, lat.nodes[k].1))
             .collect();
-        let relief = zs.iter().cloned().fold(f64::MIN, f64::max)
-            - zs.iter().cloned().fold(f64::MAX, f64::min);
+        let relief = zs.iter().copied().fold(f64::MIN, f64::max)
+            - zs.iter().copied().fold(f64::MAX, f64::min);
         let noise: f64 = rng.random_range(0.45..1.55);
         let open_space = rng.random_bool(0.09) || relief > 16.0 || terrain.in_creek(x, y, 25.0);
         if !open_space {
@@ -385,8 +397,8 @@ struct ModelBuilder {
 }
 
 /// Write every layer of the modelled dataset into `out`.
-pub fn write_dataset(out: &Path) -> Result<(), crate::cli::CliError> {
-    let model = build()?;
+pub fn write_dataset(out: &Path) -> Result<(), GenerateError> {
+    let model = build().map_err(GenerateError::Model)?;
     std::fs::create_dir_all(out)?;
     for (layer, features) in &model.layers {
         let text = layer_text(features, None);

@@ -180,6 +180,8 @@ pub const UNITS: [Unit; 23] = [
     },
 ];
 
+// `Some` always: the category table below mixes these with `None` (no threshold at a tier).
+#[allow(clippy::unnecessary_wraps)]
 fn t(tier_min: u32, max_m: Option<f64>, max_walk_min: Option<f64>) -> Option<Threshold> {
     Some(Threshold {
         tier_min,

@@ -249,8 +249,8 @@ fn street_name(lat: &Lattice, t: &Terrain, a: usize, b: usize) -> Option<&'stati
     let (ia, ja) = (a % (lat.nx + 1), a / (lat.nx + 1));
     let (ib, jb) = (b % (lat.nx + 1), b / (lat.nx + 1));
     let (mx, my) = (
-        (lat.nodes[a].0 + lat.nodes[b].0) / 2.0,
-        (lat.nodes[a].1 + lat.nodes[b].1) / 2.0,
+        f64::midpoint(lat.nodes[a].0, lat.nodes[b].0),
+        f64::midpoint(lat.nodes[a].1, lat.nodes[b].1),
     );
     let (lon, la) = t.proj.to_lonlat(mx, my);
     for nl in &NAMED {

@@ -59,7 +59,9 @@ impl LayerWriter {
             out.write_all(b"\n")?;
         }
         out.write_all(b"]}\n")?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
+        let file = out
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
         file.sync_all()?;
         std::fs::rename(&self.tmp, &self.path)?;
         Ok(self.count)

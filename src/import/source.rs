@@ -22,6 +22,8 @@ pub enum Format {
 
 impl Format {
     /// Guess the format from the file name: `.pbf` is PBF, `.osm` / `.xml` is XML.
+    // The name is lower-cased first, so the comparisons are case-insensitive.
+    #[allow(clippy::case_sensitive_file_extension_comparisons)]
     pub fn from_path(path: &Path) -> Result<Format, ImportError> {
         let name = path
             .file_name()
@@ -305,7 +307,7 @@ fn scan_xml<V: Visitor, R: BufRead>(path: &Path, reader: R, v: &mut V) -> Result
                 }
             }
             Event::End(ref e) if matches!(e.name().as_ref(), "node" | "way" | "relation") => {
-                cur.emit(v)
+                cur.emit(v);
             }
             Event::Eof => break,
             _ => {}

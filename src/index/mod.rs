@@ -2,7 +2,7 @@
 //! pure queries the service answers from them (point-in-polygon `locate`, straight-line
 //! `nearest_straight`, bbox `features_in_bbox`). No HTTP here.
 //!
-//! Points are indexed in local metres ([`LocalProj`] centred on the data's bbox centre) so the
+//! Points are indexed in local metres (the dataset's one [`LocalProj`]) so the
 //! R-tree's Euclidean metric is a good proxy of ground distance; reported distances are then
 //! recomputed on the ellipsoid. Polygons are indexed by their lon/lat envelope and tested
 //! exactly.
@@ -69,7 +69,7 @@ impl LayerIndex {
 /// vectors, so callers read properties and geometry from the [`Dataset`] they built this from.
 #[derive(Debug)]
 pub struct Indexes {
-    /// Projection to local metres, centred on the data's bbox centre.
+    /// Projection to local metres: the dataset's one projection ([`Dataset::projection`]).
     pub proj: LocalProj,
     layers: BTreeMap<LayerId, LayerIndex>,
     /// Typed polygon layers for point-in-polygon, same order as the dataset's layer.
@@ -104,7 +104,6 @@ impl Indexes {
     /// Build every index. Fails on the first feature that cannot be read as its typed view
     /// (a facility without `category`, a polygon layer holding a point, ...).
     pub fn build(ds: &Dataset) -> Result<Indexes, IndexError> {
-        let mut extent: Option<[f64; 4]> = None;
         let mut layers = BTreeMap::new();
         for (&layer, features) in &ds.layers {
             let mut entries = Vec::with_capacity(features.len());
@@ -122,17 +121,6 @@ impl Indexes {
                 entries.push(envelope_entry(r, i));
                 by_id.insert(f.id.clone(), i);
             }
-            if let Some(e) = layer_extent {
-                extent = Some(match extent {
-                    None => e,
-                    Some(x) => [
-                        x[0].min(e[0]),
-                        x[1].min(e[1]),
-                        x[2].max(e[2]),
-                        x[3].max(e[3]),
-                    ],
-                });
-            }
             layers.insert(
                 layer,
                 LayerIndex {
@@ -143,10 +131,7 @@ impl Indexes {
                 },
             );
         }
-        let proj = match extent {
-            Some([x0, y0, x1, y1]) => LocalProj::new((x0 + x1) / 2.0, (y0 + y1) / 2.0),
-            None => LocalProj::new(0.0, 0.0),
-        };
+        let proj = ds.projection();
 
         let mut areas = BTreeMap::new();
         for layer in AREA_LAYERS {

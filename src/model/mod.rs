@@ -1,15 +1,23 @@
 //! The data model: layers, features, typed views, categories, coordinate systems. No I/O.
 
+pub mod bbox;
 pub mod category;
 pub mod crs;
 pub mod entities;
 pub mod feature;
+pub mod geojson;
 pub mod layer;
+pub mod params;
 pub mod proj;
 
+pub use bbox::{Bbox, BboxError};
 pub use category::{Category, Taxonomy, Threshold};
 pub use crs::Crs;
 pub use entities::{Area, Building, Facility, FeatureError, Walkway, WalkwayKind};
 pub use feature::Feature;
 pub use layer::{GeometryKind, LayerId};
+pub use params::{
+    CategoryId, Contours, K, Level, Limit, LonLat, Minutes, ParamError, Profile, Scope, SiteCount,
+    UnknownProfile,
+};
 pub use proj::LocalProj;

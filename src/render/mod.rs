@@ -9,7 +9,16 @@ use tiny_skia::{Color, FillRule, Paint, PathBuilder, Pixmap, Stroke, Transform};
 use crate::model::LayerId;
 use crate::store::Dataset;
 
-type RenderError = crate::cli::CliError;
+/// Why a picture could not be drawn.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("nothing to draw: no boundary, walkways or facilities")]
+    Empty,
+    #[error("picture size out of range: {width_px}×{height_px} pixels")]
+    Size { width_px: u32, height_px: u32 },
+    #[error("cannot encode the PNG: {0}")]
+    Encode(String),
+}
 
 struct View {
     min_lon: f64,
@@ -70,7 +79,7 @@ pub fn overview_png(ds: &Dataset, width_px: u32) -> Result<Vec<u8>, RenderError>
     let frame_layer = [LayerId::Boundary, LayerId::Walkways, LayerId::Facilities]
         .into_iter()
         .find_map(|l| ds.layer(l).filter(|f| !f.is_empty()))
-        .ok_or("nothing to draw: no boundary, walkways or facilities")?;
+        .ok_or(RenderError::Empty)?;
     let mut bbox: Option<geo::Rect<f64>> = None;
     for f in frame_layer {
         if let Some(r) = f.geometry.bounding_rect() {
@@ -83,11 +92,11 @@ pub fn overview_png(ds: &Dataset, width_px: u32) -> Result<Vec<u8>, RenderError>
             });
         }
     }
-    let bbox = bbox.ok_or("empty layer")?;
+    let bbox = bbox.ok_or(RenderError::Empty)?;
     let pad = 0.06 * bbox.width().max(bbox.height());
     let (min_lon, max_lon) = (bbox.min().x - pad, bbox.max().x + pad);
     let (min_lat, max_lat) = (bbox.min().y - pad, bbox.max().y + pad);
-    let cos_lat = ((min_lat + max_lat) / 2.0).to_radians().cos();
+    let cos_lat = f64::midpoint(min_lat, max_lat).to_radians().cos();
     let px_per_deg_lon = f64::from(width_px) / (max_lon - min_lon);
     let px_per_deg_lat = px_per_deg_lon / cos_lat;
     let height_px = ((max_lat - min_lat) * px_per_deg_lat).ceil() as u32;
@@ -97,7 +106,10 @@ pub fn overview_png(ds: &Dataset, width_px: u32) -> Result<Vec<u8>, RenderError>
         px_per_deg_lon,
         px_per_deg_lat,
     };
-    let mut pm = Pixmap::new(width_px, height_px).ok_or("picture size out of range")?;
+    let mut pm = Pixmap::new(width_px, height_px).ok_or(RenderError::Size {
+        width_px,
+        height_px,
+    })?;
     pm.fill(Color::from_rgba8(236, 232, 222, 255));
     let t = Transform::identity();
     let scale = width_px as f32 / 1600.0;
@@ -248,5 +260,6 @@ pub fn overview_png(ds: &Dataset, width_px: u32) -> Result<Vec<u8>, RenderError>
             }
         }
     }
-    Ok(pm.encode_png()?)
+    pm.encode_png()
+        .map_err(|e| RenderError::Encode(e.to_string()))
 }

@@ -8,7 +8,9 @@ pub mod write;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::model::{Feature, LayerId, Taxonomy};
+use geo::{BoundingRect, Coord, Rect};
+
+use crate::model::{Feature, LayerId, LocalProj, Taxonomy};
 
 pub use manifest::Manifest;
 pub use read::read_dir;
@@ -29,6 +31,40 @@ impl Dataset {
     #[must_use]
     pub fn layer(&self, id: LayerId) -> Option<&[Feature]> {
         self.layers.get(&id).map(Vec::as_slice)
+    }
+
+    /// The one local projection of this dataset, shared by validation, the indexes and the
+    /// walking graph: centred on the walkways' extent (where walked metres are measured), or,
+    /// without walkways, on the first layer present (the boundary when there is one).
+    #[must_use]
+    pub fn projection(&self) -> LocalProj {
+        let order = std::iter::once(LayerId::Walkways).chain(LayerId::ALL);
+        for layer in order {
+            let Some(features) = self.layer(layer) else {
+                continue;
+            };
+            let mut rect: Option<Rect<f64>> = None;
+            for r in features.iter().filter_map(|f| f.geometry.bounding_rect()) {
+                rect = Some(match rect {
+                    None => r,
+                    Some(acc) => Rect::new(
+                        Coord {
+                            x: acc.min().x.min(r.min().x),
+                            y: acc.min().y.min(r.min().y),
+                        },
+                        Coord {
+                            x: acc.max().x.max(r.max().x),
+                            y: acc.max().y.max(r.max().y),
+                        },
+                    ),
+                });
+            }
+            if let Some(r) = rect {
+                let c = r.center();
+                return LocalProj::new(c.x, c.y);
+            }
+        }
+        LocalProj::new(0.0, 0.0)
     }
 }
 

@@ -25,7 +25,6 @@
 //!   horizontal time.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::Serialize;
 
@@ -34,15 +33,7 @@ use crate::model::WalkwayKind;
 /// Number of profiles; edges store one cost per profile and direction.
 pub const PROFILE_COUNT: usize = 3;
 
-/// Who is walking. `Standard` is the default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Profile {
-    #[default]
-    Standard,
-    Elder,
-    Wheelchair,
-}
+pub use crate::model::{Profile, UnknownProfile};
 
 /// A serialisable description of a profile, for `GET /profiles`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -177,23 +168,6 @@ impl Profile {
 #[must_use]
 pub fn tobler_factor(slope: f64) -> f64 {
     (-3.5 * (slope + 0.05).abs()).exp() / (-3.5_f64 * 0.05).exp()
-}
-
-/// Error for an unknown profile name.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown profile '{0}': use standard, elder or wheelchair")]
-pub struct UnknownProfile(pub String);
-
-impl FromStr for Profile {
-    type Err = UnknownProfile;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "standard" => Ok(Profile::Standard),
-            "elder" => Ok(Profile::Elder),
-            "wheelchair" => Ok(Profile::Wheelchair),
-            _ => Err(UnknownProfile(s.to_string())),
-        }
-    }
 }
 
 impl fmt::Display for Profile {

@@ -397,7 +397,7 @@ mod tests {
         // If the only walkway in reach is across water, the error says so.
         match wet.snap(100.0, 120.0, 130.0) {
             Err(SnapError::AcrossWater { nearest_m, .. }) => {
-                assert!((nearest_m - 120.0).abs() < 1e-6)
+                assert!((nearest_m - 120.0).abs() < 1e-6);
             }
             other => panic!("expected AcrossWater, got {other:?}"),
         }

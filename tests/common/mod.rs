@@ -1,6 +1,6 @@
 //! Shared helpers of the integration tests: the fixture, scratch copies of it, and requests
 //! against the same `App` the server runs.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +9,21 @@ use actix_web::dev::ServiceResponse;
 use actix_web::test;
 use servicemap::api::{AppState, app};
 use servicemap::service::Service;
+
+/// The default data directory (`geodata/`), or `$SERVICEMAP_GEODATA` to run the data-level
+/// tests on another directory (an import).
+pub fn geodata_dir() -> PathBuf {
+    std::env::var_os("SERVICEMAP_GEODATA").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata"),
+        PathBuf::from,
+    )
+}
+
+/// The default data, loaded once per test binary through the one loader.
+pub fn geodata() -> &'static std::sync::Arc<Service> {
+    static SVC: std::sync::OnceLock<std::sync::Arc<Service>> = std::sync::OnceLock::new();
+    SVC.get_or_init(|| std::sync::Arc::new(Service::load(&geodata_dir()).expect("geodata loads")))
+}
 
 /// The hand-made fixture directory.
 pub fn mini_dir() -> PathBuf {

@@ -188,7 +188,7 @@ const AREAL: [LayerId; 5] = [
 
 impl<'a> Ctx<'a> {
     fn new(ds: &'a Dataset) -> Self {
-        let proj = projection_for(ds);
+        let proj = ds.projection();
         let mut areas = BTreeMap::new();
         let mut area_index = BTreeMap::new();
         for layer in AREAL {
@@ -236,44 +236,11 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// A projection centred on the middle of the data: the boundary when there is one, otherwise
-/// the first layer present.
-fn projection_for(ds: &Dataset) -> LocalProj {
-    let mut rect: Option<Rect<f64>> = None;
-    for layer in LayerId::ALL {
-        let Some(features) = ds.layer(layer) else {
-            continue;
-        };
-        for f in features {
-            if let Some(r) = f.geometry.bounding_rect() {
-                rect = Some(match rect {
-                    None => r,
-                    Some(acc) => Rect::new(
-                        Coord {
-                            x: acc.min().x.min(r.min().x),
-                            y: acc.min().y.min(r.min().y),
-                        },
-                        Coord {
-                            x: acc.max().x.max(r.max().x),
-                            y: acc.max().y.max(r.max().y),
-                        },
-                    ),
-                });
-            }
-        }
-        if rect.is_some() {
-            break;
-        }
-    }
-    let c = rect.map_or(Coord { x: 0.0, y: 0.0 }, |r| r.center());
-    LocalProj::new(c.x, c.y)
-}
-
 /// Distance in metres from `p` to the nearest edge of any ring of `poly` (both in metres).
 pub(crate) fn distance_to_boundary_m(poly: &Polygon<f64>, p: Coord<f64>) -> f64 {
     std::iter::once(poly.exterior())
         .chain(poly.interiors())
-        .flat_map(|r| r.lines())
+        .flat_map(geo::LineString::lines)
         .map(|l| point_segment_distance(p, l.start, l.end))
         .fold(f64::INFINITY, f64::min)
 }

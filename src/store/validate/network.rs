@@ -317,8 +317,8 @@ fn water(ctx: &Ctx<'_>, ways: &[Way<'_>], segments: &RTree<Seg>, out: &mut Vec<V
         };
         for s in w.coords.windows(2).take(n_test) {
             let m = Coord {
-                x: (s[0].x + s[1].x) / 2.0,
-                y: (s[0].y + s[1].y) / 2.0,
+                x: f64::midpoint(s[0].x, s[1].x),
+                y: f64::midpoint(s[0].y, s[1].y),
             };
             if !rstar::Envelope::contains_point(&water_env, &[m.x, m.y]) {
                 continue;

@@ -1,0 +1,251 @@
+//! The k nearest facilities of some categories: by great-circle distance, or by walking time
+//! over the network for a profile (one bounded search answers all k).
+
+use std::sync::Arc;
+
+use geo::{LineString, Point};
+
+use crate::index::distance_m;
+use crate::model::{CategoryId, K, LayerId, LonLat, ParamError, Profile};
+use crate::service::Service;
+use crate::walk::{NearestQuery, Origin, Searcher, nearest};
+
+use super::{QueryError, exec};
+
+/// Largest `max_min`: two hours bounds the search far beyond any living circle.
+pub const MAX_MIN_MAX: f64 = 120.0;
+
+/// Options of a walking-time search.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WalkOptions {
+    pub profile: Profile,
+    /// Walking-time cut-off in minutes, if limited (else [`MAX_MIN_MAX`]).
+    pub max_min: Option<f64>,
+    /// Return each route as a LineString.
+    pub route: bool,
+    /// Farthest the query point may be from the walkway it joins, metres.
+    pub max_snap_m: f64,
+}
+
+/// How distance is measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NearestMode {
+    /// Great-circle distance.
+    Straight,
+    /// Walking time over the network.
+    Walk(WalkOptions),
+}
+
+impl NearestMode {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NearestMode::Straight => "straight",
+            NearestMode::Walk(_) => "walk",
+        }
+    }
+}
+
+/// What to find.
+#[derive(Debug, Clone)]
+pub struct NearestRequest {
+    /// The query point in WGS84.
+    pub at: LonLat,
+    /// Category ids; `None` means every category.
+    pub categories: Option<Vec<CategoryId>>,
+    pub k: K,
+    /// Farthest distance in metres, if limited (walk mode: metres walked).
+    pub max_m: Option<f64>,
+    pub mode: NearestMode,
+}
+
+/// One walked route to a facility.
+#[derive(Debug, Clone)]
+pub struct WalkLeg {
+    pub walk_s: f64,
+    pub walk_m: f64,
+    /// WGS84 polyline, when asked for.
+    pub route: Option<LineString<f64>>,
+}
+
+/// One facility found, in rank order.
+#[derive(Debug, Clone)]
+pub struct NearestHit {
+    /// Position of the facility in the facilities layer.
+    pub facility: usize,
+    /// Great-circle distance from the query point, metres.
+    pub distance_m: f64,
+    /// Walk mode only.
+    pub walk: Option<WalkLeg>,
+}
+
+/// The answer.
+#[derive(Debug, Clone)]
+pub struct NearestAnswer {
+    pub hits: Vec<NearestHit>,
+    /// Walk mode: metres from the query point to the walkway it joined.
+    pub snap_m: Option<f64>,
+    /// The categories searched (every category when none was asked for).
+    pub categories: Vec<String>,
+}
+
+impl Service {
+    /// Fail with the known ids when a category does not exist.
+    pub fn check_categories<'a>(
+        &self,
+        name: &str,
+        ids: impl IntoIterator<Item = &'a CategoryId>,
+    ) -> Result<(), QueryError> {
+        match ids.into_iter().find(|c| !self.is_category(c.as_str())) {
+            None => Ok(()),
+            Some(bad) => Err(ParamError::new(
+                name,
+                format!(
+                    "unknown category '{bad}'; known: {}",
+                    self.category_ids().join(", ")
+                ),
+            )
+            .into()),
+        }
+    }
+
+    /// The k nearest facilities; walk mode runs on `searcher`.
+    pub fn nearest(
+        &self,
+        req: &NearestRequest,
+        searcher: &mut Searcher,
+    ) -> Result<NearestAnswer, QueryError> {
+        self.nearest_checks(req)?;
+        match req.mode {
+            NearestMode::Straight => Ok(self.nearest_straight(req)),
+            NearestMode::Walk(w) => self.nearest_walk(req, w, searcher),
+        }
+    }
+
+    fn nearest_checks(&self, req: &NearestRequest) -> Result<(), QueryError> {
+        if self.dataset.layer(LayerId::Facilities).is_none() {
+            return Err(QueryError::layer(
+                LayerId::Facilities,
+                "finding the nearest facilities",
+            ));
+        }
+        self.check_categories("category", req.categories.iter().flatten())?;
+        if matches!(req.mode, NearestMode::Walk(_)) && self.walk.is_none() {
+            return Err(QueryError::layer(LayerId::Walkways, "mode=walk"));
+        }
+        Ok(())
+    }
+
+    fn categories_of(&self, req: &NearestRequest) -> Vec<String> {
+        match &req.categories {
+            Some(cs) => cs.iter().map(|c| c.as_str().to_string()).collect(),
+            None => self.category_ids(),
+        }
+    }
+
+    fn nearest_straight(&self, req: &NearestRequest) -> NearestAnswer {
+        let categories: Option<Vec<String>> = req
+            .categories
+            .as_ref()
+            .map(|cs| cs.iter().map(|c| c.as_str().to_string()).collect());
+        let hits = self
+            .indexes
+            .nearest_straight(
+                req.at.lon,
+                req.at.lat,
+                categories.as_deref(),
+                req.k.get(),
+                req.max_m,
+            )
+            .into_iter()
+            .map(|h| NearestHit {
+                facility: h.facility,
+                distance_m: h.distance_m,
+                walk: None,
+            })
+            .collect();
+        NearestAnswer {
+            hits,
+            snap_m: None,
+            categories: self.categories_of(req),
+        }
+    }
+
+    fn nearest_walk(
+        &self,
+        req: &NearestRequest,
+        w: WalkOptions,
+        searcher: &mut Searcher,
+    ) -> Result<NearestAnswer, QueryError> {
+        let world = self.walk_world("mode=walk")?;
+        // Categories the taxonomy knows but no facility has get no tag: nothing to find.
+        let tags: Option<Vec<u32>> = req.categories.as_ref().map(|cs| {
+            cs.iter()
+                .filter_map(|c| world.category_tag(c.as_str()))
+                .collect()
+        });
+        let snap = world
+            .graph
+            .snap_lonlat(req.at.lon, req.at.lat, w.max_snap_m, w.profile)
+            .map_err(|error| QueryError::OffNetwork {
+                what: format!("the point ({:.6}, {:.6}) (WGS84)", req.at.lon, req.at.lat),
+                error,
+                profile: w.profile,
+            })?;
+        let found = if tags.as_ref().is_some_and(Vec::is_empty) {
+            Vec::new()
+        } else {
+            nearest(
+                &world.graph,
+                &world.facility_snaps,
+                searcher,
+                &[Origin::new(snap, w.profile)],
+                &NearestQuery {
+                    profile: w.profile,
+                    k: req.k.get(),
+                    max_s: w.max_min.unwrap_or(MAX_MIN_MAX) * 60.0,
+                    tags: tags.as_deref(),
+                    with_route: w.route,
+                },
+            )
+        };
+        let origin = Point::new(req.at.lon, req.at.lat);
+        let hits = found
+            .into_iter()
+            // `max_m` bounds the walked metres of the routes found (the fastest ones).
+            .filter(|h| req.max_m.is_none_or(|m| h.walk_m <= m))
+            .filter_map(|h| {
+                let fac = world.facilities.get(h.target)?;
+                Some(NearestHit {
+                    facility: h.target,
+                    distance_m: distance_m(origin, fac.position),
+                    walk: Some(WalkLeg {
+                        walk_s: h.walk_s,
+                        walk_m: h.walk_m,
+                        route: h.route,
+                    }),
+                })
+            })
+            .collect();
+        Ok(NearestAnswer {
+            hits,
+            snap_m: Some(snap.offset_m),
+            categories: self.categories_of(req),
+        })
+    }
+}
+
+/// [`Service::nearest`] off the event loop when the network is large.
+pub async fn nearest_async(
+    svc: Arc<Service>,
+    req: NearestRequest,
+) -> Result<NearestAnswer, QueryError> {
+    svc.nearest_checks(&req)?;
+    match req.mode {
+        NearestMode::Straight => Ok(svc.nearest_straight(&req)),
+        NearestMode::Walk(_) => {
+            let nodes = svc.walk.as_ref().map_or(0, |w| w.graph.node_count());
+            exec::small_or_offload(nodes, move |s| svc.nearest(&req, s)).await?
+        }
+    }
+}
