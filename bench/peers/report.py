@@ -138,7 +138,7 @@ def section(results, note):
         f"pandana {v['pandana']}, networkx {v['networkx']}, Python {v['python']}.",
         "",
         f"{p['origins']} seeded origins (walk-network nodes, seed {p['seed']}); categories cycle over the "
-        "data's 11 largest. Latency: one sequential client, p50 over the origins. Throughput: "
+        "data's 11 largest (all of them where it has fewer). Latency: one sequential client, p50 over the origins. Throughput: "
         f"{p['clients']} client processes share {p['rounds']} pass(es) over the origins, each repeating its share "
         f"for at least {p.get('min_seconds')} s. Each figure is the median "
         f"of {p['runs']} runs. Method and caveats: `bench/peers/README.md`.",
