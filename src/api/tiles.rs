@@ -15,16 +15,15 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use crate::model::LayerId;
-use crate::service::Service;
-use crate::tiles::{
-    COMPOSITE, COVERAGE_FIELDS, COVERAGE_LAYER, CoverageKey, Source, TileBytes, TileError, TileId,
+use crate::query::tiles::{
+    COMPOSITE, COVERAGE_FIELDS, COVERAGE_LAYER, CoverageKey, Source, TileBytes, TileId,
     TileIdError, ZOOM_MAX, ZOOM_MIN, matrix,
 };
+use crate::service::Service;
 
 use super::error::{ApiError, ProblemKind};
 use super::features::base_url;
 use super::params::RawQuery;
-use super::walk::plan_error;
 
 /// Media type of a vector tile.
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
@@ -107,14 +106,6 @@ fn tile_id(z: &str, row: &str, col: &str) -> Result<TileId, ApiError> {
         num("tileCol", col)?,
     );
     TileId::new(z, x, y).map_err(|e: TileIdError| ApiError::not_found(e.to_string()))
-}
-
-fn tile_error(e: TileError) -> ApiError {
-    match e {
-        TileError::NoLayer(l) => ApiError::layer_unavailable(l, "these tiles"),
-        TileError::Plan(p) => plan_error(p),
-        TileError::Encode(_) => ApiError::internal(e),
-    }
 }
 
 /// Whether `Accept-Encoding` accepts gzip (named or `*`, with a non-zero weight).
@@ -202,16 +193,9 @@ async fn serve_tile(
     }
     let gzip = accepts_gzip(req);
     let (s, src) = (svc.clone(), source.clone());
-    let bytes: Arc<TileBytes> = crate::query::heavy(s.into_inner(), move |s, _| {
-        Ok(s.tiles.tile(&src, tile, s.planner.as_ref()).inspect(|t| {
-            if gzip {
-                // Compress here too, off the async workers.
-                t.gzip();
-            }
-        }))
-    })
-    .await?
-    .map_err(tile_error)?;
+    // Encoded (and compressed) off the async workers.
+    let bytes: Arc<TileBytes> =
+        crate::query::heavy(s.into_inner(), move |s, _| s.tile(&src, tile, gzip)).await?;
     Ok(tile_response(req, &svc, &source, tile, &bytes))
 }
 

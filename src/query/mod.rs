@@ -13,6 +13,7 @@ mod isochrone;
 mod locate;
 mod nearest;
 mod plan;
+pub mod tiles;
 
 use std::sync::Arc;
 
