@@ -52,8 +52,10 @@ check() { # name, command...
 }
 
 # All checks, positive and negative data, 50 examples per operation and phase; the seed
-# makes a failure reproducible (it is printed, and SCHEMATHESIS_SEED overrides it).
+# makes a failure reproducible (it is printed, and SCHEMATHESIS_SEED overrides it;
+# SCHEMATHESIS_MAX_EXAMPLES a longer search).
 seed="${SCHEMATHESIS_SEED:-20261201}"
+examples="${SCHEMATHESIS_MAX_EXAMPLES:-50}"
 fuzz() {
   # A copy: schemathesis stamps last_seen into the file it is given, and a run must not
   # change the committed baseline.
@@ -61,7 +63,7 @@ fuzz() {
   "$venv/bin/schemathesis" run "$base/openapi.yaml" \
     --url "$base" \
     --checks all \
-    --max-examples 50 \
+    --max-examples "$examples" \
     --seed "$seed" \
     --workers 2 \
     --no-color \
