@@ -275,3 +275,55 @@ async fn real_extracts_answer_nearest_and_isochrones_over_http() {
         std::fs::remove_dir_all(&out).ok();
     }
 }
+
+/// Isochrones on real streets are valid by GEOS too, not only on the model: random origins
+/// on each extract's network, 1–30 minutes, every profile.
+#[test]
+fn isochrones_on_real_extracts_are_valid_by_geos() {
+    use geos::Geom;
+    use servicemap::model::{Contours, LonLat};
+    use servicemap::query::IsochroneRequest;
+
+    let mut rng = ChaCha8Rng::seed_from_u64(0x05a1_0002);
+    let mut searcher = Searcher::new();
+    for (name, _) in EXTRACTS {
+        let (out, _) = import(name, "geos");
+        let svc = Service::load(&out).expect("the import serves");
+        let g = &svc.walk.as_ref().expect("walkways").graph;
+        let (mut checked, mut invalid) = (0, Vec::new());
+        for _ in 0..150 {
+            let n = rng.random_range(0..g.node_count());
+            let [x, y] = g.node_xy(servicemap::walk::NodeId(n as u32));
+            let (lon, lat) = g.proj().to_lonlat(x, y);
+            let minutes = format!("{:.1}", rng.random_range(1.0..30.0));
+            let profile = Profile::ALL[rng.random_range(0..Profile::ALL.len())];
+            let req = IsochroneRequest {
+                origins: vec![LonLat { lon, lat }],
+                minutes: Contours::parse("minutes", &minutes).expect("minutes"),
+                profile,
+                max_snap_m: 300.0,
+            };
+            // A node only wheelchairs cannot leave (stairs) is not an origin for them.
+            let Ok(answer) = svc.isochrone(&req, &mut searcher) else {
+                continue;
+            };
+            for c in &answer.contours {
+                checked += 1;
+                let geom = geos::Geometry::try_from(&c.polygon).expect("GEOS reads it");
+                if !geom.is_valid().expect("GEOS answers") {
+                    invalid.push(format!(
+                        "({lon:.6}, {lat:.6}) {minutes} min {profile}: {}",
+                        geom.is_valid_reason().unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        assert!(checked >= 100, "{name}: only {checked} isochrones checked");
+        assert!(
+            invalid.is_empty(),
+            "{name}: {} invalid: {invalid:?}",
+            invalid.len()
+        );
+        std::fs::remove_dir_all(&out).ok();
+    }
+}
