@@ -70,11 +70,18 @@ fn properties_of(e: &cql2::Expr, out: &mut Vec<String>) {
 
 /// Does a feature satisfy a CQL2 expression? A property the feature lacks is NULL, and a
 /// comparison with NULL is not a match.
-fn satisfies(expr: &cql2::Expr, f: &Feature) -> Result<bool, ParamError> {
+/// `with_geometry`: whether the expression reads the geometry; only then is it written out,
+/// since that is most of the cost per feature (a walkway's whole polyline).
+fn satisfies(expr: &cql2::Expr, f: &Feature, with_geometry: bool) -> Result<bool, ParamError> {
+    let geometry = if with_geometry {
+        geometry_json(&f.geometry, None)
+    } else {
+        Value::Null
+    };
     let v = json!({
         "type": "Feature",
         "id": f.id,
-        "geometry": geometry_json(&f.geometry, None),
+        "geometry": geometry,
         "properties": f.properties,
     });
     match expr.clone().matches(Some(&v)) {
@@ -197,8 +204,8 @@ impl Service {
                 .into());
             }
         }
+        let mut names = Vec::new();
         if let Some(expr) = &req.filter {
-            let mut names = Vec::new();
             properties_of(expr, &mut names);
             if let Some(bad) = names.iter().find(|n| {
                 n.as_str() != GEOMETRY_QUERYABLE && !known.is_some_and(|k| k.contains(n.as_str()))
@@ -240,9 +247,10 @@ impl Service {
             })
             .collect();
         if let Some(expr) = &req.filter {
+            let with_geometry = names.iter().any(|n| n == GEOMETRY_QUERYABLE);
             let mut kept = Vec::with_capacity(matched.len());
             for f in matched {
-                if satisfies(expr, f)? {
+                if satisfies(expr, f, with_geometry)? {
                     kept.push(f);
                 }
             }
