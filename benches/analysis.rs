@@ -60,7 +60,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("siting count=3 elder_canteen 10 min elder", |b| {
         b.iter(|| {
             planner
-                .siting("elder_canteen", 3, 10.0, Profile::Elder, None)
+                .siting("elder_canteen", 3, 10.0, Profile::Elder, None, None)
                 .expect("siting")
         });
     });

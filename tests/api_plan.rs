@@ -10,11 +10,8 @@ mod common;
 use std::sync::Arc;
 
 use actix_web::test::TestRequest;
-use actix_web::web;
-use common::Client;
 use serde_json::{Value, json};
 use servicemap::analysis::{Level, Planner};
-use servicemap::api::{AppState, CorsOrigins, Metrics};
 use servicemap::service::Service;
 use servicemap::walk::Profile;
 
@@ -26,21 +23,6 @@ fn geodata() -> &'static Arc<Service> {
 
 fn planner() -> &'static Planner {
     geodata().planner.as_ref().expect("geodata has walkways")
-}
-
-async fn geo_client() -> Client<
-    impl actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-    >,
-> {
-    let state = AppState {
-        service: web::Data::from(Arc::clone(geodata())),
-        metrics: web::Data::new(Metrics::new()),
-        cors: CorsOrigins::Any,
-    };
-    common::client_of(state).await
 }
 
 fn post(body: &Value) -> TestRequest {
@@ -56,7 +38,7 @@ fn u(v: &Value) -> u64 {
 
 #[actix_web::test]
 async fn hejian_elder_canteen_gaps_two_sites_and_what_they_add() {
-    let c = geo_client().await;
+    let c = common::client(Arc::clone(geodata())).await;
     // Which grids of 合建社区 lack a 15-minute elder canteen for residents over 60? In this
     // model none: every grid is fully covered, and siting for 15 minutes finds nothing to add.
     let cov = c
@@ -178,7 +160,7 @@ async fn hejian_elder_canteen_gaps_two_sites_and_what_they_add() {
 
 #[actix_web::test]
 async fn coverage_over_http_equals_the_planner() {
-    let c = geo_client().await;
+    let c = common::client(Arc::clone(geodata())).await;
     for (level, lv, profile, pr, minutes) in [
         ("grid", Level::Grid, "elder", Profile::Elder, 15.0),
         (
@@ -210,7 +192,9 @@ async fn coverage_over_http_equals_the_planner() {
             .await;
         assert_eq!(r.status, 200, "{}", r.text());
         let v = r.json();
-        let direct = planner().coverage("pharmacy", minutes, pr, lv).unwrap();
+        let direct = planner()
+            .coverage("pharmacy", minutes, pr, lv, None)
+            .unwrap();
         let feats = v["features"].as_array().unwrap();
         assert_eq!(feats.len(), direct.units.len(), "{level}");
         for (f, d) in feats.iter().zip(&direct.units) {
@@ -241,7 +225,7 @@ async fn coverage_over_http_equals_the_planner() {
         .await
         .json();
     let all = planner()
-        .coverage("pharmacy", 15.0, Profile::Standard, Level::Community)
+        .coverage("pharmacy", 15.0, Profile::Standard, Level::Community, None)
         .unwrap();
     let row = all.units.iter().find(|x| x.unit == HEJIAN).unwrap();
     assert_eq!(one["features"].as_array().unwrap().len(), 1);
@@ -254,7 +238,7 @@ async fn coverage_over_http_equals_the_planner() {
 
 #[actix_web::test]
 async fn scenario_move_in_place_is_zero_add_never_lowers_remove_never_raises() {
-    let c = geo_client().await;
+    let c = common::client(Arc::clone(geodata())).await;
     let canteens: Vec<&servicemap::model::Facility> = planner()
         .world
         .facilities
@@ -341,7 +325,7 @@ async fn scenario_move_in_place_is_zero_add_never_lowers_remove_never_raises() {
 
 #[actix_web::test]
 async fn audit_rates_are_met_over_required_for_both_standards() {
-    let c = geo_client().await;
+    let c = common::client(Arc::clone(geodata())).await;
     for standard in ["gb50180", "mofcom"] {
         let r = c
             .get(&format!(
@@ -377,7 +361,7 @@ async fn audit_rates_are_met_over_required_for_both_standards() {
 
 #[actix_web::test]
 async fn gaps_are_exactly_the_buildings_beyond_the_threshold() {
-    let c = geo_client().await;
+    let c = common::client(Arc::clone(geodata())).await;
     let times = planner().times("elder_canteen", Profile::Elder).unwrap();
     let w = &planner().world;
     for (minutes, community) in [(10.0, None), (5.0, Some(HEJIAN))] {
@@ -429,7 +413,7 @@ async fn gaps_are_exactly_the_buildings_beyond_the_threshold() {
 
 #[actix_web::test]
 async fn coords_convert_input_and_output() {
-    let c = geo_client().await;
+    let c = common::client(Arc::clone(geodata())).await;
     let wgs = c
         .get("/siting?category=pharmacy&count=1&minutes=5")
         .await
@@ -466,7 +450,7 @@ async fn coords_convert_input_and_output() {
 
 #[actix_web::test]
 async fn bad_input_for_every_planner_route_is_a_problem() {
-    let c = geo_client().await;
+    let c = common::client(Arc::clone(geodata())).await;
     for (uri, status, needle) in [
         ("/coverage", 400, "category"),
         ("/coverage?category=nope", 400, "nope"),
@@ -627,7 +611,7 @@ async fn the_fixture_answers_every_planner_route() {
 
 #[actix_web::test]
 async fn micro_grids_nobody_lives_in_appear_with_share_null() {
-    let c = geo_client().await;
+    let c = common::client(Arc::clone(geodata())).await;
     let ds = &geodata().dataset;
     let all: Vec<&str> = ds
         .layer(servicemap::model::LayerId::Microgrids)

@@ -9,7 +9,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{client, client_shared, fixture_copy, mini_service};
+use common::{client, fixture_copy, mini_service};
 use geo::{Area, Contains, Distance, Haversine, MultiPolygon, Point};
 use serde_json::Value;
 use servicemap::model::Crs;
@@ -318,7 +318,7 @@ async fn a_directory_without_walkways_says_so() {
 #[actix_web::test]
 async fn geodata_walk_nearest_matches_the_engine() {
     let svc = geodata();
-    let c = client_shared(Arc::clone(&svc)).await;
+    let c = client(Arc::clone(&svc)).await;
     let r = c
         .get(&format!(
             "/nearest?lon={}&lat={}&category=elder_canteen&k=5&route=true",
@@ -369,7 +369,7 @@ async fn geodata_walk_nearest_matches_the_engine() {
 
 #[actix_web::test]
 async fn geodata_profiles_change_the_times() {
-    let c = client_shared(geodata()).await;
+    let c = client(geodata()).await;
     let get = |profile: &'static str| {
         format!(
             "/nearest?lon={}&lat={}&category=elder_canteen&k=20&profile={profile}",
@@ -409,7 +409,7 @@ async fn geodata_profiles_change_the_times() {
 
 #[actix_web::test]
 async fn geodata_isochrones_nest_and_union() {
-    let c = client_shared(geodata()).await;
+    let c = client(geodata()).await;
     let r = c
         .get(&format!(
             "/isochrone?lon={}&lat={}&minutes=5,10,15",
@@ -458,7 +458,7 @@ async fn geodata_isochrones_nest_and_union() {
 
 #[actix_web::test]
 async fn geodata_isochrone_does_not_cross_the_river() {
-    let c = client_shared(geodata()).await;
+    let c = client(geodata()).await;
     let r = c
         .get(&format!(
             "/isochrone?lon={}&lat={}&minutes=15",
@@ -505,7 +505,7 @@ async fn geodata_isochrone_does_not_cross_the_river() {
 
 #[actix_web::test]
 async fn geodata_point_in_the_yangtze_is_422() {
-    let c = client_shared(geodata()).await;
+    let c = client(geodata()).await;
     for uri in [
         "/nearest?lon=106.52&lat=29.482&category=elder_canteen",
         "/isochrone?lon=106.52&lat=29.482&minutes=10",
@@ -522,7 +522,7 @@ async fn geodata_point_in_the_yangtze_is_422() {
 
 #[actix_web::test]
 async fn geodata_gcj02_input_finds_the_same_facilities() {
-    let c = client_shared(geodata()).await;
+    let c = client(geodata()).await;
     let (gx, gy) = Crs::Gcj02.from_wgs84(MWP.0, MWP.1);
     let w = c
         .get(&format!(

@@ -118,6 +118,7 @@ fn scenarios_move_in_place_is_zero_adding_never_lowers_removing_never_raises() {
             15.0,
             Profile::Elder,
             Level::Grid,
+            None,
         )
         .expect("scenario");
     assert_eq!(same[0].households_covered_delta, 0);
@@ -135,6 +136,7 @@ fn scenarios_move_in_place_is_zero_adding_never_lowers_removing_never_raises() {
                 10.0,
                 Profile::Elder,
                 Level::Grid,
+                None,
             )
             .expect("add");
         assert!(add[0].households_covered_delta >= 0);
@@ -154,6 +156,7 @@ fn scenarios_move_in_place_is_zero_adding_never_lowers_removing_never_raises() {
                 10.0,
                 Profile::Elder,
                 Level::Grid,
+                None,
             )
             .expect("remove");
         assert!(rm[0].households_covered_delta <= 0);
@@ -172,7 +175,7 @@ fn siting_adds_what_it_says_when_the_sites_are_added() {
     use servicemap::analysis::Change;
     let pl = planner();
     let sites = pl
-        .siting("elder_canteen", 2, 10.0, Profile::Elder, None)
+        .siting("elder_canteen", 2, 10.0, Profile::Elder, None, None)
         .expect("siting");
     assert_eq!(sites.len(), 2);
     assert!(sites[0].added_weight >= sites[1].added_weight && sites[1].added_weight > 0);
@@ -185,7 +188,7 @@ fn siting_adds_what_it_says_when_the_sites_are_added() {
         })
         .collect();
     let after = pl
-        .scenario(&adds, 10.0, Profile::Elder, Level::Subdistrict)
+        .scenario(&adds, 10.0, Profile::Elder, Level::Subdistrict, None)
         .expect("scenario");
     let gained = after[0].residents_60plus_covered_delta;
     let promised: u64 = sites.iter().map(|s| s.added_weight).sum();
@@ -202,10 +205,10 @@ fn a_community_filter_keeps_exactly_that_communitys_rows() {
     let pl = planner();
     let community = "500113006006";
     let all = pl
-        .coverage("elder_canteen", 5.0, Profile::Elder, Level::Grid)
+        .coverage("elder_canteen", 5.0, Profile::Elder, Level::Grid, None)
         .expect("coverage");
     let one = pl
-        .coverage_in(
+        .coverage(
             "elder_canteen",
             5.0,
             Profile::Elder,
@@ -223,7 +226,7 @@ fn a_community_filter_keeps_exactly_that_communitys_rows() {
     assert!(!theirs.is_empty());
     assert_eq!(one.units, theirs);
     let by_community = pl
-        .coverage("elder_canteen", 5.0, Profile::Elder, Level::Community)
+        .coverage("elder_canteen", 5.0, Profile::Elder, Level::Community, None)
         .expect("by community");
     let row = by_community
         .units
@@ -236,7 +239,7 @@ fn a_community_filter_keeps_exactly_that_communitys_rows() {
         row.residents_60plus_covered
     );
     assert!(
-        pl.coverage_in(
+        pl.coverage(
             "elder_canteen",
             5.0,
             Profile::Elder,
@@ -248,7 +251,7 @@ fn a_community_filter_keeps_exactly_that_communitys_rows() {
     // Siting for the community only counts its buildings: never more than it leaves out.
     let left_out = row.residents_60plus - row.residents_60plus_covered;
     let sites = pl
-        .siting_in(
+        .siting(
             "elder_canteen",
             3,
             5.0,

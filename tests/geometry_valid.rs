@@ -24,7 +24,7 @@ use servicemap::service::Service;
 use servicemap::store::write::round7;
 use servicemap::walk::{Origin, Profile, Searcher, isochrones};
 
-use common::client_shared;
+use common::client;
 
 /// `geodata/` loaded once for every test of this binary.
 fn geodata() -> Arc<Service> {
@@ -278,7 +278,7 @@ fn polygons_of(g: &Value) -> (MultiPolygon<f64>, usize) {
 
 #[actix_web::test]
 async fn polygons_over_http_are_valid_wound_and_rounded() {
-    let c = client_shared(geodata()).await;
+    let c = client(geodata()).await;
     let uris = [
         "/isochrone?lon=106.533&lat=29.470&minutes=5,10,15".to_string(),
         "/isochrone?lon=106.514&lat=29.476&minutes=7.5,30&profile=elder".to_string(),

@@ -20,8 +20,8 @@ use servicemap::import::{ImportSummary, OsmImportOptions, import_osm};
 use servicemap::model::{LayerId, Walkway};
 use servicemap::service::Service;
 use servicemap::store;
-use servicemap::walk::{NearestQuery, Origin, Profile, Searcher, Snap, nearest};
-use walk_reference::Reference;
+use servicemap::walk::{NearestQuery, Origin, Profile, Searcher, nearest};
+use walk_reference::{Reference, assert_same_nearest, brute_nearest, target_snaps};
 
 /// The extracts: file name under `tests/data/osm/` and a central position (lon, lat).
 const EXTRACTS: [(&str, (f64, f64)); 2] = [
@@ -152,9 +152,7 @@ fn walking_nearest_matches_plain_dijkstra_on_real_extracts() {
         let mut checked = 0;
         for p in Profile::ALL {
             let reference = Reference::new(&walkways, &proj, p);
-            let pts: Vec<Option<Snap>> = (0..targets.len())
-                .map(|i| targets.snap(i, p).copied())
-                .collect();
+            let pts = target_snaps(targets, p);
             for case in 0..24 {
                 let mut origins = Vec::new();
                 for _ in 0..50 {
@@ -169,11 +167,7 @@ fn walking_nearest_matches_plain_dijkstra_on_real_extracts() {
                 if origins.is_empty() {
                     continue;
                 }
-                let o: Vec<(Snap, f64, f64)> = origins
-                    .iter()
-                    .map(|o| (o.snap, o.start_s, o.start_m))
-                    .collect();
-                let rr = reference.dijkstra(g, &o, &pts);
+                let rr = reference.dijkstra(g, &origins, &pts);
                 let k = rng.random_range(1..=5);
                 let tags: Vec<u32> = (0..categories).filter(|_| rng.random_bool(0.5)).collect();
                 let use_tags = rng.random_bool(0.7);
@@ -182,16 +176,8 @@ fn walking_nearest_matches_plain_dijkstra_on_real_extracts() {
                 } else {
                     rng.random_range(120.0..900.0)
                 };
-                let mut want: Vec<(f64, f64, usize)> = (0..pts.len())
-                    .filter(|&i| !use_tags || tags.contains(&targets.tag(i)))
-                    .filter_map(|i| {
-                        let s = pts[i]?;
-                        let t = rr.pt_time[i] + s.connector_s(p);
-                        (t <= max_s).then_some((t, rr.pt_dist[i] + s.offset_m, i))
-                    })
-                    .collect();
-                want.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
-                want.truncate(k);
+                let accept = |i: usize| !use_tags || tags.contains(&targets.tag(i));
+                let want = brute_nearest(&rr, &pts, p, accept, max_s, k);
                 let q = NearestQuery {
                     profile: p,
                     k,
@@ -200,22 +186,7 @@ fn walking_nearest_matches_plain_dijkstra_on_real_extracts() {
                     with_route: false,
                 };
                 let got = nearest(g, targets, &mut searcher, &origins, &q);
-                assert_eq!(got.len(), want.len(), "{name} {p} case {case}: count");
-                for (gi, wi) in got.iter().zip(&want) {
-                    assert!(
-                        (gi.walk_s - wi.0).abs() < 1e-6,
-                        "{name} {p} case {case}: {} s vs {} s",
-                        gi.walk_s,
-                        wi.0
-                    );
-                    assert!(
-                        (gi.walk_m - wi.1).abs() < 1e-6,
-                        "{name} {p} case {case}: {} m vs {} m",
-                        gi.walk_m,
-                        wi.1
-                    );
-                    checked += 1;
-                }
+                checked += assert_same_nearest(&got, &want, &format!("{name} {p} case {case}"));
             }
         }
         assert!(

@@ -33,7 +33,7 @@ fn ids(v: &serde_json::Value) -> Vec<String> {
 
 #[actix_web::test]
 async fn queryables_list_properties_and_geometry() {
-    let c = common::client_shared(Arc::clone(common::geodata())).await;
+    let c = common::client(Arc::clone(common::geodata())).await;
     let r = c.get("/collections/facilities/queryables").await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.content_type, "application/schema+json");
@@ -47,7 +47,7 @@ async fn queryables_list_properties_and_geometry() {
 
 #[actix_web::test]
 async fn cql2_filters_agree_with_the_simple_filters() {
-    let c = common::client_shared(Arc::clone(common::geodata())).await;
+    let c = common::client(Arc::clone(common::geodata())).await;
     let simple = c
         .get("/collections/facilities/items?category=elder_canteen&limit=10000")
         .await
@@ -122,7 +122,7 @@ async fn cql2_filters_agree_with_the_simple_filters() {
 
 #[actix_web::test]
 async fn bad_filters_are_400_naming_what_to_change() {
-    let c = common::client_shared(Arc::clone(common::geodata())).await;
+    let c = common::client(Arc::clone(common::geodata())).await;
     for (q, want) in [
         ("filter=categroy%20%3D%20%27x%27", "queryable"),
         ("filter=%3D%3D%3D", "CQL2"),
@@ -141,7 +141,7 @@ async fn bad_filters_are_400_naming_what_to_change() {
 
 #[actix_web::test]
 async fn head_answers_like_get_on_every_get_route() {
-    let c = common::client_shared(Arc::clone(common::geodata())).await;
+    let c = common::client(Arc::clone(common::geodata())).await;
     for uri in [
         "/",
         "/collections",

@@ -105,7 +105,7 @@ fn one_site_goes_where_it_covers_most_households() {
     // 2 minutes at 4 km/h ≈ 133 m: node 7 reaches the 50 households by node 6 (100 m + 10 m)
     // and the 10 by node 8 — 60, more than any other point.
     let sites = planner
-        .siting("convenience_store", 1, 2.0, Profile::Standard, None)
+        .siting("convenience_store", 1, 2.0, Profile::Standard, None, None)
         .expect("siting");
     assert_eq!(sites.len(), 1);
     assert_eq!(sites[0].added_households, 60);
@@ -117,7 +117,14 @@ fn one_site_goes_where_it_covers_most_households() {
     // Restricted to candidates, it takes the best of those.
     let cands = [(LON0 + 2.0 * STEP, LAT0), (LON0 + 6.0 * STEP, LAT0)];
     let sites = planner
-        .siting("convenience_store", 2, 2.0, Profile::Standard, Some(&cands))
+        .siting(
+            "convenience_store",
+            2,
+            2.0,
+            Profile::Standard,
+            Some(&cands),
+            None,
+        )
         .expect("siting");
     assert_eq!(
         sites

@@ -13,7 +13,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use common::{client, client_shared, mini_service};
+use common::{client, mini_service};
 use geo::{Area, BooleanOps, Coord, Euclidean, Geometry, Length, MultiPolygon, Rect, Validation};
 use geozero::ToGeo;
 use geozero::mvt::{Message, Tile};
@@ -372,7 +372,7 @@ const Z14: &str = "14/6787/13040";
 
 #[actix_web::test]
 async fn tiles_have_etag_cache_control_304_and_gzip() {
-    let c = client_shared(shared()).await;
+    let c = client(shared()).await;
     let uri = format!("/tiles/WebMercatorQuad/{Z14}");
     let r = c.get(&uri).await;
     assert_eq!(r.status, 200);
@@ -425,7 +425,7 @@ async fn tiles_have_etag_cache_control_304_and_gzip() {
 
 #[actix_web::test]
 async fn bad_tile_ids_are_problems() {
-    let c = client_shared(shared()).await;
+    let c = client(shared()).await;
     for (uri, status, needle) in [
         ("/tiles/WebMercatorQuad/9/424/815", 404, "zoom 9"),
         ("/tiles/WebMercatorQuad/19/0/0", 404, "zoom 19"),
@@ -471,7 +471,7 @@ async fn bad_tile_ids_are_problems() {
 
 #[actix_web::test]
 async fn coverage_tiles_carry_the_coverage_figures() {
-    let c = client_shared(shared()).await;
+    let c = client(shared()).await;
     let q = "category=elder_canteen&minutes=5&profile=elder&level=grid";
     let cov = c.get(&format!("/coverage?{q}")).await.json();
     let want: BTreeMap<String, Value> = cov["features"]

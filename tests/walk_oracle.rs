@@ -7,7 +7,7 @@
 #[path = "support/walk_reference.rs"]
 mod walk_reference;
 
-use walk_reference::{RefResult, Reference, key};
+use walk_reference::{RefResult, Reference, assert_same_nearest, brute_nearest, key, target_snaps};
 
 use geo::{Intersects, Point};
 use rand::{Rng, SeedableRng};
@@ -55,13 +55,30 @@ fn random_origins(rng: &mut ChaCha8Rng, g: &WalkGraph, town: &Town, p: Profile) 
     out
 }
 
-#[test]
-fn search_matches_reference_dijkstra_on_random_towns() {
-    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed_0001);
-    let mut searcher = Searcher::new();
-    let mut compared = 0usize;
+/// One random case of the oracle tests: a town, its graph, its snapped facilities, a profile,
+/// origins on it, the reference network and the reference answer for every facility.
+struct Case<'a> {
+    label: String,
+    /// Facility tags are `0..categories`.
+    categories: u32,
+    town: &'a Town,
+    g: &'a WalkGraph,
+    targets: &'a SnappedPoints,
+    p: Profile,
+    origins: Vec<Origin>,
+    pts: Vec<Option<Snap>>,
+    reference: Reference,
+    rr: RefResult,
+}
+
+/// Runs `check` on 60 random towns (seeds from `seed_base`) × every profile with origins.
+fn for_each_random_case(
+    rng: &mut ChaCha8Rng,
+    seed_base: u64,
+    mut check: impl FnMut(&mut ChaCha8Rng, &Case<'_>),
+) {
     for case in 0..60u64 {
-        let spec = random_spec(&mut rng, 1000 + case);
+        let spec = random_spec(rng, seed_base + case);
         let town = town(&spec);
         if town.walkways.is_empty() {
             continue;
@@ -69,74 +86,81 @@ fn search_matches_reference_dijkstra_on_random_towns() {
         let g = WalkGraph::build(&town.walkways, &town.water, &town.proj);
         let targets = SnappedPoints::build(&g, &town.facilities, &town.facility_tags, 300.0);
         for p in Profile::ALL {
-            let origins = random_origins(&mut rng, &g, &town, p);
+            let origins = random_origins(rng, &g, &town, p);
             if origins.is_empty() {
                 continue;
             }
             let reference = Reference::new(&town.walkways, &town.proj, p);
-            let o: Vec<(Snap, f64, f64)> = origins
-                .iter()
-                .map(|o| (o.snap, o.start_s, o.start_m))
-                .collect();
-            let pts: Vec<Option<Snap>> = (0..targets.len())
-                .map(|i| targets.snap(i, p).copied())
-                .collect();
-            let RefResult {
-                node_time: node_t,
-                pt_time: pt_t,
-                pt_dist: pt_d,
-            } = reference.dijkstra(&g, &o, &pts);
-            let max_s = if rng.random_bool(0.5) {
-                f64::INFINITY
-            } else {
-                rng.random_range(30.0..600.0)
+            let pts = target_snaps(&targets, p);
+            let rr = reference.dijkstra(&g, &origins, &pts);
+            let c = Case {
+                label: format!("case {case} {p}"),
+                categories: spec.categories,
+                town: &town,
+                g: &g,
+                targets: &targets,
+                p,
+                origins,
+                pts,
+                reference,
+                rr,
             };
-            searcher.run(&g, &origins, p, max_s);
-            for n in 0..g.node_count() {
-                let id = servicemap::walk::NodeId(n as u32);
-                let r = reference.node_of[&key(g.node_xy(id))];
-                let want = node_t[r];
-                let got = searcher.node_time_s(id);
-                if want.is_finite() && want <= max_s {
-                    assert!(
-                        (got - want).abs() < 1e-6,
-                        "case {case} {p}: node {n}: {got} vs {want}"
-                    );
-                    compared += 1;
-                } else {
-                    assert!(
-                        got.is_infinite(),
-                        "case {case} {p}: node {n} beyond the bound reached at {got}"
-                    );
-                }
-            }
-            for (i, s) in pts.iter().enumerate() {
-                let got = s.and_then(|s| searcher.reach(&g, &s));
-                if pt_t[i].is_finite() && pt_t[i] <= max_s {
-                    let r =
-                        got.unwrap_or_else(|| panic!("case {case} {p}: target {i} not reached"));
-                    assert!(
-                        (r.time_s - pt_t[i]).abs() < 1e-6,
-                        "case {case} {p}: target {i}: {} vs {}",
-                        r.time_s,
-                        pt_t[i]
-                    );
-                    assert!(
-                        (r.dist_m - pt_d[i]).abs() < 1e-6,
-                        "case {case} {p}: target {i}: {} m vs {} m",
-                        r.dist_m,
-                        pt_d[i]
-                    );
-                    compared += 1;
-                } else {
-                    assert!(
-                        got.is_none(),
-                        "case {case} {p}: target {i} beyond the bound"
-                    );
-                }
-            }
+            check(rng, &c);
         }
     }
+}
+
+#[test]
+fn search_matches_reference_dijkstra_on_random_towns() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed_0001);
+    let mut searcher = Searcher::new();
+    let mut compared = 0usize;
+    for_each_random_case(&mut rng, 1000, |rng, c| {
+        let (g, label) = (c.g, &c.label);
+        let max_s = if rng.random_bool(0.5) {
+            f64::INFINITY
+        } else {
+            rng.random_range(30.0..600.0)
+        };
+        searcher.run(g, &c.origins, c.p, max_s);
+        for n in 0..g.node_count() {
+            let id = servicemap::walk::NodeId(n as u32);
+            let want = c.rr.node_time[c.reference.node_of[&key(g.node_xy(id))]];
+            let got = searcher.node_time_s(id);
+            if want.is_finite() && want <= max_s {
+                assert!(
+                    (got - want).abs() < 1e-6,
+                    "{label}: node {n}: {got} vs {want}"
+                );
+                compared += 1;
+            } else {
+                assert!(
+                    got.is_infinite(),
+                    "{label}: node {n} beyond the bound reached at {got}"
+                );
+            }
+        }
+        for (i, s) in c.pts.iter().enumerate() {
+            let got = s.and_then(|s| searcher.reach(g, &s));
+            let (want_s, want_m) = (c.rr.pt_time[i], c.rr.pt_dist[i]);
+            if want_s.is_finite() && want_s <= max_s {
+                let r = got.unwrap_or_else(|| panic!("{label}: target {i} not reached"));
+                assert!(
+                    (r.time_s - want_s).abs() < 1e-6,
+                    "{label}: target {i}: {} vs {want_s}",
+                    r.time_s
+                );
+                assert!(
+                    (r.dist_m - want_m).abs() < 1e-6,
+                    "{label}: target {i}: {} m vs {want_m} m",
+                    r.dist_m
+                );
+                compared += 1;
+            } else {
+                assert!(got.is_none(), "{label}: target {i} beyond the bound");
+            }
+        }
+    });
     assert!(compared > 5000, "too few comparisons: {compared}");
 }
 
@@ -145,77 +169,31 @@ fn nearest_matches_brute_force() {
     let mut rng = ChaCha8Rng::seed_from_u64(0x5eed_0002);
     let mut searcher = Searcher::new();
     let mut checked = 0;
-    for case in 0..60u64 {
-        let spec = random_spec(&mut rng, 2000 + case);
-        let town = town(&spec);
-        if town.walkways.is_empty() {
-            continue;
+    for_each_random_case(&mut rng, 2000, |rng, c| {
+        let k = rng.random_range(1..=6);
+        let tags: Vec<u32> = (0..c.categories).filter(|_| rng.random_bool(0.6)).collect();
+        let use_tags = rng.random_bool(0.7);
+        let max_s = if rng.random_bool(0.5) {
+            1e9
+        } else {
+            rng.random_range(60.0..900.0)
+        };
+        let accept = |i: usize| !use_tags || tags.contains(&c.town.facility_tags[i]);
+        let want = brute_nearest(&c.rr, &c.pts, c.p, accept, max_s, k);
+        let q = NearestQuery {
+            profile: c.p,
+            k,
+            max_s,
+            tags: use_tags.then_some(tags.as_slice()),
+            with_route: true,
+        };
+        let got = nearest(c.g, c.targets, &mut searcher, &c.origins, &q);
+        checked += assert_same_nearest(&got, &want, &c.label);
+        for gi in &got {
+            let route = gi.route.as_ref().expect("route asked for");
+            assert!(route.0.len() >= 2 || gi.walk_m < 1e-9);
         }
-        let g = WalkGraph::build(&town.walkways, &town.water, &town.proj);
-        let targets = SnappedPoints::build(&g, &town.facilities, &town.facility_tags, 300.0);
-        for p in Profile::ALL {
-            let origins = random_origins(&mut rng, &g, &town, p);
-            if origins.is_empty() {
-                continue;
-            }
-            let reference = Reference::new(&town.walkways, &town.proj, p);
-            let o: Vec<(Snap, f64, f64)> = origins
-                .iter()
-                .map(|o| (o.snap, o.start_s, o.start_m))
-                .collect();
-            let pts: Vec<Option<Snap>> = (0..targets.len())
-                .map(|i| targets.snap(i, p).copied())
-                .collect();
-            let rr = reference.dijkstra(&g, &o, &pts);
-            let k = rng.random_range(1..=6);
-            let tags: Vec<u32> = (0..spec.categories)
-                .filter(|_| rng.random_bool(0.6))
-                .collect();
-            let use_tags = rng.random_bool(0.7);
-            let max_s = if rng.random_bool(0.5) {
-                1e9
-            } else {
-                rng.random_range(60.0..900.0)
-            };
-            // Brute force: every accepted target's reference time including its connector.
-            let mut want: Vec<(f64, f64, usize)> = (0..pts.len())
-                .filter(|&i| !use_tags || tags.contains(&town.facility_tags[i]))
-                .filter_map(|i| {
-                    let s = pts[i]?;
-                    let t = rr.pt_time[i] + s.connector_s(p);
-                    (t <= max_s).then_some((t, rr.pt_dist[i] + s.offset_m, i))
-                })
-                .collect();
-            want.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
-            want.truncate(k);
-            let q = NearestQuery {
-                profile: p,
-                k,
-                max_s,
-                tags: use_tags.then_some(tags.as_slice()),
-                with_route: true,
-            };
-            let got = nearest(&g, &targets, &mut searcher, &origins, &q);
-            assert_eq!(got.len(), want.len(), "case {case} {p}: count");
-            for (gi, wi) in got.iter().zip(&want) {
-                assert!(
-                    (gi.walk_s - wi.0).abs() < 1e-6,
-                    "case {case} {p}: {} vs {}",
-                    gi.walk_s,
-                    wi.0
-                );
-                assert!(
-                    (gi.walk_m - wi.1).abs() < 1e-6,
-                    "case {case} {p}: {} m vs {} m",
-                    gi.walk_m,
-                    wi.1
-                );
-                let route = gi.route.as_ref().expect("route asked for");
-                assert!(route.0.len() >= 2 || gi.walk_m < 1e-9);
-                checked += 1;
-            }
-        }
-    }
+    });
     assert!(checked > 300, "too few nearest results checked: {checked}");
 }
 

@@ -254,19 +254,9 @@ impl Planner {
         }
     }
 
-    /// Coverage of `category` within `minutes` for profile `p`, per unit at `level`.
+    /// Coverage of `category` within `minutes` for profile `p`, per unit at `level`; with
+    /// `community`, limited to its buildings (and so its units).
     pub fn coverage(
-        &self,
-        category: &str,
-        minutes: f64,
-        p: Profile,
-        level: Level,
-    ) -> Result<CoverageReport, PlanError> {
-        self.coverage_in(category, minutes, p, level, None)
-    }
-
-    /// [`Planner::coverage`] limited to the buildings (and so the units) of `community`.
-    pub fn coverage_in(
         &self,
         category: &str,
         minutes: f64,
@@ -287,13 +277,9 @@ impl Planner {
         ))
     }
 
-    /// Uncovered buildings and the micro-grids holding them, ranked by uncovered households.
-    pub fn gaps(&self, category: &str, minutes: f64, p: Profile) -> Result<GapReport, PlanError> {
-        self.gaps_in(category, minutes, p, None)
-    }
-
-    /// [`Planner::gaps`] limited to the buildings of `community`.
-    pub fn gaps_in(
+    /// Uncovered buildings and the micro-grids holding them, ranked by uncovered households;
+    /// with `community`, limited to its buildings.
+    pub fn gaps(
         &self,
         category: &str,
         minutes: f64,
@@ -334,19 +320,9 @@ impl Planner {
     }
 
     /// Audit every unit at `level` against `standard`: a category is met where at least
-    /// `target_share` of households walk to it within the standard's threshold.
+    /// `target_share` of households walk to it within the standard's threshold. With
+    /// `community`, limited to its buildings (and so its units).
     pub fn audit(
-        &self,
-        standard: Standard,
-        level: Level,
-        p: Profile,
-        target_share: f64,
-    ) -> Result<Vec<UnitAudit>, PlanError> {
-        self.audit_in(standard, level, p, target_share, None)
-    }
-
-    /// [`Planner::audit`] limited to the buildings (and so the units) of `community`.
-    pub fn audit_in(
         &self,
         standard: Standard,
         level: Level,
@@ -417,20 +393,9 @@ impl Planner {
     }
 
     /// A what-if: apply `changes` to the facilities (nothing stored changes) and report
-    /// coverage before and after for every category the changes touch.
+    /// coverage before and after for every category the changes touch. With `community`,
+    /// reported for its buildings (and units) only; the changes themselves may lie anywhere.
     pub fn scenario(
-        &self,
-        changes: &[Change],
-        minutes: f64,
-        p: Profile,
-        level: Level,
-    ) -> Result<Vec<ScenarioResult>, PlanError> {
-        self.scenario_in(changes, minutes, p, level, None)
-    }
-
-    /// [`Planner::scenario`] reported for the buildings (and units) of `community` only; the
-    /// changes themselves may lie anywhere.
-    pub fn scenario_in(
         &self,
         changes: &[Change],
         minutes: f64,
@@ -535,21 +500,9 @@ impl Planner {
 
     /// Suggest `count` new sites for `category`: points on walkways (network nodes) or the
     /// given `candidates` (WGS84), chosen greedily, each covering the most still-uncovered
-    /// weight within `minutes`.
+    /// weight within `minutes`. With `community`, only its uncovered buildings count (sites
+    /// may lie outside it: a canteen across the street serves it as well).
     pub fn siting(
-        &self,
-        category: &str,
-        count: usize,
-        minutes: f64,
-        p: Profile,
-        candidates: Option<&[(f64, f64)]>,
-    ) -> Result<Vec<Site>, PlanError> {
-        self.siting_in(category, count, minutes, p, candidates, None)
-    }
-
-    /// [`Planner::siting`] counting only the uncovered buildings of `community` (sites may
-    /// lie outside it: a canteen across the street serves it as well).
-    pub fn siting_in(
         &self,
         category: &str,
         count: usize,

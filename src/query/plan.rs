@@ -77,7 +77,7 @@ impl Service {
     }
 
     pub fn coverage(&self, req: &CoverageRequest) -> Result<CoverageReport, QueryError> {
-        Ok(self.planner("coverage by walking time")?.coverage_in(
+        Ok(self.planner("coverage by walking time")?.coverage(
             req.category.as_str(),
             req.minutes.get(),
             req.profile,
@@ -87,7 +87,7 @@ impl Service {
     }
 
     pub fn gaps(&self, req: &GapsRequest) -> Result<GapReport, QueryError> {
-        Ok(self.planner("coverage gaps by walking time")?.gaps_in(
+        Ok(self.planner("coverage gaps by walking time")?.gaps(
             req.category.as_str(),
             req.minutes.get(),
             req.profile,
@@ -98,14 +98,14 @@ impl Service {
     pub fn audit(&self, req: &AuditRequest) -> Result<AuditAnswer, QueryError> {
         let pl = self.planner("the living-circle audit")?;
         let c = req.scope.community();
-        let units = pl.audit_in(
+        let units = pl.audit(
             req.standard,
             req.scope.level,
             req.profile,
             req.target_share,
             c,
         )?;
-        let whole = pl.audit_in(
+        let whole = pl.audit(
             req.standard,
             Level::Subdistrict,
             req.profile,
@@ -120,7 +120,7 @@ impl Service {
     }
 
     pub fn scenario(&self, req: &ScenarioRequest) -> Result<Vec<ScenarioResult>, QueryError> {
-        Ok(self.planner("what-if scenarios")?.scenario_in(
+        Ok(self.planner("what-if scenarios")?.scenario(
             &req.changes,
             req.minutes.get(),
             req.profile,
@@ -134,7 +134,7 @@ impl Service {
             .candidates
             .as_ref()
             .map(|c| c.iter().map(|p| (p.lon, p.lat)).collect());
-        Ok(self.planner("siting by walking time")?.siting_in(
+        Ok(self.planner("siting by walking time")?.siting(
             req.category.as_str(),
             req.count.get(),
             req.minutes.get(),

@@ -580,7 +580,7 @@ impl Tiler {
         if let Some(u) = self.coverage.lock().ok().and_then(|c| c.get(key).cloned()) {
             return Ok(u);
         }
-        let r = planner.coverage(&key.category, key.minutes, key.profile, key.level)?;
+        let r = planner.coverage(&key.category, key.minutes, key.profile, key.level, None)?;
         let units: CoverageUnits =
             Arc::new(r.units.into_iter().map(|u| (u.unit.clone(), u)).collect());
         if let Ok(mut c) = self.coverage.lock() {

@@ -116,21 +116,39 @@ pub struct Client<S> {
     app: S,
 }
 
-pub async fn client(
-    service: Service,
-) -> Client<
-    impl actix_web::dev::Service<
-        actix_http::Request,
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-    >,
-> {
-    client_of(AppState::new(service)).await
+/// What a test client can be built from: a service to load into a fresh state, or a state
+/// already shared by several clients.
+pub trait IntoState {
+    fn into_state(self) -> AppState;
 }
 
-/// Run requests against one app instance built from `state` (a shared, already loaded service).
-pub async fn client_of(
-    state: AppState,
+impl IntoState for Service {
+    fn into_state(self) -> AppState {
+        AppState::new(self)
+    }
+}
+
+/// A service shared by several tests (loaded once per test binary).
+impl IntoState for std::sync::Arc<Service> {
+    fn into_state(self) -> AppState {
+        AppState {
+            service: actix_web::web::Data::from(self),
+            metrics: actix_web::web::Data::new(servicemap::api::Metrics::new()),
+            cors: servicemap::api::CorsOrigins::Any,
+        }
+    }
+}
+
+impl IntoState for AppState {
+    fn into_state(self) -> AppState {
+        self
+    }
+}
+
+/// Run requests against one app instance built from `state` (a service, or a shared, already
+/// loaded state).
+pub async fn client(
+    state: impl IntoState,
 ) -> Client<
     impl actix_web::dev::Service<
         actix_http::Request,
@@ -139,26 +157,8 @@ pub async fn client_of(
     >,
 > {
     Client {
-        app: test::init_service(app(state)).await,
+        app: test::init_service(app(state.into_state())).await,
     }
-}
-
-/// Like [`client`], over a service shared by several tests (loaded once per test binary).
-pub async fn client_shared(
-    service: std::sync::Arc<Service>,
-) -> Client<
-    impl actix_web::dev::Service<
-        actix_http::Request,
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-    >,
-> {
-    client_of(AppState {
-        service: actix_web::web::Data::from(service),
-        metrics: actix_web::web::Data::new(servicemap::api::Metrics::new()),
-        cors: servicemap::api::CorsOrigins::Any,
-    })
-    .await
 }
 
 impl<S, B> Client<S>

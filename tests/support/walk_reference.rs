@@ -15,7 +15,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
 use servicemap::model::{LocalProj, Walkway};
-use servicemap::walk::{Profile, Snap, WalkGraph};
+use servicemap::walk::{Nearest, Origin, Profile, Snap, SnappedPoints, WalkGraph};
 
 pub type Key = (u64, u64);
 
@@ -93,12 +93,13 @@ impl Reference {
             .expect("every engine edge is a reference segment")
     }
 
-    /// Times and distances from `origins` (snap, start_s, start_m) to every node and to every
-    /// point in `points` (virtual nodes appended after the real ones, in order).
+    /// Times and distances from `origins` (their snap, start time and start distance) to every
+    /// node and to every point in `points` (virtual nodes appended after the real ones, in
+    /// order).
     pub fn dijkstra(
         &self,
         g: &WalkGraph,
-        origins: &[(Snap, f64, f64)],
+        origins: &[Origin],
         points: &[Option<Snap>],
     ) -> RefResult {
         // Split segments at every virtual point, sorted by fraction.
@@ -106,12 +107,13 @@ impl Reference {
         let n_real = self.n;
         let mut n = n_real;
         let mut origin_nodes = Vec::new();
-        for (s, t0, d0) in origins {
+        for o in origins {
+            let s = &o.snap;
             on_seg
                 .entry(self.seg_of(g, s))
                 .or_default()
                 .push((s.fraction, n));
-            origin_nodes.push((n, *t0, *d0));
+            origin_nodes.push((n, o.start_s, o.start_m));
             n += 1;
         }
         let mut point_nodes = Vec::new();
@@ -212,4 +214,56 @@ pub struct RefResult {
     pub node_time: Vec<f64>,
     pub pt_time: Vec<f64>,
     pub pt_dist: Vec<f64>,
+}
+
+/// Every target's snap for profile `p`, in target order, as `Reference::dijkstra` takes them.
+pub fn target_snaps(targets: &SnappedPoints, p: Profile) -> Vec<Option<Snap>> {
+    (0..targets.len())
+        .map(|i| targets.snap(i, p).copied())
+        .collect()
+}
+
+/// The brute-force answer of a nearest query: every accepted target reached within `max_s`
+/// (its reference time plus its connector), as (time_s, dist_m, index), nearest first, ties
+/// by index, the first `k`.
+pub fn brute_nearest(
+    rr: &RefResult,
+    pts: &[Option<Snap>],
+    p: Profile,
+    accept: impl Fn(usize) -> bool,
+    max_s: f64,
+    k: usize,
+) -> Vec<(f64, f64, usize)> {
+    let mut want: Vec<(f64, f64, usize)> = (0..pts.len())
+        .filter(|&i| accept(i))
+        .filter_map(|i| {
+            let s = pts[i]?;
+            let t = rr.pt_time[i] + s.connector_s(p);
+            (t <= max_s).then_some((t, rr.pt_dist[i] + s.offset_m, i))
+        })
+        .collect();
+    want.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
+    want.truncate(k);
+    want
+}
+
+/// Asserts that the engine's nearest answer has the brute-force times and distances (to
+/// 1e-6), naming `ctx` on failure; returns how many results were compared.
+pub fn assert_same_nearest(got: &[Nearest], want: &[(f64, f64, usize)], ctx: &str) -> usize {
+    assert_eq!(got.len(), want.len(), "{ctx}: count");
+    for (gi, wi) in got.iter().zip(want) {
+        assert!(
+            (gi.walk_s - wi.0).abs() < 1e-6,
+            "{ctx}: {} s vs {} s",
+            gi.walk_s,
+            wi.0
+        );
+        assert!(
+            (gi.walk_m - wi.1).abs() < 1e-6,
+            "{ctx}: {} m vs {} m",
+            gi.walk_m,
+            wi.1
+        );
+    }
+    got.len()
 }
