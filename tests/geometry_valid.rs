@@ -19,10 +19,11 @@ use geos::Geom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
+use servicemap::analysis::WalkWorld;
 use servicemap::model::LayerId;
 use servicemap::service::Service;
 use servicemap::store::write::round7;
-use servicemap::walk::{Origin, Profile, Searcher, isochrones};
+use servicemap::walk::{Contour, Origin, Profile, Searcher, isochrones};
 
 use common::client;
 
@@ -139,6 +140,31 @@ struct Ask {
     profile: Profile,
 }
 
+impl Ask {
+    /// The engine's contours for this request; `None` when an origin does not snap.
+    fn isochrones(&self, w: &WalkWorld, searcher: &mut Searcher) -> Option<Vec<Contour>> {
+        let origins = self
+            .origins
+            .iter()
+            .map(|&(lon, lat)| {
+                w.graph
+                    .snap_lonlat(lon, lat, 300.0, self.profile)
+                    .ok()
+                    .map(|s| Origin::new(s, self.profile))
+            })
+            .collect::<Option<Vec<Origin>>>()?;
+        Some(isochrones(
+            &w.graph,
+            searcher,
+            &origins,
+            self.profile,
+            &w.building_snaps,
+            &w.population,
+            &self.minutes,
+        ))
+    }
+}
+
 fn random_ask(rng: &mut ChaCha8Rng, boundary: &[Polygon<f64>]) -> Ask {
     let n_origins = if rng.random_bool(0.2) {
         rng.random_range(2..=4)
@@ -178,29 +204,10 @@ fn thousands_of_random_isochrones_are_valid() {
     let mut first_problems = Vec::new();
     while polygons < 2_000 {
         let ask = random_ask(&mut rng, &boundary);
-        let origins: Option<Vec<Origin>> = ask
-            .origins
-            .iter()
-            .map(|&(lon, lat)| {
-                w.graph
-                    .snap_lonlat(lon, lat, 300.0, ask.profile)
-                    .ok()
-                    .map(|s| Origin::new(s, ask.profile))
-            })
-            .collect();
-        let Some(origins) = origins else {
+        let Some(cs) = ask.isochrones(w, &mut searcher) else {
             unsnappable += 1;
             continue;
         };
-        let cs = isochrones(
-            &w.graph,
-            &mut searcher,
-            &origins,
-            ask.profile,
-            &w.building_snaps,
-            &w.population,
-            &ask.minutes,
-        );
         for c in &cs {
             if c.polygon.0.is_empty() {
                 empty += 1;
@@ -381,28 +388,9 @@ fn isochrones_keep_out_of_water_and_hold_the_households_they_report() {
     let (mut wet, mut off) = (Vec::new(), Vec::new());
     while checked < 200 {
         let ask = random_ask(&mut rng, &boundary);
-        let Some(origins) = ask
-            .origins
-            .iter()
-            .map(|&(lon, lat)| {
-                w.graph
-                    .snap_lonlat(lon, lat, 300.0, ask.profile)
-                    .ok()
-                    .map(|s| Origin::new(s, ask.profile))
-            })
-            .collect::<Option<Vec<Origin>>>()
-        else {
+        let Some(cs) = ask.isochrones(w, &mut searcher) else {
             continue;
         };
-        let cs = isochrones(
-            &w.graph,
-            &mut searcher,
-            &origins,
-            ask.profile,
-            &w.building_snaps,
-            &w.population,
-            &ask.minutes,
-        );
         for c in cs.iter().filter(|c| !c.polygon.0.is_empty()) {
             checked += 1;
             let written = as_written(&c.polygon);
