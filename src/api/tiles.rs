@@ -25,6 +25,36 @@ use super::error::{ApiError, ProblemKind};
 use super::features::base_url;
 use super::params::RawQuery;
 
+/// Conformance classes of OGC API – Tiles 1.0 (OGC 20-057) and of the 2D Tile Matrix Set and
+/// Tileset Metadata standard 2.0 (OGC 17-083r4) this API keeps; tests/tiles.rs checks each
+/// (see docs/ogcapi-tiles.md). Not claimed: geodata-selection (`collections=` on /tiles), the
+/// raster and GeoJSON tile encodings, datetime, and variable matrix widths.
+pub const CONFORMANCE: [&str; 13] = [
+    // Tiles at {tileMatrix}/{tileRow}/{tileCol}: 400 for bad numbers, 404 outside the limits.
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    // Tileset metadata at .../tiles/WebMercatorQuad with tiling-scheme and item links.
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    // The lists .../tiles of tilesets.
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    // Per collection: /collections/{collectionId}/tiles, linked from the collection.
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    // The whole dataset: /tiles, linked from the landing page.
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/dataset-tilesets",
+    // Mapbox Vector Tiles.
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    // openapi.yaml describes every tiles path.
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
+    // /tileMatrixSets/WebMercatorQuad as the JSON of 2D TMS 2.0.
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
+    // tileMatrixSetLimits in each tileset document.
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixsetlimits",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixsetlimits",
+    // The tileset documents follow the tileset metadata model, in JSON.
+    "http://www.opengis.net/spec/tms/2.0/conf/tilesetmetadata",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilesetmetadata",
+];
+
 /// Media type of a vector tile.
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
 /// The only tile matrix set served.
@@ -349,6 +379,8 @@ fn tileset_doc(req: &HttpRequest, svc: &Service, d: &Described) -> Value {
         "dataType": "vector",
         "crs": CRS_3857,
         "tileMatrixSetURI": TMS_URI,
+        // 2D TMS 2.0 asks for the definition (or a link to it) beside the registry URI.
+        "tileMatrixSetDefinition": format!("{b}/tileMatrixSets/{TMS_ID}"),
         "tileMatrixSetLimits": limits,
         "layers": layers,
         "links": [
