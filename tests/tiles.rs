@@ -711,6 +711,33 @@ async fn style_draws_from_our_tiles_only() {
         }
     }
     assert!(labels >= 3);
+    // Chinese labels: each labelled source layer's names in a tile of the middle of the data
+    // are written in CJK ideographs (what the browser's own CJK font draws; the style asks for
+    // a CJK font stack).
+    let tile = decode(&c.get(&format!("/tiles/WebMercatorQuad/{Z14}")).await.body);
+    let cjk = |s: &str| s.chars().any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch));
+    let mut names = 0;
+    for l in s["layers"].as_array().unwrap() {
+        if l["type"] != "symbol" {
+            continue;
+        }
+        assert!(
+            l["layout"]["text-font"][0]
+                .as_str()
+                .unwrap()
+                .contains("CJK"),
+            "{}",
+            l["id"]
+        );
+        let sl = l["source-layer"].as_str().unwrap();
+        for f in tile.get(sl).map(Vec::as_slice).unwrap_or_default() {
+            if let Some(name) = f.props.get("name").and_then(Value::as_str) {
+                assert!(cjk(name), "{sl} labels {name:?}, not Chinese");
+                names += 1;
+            }
+        }
+    }
+    assert!(names >= 3, "{names} labelled names in the middle tile");
     // The glyph URL answers with a glyph PBF.
     let glyphs = s["glyphs"]
         .as_str()
