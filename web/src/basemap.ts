@@ -1,8 +1,13 @@
 // The base map, drawn from the service's own vector tiles (the composite source /tiles: every
 // layer in one tile, each from its own zoom), and the tile sources the planner's coverage
 // choropleth uses. Whole GeoJSON layers are read only for search and downloads.
-import type Feature from 'ol/Feature';
+import Feature from 'ol/Feature';
 import GeoJSON from 'ol/format/GeoJSON';
+import Point from 'ol/geom/Point';
+import VectorLayer from 'ol/layer/Vector';
+import VectorSource from 'ol/source/Vector';
+import type RenderFeature from 'ol/render/Feature';
+import { getArea } from 'ol/extent';
 import MVT from 'ol/format/MVT';
 import VectorTileLayer from 'ol/layer/VectorTile';
 import VectorTileSource from 'ol/source/VectorTile';
@@ -77,16 +82,15 @@ const buildingStyle = new Style({
   image: new RegularShape({ points: 4, radius: 3.5, angle: Math.PI / 4, fill: new Fill({ color: '#8d7b68' }) }),
   zIndex: 6,
 });
-const communityStroke = new Stroke({ color: '#6a3d9a', width: 1.2 });
-const communityLine = new Style({ stroke: communityStroke, zIndex: 7 });
+const communityLine = new Style({ stroke: new Stroke({ color: '#6a3d9a', width: 1.2 }), zIndex: 7 });
 const labelCache = new Map<string, Style>();
 
-function communityLabel(name: string): Style {
+function communityLabel(f: FeatureLike, resolution: number): Style | undefined {
+  if (resolution >= 12) return undefined;
+  const name = String(f.get('name') ?? '');
   let s = labelCache.get(name);
   if (!s) {
     s = new Style({
-      stroke: communityStroke,
-      zIndex: 8,
       text: new Text({
         text: name,
         font: '12px system-ui, "Noto Sans CJK SC", sans-serif',
@@ -122,7 +126,7 @@ function baseStyle(f: FeatureLike, resolution: number): Style | Style[] | undefi
     case 'buildings':
       return resolution < 2.5 ? buildingStyle : undefined;
     case 'communities':
-      return resolution < 12 ? communityLabel(String(f.get('name') ?? '')) : communityLine;
+      return communityLine;
     default:
       return undefined;
   }
@@ -130,6 +134,8 @@ function baseStyle(f: FeatureLike, resolution: number): Style | Style[] | undefi
 
 export interface BaseMap {
   layer: VectorTileLayer;
+  /** One label per community (a tile holds a piece of each community it crosses). */
+  labels: VectorLayer;
   /** Resolves with the data's extent (from TileJSON) to open the map on. */
   extent: Promise<Extent | undefined>;
 }
@@ -146,7 +152,36 @@ export function baseMap(): BaseMap {
     renderMode: 'hybrid',
   });
   layer.set('name', 'basemap');
-  return { layer, extent: dataExtent().catch(() => undefined) };
+  const labels = new VectorLayer({ source: new VectorSource(), style: communityLabel, declutter: true, zIndex: 6 });
+  return { layer, labels, extent: dataExtent().catch(() => undefined) };
+}
+
+/**
+ * Keep one label point per community: the interior point of its biggest piece among the tiles
+ * in view, updated after each finished render (a label per tile piece would repeat a name in
+ * every tile the community crosses).
+ */
+export function labelCommunities(map: OlMap, base: BaseMap): void {
+  let last = '';
+  map.on('rendercomplete', () => {
+    const extent = map.getView().calculateExtent(map.getSize());
+    const best = new Map<string, { area: number; at: number[] }>();
+    for (const f of base.layer.getFeaturesInExtent(extent)) {
+      if (f.get('layer') !== 'communities') continue;
+      const name = String(f.get('name') ?? '');
+      const area = getArea(f.getGeometry()?.getExtent() ?? [0, 0, 0, 0]);
+      if (!name || (best.get(name)?.area ?? -1) >= area) continue;
+      const rf = f as RenderFeature;
+      const at = rf.getType() === 'Polygon' ? rf.getFlatInteriorPoint() : rf.getFlatInteriorPoints();
+      if (at.length >= 2) best.set(name, { area, at: at.slice(0, 2) });
+    }
+    const key = [...best].map(([n, b]) => `${n}@${b.at.map(Math.round).join(',')}`).sort().join(';');
+    if (key === last) return; // unchanged: no redraw (and no further rendercomplete)
+    last = key;
+    const source = base.labels.getSource();
+    source?.clear();
+    source?.addFeatures([...best].map(([name, b]) => new Feature({ geometry: new Point(b.at), name })));
+  });
 }
 
 /**
