@@ -17,6 +17,8 @@
 #   MARTIN_VERSION [1.14.0]  installed with `cargo install --locked` into PEERS_CACHE/martin
 #   PEERS_CACHE [~/.cache/servicemap-peers]
 #   TILES_PG_PORT [55433], TILES_MARTIN_PORT [18556], TILES_HTTP_PORT [18557]
+#   SERVICEMAP_BIN []      a servicemap binary to use instead of building the release one
+#                          (harness checks only: a debug build's figures mean nothing)
 #
 # What is compared: the composite of every layer (servicemap /tiles/WebMercatorQuad, Martin's
 # composite source /boundary,communities,...) and one big layer alone (walkways). The layers
@@ -116,9 +118,13 @@ for l in "${layers[@]}"; do
 done
 psql -q -h 127.0.0.1 -p "$pg_port" -U bench -d tiles -c 'ANALYZE'
 
-log "cargo build --release --bin servicemap"
-cargo build --release --quiet --bin servicemap
-"$repo/target/release/servicemap" serve --data "$repo/geodata" --bind "127.0.0.1:$http_port" \
+sm_bin="${SERVICEMAP_BIN:-}"
+if [ -z "$sm_bin" ]; then
+    log "cargo build --release --bin servicemap"
+    cargo build --release --quiet --bin servicemap
+    sm_bin="$repo/target/release/servicemap"
+fi
+"$sm_bin" serve --data "$repo/geodata" --bind "127.0.0.1:$http_port" \
     --workers "$workers" >"$work/servicemap.log" 2>&1 &
 sm_pid=$!
 "$martin" "$pg_url" --listen-addresses "127.0.0.1:$martin_port" --workers "$workers" \
@@ -171,7 +177,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 {
     echo "Tiles: $n (every tile of the data at zooms $zooms), wrk ${wrk_args[*]}, $workers workers each,"
     echo "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ);"
-    echo "servicemap $(git -C "$repo" rev-parse --short HEAD), $("$martin" --version), PostgreSQL $pg_ver."
+    echo "servicemap $(git -C "$repo" rev-parse --short HEAD) ($sm_bin), $("$martin" --version), PostgreSQL $pg_ver."
     echo
     echo "| source | servicemap req/s | Martin req/s | ratio |"
     echo "| --- | ---: | ---: | ---: |"
