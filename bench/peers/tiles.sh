@@ -69,7 +69,9 @@ if ! [ -x "$martin" ]; then
     # One job at the lowest priority: the machine is shared. PostgreSQL support only (no web
     # UI, which would run npm, no rendering).
     log "cargo install martin $martin_version into $cache/martin-$martin_version (slow, nice 19, 1 job)"
-    nice -n 19 cargo install --locked --jobs 1 --no-default-features --features postgres \
+    # Its own target directory in the cache: an interrupted build resumes where it stopped.
+    CARGO_TARGET_DIR="$cache/martin-target" nice -n 19 cargo install --locked --jobs 1 \
+        --no-default-features --features postgres \
         --version "$martin_version" --root "$cache/martin-$martin_version" martin
 fi
 "$martin" --version >&2
