@@ -903,3 +903,37 @@ async fn web_mercator_quad_follows_the_2d_tms_json_schema_and_the_registry() {
         }
     }
 }
+
+/// The XYZ file layout (for GDAL's MVT driver) serves the very tile of the OGC path: column
+/// before row, `.pbf`, same bytes and ETag; a transposed request is another tile.
+#[actix_web::test]
+async fn xyz_paths_serve_the_ogc_tiles() {
+    let c = client_shared(shared()).await;
+    for (ogc, xyz) in [
+        (
+            format!("/tiles/WebMercatorQuad/{Z14}"),
+            "/tiles/WebMercatorQuad/xyz/14/13040/6787.pbf",
+        ),
+        (
+            format!("/collections/walkways/tiles/WebMercatorQuad/{Z14}"),
+            "/collections/walkways/tiles/WebMercatorQuad/xyz/14/13040/6787.pbf",
+        ),
+    ] {
+        let a = c.get(&ogc).await;
+        let b = c.get(xyz).await;
+        assert_eq!((a.status, b.status), (200, 200), "{xyz}");
+        assert!(!a.body.is_empty());
+        assert_eq!(a.body, b.body, "{xyz}");
+        assert_eq!(a.headers.get("etag"), b.headers.get("etag"), "{xyz}");
+        assert_eq!(b.content_type, "application/vnd.mapbox-vector-tile");
+    }
+    let swapped = c.get("/tiles/WebMercatorQuad/xyz/14/6787/13040.pbf").await;
+    let ogc = c.get(&format!("/tiles/WebMercatorQuad/{Z14}")).await;
+    assert_ne!(swapped.body, ogc.body);
+    assert_eq!(
+        c.get("/tiles/WebMercatorQuad/xyz/14/13040/6787.mvt")
+            .await
+            .status,
+        404
+    );
+}

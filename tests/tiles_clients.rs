@@ -313,3 +313,48 @@ fn gdal_reads_a_tile_over_http_where_it_belongs() {
         "GDAL now reads z/y/x paths; docs/ogcapi-tiles.md is out of date"
     );
 }
+
+/// GDAL 3.6 reads a whole zoom level over HTTP from the XYZ layout, with our TileJSON as its
+/// metadata: `ogrinfo -oo METADATA_FILE=…/tilejson.json MVT:…/xyz/14` lists the TileJSON's
+/// layers with their fields and reads features from every tile of the data's extent.
+#[test]
+fn gdal_reads_a_zoom_level_with_the_tilejson_as_metadata() {
+    let (_server, port) = common::serve(&common::mini_dir());
+    let base = format!("http://127.0.0.1:{port}");
+    for root in [
+        "/tiles/WebMercatorQuad",
+        "/collections/grids/tiles/WebMercatorQuad",
+    ] {
+        let tilejson = format!("{base}{root}/tilejson.json");
+        let meta = format!("METADATA_FILE={tilejson}");
+        let conn = format!("MVT:{base}{root}/xyz/14");
+        let summary = run(
+            Command::new("ogrinfo").args(["-ro", "-so", "-al", "-oo", &meta, &conn]),
+            "ogrinfo on a zoom level",
+        );
+        let svc = common::mini_service();
+        let want: Vec<String> = if root == "/tiles/WebMercatorQuad" {
+            servicemap::tiles::COMPOSITE
+                .iter()
+                .filter(|(id, minzoom)| *minzoom <= 14 && svc.tiles.layer(*id).is_some())
+                .map(|(id, _)| id.as_str().to_string())
+                .collect()
+        } else {
+            vec!["grids".to_string()]
+        };
+        for layer in &want {
+            let block = summary
+                .split("Layer name: ")
+                .find(|b| b.starts_with(&format!("{layer}\n")))
+                .unwrap_or_else(|| panic!("{root}: GDAL lists no {layer}:\n{summary}"));
+            let count = block
+                .lines()
+                .find_map(|l| l.strip_prefix("Feature Count: "))
+                .and_then(|n| n.trim().parse::<i64>().ok())
+                .unwrap_or(0);
+            assert!(count > 0, "{root}: no {layer} feature read:\n{block}");
+        }
+        // The fields come from the TileJSON's vector_layers (GDAL read it, not guessed).
+        assert!(summary.contains("households: "), "{summary}");
+    }
+}

@@ -502,6 +502,21 @@ pub async fn collection_tile(
     serve_tile(&req, svc, Source::Layer(id), tile).await
 }
 
+/// `GET /collections/{collectionId}/tiles/{tileMatrixSetId}/xyz/{tileMatrix}/{tileCol}/{tileRow}.pbf`:
+/// the same tile in the XYZ file layout (see [`composite_tile_xyz`]).
+pub async fn collection_tile_xyz(
+    req: HttpRequest,
+    svc: web::Data<Service>,
+    path: web::Path<(String, String, String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (c, tms, z, col, row) = path.into_inner();
+    let id = tile_layer(&svc, &c)?;
+    check_tms(&tms)?;
+    let tile = tile_id(&z, &row, &col)?;
+    RawQuery::parse(req.query_string())?.deny_rest(&["(none)"])?;
+    serve_tile(&req, svc, Source::Layer(id), tile).await
+}
+
 /// `GET /tiles`: the composite base-map tilesets.
 pub async fn composite_tilesets(
     req: HttpRequest,
@@ -549,6 +564,22 @@ pub async fn composite_tile(
     path: web::Path<(String, String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tms, z, row, col) = path.into_inner();
+    check_tms(&tms)?;
+    let tile = tile_id(&z, &row, &col)?;
+    RawQuery::parse(req.query_string())?.deny_rest(&["(none)"])?;
+    serve_tile(&req, svc, Source::Composite, tile).await
+}
+
+/// `GET /tiles/{tileMatrixSetId}/xyz/{tileMatrix}/{tileCol}/{tileRow}.pbf`: the composite tile
+/// at the path of the XYZ file layout (`DIR/{z}/{x}/{y}.pbf`, column before row), the only
+/// layout in which GDAL's MVT driver reads a tileset over HTTP (with the TileJSON as its
+/// `METADATA_FILE`); OGC API – Tiles paths put the row first. Same bytes, ETag and caching.
+pub async fn composite_tile_xyz(
+    req: HttpRequest,
+    svc: web::Data<Service>,
+    path: web::Path<(String, String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tms, z, col, row) = path.into_inner();
     check_tms(&tms)?;
     let tile = tile_id(&z, &row, &col)?;
     RawQuery::parse(req.query_string())?.deny_rest(&["(none)"])?;
