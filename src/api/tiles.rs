@@ -126,7 +126,7 @@ fn tile_id(z: &str, row: &str, col: &str) -> Result<TileId, ApiError> {
         s.parse::<u32>().map_err(|_| {
             ApiError::bad_param(
                 name,
-                format!("'{s}' is not a whole number; tile paths are /{{tileMatrix}}/{{tileRow}}/{{tileCol}}, e.g. /14/6784/13040"),
+                format!("'{s}' is not a whole number; tile paths are /{{tileMatrix}}/{{tileRow}}/{{tileCol}}, e.g. /14/6784/13040 (below xyz/: /{{tileMatrix}}/{{tileCol}}/{{tileRow}}.pbf, e.g. /xyz/14/13040/6784.pbf)"),
             )
         })
     };
