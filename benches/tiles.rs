@@ -1,14 +1,17 @@
 //! Vector-tile benchmarks on the default data: the z14 composite (base-map) tile at the
 //! middle of the subdistrict, made without the tile cache — once with the per-zoom prepared
 //! geometry warm (what a server does after its first tiles), once from a freshly built tiler
-//! (every feature simplified and snapped for the first time).
+//! (every feature simplified and snapped for the first time) — and the tile list of the
+//! HTTP benchmarks (bench/tiles/tilelist.py: every tile of the data's extent) at z12, z14 and
+//! z16, uncached, reported per tile. Target (issue 11): z14 composite p50 <= 1 ms uncached;
+//! criterion's median of the first benchmark is that p50.
 
 // Helpers may unwrap, expect and panic: a failing test or benchmark should stop loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::path::Path;
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use servicemap::tiles::{Source, TileId, Tiler, matrix};
 
 fn bench(c: &mut Criterion) {
@@ -39,6 +42,24 @@ fn bench(c: &mut Criterion) {
             );
         },
     );
+    // The same list as the wrk and Martin runs: every tile of the data's extent per zoom.
+    let mut group = c.benchmark_group("composite tile list, uncached, per tile");
+    for z in [12u8, 14, 16] {
+        let (c0, r0, c1, r1) = matrix::tile_range(z, b);
+        let tiles: Vec<TileId> = (r0..=r1)
+            .flat_map(|y| (c0..=c1).map(move |x| (x, y)))
+            .map(|(x, y)| TileId::new(z.into(), x, y).expect("tile in range"))
+            .collect();
+        group.throughput(Throughput::Elements(tiles.len() as u64));
+        group.bench_function(format!("z{z} ({} tiles)", tiles.len()), |bn| {
+            bn.iter(|| {
+                for &t in &tiles {
+                    tiler.render(&Source::Composite, t, None).expect("renders");
+                }
+            });
+        });
+    }
+    group.finish();
 }
 
 criterion_group! {

@@ -75,7 +75,8 @@ fn every_route_is_in_the_spec_and_every_spec_path_is_routed() {
             })
             .unwrap_or_default();
         for seg in path.split('/').filter(|s| s.starts_with('{')) {
-            let name = seg.trim_matches(|c| c == '{' || c == '}');
+            // `{tileRow}.pbf`: the name is what the braces hold.
+            let name = seg[1..].split('}').next().unwrap_or_default();
             assert!(
                 params.contains(&name),
                 "{path}: parameter {name} undeclared"
@@ -288,6 +289,22 @@ async fn real_responses_validate_against_the_spec() {
         (
             "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
             "/tiles/WebMercatorQuad/14/99999/0",
+        ),
+        (
+            "/tiles/{tileMatrixSetId}/xyz/{tileMatrix}/{tileCol}/{tileRow}.pbf",
+            "/tiles/WebMercatorQuad/xyz/14/13040/6787.pbf",
+        ),
+        (
+            "/tiles/{tileMatrixSetId}/xyz/{tileMatrix}/{tileCol}/{tileRow}.pbf",
+            "/tiles/WebMercatorQuad/xyz/14/13040/x.pbf",
+        ),
+        (
+            "/collections/{collectionId}/tiles/{tileMatrixSetId}/xyz/{tileMatrix}/{tileCol}/{tileRow}.pbf",
+            "/collections/grids/tiles/WebMercatorQuad/xyz/14/13040/6787.pbf",
+        ),
+        (
+            "/collections/{collectionId}/tiles/{tileMatrixSetId}/xyz/{tileMatrix}/{tileCol}/{tileRow}.pbf",
+            "/collections/grids/tiles/WebMercatorQuad/xyz/9/0/0.pbf",
         ),
         (
             "/coverage/tiles/{tileMatrixSetId}/tilejson.json",

@@ -6,66 +6,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-/// Kills the server when the test ends, pass or fail.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn healthy(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut buf = String::new();
-    let _ = s.read_to_string(&mut buf);
-    buf.starts_with("HTTP/1.1 200")
-}
-
-fn start() -> (Server, u16) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_servicemap"))
-        .args(["serve", "--data"])
-        .arg(common::mini_dir())
-        .args(["--bind", &format!("127.0.0.1:{port}"), "--workers", "1"])
-        .env("SERVICEMAP_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the servicemap binary starts");
-    let mut server = Server(child);
-    // Wait for readiness by polling, not by a deadline: a loaded CI machine is only slower.
-    loop {
-        if healthy(port) {
-            return (server, port);
-        }
-        if let Some(status) = server.0.try_wait().unwrap() {
-            panic!("servicemap serve exited early with {status}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use std::process::Command;
 
 fn ogrinfo(args: &[&str]) -> String {
     let out = match Command::new("ogrinfo").args(args).output() {
@@ -89,7 +30,7 @@ fn ogrinfo(args: &[&str]) -> String {
 
 #[test]
 fn ogrinfo_lists_every_layer_and_reads_with_a_spatial_filter() {
-    let (_server, port) = start();
+    let (_server, port) = common::serve(&common::mini_dir());
     let url = format!("OAPIF:http://127.0.0.1:{port}");
 
     let summary = ogrinfo(&["-ro", "-al", "-so", &url]);

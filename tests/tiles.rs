@@ -711,6 +711,33 @@ async fn style_draws_from_our_tiles_only() {
         }
     }
     assert!(labels >= 3);
+    // Chinese labels: each labelled source layer's names in a tile of the middle of the data
+    // are written in CJK ideographs (what the browser's own CJK font draws; the style asks for
+    // a CJK font stack).
+    let tile = decode(&c.get(&format!("/tiles/WebMercatorQuad/{Z14}")).await.body);
+    let cjk = |s: &str| s.chars().any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch));
+    let mut names = 0;
+    for l in s["layers"].as_array().unwrap() {
+        if l["type"] != "symbol" {
+            continue;
+        }
+        assert!(
+            l["layout"]["text-font"][0]
+                .as_str()
+                .unwrap()
+                .contains("CJK"),
+            "{}",
+            l["id"]
+        );
+        let sl = l["source-layer"].as_str().unwrap();
+        for f in tile.get(sl).map(Vec::as_slice).unwrap_or_default() {
+            if let Some(name) = f.props.get("name").and_then(Value::as_str) {
+                assert!(cjk(name), "{sl} labels {name:?}, not Chinese");
+                names += 1;
+            }
+        }
+    }
+    assert!(names >= 3, "{names} labelled names in the middle tile");
     // The glyph URL answers with a glyph PBF.
     let glyphs = s["glyphs"]
         .as_str()
@@ -721,4 +748,192 @@ async fn style_draws_from_our_tiles_only() {
     let g = c.get(&glyphs).await;
     assert_eq!(g.status, 200);
     assert_eq!(g.content_type, "application/x-protobuf");
+}
+
+/// The conformance classes of OGC API – Tiles and 2D TMS 2.0 that /conformance lists, each
+/// with the resource that keeps it (the rest of this file checks their content).
+#[actix_web::test]
+async fn conformance_lists_the_tiles_classes_kept() {
+    let c = client(mini_service()).await;
+    let conf = c.get("/conformance").await.json();
+    let classes: Vec<&str> = conf["conformsTo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let tiles = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/";
+    let tms = "http://www.opengis.net/spec/tms/2.0/conf/";
+    for (class, resource) in [
+        (
+            format!("{tiles}core"),
+            format!("/tiles/WebMercatorQuad/{Z14}"),
+        ),
+        (format!("{tiles}tileset"), "/tiles/WebMercatorQuad".into()),
+        (format!("{tiles}tilesets-list"), "/tiles".into()),
+        (
+            format!("{tiles}geodata-tilesets"),
+            "/collections/grids/tiles".into(),
+        ),
+        (format!("{tiles}dataset-tilesets"), "/tiles".into()),
+        (
+            format!("{tiles}mvt"),
+            format!("/collections/grids/tiles/WebMercatorQuad/{Z14}"),
+        ),
+        (format!("{tiles}oas30"), "/openapi.yaml".into()),
+        (
+            format!("{tms}json-tilematrixset"),
+            "/tileMatrixSets/WebMercatorQuad".into(),
+        ),
+        (
+            format!("{tms}json-tilesetmetadata"),
+            "/collections/grids/tiles/WebMercatorQuad".into(),
+        ),
+    ] {
+        assert!(classes.contains(&class.as_str()), "{class} not listed");
+        assert_eq!(c.get(&resource).await.status, 200, "{resource} for {class}");
+    }
+    // Only what is kept: no collections= selection, no raster or GeoJSON tiles.
+    for missing in ["geodata-selection", "png", "jpeg", "geojson", "datetime"] {
+        assert!(
+            !classes.contains(&format!("{tiles}{missing}").as_str()),
+            "{missing} claimed"
+        );
+    }
+    // The openapi document describes the tile paths the oas30 class refers to.
+    let api = c.get("/openapi.yaml").await.text();
+    for p in [
+        "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}:",
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}:",
+        "/tileMatrixSets/{tileMatrixSetId}:",
+    ] {
+        assert!(api.contains(p), "openapi.yaml lacks {p}");
+    }
+}
+
+/// The requirements of the OGC 2D TMS 2.0 JSON schema for a tile matrix set
+/// (schemas/tms/2.0/json/tileMatrixSet.json: required members, types, the corner enum, whole
+/// numbers ≥ 1), restated as JSON Schema here.
+fn tms_schema() -> Value {
+    let whole = serde_json::json!({"type": "integer", "minimum": 1});
+    serde_json::json!({
+        "type": "object",
+        "required": ["crs", "tileMatrices"],
+        "properties": {
+            "title": {"type": "string"},
+            "id": {"type": "string"},
+            "uri": {"type": "string", "format": "uri"},
+            "orderedAxes": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+            "crs": {"oneOf": [{"type": "string"}, {"type": "object"}]},
+            "wellKnownScaleSet": {"type": "string", "format": "uri"},
+            "tileMatrices": {"type": "array", "items": {
+                "type": "object",
+                "required": ["id", "scaleDenominator", "cellSize", "pointOfOrigin", "tileWidth",
+                             "tileHeight", "matrixWidth", "matrixHeight"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "scaleDenominator": {"type": "number"},
+                    "cellSize": {"type": "number"},
+                    "cornerOfOrigin": {"enum": ["topLeft", "bottomLeft"]},
+                    "pointOfOrigin": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number"}},
+                    "tileWidth": whole, "tileHeight": whole, "matrixWidth": whole, "matrixHeight": whole
+                }
+            }}
+        }
+    })
+}
+
+#[actix_web::test]
+async fn web_mercator_quad_follows_the_2d_tms_json_schema_and_the_registry() {
+    let c = client(mini_service()).await;
+    let r = c.get("/tileMatrixSets/WebMercatorQuad").await;
+    assert_eq!(r.content_type, "application/json");
+    let tms = r.json();
+    let schema = tms_schema();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = v.iter_errors(&tms).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The schema check is not vacuous.
+    let mut broken = tms.clone();
+    broken["tileMatrices"][3]["matrixWidth"] = Value::from(0);
+    assert!(!v.is_valid(&broken));
+
+    // The OGC registry's WebMercatorQuad (http://www.opengis.net/def/tilematrixset/OGC/1.0/
+    // WebMercatorQuad): zooms 0–24, origin top left at ±20037508.3427892 m, 256-pixel tiles,
+    // cell size 156543.03392804 m at zoom 0 halving per zoom, 0.28 mm pixels.
+    assert_eq!(tms["id"], "WebMercatorQuad");
+    assert_eq!(
+        tms["uri"],
+        "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+    );
+    assert_eq!(tms["crs"], "http://www.opengis.net/def/crs/EPSG/0/3857");
+    let m = tms["tileMatrices"].as_array().unwrap();
+    assert_eq!(m.len(), 25);
+    for (z, tm) in m.iter().enumerate() {
+        let n = 1u64 << z;
+        assert_eq!(tm["id"], z.to_string());
+        assert_eq!(tm["matrixWidth"], n);
+        assert_eq!(tm["matrixHeight"], n);
+        assert_eq!(tm["tileWidth"], 256);
+        assert_eq!(tm["cornerOfOrigin"], "topLeft");
+        let cell = tm["cellSize"].as_f64().unwrap();
+        let want = 156_543.033_928_041 / n as f64;
+        assert!((cell - want).abs() / want < 1e-12, "z{z}: {cell}");
+        let scale = tm["scaleDenominator"].as_f64().unwrap();
+        let want = 559_082_264.028_717_8 / n as f64;
+        assert!((scale - want).abs() / want < 1e-9, "z{z}: {scale}");
+        let o = &tm["pointOfOrigin"];
+        assert!((o[0].as_f64().unwrap() + 20_037_508.342_789_2).abs() < 1e-6);
+        assert!((o[1].as_f64().unwrap() - 20_037_508.342_789_2).abs() < 1e-6);
+    }
+    // Each tileset names its tile matrix set both ways 2D TMS 2.0 allows, and the link works.
+    for ts in [
+        "/tiles/WebMercatorQuad",
+        "/collections/grids/tiles/WebMercatorQuad",
+    ] {
+        let doc = c.get(ts).await.json();
+        assert_eq!(doc["tileMatrixSetURI"], tms["uri"], "{ts}");
+        let def = doc["tileMatrixSetDefinition"].as_str().unwrap();
+        assert!(def.ends_with("/tileMatrixSets/WebMercatorQuad"), "{ts}");
+        for l in doc["tileMatrixSetLimits"].as_array().unwrap() {
+            for k in ["minTileRow", "maxTileRow", "minTileCol", "maxTileCol"] {
+                assert!(l[k].is_u64(), "{ts}: {l}");
+            }
+            assert!(l["tileMatrix"].is_string());
+        }
+    }
+}
+
+/// The XYZ file layout (for GDAL's MVT driver) serves the very tile of the OGC path: column
+/// before row, `.pbf`, same bytes and ETag; a transposed request is another tile.
+#[actix_web::test]
+async fn xyz_paths_serve_the_ogc_tiles() {
+    let c = client_shared(shared()).await;
+    for (ogc, xyz) in [
+        (
+            format!("/tiles/WebMercatorQuad/{Z14}"),
+            "/tiles/WebMercatorQuad/xyz/14/13040/6787.pbf",
+        ),
+        (
+            format!("/collections/walkways/tiles/WebMercatorQuad/{Z14}"),
+            "/collections/walkways/tiles/WebMercatorQuad/xyz/14/13040/6787.pbf",
+        ),
+    ] {
+        let a = c.get(&ogc).await;
+        let b = c.get(xyz).await;
+        assert_eq!((a.status, b.status), (200, 200), "{xyz}");
+        assert!(!a.body.is_empty());
+        assert_eq!(a.body, b.body, "{xyz}");
+        assert_eq!(a.headers.get("etag"), b.headers.get("etag"), "{xyz}");
+        assert_eq!(b.content_type, "application/vnd.mapbox-vector-tile");
+    }
+    let swapped = c.get("/tiles/WebMercatorQuad/xyz/14/6787/13040.pbf").await;
+    let ogc = c.get(&format!("/tiles/WebMercatorQuad/{Z14}")).await;
+    assert_ne!(swapped.body, ogc.body);
+    assert_eq!(
+        c.get("/tiles/WebMercatorQuad/xyz/14/13040/6787.mvt")
+            .await
+            .status,
+        404
+    );
 }

@@ -234,3 +234,127 @@ async fn maplibre_validates_the_style() {
     broken["layers"][1]["source"] = Value::from("nowhere");
     assert!(!maplibre_errors(&broken, "broken").is_empty());
 }
+
+/// `Extent: (xmin, ymin) - (xmax, ymax)` of each layer in `ogrinfo -so -al` output.
+fn extents(summary: &str) -> Vec<[f64; 4]> {
+    summary
+        .lines()
+        .filter_map(|l| l.strip_prefix("Extent: "))
+        .map(|e| {
+            let n: Vec<f64> = e
+                .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == 'e'))
+                .filter(|s| !s.is_empty() && *s != "-")
+                .map(|s| s.parse().unwrap())
+                .collect();
+            assert_eq!(n.len(), 4, "{e}");
+            [n[0], n[1], n[2], n[3]]
+        })
+        .collect()
+}
+
+/// GDAL 3.6 over HTTP (docs/ogcapi-tiles.md says what it cannot read, and why): one tile of
+/// the composite source, by its OGC API – Tiles URL, lists every layer and lands in that
+/// tile's place in EPSG:3857 — given the column, row and zoom as open options, since GDAL
+/// otherwise reads the path's last three parts as z/x/y and OGC paths are z/y/x.
+#[test]
+fn gdal_reads_a_tile_over_http_where_it_belongs() {
+    let (_server, port) = common::serve(&common::mini_dir());
+    let (z, row, col) = (14u32, 6787u32, 13040u32);
+    let url = format!("http://127.0.0.1:{port}/tiles/WebMercatorQuad/{z}/{row}/{col}");
+    // No `MVT:` prefix: with it GDAL takes a URL ending in a number for a zoom directory
+    // (z/x/y.pbf below it); without it GDAL downloads the tile and its MVT driver claims it.
+    let conn = url;
+    let (x, y, zs) = (format!("X={col}"), format!("Y={row}"), format!("Z={z}"));
+    let summary = run(
+        Command::new("ogrinfo")
+            .args(["-ro", "-so", "-al", "-oo", &x, "-oo", &y, "-oo", &zs, &conn]),
+        "ogrinfo over HTTP",
+    );
+    // The layers our own decoder finds in the same tile.
+    let tile = TileId::new(z, col, row).unwrap();
+    let svc = common::mini_service();
+    let ours = svc
+        .tiles
+        .render(&Source::Composite, tile, svc.planner.as_ref())
+        .unwrap();
+    let ours = <geozero::mvt::Tile as geozero::mvt::Message>::decode(ours.as_slice()).unwrap();
+    assert!(ours.layers.len() >= 3);
+    for l in &ours.layers {
+        assert!(
+            summary.contains(&format!("Layer name: {}\n", l.name))
+                && summary.contains(&format!("Feature Count: {}\n", l.features.len())),
+            "{}: {} features:\n{summary}",
+            l.name,
+            l.features.len()
+        );
+    }
+    // Web Mercator bounds of the tile; GDAL clips to them.
+    let half = 20_037_508.342_789_244_f64;
+    let size = 2.0 * half / f64::from(1u32 << z);
+    let (x0, y1) = (-half + f64::from(col) * size, half - f64::from(row) * size);
+    let (x1, y0) = (x0 + size, y1 - size);
+    let inside = |e: &[f64; 4]| {
+        let tol = size * 1e-6;
+        e[0] >= x0 - tol && e[2] <= x1 + tol && e[1] >= y0 - tol && e[3] <= y1 + tol
+    };
+    let found = extents(&summary);
+    assert_eq!(found.len(), ours.layers.len(), "{summary}");
+    assert!(
+        found.iter().all(inside),
+        "{found:?} not in {x0},{y0},{x1},{y1}"
+    );
+    // Without the options GDAL guesses x = row, y = col: somewhere else entirely.
+    let guessed = run(
+        Command::new("ogrinfo").args(["-ro", "-so", "-al", &conn]),
+        "ogrinfo over HTTP",
+    );
+    assert!(
+        !extents(&guessed).iter().any(inside),
+        "GDAL now reads z/y/x paths; docs/ogcapi-tiles.md is out of date"
+    );
+}
+
+/// GDAL 3.6 reads a whole zoom level over HTTP from the XYZ layout, with our TileJSON as its
+/// metadata: `ogrinfo -oo METADATA_FILE=…/tilejson.json MVT:…/xyz/14` lists the TileJSON's
+/// layers with their fields and reads features from every tile of the data's extent.
+#[test]
+fn gdal_reads_a_zoom_level_with_the_tilejson_as_metadata() {
+    let (_server, port) = common::serve(&common::mini_dir());
+    let base = format!("http://127.0.0.1:{port}");
+    for root in [
+        "/tiles/WebMercatorQuad",
+        "/collections/grids/tiles/WebMercatorQuad",
+    ] {
+        let tilejson = format!("{base}{root}/tilejson.json");
+        let meta = format!("METADATA_FILE={tilejson}");
+        let conn = format!("MVT:{base}{root}/xyz/14");
+        let summary = run(
+            Command::new("ogrinfo").args(["-ro", "-so", "-al", "-oo", &meta, &conn]),
+            "ogrinfo on a zoom level",
+        );
+        let svc = common::mini_service();
+        let want: Vec<String> = if root == "/tiles/WebMercatorQuad" {
+            servicemap::tiles::COMPOSITE
+                .iter()
+                .filter(|(id, minzoom)| *minzoom <= 14 && svc.tiles.layer(*id).is_some())
+                .map(|(id, _)| id.as_str().to_string())
+                .collect()
+        } else {
+            vec!["grids".to_string()]
+        };
+        for layer in &want {
+            let block = summary
+                .split("Layer name: ")
+                .find(|b| b.starts_with(&format!("{layer}\n")))
+                .unwrap_or_else(|| panic!("{root}: GDAL lists no {layer}:\n{summary}"));
+            let count = block
+                .lines()
+                .find_map(|l| l.strip_prefix("Feature Count: "))
+                .and_then(|n| n.trim().parse::<i64>().ok())
+                .unwrap_or(0);
+            assert!(count > 0, "{root}: no {layer} feature read:\n{block}");
+        }
+        // The fields come from the TileJSON's vector_layers (GDAL read it, not guessed).
+        assert!(summary.contains("households: "), "{summary}");
+    }
+}

@@ -111,7 +111,12 @@ pub fn landing(req: &HttpRequest) -> Result<HttpResponse, ApiError> {
 /// `GET /conformance`.
 pub async fn conformance(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     simple_query(&req)?;
-    Ok(json_response(&json!({ "conformsTo": CONFORMANCE })))
+    let classes: Vec<&str> = CONFORMANCE
+        .iter()
+        .chain(super::tiles::CONFORMANCE.iter())
+        .copied()
+        .collect();
+    Ok(json_response(&json!({ "conformsTo": classes })))
 }
 
 fn collection_value(svc: &Service, layer: LayerId, b: &str) -> Value {

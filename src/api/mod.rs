@@ -288,6 +288,12 @@ pub const ROUTES: &[Route] = &[
         },
     },
     Route {
+        path: "/collections/{collectionId}/tiles/{tileMatrixSetId}/xyz/{tileMatrix}/{tileCol}/{tileRow}.pbf",
+        register: |c, p| {
+            c.service(web::resource(p).get(tiles::collection_tile_xyz));
+        },
+    },
+    Route {
         path: "/tiles",
         register: |c, p| {
             c.service(web::resource(p).get(tiles::composite_tilesets));
@@ -309,6 +315,12 @@ pub const ROUTES: &[Route] = &[
         path: "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
         register: |c, p| {
             c.service(web::resource(p).get(tiles::composite_tile));
+        },
+    },
+    Route {
+        path: "/tiles/{tileMatrixSetId}/xyz/{tileMatrix}/{tileCol}/{tileRow}.pbf",
+        register: |c, p| {
+            c.service(web::resource(p).get(tiles::composite_tile_xyz));
         },
     },
     Route {

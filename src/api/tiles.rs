@@ -25,6 +25,36 @@ use super::error::{ApiError, ProblemKind};
 use super::features::base_url;
 use super::params::RawQuery;
 
+/// Conformance classes of OGC API – Tiles 1.0 (OGC 20-057) and of the 2D Tile Matrix Set and
+/// Tileset Metadata standard 2.0 (OGC 17-083r4) this API keeps; tests/tiles.rs checks each
+/// (see docs/ogcapi-tiles.md). Not claimed: geodata-selection (`collections=` on /tiles), the
+/// raster and GeoJSON tile encodings, datetime, and variable matrix widths.
+pub const CONFORMANCE: [&str; 13] = [
+    // Tiles at {tileMatrix}/{tileRow}/{tileCol}: 400 for bad numbers, 404 outside the limits.
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    // Tileset metadata at .../tiles/WebMercatorQuad with tiling-scheme and item links.
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    // The lists .../tiles of tilesets.
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    // Per collection: /collections/{collectionId}/tiles, linked from the collection.
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    // The whole dataset: /tiles, linked from the landing page.
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/dataset-tilesets",
+    // Mapbox Vector Tiles.
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    // openapi.yaml describes every tiles path.
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
+    // /tileMatrixSets/WebMercatorQuad as the JSON of 2D TMS 2.0.
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
+    // tileMatrixSetLimits in each tileset document.
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixsetlimits",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixsetlimits",
+    // The tileset documents follow the tileset metadata model, in JSON.
+    "http://www.opengis.net/spec/tms/2.0/conf/tilesetmetadata",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilesetmetadata",
+];
+
 /// Media type of a vector tile.
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
 /// The only tile matrix set served.
@@ -96,7 +126,7 @@ fn tile_id(z: &str, row: &str, col: &str) -> Result<TileId, ApiError> {
         s.parse::<u32>().map_err(|_| {
             ApiError::bad_param(
                 name,
-                format!("'{s}' is not a whole number; tile paths are /{{tileMatrix}}/{{tileRow}}/{{tileCol}}, e.g. /14/6784/13040"),
+                format!("'{s}' is not a whole number; tile paths are /{{tileMatrix}}/{{tileRow}}/{{tileCol}}, e.g. /14/6784/13040 (below xyz/: /{{tileMatrix}}/{{tileCol}}/{{tileRow}}.pbf, e.g. /xyz/14/13040/6784.pbf)"),
             )
         })
     };
@@ -349,6 +379,8 @@ fn tileset_doc(req: &HttpRequest, svc: &Service, d: &Described) -> Value {
         "dataType": "vector",
         "crs": CRS_3857,
         "tileMatrixSetURI": TMS_URI,
+        // 2D TMS 2.0 asks for the definition (or a link to it) beside the registry URI.
+        "tileMatrixSetDefinition": format!("{b}/tileMatrixSets/{TMS_ID}"),
         "tileMatrixSetLimits": limits,
         "layers": layers,
         "links": [
@@ -470,6 +502,21 @@ pub async fn collection_tile(
     serve_tile(&req, svc, Source::Layer(id), tile).await
 }
 
+/// `GET /collections/{collectionId}/tiles/{tileMatrixSetId}/xyz/{tileMatrix}/{tileCol}/{tileRow}.pbf`:
+/// the same tile in the XYZ file layout (see [`composite_tile_xyz`]).
+pub async fn collection_tile_xyz(
+    req: HttpRequest,
+    svc: web::Data<Service>,
+    path: web::Path<(String, String, String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (c, tms, z, col, row) = path.into_inner();
+    let id = tile_layer(&svc, &c)?;
+    check_tms(&tms)?;
+    let tile = tile_id(&z, &row, &col)?;
+    RawQuery::parse(req.query_string())?.deny_rest(&["(none)"])?;
+    serve_tile(&req, svc, Source::Layer(id), tile).await
+}
+
 /// `GET /tiles`: the composite base-map tilesets.
 pub async fn composite_tilesets(
     req: HttpRequest,
@@ -517,6 +564,22 @@ pub async fn composite_tile(
     path: web::Path<(String, String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tms, z, row, col) = path.into_inner();
+    check_tms(&tms)?;
+    let tile = tile_id(&z, &row, &col)?;
+    RawQuery::parse(req.query_string())?.deny_rest(&["(none)"])?;
+    serve_tile(&req, svc, Source::Composite, tile).await
+}
+
+/// `GET /tiles/{tileMatrixSetId}/xyz/{tileMatrix}/{tileCol}/{tileRow}.pbf`: the composite tile
+/// at the path of the XYZ file layout (`DIR/{z}/{x}/{y}.pbf`, column before row), the only
+/// layout in which GDAL's MVT driver reads a tileset over HTTP (with the TileJSON as its
+/// `METADATA_FILE`); OGC API – Tiles paths put the row first. Same bytes, ETag and caching.
+pub async fn composite_tile_xyz(
+    req: HttpRequest,
+    svc: web::Data<Service>,
+    path: web::Path<(String, String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tms, z, col, row) = path.into_inner();
     check_tms(&tms)?;
     let tile = tile_id(&z, &row, &col)?;
     RawQuery::parse(req.query_string())?.deny_rest(&["(none)"])?;

@@ -201,3 +201,63 @@ where
         }
     }
 }
+
+// ---- the real binary on a loopback port, for clients that speak HTTP (GDAL) ---------------
+
+/// A running `servicemap serve`; killed when dropped, pass or fail.
+pub struct Server(pub std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn healthy(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+    if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = String::new();
+    let _ = s.read_to_string(&mut buf);
+    buf.starts_with("HTTP/1.1 200")
+}
+
+/// Serve `dir` with the test build of the binary on a free loopback port.
+pub fn serve(dir: &Path) -> (Server, u16) {
+    let port = free_port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_servicemap"))
+        .args(["serve", "--data"])
+        .arg(dir)
+        .args(["--bind", &format!("127.0.0.1:{port}"), "--workers", "1"])
+        .env("SERVICEMAP_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the servicemap binary starts");
+    let mut server = Server(child);
+    // Wait for readiness by polling, not by a deadline: a loaded CI machine is only slower.
+    loop {
+        if healthy(port) {
+            return (server, port);
+        }
+        if let Some(status) = server.0.try_wait().unwrap() {
+            panic!("servicemap serve exited early with {status}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

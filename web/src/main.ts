@@ -11,7 +11,7 @@ import { fromLonLat, toLonLat } from 'ol/proj';
 import type { FeatureLike } from 'ol/Feature';
 
 import { get, type Category } from './api';
-import { baseMap, loadCollection } from './basemap';
+import { baseMap, labelCommunities, loadCollection, markRendered } from './basemap';
 import { applyStatic, getLang, setLang, t } from './i18n';
 import { readState, writeState, type State } from './state';
 import { residentView } from './resident';
@@ -65,7 +65,7 @@ facilityLayer.set('name', 'facilities');
 const mapEl = document.getElementById('map') as HTMLElement;
 const map = new OlMap({
   target: mapEl,
-  layers: [...base.layers, facilityLayer],
+  layers: [base.layer, base.labels, facilityLayer],
   controls: defaultControls({ attribution: false, rotate: false }).extend([new ScaleLine()]),
   view: new View({
     // A shared link opens at its view, else at its place, else the whole area (below).
@@ -76,8 +76,7 @@ const map = new OlMap({
   }),
 });
 if (!state.c && state.lon === undefined) {
-  void base.ready.then(() => {
-    const extent = base.boundary.getExtent();
+  void base.extent.then((extent) => {
     if (extent && Number.isFinite(extent[0])) map.getView().fit(extent, { padding: [10, 10, 10, 10] });
   });
 }
@@ -100,6 +99,9 @@ const ctx: Ctx = {
     mapEl.dataset[key] = String(value);
   },
 };
+
+markRendered(map, base.layer, ctx.mark, 'basemap');
+labelCommunities(map, base);
 
 map.on('moveend', () => {
   const v = map.getView();

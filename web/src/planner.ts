@@ -1,8 +1,12 @@
 // Planner view (its own chunk): coverage choropleth per unit with legend and summary, gaps,
-// the audit table, what-if scenarios (POST /scenarios), siting, downloads.
+// the audit table, what-if scenarios (POST /scenarios), siting, downloads. The choropleth is
+// drawn from the live coverage tiles (/coverage/tiles, one source per category, minutes,
+// profile and level); /coverage gives the summary and the table, what-ifs and the audit
+// recolour the same tiles by unit id.
 import Feature from 'ol/Feature';
 import Point from 'ol/geom/Point';
 import VectorLayer from 'ol/layer/Vector';
+import VectorTileLayer from 'ol/layer/VectorTile';
 import VectorSource from 'ol/source/Vector';
 import Translate from 'ol/interaction/Translate';
 import Collection from 'ol/Collection';
@@ -15,7 +19,7 @@ import {
   type AuditResult, type Collection as Fc, type CoverageResult, type GapMicrogrid, type GapsResult, type Level,
   type Profile, type ScenarioRequest, type ScenarioResult, type SitingProps, type UnitCoverage,
 } from './api';
-import { readFeatures, writeFeatures } from './basemap';
+import { markRendered, readFeatures, tileSource, writeFeatures } from './basemap';
 import { csv, download, h, pct, select } from './dom';
 import { categoryName, t } from './i18n';
 import type { Ctx, ViewModule } from './main';
@@ -35,28 +39,53 @@ function colourOf(share: number): string {
 interface Table {
   name: string;
   rows: Record<string, unknown>[];
-  features: Feature[];
+  /** The table's features, for the GeoJSON download (made when asked). */
+  features: () => Feature[];
 }
+
+const COLLECTION_OF: Record<Level, string> = { grid: 'grids', microgrid: 'microgrids', community: 'communities' };
 
 export function plannerView(ctx: Ctx): ViewModule {
   const { map, state } = ctx;
-  const units = new VectorSource();
+  /** Shares that replace the tiles' own by unit id: a what-if's "after", or the audit's rate. */
+  let override = new Map<string, number>();
+  /** The unit last clicked or zoomed to (drawn with a heavy outline). */
+  let selectedUnit: string | undefined;
   const styles = new Map<string, Style>();
+  const noHouseholds = new Style({ fill: new Fill({ color: '#ffffff66' }), stroke: new Stroke({ color: '#5557', width: 0.6 }) });
   const unitStyle = (f: FeatureLike): Style => {
-    const share = Number(f.get('after_share') ?? f.get('share') ?? 0);
-    const sel = f.get('selected') === true;
+    const id = String(f.get('id'));
+    // Units where nobody lives have no share in the tiles (and none in /coverage).
+    const raw = override.get(id) ?? f.get('share');
+    if (raw === undefined || raw === null) return noHouseholds;
+    const share = Number(raw);
+    const sel = id === selectedUnit;
     const key = `${colourOf(share)}${sel}`;
     let s = styles.get(key);
     if (!s) {
       s = new Style({
         fill: new Fill({ color: `${colourOf(share)}b3` }),
         stroke: new Stroke({ color: sel ? '#000' : '#5557', width: sel ? 3 : 0.6 }),
+        zIndex: sel ? 1 : 0,
       });
       styles.set(key, s);
     }
     return s;
   };
-  const unitLayer = new VectorLayer({ source: units, style: unitStyle, zIndex: 5 });
+  const unitLayer = new VectorTileLayer({ style: unitStyle, zIndex: 5, renderMode: 'hybrid' });
+  unitLayer.set('name', 'coverage');
+  /** The tile source's parameters, so a source is replaced only when they change. */
+  let tileKey = '';
+  function coverageTiles(): void {
+    const q = { category: state.cat, minutes: String(state.minutes), profile: state.profile, level: state.level };
+    const key = new URLSearchParams(q).toString();
+    if (key === tileKey) return;
+    tileKey = key;
+    unitLayer.setSource(tileSource('/coverage/tiles', q));
+    ctx.mark('coverageTiles', key);
+  }
+  const recolour = () => unitLayer.changed();
+  markRendered(map, unitLayer, ctx.mark, 'choroplethTiles');
   const gapUnitStyle = new Style({ stroke: new Stroke({ color: '#000', width: 2, lineDash: [4, 3] }) });
   const gapBuildingStyle = new Style({ image: new CircleStyle({ radius: 2.5, fill: new Fill({ color: '#b00' }) }) });
   const marks = new VectorSource(); // gaps' buildings, siting's sites, added facilities
@@ -133,17 +162,20 @@ export function plannerView(ctx: Ctx): ViewModule {
     render();
   }
 
-  function showUnits(fc: Fc<unknown>): void {
-    units.clear();
-    const fs = readFeatures({ ...fc, features: fc.features.filter((f) => f.geometry) });
-    units.addFeatures(fs);
-    ctx.mark('choropleth', fs.length);
-  }
+  /** Features of an answer with geometry, for downloads; `extra` adds properties by id. */
+  const featuresOf = (fc: Fc<unknown>, extra: (id: string) => Record<string, unknown> = () => ({})) => () =>
+    readFeatures({
+      ...fc,
+      features: fc.features.filter((f) => f.geometry).map((f) => ({ ...f, properties: { ...(f.properties as object), ...extra(f.id) } })),
+    });
 
   const loadCoverage = () =>
     run(t('loading'), async () => {
+      coverageTiles();
       coverage = await get<CoverageResult>('/coverage', { ...params(), level: state.level });
-      showUnits(coverage);
+      override = new Map();
+      recolour();
+      ctx.mark('choropleth', coverage.features.length);
       shading = 'coverage';
       audit = undefined;
       ctx.mark('coverageMinutes', coverage.minutes);
@@ -151,7 +183,7 @@ export function plannerView(ctx: Ctx): ViewModule {
       table = {
         name: `coverage-${state.cat}-${state.minutes}min-${state.level}`,
         rows: coverage.features.map((f) => ({ id: f.id, ...f.properties })),
-        features: units.getFeatures(),
+        features: featuresOf(coverage),
       };
       scenario = undefined;
       if (added.length || removed.size || moved.size) await scenarioNow();
@@ -176,8 +208,9 @@ export function plannerView(ctx: Ctx): ViewModule {
     if (!body.add?.features.length) delete body.add;
     scenario = await post<ScenarioResult>('/scenarios', body);
     const cat = scenario.categories.find((c) => c.category === state.cat);
-    const after = new Map(cat?.units.map((u) => [u.unit, u.after.share]) ?? []);
-    for (const f of units.getFeatures()) f.set('after_share', after.get(String(f.getId())) ?? f.get('share'));
+    const after = new Map<string, number>((cat?.units ?? []).flatMap((u) => (u.after.share === null || u.after.share === undefined ? [] : [[u.unit, u.after.share]])));
+    override = after;
+    recolour();
     ctx.mark('scenario', cat ? cat.total.after.households_covered : 0);
     table = {
       name: `scenario-${state.cat}-${state.minutes}min-${state.level}`,
@@ -185,7 +218,7 @@ export function plannerView(ctx: Ctx): ViewModule {
         unit: u.unit, name: u.name ?? '', share_before: u.before.share, share_after: u.after.share,
         households_covered_before: u.before.households_covered, households_covered_after: u.after.households_covered,
       })),
-      features: units.getFeatures(),
+      features: coverage ? featuresOf(coverage, (id) => ({ after_share: after.get(id) ?? null })) : () => [],
     };
   }
   const runScenario = () => run(t('loading'), scenarioNow);
@@ -206,21 +239,21 @@ export function plannerView(ctx: Ctx): ViewModule {
       gaps = g.features.filter((f) => f.properties.kind === 'microgrid').map((f) => f.properties as GapMicrogrid);
       marks.clear();
       marks.addFeatures(readFeatures({ ...g, features: g.features.filter((f) => f.geometry) }));
-      table = { name: `gaps-${state.cat}-${state.minutes}min`, rows: gaps.map((x) => ({ ...x })), features: marks.getFeatures() };
+      table = { name: `gaps-${state.cat}-${state.minutes}min`, rows: gaps.map((x) => ({ ...x })), features: () => marks.getFeatures() };
     });
 
   const loadAudit = () =>
     run(t('loading'), async () => {
       audit = await get<AuditResult>('/audit', { level: state.level, standard, profile: state.profile });
       shading = 'audit';
-      showUnits({
-        ...audit,
-        features: audit.features.map((f) => ({ ...f, properties: { ...f.properties, share: f.properties.compliance_rate } })),
-      });
+      coverageTiles();
+      override = new Map(audit.features.map((f) => [f.id, f.properties.compliance_rate]));
+      recolour();
+      const a = audit;
       table = {
         name: `audit-${standard}-${state.level}`,
-        rows: audit.features.map((f) => ({ id: f.id, ...f.properties, categories: undefined })),
-        features: units.getFeatures(),
+        rows: a.features.map((f) => ({ id: f.id, ...f.properties, categories: undefined })),
+        features: featuresOf(a),
       };
     });
 
@@ -235,14 +268,20 @@ export function plannerView(ctx: Ctx): ViewModule {
         f.set('label', String(f.get('rank')));
       });
       marks.addFeatures(fs);
-      table = { name: `siting-${state.cat}`, rows: sites.map((x) => ({ ...x })), features: fs };
+      table = { name: `siting-${state.cat}`, rows: sites.map((x) => ({ ...x })), features: () => fs };
     });
 
-  function zoomTo(unit: string): void {
-    const f = units.getFeatureById(unit) ?? marks.getFeatureById(unit);
-    if (!f) return;
-    units.getFeatures().forEach((g) => g.set('selected', g === f));
-    const g = f.getGeometry();
+  /** Select a unit and fit the map to it: its shape from the gaps drawn, else that one feature. */
+  async function zoomTo(unit: string): Promise<void> {
+    selectedUnit = unit;
+    recolour();
+    let f = marks.getFeatureById(unit) ?? undefined;
+    if (!f) {
+      const r = await fetch(`/collections/${COLLECTION_OF[state.level]}/items/${encodeURIComponent(unit)}`, { headers: { Accept: 'application/geo+json' } });
+      if (!r.ok) return;
+      f = readFeatures(await r.json())[0];
+    }
+    const g = f?.getGeometry();
     if (g) map.getView().fit(g.getExtent(), { padding: [40, 40, 40, 40], duration: 300, maxZoom: 17 });
   }
 
@@ -273,7 +312,7 @@ export function plannerView(ctx: Ctx): ViewModule {
     return h('table', { id: 'coverage-table' },
       h('thead', {}, h('tr', {}, h('th', {}, t('unit')), h('th', { class: 'num' }, t('share')), h('th', { class: 'num' }, t('households')))),
       h('tbody', {}, ...sorted.map((u) => h('tr', {},
-        h('td', {}, h('button', { type: 'button', class: 'linklike', onclick: () => zoomTo(u.unit) }, u.name ?? u.unit)),
+        h('td', {}, h('button', { type: 'button', class: 'linklike', onclick: () => void zoomTo(u.unit) }, u.name ?? u.unit)),
         h('td', { class: 'num' }, pct(u.share)),
         h('td', { class: 'num' }, `${u.households_covered}/${u.households}`)))));
   }
@@ -332,7 +371,7 @@ export function plannerView(ctx: Ctx): ViewModule {
       h('button', { type: 'button', class: 'act secondary', id: 'gaps-btn', onclick: () => void loadGaps() }, t('showGaps')),
       gaps.length
         ? h('ol', { class: 'list', id: 'gaps' }, ...gaps.slice(0, 10).map((g) => h('li', {},
-            h('button', { type: 'button', class: 'linklike', onclick: () => zoomTo(g.unit) }, g.name ?? g.unit),
+            h('button', { type: 'button', class: 'linklike', onclick: () => void zoomTo(g.unit) }, g.name ?? g.unit),
             ` · ${t('uncovered')} `, h('span', { class: 'count' }, g.uncovered_households),
             // Micro-grid names repeat from grid to grid; the code says which one.
             h('br'), h('span', { class: 'muted' }, g.unit))))
@@ -351,7 +390,7 @@ export function plannerView(ctx: Ctx): ViewModule {
       table
         ? h('p', { class: 'row' },
             h('button', { type: 'button', class: 'act secondary', onclick: () => table && download(`${table.name}.csv`, 'text/csv', csv(table.rows)) }, `${t('download')} CSV`),
-            h('button', { type: 'button', class: 'act secondary', onclick: () => table && download(`${table.name}.geojson`, 'application/geo+json', writeFeatures(table.features)) }, 'GeoJSON'))
+            h('button', { type: 'button', class: 'act secondary', onclick: () => table && download(`${table.name}.geojson`, 'application/geo+json', writeFeatures(table.features())) }, 'GeoJSON'))
         : null,
       coverage && !audit ? unitTable(coverage.features.map((f) => f.properties)) : null,
     ];
@@ -366,7 +405,7 @@ export function plannerView(ctx: Ctx): ViewModule {
       h('table', { id: 'audit-table' },
         h('thead', {}, h('tr', {}, h('th', {}, t('unit')), h('th', { class: 'num' }, t('compliance')), h('th', {}, t('missing')))),
         h('tbody', {}, ...rows.slice(0, 40).map((f) => h('tr', {},
-          h('td', {}, h('button', { type: 'button', class: 'linklike', onclick: () => zoomTo(f.id) }, f.properties.name ?? f.id)),
+          h('td', {}, h('button', { type: 'button', class: 'linklike', onclick: () => void zoomTo(f.id) }, f.properties.name ?? f.id)),
           h('td', { class: 'num' }, pct(f.properties.compliance_rate)),
           h('td', {}, f.properties.missing.map(name).join('、') || t('none')))))));
   }
@@ -398,9 +437,11 @@ export function plannerView(ctx: Ctx): ViewModule {
         return;
       }
       selectedFacility = map.forEachFeatureAtPixel(pixel, (f) => (f instanceof Feature && (ctx.facilities.hasFeature(f) || added.includes(f)) ? f : undefined), { hitTolerance: 4 });
-      const unit = selectedFacility ? undefined : map.forEachFeatureAtPixel(pixel, (f) => (units.hasFeature(f as Feature) ? (f as Feature) : undefined));
-      units.getFeatures().forEach((g) => g.set('selected', g === unit));
-      picked = unit ? { name: String(unit.get('name') ?? unit.getId()), share: Number(unit.get('after_share') ?? unit.get('share') ?? 0) } : undefined;
+      const unit = selectedFacility ? undefined : map.forEachFeatureAtPixel(pixel, (f) => f, { layerFilter: (l) => l === unitLayer });
+      const id = unit ? String(unit.get('id')) : undefined;
+      selectedUnit = id;
+      recolour();
+      picked = unit && id ? { name: String(unit.get('name') ?? id), share: Number(override.get(id) ?? unit.get('share') ?? 0) } : undefined;
       render();
     },
   };

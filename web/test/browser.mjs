@@ -26,6 +26,25 @@ const browser = await puppeteer.launch({
 });
 const problems = [];
 let failed = false;
+/** Every response the pages got: url, status, content type. */
+const responses = [];
+const MVT = 'application/vnd.mapbox-vector-tile';
+/** Tile responses (paths ending in /z/row/col) below `prefix`, whose query has `params`. */
+function seen(prefix, params = {}) {
+  return responses.filter((r) => {
+    const u = new URL(r.url);
+    return (
+      u.pathname.startsWith(prefix) &&
+      /\/\d+\/\d+\/\d+$/.test(u.pathname) &&
+      Object.entries(params).every(([k, v]) => u.searchParams.get(k) === String(v))
+    );
+  });
+}
+/** `data-<key>` of the map, `layer:count layer:count`, as an object. */
+async function rendered(page, key) {
+  const s = await page.$eval('#map', (e, key) => e.dataset[key] ?? '', key);
+  return Object.fromEntries(s.split(' ').filter(Boolean).map((p) => [p.split(':')[0], Number(p.split(':')[1])]));
+}
 
 /** A page that records console errors, uncaught exceptions and any request off this server. */
 async function openPage(viewport) {
@@ -41,6 +60,7 @@ async function openPage(viewport) {
     const u = r.url();
     if (!u.startsWith(server.url) && !u.startsWith('data:') && !u.startsWith('blob:')) problems.push(`request off the server: ${u}`);
   });
+  page.on('response', (r) => responses.push({ url: r.url(), status: r.status(), type: r.headers()['content-type'] ?? '' }));
   return page;
 }
 
@@ -86,6 +106,17 @@ async function pixels(page, rgb, tol = 6) {
   );
 }
 
+/** Zoom by whole steps with the map's own buttons, one animation at a time. */
+async function zoomBy(page, steps) {
+  const z0 = Number(new URL(page.url()).searchParams.get('z'));
+  for (let i = 0; i < Math.abs(steps); i++) {
+    await page.click(steps < 0 ? '.ol-zoom-out' : '.ol-zoom-in');
+    await new Promise((r) => setTimeout(r, 400)); // the 250 ms zoom animation, then moveend
+  }
+  const z1 = Number(new URL(page.url()).searchParams.get('z'));
+  assert.ok(Math.abs(z1 - z0 - steps) < 0.01, `zoomed ${z0} → ${z1}, not by ${steps}`);
+}
+
 async function clickMapCentre(page) {
   const box = await (await page.$('#map')).boundingBox();
   await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
@@ -104,14 +135,36 @@ async function step(name, fn) {
 
 const desktop = await openPage({ width: 1280, height: 800 });
 
-await step('the page loads and draws the base map with the river', async () => {
+await step('the page draws the base map from our vector tiles, with the river and the modelled-data note', async () => {
   const r = await desktop.goto(`${server.url}/`, { waitUntil: 'networkidle0' });
   assert.match(r.headers()['content-type'], /text\/html/);
-  await until(desktop, () => Number(document.querySelector('#map')?.dataset.facilities) > 0);
+  await until(desktop, () => Number(document.querySelector('#map')?.dataset.facilities) > 0 && document.querySelector('#map')?.dataset.basemap);
+  // The base map came as composite tiles, not as whole GeoJSON layers.
+  const tiles = seen('/tiles/WebMercatorQuad/');
+  assert.ok(tiles.length >= 4, `composite tiles requested: ${tiles.length}`);
+  assert.ok(tiles.every((t) => t.status === 200 && t.type === MVT), `every tile is an MVT 200: ${JSON.stringify(tiles.filter((t) => t.status !== 200 || t.type !== MVT))}`);
+  const layers = responses.filter((x) => /\/collections\/[^/]+\/items/.test(x.url) && !/category=/.test(x.url));
+  assert.deepEqual(layers.map((x) => x.url), [], 'no whole layer is read as GeoJSON to draw the map');
+  // What OpenLayers rendered from those tiles, per tile layer (distinct feature ids in view).
+  const drawn = await rendered(desktop, 'basemap');
+  for (const [layer, min] of [['boundary', 1], ['water', 1], ['communities', 7], ['grids', 50]]) {
+    assert.ok((drawn[layer] ?? 0) >= min, `${layer} in the tiles in view: ${JSON.stringify(drawn)}`);
+  }
   const water = await pixels(desktop, WATER);
   assert.ok(water.colours > 20, `the map is blank (${water.colours} colours)`);
   assert.ok(water.hits > 500, `the river is not drawn (${water.hits} water pixels)`);
+  const note = await desktop.$eval('#modelled', (e) => e.textContent);
+  assert.match(note, /模型数据/, 'the page says the data is modelled');
   await desktop.screenshot({ path: path.join(ARTIFACTS, 'desktop-overview.png') });
+});
+
+await step('zoomed in, walkways and buildings come from the tiles too', async () => {
+  await desktop.goto(`${server.url}/?c=${MAWANGPING.join(',')}&z=16.5`, { waitUntil: 'networkidle0' });
+  await until(desktop, () => / walkways:[1-9]/.test(` ${document.querySelector('#map')?.dataset.basemap ?? ''}`));
+  const drawn = await rendered(desktop, 'basemap');
+  assert.ok(drawn.walkways > 20 && drawn.buildings > 20 && drawn.compounds > 0, `zoom 16.5 draws the network, buildings and compounds: ${JSON.stringify(drawn)}`);
+  const zooms = [...new Set(seen('/tiles/WebMercatorQuad/').map((t) => Number(new URL(t.url).pathname.split('/')[3])))];
+  assert.ok(zooms.some((z) => z >= 16), `z16+ tiles requested (zooms ${zooms})`);
 });
 
 await step('a click at 马王坪 lists 5 elder canteens by walking time and draws the route', async () => {
@@ -151,12 +204,21 @@ await step('search by pinyin initials finds 马王坪', async () => {
   await until(desktop, () => [...document.querySelectorAll('#search-results button')].some((b) => b.textContent.includes('马王坪')));
 });
 
-await step('planner: the elder-canteen choropleth draws 214 grids with a summary', async () => {
+await step('planner: the elder-canteen choropleth draws 214 grids from the coverage tiles, with a summary', async () => {
   await desktop.click('#tab-planner');
   await until(desktop, () => document.querySelector('#map')?.dataset.choropleth === '214' && document.querySelector('#summary'));
   const summary = await desktop.$eval('#summary', (e) => e.textContent);
   assert.match(summary, /%/);
+  const q = { category: 'elder_canteen', minutes: 15, profile: 'standard', level: 'grid' };
+  await until(desktop, (k) => document.querySelector('#map')?.dataset.coverageTiles === k, new URLSearchParams(q).toString());
+  await until(desktop, () => / coverage:[1-9]/.test(` ${document.querySelector('#map')?.dataset.choroplethTiles ?? ''}`));
+  const tiles = seen('/coverage/tiles/WebMercatorQuad/', q);
+  assert.ok(tiles.length > 0 && tiles.every((t) => t.status === 200 && t.type === MVT), `coverage tiles: ${JSON.stringify(tiles)}`);
+  // Zoomed out to the whole subdistrict, every grid of /coverage is drawn from the tiles.
+  await zoomBy(desktop, -3);
+  await until(desktop, () => document.querySelector('#map')?.dataset.choroplethTiles === 'coverage:214');
   await desktop.screenshot({ path: path.join(ARTIFACTS, 'desktop-planner.png') });
+  await zoomBy(desktop, 3);
 });
 
 await step('planner: a what-if drop changes the summary', async () => {
@@ -166,6 +228,10 @@ await step('planner: a what-if drop changes the summary', async () => {
     const m = document.querySelector('#map')?.dataset;
     return m?.coverageMinutes === '5' && m?.busy === '0';
   });
+  // The page chose a new coverage tile source: 5 minutes.
+  await until(desktop, () => (document.querySelector('#map')?.dataset.coverageTiles ?? '').includes('minutes=5&'));
+  await until(desktop, () => / coverage:[1-9]/.test(` ${document.querySelector('#map')?.dataset.choroplethTiles ?? ''}`));
+  assert.ok(seen('/coverage/tiles/WebMercatorQuad/', { category: 'elder_canteen', minutes: 5 }).length > 0, 'the 5-minute coverage tiles are requested');
   const before = await desktop.$eval('#summary .big', (e) => e.textContent);
   await desktop.click('#add-facility');
   await clickMapCentre(desktop);
