@@ -908,7 +908,7 @@ async fn web_mercator_quad_follows_the_2d_tms_json_schema_and_the_registry() {
 /// before row, `.pbf`, same bytes and ETag; a transposed request is another tile.
 #[actix_web::test]
 async fn xyz_paths_serve_the_ogc_tiles() {
-    let c = client_shared(shared()).await;
+    let c = client(shared()).await;
     for (ogc, xyz) in [
         (
             format!("/tiles/WebMercatorQuad/{Z14}"),
