@@ -6,7 +6,7 @@ use std::sync::Arc;
 use geo::{LineString, Point};
 
 use crate::index::distance_m;
-use crate::model::{CategoryId, K, LayerId, LonLat, ParamError, Profile};
+use crate::model::{CategoryId, FacilityId, K, LayerId, LonLat, ParamError, Profile};
 use crate::service::Service;
 use crate::walk::{NearestQuery, Origin, Searcher, nearest};
 
@@ -71,8 +71,8 @@ pub struct WalkLeg {
 /// One facility found, in rank order.
 #[derive(Debug, Clone)]
 pub struct NearestHit {
-    /// Position of the facility in the facilities layer.
-    pub facility: usize,
+    /// The facility (its position in the facilities layer).
+    pub facility: FacilityId,
     /// Geodesic (WGS84) distance from the query point, metres.
     pub distance_m: f64,
     /// Walk mode only.
@@ -215,9 +215,9 @@ impl Service {
             // `max_m` bounds the walked metres of the routes found (the fastest ones).
             .filter(|h| req.max_m.is_none_or(|m| h.walk_m <= m))
             .filter_map(|h| {
-                let fac = world.facilities.get(h.target)?;
+                let fac = world.facilities.at(h.target)?;
                 Some(NearestHit {
-                    facility: h.target,
+                    facility: fac.facility,
                     distance_m: distance_m(origin, fac.position),
                     walk: Some(WalkLeg {
                         walk_s: h.walk_s,
