@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use crate::model::geojson::round7;
-use crate::model::{Crs, Extra, Facilities, Selection};
+use crate::model::{Crs, Extra, Facilities, LonLat, Selection};
 use crate::query::{
     DEFAULT_MAX_SNAP_M, MAX_MIN_MAX, NearestAnswer, NearestMode, NearestRequest, WalkOptions,
     nearest_async,
@@ -134,12 +134,38 @@ pub fn parse(query_string: &str, svc: &Service) -> Result<NearestParams, ApiErro
     let mut q = RawQuery::parse(query_string)?;
     let coords = q.take_coords()?;
     let at = q.take_lonlat(coords)?;
+    parse_rest(q, svc, coords, at, &NAMES)
+}
+
+/// Parse the options of `POST /nearest/batch`: those of `/nearest` but the point (the body
+/// gives the origins; `req.at` is a placeholder).
+pub fn parse_options(query_string: &str, svc: &Service) -> Result<NearestParams, ApiError> {
+    let mut q = RawQuery::parse(query_string)?;
+    let coords = q.take_coords()?;
+    for name in ["lon", "lat"] {
+        if q.take(name).is_some() {
+            return Err(ApiError::bad_param(
+                name,
+                "the batch takes its origins from the body; drop lon and lat",
+            ));
+        }
+    }
+    parse_rest(q, svc, coords, LonLat { lon: 0.0, lat: 0.0 }, &NAMES[2..])
+}
+
+fn parse_rest(
+    mut q: RawQuery,
+    svc: &Service,
+    coords: Crs,
+    at: LonLat,
+    names: &[&str],
+) -> Result<NearestParams, ApiError> {
     let categories = q.take_categories()?;
     let k = q.take_k()?;
     let max_m = q.take_metres("max_m", MAX_M_MAX)?;
     let mode = parse_mode(&mut q, svc.walk.is_some())?;
     let properties = take_properties(&mut q, svc.indexes.facilities())?;
-    q.deny_rest(&NAMES)?;
+    q.deny_rest(names)?;
     Ok(NearestParams {
         req: NearestRequest {
             at,
@@ -208,12 +234,28 @@ pub fn write_collection(
     answer: &NearestAnswer,
     out: &mut Vec<u8>,
 ) -> Result<(), ApiError> {
-    let facilities = svc.indexes.facilities();
     out.extend_from_slice(br#"{"type":"FeatureCollection","query":"#);
     serde_json::to_writer(&mut *out, &query_json(p, answer)).map_err(ApiError::internal)?;
     out.extend_from_slice(br#","numberReturned":"#);
     out.extend_from_slice(answer.hits.len().to_string().as_bytes());
     out.extend_from_slice(br#","features":["#);
+    write_hits(svc, p, answer, None, &mut false, out)?;
+    out.extend_from_slice(b"]}");
+    Ok(())
+}
+
+/// Append the answer's facilities as comma-separated GeoJSON Features (a comma first when
+/// `any`, which is then set). `origin`, when given, is written as the first computed
+/// property (the batch endpoint names each answer's origin).
+pub fn write_hits(
+    svc: &Service,
+    p: &NearestParams,
+    answer: &NearestAnswer,
+    origin: Option<Extra<'_>>,
+    any: &mut bool,
+    out: &mut Vec<u8>,
+) -> Result<(), ApiError> {
+    let facilities = svc.indexes.facilities();
     for (rank, h) in answer.hits.iter().enumerate() {
         if h.facility.index() >= facilities.len() {
             return Err(ApiError::internal(format!(
@@ -221,7 +263,7 @@ pub fn write_collection(
                 h.facility.index()
             )));
         }
-        if rank > 0 {
+        if std::mem::replace(any, true) {
             out.push(b',');
         }
         let route = h
@@ -229,12 +271,15 @@ pub fn write_collection(
             .as_ref()
             .and_then(|w| w.route.as_ref())
             .map(|line| super::walk::line_json(line, p.coords));
-        let mut extras: [(&str, Extra<'_>); 5] = [("", Extra::Int(0)); 5];
+        let mut extras: [(&str, Extra<'_>); 6] = [("", Extra::Int(0)); 6];
         let mut n = 0;
         let mut push = |k, v| {
             extras[n] = (k, v);
             n += 1;
         };
+        if let Some(o) = origin {
+            push("origin", o);
+        }
         push("distance_m", Extra::Num(cm(h.distance_m)));
         if let Some(w) = &h.walk {
             // 6 decimals: microminute precision, so clients can compare times exactly.
@@ -256,6 +301,5 @@ pub fn write_collection(
             out,
         );
     }
-    out.extend_from_slice(b"]}");
     Ok(())
 }

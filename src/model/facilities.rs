@@ -54,6 +54,7 @@ pub enum Extra<'a> {
     /// Written as serde_json writes an `f64` (non-finite as `null`).
     Num(f64),
     Int(usize),
+    Str(&'a str),
     Json(&'a Value),
 }
 
@@ -381,6 +382,7 @@ fn write_extra(out: &mut Vec<u8>, v: Extra<'_>) {
     match v {
         Extra::Num(x) => put(out, &x),
         Extra::Int(n) => put(out, &n),
+        Extra::Str(s) => put(out, s),
         Extra::Json(v) => put(out, v),
     }
 }

@@ -122,7 +122,36 @@ impl Service {
         }
     }
 
-    fn nearest_checks(&self, req: &NearestRequest) -> Result<(), QueryError> {
+    /// Answers for many origins with the options of `template` (its `at` is ignored), in
+    /// origin order, computed on every core (rayon; each thread keeps its own searcher). The
+    /// request-wide checks fail the whole call; an origin that cannot join the network fails
+    /// only its own answer.
+    pub fn nearest_many(
+        &self,
+        origins: &[LonLat],
+        template: &NearestRequest,
+    ) -> Result<Vec<Result<NearestAnswer, QueryError>>, QueryError> {
+        use rayon::prelude::*;
+        self.nearest_checks(template)?;
+        Ok(origins
+            .par_iter()
+            .map(|&at| {
+                let req = NearestRequest {
+                    at,
+                    categories: template.categories.clone(),
+                    ..*template
+                };
+                match req.mode {
+                    NearestMode::Straight => Ok(self.nearest_straight(&req)),
+                    NearestMode::Walk(w) => exec::with_searcher(|s| self.nearest_walk(&req, w, s)),
+                }
+            })
+            .collect())
+    }
+
+    /// The checks that do not depend on the query point: the layers exist, the categories
+    /// are known.
+    pub fn nearest_checks(&self, req: &NearestRequest) -> Result<(), QueryError> {
         if self.dataset.layer(LayerId::Facilities).is_none() {
             return Err(QueryError::layer(
                 LayerId::Facilities,
