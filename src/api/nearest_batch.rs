@@ -89,11 +89,21 @@ fn too_many(n: usize) -> ApiError {
 
 /// A GeoJSON FeatureCollection of Point features (coordinates in `crs`).
 fn parse_geojson(body: &[u8], crs: Crs) -> Result<(Vec<LonLat>, Vec<Label>), ApiError> {
+    // Only what an origin needs is kept while parsing (its id and geometry); properties and
+    // any other member are skipped unparsed, so a 100,000-origin body with attributes does
+    // not become a tree of 100,000 property maps.
+    #[derive(serde::Deserialize)]
+    struct Origin {
+        #[serde(default)]
+        id: Option<Value>,
+        #[serde(default)]
+        geometry: Value,
+    }
     #[derive(serde::Deserialize)]
     struct Collection {
         #[serde(rename = "type")]
         kind: String,
-        features: Vec<Value>,
+        features: Vec<Origin>,
     }
     let fc: Collection = serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
@@ -113,7 +123,7 @@ fn parse_geojson(body: &[u8], crs: Crs) -> Result<(Vec<LonLat>, Vec<Label>), Api
     let mut origins = Vec::with_capacity(fc.features.len());
     let mut labels = Vec::with_capacity(fc.features.len());
     for (i, f) in fc.features.into_iter().enumerate() {
-        let g = &f["geometry"];
+        let g = &f.geometry;
         if g["type"] != "Point" {
             return Err(bad_row(
                 i,
@@ -126,8 +136,8 @@ fn parse_geojson(body: &[u8], crs: Crs) -> Result<(Vec<LonLat>, Vec<Label>), Api
         };
         origins
             .push(LonLat::from_numbers("coordinates", lon, lat, crs).map_err(|e| bad_row(i, e))?);
-        labels.push(match f.get("id") {
-            Some(id @ (Value::String(_) | Value::Number(_))) => Label::Id(id.clone()),
+        labels.push(match f.id {
+            Some(id @ (Value::String(_) | Value::Number(_))) => Label::Id(id),
             _ => Label::Index(i),
         });
     }
