@@ -247,7 +247,12 @@ fn render_chunk(
             (Format::Csv, Ok(a)) => {
                 let mut s = String::new();
                 for (rank, h) in a.hits.iter().enumerate() {
-                    let f = facilities.get(h.facility);
+                    let Some(f) = facilities.at(h.facility.index()) else {
+                        return Err(ApiError::internal(format!(
+                            "facility index {} out of range",
+                            h.facility.index()
+                        )));
+                    };
                     let (lon, lat) = b.params.coords.from_wgs84(f.position.x(), f.position.y());
                     let _ = write!(
                         s,
