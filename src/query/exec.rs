@@ -53,8 +53,27 @@ pub const QUEUE_PER_CORE: usize = 32;
 /// Seconds a refused caller is told to wait before retrying.
 pub const RETRY_AFTER_S: u32 = 1;
 
-/// A place in the queue, taken on the event loop (never blocks).
-struct Ticket(u64);
+/// A place in the queue, taken on the event loop (never blocks). Dropped without being
+/// admitted — the runtime cancelled the blocking task before it started (shutdown), or the
+/// job was abandoned — it leaves the queue, so the tickets behind it are not stuck forever.
+struct Ticket {
+    gate: &'static Gate,
+    id: u64,
+    admitted: bool,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if self.admitted {
+            return;
+        }
+        let mut st = self.gate.lock();
+        if let Some(at) = st.queue.iter().position(|&t| t == self.id) {
+            st.queue.remove(at);
+        }
+        self.gate.turn.notify_all();
+    }
+}
 
 /// Releases its slot on drop, so a panicking job cannot leak it.
 struct Permit(&'static Gate);
@@ -83,7 +102,7 @@ impl Gate {
     }
 
     /// Join the queue, or refuse when it is full.
-    fn enter(&self) -> Result<Ticket, QueryError> {
+    fn enter(&'static self) -> Result<Ticket, QueryError> {
         let mut st = self.lock();
         if st.queue.len() >= self.waiting_max {
             return Err(QueryError::Busy {
@@ -93,20 +112,28 @@ impl Gate {
         let t = st.next_ticket;
         st.next_ticket += 1;
         st.queue.push_back(t);
-        Ok(Ticket(t))
+        Ok(Ticket {
+            gate: self,
+            id: t,
+            admitted: false,
+        })
     }
+}
 
+impl Ticket {
     /// Wait (blocking) until this ticket is the oldest and a core is free.
-    fn wait(&'static self, ticket: &Ticket) -> Permit {
-        let mut st = self.lock();
-        while !(st.running < self.running_max && st.queue.front() == Some(&ticket.0)) {
-            st = self.turn.wait(st).unwrap_or_else(PoisonError::into_inner);
+    fn wait(mut self) -> Permit {
+        let gate = self.gate;
+        let mut st = gate.lock();
+        while !(st.running < gate.running_max && st.queue.front() == Some(&self.id)) {
+            st = gate.turn.wait(st).unwrap_or_else(PoisonError::into_inner);
         }
         st.queue.pop_front();
         st.running += 1;
+        self.admitted = true;
         // The next ticket may be able to start too.
-        self.turn.notify_all();
-        Permit(self)
+        gate.turn.notify_all();
+        Permit(gate)
     }
 }
 
@@ -134,7 +161,7 @@ pub async fn offload<R: Send + 'static>(
     let gate = Gate::global();
     let ticket = gate.enter()?;
     tokio::task::spawn_blocking(move || {
-        let _permit = gate.wait(&ticket);
+        let _permit = ticket.wait();
         with_searcher(f)
     })
     .await
@@ -188,19 +215,32 @@ mod tests {
         let a = g.enter().unwrap();
         let b = g.enter().unwrap();
         assert!(matches!(g.enter(), Err(QueryError::Busy { .. })));
-        let pa = g.wait(&a);
+        let pa = a.wait();
         // `a` left the queue when it started: one place is free again.
         let c = g.enter().unwrap();
         drop(pa);
-        drop(g.wait(&b));
-        drop(g.wait(&c));
+        drop(b.wait());
+        drop(c.wait());
+    }
+
+    #[test]
+    fn a_ticket_dropped_before_its_turn_leaves_the_queue() {
+        let g = gate(1, 4);
+        let a = g.enter().unwrap();
+        let b = g.enter().unwrap();
+        // The runtime cancelled `a`'s task before it ran: `b` is now first in line.
+        drop(a);
+        assert_eq!(g.lock().queue.iter().copied().collect::<Vec<_>>(), [b.id]);
+        drop(b.wait());
+        assert!(g.lock().queue.is_empty());
+        assert_eq!(g.lock().running, 0);
     }
 
     #[test]
     fn jobs_start_in_arrival_order() {
         let g = gate(1, 16);
         let hold = g.enter().unwrap();
-        let held = g.wait(&hold);
+        let held = hold.wait();
         let tickets: Vec<Ticket> = (0..6).map(|_| g.enter().unwrap()).collect();
         let (tx, rx) = mpsc::channel();
         // Start the waiters in reverse order: admission must still follow the tickets.
@@ -211,7 +251,7 @@ mod tests {
             .map(|(i, t)| {
                 let tx = tx.clone();
                 std::thread::spawn(move || {
-                    let _p = g.wait(&t);
+                    let _p = t.wait();
                     tx.send(i).unwrap();
                 })
             })
@@ -234,7 +274,7 @@ mod tests {
                 let t = g.enter().unwrap();
                 let (running, peak) = (Arc::clone(&running), Arc::clone(&peak));
                 std::thread::spawn(move || {
-                    let _p = g.wait(&t);
+                    let _p = t.wait();
                     let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                     peak.fetch_max(now, Ordering::SeqCst);
                     std::thread::yield_now();
