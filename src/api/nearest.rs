@@ -9,7 +9,6 @@
 //! (`distance_m`).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
 
 use crate::model::geojson::round7;
 use crate::model::{Crs, Extra, Facilities, LonLat, Selection};
@@ -195,34 +194,49 @@ pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpRespon
     Ok(HttpResponse::Ok().content_type(GEO_JSON).body(out))
 }
 
-/// The `query` member of an answer: the point in the caller's system and the options used.
-fn query_json(p: &NearestParams, answer: &NearestAnswer) -> Value {
-    let (req, coords) = (&p.req, p.coords);
-    // Echo the point in the caller's system, rounded like every output coordinate (the
-    // conversion round trip leaves ~1e-10 noise).
-    let (lon_out, lat_out) = coords.from_wgs84(req.at.lon, req.at.lat);
-    let mut query = json!({
-        "lon": round7(lon_out),
-        "lat": round7(lat_out),
-        "coords": coords.as_str(),
-        "categories": answer.categories,
-        "k": req.k.get(),
-        "max_m": req.max_m,
-        "mode": req.mode.as_str(),
-    });
-    if let Some(m) = query.as_object_mut() {
-        if let NearestMode::Walk(w) = req.mode {
-            m.insert("profile".into(), json!(w.profile.as_str()));
-            m.insert("max_min".into(), json!(w.max_min));
-            m.insert("route".into(), json!(w.route));
-            m.insert("max_snap_m".into(), json!(w.max_snap_m));
-            m.insert("snap_m".into(), json!(answer.snap_m.map(cm)));
+/// Write the `query` member straight into the response, byte for byte what the former `json!`
+/// tree printed (members, order, number formatting; `tests/nearest_splice.rs` compares),
+/// without building a `Value` tree per request.
+fn write_query(
+    p: &NearestParams,
+    answer: &NearestAnswer,
+    out: &mut Vec<u8>,
+) -> serde_json::Result<()> {
+    fn member<T: serde::Serialize + ?Sized>(
+        out: &mut Vec<u8>,
+        first: bool,
+        key: &str,
+        v: &T,
+    ) -> serde_json::Result<()> {
+        if !first {
+            out.push(b',');
         }
-        if let Some((_, names)) = &p.properties {
-            m.insert("properties".into(), json!(names));
-        }
+        serde_json::to_writer(&mut *out, key)?;
+        out.push(b':');
+        serde_json::to_writer(&mut *out, v)
     }
-    query
+    let (req, coords) = (&p.req, p.coords);
+    let (lon_out, lat_out) = coords.from_wgs84(req.at.lon, req.at.lat);
+    out.push(b'{');
+    member(out, true, "lon", &round7(lon_out))?;
+    member(out, false, "lat", &round7(lat_out))?;
+    member(out, false, "coords", coords.as_str())?;
+    member(out, false, "categories", &answer.categories)?;
+    member(out, false, "k", &req.k.get())?;
+    member(out, false, "max_m", &req.max_m)?;
+    member(out, false, "mode", req.mode.as_str())?;
+    if let NearestMode::Walk(w) = req.mode {
+        member(out, false, "profile", w.profile.as_str())?;
+        member(out, false, "max_min", &w.max_min)?;
+        member(out, false, "route", &w.route)?;
+        member(out, false, "max_snap_m", &w.max_snap_m)?;
+        member(out, false, "snap_m", &answer.snap_m.map(cm))?;
+    }
+    if let Some((_, names)) = &p.properties {
+        member(out, false, "properties", names)?;
+    }
+    out.push(b'}');
+    Ok(())
 }
 
 /// Append the answer as a GeoJSON FeatureCollection to `out`: the facilities' Features are
@@ -235,7 +249,7 @@ pub fn write_collection(
     out: &mut Vec<u8>,
 ) -> Result<(), ApiError> {
     out.extend_from_slice(br#"{"type":"FeatureCollection","query":"#);
-    serde_json::to_writer(&mut *out, &query_json(p, answer)).map_err(ApiError::internal)?;
+    write_query(p, answer, out).map_err(ApiError::internal)?;
     out.extend_from_slice(br#","numberReturned":"#);
     out.extend_from_slice(answer.hits.len().to_string().as_bytes());
     out.extend_from_slice(br#","features":["#);

@@ -173,16 +173,12 @@ impl Service {
     }
 
     fn nearest_straight(&self, req: &NearestRequest) -> NearestAnswer {
-        let categories: Option<Vec<String>> = req
-            .categories
-            .as_ref()
-            .map(|cs| cs.iter().map(|c| c.as_str().to_string()).collect());
         let hits = self
             .indexes
             .nearest_straight(
                 req.at.lon,
                 req.at.lat,
-                categories.as_deref(),
+                req.categories.as_deref(),
                 req.k.get(),
                 req.max_m,
             )
