@@ -77,6 +77,36 @@ fn bench(c: &mut Criterion) {
             black_box(svc.indexes.locate(lon, lat))
         });
     });
+    // /nearest's answer bytes: the facility Features spliced from the bytes serialised at
+    // load (issue 15), for the straight-line k=5 answer of one category.
+    c.bench_function("nearest straight k=5 rendered (spliced bytes)", |b| {
+        let mut out = Vec::with_capacity(8192);
+        b.iter(|| {
+            i = (i + 1) % pts.len();
+            let (lon, lat) = pts[i];
+            let qs = format!("lon={lon}&lat={lat}&k=5&mode=straight&category={}", one[0]);
+            let p = servicemap::api::nearest::parse(&qs, &svc).expect("parses");
+            let mut s = servicemap::walk::Searcher::new();
+            let answer = svc.nearest(&p.req, &mut s).expect("answers");
+            out.clear();
+            servicemap::api::nearest::write_collection(&svc, &p, &answer, &mut out)
+                .expect("renders");
+            black_box(out.len())
+        });
+    });
+    // The batch endpoint's engine: walking nearest (k=5, one category) of 1,024 origins on
+    // every core; divide by 1,024 for the amortised cost of one origin.
+    if svc.walk.is_some() {
+        let origins: Vec<servicemap::model::LonLat> = pts
+            .iter()
+            .map(|&(lon, lat)| servicemap::model::LonLat { lon, lat })
+            .collect();
+        let qs = format!("k=5&max_min=60&category={}", one[0]);
+        let p = servicemap::api::nearest::parse_options(&qs, &svc).expect("parses");
+        c.bench_function("nearest_many walk k=5, 1024 origins", |b| {
+            b.iter(|| black_box(svc.nearest_many(&origins, &p.req).expect("answers").len()));
+        });
+    }
     c.bench_function("start-up: Service::load", |b| {
         b.iter(|| black_box(Service::load(&dir).expect("loads")));
     });

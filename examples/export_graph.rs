@@ -148,8 +148,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         writeln!(
             fac,
             "{i},{},{},{},{},{pn},{sn},{off}",
-            csv_field(&f.id),
-            csv_field(&f.category),
+            csv_field(f.id),
+            csv_field(f.category),
             ll.0,
             ll.1
         )?;

@@ -62,11 +62,11 @@ impl Service {
             source,
         })?;
         if let Some(features) = dataset.layers.get_mut(&LayerId::Facilities) {
-            for (f, fac) in features.iter_mut().zip(indexes.facilities()) {
-                for (key, value) in [("community", &fac.community), ("grid", &fac.grid)] {
+            for (f, fac) in features.iter_mut().zip(indexes.facilities().iter()) {
+                for (key, value) in [("community", fac.community), ("grid", fac.grid)] {
                     if let (false, Some(v)) = (f.properties.contains_key(key), value) {
                         f.properties
-                            .insert(key.to_string(), Value::String(v.clone()));
+                            .insert(key.to_string(), Value::String(v.to_string()));
                     }
                 }
             }

@@ -239,7 +239,7 @@ async fn coverage_over_http_equals_the_planner() {
 #[actix_web::test]
 async fn scenario_move_in_place_is_zero_add_never_lowers_remove_never_raises() {
     let c = common::client(Arc::clone(geodata())).await;
-    let canteens: Vec<&servicemap::model::Facility> = planner()
+    let canteens: Vec<servicemap::model::FacilityRef> = planner()
         .world
         .facilities
         .iter()

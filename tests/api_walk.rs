@@ -12,7 +12,7 @@ use std::sync::Arc;
 use common::{client, fixture_copy, mini_service};
 use geo::{Area, Contains, Distance, Haversine, MultiPolygon, Point};
 use serde_json::Value;
-use servicemap::model::Crs;
+use servicemap::model::{Crs, FacilityId};
 use servicemap::service::Service;
 use servicemap::walk::{DEFAULT_MAX_SNAP_M, NearestQuery, Origin, Profile, Searcher, nearest};
 
@@ -354,7 +354,7 @@ async fn geodata_walk_nearest_matches_the_engine() {
     );
     assert_eq!(direct.len(), 5);
     for (f, d) in features(&v).iter().zip(&direct) {
-        assert_eq!(f["id"], world.facilities[d.target].id);
+        assert_eq!(f["id"], world.facilities.id(FacilityId::new(d.target)));
         let got = num(&f["properties"]["walk_min"]);
         assert!(
             (got - d.walk_s / 60.0).abs() <= 1e-6,

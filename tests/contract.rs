@@ -235,6 +235,7 @@ async fn real_responses_validate_against_the_spec() {
         ("/siting", "/siting?category=clinic&count=11"),
         ("/siting", "/siting?category=clinic&candidates=100,20"),
         ("/scenarios", "/scenarios"),
+        ("/nearest/batch", "/nearest/batch"),
         ("/tileMatrixSets", "/tileMatrixSets"),
         (
             "/tileMatrixSets/{tileMatrixSetId}",
@@ -329,6 +330,14 @@ async fn real_responses_validate_against_the_spec() {
             r#"{"minutes": 5, "profile": "elder", "level": "community", "remove": ["f01"], "move": [{"id": "f02", "lon": 106.53, "lat": 29.47}], "add": {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.525, 29.465]}, "properties": {"category": "clinic"}}]}}"#,
         ),
         ("/scenarios", r#"{"remove": ["nope"]}"#),
+        (
+            "/nearest/batch",
+            r#"{"type": "FeatureCollection", "features": [{"type": "Feature", "id": "home", "geometry": {"type": "Point", "coordinates": [106.53, 29.47]}}, {"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.5, 29.5]}}]}"#,
+        ),
+        (
+            "/nearest/batch",
+            r#"{"type": "FeatureCollection", "features": [{"geometry": {"type": "LineString"}}]}"#,
+        ),
         ("/scenarios", r#"{"remove": "f01"}"#),
         (
             "/scenarios",

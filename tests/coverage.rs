@@ -102,7 +102,7 @@ fn scenarios_move_in_place_is_zero_adding_never_lowers_removing_never_raises() {
     use servicemap::analysis::Change;
     let pl = planner();
     let w = &pl.world;
-    let canteens: Vec<&servicemap::model::Facility> = w
+    let canteens: Vec<servicemap::model::FacilityRef> = w
         .facilities
         .iter()
         .filter(|f| f.category == "elder_canteen")
@@ -111,7 +111,7 @@ fn scenarios_move_in_place_is_zero_adding_never_lowers_removing_never_raises() {
     let same = pl
         .scenario(
             &[Change::Move {
-                id: f0.id.clone(),
+                id: f0.id.to_string(),
                 lon: f0.position.x(),
                 lat: f0.position.y(),
             }],
@@ -151,7 +151,7 @@ fn scenarios_move_in_place_is_zero_adding_never_lowers_removing_never_raises() {
         let rm = pl
             .scenario(
                 &[Change::Remove {
-                    id: victim.id.clone(),
+                    id: victim.id.to_string(),
                 }],
                 10.0,
                 Profile::Elder,

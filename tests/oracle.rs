@@ -130,7 +130,7 @@ fn nearest_straight_equals_brute_force() {
                     max_m,
                 )
                 .iter()
-                .map(|h| (facilities[h.facility].id.clone(), h.distance_m))
+                .map(|h| (facilities.id(h.facility).to_string(), h.distance_m))
                 .collect();
             let want = brute_nearest(&ds, lon, lat, &cats, k, max_m);
             assert_eq!(
@@ -211,7 +211,7 @@ fn facilities_are_linked_to_their_grid_and_community() {
         .layer(LayerId::Facilities)
         .unwrap()
         .iter()
-        .zip(idx.facilities())
+        .zip(idx.facilities().iter())
     {
         let (lon, lat) = (fac.position.x(), fac.position.y());
         let want_c = f
@@ -222,8 +222,8 @@ fn facilities_are_linked_to_their_grid_and_community() {
             .str_prop("grid")
             .map(str::to_string)
             .or_else(|| brute_area(&ds, LayerId::Grids, lon, lat));
-        assert_eq!(fac.community, want_c, "{}", f.id);
-        assert_eq!(fac.grid, want_g, "{}", f.id);
+        assert_eq!(fac.community.map(str::to_string), want_c, "{}", f.id);
+        assert_eq!(fac.grid.map(str::to_string), want_g, "{}", f.id);
         assert!(
             fac.community.is_some() && fac.grid.is_some(),
             "{} lies inside the fixture",

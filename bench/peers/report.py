@@ -30,6 +30,7 @@ PEER_NAME = {
     "redis": "Redis",
     "networkx": "networkx",
     "pandana": "pandana",
+    "servicemap_batch": "servicemap batch",
 }
 
 
@@ -44,6 +45,8 @@ def rate(v):
 
 
 def cell(task, s, m):
+    if s == "servicemap_batch":
+        return f"`POST /nearest/batch` {m['amortised_ms'] * 1e3:.2f} µs/query amortised ({rate(m['qps'])})"
     if s == "pandana":
         return f"batch {m['amortised_ms'] * 1e3:.2f} µs/query amortised ({rate(m['qps'])})"
     return f"p50 {ms(m.get('p50_ms'))}, {rate(m.get('qps'))}"
@@ -61,15 +64,37 @@ def table(r):
         d = summ.get(task, {})
         sm = d.get("servicemap", {})
         cells = [cell(task, p, d[p]) if p in d else "" for p in peers_all]
-        best = max((p for p in d if p != "servicemap"), key=lambda p: d[p]["qps"] or 0, default=None)
+        best = max((p for p in d if p not in ("servicemap", "servicemap_batch")), key=lambda p: d[p]["qps"] or 0, default=None)
         ratio = ""
         if task != "ping" and best and sm.get("qps") and d[best]["qps"]:
             ratio = f"{sm['qps'] / d[best]['qps']:.2f}× {PEER_NAME[best]} throughput"
-            lat_peers = [p for p in d if p not in ("servicemap", "pandana") and d[p].get("p50_ms")]
+            lat_peers = [p for p in d if p not in ("servicemap", "servicemap_batch", "pandana") and d[p].get("p50_ms")]
             if lat_peers and sm.get("p50_ms"):
                 bl = min(lat_peers, key=lambda p: d[p]["p50_ms"])
                 ratio += f"; latency {d[bl]['p50_ms'] / sm['p50_ms']:.2f}× {PEER_NAME[bl]}"
         lines.append(f"| {LABEL[task]} | {cell(task, 'servicemap', sm)} | " + " | ".join(cells) + f" | {ratio} |")
+    # The two targets of issue 15 that compare across rows: the batch endpoint against
+    # pandana's amortised batch, and walking nearest over HTTP against Redis GEOSEARCH
+    # (straight line: the cheapest nearest a planner could put behind a map).
+    wn = summ.get("walk_nearest", {})
+    smb, pdb = wn.get("servicemap_batch", {}), wn.get("pandana", {})
+    if smb.get("qps") and pdb.get("qps"):
+        cells = ["" for _ in peers_all]
+        cells[peers_all.index("pandana")] = cell("walk_nearest", "pandana", pdb)
+        lines.append(
+            "| 5 nearest of a category, walking ≤ 60 min, batch of every node | "
+            + cell("walk_nearest", "servicemap_batch", smb) + " | " + " | ".join(cells)
+            + f" | {smb['qps'] / pdb['qps']:.2f}× pandana (target ≥ 3×) |"
+        )
+    red = summ.get("straight", {}).get("redis", {})
+    if wn.get("servicemap", {}).get("qps") and red.get("qps"):
+        cells = ["" for _ in peers_all]
+        cells[peers_all.index("redis")] = f"`GEOSEARCH` {rate(red['qps'])} (straight line)"
+        lines.append(
+            "| walking nearest over HTTP vs Redis straight-line `GEOSEARCH` | "
+            + cell("walk_nearest", "servicemap", wn["servicemap"]) + " | " + " | ".join(cells)
+            + f" | {wn['servicemap']['qps'] / red['qps']:.2f}× Redis (target ≥ 1×) |"
+        )
     cov = summ.get("coverage", {})
     n = len(r["sizes"]["categories"])
     if cov:

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use crate::model::{Building, Category};
+use crate::model::{Building, Category, FacilityId};
 use crate::walk::{Profile, Searcher, Snap, SnappedPoints};
 
 use super::audit::{self, Standard, UnitAudit};
@@ -407,8 +407,8 @@ impl Planner {
         let w = &self.world;
         let find = |id: &str| {
             w.facilities
-                .iter()
-                .position(|f| f.id == id)
+                .find(id)
+                .map(FacilityId::index)
                 .ok_or_else(|| PlanError::UnknownFacility(id.into()))
         };
         // Per category: removed facility indices and added/moved points.
@@ -426,13 +426,13 @@ impl Planner {
                 Change::Remove { id } => {
                     let i = find(id)?;
                     removed
-                        .entry(w.facilities[i].category.clone())
+                        .entry(w.facilities.get(FacilityId::new(i)).category.to_string())
                         .or_default()
                         .push(i);
                 }
                 Change::Move { id, lon, lat } => {
                     let i = find(id)?;
-                    let c = w.facilities[i].category.clone();
+                    let c = w.facilities.get(FacilityId::new(i)).category.to_string();
                     removed.entry(c.clone()).or_default().push(i);
                     added.entry(c).or_default().push((*lon, *lat));
                 }

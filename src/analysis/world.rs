@@ -3,11 +3,12 @@
 //! CLI reports and the benchmarks.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use geo::Polygon;
 
 use crate::index::{IndexError, Indexes};
-use crate::model::{Building, Facility, FeatureError, LayerId, Taxonomy, Walkway};
+use crate::model::{Building, Facilities, FeatureError, LayerId, Taxonomy, Walkway};
 use crate::store::Dataset;
 use crate::walk::{DEFAULT_MAX_SNAP_M, Population, Profile, Snap, SnappedPoints, WalkGraph};
 
@@ -35,7 +36,8 @@ pub enum WorldError {
 #[derive(Debug)]
 pub struct WalkWorld {
     pub graph: WalkGraph,
-    pub facilities: Vec<Facility>,
+    /// The facilities layer (shared with the indexes); row i is snapped point i.
+    pub facilities: Arc<Facilities>,
     /// Facilities snapped; tag = index of the category in `category_ids`.
     pub facility_snaps: SnappedPoints,
     pub category_ids: Vec<String>,
@@ -75,17 +77,11 @@ impl WalkWorld {
             .collect();
         let proj = ds.projection();
         let graph = WalkGraph::build(&walkways, &water, &proj);
-        let facilities: Vec<Facility> = indexes.facilities().to_vec();
-        let mut category_ids: Vec<String> = facilities.iter().map(|f| f.category.clone()).collect();
-        category_ids.sort();
-        category_ids.dedup();
+        let facilities = Arc::clone(indexes.facilities());
+        let category_ids: Vec<String> = facilities.category_names().to_vec();
         let tags: Vec<u32> = facilities
             .iter()
-            .map(|f| {
-                category_ids
-                    .binary_search(&f.category)
-                    .map_or(0, |i| i as u32)
-            })
+            .map(|f| facilities.category_index(f.facility))
             .collect();
         let f_lonlat: Vec<(f64, f64)> = facilities
             .iter()

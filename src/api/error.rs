@@ -42,6 +42,8 @@ pub enum ProblemKind {
     Unprocessable,
     /// A request body over the size limit.
     PayloadTooLarge,
+    /// 503: the heavy queue is full; `Retry-After` says when to try again.
+    Busy,
     /// The service failed; the cause is logged, never sent.
     Internal,
 }
@@ -61,6 +63,7 @@ impl ProblemKind {
             ProblemKind::BadBody => "bad-body",
             ProblemKind::Unprocessable => "unprocessable",
             ProblemKind::PayloadTooLarge => "payload-too-large",
+            ProblemKind::Busy => "busy",
             ProblemKind::Internal => "internal",
         }
     }
@@ -86,6 +89,7 @@ impl ProblemKind {
             ProblemKind::BadBody => "Bad request body",
             ProblemKind::Unprocessable => "Request cannot be carried out",
             ProblemKind::PayloadTooLarge => "Request body too large",
+            ProblemKind::Busy => "Service busy",
             ProblemKind::Internal => "Internal server error",
         }
     }
@@ -102,6 +106,7 @@ impl ProblemKind {
             ProblemKind::BadBody => StatusCode::BAD_REQUEST,
             ProblemKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             ProblemKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ProblemKind::Busy => StatusCode::SERVICE_UNAVAILABLE,
             // 422: the request is well formed but this position cannot be walked from.
             ProblemKind::OffNetwork => StatusCode::UNPROCESSABLE_ENTITY,
             ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -213,8 +218,14 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         // `instance` is known once `problem_middleware` has seen the request.
-        HttpResponse::build(self.status_code_of())
-            .content_type(PROBLEM_JSON)
+        let mut res = HttpResponse::build(self.status_code_of());
+        if self.kind == ProblemKind::Busy {
+            res.insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                crate::query::exec::RETRY_AFTER_S.to_string(),
+            ));
+        }
+        res.content_type(PROBLEM_JSON)
             .body(self.to_problem(self.instance.as_deref()).to_string())
     }
 }
@@ -240,7 +251,7 @@ fn foreign_error(status: StatusCode, err: Option<&actix_web::Error>, req_method:
         ProblemKind::MethodNotAllowed => ApiError::new(
             kind,
             format!(
-                "method {req_method} is not allowed here; /scenarios answers POST, every other route GET"
+                "method {req_method} is not allowed here; /scenarios and /nearest/batch answer POST, every other route GET"
             ),
         ),
         _ => {

@@ -16,6 +16,7 @@ pub mod isochrone;
 pub mod locate;
 pub mod metrics;
 pub mod nearest;
+pub mod nearest_batch;
 pub mod openapi;
 pub mod page;
 pub mod params;
@@ -182,6 +183,12 @@ pub const ROUTES: &[Route] = &[
         path: "/nearest",
         register: |c, p| {
             c.service(web::resource(p).get(nearest::get));
+        },
+    },
+    Route {
+        path: "/nearest/batch",
+        register: |c, p| {
+            c.service(web::resource(p).post(nearest_batch::post));
         },
     },
     Route {

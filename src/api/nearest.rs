@@ -9,10 +9,9 @@
 //! (`distance_m`).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Map, Value, json};
 
 use crate::model::geojson::round7;
-use crate::model::{Crs, LayerId};
+use crate::model::{Crs, Extra, Facilities, LonLat, Selection};
 use crate::query::{
     DEFAULT_MAX_SNAP_M, MAX_MIN_MAX, NearestAnswer, NearestMode, NearestRequest, WalkOptions,
     nearest_async,
@@ -20,14 +19,14 @@ use crate::query::{
 use crate::service::Service;
 
 use super::error::ApiError;
-use super::features::{feature_value, geojson_response};
+use super::features::GEO_JSON;
 use super::params::{MAX_M_MAX, MAX_SNAP_M_MAX, RawQuery};
 use super::walk::{no_walkways, query_problem};
 
 /// Parameters that only make sense in walk mode.
 const WALK_ONLY: [&str; 4] = ["profile", "max_min", "route", "max_snap_m"];
 
-const NAMES: [&str; 11] = [
+const NAMES: [&str; 12] = [
     "lon",
     "lat",
     "category",
@@ -39,6 +38,7 @@ const NAMES: [&str; 11] = [
     "route",
     "max_snap_m",
     "coords",
+    "properties",
 ];
 
 /// `mode=walk|straight` and walk mode's own parameters. Without `mode`, walk when
@@ -93,18 +93,80 @@ fn parse_mode(q: &mut RawQuery, has_network: bool) -> Result<NearestMode, ApiErr
     }
 }
 
+/// `properties=name,name`: which of the facilities' own properties each feature carries (all
+/// when absent; none when empty). The computed ones (`distance_m`, `rank`, …) always come.
+pub fn take_properties(
+    q: &mut RawQuery,
+    facilities: &Facilities,
+) -> Result<Option<(Selection, Vec<String>)>, ApiError> {
+    let Some(raw) = q.take("properties") else {
+        return Ok(None);
+    };
+    let names: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect();
+    match facilities.select(names.iter().map(String::as_str)) {
+        Ok(sel) => Ok(Some((sel, names))),
+        Err(bad) => Err(ApiError::bad_param(
+            "properties",
+            format!(
+                "unknown property '{bad}'; facilities have: {}",
+                facilities.property_names().collect::<Vec<_>>().join(", ")
+            ),
+        )),
+    }
+}
+
+/// A parsed `/nearest` query.
+pub struct NearestParams {
+    pub req: NearestRequest,
+    pub coords: Crs,
+    /// `properties=`, checked against the facilities' property names.
+    pub properties: Option<(Selection, Vec<String>)>,
+}
+
 /// Parse a query string; `has_network` decides the default mode.
-pub fn parse(query_string: &str, has_network: bool) -> Result<(NearestRequest, Crs), ApiError> {
+pub fn parse(query_string: &str, svc: &Service) -> Result<NearestParams, ApiError> {
     let mut q = RawQuery::parse(query_string)?;
     let coords = q.take_coords()?;
     let at = q.take_lonlat(coords)?;
+    parse_rest(q, svc, coords, at, &NAMES)
+}
+
+/// Parse the options of `POST /nearest/batch`: those of `/nearest` but the point (the body
+/// gives the origins; `req.at` is a placeholder).
+pub fn parse_options(query_string: &str, svc: &Service) -> Result<NearestParams, ApiError> {
+    let mut q = RawQuery::parse(query_string)?;
+    let coords = q.take_coords()?;
+    for name in ["lon", "lat"] {
+        if q.take(name).is_some() {
+            return Err(ApiError::bad_param(
+                name,
+                "the batch takes its origins from the body; drop lon and lat",
+            ));
+        }
+    }
+    parse_rest(q, svc, coords, LonLat { lon: 0.0, lat: 0.0 }, &NAMES[2..])
+}
+
+fn parse_rest(
+    mut q: RawQuery,
+    svc: &Service,
+    coords: Crs,
+    at: LonLat,
+    names: &[&str],
+) -> Result<NearestParams, ApiError> {
     let categories = q.take_categories()?;
     let k = q.take_k()?;
     let max_m = q.take_metres("max_m", MAX_M_MAX)?;
-    let mode = parse_mode(&mut q, has_network)?;
-    q.deny_rest(&NAMES)?;
-    Ok((
-        NearestRequest {
+    let mode = parse_mode(&mut q, svc.walk.is_some())?;
+    let properties = take_properties(&mut q, svc.indexes.facilities())?;
+    q.deny_rest(names)?;
+    Ok(NearestParams {
+        req: NearestRequest {
             at,
             categories,
             k,
@@ -112,7 +174,8 @@ pub fn parse(query_string: &str, has_network: bool) -> Result<(NearestRequest, C
             mode,
         },
         coords,
-    ))
+        properties,
+    })
 }
 
 /// Metres rounded to the centimetre.
@@ -122,67 +185,135 @@ fn cm(v: f64) -> f64 {
 
 /// `GET /nearest`.
 pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpResponse, ApiError> {
-    let (p, coords) = parse(req.query_string(), svc.walk.is_some())?;
-    let answer = nearest_async(svc.clone().into_inner(), p.clone())
+    let p = parse(req.query_string(), &svc)?;
+    let answer = nearest_async(svc.clone().into_inner(), p.req.clone())
         .await
-        .map_err(|e| query_problem(e, coords))?;
-    render(&svc, &p, coords, &answer)
+        .map_err(|e| query_problem(e, p.coords))?;
+    let mut out = Vec::with_capacity(512 + 640 * answer.hits.len());
+    write_collection(&svc, &p, &answer, &mut out)?;
+    Ok(HttpResponse::Ok().content_type(GEO_JSON).body(out))
 }
 
-fn render(
-    svc: &Service,
-    p: &NearestRequest,
-    coords: Crs,
+/// Write the `query` member straight into the response, byte for byte what the former `json!`
+/// tree printed (members, order, number formatting; `tests/nearest_splice.rs` compares),
+/// without building a `Value` tree per request.
+fn write_query(
+    p: &NearestParams,
     answer: &NearestAnswer,
-) -> Result<HttpResponse, ApiError> {
-    let features = svc.dataset.layer(LayerId::Facilities).unwrap_or_default();
-    let mut out: Vec<Value> = Vec::with_capacity(answer.hits.len());
+    out: &mut Vec<u8>,
+) -> serde_json::Result<()> {
+    fn member<T: serde::Serialize + ?Sized>(
+        out: &mut Vec<u8>,
+        first: bool,
+        key: &str,
+        v: &T,
+    ) -> serde_json::Result<()> {
+        if !first {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, key)?;
+        out.push(b':');
+        serde_json::to_writer(&mut *out, v)
+    }
+    let (req, coords) = (&p.req, p.coords);
+    let (lon_out, lat_out) = coords.from_wgs84(req.at.lon, req.at.lat);
+    out.push(b'{');
+    member(out, true, "lon", &round7(lon_out))?;
+    member(out, false, "lat", &round7(lat_out))?;
+    member(out, false, "coords", coords.as_str())?;
+    member(out, false, "categories", &answer.categories)?;
+    member(out, false, "k", &req.k.get())?;
+    member(out, false, "max_m", &req.max_m)?;
+    member(out, false, "mode", req.mode.as_str())?;
+    if let NearestMode::Walk(w) = req.mode {
+        member(out, false, "profile", w.profile.as_str())?;
+        member(out, false, "max_min", &w.max_min)?;
+        member(out, false, "route", &w.route)?;
+        member(out, false, "max_snap_m", &w.max_snap_m)?;
+        member(out, false, "snap_m", &answer.snap_m.map(cm))?;
+    }
+    if let Some((_, names)) = &p.properties {
+        member(out, false, "properties", names)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// Append the answer as a GeoJSON FeatureCollection to `out`: the facilities' Features are
+/// spliced from the bytes serialised at load ([`Facilities::write_feature`]), so the only
+/// per-request work is the computed properties.
+pub fn write_collection(
+    svc: &Service,
+    p: &NearestParams,
+    answer: &NearestAnswer,
+    out: &mut Vec<u8>,
+) -> Result<(), ApiError> {
+    out.extend_from_slice(br#"{"type":"FeatureCollection","query":"#);
+    write_query(p, answer, out).map_err(ApiError::internal)?;
+    out.extend_from_slice(br#","numberReturned":"#);
+    out.extend_from_slice(answer.hits.len().to_string().as_bytes());
+    out.extend_from_slice(br#","features":["#);
+    write_hits(svc, p, answer, None, &mut false, out)?;
+    out.extend_from_slice(b"]}");
+    Ok(())
+}
+
+/// Append the answer's facilities as comma-separated GeoJSON Features (a comma first when
+/// `any`, which is then set). `origin`, when given, is written as the first computed
+/// property (the batch endpoint names each answer's origin).
+pub fn write_hits(
+    svc: &Service,
+    p: &NearestParams,
+    answer: &NearestAnswer,
+    origin: Option<Extra<'_>>,
+    any: &mut bool,
+    out: &mut Vec<u8>,
+) -> Result<(), ApiError> {
+    let facilities = svc.indexes.facilities();
     for (rank, h) in answer.hits.iter().enumerate() {
-        let Some(feature) = features.get(h.facility) else {
+        if h.facility.index() >= facilities.len() {
             return Err(ApiError::internal(format!(
                 "facility index {} out of range",
-                h.facility
+                h.facility.index()
             )));
+        }
+        if std::mem::replace(any, true) {
+            out.push(b',');
+        }
+        let route = h
+            .walk
+            .as_ref()
+            .and_then(|w| w.route.as_ref())
+            .map(|line| super::walk::line_json(line, p.coords));
+        let mut extras: [(&str, Extra<'_>); 6] = [("", Extra::Int(0)); 6];
+        let mut n = 0;
+        let mut push = |k, v| {
+            extras[n] = (k, v);
+            n += 1;
         };
-        let mut extra = Map::new();
-        extra.insert("distance_m".into(), json!(cm(h.distance_m)));
+        if let Some(o) = origin {
+            push("origin", o);
+        }
+        push("distance_m", Extra::Num(cm(h.distance_m)));
         if let Some(w) = &h.walk {
             // 6 decimals: microminute precision, so clients can compare times exactly.
-            extra.insert(
-                "walk_min".into(),
-                json!((w.walk_s / 60.0 * 1e6).round() / 1e6),
+            push(
+                "walk_min",
+                Extra::Num((w.walk_s / 60.0 * 1e6).round() / 1e6),
             );
-            extra.insert("walk_m".into(), json!(cm(w.walk_m)));
-            if let Some(line) = &w.route {
-                extra.insert("route".into(), super::walk::line_json(line, coords));
+            push("walk_m", Extra::Num(cm(w.walk_m)));
+            if let Some(r) = &route {
+                push("route", Extra::Json(r));
             }
         }
-        extra.insert("rank".into(), json!(rank + 1));
-        out.push(feature_value(feature, coords, Some(extra)));
+        push("rank", Extra::Int(rank + 1));
+        facilities.write_feature(
+            h.facility,
+            p.coords,
+            p.properties.as_ref().map(|(s, _)| s),
+            &extras[..n],
+            out,
+        );
     }
-    // Echo the point in the caller's system, rounded like every output coordinate (the
-    // conversion round trip leaves ~1e-10 noise).
-    let (lon_out, lat_out) = coords.from_wgs84(p.at.lon, p.at.lat);
-    let mut query = json!({
-        "lon": round7(lon_out),
-        "lat": round7(lat_out),
-        "coords": coords.as_str(),
-        "categories": answer.categories,
-        "k": p.k.get(),
-        "max_m": p.max_m,
-        "mode": p.mode.as_str(),
-    });
-    if let (NearestMode::Walk(w), Some(m)) = (p.mode, query.as_object_mut()) {
-        m.insert("profile".into(), json!(w.profile.as_str()));
-        m.insert("max_min".into(), json!(w.max_min));
-        m.insert("route".into(), json!(w.route));
-        m.insert("max_snap_m".into(), json!(w.max_snap_m));
-        m.insert("snap_m".into(), json!(answer.snap_m.map(cm)));
-    }
-    Ok(geojson_response(&json!({
-        "type": "FeatureCollection",
-        "query": query,
-        "numberReturned": out.len(),
-        "features": out,
-    })))
+    Ok(())
 }

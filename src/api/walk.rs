@@ -50,6 +50,12 @@ pub fn query_problem(e: QueryError, coords: Crs) -> ApiError {
         QueryError::Plan(p) => plan_error(p),
         QueryError::NotFound(detail) => ApiError::not_found(detail),
         QueryError::Internal(cause) => ApiError::internal(cause),
+        QueryError::Busy { retry_after_s } => ApiError::new(
+            ProblemKind::Busy,
+            format!(
+                "every core is busy and the queue of heavy requests (isochrones, coverage, batches) is full; retry in {retry_after_s} s (Retry-After)"
+            ),
+        ),
     }
 }
 

@@ -11,12 +11,13 @@ mod locate;
 mod nearest;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use geo::{BoundingRect, Rect};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
-use crate::model::{Area, Building, Facility, FeatureError, LayerId, LocalProj};
+use crate::model::{Area, Building, Facilities, FacilityId, FeatureError, LayerId, LocalProj};
 use crate::store::Dataset;
 
 pub use locate::Located;
@@ -24,6 +25,8 @@ pub use nearest::{Hit, distance_m};
 
 /// An R-tree entry of a point in local metres, carrying its position in the layer's vector.
 pub type PointEntry = GeomWithData<[f64; 2], usize>;
+/// An R-tree entry of a facility in local metres.
+pub type FacilityEntry = GeomWithData<[f64; 2], FacilityId>;
 /// An R-tree entry of a feature's lon/lat envelope, carrying its position in the layer.
 pub type EnvelopeEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
@@ -74,12 +77,13 @@ pub struct Indexes {
     layers: BTreeMap<LayerId, LayerIndex>,
     /// Typed polygon layers for point-in-polygon, same order as the dataset's layer.
     areas: BTreeMap<LayerId, Vec<Area>>,
-    /// Facilities with `community`/`grid` filled in by point-in-polygon where the file had none.
-    facilities: Vec<Facility>,
+    /// Facilities with `community`/`grid` filled in by point-in-polygon where the file had none;
+    /// shared with the walking world.
+    facilities: Arc<Facilities>,
     /// Facility points (local metres) per category id.
-    facility_trees: BTreeMap<String, RTree<PointEntry>>,
+    facility_trees: BTreeMap<String, RTree<FacilityEntry>>,
     /// Every facility point (local metres), for queries over all categories.
-    all_facilities: RTree<PointEntry>,
+    all_facilities: RTree<FacilityEntry>,
     buildings: Vec<Building>,
     building_tree: RTree<PointEntry>,
 }
@@ -154,34 +158,24 @@ impl Indexes {
             proj,
             layers,
             areas,
-            facilities: Vec::new(),
+            facilities: Arc::default(),
             facility_trees: BTreeMap::new(),
             all_facilities: RTree::new(),
             buildings: Vec::new(),
             building_tree: RTree::new(),
         };
 
-        let mut facilities = ds
-            .layer(LayerId::Facilities)
-            .unwrap_or_default()
-            .iter()
-            .map(Facility::from_feature)
-            .collect::<Result<Vec<_>, _>>()?;
-        for fac in &mut facilities {
-            // Link by point-in-polygon only where the file says nothing, so a deliberate
-            // assignment in the data (a facility serving a neighbouring grid) is kept.
-            if fac.community.is_none() || fac.grid.is_none() {
+        // Link by point-in-polygon only where the file says nothing, so a deliberate
+        // assignment in the data (a facility serving a neighbouring grid) is kept.
+        let facilities =
+            Facilities::build(ds.layer(LayerId::Facilities).unwrap_or_default(), |fac| {
                 let at = idx.locate(fac.position.x(), fac.position.y());
-                if fac.community.is_none() {
-                    fac.community = at
-                        .community
-                        .map(|i| idx.areas[&LayerId::Communities][i].id.clone());
-                }
-                if fac.grid.is_none() {
-                    fac.grid = at.grid.map(|i| idx.areas[&LayerId::Grids][i].id.clone());
-                }
-            }
-        }
+                (
+                    at.community
+                        .map(|i| idx.areas[&LayerId::Communities][i].id.clone()),
+                    at.grid.map(|i| idx.areas[&LayerId::Grids][i].id.clone()),
+                )
+            })?;
         // Linked ids are served as properties (see `Service`), so they can be filtered on.
         if let Some(li) = idx.layers.get_mut(&LayerId::Facilities) {
             if facilities.iter().any(|f| f.community.is_some()) {
@@ -191,22 +185,22 @@ impl Indexes {
                 li.properties.insert("grid".into());
             }
         }
-        let mut per_cat: BTreeMap<String, Vec<PointEntry>> = BTreeMap::new();
+        let mut per_cat: BTreeMap<String, Vec<FacilityEntry>> = BTreeMap::new();
         let mut all = Vec::with_capacity(facilities.len());
-        for (i, fac) in facilities.iter().enumerate() {
+        for fac in facilities.iter() {
             let (x, y) = proj.to_xy(fac.position.x(), fac.position.y());
-            all.push(GeomWithData::new([x, y], i));
+            all.push(GeomWithData::new([x, y], fac.facility));
             per_cat
-                .entry(fac.category.clone())
+                .entry(fac.category.to_string())
                 .or_default()
-                .push(GeomWithData::new([x, y], i));
+                .push(GeomWithData::new([x, y], fac.facility));
         }
         idx.facility_trees = per_cat
             .into_iter()
             .map(|(c, v)| (c, RTree::bulk_load(v)))
             .collect();
         idx.all_facilities = RTree::bulk_load(all);
-        idx.facilities = facilities;
+        idx.facilities = Arc::new(facilities);
 
         let buildings = ds
             .layer(LayerId::Buildings)
@@ -248,7 +242,7 @@ impl Indexes {
     /// Facilities in file order, with `community`/`grid` linked by point-in-polygon where the
     /// file had none (still `None` outside every community/grid or without those layers).
     #[must_use]
-    pub fn facilities(&self) -> &[Facility] {
+    pub fn facilities(&self) -> &Arc<Facilities> {
         &self.facilities
     }
 

@@ -4,13 +4,15 @@ use geo::{Distance, Geodesic, Point};
 
 use rstar::RTree;
 
-use super::{Indexes, PointEntry};
+use crate::model::FacilityId;
+
+use super::{FacilityEntry, Indexes};
 
 /// One facility found by a nearest query.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
-    /// Position of the facility in [`Indexes::facilities`] (= the dataset's facilities layer).
-    pub facility: usize,
+    /// The facility (its row in [`Indexes::facilities`] = its position in the layer).
+    pub facility: FacilityId,
     /// Distance from the query point in metres: the geodesic on the WGS84 ellipsoid.
     pub distance_m: f64,
 }
@@ -54,7 +56,7 @@ impl Indexes {
         let (x, y) = self.proj.to_xy(lon, lat);
         let limit_m = max_m.unwrap_or(f64::INFINITY);
         // Every category: one walk of the all-facilities tree instead of one per category.
-        let trees: Vec<&RTree<PointEntry>> = match categories {
+        let trees: Vec<&RTree<FacilityEntry>> = match categories {
             None => vec![&self.all_facilities],
             Some(list) => list
                 .iter()
@@ -71,8 +73,7 @@ impl Indexes {
                 if d2.sqrt() > bound_m * PRUNE_SLACK + PRUNE_SLACK_M {
                     break;
                 }
-                let fac = &self.facilities[entry.data];
-                let d = distance_m(origin, fac.position);
+                let d = distance_m(origin, self.facilities.position(entry.data));
                 if d > limit_m {
                     continue;
                 }
@@ -96,7 +97,7 @@ impl Indexes {
             std::cmp::Ordering::Less => true,
             std::cmp::Ordering::Greater => false,
             std::cmp::Ordering::Equal => {
-                self.facilities[a.facility].id < self.facilities[b.facility].id
+                self.facilities.id(a.facility) < self.facilities.id(b.facility)
             }
         }
     }

@@ -4,6 +4,7 @@ pub mod bbox;
 pub mod category;
 pub mod crs;
 pub mod entities;
+pub mod facilities;
 pub mod feature;
 pub mod geojson;
 pub mod layer;
@@ -14,6 +15,7 @@ pub use bbox::{Bbox, BboxError};
 pub use category::{Category, Taxonomy, Threshold};
 pub use crs::Crs;
 pub use entities::{Area, Building, Facility, FeatureError, Walkway, WalkwayKind};
+pub use facilities::{Extra, Facilities, FacilityId, FacilityRef, Selection};
 pub use feature::Feature;
 pub use layer::{GeometryKind, LayerId};
 pub use params::{

@@ -410,6 +410,12 @@ impl CategoryId {
     }
 }
 
+impl AsRef<str> for CategoryId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for CategoryId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

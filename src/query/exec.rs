@@ -2,6 +2,7 @@
 //! call, so a burst of isochrones or coverage reports never holds `/locate` up.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 
 use crate::walk::Searcher;
@@ -23,13 +24,55 @@ pub fn with_searcher<R>(f: impl FnOnce(&mut Searcher) -> R) -> R {
     })
 }
 
-/// A counting semaphore over the heavy jobs running at once. The blocking pool grows to
-/// hundreds of threads; without a bound a burst of isochrones makes that many runnable
-/// threads, and the scheduler's fair share leaves the event loops (and `/locate`) a sliver
-/// of the CPU. Waiting threads sleep on the condvar and cost nothing.
+/// The heavy pool's admission: at most [`heavy_jobs_max`] jobs run at once (one per core, so
+/// no core idles while isochrones queue), later ones wait their turn in arrival order (first
+/// come, first served, so a burst from one client cannot starve another's request), and at
+/// most [`QUEUE_PER_CORE`] per core wait: beyond that the caller is told to retry
+/// ([`QueryError::Busy`]) instead of piling up threads and latency. Cheap requests
+/// (`/locate`, features, small walking-nearest) never enter: they run on the event loops,
+/// which a bounded number of heavy threads cannot crowd out (the blocking pool grows to
+/// hundreds of threads; without the bound the scheduler's fair share would leave the event
+/// loops a sliver of the CPU). Waiting threads sleep on the condvar and cost nothing.
 struct Gate {
-    free: Mutex<usize>,
-    freed: Condvar,
+    state: Mutex<GateState>,
+    turn: Condvar,
+    running_max: usize,
+    waiting_max: usize,
+}
+
+struct GateState {
+    running: usize,
+    /// Tickets of the jobs admitted and not yet running, oldest first.
+    queue: VecDeque<u64>,
+    next_ticket: u64,
+}
+
+/// How many heavy jobs may wait per core before new ones are refused with a 503.
+pub const QUEUE_PER_CORE: usize = 32;
+
+/// Seconds a refused caller is told to wait before retrying.
+pub const RETRY_AFTER_S: u32 = 1;
+
+/// A place in the queue, taken on the event loop (never blocks). Dropped without being
+/// admitted — the runtime cancelled the blocking task before it started (shutdown), or the
+/// job was abandoned — it leaves the queue, so the tickets behind it are not stuck forever.
+struct Ticket {
+    gate: &'static Gate,
+    id: u64,
+    admitted: bool,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if self.admitted {
+            return;
+        }
+        let mut st = self.gate.lock();
+        if let Some(at) = st.queue.iter().position(|&t| t == self.id) {
+            st.queue.remove(at);
+        }
+        self.gate.turn.notify_all();
+    }
 }
 
 /// Releases its slot on drop, so a panicking job cannot leak it.
@@ -38,50 +81,87 @@ struct Permit(&'static Gate);
 impl Gate {
     fn global() -> &'static Gate {
         static GATE: OnceLock<Gate> = OnceLock::new();
-        GATE.get_or_init(|| Gate {
-            free: Mutex::new(heavy_jobs_max()),
-            freed: Condvar::new(),
+        GATE.get_or_init(|| {
+            let running_max = heavy_jobs_max();
+            Gate {
+                state: Mutex::new(GateState {
+                    running: 0,
+                    queue: VecDeque::new(),
+                    next_ticket: 0,
+                }),
+                turn: Condvar::new(),
+                running_max,
+                waiting_max: running_max * QUEUE_PER_CORE,
+            }
         })
     }
 
-    fn acquire(&'static self) -> Permit {
-        // A poisoned lock only means another job panicked; the count itself is still valid.
-        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-        while *free == 0 {
-            free = self
-                .freed
-                .wait(free)
-                .unwrap_or_else(PoisonError::into_inner);
+    fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
+        // A poisoned lock only means another job panicked; the counts are still valid.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Join the queue, or refuse when it is full.
+    fn enter(&'static self) -> Result<Ticket, QueryError> {
+        let mut st = self.lock();
+        if st.queue.len() >= self.waiting_max {
+            return Err(QueryError::Busy {
+                retry_after_s: RETRY_AFTER_S,
+            });
         }
-        *free -= 1;
-        Permit(self)
+        let t = st.next_ticket;
+        st.next_ticket += 1;
+        st.queue.push_back(t);
+        Ok(Ticket {
+            gate: self,
+            id: t,
+            admitted: false,
+        })
+    }
+}
+
+impl Ticket {
+    /// Wait (blocking) until this ticket is the oldest and a core is free.
+    fn wait(mut self) -> Permit {
+        let gate = self.gate;
+        let mut st = gate.lock();
+        while !(st.running < gate.running_max && st.queue.front() == Some(&self.id)) {
+            st = gate.turn.wait(st).unwrap_or_else(PoisonError::into_inner);
+        }
+        st.queue.pop_front();
+        st.running += 1;
+        self.admitted = true;
+        // The next ticket may be able to start too.
+        gate.turn.notify_all();
+        Permit(gate)
     }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        let mut free = self.0.free.lock().unwrap_or_else(PoisonError::into_inner);
-        *free += 1;
-        self.0.freed.notify_one();
+        let mut st = self.0.lock();
+        st.running -= 1;
+        self.0.turn.notify_all();
     }
 }
 
-/// How many heavy jobs may run at once: one fewer than the cores (at least one), so one
-/// core's worth of CPU always stays with the event loops.
+/// How many heavy jobs may run at once: one per core. The event loops stay responsive
+/// because cheap requests never queue behind heavy ones (they do not enter the gate) and
+/// the heavy threads are bounded; the former `cores − 1` left a core idle under a burst.
 #[must_use]
 pub fn heavy_jobs_max() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .saturating_sub(1)
-        .max(1)
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
-/// Run heavy work on the blocking pool, at most [`heavy_jobs_max`] jobs at once.
+/// Run heavy work on the blocking pool, at most [`heavy_jobs_max`] jobs at once, in arrival
+/// order; [`QueryError::Busy`] when the queue is full.
 pub async fn offload<R: Send + 'static>(
     f: impl FnOnce(&mut Searcher) -> R + Send + 'static,
 ) -> Result<R, QueryError> {
+    let gate = Gate::global();
+    let ticket = gate.enter()?;
     tokio::task::spawn_blocking(move || {
-        let _permit = Gate::global().acquire();
+        let _permit = ticket.wait();
         with_searcher(f)
     })
     .await
@@ -104,5 +184,108 @@ pub async fn small_or_offload<R: Send + 'static>(
         Ok(with_searcher(f))
     } else {
         offload(f).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, mpsc};
+
+    use super::*;
+
+    fn gate(running_max: usize, waiting_max: usize) -> &'static Gate {
+        Box::leak(Box::new(Gate {
+            state: Mutex::new(GateState {
+                running: 0,
+                queue: VecDeque::new(),
+                next_ticket: 0,
+            }),
+            turn: Condvar::new(),
+            running_max,
+            waiting_max,
+        }))
+    }
+
+    #[test]
+    fn a_full_queue_refuses_with_busy_and_frees_as_jobs_start() {
+        let g = gate(1, 2);
+        let a = g.enter().unwrap();
+        let b = g.enter().unwrap();
+        assert!(matches!(g.enter(), Err(QueryError::Busy { .. })));
+        let pa = a.wait();
+        // `a` left the queue when it started: one place is free again.
+        let c = g.enter().unwrap();
+        drop(pa);
+        drop(b.wait());
+        drop(c.wait());
+    }
+
+    #[test]
+    fn a_ticket_dropped_before_its_turn_leaves_the_queue() {
+        let g = gate(1, 4);
+        let a = g.enter().unwrap();
+        let b = g.enter().unwrap();
+        // The runtime cancelled `a`'s task before it ran: `b` is now first in line.
+        drop(a);
+        assert_eq!(g.lock().queue.iter().copied().collect::<Vec<_>>(), [b.id]);
+        drop(b.wait());
+        assert!(g.lock().queue.is_empty());
+        assert_eq!(g.lock().running, 0);
+    }
+
+    #[test]
+    fn jobs_start_in_arrival_order() {
+        let g = gate(1, 16);
+        let hold = g.enter().unwrap();
+        let held = hold.wait();
+        let tickets: Vec<Ticket> = (0..6).map(|_| g.enter().unwrap()).collect();
+        let (tx, rx) = mpsc::channel();
+        // Start the waiters in reverse order: admission must still follow the tickets.
+        let handles: Vec<_> = tickets
+            .into_iter()
+            .enumerate()
+            .rev()
+            .map(|(i, t)| {
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    let _p = t.wait();
+                    tx.send(i).unwrap();
+                })
+            })
+            .collect();
+        drop(held);
+        for h in handles {
+            h.join().unwrap();
+        }
+        drop(tx);
+        assert_eq!(rx.iter().collect::<Vec<_>>(), (0..6).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn never_more_running_than_the_bound() {
+        let g = gate(2, 64);
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let handles: Vec<_> = (0..12)
+            .map(|_| {
+                let t = g.enter().unwrap();
+                let (running, peak) = (Arc::clone(&running), Arc::clone(&peak));
+                std::thread::spawn(move || {
+                    let _p = t.wait();
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    std::thread::yield_now();
+                    running.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert!(peak.load(Ordering::SeqCst) <= 2);
+        assert!(peak.load(Ordering::SeqCst) >= 1);
     }
 }

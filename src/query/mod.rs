@@ -62,6 +62,9 @@ pub enum QueryError {
     /// A feature or collection that does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// Too many heavy requests are waiting; try again after `retry_after_s` seconds.
+    #[error("the service is busy with heavy requests; retry in {retry_after_s} s")]
+    Busy { retry_after_s: u32 },
     /// A failure of ours; the message is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use geo::{LineString, Point};
 
 use crate::index::distance_m;
-use crate::model::{CategoryId, K, LayerId, LonLat, ParamError, Profile};
+use crate::model::{CategoryId, FacilityId, K, LayerId, LonLat, ParamError, Profile};
 use crate::service::Service;
 use crate::walk::{NearestQuery, Origin, Searcher, nearest};
 
@@ -71,8 +71,8 @@ pub struct WalkLeg {
 /// One facility found, in rank order.
 #[derive(Debug, Clone)]
 pub struct NearestHit {
-    /// Position of the facility in the facilities layer.
-    pub facility: usize,
+    /// The facility (its position in the facilities layer).
+    pub facility: FacilityId,
     /// Geodesic (WGS84) distance from the query point, metres.
     pub distance_m: f64,
     /// Walk mode only.
@@ -122,7 +122,36 @@ impl Service {
         }
     }
 
-    fn nearest_checks(&self, req: &NearestRequest) -> Result<(), QueryError> {
+    /// Answers for many origins with the options of `template` (its `at` is ignored), in
+    /// origin order, computed on every core (rayon; each thread keeps its own searcher). The
+    /// request-wide checks fail the whole call; an origin that cannot join the network fails
+    /// only its own answer.
+    pub fn nearest_many(
+        &self,
+        origins: &[LonLat],
+        template: &NearestRequest,
+    ) -> Result<Vec<Result<NearestAnswer, QueryError>>, QueryError> {
+        use rayon::prelude::*;
+        self.nearest_checks(template)?;
+        Ok(origins
+            .par_iter()
+            .map(|&at| {
+                let req = NearestRequest {
+                    at,
+                    categories: template.categories.clone(),
+                    ..*template
+                };
+                match req.mode {
+                    NearestMode::Straight => Ok(self.nearest_straight(&req)),
+                    NearestMode::Walk(w) => exec::with_searcher(|s| self.nearest_walk(&req, w, s)),
+                }
+            })
+            .collect())
+    }
+
+    /// The checks that do not depend on the query point: the layers exist, the categories
+    /// are known.
+    pub fn nearest_checks(&self, req: &NearestRequest) -> Result<(), QueryError> {
         if self.dataset.layer(LayerId::Facilities).is_none() {
             return Err(QueryError::layer(
                 LayerId::Facilities,
@@ -144,16 +173,12 @@ impl Service {
     }
 
     fn nearest_straight(&self, req: &NearestRequest) -> NearestAnswer {
-        let categories: Option<Vec<String>> = req
-            .categories
-            .as_ref()
-            .map(|cs| cs.iter().map(|c| c.as_str().to_string()).collect());
         let hits = self
             .indexes
             .nearest_straight(
                 req.at.lon,
                 req.at.lat,
-                categories.as_deref(),
+                req.categories.as_deref(),
                 req.k.get(),
                 req.max_m,
             )
@@ -215,9 +240,9 @@ impl Service {
             // `max_m` bounds the walked metres of the routes found (the fastest ones).
             .filter(|h| req.max_m.is_none_or(|m| h.walk_m <= m))
             .filter_map(|h| {
-                let fac = world.facilities.get(h.target)?;
+                let fac = world.facilities.at(h.target)?;
                 Some(NearestHit {
-                    facility: h.target,
+                    facility: fac.facility,
                     distance_m: distance_m(origin, fac.position),
                     walk: Some(WalkLeg {
                         walk_s: h.walk_s,

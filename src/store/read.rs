@@ -129,10 +129,20 @@ pub fn parse_layer(path: &Path, text: &str) -> Result<Vec<Feature>, StoreError> 
             id,
             geometry,
             elevation_m,
-            properties: f.properties.unwrap_or_default(),
+            properties: exact(f.properties.unwrap_or_default()),
         });
     }
     Ok(out)
+}
+
+/// The map re-made at exactly its size: a parsed map has grown by doubling, and the layers
+/// stay in memory for the life of the server (thousands of maps).
+fn exact(
+    m: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut out = serde_json::Map::with_capacity(m.len());
+    out.extend(m);
+    out
 }
 
 fn first_non_finite(g: &geo::Geometry<f64>) -> Option<(f64, f64)> {

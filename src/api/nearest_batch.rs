@@ -1,0 +1,489 @@
+//! `POST /nearest/batch?category=&k=&mode=&profile=&…`: `/nearest` for up to
+//! [`ORIGINS_MAX`] origins at once, the body a GeoJSON FeatureCollection of Points or a CSV
+//! (`lon,lat[,id]` header), the answer in the same format, streamed chunk by chunk while
+//! later chunks are still being computed on every core.
+//!
+//! Each origin's answer is exactly `/nearest`'s for that point with the same parameters:
+//! GeoJSON gives the same Features with an `origin` property (the origin's feature id, else
+//! its 0-based position); CSV gives one row per facility found. An origin that cannot join
+//! the walking network gets a record with an `error` instead of failing the batch.
+
+use std::sync::Arc;
+
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::Value;
+
+use crate::model::{Crs, Extra, LonLat};
+use crate::query::{NearestAnswer, NearestMode, QueryError, exec};
+use crate::service::Service;
+
+use super::error::{ApiError, ProblemKind};
+use super::features::GEO_JSON;
+use super::nearest::{NearestParams, parse_options, write_hits};
+use super::walk::query_problem;
+
+/// Most origins in one request: a 15-minute-city study of a whole district's buildings.
+pub const ORIGINS_MAX: usize = 100_000;
+/// Largest body: 100,000 GeoJSON origins with ids and a few properties each.
+pub const BODY_MAX_BYTES: usize = 64 << 20;
+/// Origins per computed and streamed chunk: big enough to keep every core busy, small
+/// enough that the first bytes leave early and memory stays flat.
+const CHUNK: usize = 2048;
+
+const CSV: &str = "text/csv";
+
+/// The body's format, which is also the answer's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    GeoJson,
+    Csv,
+}
+
+/// How an origin is named in the answer: its id from the body, else its position.
+#[derive(Debug, Clone)]
+enum Label {
+    Index(usize),
+    Id(Value),
+    Text(String),
+}
+
+impl Label {
+    fn extra(&self) -> Extra<'_> {
+        match self {
+            Label::Index(i) => Extra::Int(*i),
+            Label::Id(v) => Extra::Json(v),
+            Label::Text(s) => Extra::Str(s),
+        }
+    }
+
+    fn csv(&self) -> String {
+        match self {
+            Label::Index(i) => i.to_string(),
+            Label::Id(Value::String(s)) | Label::Text(s) => csv_field(s),
+            Label::Id(v) => csv_field(&v.to_string()),
+        }
+    }
+}
+
+struct Batch {
+    format: Format,
+    params: NearestParams,
+    origins: Vec<LonLat>,
+    labels: Vec<Label>,
+}
+
+fn bad_row(row: usize, detail: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ProblemKind::BadBody, format!("origin {row}: {detail}"))
+}
+
+fn too_many(n: usize) -> ApiError {
+    ApiError::new(
+        ProblemKind::PayloadTooLarge,
+        format!(
+            "{n} origins is over the limit of {ORIGINS_MAX}; split the batch into several requests"
+        ),
+    )
+}
+
+/// A GeoJSON FeatureCollection of Point features (coordinates in `crs`).
+fn parse_geojson(body: &[u8], crs: Crs) -> Result<(Vec<LonLat>, Vec<Label>), ApiError> {
+    // Only what an origin needs is kept while parsing (its id and geometry); properties and
+    // any other member are skipped unparsed, so a 100,000-origin body with attributes does
+    // not become a tree of 100,000 property maps.
+    #[derive(serde::Deserialize)]
+    struct Origin {
+        #[serde(default)]
+        id: Option<Value>,
+        #[serde(default)]
+        geometry: Value,
+    }
+    #[derive(serde::Deserialize)]
+    struct Collection {
+        #[serde(rename = "type")]
+        kind: String,
+        features: Vec<Origin>,
+    }
+    let fc: Collection = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            ProblemKind::BadBody,
+            format!("the body is not a GeoJSON FeatureCollection: {e}"),
+        )
+    })?;
+    if fc.kind != "FeatureCollection" {
+        return Err(ApiError::new(
+            ProblemKind::BadBody,
+            format!("type is '{}'; send a FeatureCollection", fc.kind),
+        ));
+    }
+    if fc.features.len() > ORIGINS_MAX {
+        return Err(too_many(fc.features.len()));
+    }
+    let mut origins = Vec::with_capacity(fc.features.len());
+    let mut labels = Vec::with_capacity(fc.features.len());
+    for (i, f) in fc.features.into_iter().enumerate() {
+        let g = &f.geometry;
+        if g["type"] != "Point" {
+            return Err(bad_row(
+                i,
+                "geometry must be a Point with [lon, lat] coordinates",
+            ));
+        }
+        let c = &g["coordinates"];
+        let (Some(lon), Some(lat)) = (c[0].as_f64(), c[1].as_f64()) else {
+            return Err(bad_row(i, "coordinates must be [lon, lat] numbers"));
+        };
+        origins
+            .push(LonLat::from_numbers("coordinates", lon, lat, crs).map_err(|e| bad_row(i, e))?);
+        labels.push(match f.id {
+            Some(id @ (Value::String(_) | Value::Number(_))) => Label::Id(id),
+            _ => Label::Index(i),
+        });
+    }
+    Ok((origins, labels))
+}
+
+/// One CSV field: unquoted, or `"…"` with `""` for a quote.
+fn unquote(field: &str) -> String {
+    let f = field.trim();
+    match f.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+        Some(inner) => inner.replace("\"\"", "\""),
+        None => f.to_string(),
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// CSV with a `lon,lat` or `lon,lat,id` header (coordinates in `crs`).
+fn parse_csv(body: &[u8], crs: Crs) -> Result<(Vec<LonLat>, Vec<Label>), ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::new(ProblemKind::BadBody, format!("the CSV is not UTF-8: {e}")))?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<String> = lines
+        .next()
+        .unwrap_or("")
+        .split(',')
+        .map(|h| unquote(h).to_ascii_lowercase())
+        .collect();
+    let with_id = match header.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["lon", "lat"] => false,
+        ["lon", "lat", "id"] => true,
+        _ => {
+            return Err(ApiError::new(
+                ProblemKind::BadBody,
+                format!(
+                    "the CSV header is '{}'; it must be lon,lat or lon,lat,id",
+                    header.join(",")
+                ),
+            ));
+        }
+    };
+    let mut origins = Vec::new();
+    let mut labels = Vec::new();
+    for (i, line) in lines.enumerate() {
+        if i >= ORIGINS_MAX {
+            return Err(too_many(i + 1 + text.lines().skip(i + 2).count()));
+        }
+        let mut parts = line.splitn(3, ',');
+        let (lon, lat, rest) = (parts.next(), parts.next(), parts.next());
+        let (Some(lon), Some(lat)) = (lon, lat) else {
+            return Err(bad_row(i, format!("'{line}' needs lon,lat")));
+        };
+        origins.push(LonLat::parse(&unquote(lon), &unquote(lat), crs).map_err(|e| bad_row(i, e))?);
+        labels.push(match (with_id, rest) {
+            (true, Some(id)) => Label::Text(unquote(id)),
+            (true, None) => return Err(bad_row(i, format!("'{line}' needs lon,lat,id"))),
+            (false, Some(_)) => {
+                return Err(bad_row(i, format!("'{line}' has more than lon,lat")));
+            }
+            (false, None) => Label::Index(i),
+        });
+    }
+    Ok((origins, labels))
+}
+
+/// The CSV answer's header.
+const CSV_HEADER: &str = "origin,rank,id,name,category,lon,lat,distance_m,walk_min,walk_m,error\n";
+
+/// Render the answers of origins `first..` into `out`; `any` says whether a GeoJSON feature
+/// was already written (for the separating comma).
+fn render_chunk(
+    svc: &Service,
+    b: &Batch,
+    first: usize,
+    answers: &[Result<NearestAnswer, QueryError>],
+    any: &mut bool,
+    out: &mut Vec<u8>,
+) -> Result<(), ApiError> {
+    use std::fmt::Write as _;
+    let facilities = svc.indexes.facilities();
+    for (j, answer) in answers.iter().enumerate() {
+        let label = &b.labels[first + j];
+        match (b.format, answer) {
+            (Format::GeoJson, Ok(a)) => {
+                write_hits(svc, &b.params, a, Some(label.extra()), any, out)?;
+            }
+            (Format::GeoJson, Err(e)) => {
+                if std::mem::replace(any, true) {
+                    out.push(b',');
+                }
+                let detail = query_problem(clone_error(e), b.params.coords).detail;
+                out.extend_from_slice(
+                    br#"{"type":"Feature","geometry":null,"properties":{"origin":"#,
+                );
+                serde_json::to_writer(&mut *out, &label.extra_value())
+                    .map_err(ApiError::internal)?;
+                out.extend_from_slice(br#","error":"#);
+                serde_json::to_writer(&mut *out, &detail).map_err(ApiError::internal)?;
+                out.extend_from_slice(b"}}");
+            }
+            (Format::Csv, Ok(a)) => {
+                let mut s = String::new();
+                for (rank, h) in a.hits.iter().enumerate() {
+                    let Some(f) = facilities.at(h.facility.index()) else {
+                        return Err(ApiError::internal(format!(
+                            "facility index {} out of range",
+                            h.facility.index()
+                        )));
+                    };
+                    let (lon, lat) = b.params.coords.from_wgs84(f.position.x(), f.position.y());
+                    let _ = write!(
+                        s,
+                        "{},{},{},{},{},{},{},{}",
+                        label.csv(),
+                        rank + 1,
+                        csv_field(f.id),
+                        csv_field(f.name),
+                        csv_field(f.category),
+                        crate::model::geojson::round7(lon),
+                        crate::model::geojson::round7(lat),
+                        cm(h.distance_m),
+                    );
+                    match &h.walk {
+                        Some(w) => {
+                            let _ = writeln!(
+                                s,
+                                ",{},{},",
+                                (w.walk_s / 60.0 * 1e6).round() / 1e6,
+                                cm(w.walk_m)
+                            );
+                        }
+                        None => s.push_str(",,,\n"),
+                    }
+                }
+                out.extend_from_slice(s.as_bytes());
+            }
+            (Format::Csv, Err(e)) => {
+                let detail = query_problem(clone_error(e), b.params.coords).detail;
+                let line = format!("{},,,,,,,,,,{}\n", label.csv(), csv_field(&detail));
+                out.extend_from_slice(line.as_bytes());
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Label {
+    fn extra_value(&self) -> Value {
+        match self {
+            Label::Index(i) => Value::from(*i),
+            Label::Id(v) => v.clone(),
+            Label::Text(s) => Value::String(s.clone()),
+        }
+    }
+}
+
+/// A per-origin error, re-made to be rendered (the problem takes it by value).
+fn clone_error(e: &QueryError) -> QueryError {
+    match e {
+        QueryError::OffNetwork {
+            what,
+            error,
+            profile,
+        } => QueryError::OffNetwork {
+            what: what.clone(),
+            error: error.clone(),
+            profile: *profile,
+        },
+        QueryError::OutsideArea { at } => QueryError::OutsideArea { at: *at },
+        other => QueryError::Internal(other.to_string()),
+    }
+}
+
+fn cm(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// The `query` member of a GeoJSON answer: the options used and the number of origins.
+fn options_json(svc: &Service, b: &Batch) -> Value {
+    let req = &b.params.req;
+    let categories: Vec<String> = match &req.categories {
+        Some(cs) => cs.iter().map(|c| c.as_str().to_string()).collect(),
+        None => svc.category_ids(),
+    };
+    let mut q = serde_json::json!({
+        "coords": b.params.coords.as_str(),
+        "categories": categories,
+        "k": req.k.get(),
+        "max_m": req.max_m,
+        "mode": req.mode.as_str(),
+    });
+    if let Some(m) = q.as_object_mut() {
+        if let NearestMode::Walk(w) = req.mode {
+            m.insert("profile".into(), w.profile.as_str().into());
+            m.insert("max_min".into(), w.max_min.into());
+            m.insert("route".into(), w.route.into());
+            m.insert("max_snap_m".into(), w.max_snap_m.into());
+        }
+        if let Some((_, names)) = &b.params.properties {
+            m.insert("properties".into(), names.clone().into());
+        }
+        m.insert("origins".into(), b.origins.len().into());
+    }
+    q
+}
+
+/// The bytes before the first chunk.
+fn head(svc: &Service, b: &Batch) -> Result<Vec<u8>, ApiError> {
+    match b.format {
+        Format::Csv => Ok(CSV_HEADER.as_bytes().to_vec()),
+        Format::GeoJson => {
+            let mut out = br#"{"type":"FeatureCollection","query":"#.to_vec();
+            serde_json::to_writer(&mut out, &options_json(svc, b)).map_err(ApiError::internal)?;
+            out.extend_from_slice(br#","features":["#);
+            Ok(out)
+        }
+    }
+}
+
+/// `POST /nearest/batch`.
+pub async fn post(
+    req: HttpRequest,
+    payload: web::Payload,
+    svc: web::Data<Service>,
+) -> Result<HttpResponse, ApiError> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let format = match content_type.as_str() {
+        "text/csv" => Format::Csv,
+        "application/geo+json" | "application/json" => Format::GeoJson,
+        other => {
+            return Err(ApiError::new(
+                ProblemKind::BadBody,
+                format!(
+                    "Content-Type '{other}' is not accepted; send application/geo+json (a FeatureCollection of Points) or text/csv (lon,lat[,id] header)"
+                ),
+            ));
+        }
+    };
+    let params = parse_options(req.query_string(), &svc)?;
+    if format == Format::Csv {
+        if params.properties.is_some() {
+            return Err(ApiError::bad_param(
+                "properties",
+                "applies to GeoJSON bodies only; CSV answers have fixed columns",
+            ));
+        }
+        if matches!(params.req.mode, NearestMode::Walk(w) if w.route) {
+            return Err(ApiError::bad_param(
+                "route",
+                "applies to GeoJSON bodies only; CSV has no geometry column",
+            ));
+        }
+    }
+    svc.nearest_checks(&params.req)
+        .map_err(|e| query_problem(e, params.coords))?;
+    let bytes = match payload.to_bytes_limited(BODY_MAX_BYTES).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
+            return Err(ApiError::new(
+                ProblemKind::BadBody,
+                format!("could not read the body: {e}"),
+            ));
+        }
+        Err(_) => {
+            return Err(ApiError::new(
+                ProblemKind::PayloadTooLarge,
+                format!(
+                    "the body is over {BODY_MAX_BYTES} bytes; split the batch (at most {ORIGINS_MAX} origins)"
+                ),
+            ));
+        }
+    };
+    // Parsing 100,000 origins takes tens of milliseconds: off the event loop, like the work.
+    let coords = params.coords;
+    let (origins, labels) = exec::offload(move |_| match format {
+        Format::GeoJson => parse_geojson(&bytes, coords),
+        Format::Csv => parse_csv(&bytes, coords),
+    })
+    .await
+    .map_err(|e| query_problem(e, coords))??;
+    let batch = Arc::new(Batch {
+        format,
+        params,
+        origins,
+        labels,
+    });
+    let first = head(&svc, &batch)?;
+    let svc = svc.into_inner();
+    let chunks = batch.origins.len().div_ceil(CHUNK);
+    // State: next chunk, whether a feature was written, whether the tail is out.
+    let stream = futures_util::stream::unfold((0_usize, false, false), move |(next, any, done)| {
+        let (svc, batch) = (Arc::clone(&svc), Arc::clone(&batch));
+        async move {
+            if done {
+                return None;
+            }
+            if next == chunks {
+                let tail: &[u8] = match batch.format {
+                    Format::Csv => b"",
+                    Format::GeoJson => b"]}",
+                };
+                return Some((Ok(Bytes::from_static(tail)), (next, any, true)));
+            }
+            let (a, z) = (next * CHUNK, ((next + 1) * CHUNK).min(batch.origins.len()));
+            let job = exec::offload(move |_| {
+                let answers = svc
+                    .nearest_many(&batch.origins[a..z], &batch.params.req)
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
+                let mut out = Vec::with_capacity(256 * (z - a));
+                let mut any = any;
+                render_chunk(&svc, &batch, a, &answers, &mut any, &mut out)?;
+                Ok::<_, ApiError>((out, any))
+            })
+            .await;
+            match job {
+                Ok(Ok((out, any))) => Some((Ok(Bytes::from(out)), (next + 1, any, false))),
+                // The status is sent; ending the stream with an error aborts the body,
+                // so the client sees a truncated answer, never a wrong one.
+                Ok(Err(e)) => Some((Err(e), (next, any, true))),
+                Err(e) => Some((Err(ApiError::internal(e.to_string())), (next, any, true))),
+            }
+        }
+    });
+    let content_type = match format {
+        Format::Csv => CSV,
+        Format::GeoJson => GEO_JSON,
+    };
+    let head_stream =
+        futures_util::stream::once(async move { Ok::<_, ApiError>(Bytes::from(first)) });
+    use futures_util::StreamExt as _;
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .streaming(head_stream.chain(stream)))
+}

@@ -1,0 +1,226 @@
+//! `POST /nearest/batch` equals `GET /nearest` origin by origin (seeded random origins over
+//! the default data, both modes), in GeoJSON and CSV; limits and bad rows are problems.
+
+// Test helpers may unwrap, expect and panic: a failing test should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+// CSV numbers are the JSON numbers printed shortest-round-trip: equal exactly or wrong.
+#![allow(clippy::float_cmp)]
+
+mod common;
+
+use std::sync::Arc;
+
+use actix_web::test::TestRequest;
+use common::client;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Value, json};
+use servicemap::service::Service;
+
+fn origins(seed: u64, n: usize) -> Vec<(f64, f64)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            (
+                (rng.random_range(106.510..106.550_f64) * 1e6).round() / 1e6,
+                (rng.random_range(29.450..29.490_f64) * 1e6).round() / 1e6,
+            )
+        })
+        .collect()
+}
+
+fn geojson_body(pts: &[(f64, f64)]) -> String {
+    let features: Vec<Value> = pts
+        .iter()
+        .enumerate()
+        .map(|(i, (lon, lat))| {
+            let mut f = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}});
+            // Every other origin is named; the rest are named by their position.
+            if i % 2 == 0 {
+                f["id"] = json!(format!("o{i}"));
+            }
+            f
+        })
+        .collect();
+    json!({"type": "FeatureCollection", "features": features}).to_string()
+}
+
+fn post(uri: &str, content_type: &str, body: String) -> TestRequest {
+    TestRequest::post()
+        .uri(uri)
+        .insert_header(("content-type", content_type))
+        .set_payload(body)
+}
+
+#[actix_web::test]
+async fn batch_equals_the_single_query_endpoint_on_random_origins() {
+    let svc: Arc<Service> = Arc::clone(common::geodata());
+    let c = client(svc).await;
+    let pts = origins(9, 150);
+    let mut errors = 0;
+    for params in [
+        "k=4&category=pharmacy,elder_canteen",
+        "mode=straight&k=7",
+        "profile=elder&max_min=15&route=true&k=3&coords=gcj02",
+    ] {
+        let r = c
+            .send(post(
+                &format!("/nearest/batch?{params}"),
+                "application/geo+json",
+                geojson_body(&pts),
+            ))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(r.content_type.starts_with("application/geo+json"));
+        let batch = r.json();
+        assert_eq!(batch["query"]["origins"], pts.len());
+        let feats = batch["features"].as_array().unwrap();
+        let mut at = 0;
+        for (i, (lon, lat)) in pts.iter().enumerate() {
+            let label = if i % 2 == 0 {
+                json!(format!("o{i}"))
+            } else {
+                json!(i)
+            };
+            let single = c
+                .get(&format!("/nearest?lon={lon}&lat={lat}&{params}"))
+                .await;
+            if single.status != 200 {
+                // The origin's one record carries the same problem detail.
+                let f = &feats[at];
+                assert_eq!(f["properties"]["origin"], label);
+                assert_eq!(f["geometry"], Value::Null);
+                assert_eq!(
+                    f["properties"]["error"],
+                    single.problem(single.status)["detail"]
+                );
+                at += 1;
+                errors += 1;
+                continue;
+            }
+            for want in single.json()["features"].as_array().unwrap() {
+                let mut got = feats[at].clone();
+                assert_eq!(got["properties"]["origin"], label, "{params} origin {i}");
+                got["properties"].as_object_mut().unwrap().remove("origin");
+                assert_eq!(&got, want, "{params} origin {i}");
+                at += 1;
+            }
+        }
+        assert_eq!(at, feats.len(), "{params}: no extra features");
+    }
+    assert!(errors < 3 * pts.len() / 2, "most origins must be answered");
+}
+
+#[actix_web::test]
+async fn csv_in_csv_out_matches_the_geojson_answer() {
+    let svc: Arc<Service> = Arc::clone(common::geodata());
+    let c = client(svc).await;
+    let pts = origins(21, 60);
+    let params = "k=3&category=pharmacy";
+    let geo = c
+        .send(post(
+            &format!("/nearest/batch?{params}"),
+            "application/json",
+            geojson_body(&pts),
+        ))
+        .await
+        .json();
+    let mut csv = String::from("lon,lat,id\n");
+    for (i, (lon, lat)) in pts.iter().enumerate() {
+        // An id with a comma and a quote travels quoted.
+        csv += &format!("{lon},{lat},\"o{i}, \"\"x\"\"\"\r\n");
+    }
+    let r = c
+        .send(post(&format!("/nearest/batch?{params}"), "text/csv", csv))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.content_type.starts_with("text/csv"));
+    let text = r.text();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("origin,rank,id,name,category,lon,lat,distance_m,walk_min,walk_m,error")
+    );
+    let rows: Vec<&str> = lines.collect();
+    let feats = geo["features"].as_array().unwrap();
+    assert_eq!(rows.len(), feats.len());
+    for (row, f) in rows.iter().zip(feats) {
+        let p = &f["properties"];
+        let i = match &p["origin"] {
+            Value::String(s) => s[1..].parse::<usize>().unwrap(),
+            v => usize::try_from(v.as_u64().unwrap()).unwrap(),
+        };
+        let prefix = format!("\"o{i}, \"\"x\"\"\",");
+        assert!(row.starts_with(&prefix), "{row}");
+        let rest: Vec<&str> = row[prefix.len()..].split(',').collect();
+        if p.get("error").is_some() {
+            assert!(rest[..9].iter().all(|c| c.is_empty()), "{row}");
+            continue;
+        }
+        assert_eq!(rest[0], p["rank"].to_string());
+        assert_eq!(rest[1], f["id"].as_str().unwrap());
+        assert_eq!(
+            rest[6].parse::<f64>().unwrap(),
+            p["distance_m"].as_f64().unwrap()
+        );
+        assert_eq!(
+            rest[7].parse::<f64>().unwrap(),
+            p["walk_min"].as_f64().unwrap()
+        );
+    }
+}
+
+#[actix_web::test]
+async fn limits_and_bad_rows_are_problems() {
+    let svc: Arc<Service> = Arc::clone(common::geodata());
+    let c = client(svc).await;
+    let mut csv = String::from("lon,lat\n");
+    for _ in 0..100_001 {
+        csv += "106.533,29.47\n";
+    }
+    let r = c.send(post("/nearest/batch", "text/csv", csv)).await;
+    let p = r.problem(413);
+    assert!(p["detail"].as_str().unwrap().contains("100000"), "{p}");
+
+    let r = c
+        .send(post(
+            "/nearest/batch",
+            "text/csv",
+            "lon,lat\n106.533,29.47\n106.533,north\n".into(),
+        ))
+        .await;
+    let d = r.problem(400)["detail"].as_str().unwrap().to_string();
+    assert!(d.contains("origin 1") && d.contains("lat"), "{d}");
+
+    let r = c
+        .send(post(
+            "/nearest/batch",
+            "application/geo+json",
+            r#"{"type":"FeatureCollection","features":[{"geometry":{"type":"Point","coordinates":[106.53,29.47]}},{"geometry":{"type":"LineString","coordinates":[]}}]}"#.into(),
+        ))
+        .await;
+    let d = r.problem(400)["detail"].as_str().unwrap().to_string();
+    assert!(d.contains("origin 1") && d.contains("Point"), "{d}");
+
+    let r = c
+        .send(post("/nearest/batch?lon=1", "text/csv", "lon,lat\n".into()))
+        .await;
+    r.problem(400);
+    let r = c
+        .send(post("/nearest/batch", "text/plain", "lon,lat\n".into()))
+        .await;
+    assert!(
+        r.problem(400)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("text/csv")
+    );
+    let r = c
+        .send(post(
+            "/nearest/batch?route=true",
+            "text/csv",
+            "lon,lat\n".into(),
+        ))
+        .await;
+    r.problem(400);
+}
