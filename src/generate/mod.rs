@@ -25,7 +25,7 @@ use crate::model::{Feature, LayerId, LocalProj};
 use crate::store::write::{layer_text, round7, write_atomic};
 
 use lattice::{CellIx, Lattice};
-pub use places::taxonomy;
+pub use places::{NAMED_PLACES, SUBDISTRICT_CODE, taxonomy};
 use terrain::Terrain;
 
 /// The seed of the model. Change it and every file changes.
