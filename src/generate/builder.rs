@@ -115,6 +115,26 @@ impl ModelBuilder {
         if let Some((g, _)) = micros.iter().find(|m| m.1.is_empty()) {
             return Err(format!("a micro-grid of grid {g} is empty"));
         }
+        // Every micro-grid is inhabited (a micro-grid is a few buildings' households): one
+        // that fell on open space takes a few households from its grid's fullest block,
+        // so the grid's total stays as calibrated.
+        for (g, cells) in &micros {
+            if cells.iter().any(|&c| self.hh[c] > 0) {
+                continue;
+            }
+            let donor = self.grids[*g]
+                .1
+                .iter()
+                .copied()
+                .max_by(|&a, &b| self.hh[a].cmp(&self.hh[b]).then(b.cmp(&a)))
+                .ok_or("a grid without blocks")?;
+            let take = (self.hh[donor] / 3).clamp(1, 12);
+            if self.hh[donor] <= take {
+                return Err(format!("grid {g} has too few households to share"));
+            }
+            self.hh[donor] -= take;
+            self.hh[cells[0]] += take;
+        }
 
         // ---- walkways.
         let segments = walkways::lattice_walkways(
@@ -433,7 +453,7 @@ impl ModelBuilder {
             (
                 "融汇江山",
                 Some("500113006014"),
-                (106.513, 29.480),
+                (106.515, 29.464),
                 false,
                 "融汇物业",
             ),
@@ -453,7 +473,7 @@ impl ModelBuilder {
             ),
             (
                 "群乐佳苑",
-                None,
+                Some("500113006201"),
                 (106.546, 29.471),
                 false,
                 "渝南物业（模拟）",
@@ -466,9 +486,9 @@ impl ModelBuilder {
                 .land_cells
                 .iter()
                 .copied()
-                .filter(|&c| {
-                    self.hh[c] > 0 && want_unit.is_none_or(|u| self.community[c] as usize == u)
-                })
+                // The block at the named point itself (facts.md), inhabited or not: the
+                // compound must stand where the place is.
+                .filter(|&c| want_unit.is_none_or(|u| self.community[c] as usize == u))
                 .min_by(|&a, &b| {
                     let pa = self.lat.centre(a);
                     let pb = self.lat.centre(b);

@@ -92,7 +92,7 @@ pub const UNITS: [Unit; 23] = [
         code: "500113006011",
         name: "恒大城社区",
         village: false,
-        anchor: (106.507, 29.465),
+        anchor: (106.509, 29.4705),
         grids: 14,
     },
     Unit {
@@ -113,7 +113,7 @@ pub const UNITS: [Unit; 23] = [
         code: "500113006014",
         name: "茶花社区",
         village: false,
-        anchor: (106.513, 29.481),
+        anchor: (106.5145, 29.4635),
         grids: 14,
     },
     Unit {
@@ -141,7 +141,7 @@ pub const UNITS: [Unit; 23] = [
         code: "500113006018",
         name: "光明社区",
         village: false,
-        anchor: (106.541, 29.461),
+        anchor: (106.549, 29.4625),
         grids: 8,
     },
     Unit {
@@ -422,7 +422,7 @@ pub const NAMED_PLACES: [NamedPlace; 17] = [
         "群乐佳苑",
         106.546,
         29.471,
-        "500113006007",
+        "500113006201",
         Some("群乐佳苑"),
     ),
     place("麒龙 (其龙)", 106.559, 29.470, "500113006010", None),
