@@ -110,7 +110,8 @@ pub fn weighted_quantile(values: &[(f64, f64)], q: f64) -> Option<f64> {
 /// equal to 1e-7°, as the data format nodes junctions.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NodeCounts {
-    /// Nodes of the simplified network: dead ends, junctions and the ends of walkways.
+    /// Nodes of the simplified network: dead ends and junctions (vertices with other than two
+    /// distinct neighbours).
     pub nodes: usize,
     /// Nodes where three or more distinct neighbours meet.
     pub intersections: usize,
@@ -123,18 +124,13 @@ fn key(c: geo::Coord<f64>) -> (i64, i64) {
 }
 
 /// Count nodes, intersections and dead ends of `lines` (each a walkway's vertices). A vertex
-/// is a node of the simplified network (as OSMnx simplifies) when its number of distinct
-/// neighbours is not two, or when a walkway ends there.
+/// is a node of the simplified network when its number of distinct neighbours is not two,
+/// as OSMnx 2 simplifies: how a street is cut into features does not change the counts.
 #[must_use]
 pub fn node_counts(lines: &[&LineString<f64>]) -> NodeCounts {
     let mut nbrs: BTreeMap<(i64, i64), BTreeSet<(i64, i64)>> = BTreeMap::new();
-    let mut ends: BTreeSet<(i64, i64)> = BTreeSet::new();
     for ls in lines {
         let pts: Vec<(i64, i64)> = ls.0.iter().map(|&c| key(c)).collect();
-        if let (Some(a), Some(b)) = (pts.first(), pts.last()) {
-            ends.insert(*a);
-            ends.insert(*b);
-        }
         for w in pts.windows(2) {
             if w[0] != w[1] {
                 nbrs.entry(w[0]).or_default().insert(w[1]);
@@ -143,9 +139,9 @@ pub fn node_counts(lines: &[&LineString<f64>]) -> NodeCounts {
         }
     }
     let mut out = NodeCounts::default();
-    for (k, set) in &nbrs {
+    for set in nbrs.values() {
         let d = set.len();
-        if d != 2 || ends.contains(k) {
+        if d != 2 {
             out.nodes += 1;
         }
         if d >= 3 {
@@ -700,13 +696,14 @@ mod tests {
 
     #[test]
     fn a_grid_network_has_its_junctions_counted() {
-        // 4×4 lattice: 4 inner crossings (degree 4), 8 edge tees (degree 3), 4 corners (2).
+        // 4×4 lattice: 4 inner crossings (degree 4), 8 edge tees (degree 3), 4 corners (2,
+        // not nodes of the simplified network).
         let lines = grid_lines(4, 0.0005);
         let refs: Vec<&LineString<f64>> = lines.iter().collect();
         let n = node_counts(&refs);
         assert_eq!(n.intersections, 12);
         assert_eq!(n.dead_ends, 0);
-        assert_eq!(n.nodes, 16);
+        assert_eq!(n.nodes, 12);
         // A cul-de-sac off a corner adds a dead end and turns the corner into a tee.
         let mut lines = lines;
         let corner = Coord {
@@ -717,8 +714,9 @@ mod tests {
         lines.push(LineString(vec![corner, p.0]));
         let refs: Vec<&LineString<f64>> = lines.iter().collect();
         let n = node_counts(&refs);
-        assert_eq!((n.intersections, n.dead_ends, n.nodes), (13, 1, 17));
-        // A bend inside a polyline is not a node; a polyline through a junction vertex is.
+        assert_eq!((n.intersections, n.dead_ends, n.nodes), (13, 1, 14));
+        // A bend inside a polyline is not a node, nor is a vertex where two walkways meet end
+        // to end.
         let bent = LineString(vec![
             Coord {
                 x: 106.60,
@@ -734,6 +732,12 @@ mod tests {
             },
         ]);
         let n = node_counts(&[&bent]);
+        assert_eq!((n.nodes, n.dead_ends, n.intersections), (2, 2, 0));
+        let halves = [
+            LineString(bent.0[..2].to_vec()),
+            LineString(bent.0[1..].to_vec()),
+        ];
+        let n = node_counts(&[&halves[0], &halves[1]]);
         assert_eq!((n.nodes, n.dead_ends, n.intersections), (2, 2, 0));
     }
 }

@@ -17,7 +17,7 @@ use super::places::{UNITS, taxonomy};
 use super::terrain::{
     HUAXI_CENTRELINE, HUAXI_HALF_WIDTH_M, YANGTZE_CENTRELINE, YANGTZE_HALF_WIDTH_M,
 };
-use super::walkways::{self, Segment};
+use super::walkways;
 use super::{
     COMPOUNDS_TOTAL, GenResult, MICROGRIDS_TOTAL, Model, ModelBuilder, OLD_COMPOUNDS, SEED,
     SERVICE_POINTS_TOTAL, point_feature, poly_feature, props, share_60plus,
@@ -396,8 +396,8 @@ impl ModelBuilder {
 
         // ---- walkway features.
         let mut walk_out = Vec::new();
-        for (k, sgm) in segments.iter().enumerate() {
-            walk_out.push(self.segment_feature(k, sgm));
+        for (k, chain) in walkways::chains(&segments).iter().enumerate() {
+            walk_out.push(self.chain_feature(k, chain));
         }
         walk_out.push(self.yangtze_bridge(&network_nodes, walk_out.len()));
         layers.insert(LayerId::Walkways, walk_out);
@@ -617,28 +617,28 @@ impl ModelBuilder {
         cells
     }
 
-    fn segment_feature(&self, k: usize, s: &Segment) -> Feature {
-        let node = |n: usize| {
+    /// One walkway feature: a chain of lattice nodes with its kind and name, as a 3D
+    /// polyline.
+    fn chain_feature(&self, k: usize, c: &walkways::Chain) -> Feature {
+        let mut coords = Vec::with_capacity(c.nodes.len());
+        let mut zs = Vec::with_capacity(c.nodes.len());
+        for &n in &c.nodes {
             let (x, y) = self.lat.nodes[n];
             let (lon, la) = self.proj.to_lonlat(x, y);
-            (
-                Coord {
-                    x: round7(lon),
-                    y: round7(la),
-                },
-                self.terrain.elevation_m(x, y),
-            )
-        };
-        let (pa, za) = node(s.a);
-        let (pb, zb) = node(s.b);
-        let mut p = props(json!({ "kind": s.kind.as_str() }));
-        if let Some(name) = s.name {
+            coords.push(Coord {
+                x: round7(lon),
+                y: round7(la),
+            });
+            zs.push(self.terrain.elevation_m(x, y));
+        }
+        let mut p = props(json!({ "kind": c.kind.as_str() }));
+        if let Some(name) = c.name {
             p.insert("name".into(), json!(name));
         }
         Feature {
             id: format!("W{:05}", k + 1),
-            geometry: geo::Geometry::LineString(LineString(vec![pa, pb])),
-            elevation_m: Some(vec![za, zb]),
+            geometry: geo::Geometry::LineString(LineString(coords)),
+            elevation_m: Some(zs),
             properties: p,
         }
     }
