@@ -85,10 +85,9 @@ fn default_data_has_the_published_counts() {
 }
 
 /// Issue 13: the default data measured by `servicemap stats` holds the ranges a planner
-/// expects: the street network's orientation, junctions and dead ends, named places,
-/// people and villages. Not yet held (the lattice model does not meet them; `servicemap
-/// stats geodata` prints them): median street grade ≤ 4% with steep links mostly stairs,
-/// and few two-point walkways.
+/// expects: the street network's orientation, junctions, dead ends and grades, named
+/// places, people and villages. Not yet held (`servicemap stats geodata` prints it): few
+/// two-point walkways (the lattice's 50 m links between junctions are straight).
 #[test]
 fn default_data_is_in_the_ranges_of_issue_13() {
     use servicemap::analysis::stats;
@@ -107,6 +106,8 @@ fn default_data_is_in_the_ranges_of_issue_13() {
     assert!((60.0..=200.0).contains(&per_km2), "{report}");
     let dead = n.dead_end_share.expect("nodes");
     assert!((0.08..=0.20).contains(&dead), "{report}");
+    assert!(n.street_grade_median.expect("streets") <= 0.04, "{report}");
+    assert!(n.steep_stairs_share.expect("steep links") > 0.5, "{report}");
     assert_eq!(s.places.len(), 17, "{report}");
     for c in &s.places {
         assert!(c.ok(), "{} is not in place: {c:?}\n{report}", c.name);

@@ -32,8 +32,13 @@ const STUB_PRUNE: f64 = 0.6;
 /// slope, not a path); main lines are always built.
 const LANE_DROP_UNIT_EDGE: f64 = 0.5;
 
-/// Steeper than this (rise over run), a lane is built as stairs.
-pub const STAIRS_GRADE: f64 = 0.15;
+/// Steeper than this (rise over run), a link is built as stairs: 1:10, a little over the
+/// 1:12 (8.3%) that a ramp may have, so every link a wheelchair may use is rampable.
+pub const STAIRS_GRADE: f64 = 0.10;
+
+/// Steeper than this, a stretch of a main line is no street (vehicles go round by the
+/// gentler lines) but a lane or, past [`STAIRS_GRADE`], stairs.
+const STREET_MAX_GRADE: f64 = 0.08;
 
 /// Named streets (names are real; their courses in the model are approximate): a row or
 /// column of the lattice nearest to `at` (lat for rows, lon for columns) between `from` and `to`.
@@ -262,7 +267,7 @@ pub fn lattice_walkways(
             WalkwayKind::Bridge
         } else if grade > STAIRS_GRADE {
             WalkwayKind::Stairs
-        } else if main_line {
+        } else if main_line && grade <= STREET_MAX_GRADE {
             WalkwayKind::Street
         } else {
             WalkwayKind::Footway
