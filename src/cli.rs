@@ -98,6 +98,19 @@ pub fn generate(out: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `servicemap stats DIR`: the street-network, household and named-place figures of a data
+/// directory (issue 13), for the model and for any import.
+pub fn stats(dir: &Path) -> Result<(), CliError> {
+    let ds = store::read_dir(dir)?;
+    let s = crate::analysis::stats::stats(
+        &ds,
+        &crate::generate::NAMED_PLACES,
+        crate::generate::SUBDISTRICT_CODE,
+    );
+    print!("{}", s.render());
+    Ok(())
+}
+
 /// `servicemap render DIR --out PNG`.
 pub fn render(dir: &Path, out: &Path, width_px: u32) -> Result<(), CliError> {
     let ds = store::read_dir(dir)?;

@@ -38,6 +38,12 @@ enum Command {
         #[arg(long, default_value = "geodata")]
         out: PathBuf,
     },
+    /// Print street-network and household figures of a data directory (orientation entropy,
+    /// intersections, dead ends, grades, households per grid, named places).
+    Stats {
+        #[arg(default_value = "geodata")]
+        dir: PathBuf,
+    },
     /// Import a city from OpenStreetMap, or a layer of your own, into a data directory.
     Import {
         #[command(subcommand)]
@@ -86,6 +92,7 @@ fn main() -> ExitCode {
             servicemap::cli::validate(&dir, report.as_deref())
         }
         Some(Command::Generate { out }) => servicemap::cli::generate(&out),
+        Some(Command::Stats { dir }) => servicemap::cli::stats(&dir),
         Some(Command::Report { what }) => servicemap::cli::report(what),
         Some(Command::Render { dir, out, width_px }) => {
             servicemap::cli::render(&dir, &out, width_px)

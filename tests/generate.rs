@@ -83,3 +83,48 @@ fn default_data_has_the_published_counts() {
         );
     }
 }
+
+/// Issue 13: the default data measured by `servicemap stats` holds the ranges a planner
+/// expects: the street network's orientation, junctions, dead ends and grades, named
+/// places, people and villages. Not yet held (`servicemap stats geodata` prints it): few
+/// two-point walkways (the lattice's 50 m links between junctions are straight).
+#[test]
+fn default_data_is_in_the_ranges_of_issue_13() {
+    use servicemap::analysis::stats;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("geodata");
+    let ds = servicemap::store::read_dir(&dir).expect("geodata reads");
+    let s = stats::stats(
+        &ds,
+        &servicemap::generate::NAMED_PLACES,
+        servicemap::generate::SUBDISTRICT_CODE,
+    );
+    let report = s.render();
+    let n = &s.network;
+    assert!(n.orientation_entropy.expect("walkways") >= 3.0, "{report}");
+    assert!(n.axis_share_5deg.expect("walkways") <= 0.30, "{report}");
+    let per_km2 = n.intersections_per_km2.expect("boundary");
+    assert!((60.0..=200.0).contains(&per_km2), "{report}");
+    let dead = n.dead_end_share.expect("nodes");
+    assert!((0.08..=0.20).contains(&dead), "{report}");
+    assert!(n.street_grade_median.expect("streets") <= 0.04, "{report}");
+    assert!(n.steep_stairs_share.expect("steep links") > 0.5, "{report}");
+    assert_eq!(s.places.len(), 17, "{report}");
+    for c in &s.places {
+        assert!(c.ok(), "{} is not in place: {c:?}\n{report}", c.name);
+    }
+    let p = &s.people;
+    let old = p.share_60plus.expect("residents");
+    assert!((0.21..=0.23).contains(&old), "60+ share {old}\n{report}");
+    let (lo, med, hi) = p.grid_households.expect("grids");
+    assert!(lo >= 300 && hi <= 500, "{report}");
+    assert!(hi - lo >= 150 && (350..=450).contains(&med), "{report}");
+    assert!(p.grids_at_extremes_share.expect("grids") < 0.05, "{report}");
+    assert_eq!(p.grids_outside_300_500, 0, "{report}");
+    assert_eq!(p.empty_microgrids, 0, "{report}");
+    assert_eq!(p.microgrids, 1241, "{report}");
+    let village = p.max_village_density_per_km2.expect("villages");
+    assert!(village <= 5000.0, "{report}");
+    assert!(p.residents >= 200_000, "{report}");
+    let area = stats::boundary_area_km2(&ds).expect("boundary");
+    assert!((area - 11.2).abs() <= 0.112, "{area} km²");
+}

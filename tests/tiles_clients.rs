@@ -109,8 +109,21 @@ fn gdal_reads_every_layer_and_geos_finds_every_polygon_valid() {
                 "ogrinfo -sql",
             );
             let n = field(&out, "n");
+            if n == 0 {
+                // GDAL filters features to the tile itself; ours may hold a polygon only in
+                // the buffer around it (a sliver of 花溪河 beside the tile at the centre of
+                // the regenerated data). Then it must lie wholly outside the tile.
+                let l = ours.layers.iter().find(|l| l.name == layer).unwrap();
+                assert!(
+                    l.features
+                        .iter()
+                        .all(|f| outside_tile(&f.geometry, l.extent.unwrap_or(4096))),
+                    "{layer} at z{}: GDAL sees no feature in the tile but ours has one inside\n{out}",
+                    tile.z
+                );
+                continue;
+            }
             let valid = field(&out, "valid");
-            assert!(n > 0, "{layer}: {out}");
             assert_eq!(
                 n, valid,
                 "{layer} at z{}: GEOS finds invalid polygons\n{out}",
@@ -119,6 +132,30 @@ fn gdal_reads_every_layer_and_geos_finds_every_polygon_valid() {
         }
     }
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// Whether the bounding box of an MVT geometry (command integers, tile coordinates) misses
+/// the tile `[0, extent]²` entirely.
+fn outside_tile(geometry: &[u32], extent: u32) -> bool {
+    let (mut x, mut y) = (0i64, 0i64);
+    let (mut x0, mut y0, mut x1, mut y1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
+    let zigzag = |v: u32| i64::from(v >> 1) ^ -i64::from(v & 1);
+    let mut i = 0;
+    while i < geometry.len() {
+        let (cmd, count) = (geometry[i] & 7, geometry[i] >> 3);
+        i += 1;
+        if cmd == 7 {
+            continue;
+        }
+        for _ in 0..count {
+            x += zigzag(geometry[i]);
+            y += zigzag(geometry[i + 1]);
+            i += 2;
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+    }
+    let e = i64::from(extent);
+    x1 < 0 || y1 < 0 || x0 > e || y0 > e
 }
 
 /// An integer field of ogrinfo's one-row answer (`  n (Integer) = 12`).

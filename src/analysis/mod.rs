@@ -8,6 +8,7 @@ pub mod gaps;
 pub mod planner;
 pub mod reach;
 pub mod siting;
+pub mod stats;
 pub mod world;
 
 pub use coverage::{Level, UnitCoverage};

@@ -17,7 +17,7 @@ use super::places::{UNITS, taxonomy};
 use super::terrain::{
     HUAXI_CENTRELINE, HUAXI_HALF_WIDTH_M, YANGTZE_CENTRELINE, YANGTZE_HALF_WIDTH_M,
 };
-use super::walkways::{self, Segment};
+use super::walkways;
 use super::{
     COMPOUNDS_TOTAL, GenResult, MICROGRIDS_TOTAL, Model, ModelBuilder, OLD_COMPOUNDS, SEED,
     SERVICE_POINTS_TOTAL, point_feature, poly_feature, props, share_60plus,
@@ -114,6 +114,26 @@ impl ModelBuilder {
         }
         if let Some((g, _)) = micros.iter().find(|m| m.1.is_empty()) {
             return Err(format!("a micro-grid of grid {g} is empty"));
+        }
+        // Every micro-grid is inhabited (a micro-grid is a few buildings' households): one
+        // that fell on open space takes a few households from its grid's fullest block,
+        // so the grid's total stays as calibrated.
+        for (g, cells) in &micros {
+            if cells.iter().any(|&c| self.hh[c] > 0) {
+                continue;
+            }
+            let donor = self.grids[*g]
+                .1
+                .iter()
+                .copied()
+                .max_by(|&a, &b| self.hh[a].cmp(&self.hh[b]).then(b.cmp(&a)))
+                .ok_or("a grid without blocks")?;
+            let take = (self.hh[donor] / 3).clamp(1, 12);
+            if self.hh[donor] <= take {
+                return Err(format!("grid {g} has too few households to share"));
+            }
+            self.hh[donor] -= take;
+            self.hh[cells[0]] += take;
         }
 
         // ---- walkways.
@@ -376,8 +396,8 @@ impl ModelBuilder {
 
         // ---- walkway features.
         let mut walk_out = Vec::new();
-        for (k, sgm) in segments.iter().enumerate() {
-            walk_out.push(self.segment_feature(k, sgm));
+        for (k, chain) in walkways::chains(&segments).iter().enumerate() {
+            walk_out.push(self.chain_feature(k, chain));
         }
         walk_out.push(self.yangtze_bridge(&network_nodes, walk_out.len()));
         layers.insert(LayerId::Walkways, walk_out);
@@ -433,7 +453,7 @@ impl ModelBuilder {
             (
                 "融汇江山",
                 Some("500113006014"),
-                (106.513, 29.480),
+                (106.515, 29.464),
                 false,
                 "融汇物业",
             ),
@@ -453,7 +473,7 @@ impl ModelBuilder {
             ),
             (
                 "群乐佳苑",
-                None,
+                Some("500113006201"),
                 (106.546, 29.471),
                 false,
                 "渝南物业（模拟）",
@@ -466,9 +486,9 @@ impl ModelBuilder {
                 .land_cells
                 .iter()
                 .copied()
-                .filter(|&c| {
-                    self.hh[c] > 0 && want_unit.is_none_or(|u| self.community[c] as usize == u)
-                })
+                // The block at the named point itself (facts.md), inhabited or not: the
+                // compound must stand where the place is.
+                .filter(|&c| want_unit.is_none_or(|u| self.community[c] as usize == u))
                 .min_by(|&a, &b| {
                     let pa = self.lat.centre(a);
                     let pb = self.lat.centre(b);
@@ -597,28 +617,28 @@ impl ModelBuilder {
         cells
     }
 
-    fn segment_feature(&self, k: usize, s: &Segment) -> Feature {
-        let node = |n: usize| {
+    /// One walkway feature: a chain of lattice nodes with its kind and name, as a 3D
+    /// polyline.
+    fn chain_feature(&self, k: usize, c: &walkways::Chain) -> Feature {
+        let mut coords = Vec::with_capacity(c.nodes.len());
+        let mut zs = Vec::with_capacity(c.nodes.len());
+        for &n in &c.nodes {
             let (x, y) = self.lat.nodes[n];
             let (lon, la) = self.proj.to_lonlat(x, y);
-            (
-                Coord {
-                    x: round7(lon),
-                    y: round7(la),
-                },
-                self.terrain.elevation_m(x, y),
-            )
-        };
-        let (pa, za) = node(s.a);
-        let (pb, zb) = node(s.b);
-        let mut p = props(json!({ "kind": s.kind.as_str() }));
-        if let Some(name) = s.name {
+            coords.push(Coord {
+                x: round7(lon),
+                y: round7(la),
+            });
+            zs.push(self.terrain.elevation_m(x, y));
+        }
+        let mut p = props(json!({ "kind": c.kind.as_str() }));
+        if let Some(name) = c.name {
             p.insert("name".into(), json!(name));
         }
         Feature {
             id: format!("W{:05}", k + 1),
-            geometry: geo::Geometry::LineString(LineString(vec![pa, pb])),
-            elevation_m: Some(vec![za, zb]),
+            geometry: geo::Geometry::LineString(LineString(coords)),
+            elevation_m: Some(zs),
             properties: p,
         }
     }

@@ -8,6 +8,23 @@ use rand_chacha::ChaCha8Rng;
 
 use super::terrain::Terrain;
 
+/// Displacement of the lattice node at (`bx`, `by`), metres. The long waves (650–900 m)
+/// turn streets by up to about 30° from the axes, differently from one neighbourhood to the
+/// next, as hillside streets bend along the slopes; the short ones (170–310 m) bend
+/// single blocks. Every partial derivative stays well under 1, so no block folds over.
+fn warp(bx: f64, by: f64) -> (f64, f64) {
+    use std::f64::consts::TAU;
+    let dx = 45.0 * (TAU * by / 700.0 + 0.7).sin()
+        + 30.0 * (TAU * (bx + by) / 900.0).sin()
+        + 11.0 * (by / 310.0).sin()
+        + 7.0 * ((bx + by) / 170.0).sin();
+    let dy = 45.0 * (TAU * bx / 650.0 + 1.9).sin()
+        + 30.0 * (TAU * (bx - by) / 800.0).cos()
+        + 11.0 * (bx / 290.0).sin()
+        + 7.0 * ((bx - by) / 210.0).cos();
+    (dx, dy)
+}
+
 /// Cell index in the lattice (row-major).
 pub type CellIx = usize;
 
@@ -31,8 +48,7 @@ impl Lattice {
             for i in 0..=nx {
                 let bx = x0 + i as f64 * cell_m;
                 let by = y0 + j as f64 * cell_m;
-                let dx = 11.0 * (by / 310.0).sin() + 7.0 * ((bx + by) / 170.0).sin();
-                let dy = 11.0 * (bx / 290.0).sin() + 7.0 * ((bx - by) / 210.0).cos();
+                let (dx, dy) = warp(bx, by);
                 let jx = rng.random_range(-3.5..3.5);
                 let jy = rng.random_range(-3.5..3.5);
                 nodes.push((bx + dx + jx, by + dy + jy));
@@ -224,10 +240,63 @@ impl Lattice {
     }
 }
 
-/// Choose the land cells of the subdistrict: clear of the Yangtze, inside the outer limit
-/// shrunk by `depth_m`, one 4-connected piece with enclosed gaps filled.
+/// Edges of the shortest tree joining `pts` (Prim's algorithm, ties by index).
+fn spanning_tree(pts: &[(f64, f64)]) -> Vec<((f64, f64), (f64, f64))> {
+    let n = pts.len();
+    let mut edges = Vec::new();
+    if n == 0 {
+        return edges;
+    }
+    let d = |a: usize, b: usize| (pts[a].0 - pts[b].0).hypot(pts[a].1 - pts[b].1);
+    let mut in_tree = vec![false; n];
+    let mut best: Vec<(f64, usize)> = (0..n).map(|k| (d(0, k), 0)).collect();
+    in_tree[0] = true;
+    for _ in 1..n {
+        let Some(next) = (0..n)
+            .filter(|&k| !in_tree[k])
+            .min_by(|&a, &b| best[a].0.total_cmp(&best[b].0).then(a.cmp(&b)))
+        else {
+            break;
+        };
+        in_tree[next] = true;
+        edges.push((pts[best[next].1], pts[next]));
+        for k in 0..n {
+            if !in_tree[k] && d(next, k) < best[k].0 {
+                best[k] = (d(next, k), next);
+            }
+        }
+    }
+    edges
+}
+
+/// Distance from `p` to the segment `a`–`b`, metres.
+fn segment_distance(a: (f64, f64), b: (f64, f64), p: (f64, f64)) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 {
+        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    (p.0 - a.0 - t * dx).hypot(p.1 - a.1 - t * dy)
+}
+
+/// Choose the land cells of the subdistrict: clear of the Yangtze, inside the outer limit,
+/// within `reach_m` of one of the `centres` (local metres: the units' anchors and the named
+/// places), one 4-connected piece with enclosed gaps filled. Growing the land from the
+/// places people know keeps every one of them inside, well away from the edge, and gives an
+/// outline of overlapping rounds rather than a shrunken copy of the outer limit.
 #[must_use]
-pub fn land_cells(lat: &Lattice, terrain: &Terrain, depth_m: f64) -> Vec<bool> {
+pub fn land_cells(
+    lat: &Lattice,
+    terrain: &Terrain,
+    reach_m: f64,
+    centres: &[(f64, f64)],
+) -> Vec<bool> {
+    // Centres too far apart for their rounds to meet are joined along the shortest tree
+    // between them (the roads between places), half as wide: the land is one piece at every
+    // reach, so its area grows steadily with the reach and the calibration converges.
+    let links = spanning_tree(centres);
     let n = lat.cell_count();
     let mut land = vec![false; n];
     for (c, l) in land.iter_mut().enumerate() {
@@ -236,7 +305,13 @@ pub fn land_cells(lat: &Lattice, terrain: &Terrain, depth_m: f64) -> Vec<bool> {
             terrain.bank_distance_m(x, y) > 6.0
         });
         let (cx, cy) = lat.centre(c);
-        *l = corners_clear && terrain.outer_depth_m(cx, cy) >= depth_m;
+        let reached = centres
+            .iter()
+            .any(|&(kx, ky)| (cx - kx).hypot(cy - ky) <= reach_m)
+            || links
+                .iter()
+                .any(|&(a, b)| segment_distance(a, b, (cx, cy)) <= 0.5 * reach_m);
+        *l = corners_clear && reached && terrain.outer_depth_m(cx, cy) >= 0.0;
     }
     // Keep the largest 4-connected piece.
     let mut comp = vec![usize::MAX; n];

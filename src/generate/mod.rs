@@ -25,7 +25,7 @@ use crate::model::{Feature, LayerId, LocalProj};
 use crate::store::write::{layer_text, round7, write_atomic};
 
 use lattice::{CellIx, Lattice};
-pub use places::taxonomy;
+pub use places::{NAMED_PLACES, SUBDISTRICT_CODE, taxonomy};
 use terrain::Terrain;
 
 /// The seed of the model. Change it and every file changes.
@@ -38,6 +38,12 @@ const CELL_M: f64 = 50.0;
 const HOUSEHOLDS_TOTAL: u64 = 80_400;
 /// Most households one block can hold (~240 households per hectare: dense Chongqing high-rise).
 const MAX_HOUSEHOLDS_PER_CELL: f64 = 60.0;
+/// Land beyond the units' anchors and the named places (modelled): the fields and hamlets
+/// of 其龙村 on the south-east hills.
+const BUILT_UP_LINKS: [(f64, f64); 1] = [(106.5705, 29.4590)];
+/// Area each administrative village grows to, km²: with three grids of about 300
+/// households that is under 5,000 residents per km², a village at the edge.
+const VILLAGE_AREA_KM2: f64 = 0.85;
 pub const GRIDS_TOTAL: usize = 214;
 pub const MICROGRIDS_TOTAL: usize = 1_241;
 pub const COMPOUNDS_TOTAL: usize = 90;
@@ -161,14 +167,18 @@ fn density(t: &Terrain, x: f64, y: f64) -> f64 {
     d
 }
 
+/// Share of 60+ residents of the newer town away from the old centre: with the older
+/// centre and villages the whole comes to about Chongqing's 21.87% (2020 census).
+const SHARE_60PLUS_TOWN: f64 = 0.185;
+
 /// Share of residents aged 60+: older in the old centre and the villages.
 fn share_60plus(t: &Terrain, x: f64, y: f64, village: bool) -> f64 {
     if village {
-        return 0.31;
+        return 0.33;
     }
     let (cx, cy) = t.proj.to_xy(106.531, 29.469);
     let d = (x - cx).hypot(y - cy);
-    0.15 + 0.12 * (-(d / 900.0).powi(2)).exp()
+    SHARE_60PLUS_TOWN + 0.10 * (-(d / 900.0).powi(2)).exp()
 }
 
 /// Build the whole model.
@@ -200,16 +210,25 @@ pub fn build() -> GenResult<Model> {
             .map(|(c, _)| lat.area_m2(c))
             .sum()
     };
-    let (mut lo, mut hi) = (-400.0_f64, 2000.0_f64);
+    // Every named place of facts.md lies in the subdistrict: the land is what lies within a
+    // calibrated reach of the units' anchors and the named places.
+    let keep: Vec<(f64, f64)> = places::UNITS
+        .iter()
+        .map(|u| u.anchor)
+        .chain(places::NAMED_PLACES.iter().map(|p| (p.lon, p.lat)))
+        .chain(BUILT_UP_LINKS)
+        .map(|(lon, la)| proj.to_xy(lon, la))
+        .collect();
+    let (mut lo, mut hi) = (100.0_f64, 3000.0_f64);
     for _ in 0..30 {
         let mid = 0.5 * (lo + hi);
-        if area_of(&lattice::land_cells(&lat, &terrain, mid)) > AREA_TARGET_M2 {
-            lo = mid;
-        } else {
+        if area_of(&lattice::land_cells(&lat, &terrain, mid, &keep)) > AREA_TARGET_M2 {
             hi = mid;
+        } else {
+            lo = mid;
         }
     }
-    let land = lattice::land_cells(&lat, &terrain, 0.5 * (lo + hi));
+    let land = lattice::land_cells(&lat, &terrain, 0.5 * (lo + hi), &keep);
     let land_cells: Vec<CellIx> = (0..lat.cell_count()).filter(|&c| land[c]).collect();
     let area_m2 = area_of(&land);
     if (area_m2 - AREA_TARGET_M2).abs() > 0.03 * AREA_TARGET_M2 {
@@ -260,30 +279,57 @@ pub fn build() -> GenResult<Model> {
         hh[c] += 1;
     }
 
-    // Communities: grown from their anchors, then evened out to their share of grids.
+    // Communities: grown from their anchors and from the named places each must hold, to
+    // their share of households; villages grow to an area instead, so they stay sparse.
     let units = &places::UNITS;
-    // Each unit starts from the free land block nearest its anchor.
-    let mut seeds: Vec<CellIx> = Vec::new();
-    for u in units {
-        let (x, y) = proj.to_xy(u.anchor.0, u.anchor.1);
-        let seed = land_cells
-            .iter()
-            .copied()
-            .filter(|c| !seeds.contains(c))
-            .min_by(|&a, &b| {
-                let pa = lat.centre(a);
-                let pb = lat.centre(b);
-                (pa.0 - x)
-                    .hypot(pa.1 - y)
-                    .total_cmp(&(pb.0 - x).hypot(pb.1 - y))
-                    .then(a.cmp(&b))
-            })
-            .ok_or("no land")?;
-        seeds.push(seed);
+    let mut seeds: Vec<(CellIx, u32)> = Vec::new();
+    for (u, unit) in units.iter().enumerate() {
+        let points = std::iter::once(unit.anchor).chain(
+            places::NAMED_PLACES
+                .iter()
+                .filter(|p| p.community == unit.code)
+                .map(|p| (p.lon, p.lat)),
+        );
+        for (lon, la) in points {
+            let (x, y) = proj.to_xy(lon, la);
+            let seed = land_cells
+                .iter()
+                .copied()
+                .filter(|c| !seeds.iter().any(|s| s.0 == *c))
+                .min_by(|&a, &b| {
+                    let pa = lat.centre(a);
+                    let pb = lat.centre(b);
+                    (pa.0 - x)
+                        .hypot(pa.1 - y)
+                        .total_cmp(&(pb.0 - x).hypot(pb.1 - y))
+                        .then(a.cmp(&b))
+                })
+                .ok_or("no land")?;
+            seeds.push((seed, u as u32));
+        }
     }
     let weight: Vec<f64> = hh.iter().map(|&h| h as f64 + 0.3).collect();
-    let targets: Vec<f64> = units.iter().map(|u| u.grids as f64).collect();
-    let community = partition::grow_to_targets(&lat, &land, &land_cells, &seeds, &weight, &targets);
+    let total_w: f64 = land_cells.iter().map(|&c| weight[c]).sum();
+    let town_grids: usize = units.iter().filter(|u| !u.village).map(|u| u.grids).sum();
+    let want: Vec<f64> = units
+        .iter()
+        .map(|u| {
+            if u.village {
+                VILLAGE_AREA_KM2
+            } else {
+                // Villages hold a few per cent of the households.
+                0.97 * total_w * u.grids as f64 / town_grids as f64
+            }
+        })
+        .collect();
+    let measure = |l: u32, c: CellIx| {
+        if units[l as usize].village {
+            lat.area_m2(c) / 1e6
+        } else {
+            weight[c]
+        }
+    };
+    let community = partition::grow_to_wants(&lat, &land, &land_cells, &seeds, &measure, &want);
 
     // Grids: split each community into its grids of 300–500 households.
     let mut grid_of = vec![partition::NONE; n];
@@ -319,13 +365,27 @@ pub fn build() -> GenResult<Model> {
             grid_of[c] = (base + label[c] as usize) as u32;
         }
     }
-    // The published 300–500 households per grid is a hard figure; where the contiguous split
-    // could not reach it, recalibrate that grid's blocks (households are modelled anyway).
-    for (_, cells) in &grids {
-        let total: u64 = cells.iter().map(|&c| hh[c]).sum();
-        let target = total.clamp(320, 480);
-        if target != total {
-            rescale(&mut hh, cells, target);
+    // The published 300–500 households per grid is a hard figure, and a spread one: each
+    // grid's households are recalibrated to a target spread evenly over the range in the
+    // order of the split's raw totals (households are modelled anyway). Village grids stay
+    // near 300 so villages keep under 5,000 residents per km².
+    for village in [false, true] {
+        let mut order: Vec<(u64, usize)> = grids
+            .iter()
+            .enumerate()
+            .filter(|(_, (u, _))| units[*u].village == village)
+            .map(|(g, (_, cells))| (cells.iter().map(|&c| hh[c]).sum(), g))
+            .collect();
+        order.sort_unstable();
+        let (lo, hi) = if village {
+            (300.0, 330.0)
+        } else {
+            (305.0, 495.0)
+        };
+        let n = order.len() as f64;
+        for (rank, &(_, g)) in order.iter().enumerate() {
+            let target = (lo + (hi - lo) * (rank as f64 + 0.5) / n).round() as u64;
+            rescale(&mut hh, &grids[g].1, target);
         }
     }
     let bad: Vec<String> = grids

@@ -12,6 +12,7 @@ pub const NONE: u32 = u32::MAX;
 struct Entry {
     cost: f64,
     label: u32,
+    seed: usize,
     cell: CellIx,
 }
 impl Eq for Entry {}
@@ -22,6 +23,7 @@ impl Ord for Entry {
             .total_cmp(&self.cost)
             .then(o.label.cmp(&self.label))
             .then(o.cell.cmp(&self.cell))
+            .then(o.seed.cmp(&self.seed))
     }
 }
 impl PartialOrd for Entry {
@@ -30,27 +32,42 @@ impl PartialOrd for Entry {
     }
 }
 
-/// Grow parts from `seeds` over the cells where `region[c]`, each part advancing at its own
-/// `speed` (cost = distance from its seed / speed). Every cell is claimed through a
-/// neighbour of the same part, so parts are connected. Returns the label of every lattice
-/// cell (`NONE` outside the region).
+/// Grow parts from labelled `seeds` (`(cell, label)`) over the cells where `region[c]`, each
+/// part advancing at its own `speed` (cost = distance from its seed / speed). Every cell is
+/// claimed through a neighbour of the same part, so each seed's territory is connected; a
+/// part may start from several seeds (a unit that must hold a named place grows from the
+/// place too). Cost is the distance from the seed the claim started at, so each seed's
+/// territory stays compact. Returns the label of every lattice cell (`NONE` outside the
+/// region).
 #[must_use]
-pub fn grow(lat: &Lattice, region: &[bool], seeds: &[CellIx], speed: &[f64]) -> Vec<u32> {
+pub fn grow_labelled(
+    lat: &Lattice,
+    region: &[bool],
+    seeds: &[(CellIx, u32)],
+    speed: &[f64],
+) -> Vec<u32> {
     let mut label = vec![NONE; lat.cell_count()];
     let mut heap = BinaryHeap::new();
-    for (k, &s) in seeds.iter().enumerate() {
+    for (k, &(s, l)) in seeds.iter().enumerate() {
         heap.push(Entry {
             cost: 0.0,
-            label: k as u32,
+            label: l,
+            seed: k,
             cell: s,
         });
     }
-    while let Some(Entry { label: l, cell, .. }) = heap.pop() {
+    while let Some(Entry {
+        label: l,
+        seed,
+        cell,
+        ..
+    }) = heap.pop()
+    {
         if label[cell] != NONE || !region[cell] {
             continue;
         }
         label[cell] = l;
-        let (sx, sy) = lat.centre(seeds[l as usize]);
+        let (sx, sy) = lat.centre(seeds[seed].0);
         for nb in lat.neighbours(cell) {
             if region[nb] && label[nb] == NONE {
                 let (x, y) = lat.centre(nb);
@@ -58,6 +75,7 @@ pub fn grow(lat: &Lattice, region: &[bool], seeds: &[CellIx], speed: &[f64]) -> 
                 heap.push(Entry {
                     cost,
                     label: l,
+                    seed,
                     cell: nb,
                 });
             }
@@ -123,24 +141,44 @@ pub fn grow_to_targets(
     weight: &[f64],
     target: &[f64],
 ) -> Vec<u32> {
-    let n = seeds.len();
     let total_w: f64 = cells.iter().map(|&c| weight[c]).sum();
     let total_t: f64 = target.iter().sum();
+    let want: Vec<f64> = target.iter().map(|t| total_w * t / total_t).collect();
+    let labelled: Vec<(CellIx, u32)> = seeds
+        .iter()
+        .enumerate()
+        .map(|(k, &c)| (c, k as u32))
+        .collect();
+    grow_to_wants(lat, region, cells, &labelled, &|_, c| weight[c], &want)
+}
+
+/// Grow parts from labelled `seeds`, tuning each part's speed until the sum of
+/// `weight(label, cell)` over its cells is near `want[label]`: parts may measure themselves
+/// differently (villages by area, communities by households).
+#[must_use]
+pub fn grow_to_wants(
+    lat: &Lattice,
+    region: &[bool],
+    cells: &[CellIx],
+    seeds: &[(CellIx, u32)],
+    weight: &dyn Fn(u32, CellIx) -> f64,
+    want: &[f64],
+) -> Vec<u32> {
+    let n = want.len();
     let mut speed = vec![1.0; n];
     let mut best: Option<(f64, Vec<u32>)> = None;
     for _ in 0..40 {
-        let label = grow(lat, region, seeds, &speed);
+        let label = grow_labelled(lat, region, seeds, &speed);
         let mut w = vec![0.0; n];
         for &c in cells {
             if label[c] != NONE {
-                w[label[c] as usize] += weight[c];
+                w[label[c] as usize] += weight(label[c], c);
             }
         }
         let mut err = 0.0_f64;
         for k in 0..n {
-            let want = total_w * target[k] / total_t;
-            err = err.max((w[k] - want).abs() / want.max(1e-9));
-            speed[k] *= (want / w[k].max(want * 0.05)).powf(0.35);
+            err = err.max((w[k] - want[k]).abs() / want[k].max(1e-9));
+            speed[k] *= (want[k] / w[k].max(want[k] * 0.05)).powf(0.35);
         }
         if best.as_ref().is_none_or(|b| err < b.0) {
             best = Some((err, label));

@@ -1,6 +1,7 @@
 //! The 23 units (real names and NBS codes, facts.md) with modelled anchor positions and
 //! grid counts, and the facility taxonomy under GB 50180-2018 and the MOFCOM list.
 
+use crate::analysis::stats::NamedPlace;
 use crate::model::{Category, Taxonomy, Threshold};
 
 /// One community (社区) or administrative village (村).
@@ -91,7 +92,7 @@ pub const UNITS: [Unit; 23] = [
         code: "500113006011",
         name: "恒大城社区",
         village: false,
-        anchor: (106.507, 29.465),
+        anchor: (106.509, 29.4705),
         grids: 14,
     },
     Unit {
@@ -112,7 +113,7 @@ pub const UNITS: [Unit; 23] = [
         code: "500113006014",
         name: "茶花社区",
         village: false,
-        anchor: (106.513, 29.481),
+        anchor: (106.5145, 29.4635),
         grids: 14,
     },
     Unit {
@@ -140,7 +141,7 @@ pub const UNITS: [Unit; 23] = [
         code: "500113006018",
         name: "光明社区",
         village: false,
-        anchor: (106.541, 29.461),
+        anchor: (106.549, 29.4625),
         grids: 8,
     },
     Unit {
@@ -374,3 +375,58 @@ pub fn taxonomy() -> Taxonomy {
         ],
     }
 }
+
+/// NBS code of 李家沱街道: the id of the model's boundary.
+pub const SUBDISTRICT_CODE: &str = "500113006";
+
+const fn place(
+    name: &'static str,
+    lon: f64,
+    lat: f64,
+    community: &'static str,
+    compound: Option<&'static str>,
+) -> NamedPlace {
+    NamedPlace {
+        name,
+        lon,
+        lat,
+        community,
+        compound,
+    }
+}
+
+/// The named places of facts.md ("Geography") and the unit each lies in. facts.md gives
+/// positions (±150 m), not units: the unit is the one named after the place where there is
+/// one, 茶花社区 for 融汇江山 (the article puts that compound in 茶花社区), and otherwise a
+/// neighbour chosen by the model. `servicemap stats` checks each against the data.
+pub const NAMED_PLACES: [NamedPlace; 17] = [
+    place("马王坪", 106.533, 29.470, "500113006004", None),
+    place("李家沱三角碑", 106.530, 29.469, "500113006003", None),
+    place("李家沱南桥头", 106.524, 29.472, "500113006008", None),
+    place("桥南村", 106.526, 29.470, "500113006008", None),
+    place("都和广场", 106.537, 29.468, "500113006005", None),
+    place("李家沱公交车场", 106.539, 29.466, "500113006020", None),
+    place("五园湾", 106.514, 29.476, "500113006013", None),
+    place("融汇茶花广场", 106.513, 29.480, "500113006013", None),
+    place(
+        "融汇半岛 / 融汇江山",
+        106.515,
+        29.464,
+        "500113006014",
+        Some("融汇江山"),
+    ),
+    place("融汇小学", 106.512, 29.471, "500113006011", None),
+    place("外河坪", 106.518, 29.465, "500113006001", None),
+    place("群乐", 106.552, 29.471, "500113006201", None),
+    place(
+        "群乐佳苑",
+        106.546,
+        29.471,
+        "500113006201",
+        Some("群乐佳苑"),
+    ),
+    place("麒龙 (其龙)", 106.559, 29.470, "500113006010", None),
+    place("八公里", 106.565, 29.483, "500113006015", None),
+    place("巴南大道 / 九公里", 106.552, 29.464, "500113006018", None),
+    place("重庆理工大学", 106.527, 29.461, "500113006017", None),
+];

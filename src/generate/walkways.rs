@@ -21,8 +21,24 @@ pub struct Segment {
     pub name: Option<&'static str>,
 }
 
-/// Steeper than this (rise over run), a lane is built as stairs.
-pub const STAIRS_GRADE: f64 = 0.15;
+/// Every this many rows and columns of the lattice is a main line: a street, always built.
+const MAIN_EVERY: usize = 5;
+
+/// Passes over the stubs left by the thinning, and the chance each stub goes in a pass.
+const STUB_PASSES: usize = 3;
+const STUB_PRUNE: f64 = 0.6;
+
+/// Share of lanes on a unit's edge left unbuilt (the unit's edge then runs along a wall or a
+/// slope, not a path); main lines are always built.
+const LANE_DROP_UNIT_EDGE: f64 = 0.5;
+
+/// Steeper than this (rise over run), a link is built as stairs: 1:10, a little over the
+/// 1:12 (8.3%) that a ramp may have, so every link a wheelchair may use is rampable.
+pub const STAIRS_GRADE: f64 = 0.10;
+
+/// Steeper than this, a stretch of a main line is no street (vehicles go round by the
+/// gentler lines) but a lane or, past [`STAIRS_GRADE`], stairs.
+const STREET_MAX_GRADE: f64 = 0.08;
 
 /// Named streets (names are real; their courses in the model are approximate): a row or
 /// column of the lattice nearest to `at` (lat for rows, lon for columns) between `from` and `to`.
@@ -134,12 +150,20 @@ pub fn lattice_walkways(
                 .zip(c2)
                 .is_some_and(|(x, y)| micro[x] == micro[y] && micro[x] != NONE);
         let people = c1.map_or(0, |c| hh[c]) + c2.map_or(0, |c| hh[c]);
-        let p_drop = if !interior {
+        // Main lines (every fourth row and column) are streets and always kept; the lanes
+        // between are thinned (those inside a micro-grid most, where few live more), so
+        // blocks vary in size and lanes end at doors and hillsides rather than every 50 m.
+        let (ia, ja) = (a % (lat.nx + 1), a / (lat.nx + 1));
+        let (ib, jb) = (b % (lat.nx + 1), b / (lat.nx + 1));
+        let main_line = (ja == jb && ja % MAIN_EVERY == 0) || (ia == ib && ia % MAIN_EVERY == 0);
+        let p_drop = if main_line {
             0.0
+        } else if !interior {
+            LANE_DROP_UNIT_EDGE
         } else if people < 12 {
-            0.7
+            0.8
         } else {
-            0.5
+            0.6
         };
         if rng.random_bool(p_drop) {
             dropped.push((a, b));
@@ -178,7 +202,7 @@ pub fn lattice_walkways(
         if !land[c] {
             continue;
         }
-        let p = if hh[c] < 5 { 0.22 } else { 0.06 };
+        let p = if hh[c] < 5 { 0.16 } else { 0.05 };
         if rng.random_bool(p) {
             let k = lat.corners(c);
             let (a, b) = if rng.random_bool(0.5) {
@@ -201,6 +225,24 @@ pub fn lattice_walkways(
             kept.push((a, b, false));
         }
     }
+    // Most stubs the thinning left are taken back out (passes from the tips inward), so a
+    // lane that leads nowhere is the exception, as in a city: 8–20% of junctions and ends.
+    let is_main = |a: usize, b: usize| {
+        let (ia, ja) = (a % (lat.nx + 1), a / (lat.nx + 1));
+        let (ib, jb) = (b % (lat.nx + 1), b / (lat.nx + 1));
+        (ja == jb && ja % MAIN_EVERY == 0) || (ia == ib && ia % MAIN_EVERY == 0)
+    };
+    for _ in 0..STUB_PASSES {
+        let mut degree = vec![0u32; lat.nodes.len()];
+        for &(a, b, _) in &kept {
+            degree[a] += 1;
+            degree[b] += 1;
+        }
+        kept.retain(|&(a, b, bridge)| {
+            let stub = degree[a] == 1 || degree[b] == 1;
+            !stub || bridge || is_main(a, b) || !rng.random_bool(STUB_PRUNE)
+        });
+    }
     let mut size = vec![0usize; lat.nodes.len()];
     for &(a, _, _) in &kept {
         let r = uf.find(a);
@@ -220,12 +262,12 @@ pub fn lattice_walkways(
         let grade = (z(b) - z(a)).abs() / len;
         let (ia, ja) = (a % (lat.nx + 1), a / (lat.nx + 1));
         let (ib, jb) = (b % (lat.nx + 1), b / (lat.nx + 1));
-        let main_line = (ja == jb && ja % 4 == 0) || (ia == ib && ia % 4 == 0);
+        let main_line = (ja == jb && ja % MAIN_EVERY == 0) || (ia == ib && ia % MAIN_EVERY == 0);
         let kind = if bridge {
             WalkwayKind::Bridge
         } else if grade > STAIRS_GRADE {
             WalkwayKind::Stairs
-        } else if main_line {
+        } else if main_line && grade <= STREET_MAX_GRADE {
             WalkwayKind::Street
         } else {
             WalkwayKind::Footway
@@ -269,4 +311,72 @@ fn street_name(lat: &Lattice, t: &Terrain, a: usize, b: usize) -> Option<&'stati
         }
     }
     None
+}
+
+/// A walkway of several segments: lattice nodes in order, one kind and name throughout.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    pub nodes: Vec<usize>,
+    pub kind: WalkwayKind,
+    pub name: Option<&'static str>,
+}
+
+/// Join segments into polylines running from junction to junction (or dead end): a street
+/// is one feature between the places it meets others, not one per block side. A chain
+/// breaks where three or more segments meet, at a dead end, and where the kind or the name
+/// changes. Deterministic: chains start from the lowest node and segment indices.
+#[must_use]
+pub fn chains(segments: &[Segment]) -> Vec<Chain> {
+    let mut at: std::collections::BTreeMap<usize, Vec<usize>> = std::collections::BTreeMap::new();
+    for (k, s) in segments.iter().enumerate() {
+        at.entry(s.a).or_default().push(k);
+        at.entry(s.b).or_default().push(k);
+    }
+    let same = |x: &Segment, y: &Segment| x.kind == y.kind && x.name == y.name;
+    // A node where a chain passes straight on: exactly two segments alike.
+    let through = |n: usize| -> bool {
+        at.get(&n)
+            .is_some_and(|v| v.len() == 2 && v[0] != v[1] && same(&segments[v[0]], &segments[v[1]]))
+    };
+    let mut used = vec![false; segments.len()];
+    let mut out = Vec::new();
+    let walk = |start: usize, first: usize, used: &mut Vec<bool>| -> Chain {
+        let mut nodes = vec![start];
+        let (mut node, mut seg) = (start, first);
+        loop {
+            used[seg] = true;
+            let s = &segments[seg];
+            node = if s.a == node { s.b } else { s.a };
+            nodes.push(node);
+            if node == start || !through(node) {
+                break;
+            }
+            let Some(&next) = at[&node].iter().find(|&&k| !used[k]) else {
+                break;
+            };
+            seg = next;
+        }
+        Chain {
+            nodes,
+            kind: segments[first].kind,
+            name: segments[first].name,
+        }
+    };
+    for (&n, segs) in &at {
+        if through(n) {
+            continue;
+        }
+        for &k in segs {
+            if !used[k] {
+                out.push(walk(n, k, &mut used));
+            }
+        }
+    }
+    // Loops where every node is a through node.
+    for k in 0..segments.len() {
+        if !used[k] {
+            out.push(walk(segments[k].a, k, &mut used));
+        }
+    }
+    out
 }

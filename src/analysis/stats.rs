@@ -1,0 +1,743 @@
+//! Figures that tell a planner whether a dataset looks like a city: the street network's
+//! orientation, intersections, dead ends, grades; households per grid and micro-grid; where
+//! the named places of the default data fall. `servicemap stats DIR` prints them, for the
+//! model and for any import; a test holds the default data to the ranges of issue 13.
+//!
+//! Lengths, bearings and areas are geodesic on the WGS84 ellipsoid (Karney, via `geo`), so
+//! the figures agree with OSMnx and a GIS; point-in-polygon and metre offsets use the
+//! dataset's one local projection.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use geo::{
+    Bearing, Contains, Distance, Euclidean, Geodesic, GeodesicArea, Geometry, LineString,
+    MultiPolygon, Point,
+};
+
+use crate::model::{Feature, LayerId, LocalProj};
+use crate::store::Dataset;
+
+/// Bins of the orientation histogram (10° each), as OSMnx's `orientation_entropy` default.
+pub const ORIENTATION_BINS: usize = 36;
+
+/// Grade above which a link counts as steep (8%: the usual limit for a street).
+pub const STEEP_GRADE: f64 = 0.08;
+
+/// One walkway segment (two consecutive vertices): what the network figures are built from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// Geodesic length, metres.
+    pub length_m: f64,
+    /// Initial geodesic bearing, degrees clockwise from north in [0, 360).
+    pub bearing_deg: f64,
+    /// |Δelevation| / length, when both vertices have an elevation.
+    pub grade: Option<f64>,
+    pub kind: Option<String>,
+}
+
+/// Shannon entropy (natural log) of the length-weighted distribution of bidirectional
+/// bearings over [`ORIENTATION_BINS`] bins centred on 0°, 10°, … — what OSMnx's
+/// `orientation_entropy` computes: every bearing counts with its reverse (a street runs both
+/// ways), and the first bin spans 355°–5° so that north–south streets fall in one bin. A
+/// perfect grid gives ln 4 ≈ 1.386, bearings spread evenly ln 36 ≈ 3.58. Returns `None`
+/// when the total weight is zero.
+#[must_use]
+pub fn orientation_entropy(bearings: &[(f64, f64)]) -> Option<f64> {
+    let width = 360.0 / ORIENTATION_BINS as f64;
+    let mut bins = [0.0_f64; ORIENTATION_BINS];
+    for &(bearing_deg, weight) in bearings {
+        for b in [bearing_deg, bearing_deg + 180.0] {
+            let shifted = (b + width / 2.0).rem_euclid(360.0);
+            let k = ((shifted / width) as usize).min(ORIENTATION_BINS - 1);
+            bins[k] += weight;
+        }
+    }
+    let total: f64 = bins.iter().sum();
+    if total <= 0.0 {
+        return None;
+    }
+    Some(
+        -bins
+            .iter()
+            .filter(|&&w| w > 0.0)
+            .map(|&w| {
+                let p = w / total;
+                p * p.ln()
+            })
+            .sum::<f64>(),
+    )
+}
+
+/// Share of the weight whose bearing lies within `tol_deg` of north, east, south or west.
+#[must_use]
+pub fn axis_share(bearings: &[(f64, f64)], tol_deg: f64) -> Option<f64> {
+    let total: f64 = bearings.iter().map(|b| b.1).sum();
+    if total <= 0.0 {
+        return None;
+    }
+    let near: f64 = bearings
+        .iter()
+        .filter(|(b, _)| {
+            let off = b.rem_euclid(90.0);
+            off <= tol_deg || off >= 90.0 - tol_deg
+        })
+        .map(|b| b.1)
+        .sum();
+    Some(near / total)
+}
+
+/// Length-weighted quantile `q` in [0, 1] of `(value, weight)` pairs; `None` when empty.
+#[must_use]
+pub fn weighted_quantile(values: &[(f64, f64)], q: f64) -> Option<f64> {
+    let mut v: Vec<(f64, f64)> = values.iter().copied().filter(|p| p.1 > 0.0).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = v.iter().map(|p| p.1).sum();
+    let mut acc = 0.0;
+    for (x, w) in &v {
+        acc += w;
+        if acc >= q * total {
+            return Some(*x);
+        }
+    }
+    v.last().map(|p| p.0)
+}
+
+/// Node structure of a walkway network: vertices are joined where their WGS84 positions are
+/// equal to 1e-7°, as the data format nodes junctions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeCounts {
+    /// Nodes of the simplified network: dead ends and junctions (vertices with other than two
+    /// distinct neighbours).
+    pub nodes: usize,
+    /// Nodes where three or more distinct neighbours meet.
+    pub intersections: usize,
+    /// Nodes with one neighbour.
+    pub dead_ends: usize,
+}
+
+fn key(c: geo::Coord<f64>) -> (i64, i64) {
+    ((c.x * 1e7).round() as i64, (c.y * 1e7).round() as i64)
+}
+
+/// Count nodes, intersections and dead ends of `lines` (each a walkway's vertices). A vertex
+/// is a node of the simplified network when its number of distinct neighbours is not two,
+/// as OSMnx 2 simplifies: how a street is cut into features does not change the counts.
+#[must_use]
+pub fn node_counts(lines: &[&LineString<f64>]) -> NodeCounts {
+    let mut nbrs: BTreeMap<(i64, i64), BTreeSet<(i64, i64)>> = BTreeMap::new();
+    for ls in lines {
+        let pts: Vec<(i64, i64)> = ls.0.iter().map(|&c| key(c)).collect();
+        for w in pts.windows(2) {
+            if w[0] != w[1] {
+                nbrs.entry(w[0]).or_default().insert(w[1]);
+                nbrs.entry(w[1]).or_default().insert(w[0]);
+            }
+        }
+    }
+    let mut out = NodeCounts::default();
+    for set in nbrs.values() {
+        let d = set.len();
+        if d != 2 {
+            out.nodes += 1;
+        }
+        if d >= 3 {
+            out.intersections += 1;
+        }
+        if d == 1 {
+            out.dead_ends += 1;
+        }
+    }
+    out
+}
+
+/// Figures of the walkway network.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkStats {
+    pub walkways: usize,
+    pub length_km: f64,
+    /// OSMnx orientation entropy over 36 bins, length-weighted.
+    pub orientation_entropy: Option<f64>,
+    /// Share of length within ±5° of north–south or east–west.
+    pub axis_share_5deg: Option<f64>,
+    pub nodes: NodeCounts,
+    /// Intersections (3+ neighbours) per km² of the boundary, when there is a boundary.
+    pub intersections_per_km2: Option<f64>,
+    /// Dead ends over all nodes of the simplified network.
+    pub dead_end_share: Option<f64>,
+    /// Walkways drawn as a single straight segment (two points).
+    pub two_point_share: Option<f64>,
+    /// Length-weighted median grade of streets and of footways (fraction, 0.04 = 4%).
+    pub street_grade_median: Option<f64>,
+    pub footway_grade_median: Option<f64>,
+    /// Share of street length steeper than [`STEEP_GRADE`].
+    pub street_steep_share: Option<f64>,
+    /// Of all walkway length steeper than [`STEEP_GRADE`], the share that is stairs.
+    pub steep_stairs_share: Option<f64>,
+}
+
+/// The walkways of `ds` as segments.
+#[must_use]
+pub fn segments(ds: &Dataset) -> Vec<Segment> {
+    let mut out = Vec::new();
+    for f in ds.layer(LayerId::Walkways).unwrap_or(&[]) {
+        let Geometry::LineString(ls) = &f.geometry else {
+            continue;
+        };
+        let kind = f.str_prop("kind").map(str::to_string);
+        let z = f.elevation_m.as_deref();
+        for (i, w) in ls.0.windows(2).enumerate() {
+            let (a, b) = (Point::from(w[0]), Point::from(w[1]));
+            let length_m = Geodesic.distance(a, b);
+            if length_m <= 0.0 {
+                continue;
+            }
+            let grade = z
+                .and_then(|z| Some((z.get(i)?, z.get(i + 1)?)))
+                .map(|(za, zb)| (zb - za).abs() / length_m);
+            out.push(Segment {
+                length_m,
+                bearing_deg: Geodesic.bearing(a, b).rem_euclid(360.0),
+                grade,
+                kind: kind.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn polygons(f: &Feature) -> Option<MultiPolygon<f64>> {
+    match &f.geometry {
+        Geometry::Polygon(p) => Some(MultiPolygon(vec![p.clone()])),
+        Geometry::MultiPolygon(m) => Some(m.clone()),
+        _ => None,
+    }
+}
+
+/// Area of the boundary layer in km² (geodesic), when there is one.
+#[must_use]
+pub fn boundary_area_km2(ds: &Dataset) -> Option<f64> {
+    let b = ds.layer(LayerId::Boundary)?;
+    let a: f64 = b
+        .iter()
+        .filter_map(polygons)
+        .map(|m| m.geodesic_area_unsigned())
+        .sum();
+    (a > 0.0).then_some(a / 1e6)
+}
+
+/// Network figures of `ds`'s walkways.
+#[must_use]
+pub fn network_stats(ds: &Dataset) -> NetworkStats {
+    let walkways = ds.layer(LayerId::Walkways).unwrap_or(&[]);
+    let segs = segments(ds);
+    let bearings: Vec<(f64, f64)> = segs.iter().map(|s| (s.bearing_deg, s.length_m)).collect();
+    let lines: Vec<&LineString<f64>> = walkways
+        .iter()
+        .filter_map(|f| match &f.geometry {
+            Geometry::LineString(ls) => Some(ls),
+            _ => None,
+        })
+        .collect();
+    let nodes = node_counts(&lines);
+    let grades = |kind: &str| -> Vec<(f64, f64)> {
+        segs.iter()
+            .filter(|s| s.kind.as_deref() == Some(kind))
+            .filter_map(|s| Some((s.grade?, s.length_m)))
+            .collect()
+    };
+    let street = grades("street");
+    let share = |num: f64, den: f64| (den > 0.0).then(|| num / den);
+    let street_len: f64 = street.iter().map(|g| g.1).sum();
+    let street_steep: f64 = street
+        .iter()
+        .filter(|g| g.0 > STEEP_GRADE)
+        .map(|g| g.1)
+        .sum();
+    let steep: Vec<&Segment> = segs
+        .iter()
+        .filter(|s| s.grade.is_some_and(|g| g > STEEP_GRADE))
+        .collect();
+    let steep_len: f64 = steep.iter().map(|s| s.length_m).sum();
+    let steep_stairs: f64 = steep
+        .iter()
+        .filter(|s| s.kind.as_deref() == Some("stairs"))
+        .map(|s| s.length_m)
+        .sum();
+    let two_point = lines.iter().filter(|ls| ls.0.len() == 2).count();
+    NetworkStats {
+        walkways: walkways.len(),
+        length_km: segs.iter().map(|s| s.length_m).sum::<f64>() / 1000.0,
+        orientation_entropy: orientation_entropy(&bearings),
+        axis_share_5deg: axis_share(&bearings, 5.0),
+        intersections_per_km2: boundary_area_km2(ds).map(|a| nodes.intersections as f64 / a),
+        dead_end_share: share(nodes.dead_ends as f64, nodes.nodes as f64),
+        two_point_share: share(two_point as f64, lines.len() as f64),
+        street_grade_median: weighted_quantile(&street, 0.5),
+        footway_grade_median: weighted_quantile(&grades("footway"), 0.5),
+        street_steep_share: share(street_steep, street_len),
+        steep_stairs_share: share(steep_stairs, steep_len),
+        nodes,
+    }
+}
+
+/// A named place of `shared/lijiatuo/facts.md` with the community the model puts it in.
+#[derive(Debug, Clone, Copy)]
+pub struct NamedPlace {
+    pub name: &'static str,
+    /// WGS84 degrees (facts.md, ±150 m).
+    pub lon: f64,
+    pub lat: f64,
+    /// NBS code of the community or village it lies in (modelled where facts.md is silent).
+    pub community: &'static str,
+    /// Name of the compound that stands at this point, when it is one.
+    pub compound: Option<&'static str>,
+}
+
+/// Where one named place falls in a dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaceCheck {
+    pub name: &'static str,
+    /// Metres outside the boundary (0 inside).
+    pub outside_boundary_m: f64,
+    /// Code of the community containing the point, if any.
+    pub community_found: Option<String>,
+    pub community_expected: &'static str,
+    /// Metres from the point to the compound of that name (0 inside it), when it is one.
+    pub compound_m: Option<f64>,
+}
+
+impl PlaceCheck {
+    /// Inside the boundary, in its community, and its compound within 50 m.
+    #[must_use]
+    pub fn ok(&self) -> bool {
+        self.outside_boundary_m == 0.0
+            && self.community_found.as_deref() == Some(self.community_expected)
+            && self.compound_m.is_none_or(|d| d <= 50.0)
+    }
+}
+
+fn metres_outside(proj: &LocalProj, m: &MultiPolygon<f64>, lon: f64, lat: f64) -> f64 {
+    if m.contains(&Point::new(lon, lat)) {
+        return 0.0;
+    }
+    let (x, y) = proj.to_xy(lon, lat);
+    let local = proj.project(m);
+    Euclidean.distance(&Point::new(x, y), &local)
+}
+
+/// Check each of `places` against the boundary, communities and compounds of `ds`.
+#[must_use]
+pub fn check_places(ds: &Dataset, places: &[NamedPlace]) -> Vec<PlaceCheck> {
+    let proj = ds.projection();
+    let boundary: Vec<MultiPolygon<f64>> = ds
+        .layer(LayerId::Boundary)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(polygons)
+        .collect();
+    let communities: Vec<(&str, MultiPolygon<f64>)> = ds
+        .layer(LayerId::Communities)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|f| Some((f.id.as_str(), polygons(f)?)))
+        .collect();
+    let compounds = ds.layer(LayerId::Compounds).unwrap_or(&[]);
+    places
+        .iter()
+        .map(|p| {
+            let outside_boundary_m = boundary
+                .iter()
+                .map(|m| metres_outside(&proj, m, p.lon, p.lat))
+                .fold(f64::INFINITY, f64::min);
+            let community_found = communities
+                .iter()
+                .find(|(_, m)| m.contains(&Point::new(p.lon, p.lat)))
+                .map(|(id, _)| (*id).to_string());
+            let compound_m = p.compound.map(|name| {
+                compounds
+                    .iter()
+                    .filter(|c| c.str_prop("name") == Some(name))
+                    .filter_map(polygons)
+                    .map(|m| metres_outside(&proj, &m, p.lon, p.lat))
+                    .fold(f64::INFINITY, f64::min)
+            });
+            PlaceCheck {
+                name: p.name,
+                outside_boundary_m: if outside_boundary_m.is_finite() {
+                    outside_boundary_m
+                } else {
+                    f64::INFINITY
+                },
+                community_found,
+                community_expected: p.community,
+                compound_m,
+            }
+        })
+        .collect()
+}
+
+/// Figures of buildings, households and residents.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PeopleStats {
+    pub buildings: usize,
+    pub households: u64,
+    pub residents: u64,
+    /// Residents aged 60+ over all residents.
+    pub share_60plus: Option<f64>,
+    /// Households per grid (summed from buildings): min, median, max.
+    pub grid_households: Option<(u64, u64, u64)>,
+    /// Grids outside the published 300–500 households.
+    pub grids_outside_300_500: usize,
+    /// Share of grids sitting exactly on the smallest or largest grid's count (a sign of
+    /// clamping rather than of a spread).
+    pub grids_at_extremes_share: Option<f64>,
+    pub microgrids: usize,
+    /// Micro-grids where no household lives.
+    pub empty_microgrids: usize,
+    /// Residents per km² of the densest village (communities with `kind: village`).
+    pub max_village_density_per_km2: Option<f64>,
+    /// Share of households in buildings of a compound.
+    pub compound_household_share: Option<f64>,
+    /// Median households of buildings of 18+ floors.
+    pub tower_households_median: Option<u64>,
+}
+
+fn median_u64(v: &mut [u64]) -> Option<u64> {
+    v.sort_unstable();
+    (!v.is_empty()).then(|| v[v.len() / 2])
+}
+
+/// Building and household figures of `ds`.
+#[must_use]
+pub fn people_stats(ds: &Dataset) -> PeopleStats {
+    let buildings = ds.layer(LayerId::Buildings).unwrap_or(&[]);
+    let mut by_grid: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut by_micro: BTreeMap<&str, u64> = BTreeMap::new();
+    for g in ds.layer(LayerId::Grids).unwrap_or(&[]) {
+        by_grid.insert(&g.id, 0);
+    }
+    for m in ds.layer(LayerId::Microgrids).unwrap_or(&[]) {
+        by_micro.insert(&m.id, 0);
+    }
+    let (mut hh, mut res, mut old, mut in_compound) = (0u64, 0u64, 0u64, 0u64);
+    let mut towers = Vec::new();
+    for b in buildings {
+        let h = b.u64_prop("households").unwrap_or(0);
+        hh += h;
+        res += b.u64_prop("residents").unwrap_or(0);
+        old += b.u64_prop("residents_60plus").unwrap_or(0);
+        if b.str_prop("compound").is_some() {
+            in_compound += h;
+        }
+        if b.u64_prop("floors").is_some_and(|f| f >= 18) {
+            towers.push(h);
+        }
+        if let Some(g) = b.str_prop("grid").and_then(|g| by_grid.get_mut(g)) {
+            *g += h;
+        }
+        if let Some(m) = b.str_prop("microgrid").and_then(|m| by_micro.get_mut(m)) {
+            *m += h;
+        }
+    }
+    let mut grid_hh: Vec<u64> = by_grid.values().copied().collect();
+    let grids_outside_300_500 = grid_hh.iter().filter(|h| !(300..=500).contains(*h)).count();
+    let grid_households = median_u64(&mut grid_hh).map(|med| {
+        (
+            grid_hh.first().copied().unwrap_or(0),
+            med,
+            grid_hh.last().copied().unwrap_or(0),
+        )
+    });
+    let grids_at_extremes_share = grid_households.map(|(lo, _, hi)| {
+        grid_hh.iter().filter(|&&h| h == lo || h == hi).count() as f64 / grid_hh.len() as f64
+    });
+    let max_village_density_per_km2 = ds
+        .layer(LayerId::Communities)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|c| c.str_prop("kind") == Some("village"))
+        .filter_map(|c| {
+            let area_km2 = polygons(c)?.geodesic_area_unsigned() / 1e6;
+            let r: u64 = buildings
+                .iter()
+                .filter(|b| b.str_prop("community") == Some(c.id.as_str()))
+                .filter_map(|b| b.u64_prop("residents"))
+                .sum();
+            (area_km2 > 0.0).then(|| r as f64 / area_km2)
+        })
+        .reduce(f64::max);
+    let share = |num: u64, den: u64| (den > 0).then(|| num as f64 / den as f64);
+    PeopleStats {
+        buildings: buildings.len(),
+        households: hh,
+        residents: res,
+        share_60plus: share(old, res),
+        grid_households,
+        grids_outside_300_500,
+        grids_at_extremes_share,
+        microgrids: by_micro.len(),
+        empty_microgrids: by_micro.values().filter(|&&h| h == 0).count(),
+        max_village_density_per_km2,
+        compound_household_share: share(in_compound, hh),
+        tower_households_median: median_u64(&mut towers),
+    }
+}
+
+/// Every figure of a dataset.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    pub network: NetworkStats,
+    pub people: PeopleStats,
+    /// Named places, checked when the dataset is the Lijiatuo model (its boundary is
+    /// 500113006); empty otherwise.
+    pub places: Vec<PlaceCheck>,
+}
+
+/// Compute every figure of `ds`; `places` are checked when the boundary's id is
+/// `places_boundary_id`.
+#[must_use]
+pub fn stats(ds: &Dataset, places: &[NamedPlace], places_boundary_id: &str) -> Stats {
+    let is_model = ds
+        .layer(LayerId::Boundary)
+        .is_some_and(|b| b.iter().any(|f| f.id == places_boundary_id));
+    Stats {
+        network: network_stats(ds),
+        people: people_stats(ds),
+        places: if is_model {
+            check_places(ds, places)
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".into(), |v| format!("{:.1}%", 100.0 * v))
+}
+
+fn num(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "n/a".into(), |v| format!("{v:.digits$}"))
+}
+
+impl Stats {
+    /// The figures as an aligned text table, one per line.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let n = &self.network;
+        let p = &self.people;
+        let mut rows: Vec<(&str, String)> = vec![
+            ("walkways", n.walkways.to_string()),
+            ("walkway length km", format!("{:.1}", n.length_km)),
+            (
+                "orientation entropy (36 bins)",
+                num(n.orientation_entropy, 3),
+            ),
+            ("length within ±5° of axes", pct(n.axis_share_5deg)),
+            (
+                "nodes / intersections / dead ends",
+                format!(
+                    "{} / {} / {}",
+                    n.nodes.nodes, n.nodes.intersections, n.nodes.dead_ends
+                ),
+            ),
+            ("intersections per km²", num(n.intersections_per_km2, 1)),
+            ("dead-end share", pct(n.dead_end_share)),
+            ("two-point walkways", pct(n.two_point_share)),
+            ("median street grade", pct(n.street_grade_median)),
+            ("median footway grade", pct(n.footway_grade_median)),
+            ("street length steeper than 8%", pct(n.street_steep_share)),
+            (
+                "steep (>8%) length that is stairs",
+                pct(n.steep_stairs_share),
+            ),
+            ("buildings", p.buildings.to_string()),
+            (
+                "households / residents",
+                format!("{} / {}", p.households, p.residents),
+            ),
+            ("residents 60+", pct(p.share_60plus)),
+            (
+                "households per grid min / median / max",
+                p.grid_households
+                    .map_or_else(|| "n/a".into(), |(a, b, c)| format!("{a} / {b} / {c}")),
+            ),
+            ("grids outside 300–500", p.grids_outside_300_500.to_string()),
+            (
+                "grids at the min or max count",
+                pct(p.grids_at_extremes_share),
+            ),
+            (
+                "empty micro-grids",
+                format!("{} of {}", p.empty_microgrids, p.microgrids),
+            ),
+            (
+                "densest village, residents per km²",
+                num(p.max_village_density_per_km2, 0),
+            ),
+            ("households in compounds", pct(p.compound_household_share)),
+            (
+                "median households of 18+ floor towers",
+                p.tower_households_median
+                    .map_or_else(|| "n/a".into(), |v| v.to_string()),
+            ),
+        ];
+        let placed = self.places.iter().filter(|c| c.ok()).count();
+        let places_row = format!("{placed} of {} in place", self.places.len());
+        if !self.places.is_empty() {
+            rows.push(("named places (facts.md)", places_row));
+        }
+        let width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+        let mut out = String::new();
+        for (k, v) in rows {
+            let pad = width - k.chars().count();
+            let _ = writeln!(out, "{k}{}  {v}", " ".repeat(pad));
+        }
+        for c in self.places.iter().filter(|c| !c.ok()) {
+            let _ = writeln!(
+                out,
+                "  {}: {:.0} m outside the boundary, in {} (expected {}){}",
+                c.name,
+                c.outside_boundary_m,
+                c.community_found.as_deref().unwrap_or("no community"),
+                c.community_expected,
+                c.compound_m
+                    .map_or_else(String::new, |d| format!(", compound {d:.0} m away")),
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Coord, Destination};
+
+    /// Lines from (0,0)-ish origins at `bearings`, each `len_m` long, as WGS84 around Lijiatuo.
+    fn spokes(bearings: &[f64], len_m: f64) -> Vec<(f64, f64)> {
+        bearings.iter().map(|&b| (b, len_m)).collect()
+    }
+
+    #[test]
+    fn a_perfect_grid_has_entropy_ln_4() {
+        let e = orientation_entropy(&spokes(&[0.0, 90.0, 180.0, 270.0, 0.0, 90.0], 50.0))
+            .expect("weights");
+        assert!((e - 4.0_f64.ln()).abs() < 1e-12, "{e}");
+        // Slight wobble within a bin (±4°) does not change it.
+        let e = orientation_entropy(&spokes(&[359.0, 4.0, 86.0, 94.0], 50.0)).expect("weights");
+        assert!((e - 4.0_f64.ln()).abs() < 1e-12, "{e}");
+        assert_eq!(
+            axis_share(&spokes(&[359.0, 4.0, 86.0, 94.0], 1.0), 5.0),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn evenly_spread_bearings_have_entropy_ln_36() {
+        // One bearing per bin centre over half the circle: with their reverses every bin
+        // holds the same weight.
+        let b: Vec<f64> = (0..18).map(|k| f64::from(k) * 10.0).collect();
+        let e = orientation_entropy(&spokes(&b, 10.0)).expect("weights");
+        assert!((e - 36.0_f64.ln()).abs() < 1e-12, "{e}");
+        assert!((e - 3.5835).abs() < 1e-3);
+        // A fine uniform spread comes to the same.
+        let b: Vec<f64> = (0..3600).map(|k| f64::from(k) * 0.1).collect();
+        let e = orientation_entropy(&spokes(&b, 1.0)).expect("weights");
+        assert!((e - 36.0_f64.ln()).abs() < 1e-9, "{e}");
+        assert_eq!(orientation_entropy(&[]), None);
+        let share = axis_share(&spokes(&b, 1.0), 5.0).expect("weights");
+        assert!((share - 4.0 * 10.1 / 360.0).abs() < 0.01, "{share}");
+    }
+
+    #[test]
+    fn length_weights_the_entropy() {
+        // Two bearings with weights 3:1 (and their reverses): entropy of (3/8,3/8,1/8,1/8).
+        let e = orientation_entropy(&[(0.0, 3.0), (45.0, 1.0)]).expect("weights");
+        let want = -(2.0 * 0.375 * 0.375_f64.ln() + 2.0 * 0.125 * 0.125_f64.ln());
+        assert!((e - want).abs() < 1e-12);
+    }
+
+    #[test]
+    fn weighted_median_follows_length() {
+        assert_eq!(
+            weighted_quantile(&[(0.1, 1.0), (0.02, 5.0)], 0.5),
+            Some(0.02)
+        );
+        assert_eq!(
+            weighted_quantile(&[(0.1, 5.0), (0.02, 1.0)], 0.5),
+            Some(0.1)
+        );
+        assert_eq!(weighted_quantile(&[], 0.5), None);
+    }
+
+    fn grid_lines(n: usize, step_deg: f64) -> Vec<LineString<f64>> {
+        let (lon0, lat0) = (106.53, 29.47);
+        let mut out = Vec::new();
+        for i in 0..n {
+            for j in 0..n {
+                let c = |a: usize, b: usize| Coord {
+                    x: lon0 + a as f64 * step_deg,
+                    y: lat0 + b as f64 * step_deg,
+                };
+                if i + 1 < n {
+                    out.push(LineString(vec![c(i, j), c(i + 1, j)]));
+                }
+                if j + 1 < n {
+                    out.push(LineString(vec![c(i, j), c(i, j + 1)]));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_grid_network_has_its_junctions_counted() {
+        // 4×4 lattice: 4 inner crossings (degree 4), 8 edge tees (degree 3), 4 corners (2,
+        // not nodes of the simplified network).
+        let lines = grid_lines(4, 0.0005);
+        let refs: Vec<&LineString<f64>> = lines.iter().collect();
+        let n = node_counts(&refs);
+        assert_eq!(n.intersections, 12);
+        assert_eq!(n.dead_ends, 0);
+        assert_eq!(n.nodes, 12);
+        // A cul-de-sac off a corner adds a dead end and turns the corner into a tee.
+        let mut lines = lines;
+        let corner = Coord {
+            x: 106.53,
+            y: 29.47,
+        };
+        let p = Geodesic.destination(Point::from(corner), 225.0, 40.0);
+        lines.push(LineString(vec![corner, p.0]));
+        let refs: Vec<&LineString<f64>> = lines.iter().collect();
+        let n = node_counts(&refs);
+        assert_eq!((n.intersections, n.dead_ends, n.nodes), (13, 1, 14));
+        // A bend inside a polyline is not a node, nor is a vertex where two walkways meet end
+        // to end.
+        let bent = LineString(vec![
+            Coord {
+                x: 106.60,
+                y: 29.40,
+            },
+            Coord {
+                x: 106.601,
+                y: 29.401,
+            },
+            Coord {
+                x: 106.602,
+                y: 29.40,
+            },
+        ]);
+        let n = node_counts(&[&bent]);
+        assert_eq!((n.nodes, n.dead_ends, n.intersections), (2, 2, 0));
+        let halves = [
+            LineString(bent.0[..2].to_vec()),
+            LineString(bent.0[1..].to_vec()),
+        ];
+        let n = node_counts(&[&halves[0], &halves[1]]);
+        assert_eq!((n.nodes, n.dead_ends, n.intersections), (2, 2, 0));
+    }
+}
