@@ -83,6 +83,15 @@ async function until(page, fn, ...args) {
 }
 const waiters = [];
 
+/** Wait for a condition on this side (e.g. on the responses seen), failing as soon as a page
+ * reports a problem; like `until`, no wall-clock limit (CI bounds the whole run). */
+async function eventually(cond) {
+  while (!cond()) {
+    if (problems.length) throw new Error(problems.join('\n'));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Pixels (sampled) of the map's canvases within `tol` of `rgb`, and distinct colours seen. */
 async function pixels(page, rgb, tol = 6) {
   return page.evaluate(
@@ -231,7 +240,8 @@ await step('planner: a what-if drop changes the summary', async () => {
   // The page chose a new coverage tile source: 5 minutes.
   await until(desktop, () => (document.querySelector('#map')?.dataset.coverageTiles ?? '').includes('minutes=5&'));
   await until(desktop, () => / coverage:[1-9]/.test(` ${document.querySelector('#map')?.dataset.choroplethTiles ?? ''}`));
-  assert.ok(seen('/coverage/tiles/WebMercatorQuad/', { category: 'elder_canteen', minutes: 5 }).length > 0, 'the 5-minute coverage tiles are requested');
+  // The response event may follow the page's own bookkeeping: wait for it rather than race it.
+  await eventually(() => seen('/coverage/tiles/WebMercatorQuad/', { category: 'elder_canteen', minutes: 5 }).length > 0);
   const before = await desktop.$eval('#summary .big', (e) => e.textContent);
   await desktop.click('#add-facility');
   await clickMapCentre(desktop);
