@@ -12,7 +12,7 @@ use geo::{Coord, Geometry, LineString, Point, Polygon};
 use serde_json::{Map, Value, json};
 
 use servicemap::model::{Feature, LayerId};
-use servicemap::store::validate::rule;
+use servicemap::store::validate::{places, rule};
 use servicemap::store::write::{layer_text, round7, write_atomic};
 use servicemap::store::{self, Report, StoreError};
 
@@ -776,5 +776,99 @@ fn the_default_geodata_passes_when_present() {
         "geodata breaks {} rule(s):{}",
         r.violations.len(),
         show(&r)
+    );
+}
+
+/// Issue 13: named places are a promise of the modelled dataset only. The valid fixture is
+/// not Lijiatuo's model, so it passes without the rule; once its manifest claims to be the
+/// generated model, every named place of facts.md outside it is named.
+#[test]
+fn named_places_hold_only_for_the_generated_model() {
+    let mut f = Fixture::valid();
+    let r = f.check("places-other");
+    assert!(r.of_rule(rule::NAMED_PLACES).is_empty(), "{}", show(&r));
+    assert_eq!(row(&r, "named places in place (facts.md)"), None);
+
+    if let Some(Value::Object(m)) = f.manifest.as_mut() {
+        m.insert(
+            "generator".into(),
+            json!(servicemap::store::manifest::GENERATOR_MODEL),
+        );
+    } else {
+        panic!("the valid fixture has a manifest");
+    }
+    let r = f.check("places-claimed");
+    assert!(
+        r.violations.iter().all(|v| v.rule == rule::NAMED_PLACES),
+        "only the named-places rule should fire:{}",
+        show(&r)
+    );
+    // The fixture spans 106.52–106.53 E, 29.46–29.465 N: 八公里 (106.565, 29.483) is far out.
+    assert!(
+        r.violations.iter().any(|v| v.layer == places::LAYER
+            && v.feature_id.as_deref() == Some("八公里")
+            && v.message.contains("outside the boundary")),
+        "{}",
+        show(&r)
+    );
+    let total = servicemap::generate::NAMED_PLACES.len();
+    let wrong = r.of_rule(rule::NAMED_PLACES).len();
+    assert_eq!(
+        row(&r, "named places in place (facts.md)"),
+        Some(format!("{} of {total}", total - wrong).as_str())
+    );
+}
+
+/// The default data holds every named place; a place moved out of the boundary, or into
+/// another community, is named with what is wrong.
+#[test]
+fn named_places_moved_out_of_the_default_data_are_named() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("geodata");
+    let ds = store::read_dir(&dir).expect("geodata reads");
+    assert!(
+        ds.manifest
+            .as_ref()
+            .is_some_and(store::Manifest::is_generated_model),
+        "geodata/manifest.json names the generator"
+    );
+    let r = store::validate(&ds);
+    assert!(r.violations.is_empty(), "{}", show(&r));
+    assert_eq!(
+        row(&r, "named places in place (facts.md)"),
+        Some("17 of 17")
+    );
+
+    let mut moved = servicemap::generate::NAMED_PLACES;
+    // 重庆理工大学 5.5 km further south: far outside the boundary.
+    let uni = moved
+        .iter_mut()
+        .find(|p| p.name == "重庆理工大学")
+        .expect("listed");
+    uni.lat -= 0.05;
+    // 马王坪 onto 五园湾's point: inside the boundary but in another community.
+    let wuyuan = *moved.iter().find(|p| p.name == "五园湾").expect("listed");
+    let mawang = moved
+        .iter_mut()
+        .find(|p| p.name == "马王坪")
+        .expect("listed");
+    (mawang.lon, mawang.lat) = (wuyuan.lon, wuyuan.lat);
+    let v = places::check_named_places(&ds, &moved);
+    assert_eq!(v.len(), 2, "{v:?}");
+    assert!(
+        v.iter()
+            .all(|v| v.rule == rule::NAMED_PLACES && v.layer == places::LAYER)
+    );
+    let uni = v
+        .iter()
+        .find(|v| v.feature_id.as_deref() == Some("重庆理工大学"))
+        .expect("named");
+    assert!(uni.message.contains("m outside the boundary"), "{uni}");
+    let mawang = v
+        .iter()
+        .find(|v| v.feature_id.as_deref() == Some("马王坪"))
+        .expect("named");
+    assert!(
+        mawang.message.contains("instead of community 500113006004"),
+        "{mawang}"
     );
 }

@@ -421,7 +421,7 @@ impl ModelBuilder {
                      (see geodata/README.md for sources); positions of boundaries, grids, buildings and \
                      facilities are modelled. Names of people and phone numbers are placeholders.",
             "seed": SEED,
-            "generator": "servicemap generate --out geodata",
+            "generator": crate::store::manifest::GENERATOR_MODEL,
             "expected_counts": expected,
             "grid_households": [300, 500],
             "walkway_elevations_required": true,

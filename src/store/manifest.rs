@@ -31,7 +31,14 @@ pub struct Manifest {
     /// hand-made directory): every rule is strict.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+    /// The command that wrote the directory; [`GENERATOR_MODEL`] for the modelled Lijiatuo
+    /// dataset, whose named places (facts.md) `validate` then holds to their communities.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generator: Option<String>,
 }
+
+/// The `generator` the modelled dataset's manifest carries (`servicemap generate`).
+pub const GENERATOR_MODEL: &str = "servicemap generate --out geodata";
 
 /// The `origin` an OpenStreetMap import writes.
 pub const ORIGIN_OPENSTREETMAP: &str = "openstreetmap";
@@ -41,6 +48,14 @@ impl Manifest {
     #[must_use]
     pub fn is_openstreetmap(&self) -> bool {
         self.origin.as_deref() == Some(ORIGIN_OPENSTREETMAP)
+    }
+
+    /// True when the directory is the modelled Lijiatuo dataset written by
+    /// `servicemap generate` (into any directory: the command line is recorded as the
+    /// committed data's, so a copy or a fresh run says the same).
+    #[must_use]
+    pub fn is_generated_model(&self) -> bool {
+        self.generator.as_deref() == Some(GENERATOR_MODEL)
     }
 }
 

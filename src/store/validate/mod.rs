@@ -7,6 +7,7 @@
 
 mod geometry;
 mod network;
+pub mod places;
 mod refs;
 mod rollup;
 mod table;
@@ -54,6 +55,9 @@ pub mod rule {
     /// Walkway elevations: finite, within −100..9000 m, one per position; on every walkway when
     /// `manifest.json` sets `walkway_elevations_required`.
     pub const ELEVATION: &str = "elevation";
+    /// Every named place of facts.md inside the boundary, in its community, and within 50 m
+    /// of its compound; only for the modelled dataset (`manifest.json` `generator`).
+    pub const NAMED_PLACES: &str = "named_places";
 }
 
 /// One broken rule: which layer, which feature, which rule, and what is wrong.
@@ -224,8 +228,23 @@ pub fn validate(ds: &Dataset) -> Report {
         "validate groups"
     );
     lap("rules (two groups in parallel)");
+    let mut counts = table::counts(&ctx, &net);
+    if ds
+        .manifest
+        .as_ref()
+        .is_some_and(super::Manifest::is_generated_model)
+    {
+        let places = &crate::generate::NAMED_PLACES;
+        let wrong = places::check_named_places(ds, places);
+        counts.push((
+            "named places in place (facts.md)".to_string(),
+            format!("{} of {}", places.len() - wrong.len(), places.len()),
+        ));
+        out.extend(wrong);
+        lap("named places");
+    }
     Report {
-        counts: table::counts(&ctx, &net),
+        counts,
         violations: out,
         findings,
     }
