@@ -404,6 +404,14 @@ pub struct PeopleStats {
     pub compound_household_share: Option<f64>,
     /// Median households of buildings of 18+ floors.
     pub tower_households_median: Option<u64>,
+    /// Median households of low-rise blocks of 5–7 floors (facts.md: old blocks of 5–7
+    /// storeys hold 20–60 households).
+    pub lowrise_households_median: Option<u64>,
+    /// Communities (not villages) whose compounds hold more than half their households,
+    /// out of the communities with households.
+    pub communities_mostly_in_compounds: (usize, usize),
+    /// Codes of communities (not villages) with households but no building in a compound.
+    pub communities_without_compounds: Vec<String>,
 }
 
 fn median_u64(v: &mut [u64]) -> Option<u64> {
@@ -425,6 +433,16 @@ pub fn people_stats(ds: &Dataset) -> PeopleStats {
     }
     let (mut hh, mut res, mut old, mut in_compound) = (0u64, 0u64, 0u64, 0u64);
     let mut towers = Vec::new();
+    let mut lowrise = Vec::new();
+    let villages: BTreeSet<&str> = ds
+        .layer(LayerId::Communities)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|c| c.str_prop("kind") == Some("village"))
+        .map(|c| c.id.as_str())
+        .collect();
+    // Community code → (households, households in a compound), for communities only.
+    let mut by_community: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for b in buildings {
         let h = b.u64_prop("households").unwrap_or(0);
         hh += h;
@@ -433,8 +451,17 @@ pub fn people_stats(ds: &Dataset) -> PeopleStats {
         if b.str_prop("compound").is_some() {
             in_compound += h;
         }
-        if b.u64_prop("floors").is_some_and(|f| f >= 18) {
-            towers.push(h);
+        match b.u64_prop("floors") {
+            Some(18..) => towers.push(h),
+            Some(5..=7) => lowrise.push(h),
+            _ => {}
+        }
+        if let Some(c) = b.str_prop("community").filter(|c| !villages.contains(c)) {
+            let e = by_community.entry(c).or_default();
+            e.0 += h;
+            if b.str_prop("compound").is_some() {
+                e.1 += h;
+            }
         }
         if let Some(g) = b.str_prop("grid").and_then(|g| by_grid.get_mut(g)) {
             *g += h;
@@ -484,6 +511,19 @@ pub fn people_stats(ds: &Dataset) -> PeopleStats {
         max_village_density_per_km2,
         compound_household_share: share(in_compound, hh),
         tower_households_median: median_u64(&mut towers),
+        lowrise_households_median: median_u64(&mut lowrise),
+        communities_mostly_in_compounds: (
+            by_community
+                .values()
+                .filter(|(h, c)| *h > 0 && 2 * c > *h)
+                .count(),
+            by_community.values().filter(|(h, _)| *h > 0).count(),
+        ),
+        communities_without_compounds: by_community
+            .iter()
+            .filter(|(_, (h, c))| *h > 0 && *c == 0)
+            .map(|(id, _)| (*id).to_string())
+            .collect(),
     }
 }
 
@@ -583,6 +623,26 @@ impl Stats {
                 "median households of 18+ floor towers",
                 p.tower_households_median
                     .map_or_else(|| "n/a".into(), |v| v.to_string()),
+            ),
+            (
+                "median households of 5–7 floor blocks",
+                p.lowrise_households_median
+                    .map_or_else(|| "n/a".into(), |v| v.to_string()),
+            ),
+            (
+                "communities mostly in compounds",
+                format!(
+                    "{} of {}",
+                    p.communities_mostly_in_compounds.0, p.communities_mostly_in_compounds.1
+                ),
+            ),
+            (
+                "communities without compounds",
+                if p.communities_without_compounds.is_empty() {
+                    "none".into()
+                } else {
+                    p.communities_without_compounds.join(" ")
+                },
             ),
         ];
         let placed = self.places.iter().filter(|c| c.ok()).count();
@@ -739,5 +799,70 @@ mod tests {
         ];
         let n = node_counts(&[&halves[0], &halves[1]]);
         assert_eq!((n.nodes, n.dead_ends, n.intersections), (2, 2, 0));
+    }
+
+    fn feature(id: &str, geometry: Geometry<f64>, p: serde_json::Value) -> Feature {
+        Feature {
+            id: id.to_string(),
+            geometry,
+            elevation_m: None,
+            properties: match p {
+                serde_json::Value::Object(m) => m,
+                _ => serde_json::Map::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn households_by_building_type_and_compound_share_per_community() {
+        let pt = || Geometry::Point(Point::new(106.53, 29.47));
+        let b = |id: &str, h: u64, floors: u64, community: &str, compound: Option<&str>| {
+            let mut p = serde_json::json!({
+                "households": h, "residents": 2 * h, "residents_60plus": 0,
+                "floors": floors, "community": community,
+            });
+            if let Some(cp) = compound {
+                p["compound"] = serde_json::json!(cp);
+            }
+            feature(id, pt(), p)
+        };
+        let communities = vec![
+            feature("A", pt(), serde_json::json!({ "kind": "community" })),
+            feature("B", pt(), serde_json::json!({ "kind": "community" })),
+            feature("C", pt(), serde_json::json!({ "kind": "community" })),
+            feature("V", pt(), serde_json::json!({ "kind": "village" })),
+        ];
+        let buildings = vec![
+            // A: 300 of 340 households in a compound.
+            b("1", 200, 30, "A", Some("CP1")),
+            b("2", 100, 24, "A", Some("CP1")),
+            b("3", 40, 6, "A", None),
+            // B: 150 in a tower of a compound, 160 outside: not mostly.
+            b("4", 150, 18, "B", Some("CP2")),
+            b("5", 60, 7, "B", None),
+            b("6", 100, 17, "B", None),
+            // C has no compound at all.
+            b("9", 4, 3, "C", None),
+            // V, a village without compounds, is left out of both figures.
+            b("7", 2, 3, "V", None),
+            b("8", 30, 5, "V", None),
+        ];
+        let ds = Dataset {
+            dir: std::path::PathBuf::new(),
+            layers: BTreeMap::from([
+                (LayerId::Communities, communities),
+                (LayerId::Buildings, buildings),
+            ]),
+            taxonomy: None,
+            manifest: None,
+        };
+        let p = people_stats(&ds);
+        // Towers 200, 100, 150 → 150; blocks of 5–7 floors 40, 60, 30 → 40.
+        assert_eq!(p.tower_households_median, Some(150));
+        assert_eq!(p.lowrise_households_median, Some(40));
+        assert_eq!(p.communities_mostly_in_compounds, (1, 3));
+        assert_eq!(p.communities_without_compounds, vec!["C".to_string()]);
+        let s = (450.0 / 686.0_f64 - p.compound_household_share.expect("households")).abs();
+        assert!(s < 1e-12);
     }
 }
