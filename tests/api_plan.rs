@@ -10,11 +10,10 @@ mod common;
 use std::sync::Arc;
 
 use actix_web::test::TestRequest;
-use actix_web::web;
 use common::Client;
 use serde_json::{Value, json};
 use servicemap::analysis::{Level, Planner};
-use servicemap::api::{AppState, CorsOrigins, Metrics};
+use servicemap::api::AppState;
 use servicemap::service::Service;
 use servicemap::walk::Profile;
 
@@ -35,12 +34,7 @@ async fn geo_client() -> Client<
         Error = actix_web::Error,
     >,
 > {
-    let state = AppState {
-        service: web::Data::from(Arc::clone(geodata())),
-        metrics: web::Data::new(Metrics::new()),
-        cors: CorsOrigins::Any,
-    };
-    common::client_of(state).await
+    common::client_of(AppState::shared(Arc::clone(geodata()))).await
 }
 
 fn post(body: &Value) -> TestRequest {

@@ -8,7 +8,8 @@
 //! the facilities as before). `straight` ranks by the geodesic distance on the WGS84 ellipsoid
 //! (`distance_m`).
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use super::snapshot::Snap;
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Map, Value, json};
 
 use crate::model::geojson::round7;
@@ -121,7 +122,7 @@ fn cm(v: f64) -> f64 {
 }
 
 /// `GET /nearest`.
-pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpResponse, ApiError> {
+pub async fn get(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> {
     let (p, coords) = parse(req.query_string(), svc.walk.is_some())?;
     let answer = nearest_async(svc.clone().into_inner(), p.clone())
         .await

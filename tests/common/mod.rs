@@ -153,12 +153,7 @@ pub async fn client_shared(
         Error = actix_web::Error,
     >,
 > {
-    client_of(AppState {
-        service: actix_web::web::Data::from(service),
-        metrics: actix_web::web::Data::new(servicemap::api::Metrics::new()),
-        cors: servicemap::api::CorsOrigins::Any,
-    })
-    .await
+    client_of(AppState::shared(service)).await
 }
 
 impl<S, B> Client<S>
