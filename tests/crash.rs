@@ -62,7 +62,7 @@ fn free_port() -> u16 {
 
 fn start(dir: &Path, tokens: &Path, log: &Path) -> (Child, u16) {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_servicemap"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_servicemap"))
         .args(["serve", "--data"])
         .arg(dir)
         .args(["--bind", &format!("127.0.0.1:{port}"), "--tokens"])
@@ -90,6 +90,12 @@ fn start(dir: &Path, tokens: &Path, log: &Path) -> (Child, u16) {
     loop {
         if http(port, "GET", "/healthz", None, "").is_some_and(|(s, _)| s == 200) {
             return (child, port);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "the server exited ({status}): {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
