@@ -251,7 +251,17 @@ impl Writer {
                 self.deferred.push_front(j);
             }
             if !batch.is_empty() {
-                self.commit_batch(batch);
+                // A bug in checking one write must not stop every later one: the batch's
+                // callers see the writer fail (500), nothing was made durable or swapped in,
+                // and the writer goes on.
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.commit_batch(batch);
+                }));
+                if run.is_err() {
+                    tracing::error!(
+                        "a write batch panicked; it was refused and the writer goes on"
+                    );
+                }
             }
         }
     }
