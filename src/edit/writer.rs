@@ -401,7 +401,9 @@ impl Writer {
         for (p, _) in &ready {
             apply(&mut next, p.layer, &p.id, p.after.clone());
         }
+        let validate_started = Instant::now();
         let report = store::validate(&next);
+        let validate_ms = validate_started.elapsed().as_secs_f64() * 1e3;
         let accepted: Vec<(Prepared, Reply)> = if report.violations.is_empty() {
             ready
         } else if ready.len() == 1 {
@@ -428,6 +430,7 @@ impl Writer {
         if accepted.is_empty() {
             return;
         }
+        let build_started = Instant::now();
         let service = match build(&next) {
             Ok(s) => s,
             Err(e) => {
@@ -452,6 +455,8 @@ impl Writer {
                 after: p.after.as_ref().map(feature_json),
             })
             .collect();
+        let build_ms = build_started.elapsed().as_secs_f64() * 1e3;
+        let append_started = Instant::now();
         if let Err(e) = self.store.append(&changes) {
             tracing::error!(
                 "journal append failed, {} write(s) refused: {e}",
@@ -462,6 +467,7 @@ impl Writer {
             }
             return;
         }
+        let append_ms = append_started.elapsed().as_secs_f64() * 1e3;
         self.next_seq += changes.len() as u64;
         let service = Arc::new(service);
         self.live.store(Arc::clone(&service));
@@ -470,8 +476,13 @@ impl Writer {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .extend(changes.iter().cloned());
+        // Where a batch's time goes: validation of the would-be data, the next snapshot
+        // (indexes, walking world, tiles), the journal fsync. BENCHMARKS.md reads these.
         tracing::info!(
             writes = changes.len(),
+            validate_ms,
+            build_ms,
+            append_ms,
             ms = started.elapsed().as_millis() as u64,
             "writes committed"
         );
