@@ -258,6 +258,25 @@ fn acknowledged_writes_survive_kill_9() {
     )
     .unwrap();
     assert_eq!(status, 401);
+    // SIGHUP re-reads a hand edit (POST /admin/reload is tested in tests/edits.rs).
+    let path = dir.join("facilities.geojson");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen("林荫社区老年食堂", "林荫社区长者食堂", 1),
+    )
+    .unwrap();
+    let hup = Command::new("kill")
+        .args(["-HUP", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let renamed = (0..1200).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        http(port, "GET", "/collections/facilities/items/f01", None, "")
+            .is_some_and(|(_, body)| body.contains("林荫社区长者食堂"))
+    });
+    assert!(renamed, "SIGHUP did not reload the directory");
     server.kill().unwrap();
     server.wait().unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
