@@ -252,6 +252,21 @@ async fn create_get_replace_patch_delete_round_trip_with_etags() {
     assert_eq!(changes[1]["before"]["properties"]["name"], "新开老年食堂");
     assert_eq!(changes[1]["after"]["properties"]["name"], "改名食堂");
     assert!(changes[3]["after"].is_null());
+    c.get("/collections/nope/items/fx1/history")
+        .await
+        .problem(404);
+    c.get("/collections/facilities/items/never/history")
+        .await
+        .problem(404);
+    let f01 = c
+        .get("/collections/facilities/items/f01/history")
+        .await
+        .json();
+    assert_eq!(
+        f01["changes"].as_array().unwrap().len(),
+        0,
+        "an unedited feature: empty"
+    );
 
     // The change feed pages by sequence number.
     let feed = c.get("/changes?since=0&limit=2").await.json();

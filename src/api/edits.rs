@@ -16,6 +16,7 @@ use crate::edit::{
 
 use super::features::rfc3339;
 use super::params::RawQuery;
+use super::snapshot::Snap;
 use super::{ApiError, ProblemKind};
 
 /// Default largest write body: a walkway or a grid polygon is a few kilobytes.
@@ -336,6 +337,7 @@ pub async fn delete(
 pub async fn history(
     req: HttpRequest,
     path: web::Path<(String, String)>,
+    svc: Snap,
     state: Option<web::Data<Editing>>,
 ) -> Result<HttpResponse, ApiError> {
     let mut q = RawQuery::parse(req.query_string())?;
@@ -343,7 +345,14 @@ pub async fn history(
     q.deny_rest(&["f"])?;
     let ed = editing(state.as_ref())?;
     let (collection, id) = path.into_inner();
+    // An unknown collection is a 404 like everywhere else; a deleted feature keeps its history.
+    svc.collection(&collection)?;
     let changes = ed.editor.feature_history(&collection, &id);
+    if changes.is_empty() && svc.feature(&collection, &id).is_err() {
+        return Err(ApiError::not_found(format!(
+            "{collection} has no feature '{id}' and never had; GET /collections/{collection}/items lists them"
+        )));
+    }
     Ok(HttpResponse::Ok().json(json!({
         "collection": collection,
         "featureId": id,
