@@ -266,8 +266,9 @@ fn acknowledged_writes_survive_kill_9() {
         text.replacen("林荫社区老年食堂", "林荫社区长者食堂", 1),
     )
     .unwrap();
-    let hup = Command::new("kill")
-        .args(["-HUP", &server.id().to_string()])
+    // The shell's own `kill`: a fresh Debian image may lack procps' /bin/kill.
+    let hup = Command::new("sh")
+        .args(["-c", &format!("kill -HUP {}", server.id())])
         .status()
         .unwrap();
     assert!(hup.success());
