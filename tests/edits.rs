@@ -278,6 +278,8 @@ async fn create_get_replace_patch_delete_round_trip_with_etags() {
     assert_eq!(rest["changes"][1]["seq"], 4);
     c.get("/changes?limit=0").await.problem(400);
     c.get("/changes?since=-1").await.problem(400);
+    let far = c.get("/changes?since=32589158477190044730").await.json();
+    assert_eq!(far["changes"].as_array().unwrap().len(), 0);
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -367,7 +367,19 @@ pub async fn changes(
 ) -> Result<HttpResponse, ApiError> {
     let mut q = RawQuery::parse(req.query_string())?;
     q.take_format()?;
-    let since = take_u64(&mut q, "since")?.unwrap_or(0);
+    // Any whole number is a valid `since`; one past u64 simply lies beyond every change.
+    let since = match q.take("since") {
+        Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse::<u64>().unwrap_or(u64::MAX)
+        }
+        Some(s) => {
+            return Err(ApiError::bad_param(
+                "since",
+                format!("'{s}' is not a whole number ≥ 0"),
+            ));
+        }
+        None => 0,
+    };
     let limit = take_u64(&mut q, "limit")?.unwrap_or(100);
     if limit == 0 || limit > CHANGES_LIMIT_MAX as u64 {
         return Err(ApiError::bad_param(
