@@ -36,6 +36,8 @@ pub enum CliError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("token: {0}")]
+    Token(String),
     #[error("cannot encode the report: {0}")]
     Json(#[from] serde_json::Error),
     /// An import wrote a directory the server refuses.
@@ -58,6 +60,16 @@ fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
 /// `servicemap validate DIR [--report FILE]`: print the counts table; fail when any rule is
 /// broken. Data-quality findings (OpenStreetMap imports) are counted, never a failure; with
 /// `report` they are written there as GeoJSON points.
+/// `servicemap token NAME ROLE`: a new random token on stdout's first line (for its holder
+/// only), the tokens-file line with its Argon2id hash on the second.
+pub fn token(name: &str, role: &str) -> Result<(), CliError> {
+    let role = crate::edit::Role::parse(role).map_err(CliError::Token)?;
+    let (token, line) = crate::edit::tokens::new_token(name, &role).map_err(CliError::Token)?;
+    println!("{token}");
+    println!("{line}");
+    Ok(())
+}
+
 pub fn validate(dir: &Path, report_path: Option<&Path>) -> Result<(), CliError> {
     let ds = store::read_dir(dir)?;
     let report = store::validate(&ds);

@@ -8,6 +8,7 @@
 pub mod analysis;
 pub mod api;
 pub mod cli;
+pub mod edit;
 pub mod generate;
 pub mod import;
 pub mod index;

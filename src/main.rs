@@ -54,6 +54,15 @@ enum Command {
         #[command(subcommand)]
         what: servicemap::cli::ReportCommand,
     },
+    /// Make a new write token: prints the token (give it to its holder) and the line to add
+    /// to the tokens file (`serve --tokens FILE`), which holds only its Argon2id hash.
+    Token {
+        /// Who holds the token; the history records this name.
+        name: String,
+        /// `editor` (every editable collection) or `grid:GRID_ID[,GRID_ID…]`.
+        #[arg(default_value = "editor")]
+        role: String,
+    },
     /// Draw the overview picture of a data directory as a PNG.
     Render {
         #[arg(default_value = "geodata")]
@@ -98,6 +107,7 @@ fn main() -> ExitCode {
             servicemap::cli::render(&dir, &out, width_px)
         }
         Some(Command::Import { source }) => servicemap::cli::import(source),
+        Some(Command::Token { name, role }) => servicemap::cli::token(&name, &role),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -322,6 +322,13 @@ async fn real_responses_validate_against_the_spec() {
         ("/styles/default.json", "/styles/default.json"),
         ("/fonts/{fontstack}/{range}", "/fonts/Noto%20Sans/0-255"),
         ("/fonts/{fontstack}/{range}", "/fonts/Noto%20Sans/3-7"),
+        // A read-only app: the edit routes answer 405 problems (writes: see below).
+        (
+            "/collections/{collectionId}/items/{featureId}/history",
+            "/collections/facilities/items/f01/history",
+        ),
+        ("/changes", "/changes?since=0"),
+        ("/admin/reload", "/admin/reload"),
     ];
     // (route pattern, body) posted.
     let posts: &[(&str, &str)] = &[
@@ -394,11 +401,23 @@ fn check(spec: &Value, requests: &[(&str, String, Reply)]) {
     let spec = spec.clone();
     for (pattern, uri, r) in requests {
         let item = &spec["paths"][*pattern];
-        let op = if uri.starts_with("POST ") || r.status == 405 {
-            item.get("post").unwrap_or(&item["get"])
-        } else {
-            &item["get"]
+        let method = ["POST ", "PUT ", "PATCH ", "DELETE "]
+            .into_iter()
+            .find(|m| uri.starts_with(m))
+            .map(|m| m.trim().to_lowercase());
+        let op = match method {
+            Some(m) => &item[m.as_str()],
+            None if r.status == 405 => item.get("post").unwrap_or(&item["get"]),
+            None => &item["get"],
         };
+        assert!(op.is_object(), "{uri}: no such operation in the spec");
+        for name in response_header_names(&spec, op, r.status) {
+            assert!(
+                r.headers.contains_key(name.as_str()),
+                "{uri}: the spec promises header {name} with {}",
+                r.status
+            );
+        }
         let response = op["responses"]
             .get(r.status.to_string())
             .map(|v| deref(&spec, v))
@@ -408,6 +427,14 @@ fn check(spec: &Value, requests: &[(&str, String, Reply)]) {
                     r.status
                 )
             });
+        if response.get("content").is_none() {
+            assert!(
+                r.body.is_empty(),
+                "{uri}: {} has no content in the spec",
+                r.status
+            );
+            continue;
+        }
         let media = response["content"]
             .get(&r.content_type)
             .or_else(|| {
@@ -438,6 +465,230 @@ fn check(spec: &Value, requests: &[(&str, String, Reply)]) {
             r.status
         );
     }
+}
+
+/// Headers the spec declares for a response (the ones a client relies on: ETag, Location,
+/// WWW-Authenticate, Retry-After).
+fn response_header_names(spec: &Value, op: &Value, status: u16) -> Vec<String> {
+    op["responses"]
+        .get(status.to_string())
+        .map(|v| deref(spec, v))
+        .and_then(|r| r["headers"].as_object())
+        .map(|h| h.keys().map(|k| k.to_lowercase()).collect())
+        .unwrap_or_default()
+}
+
+#[actix_web::test]
+async fn write_responses_validate_against_the_spec() {
+    use actix_web::test::TestRequest;
+    use servicemap::edit::{Editor, Role, Tokens, tokens::new_token};
+    let spec = spec();
+    let dir = fixture_copy("contract-writes", &[]);
+    let (editor, live) = Editor::open(&dir).unwrap();
+    let (token, line) = new_token("contract", &Role::Editor).unwrap();
+    let (grid_token, grid_line) =
+        new_token("g", &Role::Grid(vec!["500113006001-g1".into()])).unwrap();
+    let mut state = servicemap::api::AppState::live(live);
+    state.editing = Some(actix_web::web::Data::new(servicemap::api::edits::Editing {
+        editor,
+        tokens: Tokens::parse(&format!("{line}\n{grid_line}")).unwrap(),
+        limiter: servicemap::api::edits::RateLimiter::new(1e6, 1e6),
+        body_max_bytes: 4096,
+    }));
+    let c = common::client(state).await;
+    let bearer = format!("Bearer {token}");
+    let feature = r#"{"type":"Feature","id":"cx","geometry":{"type":"Point","coordinates":[106.5236,29.4645]},"properties":{"name":"n","category":"elder_canteen"}}"#;
+    let bad_cat = r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[106.5236,29.4645]},"properties":{"category":"nope"}}"#;
+    let big = format!(
+        r#"{{"type":"Feature","properties":{{"x":"{}"}}}}"#,
+        "x".repeat(5000)
+    );
+    let items = "/collections/{collectionId}/items";
+    let item = "/collections/{collectionId}/items/{featureId}";
+    // (pattern, method, uri, body, authorization, if-match)
+    type Write<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        String,
+        Option<String>,
+        Option<&'a str>,
+    );
+    let writes: Vec<Write> = vec![
+        (
+            items,
+            "POST",
+            "/collections/facilities/items",
+            feature.into(),
+            Some(bearer.clone()),
+            None,
+        ),
+        (
+            items,
+            "POST",
+            "/collections/facilities/items",
+            feature.into(),
+            Some(bearer.clone()),
+            None,
+        ),
+        (
+            items,
+            "POST",
+            "/collections/facilities/items",
+            bad_cat.into(),
+            Some(bearer.clone()),
+            None,
+        ),
+        (
+            items,
+            "POST",
+            "/collections/facilities/items",
+            "{".into(),
+            Some(bearer.clone()),
+            None,
+        ),
+        (
+            items,
+            "POST",
+            "/collections/facilities/items",
+            big,
+            Some(bearer.clone()),
+            None,
+        ),
+        (
+            items,
+            "POST",
+            "/collections/facilities/items",
+            feature.into(),
+            None,
+            None,
+        ),
+        (
+            items,
+            "POST",
+            "/collections/boundary/items",
+            feature.into(),
+            Some(bearer.clone()),
+            None,
+        ),
+        (
+            items,
+            "POST",
+            "/collections/nope/items",
+            feature.into(),
+            Some(bearer.clone()),
+            None,
+        ),
+        (
+            item,
+            "PUT",
+            "/collections/facilities/items/cx",
+            feature.into(),
+            Some(bearer.clone()),
+            None,
+        ),
+        (
+            item,
+            "PUT",
+            "/collections/facilities/items/cx",
+            feature.into(),
+            Some(bearer.clone()),
+            Some("\"stale\""),
+        ),
+        (
+            item,
+            "PATCH",
+            "/collections/facilities/items/cx",
+            r#"{"properties":{"name":"m"}}"#.into(),
+            Some(bearer.clone()),
+            None,
+        ),
+        (
+            item,
+            "PATCH",
+            "/collections/facilities/items/f02",
+            r#"{"properties":{"name":"m"}}"#.into(),
+            Some(format!("Bearer {grid_token}")),
+            None,
+        ),
+        (
+            item,
+            "DELETE",
+            "/collections/facilities/items/cx",
+            String::new(),
+            Some(bearer.clone()),
+            None,
+        ),
+        (
+            item,
+            "DELETE",
+            "/collections/facilities/items/cx",
+            String::new(),
+            Some(bearer.clone()),
+            None,
+        ),
+        (
+            "/admin/reload",
+            "POST",
+            "/admin/reload",
+            String::new(),
+            Some(bearer.clone()),
+            None,
+        ),
+        (
+            "/admin/reload",
+            "POST",
+            "/admin/reload",
+            String::new(),
+            Some("Bearer wrong".into()),
+            None,
+        ),
+    ];
+    let mut requests = Vec::new();
+    for (pattern, method, uri, body, auth, if_match) in writes {
+        let mut req = TestRequest::default()
+            .method(method.parse().unwrap())
+            .uri(uri)
+            .set_payload(body.clone());
+        if !body.is_empty() {
+            let ct = if method == "PATCH" {
+                "application/merge-patch+json"
+            } else {
+                "application/geo+json"
+            };
+            req = req.insert_header(("content-type", ct));
+        }
+        if let Some(a) = auth {
+            req = req.insert_header(("authorization", a));
+        }
+        if let Some(m) = if_match {
+            req = req.insert_header(("if-match", m));
+        }
+        requests.push((pattern, format!("{method} {uri}"), c.send(req).await));
+    }
+    let statuses: Vec<u16> = requests.iter().map(|r| r.2.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            201, 409, 422, 400, 413, 401, 405, 404, 200, 412, 200, 403, 204, 404, 200, 401
+        ]
+    );
+    for (pattern, uri) in [
+        (
+            "/collections/{collectionId}/items/{featureId}/history",
+            "/collections/facilities/items/cx/history",
+        ),
+        ("/changes", "/changes?since=1&limit=2"),
+        ("/changes", "/changes?limit=0"),
+        (
+            "/collections/{collectionId}/items/{featureId}",
+            "/collections/facilities/items/f01",
+        ),
+    ] {
+        requests.push((pattern, uri.to_string(), c.get(uri).await));
+    }
+    check(&spec, &requests);
+    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]

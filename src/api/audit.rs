@@ -2,7 +2,8 @@
 //! every category the standard requires at its tier, met or not per unit, the compliance
 //! rate (达标率) and what is missing, with the whole area's audit in `summary`.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use super::snapshot::Snap;
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::json;
 
 use crate::analysis::audit::Standard;
@@ -10,7 +11,6 @@ use crate::analysis::export;
 use crate::model::ParamError;
 use crate::model::params::parse_f64;
 use crate::query::{self, AuditRequest, TARGET_SHARE_DEFAULT};
-use crate::service::Service;
 
 use super::error::ApiError;
 use super::features::geojson_response;
@@ -37,7 +37,7 @@ fn parse_share(name: &str, s: &str) -> Result<f64, ParamError> {
 }
 
 /// `GET /audit`.
-pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpResponse, ApiError> {
+pub async fn get(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> {
     let mut q = RawQuery::parse(req.query_string())?;
     let coords = q.take_coords()?;
     let scope = q.take_scope()?;

@@ -1,10 +1,9 @@
 //! `GET /categories`: the facility taxonomy with its planning thresholds and how many
 //! facilities of each category the data has.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use super::snapshot::Snap;
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Value, json};
-
-use crate::service::Service;
 
 use super::error::ApiError;
 use super::features::json_response;
@@ -12,7 +11,7 @@ use super::params::RawQuery;
 
 /// `GET /categories`. Without `categories.json` the list is derived from the facilities
 /// (ids only) and `note` says so.
-pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpResponse, ApiError> {
+pub async fn get(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> {
     let mut q = RawQuery::parse(req.query_string())?;
     q.take_format()?;
     q.deny_rest(&["f"])?;

@@ -1,13 +1,13 @@
 //! `GET /coverage?category=&minutes=&profile=&level=&community=&coords=`: who is within
 //! `minutes` of the nearest facility of a category, per unit, by network walking time.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use super::snapshot::Snap;
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::json;
 
 use crate::analysis::export;
 use crate::model::Crs;
 use crate::query::{self, CoverageRequest};
-use crate::service::Service;
 
 use super::error::ApiError;
 use super::features::geojson_response;
@@ -44,7 +44,7 @@ pub fn parse(query_string: &str) -> Result<(CoverageRequest, Crs), ApiError> {
 
 /// `GET /coverage`: a FeatureCollection of units (polygons) with their coverage; `summary`
 /// holds the whole area asked about (the subdistrict, or the community).
-pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpResponse, ApiError> {
+pub async fn get(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> {
     let (p, coords) = parse(req.query_string())?;
     let body = query::heavy(svc.into_inner(), move |s, _| {
         let r = s.coverage(&p)?;

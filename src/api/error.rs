@@ -44,6 +44,18 @@ pub enum ProblemKind {
     PayloadTooLarge,
     /// 503: the heavy queue is full; `Retry-After` says when to try again.
     Busy,
+    /// A write without a valid bearer token.
+    Unauthorized,
+    /// A write outside the token's role.
+    Forbidden,
+    /// `If-Match` names an older version of the feature.
+    PreconditionFailed,
+    /// A create with an id already in use.
+    Conflict,
+    /// A write that would break a rule of `servicemap validate`; `violations` lists them.
+    RuleViolation,
+    /// Too many writes from one token; `Retry-After` says when to try again.
+    TooManyRequests,
     /// The service failed; the cause is logged, never sent.
     Internal,
 }
@@ -64,6 +76,12 @@ impl ProblemKind {
             ProblemKind::Unprocessable => "unprocessable",
             ProblemKind::PayloadTooLarge => "payload-too-large",
             ProblemKind::Busy => "busy",
+            ProblemKind::Unauthorized => "unauthorized",
+            ProblemKind::Forbidden => "forbidden",
+            ProblemKind::PreconditionFailed => "precondition-failed",
+            ProblemKind::Conflict => "conflict",
+            ProblemKind::RuleViolation => "rule-violation",
+            ProblemKind::TooManyRequests => "too-many-requests",
             ProblemKind::Internal => "internal",
         }
     }
@@ -90,6 +108,12 @@ impl ProblemKind {
             ProblemKind::Unprocessable => "Request cannot be carried out",
             ProblemKind::PayloadTooLarge => "Request body too large",
             ProblemKind::Busy => "Service busy",
+            ProblemKind::Unauthorized => "Bearer token missing or not valid",
+            ProblemKind::Forbidden => "Outside the token's role",
+            ProblemKind::PreconditionFailed => "The feature changed since it was read",
+            ProblemKind::Conflict => "Conflicts with the current data",
+            ProblemKind::RuleViolation => "The change breaks a data rule",
+            ProblemKind::TooManyRequests => "Too many writes",
             ProblemKind::Internal => "Internal server error",
         }
     }
@@ -109,6 +133,12 @@ impl ProblemKind {
             ProblemKind::Busy => StatusCode::SERVICE_UNAVAILABLE,
             // 422: the request is well formed but this position cannot be walked from.
             ProblemKind::OffNetwork => StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemKind::Unauthorized => StatusCode::UNAUTHORIZED,
+            ProblemKind::Forbidden => StatusCode::FORBIDDEN,
+            ProblemKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ProblemKind::Conflict => StatusCode::CONFLICT,
+            ProblemKind::RuleViolation => StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -126,6 +156,18 @@ pub struct ApiError {
     /// The request path and query, set by [`problem_middleware`].
     pub instance: Option<String>,
     cause: Option<String>,
+    /// Headers and extension members, boxed: most problems have none, and every handler
+    /// returns this type.
+    extra: Option<Box<Extra>>,
+}
+
+/// What some problems add to the standard members.
+#[derive(Debug, Clone, Default)]
+struct Extra {
+    /// Response headers the problem needs (`WWW-Authenticate`, `Retry-After`, `ETag`).
+    headers: Vec<(&'static str, String)>,
+    /// Extension members of the problem document (`violations`).
+    members: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
@@ -137,7 +179,35 @@ impl ApiError {
             detail: detail.into(),
             instance: None,
             cause: None,
+            extra: None,
         }
+    }
+
+    /// The same problem with another status than its kind's.
+    #[must_use]
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// The same problem with a response header.
+    #[must_use]
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.extra
+            .get_or_insert_default()
+            .headers
+            .push((name, value.into()));
+        self
+    }
+
+    /// The same problem with an extension member.
+    #[must_use]
+    pub fn with_member(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.extra
+            .get_or_insert_default()
+            .members
+            .insert(key.to_string(), value);
+        self
     }
 
     /// 400: a query parameter the caller must fix; the detail names it.
@@ -176,6 +246,7 @@ impl ApiError {
             detail: "the service failed to answer this request; it has been logged".into(),
             instance: None,
             cause: Some(cause.to_string()),
+            extra: None,
         }
     }
 
@@ -192,8 +263,13 @@ impl ApiError {
             "status": self.status_code_of().as_u16(),
             "detail": self.detail,
         });
-        if let (Some(i), Some(m)) = (instance, v.as_object_mut()) {
-            m.insert("instance".into(), json!(i));
+        if let Some(m) = v.as_object_mut() {
+            if let Some(i) = instance {
+                m.insert("instance".into(), json!(i));
+            }
+            for (k, x) in self.extra.iter().flat_map(|e| &e.members) {
+                m.insert(k.clone(), x.clone());
+            }
         }
         v
     }
@@ -205,8 +281,17 @@ impl ApiError {
                 "internal error: {cause}"
             );
         }
-        HttpResponse::build(self.status_code_of())
-            .content_type(PROBLEM_JSON)
+        let mut b = HttpResponse::build(self.status_code_of());
+        for (name, value) in self.extra.iter().flat_map(|e| &e.headers) {
+            b.insert_header((*name, value.as_str()));
+        }
+        if self.kind == ProblemKind::Busy {
+            b.insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                crate::query::exec::RETRY_AFTER_S.to_string(),
+            ));
+        }
+        b.content_type(PROBLEM_JSON)
             .body(self.to_problem(instance).to_string())
     }
 }
@@ -218,15 +303,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         // `instance` is known once `problem_middleware` has seen the request.
-        let mut res = HttpResponse::build(self.status_code_of());
-        if self.kind == ProblemKind::Busy {
-            res.insert_header((
-                actix_web::http::header::RETRY_AFTER,
-                crate::query::exec::RETRY_AFTER_S.to_string(),
-            ));
-        }
-        res.content_type(PROBLEM_JSON)
-            .body(self.to_problem(self.instance.as_deref()).to_string())
+        self.render(self.instance.as_deref())
     }
 }
 
@@ -316,17 +393,23 @@ pub async fn problem_middleware(
     };
     let (http_req, old) = res.into_parts();
     let mut new = api.render(Some(&instance));
+    // Headers the problem sets itself (WWW-Authenticate, Retry-After) are not doubled.
+    let own: Vec<header::HeaderName> = new.headers().keys().cloned().collect();
     for (name, value) in old.headers() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH && !own.contains(name) {
             new.headers_mut().append(name.clone(), value.clone());
         }
     }
     if status == StatusCode::METHOD_NOT_ALLOWED {
-        // `/scenarios` is the one route that takes a body; every other answers GET.
-        let allow = if instance.split('?').next() == Some("/scenarios") {
-            "POST"
-        } else {
-            "GET"
+        // `/scenarios` and `/admin/reload` take POST; collections' items take writes too;
+        // every other route answers GET.
+        let path = instance.split('?').next().unwrap_or("");
+        let segments: Vec<&str> = path.split('/').collect();
+        let allow = match segments[..] {
+            ["", "scenarios"] | ["", "admin", "reload"] => "POST",
+            ["", "collections", _, "items"] => "GET, POST",
+            ["", "collections", _, "items", _] => "GET, PUT, PATCH, DELETE",
+            _ => "GET",
         };
         new.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static(allow));

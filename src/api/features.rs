@@ -8,6 +8,7 @@
 //! Reserved, not filters: `bbox`, `limit`, `offset`, `coords`, `f`, `bbox-crs`, `crs`,
 //! `datetime` (no layer is temporal, so it matches everything).
 
+use super::snapshot::Snap;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
@@ -145,10 +146,7 @@ fn collection_value(svc: &Service, layer: LayerId, b: &str) -> Value {
 }
 
 /// `GET /collections`: the layers this data directory has.
-pub async fn collections(
-    req: HttpRequest,
-    svc: web::Data<Service>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn collections(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> {
     simple_query(&req)?;
     let b = base_url(&req);
     let list: Vec<Value> = svc
@@ -166,7 +164,7 @@ pub async fn collections(
 /// `GET /collections/{collectionId}`.
 pub async fn collection(
     req: HttpRequest,
-    svc: web::Data<Service>,
+    svc: Snap,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     simple_query(&req)?;
@@ -255,7 +253,7 @@ fn parse_filter(q: &mut RawQuery) -> Result<Option<cql2::Expr>, ApiError> {
 /// property parameters can use (OGC API – Features Part 3).
 pub async fn queryables(
     req: HttpRequest,
-    svc: web::Data<Service>,
+    svc: Snap,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     simple_query(&req)?;
@@ -315,7 +313,7 @@ fn page_query(query_string: &str, limit: usize, offset: usize) -> String {
 /// `GET /collections/{collectionId}/items`.
 pub async fn items(
     req: HttpRequest,
-    svc: web::Data<Service>,
+    svc: Snap,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (q, coords) = parse_items(&req)?;
@@ -379,7 +377,7 @@ pub async fn items(
 /// `GET /collections/{collectionId}/items/{featureId}`.
 pub async fn item(
     req: HttpRequest,
-    svc: web::Data<Service>,
+    svc: Snap,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (collection_id, feature_id) = path.into_inner();
@@ -387,6 +385,8 @@ pub async fn item(
     q.take_format()?;
     let coords = q.take_coords()?;
     let (layer, feature) = svc.feature(&collection_id, &feature_id)?;
+    // The version a write's `If-Match` must name (OGC API – Features Part 4).
+    let tag = crate::edit::etag(feature);
     let b = base_url(&req);
     let mut v = feature_value(feature, coords, None);
     if let Some(m) = v.as_object_mut() {
@@ -408,7 +408,12 @@ pub async fn item(
             ]),
         );
     }
-    Ok(geojson_response(&v))
+    let mut res = geojson_response(&v);
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&tag) {
+        res.headers_mut()
+            .insert(actix_web::http::header::ETAG, value);
+    }
+    Ok(res)
 }
 
 /// Current UTC time as RFC 3339 (`2026-11-25T12:00:00Z`), without a date-time dependency.

@@ -2,11 +2,11 @@
 //! threshold and the micro-grids holding them, ranked by uncovered households, as one
 //! FeatureCollection (`kind: microgrid` Polygons in rank order, then `kind: building` Points).
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use super::snapshot::Snap;
+use actix_web::{HttpRequest, HttpResponse};
 
 use crate::analysis::export;
 use crate::query::{self, GapsRequest};
-use crate::service::Service;
 
 use super::error::ApiError;
 use super::features::geojson_response;
@@ -15,7 +15,7 @@ use super::params::RawQuery;
 const NAMES: [&str; 5] = ["category", "minutes", "profile", "community", "coords"];
 
 /// `GET /gaps`.
-pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpResponse, ApiError> {
+pub async fn get(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> {
     let mut q = RawQuery::parse(req.query_string())?;
     let coords = q.take_coords()?;
     let p = GapsRequest {

@@ -1,14 +1,13 @@
 //! `GET /healthz`: liveness plus what was loaded.
 
-use actix_web::{HttpResponse, web};
+use super::snapshot::Snap;
+use actix_web::HttpResponse;
 use serde_json::{Map, json};
-
-use crate::service::Service;
 
 use super::features::json_response;
 
 /// `GET /healthz`: always 200 once the service is up (it cannot start without its data).
-pub async fn get(svc: web::Data<Service>) -> HttpResponse {
+pub async fn get(svc: Snap) -> HttpResponse {
     let layers: Map<String, serde_json::Value> = svc
         .dataset
         .layers

@@ -6,14 +6,14 @@
 //! `minutes`, `area_m2`, `buildings`, `households`, `residents`, `residents_60plus`. The
 //! polygons follow the reached network (see [`crate::walk::isochrone`]), never a radius.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use super::snapshot::Snap;
+use actix_web::{HttpRequest, HttpResponse};
 use geo::Geometry;
 use serde_json::{Value, json};
 
 use crate::model::geojson::{geometry_json, round7};
 use crate::model::{Crs, LonLat};
 use crate::query::{self, DEFAULT_MAX_SNAP_M, IsochroneAnswer, IsochroneRequest, ORIGINS_MAX};
-use crate::service::Service;
 
 use super::error::ApiError;
 use super::features::geojson_response;
@@ -72,7 +72,7 @@ pub fn parse(query_string: &str) -> Result<(IsochroneRequest, Crs), ApiError> {
 }
 
 /// `GET /isochrone`.
-pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpResponse, ApiError> {
+pub async fn get(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> {
     let (p, coords) = parse(req.query_string())?;
     let job = p.clone();
     let answer = query::heavy(svc.into_inner(), move |s, searcher| {

@@ -1,7 +1,8 @@
 //! `GET /locate?lon=&lat=&coords=`: the community, grid, micro-grid and compound holding a
 //! point, and the three-level service list (street office → community → grid).
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use super::snapshot::Snap;
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Map, Value, json};
 
 use crate::model::LayerId;
@@ -57,7 +58,7 @@ fn contact_entry(
 }
 
 /// `GET /locate`.
-pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpResponse, ApiError> {
+pub async fn get(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> {
     let mut q = RawQuery::parse(req.query_string())?;
     let coords = q.take_coords()?;
     let at_wgs84 = q.take_lonlat(coords)?;

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod categories;
 pub mod coverage;
+pub mod edits;
 pub mod error;
 pub mod features;
 pub mod gaps;
@@ -23,6 +24,7 @@ pub mod params;
 pub mod profiles;
 pub mod scenarios;
 pub mod siting;
+pub mod snapshot;
 pub mod tiles;
 pub mod walk;
 
@@ -38,6 +40,7 @@ use actix_web::{App, HttpRequest, HttpServer, web};
 use clap::Args;
 
 use crate::service::Service;
+use snapshot::Live;
 
 pub use error::{ApiError, ProblemKind};
 pub use metrics::Metrics;
@@ -57,6 +60,19 @@ pub struct ServeArgs {
     /// HTTP worker threads; 0 means one per CPU core.
     #[arg(long, env = "SERVICEMAP_WORKERS", default_value_t = 0)]
     pub workers: usize,
+    /// Bearer tokens allowed to write, one `NAME ROLE ARGON2-HASH` a line (make lines with
+    /// `servicemap token`). `SERVICEMAP_TOKENS` may hold the same lines instead.
+    #[arg(long = "tokens", env = "SERVICEMAP_TOKENS_FILE")]
+    pub tokens_file: Option<PathBuf>,
+    /// Writes a second each token may make on average (429 with Retry-After beyond).
+    #[arg(long, env = "SERVICEMAP_WRITE_RATE", default_value_t = 50.0)]
+    pub write_rate: f64,
+    /// Writes a token may make in a burst before the rate applies.
+    #[arg(long, env = "SERVICEMAP_WRITE_BURST", default_value_t = 200.0)]
+    pub write_burst: f64,
+    /// Largest write body in bytes (413 beyond).
+    #[arg(long, env = "SERVICEMAP_BODY_MAX_BYTES", default_value_t = edits::BODY_MAX_BYTES_DEFAULT)]
+    pub body_max_bytes: usize,
 }
 
 /// Which origins may call the API from a browser.
@@ -85,8 +101,9 @@ impl CorsOrigins {
 
     fn middleware(&self) -> Cors {
         let base = Cors::default()
-            .allowed_methods(["GET", "POST"])
+            .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
             .allow_any_header()
+            .expose_headers(["ETag", "Location", "Retry-After"])
             .max_age(3600);
         match self {
             CorsOrigins::Any => base.allow_any_origin().send_wildcard(),
@@ -99,19 +116,35 @@ impl CorsOrigins {
 /// is cheap (reference counts).
 #[derive(Clone)]
 pub struct AppState {
-    pub service: web::Data<Service>,
+    /// The current snapshot; writes swap in the next one.
+    pub service: web::Data<Live>,
     pub metrics: web::Data<Metrics>,
     pub cors: CorsOrigins,
+    /// Writes, history and reload; `None` serves read-only (write routes answer 405).
+    pub editing: Option<web::Data<edits::Editing>>,
 }
 
 impl AppState {
-    /// State for a loaded service, any CORS origin, a fresh metrics registry.
+    /// State for a loaded service, any CORS origin, a fresh metrics registry, read-only.
     #[must_use]
     pub fn new(service: Service) -> AppState {
+        AppState::shared(Arc::new(service))
+    }
+
+    /// Like [`AppState::new`] over a service shared with others (tests, benches).
+    #[must_use]
+    pub fn shared(service: Arc<Service>) -> AppState {
+        AppState::live(Arc::new(Live::new(service)))
+    }
+
+    /// State over a live snapshot the writer swaps.
+    #[must_use]
+    pub fn live(live: Arc<Live>) -> AppState {
         AppState {
-            service: web::Data::from(Arc::new(service)),
+            service: web::Data::from(live),
             metrics: web::Data::new(Metrics::new()),
             cors: CorsOrigins::Any,
+            editing: None,
         }
     }
 }
@@ -158,7 +191,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/collections/{collectionId}/items",
         register: |c, p| {
-            c.service(web::resource(p).get(features::items));
+            c.service(web::resource(p).get(features::items).post(edits::create));
         },
     },
     Route {
@@ -170,7 +203,32 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/collections/{collectionId}/items/{featureId}",
         register: |c, p| {
-            c.service(web::resource(p).get(features::item));
+            c.service(
+                web::resource(p)
+                    .get(features::item)
+                    .put(edits::replace)
+                    .patch(edits::patch)
+                    .delete(edits::delete),
+            );
+        },
+    },
+    // Edits (OGC API – Features Part 4 above; history, change feed, reload): src/api/edits.rs.
+    Route {
+        path: "/collections/{collectionId}/items/{featureId}/history",
+        register: |c, p| {
+            c.service(web::resource(p).get(edits::history));
+        },
+    },
+    Route {
+        path: "/changes",
+        register: |c, p| {
+            c.service(web::resource(p).get(edits::changes));
+        },
+    },
+    Route {
+        path: "/admin/reload",
+        register: |c, p| {
+            c.service(web::resource(p).post(edits::reload));
         },
     },
     Route {
@@ -394,8 +452,11 @@ pub fn app(
     >,
 > {
     let metrics = state.metrics.clone();
-    App::new()
-        .app_data(state.service.clone())
+    let mut app = App::new();
+    if let Some(e) = &state.editing {
+        app = app.app_data(e.clone());
+    }
+    app.app_data(state.service.clone())
         .app_data(state.metrics.clone())
         .configure(configure)
         .default_service(web::to(no_such_route))
@@ -423,6 +484,21 @@ async fn head_as_get(
     next.call(req).await
 }
 
+/// SIGHUP re-reads the data directory, as `POST /admin/reload` does.
+async fn reload_on_sighup(editing: web::Data<edits::Editing>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; use POST /admin/reload");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        match editing.editor.reload().await {
+            Ok(()) => tracing::info!("SIGHUP: data directory reloaded"),
+            Err(e) => tracing::error!("SIGHUP: reload refused, the old data keeps serving: {e}"),
+        }
+    }
+}
+
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -435,22 +511,56 @@ pub enum ServeError {
     },
     #[error("server stopped: {0}")]
     Stopped(std::io::Error),
+    #[error("{dir}: {source}")]
+    Edit {
+        dir: PathBuf,
+        source: crate::edit::EditError,
+    },
+    #[error("tokens: {0}")]
+    Tokens(String),
+}
+
+/// The tokens of `--tokens FILE`, else of `SERVICEMAP_TOKENS`, else none (nobody may write).
+fn load_tokens(args: &ServeArgs) -> Result<crate::edit::Tokens, ServeError> {
+    let text = match &args.tokens_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| ServeError::Tokens(format!("cannot read {}: {e}", path.display())))?,
+        None => std::env::var("SERVICEMAP_TOKENS").unwrap_or_default(),
+    };
+    crate::edit::Tokens::parse(&text).map_err(ServeError::Tokens)
 }
 
 /// Load the data and serve until stopped. Fails before binding when the data directory is
 /// broken, naming the file and feature.
 pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
     let started = Instant::now();
-    let service = Service::load(&args.data_dir)?;
-    tracing::info!(
-        dir = %args.data_dir.display(),
-        layers = service.dataset.layers.len(),
-        facilities = service.indexes.facilities().len(),
-        load_ms = started.elapsed().as_millis() as u64,
-        "data loaded"
-    );
-    let mut state = AppState::new(service);
+    let tokens = load_tokens(&args)?;
+    // The journal is replayed over the layer files before anything is served.
+    let (editor, live) =
+        crate::edit::Editor::open(&args.data_dir).map_err(|source| ServeError::Edit {
+            dir: args.data_dir.clone(),
+            source,
+        })?;
+    {
+        let service = live.load();
+        tracing::info!(
+            dir = %args.data_dir.display(),
+            layers = service.dataset.layers.len(),
+            facilities = service.indexes.facilities().len(),
+            tokens = if tokens.is_empty() { "none (read-only)" } else { "loaded" },
+            load_ms = started.elapsed().as_millis() as u64,
+            "data loaded"
+        );
+    }
+    let mut state = AppState::live(live);
     state.cors = CorsOrigins::parse(&args.cors_origins);
+    let editing = web::Data::new(edits::Editing {
+        editor,
+        tokens,
+        limiter: edits::RateLimiter::new(args.write_rate, args.write_burst),
+        body_max_bytes: args.body_max_bytes,
+    });
+    state.editing = Some(editing.clone());
     let workers = if args.workers == 0 {
         std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
     } else {
@@ -466,6 +576,7 @@ pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
                 source,
             })?;
         tracing::info!(%bind, workers, "serving");
+        actix_web::rt::spawn(reload_on_sighup(editing));
         server.run().await.map_err(ServeError::Stopped)?;
         Ok(())
     })

@@ -8,7 +8,8 @@
 //! the facilities as before). `straight` ranks by the geodesic distance on the WGS84 ellipsoid
 //! (`distance_m`).
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use super::snapshot::Snap;
+use actix_web::{HttpRequest, HttpResponse};
 
 use crate::model::geojson::round7;
 use crate::model::{Crs, Extra, Facilities, LonLat, Selection};
@@ -184,7 +185,7 @@ fn cm(v: f64) -> f64 {
 }
 
 /// `GET /nearest`.
-pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpResponse, ApiError> {
+pub async fn get(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> {
     let p = parse(req.query_string(), &svc)?;
     let answer = nearest_async(svc.clone().into_inner(), p.req.clone())
         .await

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use super::snapshot::Snap;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -367,7 +368,7 @@ fn head(svc: &Service, b: &Batch) -> Result<Vec<u8>, ApiError> {
 pub async fn post(
     req: HttpRequest,
     payload: web::Payload,
-    svc: web::Data<Service>,
+    svc: Snap,
 ) -> Result<HttpResponse, ApiError> {
     let content_type = req
         .headers()

@@ -1,12 +1,12 @@
 //! `GET /profiles`: the walking profiles and the model behind every walking time, with its
 //! sources, so a planner can see why an elder's 15 minutes reach less than an adult's.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use super::snapshot::Snap;
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Value, json};
 
 use crate::model::Profile;
 use crate::query::DEFAULT_MAX_SNAP_M;
-use crate::service::Service;
 
 use super::error::ApiError;
 use super::features::json_response;
@@ -15,7 +15,7 @@ use super::params::RawQuery;
 
 /// `GET /profiles`. Answers on every directory; `walk_network` says whether this one can
 /// compute walking times.
-pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpResponse, ApiError> {
+pub async fn get(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> {
     let mut q = RawQuery::parse(req.query_string())?;
     q.take_format()?;
     q.deny_rest(&["f"])?;

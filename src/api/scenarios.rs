@@ -2,6 +2,7 @@
 //! coverage before and after, per unit and in total, for every category the changes touch.
 //! Nothing stored changes. Body errors name the offending entry (`add[2]`, `move[0]`).
 
+use super::snapshot::Snap;
 use actix_web::{HttpResponse, web};
 use serde_json::{Map, Value, json};
 
@@ -319,10 +320,7 @@ fn result_json(r: &ScenarioResult, svc: &Service) -> Value {
 }
 
 /// `POST /scenarios`.
-pub async fn post(
-    payload: web::Payload,
-    svc: web::Data<Service>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn post(payload: web::Payload, svc: Snap) -> Result<HttpResponse, ApiError> {
     let bytes = match payload.to_bytes_limited(BODY_MAX_BYTES).await {
         Ok(Ok(b)) => b,
         Ok(Err(e)) => return Err(bad(format!("could not read the body: {e}"))),

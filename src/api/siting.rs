@@ -2,13 +2,13 @@
 //! facilities would newly cover the most weight (households; residents 60+ for elder services;
 //! children 0–6 for kindergartens), chosen greedily, as ranked Points.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use super::snapshot::Snap;
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::json;
 
 use crate::analysis::{PlanError, export};
 use crate::model::{LonLat, SiteCount};
 use crate::query::{self, QueryError, SitingRequest};
-use crate::service::Service;
 
 use super::error::{ApiError, ProblemKind};
 use super::features::geojson_response;
@@ -28,7 +28,7 @@ const NAMES: [&str; 7] = [
 pub const CANDIDATES_MAX: usize = 1000;
 
 /// `GET /siting`.
-pub async fn get(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpResponse, ApiError> {
+pub async fn get(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> {
     let mut q = RawQuery::parse(req.query_string())?;
     let coords = q.take_coords()?;
     let category = q.take_category()?;

@@ -7,6 +7,7 @@
 //! `304` on a matching `If-None-Match`, and `Content-Encoding: gzip` when the client accepts
 //! it. A tile is made once and then served from memory.
 
+use super::snapshot::Snap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -214,7 +215,7 @@ fn tile_response(
 /// Serve a tile: from memory when made before, else made off the async workers.
 async fn serve_tile(
     req: &HttpRequest,
-    svc: web::Data<Service>,
+    svc: Snap,
     source: Source,
     tile: TileId,
 ) -> Result<HttpResponse, ApiError> {
@@ -445,7 +446,7 @@ fn tilejson_doc(req: &HttpRequest, svc: &Service, d: &Described, name: &str) -> 
 /// `GET /collections/{collectionId}/tiles`: the layer's tilesets (one: WebMercatorQuad).
 pub async fn collection_tilesets(
     req: HttpRequest,
-    svc: web::Data<Service>,
+    svc: Snap,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = tile_layer(&svc, &path)?;
@@ -460,7 +461,7 @@ pub async fn collection_tilesets(
 /// `GET /collections/{collectionId}/tiles/{tileMatrixSetId}`: OGC tileset metadata.
 pub async fn collection_tileset(
     req: HttpRequest,
-    svc: web::Data<Service>,
+    svc: Snap,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (c, tms) = path.into_inner();
@@ -473,7 +474,7 @@ pub async fn collection_tileset(
 /// `GET /collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json`.
 pub async fn collection_tilejson(
     req: HttpRequest,
-    svc: web::Data<Service>,
+    svc: Snap,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (c, tms) = path.into_inner();
@@ -491,7 +492,7 @@ pub async fn collection_tilejson(
 /// `GET /collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}`.
 pub async fn collection_tile(
     req: HttpRequest,
-    svc: web::Data<Service>,
+    svc: Snap,
     path: web::Path<(String, String, String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (c, tms, z, row, col) = path.into_inner();
@@ -506,7 +507,7 @@ pub async fn collection_tile(
 /// the same tile in the XYZ file layout (see [`composite_tile_xyz`]).
 pub async fn collection_tile_xyz(
     req: HttpRequest,
-    svc: web::Data<Service>,
+    svc: Snap,
     path: web::Path<(String, String, String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (c, tms, z, col, row) = path.into_inner();
@@ -518,10 +519,7 @@ pub async fn collection_tile_xyz(
 }
 
 /// `GET /tiles`: the composite base-map tilesets.
-pub async fn composite_tilesets(
-    req: HttpRequest,
-    svc: web::Data<Service>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn composite_tilesets(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> {
     metadata_query(&req)?;
     Ok(json_ok(&tilesets_doc(
         &req,
@@ -533,7 +531,7 @@ pub async fn composite_tilesets(
 /// `GET /tiles/{tileMatrixSetId}`.
 pub async fn composite_tileset(
     req: HttpRequest,
-    svc: web::Data<Service>,
+    svc: Snap,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     check_tms(&path)?;
@@ -544,7 +542,7 @@ pub async fn composite_tileset(
 /// `GET /tiles/{tileMatrixSetId}/tilejson.json`.
 pub async fn composite_tilejson(
     req: HttpRequest,
-    svc: web::Data<Service>,
+    svc: Snap,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     check_tms(&path)?;
@@ -560,7 +558,7 @@ pub async fn composite_tilejson(
 /// `GET /tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}`.
 pub async fn composite_tile(
     req: HttpRequest,
-    svc: web::Data<Service>,
+    svc: Snap,
     path: web::Path<(String, String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tms, z, row, col) = path.into_inner();
@@ -576,7 +574,7 @@ pub async fn composite_tile(
 /// `METADATA_FILE`); OGC API – Tiles paths put the row first. Same bytes, ETag and caching.
 pub async fn composite_tile_xyz(
     req: HttpRequest,
-    svc: web::Data<Service>,
+    svc: Snap,
     path: web::Path<(String, String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tms, z, col, row) = path.into_inner();
@@ -656,7 +654,7 @@ fn describe_coverage(key: &CoverageKey) -> Described {
 /// `GET /coverage/tiles/{tileMatrixSetId}/tilejson.json?category=&minutes=&profile=&level=`.
 pub async fn coverage_tilejson(
     req: HttpRequest,
-    svc: web::Data<Service>,
+    svc: Snap,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     check_tms(&path)?;
@@ -672,7 +670,7 @@ pub async fn coverage_tilejson(
 /// `GET /coverage/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}?category=...`.
 pub async fn coverage_tile(
     req: HttpRequest,
-    svc: web::Data<Service>,
+    svc: Snap,
     path: web::Path<(String, String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tms, z, row, col) = path.into_inner();
@@ -704,7 +702,7 @@ fn domain_colour(domain: &str) -> &'static str {
 /// with the browser's own fonts (its `localIdeographFontFamily`, on by default). So only
 /// names written wholly in ideographs are labelled (communities, compounds, water, the
 /// subdistrict); Latin letters and digits would need real glyphs and are not drawn.
-pub async fn style(req: HttpRequest, svc: web::Data<Service>) -> Result<HttpResponse, ApiError> {
+pub async fn style(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> {
     metadata_query(&req)?;
     let b = base_url(&req);
     let mut facility_colour = vec![json!("match"), json!(["get", "category"])];

@@ -115,6 +115,14 @@ pub fn parse_layer(path: &Path, text: &str) -> Result<Vec<Feature>, StoreError> 
             }
             _ => None,
         };
+        // geojson's conversion indexes x and y without checking; a position such as `[1]`
+        // would panic there (found by the write path's property tests).
+        if has_short_position(&g.value) {
+            return Err(feature_err(
+                &id,
+                "bad geometry: every position needs a longitude and a latitude".into(),
+            ));
+        }
         let geometry: geo::Geometry<f64> = g
             .value
             .try_into()
@@ -143,6 +151,26 @@ fn exact(
     let mut out = serde_json::Map::with_capacity(m.len());
     out.extend(m);
     out
+}
+
+/// True when some position has fewer than two numbers.
+fn has_short_position(v: &GeometryValue) -> bool {
+    let short = |p: &geojson::Position| p.len() < 2;
+    match v {
+        GeometryValue::Point { coordinates } => short(coordinates),
+        GeometryValue::MultiPoint { coordinates } | GeometryValue::LineString { coordinates } => {
+            coordinates.iter().any(short)
+        }
+        GeometryValue::MultiLineString { coordinates } | GeometryValue::Polygon { coordinates } => {
+            coordinates.iter().flatten().any(short)
+        }
+        GeometryValue::MultiPolygon { coordinates } => {
+            coordinates.iter().flatten().flatten().any(short)
+        }
+        GeometryValue::GeometryCollection { geometries } => {
+            geometries.iter().any(|g| has_short_position(&g.value))
+        }
+    }
 }
 
 fn first_non_finite(g: &geo::Geometry<f64>) -> Option<(f64, f64)> {

@@ -131,11 +131,7 @@ impl IntoState for Service {
 /// A service shared by several tests (loaded once per test binary).
 impl IntoState for std::sync::Arc<Service> {
     fn into_state(self) -> AppState {
-        AppState {
-            service: actix_web::web::Data::from(self),
-            metrics: actix_web::web::Data::new(servicemap::api::Metrics::new()),
-            cors: servicemap::api::CorsOrigins::Any,
-        }
+        AppState::shared(self)
     }
 }
 

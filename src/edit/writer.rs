@@ -1,0 +1,544 @@
+//! The one writer: a thread that takes every pending write at once (group commit), checks each
+//! against the current snapshot (existence, `If-Match`, role), applies them to the next
+//! dataset, validates it with the rules of `servicemap validate`, builds the next [`Service`],
+//! makes the changes durable in one [`EditStore::append`], swaps the snapshot in and only then
+//! acknowledges. Readers keep the snapshot they loaded; nobody waits on a lock.
+
+use std::collections::{HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::model::geojson::feature_json;
+use crate::model::{Feature, LayerId};
+use crate::service::Service;
+use crate::store::{self, Dataset};
+
+use super::{
+    Change, EDITABLE, EditError, EditStore, Op, Principal, Role, apply, apply_change, etag,
+    feature_from_value, merge_patch, now_unix_ms,
+};
+
+/// At most this many writes share one fsync and one snapshot build.
+const BATCH_MAX: usize = 512;
+/// Compact the journal into the layer files once it holds this much.
+const COMPACT_BYTES: u64 = 8 << 20;
+
+/// What to do to which feature.
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    /// A new feature (a GeoJSON Feature; the id is made when the body has none).
+    Create(Value),
+    /// Replace feature `id` with the body.
+    Replace(String, Value),
+    /// Merge-patch feature `id` (RFC 7396).
+    Patch(String, Value),
+    Delete(String),
+}
+
+/// One write as the API hands it over.
+#[derive(Debug, Clone)]
+pub struct WriteRequest {
+    pub who: Principal,
+    pub collection: String,
+    pub op: WriteOp,
+    /// The `If-Match` entity tags (`*` matches any current version).
+    pub if_match: Option<Vec<String>>,
+}
+
+/// An acknowledged write: durable and visible in the snapshot readers now load.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub change: Change,
+    /// The ETag of the feature as now served (`None` after a delete).
+    pub etag: Option<String>,
+    /// The feature as now served.
+    pub feature: Option<Value>,
+}
+
+enum Job {
+    Write(WriteRequest, oneshot::Sender<Result<Committed, EditError>>),
+    Reload(oneshot::Sender<Result<(), EditError>>),
+}
+
+/// The handle the API holds: submit writes, reload, read the history.
+#[derive(Debug)]
+pub struct Editor {
+    jobs: Sender<Job>,
+    history: Arc<RwLock<Vec<Change>>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Job::Write(..) => "Write",
+            Job::Reload(..) => "Reload",
+        })
+    }
+}
+
+/// Read `dir` and apply the store's pending changes: the world as last acknowledged.
+fn load_with_changes(dir: &Path, store: &dyn EditStore) -> Result<Dataset, EditError> {
+    let mut ds = store::read_dir(dir).map_err(|e| EditError::Io(e.to_string()))?;
+    for c in store.replay()? {
+        apply_change(&mut ds, &c)?;
+    }
+    let report = store::validate(&ds);
+    if !report.violations.is_empty() {
+        return Err(EditError::Invalid(report.violations));
+    }
+    Ok(ds)
+}
+
+fn build(ds: &Dataset) -> Result<Service, EditError> {
+    Service::from_dataset(ds.clone()).map_err(|e| EditError::Io(e.to_string()))
+}
+
+impl Editor {
+    /// Open the journal of `dir`, replay it over the layer files, compact, and start the
+    /// writer. Returns the editor and the live snapshot it swaps.
+    pub fn open(dir: &Path) -> Result<(Editor, Arc<ArcSwap<Service>>), EditError> {
+        let store: Box<dyn EditStore> = Box::new(super::Journal::open(dir)?);
+        let ds = load_with_changes(dir, store.as_ref())?;
+        let service = build(&ds)?;
+        store.compact(&ds)?;
+        let history = store.history()?;
+        let next_seq = history.last().map_or(1, |c| c.seq + 1);
+        let live = Arc::new(ArcSwap::from_pointee(service));
+        let history = Arc::new(RwLock::new(history));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let writer = Writer {
+            dir: dir.to_path_buf(),
+            store,
+            base: ds,
+            live: Arc::clone(&live),
+            history: Arc::clone(&history),
+            next_seq,
+            deferred: VecDeque::new(),
+        };
+        std::thread::Builder::new()
+            .name("servicemap-writer".into())
+            .spawn(move || writer.run(&rx))
+            .map_err(|e| EditError::Io(format!("cannot start the writer: {e}")))?;
+        Ok((Editor { jobs: tx, history }, live))
+    }
+
+    /// Submit a write; resolves once it is durable and visible, or refused.
+    pub async fn write(&self, req: WriteRequest) -> Result<Committed, EditError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Write(req, tx))
+            .map_err(|_| EditError::Stopped)?;
+        rx.await.map_err(|_| EditError::Stopped)?
+    }
+
+    /// Re-read the data directory (edited by hand) plus the journal. A directory that breaks
+    /// rules keeps the old snapshot serving; the error lists every violation.
+    pub async fn reload(&self) -> Result<(), EditError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Reload(tx))
+            .map_err(|_| EditError::Stopped)?;
+        rx.await.map_err(|_| EditError::Stopped)?
+    }
+
+    /// Changes with `seq > since`, at most `limit`, oldest first.
+    #[must_use]
+    pub fn changes_since(&self, since: u64, limit: usize) -> (Vec<Change>, u64) {
+        let h = self.history.read().unwrap_or_else(PoisonError::into_inner);
+        let start = h.partition_point(|c| c.seq <= since);
+        let latest = h.last().map_or(0, |c| c.seq);
+        (h[start..].iter().take(limit).cloned().collect(), latest)
+    }
+
+    /// Every change of one feature, oldest first.
+    #[must_use]
+    pub fn feature_history(&self, collection: &str, id: &str) -> Vec<Change> {
+        let h = self.history.read().unwrap_or_else(PoisonError::into_inner);
+        h.iter()
+            .filter(|c| c.collection == collection && c.feature_id == id)
+            .cloned()
+            .collect()
+    }
+}
+
+/// A write checked against the snapshot, ready to apply.
+struct Prepared {
+    layer: LayerId,
+    id: String,
+    op: Op,
+    who: String,
+    before: Option<Feature>,
+    after: Option<Feature>,
+}
+
+struct Writer {
+    dir: PathBuf,
+    store: Box<dyn EditStore>,
+    /// The dataset as stored (without the service's derived properties), base of the next.
+    base: Dataset,
+    live: Arc<ArcSwap<Service>>,
+    history: Arc<RwLock<Vec<Change>>>,
+    next_seq: u64,
+    /// Jobs held back to the next batch (a second write to a feature already in the batch is
+    /// checked against the snapshot that holds the first).
+    deferred: VecDeque<Job>,
+}
+
+type Reply = oneshot::Sender<Result<Committed, EditError>>;
+
+fn key_of(req: &WriteRequest) -> Option<(String, String)> {
+    let id = match &req.op {
+        WriteOp::Create(v) => v.get("id").and_then(Value::as_str)?,
+        WriteOp::Replace(id, _) | WriteOp::Patch(id, _) | WriteOp::Delete(id) => id,
+    };
+    Some((req.collection.clone(), id.to_string()))
+}
+
+fn point_of(f: &Feature) -> Option<(f64, f64)> {
+    match &f.geometry {
+        geo::Geometry::Point(p) => Some((p.x(), p.y())),
+        _ => None,
+    }
+}
+
+impl Writer {
+    fn run(mut self, rx: &Receiver<Job>) {
+        loop {
+            let first = match self.deferred.pop_front() {
+                Some(j) => j,
+                None => match rx.recv() {
+                    Ok(j) => j,
+                    Err(_) => return,
+                },
+            };
+            let mut batch: Vec<(WriteRequest, Reply)> = Vec::new();
+            let mut keys = HashSet::new();
+            let mut next = Some(first);
+            let mut held = VecDeque::new();
+            while let Some(job) = next.take() {
+                match job {
+                    Job::Reload(reply) if batch.is_empty() => {
+                        let _ = reply.send(self.reload());
+                        break;
+                    }
+                    Job::Reload(reply) => {
+                        held.push_back(Job::Reload(reply));
+                        break;
+                    }
+                    Job::Write(req, reply) => {
+                        let key = key_of(&req);
+                        if key.as_ref().is_some_and(|k| keys.contains(k)) {
+                            held.push_back(Job::Write(req, reply));
+                        } else {
+                            keys.extend(key);
+                            batch.push((req, reply));
+                        }
+                    }
+                }
+                if batch.len() >= BATCH_MAX {
+                    break;
+                }
+                next = self.deferred.pop_front().or_else(|| rx.try_recv().ok());
+            }
+            // Held jobs go first next time, in their order.
+            while let Some(j) = held.pop_back() {
+                self.deferred.push_front(j);
+            }
+            if !batch.is_empty() {
+                // A bug in checking one write must not stop every later one: the batch's
+                // callers see the writer fail (500), nothing was made durable or swapped in,
+                // and the writer goes on.
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.commit_batch(batch);
+                }));
+                if run.is_err() {
+                    tracing::error!(
+                        "a write batch panicked; it was refused and the writer goes on"
+                    );
+                }
+            }
+        }
+    }
+
+    fn reload(&mut self) -> Result<(), EditError> {
+        let started = Instant::now();
+        let ds = load_with_changes(&self.dir, self.store.as_ref())?;
+        let service = build(&ds)?;
+        self.live.store(Arc::new(service));
+        self.base = ds;
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "data directory reloaded"
+        );
+        Ok(())
+    }
+
+    fn prepare(
+        &self,
+        snap: &Service,
+        req: WriteRequest,
+        fresh: u64,
+    ) -> Result<Prepared, EditError> {
+        let layer = LayerId::parse(&req.collection)
+            .ok_or_else(|| EditError::NotFound(format!("no collection '{}'", req.collection)))?;
+        if !EDITABLE.contains(&layer) {
+            return Err(EditError::ReadOnly(req.collection));
+        }
+        let stored = self.base.layer(layer).unwrap_or(&[]);
+        let find = |id: &str| stored.iter().find(|f| f.id == id);
+        let (op, id, before, body) = match req.op {
+            WriteOp::Create(mut v) => {
+                let id = match v.get("id") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => {
+                        return Err(EditError::BadBody(format!(
+                            "id must be a string, not {other}"
+                        )));
+                    }
+                    None => {
+                        let prefix = &layer.as_str()[..1];
+                        let mut n = fresh;
+                        while find(&format!("{prefix}-e{n}")).is_some() {
+                            n += 1;
+                        }
+                        format!("{prefix}-e{n}")
+                    }
+                };
+                if find(&id).is_some() {
+                    return Err(EditError::Conflict(format!(
+                        "{layer} already has a feature '{id}'; PUT /collections/{layer}/items/{id} replaces it"
+                    )));
+                }
+                if let Some(m) = v.as_object_mut() {
+                    m.insert("id".into(), Value::String(id.clone()));
+                }
+                (Op::Create, id, None, Some(v))
+            }
+            WriteOp::Replace(id, mut v) => {
+                let before = find(&id).cloned().ok_or_else(|| not_found(layer, &id))?;
+                match v.get("id") {
+                    None => {
+                        if let Some(m) = v.as_object_mut() {
+                            m.insert("id".into(), Value::String(id.clone()));
+                        }
+                    }
+                    Some(Value::String(s)) if *s == id => {}
+                    Some(other) => {
+                        return Err(EditError::BadBody(format!(
+                            "the body's id {other} differs from the path's '{id}'; ids do not change (DELETE and POST instead)"
+                        )));
+                    }
+                }
+                (Op::Replace, id, Some(before), Some(v))
+            }
+            WriteOp::Patch(id, patch) => {
+                let before = find(&id).cloned().ok_or_else(|| not_found(layer, &id))?;
+                let mut v = feature_json(&before);
+                merge_patch(&mut v, &patch);
+                if v.get("id").and_then(Value::as_str) != Some(id.as_str()) {
+                    return Err(EditError::BadBody(
+                        "a patch may not change or remove the id".into(),
+                    ));
+                }
+                (Op::Patch, id, Some(before), Some(v))
+            }
+            WriteOp::Delete(id) => {
+                let before = find(&id).cloned().ok_or_else(|| not_found(layer, &id))?;
+                (Op::Delete, id, Some(before), None)
+            }
+        };
+        if let Some(tags) = &req.if_match {
+            let current = snap.feature(layer.as_str(), &id).ok().map(|(_, f)| etag(f));
+            let ok = match &current {
+                Some(cur) => tags.iter().any(|t| t == "*" || t == cur),
+                None => false,
+            };
+            if !ok {
+                return Err(EditError::PreconditionFailed {
+                    given: tags.join(", "),
+                    current: current.unwrap_or_else(|| "(none)".into()),
+                });
+            }
+        }
+        let after = body.map(|v| feature_from_value(layer, &v)).transpose()?;
+        if let Role::Grid(grids) = &req.who.role {
+            check_grid_role(snap, layer, grids, before.as_ref(), after.as_ref())?;
+        }
+        Ok(Prepared {
+            layer,
+            id,
+            op,
+            who: req.who.name,
+            before,
+            after,
+        })
+    }
+
+    fn commit_batch(&mut self, batch: Vec<(WriteRequest, Reply)>) {
+        let started = Instant::now();
+        let snap = self.live.load_full();
+        let mut ready: Vec<(Prepared, Reply)> = Vec::new();
+        for (i, (req, reply)) in batch.into_iter().enumerate() {
+            match self.prepare(&snap, req, self.next_seq + i as u64) {
+                Ok(p) => ready.push((p, reply)),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            }
+        }
+        if ready.is_empty() {
+            return;
+        }
+        // The whole batch at once; when it breaks a rule, one write at a time so that only
+        // the writes that break rules are refused.
+        let mut next = self.base.clone();
+        for (p, _) in &ready {
+            apply(&mut next, p.layer, &p.id, p.after.clone());
+        }
+        let validate_started = Instant::now();
+        let report = store::validate(&next);
+        let validate_ms = validate_started.elapsed().as_secs_f64() * 1e3;
+        let accepted: Vec<(Prepared, Reply)> = if report.violations.is_empty() {
+            ready
+        } else if ready.len() == 1 {
+            for (_, reply) in ready {
+                let _ = reply.send(Err(EditError::Invalid(report.violations.clone())));
+            }
+            return;
+        } else {
+            next = self.base.clone();
+            let mut ok = Vec::new();
+            for (p, reply) in ready {
+                let mut trial = next.clone();
+                apply(&mut trial, p.layer, &p.id, p.after.clone());
+                let r = store::validate(&trial);
+                if r.violations.is_empty() {
+                    next = trial;
+                    ok.push((p, reply));
+                } else {
+                    let _ = reply.send(Err(EditError::Invalid(r.violations)));
+                }
+            }
+            ok
+        };
+        if accepted.is_empty() {
+            return;
+        }
+        let build_started = Instant::now();
+        let service = match build(&next) {
+            Ok(s) => s,
+            Err(e) => {
+                for (_, reply) in accepted {
+                    let _ = reply.send(Err(e.clone()));
+                }
+                return;
+            }
+        };
+        let at = now_unix_ms();
+        let changes: Vec<Change> = accepted
+            .iter()
+            .enumerate()
+            .map(|(i, (p, _))| Change {
+                seq: self.next_seq + i as u64,
+                at_unix_ms: at,
+                who: p.who.clone(),
+                op: p.op,
+                collection: p.layer.as_str().to_string(),
+                feature_id: p.id.clone(),
+                before: p.before.as_ref().map(feature_json),
+                after: p.after.as_ref().map(feature_json),
+            })
+            .collect();
+        let build_ms = build_started.elapsed().as_secs_f64() * 1e3;
+        let append_started = Instant::now();
+        if let Err(e) = self.store.append(&changes) {
+            tracing::error!(
+                "journal append failed, {} write(s) refused: {e}",
+                changes.len()
+            );
+            for (_, reply) in accepted {
+                let _ = reply.send(Err(e.clone()));
+            }
+            return;
+        }
+        let append_ms = append_started.elapsed().as_secs_f64() * 1e3;
+        self.next_seq += changes.len() as u64;
+        let service = Arc::new(service);
+        self.live.store(Arc::clone(&service));
+        self.base = next;
+        self.history
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(changes.iter().cloned());
+        // Where a batch's time goes: validation of the would-be data, the next snapshot
+        // (indexes, walking world, tiles), the journal fsync. BENCHMARKS.md reads these.
+        tracing::info!(
+            writes = changes.len(),
+            validate_ms,
+            build_ms,
+            append_ms,
+            ms = started.elapsed().as_millis() as u64,
+            "writes committed"
+        );
+        for ((p, reply), change) in accepted.into_iter().zip(changes) {
+            let served = service
+                .feature(p.layer.as_str(), &p.id)
+                .ok()
+                .map(|(_, f)| f);
+            let _ = reply.send(Ok(Committed {
+                change,
+                etag: served.map(etag),
+                feature: served.map(feature_json),
+            }));
+        }
+        if self.store.pending_bytes() > COMPACT_BYTES
+            && let Err(e) = self.store.compact(&self.base)
+        {
+            // The journal still holds every change; compaction is retried after the next batch.
+            tracing::error!("journal compaction failed: {e}");
+        }
+    }
+}
+
+fn not_found(layer: LayerId, id: &str) -> EditError {
+    EditError::NotFound(format!(
+        "{layer} has no feature '{id}'; GET /collections/{layer}/items lists them"
+    ))
+}
+
+/// A grid worker keeps facilities and buildings inside their own grids: the feature before
+/// and after the change must both lie in one of them.
+fn check_grid_role(
+    snap: &Service,
+    layer: LayerId,
+    grids: &[String],
+    before: Option<&Feature>,
+    after: Option<&Feature>,
+) -> Result<(), EditError> {
+    if !matches!(layer, LayerId::Facilities | LayerId::Buildings) {
+        return Err(EditError::Forbidden(format!(
+            "a grid token may change facilities and buildings only, not {layer}"
+        )));
+    }
+    let areas = snap.indexes.areas(LayerId::Grids).unwrap_or(&[]);
+    for (what, f) in [("the feature", before), ("the new position", after)] {
+        let Some(f) = f else { continue };
+        let grid = point_of(f)
+            .and_then(|(lon, lat)| snap.indexes.area_at(LayerId::Grids, lon, lat))
+            .map(|i| areas[i].id.as_str());
+        if !grid.is_some_and(|g| grids.iter().any(|x| x == g)) {
+            return Err(EditError::Forbidden(format!(
+                "{what} lies in grid {}, outside this token's grids ({})",
+                grid.unwrap_or("(none)"),
+                grids.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
