@@ -63,11 +63,29 @@ check() { # name, command...
 # SCHEMATHESIS_MAX_EXAMPLES a longer search).
 seed="${SCHEMATHESIS_SEED:-20261201}"
 examples="${SCHEMATHESIS_MAX_EXAMPLES:-50}"
+# Debian 12's Python 3.11.2 sometimes raises "SystemError: AST
+# constructor recursion depth mismatch" inside hypothesis when threads compile code at once
+# (CPython gh-106905, fixed in later releases): an interpreter bug, not a finding. A run that fails with exactly that
+# error is run once more with the same seed; any other failure stands.
+schemathesis_run() {
+  local out status
+  out=$(mktemp)
+  "$venv/bin/schemathesis" run "$@" 2>&1 | tee "$out"
+  status=${PIPESTATUS[0]}
+  if [ "$status" -ne 0 ] && grep -q "AST constructor recursion depth mismatch" "$out"; then
+    echo "schemathesis hit CPython gh-106905 (not a finding); running it once more"
+    "$venv/bin/schemathesis" run "$@"
+    status=$?
+  fi
+  rm -f "$out"
+  return "$status"
+}
+
 fuzz() {
   # A copy: schemathesis stamps last_seen into the file it is given, and a run must not
   # change the committed baseline.
   cp tests/clients/schemathesis-baseline.json "$work/baseline.json"
-  "$venv/bin/schemathesis" run "$base/openapi.yaml" \
+  schemathesis_run "$base/openapi.yaml" \
     --url "$base" \
     --checks all \
     --max-examples "$examples" \
@@ -87,7 +105,7 @@ check "schemathesis (seed $seed)" fuzz
 # check holds: no 5xx, statuses, bodies and headers as the contract says, use after delete.
 fuzz_writes() {
   cp tests/clients/schemathesis-baseline.json "$work/baseline-writes.json"
-  "$venv/bin/schemathesis" run "$base/openapi.yaml" \
+  schemathesis_run "$base/openapi.yaml" \
     --url "$base" \
     --header "Authorization: Bearer $token" \
     --include-method POST --include-method PUT --include-method PATCH --include-method DELETE \
