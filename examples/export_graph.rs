@@ -33,7 +33,6 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use servicemap::analysis::WalkWorld;
 use servicemap::model::{LayerId, Walkway};
 use servicemap::walk::{EdgeId, Profile, Snap};
 
@@ -58,8 +57,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let out = PathBuf::from(out);
     std::fs::create_dir_all(&out)?;
-    let ds = servicemap::store::read_dir(Path::new(data))?;
-    let world = WalkWorld::from_dataset(&ds)?;
+    // The service's own loader: the graph, snaps and facility order the server answers with.
+    let svc = servicemap::service::Service::load(Path::new(data))?;
+    let ds = &svc.dataset;
+    let world = svc
+        .walk
+        .as_deref()
+        .ok_or("the data directory has no walkways to export")?;
     let g = &world.graph;
     let p_any = Profile::Standard;
 
