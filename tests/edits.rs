@@ -677,3 +677,106 @@ async fn read_only_app_refuses_writes_with_a_problem() {
     .problem(405);
     c.get("/changes").await.problem(405);
 }
+
+#[actix_web::test]
+async fn an_edit_remakes_only_the_tiles_it_touches() {
+    use servicemap::tiles::{Source, TileId, Tiler, matrix::lonlat_to_world};
+    let dir = fixture_copy("edits-tiles", &[]);
+    let st = state(&dir, 1e6);
+    let live = st.service.clone();
+    let c = common::client(st).await;
+    // Every z16 tile over the fixture's extent, composite and facilities, before the edit.
+    let bounds = live.load().tiles.bounds().expect("extent");
+    let z = 16u32;
+    let n = f64::from(1u32 << z);
+    let (x0, y0) = lonlat_to_world(bounds[0], bounds[3]);
+    let (x1, y1) = lonlat_to_world(bounds[2], bounds[1]);
+    let tiles: Vec<TileId> = ((x0 * n) as u32..=(x1 * n) as u32)
+        .flat_map(|x| ((y0 * n) as u32..=(y1 * n) as u32).map(move |y| (x, y)))
+        .map(|(x, y)| TileId::new(z, x, y).unwrap())
+        .collect();
+    assert!(tiles.len() >= 4, "{} tiles", tiles.len());
+    let paths = |t: TileId| {
+        [
+            format!("/tiles/WebMercatorQuad/{}/{}/{}", t.z, t.y, t.x),
+            format!(
+                "/collections/facilities/tiles/WebMercatorQuad/{}/{}/{}",
+                t.z, t.y, t.x
+            ),
+        ]
+    };
+    let mut before = Vec::new();
+    for &t in &tiles {
+        for p in paths(t) {
+            let r = c.get(&p).await;
+            assert_eq!(r.status, 200, "{p}");
+            before.push((t, p, etag(&r)));
+        }
+    }
+    let (lon, lat) = (106.5385, 29.4635);
+    let r = c
+        .send(post(
+            "/collections/facilities/items",
+            &canteen(Some("tile-canteen"), lon, lat),
+            Some(&toks().editor),
+        ))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    // The tile the canteen lies in; a tile is touched when its buffered square holds it.
+    let (wx, wy) = lonlat_to_world(lon, lat);
+    let touched = |t: TileId| {
+        let [a, b, c, d] = t.buffered_world_bounds();
+        a <= wx && wx <= c && b <= wy && wy <= d
+    };
+    let snapshot = live.load_full();
+    let fresh = Tiler::build(&snapshot.dataset);
+    // Before any request: the new snapshot already holds every untouched tile (carried over
+    // by the writer), and none of the touched ones.
+    for (t, p, _) in &before {
+        let source = if p.starts_with("/tiles") {
+            Source::Composite
+        } else {
+            Source::Layer(servicemap::model::LayerId::Facilities)
+        };
+        assert_eq!(
+            snapshot.tiles.cached(&source, *t).is_some(),
+            !touched(*t),
+            "{p}: carried over exactly when untouched"
+        );
+    }
+    let (mut kept, mut remade) = (0, 0);
+    for (t, p, old_tag) in &before {
+        let r = c
+            .send(
+                TestRequest::get()
+                    .uri(p)
+                    .insert_header(("if-none-match", old_tag.as_str())),
+            )
+            .await;
+        let source = if p.starts_with("/tiles") {
+            Source::Composite
+        } else {
+            Source::Layer(servicemap::model::LayerId::Facilities)
+        };
+        let want = fresh.tile(&source, *t, None).unwrap();
+        if touched(*t) {
+            assert_eq!(r.status, 200, "{p}: the canteen's tile must be remade");
+            assert_ne!(&etag(&r), old_tag, "{p}");
+            assert_eq!(
+                r.body, want.mvt,
+                "{p}: remade tile differs from a fresh tiler's"
+            );
+            remade += 1;
+        } else {
+            assert_eq!(r.status, 304, "{p}: an untouched tile keeps its ETag");
+            let full = c.get(p).await;
+            assert_eq!(
+                full.body, want.mvt,
+                "{p}: kept tile differs from a fresh tiler's"
+            );
+            kept += 1;
+        }
+    }
+    assert!(remade >= 2 && kept >= 2, "remade {remade}, kept {kept}");
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -2,13 +2,12 @@
 //! [`crate::tiles`]: per layer (`/collections/{id}/tiles/...`), the composite base map
 //! (`/tiles/...`) and live coverage (`/coverage/tiles/...`).
 //!
-//! Tiles are `application/vnd.mapbox-vector-tile`; each has a strong ETag made from the
-//! data version and the tile's key (a different one for its gzip form), `Cache-Control`, a
+//! Tiles are `application/vnd.mapbox-vector-tile`; each has a strong ETag made from its
+//! bytes (a different one for its gzip form), `Cache-Control`, a
 //! `304` on a matching `If-None-Match`, and `Content-Encoding: gzip` when the client accepts
 //! it. A tile is made once and then served from memory.
 
 use super::snapshot::Snap;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -66,8 +65,9 @@ const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 /// Link relation from a collection (or the landing page) to its vector tilesets.
 pub const REL_TILESETS_VECTOR: &str = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector";
 const REL_TILING_SCHEME: &str = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme";
-/// Tiles change only when the data directory does (a restart), and the ETag revalidates.
-const CACHE_CONTROL: &str = "public, max-age=3600";
+/// An edit changes tiles at once (and only those it touches, which get a new ETag), so a
+/// client keeps its copy but asks each time: the answer is a bodiless 304 unless it changed.
+const CACHE_CONTROL: &str = "public, no-cache";
 /// How GCJ-02 / BD-09 base maps line up, for TileJSON's `crs` note.
 const CRS_NOTE: &str = "Tiles are WebMercatorQuad (EPSG:3857) of WGS84 data and are never \
 shifted: they line up with WGS84 base maps (OpenStreetMap, MapLibre demo tiles, satellite \
@@ -159,15 +159,12 @@ fn accepts_gzip(req: &HttpRequest) -> bool {
     })
 }
 
-/// The strong ETag of a tile: data version, source and tile; the gzip form has its own.
-fn etag(svc: &Service, source: &Source, tile: TileId, gzip: bool) -> String {
-    let mut h = std::hash::DefaultHasher::new();
-    source.hash(&mut h);
-    tile.hash(&mut h);
+/// The strong ETag of a tile: the hash of its bytes (so a tile an edit left alone keeps its
+/// tag across the snapshot swap); the gzip form has its own.
+fn etag(bytes: &TileBytes, gzip: bool) -> String {
     format!(
-        "\"{:016x}-{:016x}{}\"",
-        svc.tiles.data_version,
-        h.finish(),
+        "\"{:016x}{}\"",
+        bytes.content_hash,
         if gzip { "-gz" } else { "" }
     )
 }
@@ -182,16 +179,10 @@ fn none_match(req: &HttpRequest, tag: &str) -> bool {
         .any(|t| t == "*" || t == tag)
 }
 
-fn tile_response(
-    req: &HttpRequest,
-    svc: &Service,
-    source: &Source,
-    tile: TileId,
-    bytes: &TileBytes,
-) -> HttpResponse {
+fn tile_response(req: &HttpRequest, bytes: &TileBytes) -> HttpResponse {
     // An empty tile is sent as is: gzip of nothing is larger than nothing.
     let gzip = accepts_gzip(req) && !bytes.mvt.is_empty();
-    let tag = etag(svc, source, tile, gzip);
+    let tag = etag(bytes, gzip);
     let mut r = if none_match(req, &tag) {
         HttpResponse::NotModified()
     } else {
@@ -220,14 +211,14 @@ async fn serve_tile(
     tile: TileId,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(t) = svc.tiles.cached(&source, tile) {
-        return Ok(tile_response(req, &svc, &source, tile, &t));
+        return Ok(tile_response(req, &t));
     }
     let gzip = accepts_gzip(req);
     let (s, src) = (svc.clone(), source.clone());
     // Encoded (and compressed) off the async workers.
     let bytes: Arc<TileBytes> =
         crate::query::heavy(s.into_inner(), move |s, _| s.tile(&src, tile, gzip)).await?;
-    Ok(tile_response(req, &svc, &source, tile, &bytes))
+    Ok(tile_response(req, &bytes))
 }
 
 // ---- tile matrix sets -----------------------------------------------------------------

@@ -11,11 +11,12 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
+use geo::BoundingRect;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::model::geojson::feature_json;
-use crate::model::{Feature, LayerId};
+use crate::model::{Bbox, Feature, LayerId};
 use crate::service::Service;
 use crate::store::{self, Dataset};
 
@@ -440,6 +441,20 @@ impl Writer {
                 return;
             }
         };
+        // Tiles the batch cannot have changed carry over, with their ETags.
+        let touched: Vec<Bbox> = accepted
+            .iter()
+            .flat_map(|(p, _)| [p.before.as_ref(), p.after.as_ref()])
+            .flatten()
+            .filter_map(|f| f.geometry.bounding_rect())
+            .map(|r| Bbox {
+                min_lon: r.min().x,
+                min_lat: r.min().y,
+                max_lon: r.max().x,
+                max_lat: r.max().y,
+            })
+            .collect();
+        service.tiles.keep_untouched(&snap.tiles, &touched);
         let at = now_unix_ms();
         let changes: Vec<Change> = accepted
             .iter()

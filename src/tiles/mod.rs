@@ -16,7 +16,7 @@ use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
-use geo::{BoundingRect, CoordsIter, Geometry, MapCoords};
+use geo::{BoundingRect, Geometry, MapCoords};
 use geozero::ToMvt;
 use geozero::mvt::{Message, TagsBuilder, Tile, TileValue, tile};
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -24,7 +24,7 @@ use rstar::{AABB, RTree};
 use serde_json::Value;
 
 use crate::analysis::{Level, PlanError, Planner, UnitCoverage};
-use crate::model::{Feature, LayerId};
+use crate::model::{Bbox, Feature, LayerId};
 use crate::store::Dataset;
 use crate::walk::Profile;
 
@@ -363,12 +363,19 @@ pub enum Source {
 #[derive(Debug)]
 pub struct TileBytes {
     pub mvt: Vec<u8>,
+    /// Hash of `mvt`: the tile's strong validator. From the content, not from a version of
+    /// the whole data, so a tile an edit did not touch keeps its ETag (and clients their
+    /// cached copy) across the snapshot swap.
+    pub content_hash: u64,
     gzip: OnceLock<Vec<u8>>,
 }
 
 impl TileBytes {
     fn new(mvt: Vec<u8>) -> TileBytes {
+        let mut h = std::hash::DefaultHasher::new();
+        mvt.hash(&mut h);
         TileBytes {
+            content_hash: h.finish(),
             mvt,
             gzip: OnceLock::new(),
         }
@@ -398,31 +405,8 @@ struct TileCache {
 #[derive(Debug)]
 pub struct Tiler {
     layers: BTreeMap<LayerId, TileLayer>,
-    /// Hash of every feature (ids, coordinates, properties): the strong validator of every
-    /// tile made from this data.
-    pub data_version: u64,
     cache: RwLock<TileCache>,
     coverage: Mutex<HashMap<CoverageKey, CoverageUnits>>,
-}
-
-fn data_version(ds: &Dataset) -> u64 {
-    // std's SipHash with fixed keys: stable for one build of the service, which is all a
-    // cache validator needs (a new build may change every ETag once).
-    let mut h = std::hash::DefaultHasher::new();
-    for (layer, features) in &ds.layers {
-        layer.as_str().hash(&mut h);
-        for f in features {
-            f.id.hash(&mut h);
-            for c in f.geometry.coords_iter() {
-                c.x.to_bits().hash(&mut h);
-                c.y.to_bits().hash(&mut h);
-            }
-            serde_json::to_string(&f.properties)
-                .unwrap_or_default()
-                .hash(&mut h);
-        }
-    }
-    h.finish()
 }
 
 impl Tiler {
@@ -435,7 +419,6 @@ impl Tiler {
                 .iter()
                 .map(|(&id, features)| (id, TileLayer::build(id, features)))
                 .collect(),
-            data_version: data_version(ds),
             cache: RwLock::new(TileCache::default()),
             coverage: Mutex::new(HashMap::new()),
         }
@@ -466,6 +449,45 @@ impl Tiler {
                     a[3].max(b[3]),
                 ]
             })
+    }
+
+    /// Take over from `old` (the tiler of the snapshot before an edit) every finished layer
+    /// or composite tile whose buffered square meets none of the `touched` boxes (WGS84
+    /// bounding boxes of the edited features, before and after). A touched box counts for
+    /// every layer, not only the edited one: facilities carry the grid and community they lie
+    /// in, so redrawing a grid changes facility tiles in its box. Coverage tiles are all
+    /// dropped: a new canteen or walkway changes walking times far beyond its own box.
+    /// Returns how many tiles were kept.
+    pub fn keep_untouched(&self, old: &Tiler, touched: &[Bbox]) -> usize {
+        let (Ok(old_cache), Ok(mut cache)) = (old.cache.read(), self.cache.write()) else {
+            return 0;
+        };
+        let world: Vec<[f64; 4]> = touched
+            .iter()
+            .map(|b| {
+                let (x0, y0) = matrix::lonlat_to_world(b.min_lon, b.max_lat);
+                let (x1, y1) = matrix::lonlat_to_world(b.max_lon, b.min_lat);
+                [x0, y0, x1, y1]
+            })
+            .collect();
+        let meets = |t: TileId| {
+            let [a, b, c, d] = t.buffered_world_bounds();
+            world
+                .iter()
+                .any(|&[x0, y0, x1, y1]| x0 <= c && a <= x1 && y0 <= d && b <= y1)
+        };
+        let mut kept = 0;
+        for ((source, tile), bytes) in &old_cache.tiles {
+            if matches!(source, Source::Coverage(_)) || meets(*tile) {
+                continue;
+            }
+            cache.bytes += bytes.mvt.len() + TILE_ENTRY_OVERHEAD;
+            cache
+                .tiles
+                .insert((source.clone(), *tile), Arc::clone(bytes));
+            kept += 1;
+        }
+        kept
     }
 
     /// A tile if it is in the cache (the fast path: no thread hop, no work).
