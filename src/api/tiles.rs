@@ -502,11 +502,7 @@ pub async fn collection_tile_xyz(
     path: web::Path<(String, String, String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (c, tms, z, col, row) = path.into_inner();
-    let id = tile_layer(&svc, &c)?;
-    check_tms(&tms)?;
-    let tile = tile_id(&z, &row, &col)?;
-    RawQuery::parse(req.query_string())?.deny_rest(&["(none)"])?;
-    serve_tile(&req, svc, Source::Layer(id), tile).await
+    collection_tile(req, svc, web::Path::from((c, tms, z, row, col))).await
 }
 
 /// `GET /tiles`: the composite base-map tilesets.
@@ -569,10 +565,7 @@ pub async fn composite_tile_xyz(
     path: web::Path<(String, String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tms, z, col, row) = path.into_inner();
-    check_tms(&tms)?;
-    let tile = tile_id(&z, &row, &col)?;
-    RawQuery::parse(req.query_string())?.deny_rest(&["(none)"])?;
-    serve_tile(&req, svc, Source::Composite, tile).await
+    composite_tile(req, svc, web::Path::from((tms, z, row, col))).await
 }
 
 // ---- coverage tiles ---------------------------------------------------------------------
