@@ -69,32 +69,38 @@ fn with_token(req: TestRequest, token: Option<&str>) -> TestRequest {
     }
 }
 
-fn post(uri: &str, body: &Value, token: Option<&str>) -> TestRequest {
+/// A write with a JSON body of `content_type`, as `token` (none: anonymous).
+fn write(req: TestRequest, content_type: &str, body: &Value, token: Option<&str>) -> TestRequest {
     with_token(
-        TestRequest::post()
-            .uri(uri)
-            .insert_header(("content-type", "application/geo+json"))
+        req.insert_header(("content-type", content_type))
             .set_payload(body.to_string()),
+        token,
+    )
+}
+
+fn post(uri: &str, body: &Value, token: Option<&str>) -> TestRequest {
+    write(
+        TestRequest::post().uri(uri),
+        "application/geo+json",
+        body,
         token,
     )
 }
 
 fn put(uri: &str, body: &Value, token: Option<&str>) -> TestRequest {
-    with_token(
-        TestRequest::put()
-            .uri(uri)
-            .insert_header(("content-type", "application/geo+json"))
-            .set_payload(body.to_string()),
+    write(
+        TestRequest::put().uri(uri),
+        "application/geo+json",
+        body,
         token,
     )
 }
 
 fn patch(uri: &str, body: &Value, token: Option<&str>) -> TestRequest {
-    with_token(
-        TestRequest::patch()
-            .uri(uri)
-            .insert_header(("content-type", "application/merge-patch+json"))
-            .set_payload(body.to_string()),
+    write(
+        TestRequest::patch().uri(uri),
+        "application/merge-patch+json",
+        body,
         token,
     )
 }

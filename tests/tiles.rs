@@ -383,10 +383,7 @@ async fn tiles_have_etag_cache_control_304_and_gzip() {
         etag.starts_with('"') && etag.ends_with('"'),
         "strong ETag: {etag}"
     );
-    assert_eq!(
-        r.headers.get("cache-control").unwrap(),
-        "public, no-cache"
-    );
+    assert_eq!(r.headers.get("cache-control").unwrap(), "public, no-cache");
     // CORS adds its own Vary names after ours.
     let vary = r.headers.get("vary").unwrap().to_str().unwrap();
     assert!(vary.starts_with("Accept-Encoding"), "{vary}");
