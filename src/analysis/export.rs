@@ -283,6 +283,9 @@ pub fn audit_csv(audits: &[UnitAudit], ds: &Dataset, level: Level) -> String {
 /// (`kind: "microgrid"`, Polygons, ranked by uncovered households, with their households and
 /// covered `share`, `null` where nobody lives), then the uncovered buildings
 /// (`kind: "building"`, Points). `buildings` are the planner's buildings the report indexes.
+///
+/// The whole answer as one tree; [`GapsGeojson`] writes the same bytes a few features at a
+/// time (what `/gaps` streams) and this form is its oracle.
 #[must_use]
 pub fn gaps_geojson(
     r: &super::planner::GapReport,
@@ -290,16 +293,105 @@ pub fn gaps_geojson(
     ds: &Dataset,
     crs: Crs,
 ) -> Value {
-    let units = units_by_id(ds, Level::Microgrid);
-    let mut features: Vec<Value> = r
-        .microgrids
-        .iter()
-        .enumerate()
-        .map(|(rank, g)| {
-            let f = units.get(g.unit.as_str()).copied();
+    let g = GapsGeojson::new(r, buildings, ds, crs);
+    let mut v = g.head_value();
+    let features: Vec<Value> = (0..g.len()).filter_map(|i| g.feature(i)).collect();
+    if let Value::Object(m) = &mut v {
+        m.insert("features".into(), Value::Array(features));
+    }
+    v
+}
+
+/// The gaps FeatureCollection of [`gaps_geojson`], rendered piecewise so the answer never
+/// exists whole in memory: one feature's tree at a time, serialised to bytes. A gaps answer
+/// carries every micro-grid polygon, and as a `Value` tree it took ~30 MB per request (4 at
+/// once lifted resident memory by ~121 MB under the soak mix).
+pub struct GapsGeojson<'a> {
+    r: &'a super::planner::GapReport,
+    buildings: &'a [crate::model::Building],
+    units: HashMap<&'a str, &'a Feature>,
+    crs: Crs,
+}
+
+impl<'a> GapsGeojson<'a> {
+    #[must_use]
+    pub fn new(
+        r: &'a super::planner::GapReport,
+        buildings: &'a [crate::model::Building],
+        ds: &'a Dataset,
+        crs: Crs,
+    ) -> Self {
+        Self {
+            r,
+            buildings,
+            units: units_by_id(ds, Level::Microgrid),
+            crs,
+        }
+    }
+
+    /// Feature slots: micro-grids in rank order, then uncovered buildings.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.r.microgrids.len() + self.r.buildings.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Everything but `features` (the last member), with the summary over all buildings.
+    fn head_value(&self) -> Value {
+        let r = self.r;
+        let (mut hh, mut res, mut res60) = (0u64, 0u64, 0u64);
+        for b in r
+            .buildings
+            .iter()
+            .filter_map(|&(i, _)| self.buildings.get(i))
+        {
+            hh += b.households;
+            res += b.residents;
+            res60 += b.residents_60plus;
+        }
+        json!({
+            "type": "FeatureCollection",
+            "category": r.category,
+            "minutes": r.minutes,
+            "profile": r.profile,
+            "community": r.community,
+            "coords": self.crs.as_str(),
+            "summary": {
+                "uncovered_buildings": r.buildings.len(),
+                "uncovered_households": hh,
+                "uncovered_residents": res,
+                "uncovered_residents_60plus": res60,
+                "microgrids": r.microgrids.iter().filter(|g| g.uncovered_buildings > 0).count(),
+            },
+        })
+    }
+
+    /// The bytes before the first feature: the head object, opened up to `"features":[`.
+    #[must_use]
+    pub fn head(&self) -> Vec<u8> {
+        let mut out = self.head_value().to_string().into_bytes();
+        // `features` is the last member (insertion order): reopen the object for it.
+        out.pop();
+        out.extend_from_slice(b",\"features\":[");
+        out
+    }
+
+    /// The bytes after the last feature.
+    pub const TAIL: &'static [u8] = b"]}";
+
+    /// Feature slot `i` (`None` for a building index the planner does not hold).
+    #[must_use]
+    pub fn feature(&self, i: usize) -> Option<Value> {
+        let (r, crs) = (self.r, self.crs);
+        if let Some(g) = r.microgrids.get(i) {
+            let f = self.units.get(g.unit.as_str()).copied();
             let mut p = obj(json!({
                 "kind": "microgrid",
-                "rank": rank + 1,
+                "rank": i + 1,
                 "unit": g.unit,
                 "households": g.households,
                 "share": g.share.map(round4),
@@ -311,19 +403,14 @@ pub fn gaps_geojson(
             if let Some(name) = f.and_then(|f| f.str_prop("name")) {
                 p.insert("name".into(), json!(name));
             }
-            json!({ "type": "Feature", "id": g.unit, "geometry": geometry_in(f, crs), "properties": p })
-        })
-        .collect();
-    let (mut hh, mut res, mut res60) = (0u64, 0u64, 0u64);
-    for &(i, walk_min) in &r.buildings {
-        let Some(b) = buildings.get(i) else {
-            continue;
-        };
-        hh += b.households;
-        res += b.residents;
-        res60 += b.residents_60plus;
+            return Some(
+                json!({ "type": "Feature", "id": g.unit, "geometry": geometry_in(f, crs), "properties": p }),
+            );
+        }
+        let &(bi, walk_min) = r.buildings.get(i - r.microgrids.len())?;
+        let b = self.buildings.get(bi)?;
         let g = geo::Geometry::Point(crs.geometry_from_wgs84(&b.position));
-        features.push(json!({
+        Some(json!({
             "type": "Feature",
             "id": b.id,
             "geometry": geometry_json(&g, None),
@@ -338,24 +425,30 @@ pub fn gaps_geojson(
                 "grid": b.grid,
                 "community": b.community,
             },
-        }));
+        }))
     }
-    json!({
-        "type": "FeatureCollection",
-        "category": r.category,
-        "minutes": r.minutes,
-        "profile": r.profile,
-        "community": r.community,
-        "coords": crs.as_str(),
-        "summary": {
-            "uncovered_buildings": r.buildings.len(),
-            "uncovered_households": hh,
-            "uncovered_residents": res,
-            "uncovered_residents_60plus": res60,
-            "microgrids": r.microgrids.iter().filter(|g| g.uncovered_buildings > 0).count(),
-        },
-        "features": features,
-    })
+
+    /// Append feature slots from `*next` on until `out` holds at least `min_bytes` or every
+    /// slot is written; `*any` says whether a feature precedes (so a comma goes first).
+    pub fn write_features(
+        &self,
+        next: &mut usize,
+        any: &mut bool,
+        out: &mut Vec<u8>,
+        min_bytes: usize,
+    ) {
+        while *next < self.len() && out.len() < min_bytes {
+            if let Some(f) = self.feature(*next) {
+                if *any {
+                    out.push(b',');
+                }
+                *any = true;
+                // Writing to a Vec cannot fail, and a Value always serialises.
+                let _ = serde_json::to_writer(&mut *out, &f);
+            }
+            *next += 1;
+        }
+    }
 }
 
 /// Suggested sites as a FeatureCollection of ranked Points.
