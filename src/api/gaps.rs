@@ -11,6 +11,7 @@ use futures_util::StreamExt as _;
 
 use crate::analysis::export;
 use crate::query::{self, GapsRequest};
+use crate::service::Service;
 
 use super::error::ApiError;
 use super::features::GEO_JSON;
@@ -23,7 +24,7 @@ const CHUNK_BYTES: usize = 64 * 1024;
 const NAMES: [&str; 5] = ["category", "minutes", "profile", "community", "coords"];
 
 /// The buildings the gap report indexes.
-fn planner(s: &crate::service::Service) -> Result<&[crate::model::Building], crate::query::QueryError> {
+fn planner(s: &Service) -> Result<&[crate::model::Building], crate::query::QueryError> {
     s.planner("coverage gaps by walking time")
         .map(|pl| pl.world.buildings.as_slice())
 }
