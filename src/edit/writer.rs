@@ -402,14 +402,19 @@ impl Writer {
         for (p, _) in &ready {
             apply(&mut next, p.layer, &p.id, p.after.clone());
         }
+        // Only the rules the edited layers can break: the base passes every rule, so the
+        // others would find nothing (`validate_change` gives exactly the full list).
+        let mut changed: Vec<LayerId> = ready.iter().map(|(p, _)| p.layer).collect();
+        changed.sort_unstable();
+        changed.dedup();
         let validate_started = Instant::now();
-        let report = store::validate(&next);
+        let violations = store::validate_change(&next, &self.base, &changed);
         let validate_ms = validate_started.elapsed().as_secs_f64() * 1e3;
-        let accepted: Vec<(Prepared, Reply)> = if report.violations.is_empty() {
+        let accepted: Vec<(Prepared, Reply)> = if violations.is_empty() {
             ready
         } else if ready.len() == 1 {
             for (_, reply) in ready {
-                let _ = reply.send(Err(EditError::Invalid(report.violations.clone())));
+                let _ = reply.send(Err(EditError::Invalid(violations.clone())));
             }
             return;
         } else {
@@ -418,12 +423,13 @@ impl Writer {
             for (p, reply) in ready {
                 let mut trial = next.clone();
                 apply(&mut trial, p.layer, &p.id, p.after.clone());
-                let r = store::validate(&trial);
-                if r.violations.is_empty() {
+                // `next` holds only accepted writes, so it passes every rule too.
+                let r = store::validate_change(&trial, &next, &[p.layer]);
+                if r.is_empty() {
                     next = trial;
                     ok.push((p, reply));
                 } else {
-                    let _ = reply.send(Err(EditError::Invalid(r.violations)));
+                    let _ = reply.send(Err(EditError::Invalid(r)));
                 }
             }
             ok
