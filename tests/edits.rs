@@ -786,3 +786,58 @@ async fn an_edit_remakes_only_the_tiles_it_touches() {
     assert!(remade >= 2 && kept >= 2, "remade {remade}, kept {kept}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// `--request-timeout-s`: a request still waiting past the limit is a 503 `timeout` problem
+/// (with `Retry-After`) — a write waiting on the writer, a coverage waiting on the heavy pool —
+/// while one answered at once is unaffected. A timed-out write is still committed by the
+/// writer, as the detail warns: a later write through the same writer (which runs writes in
+/// order) finds it applied.
+#[actix_web::test]
+async fn requests_past_the_timeout_are_a_503_problem() {
+    let dir = fixture_copy("edits-timeout", &[]);
+    let patient = state(&dir, 1e6);
+    let mut hasty = patient.clone();
+    // Shorter than any wait on another thread: only an answer ready at once gets through.
+    hasty.request_timeout = std::time::Duration::from_nanos(1);
+    let c = common::client(hasty).await;
+
+    let r = c
+        .send(post(
+            "/collections/facilities/items",
+            &canteen(Some("late-canteen"), 106.5385, 29.4635),
+            Some(&toks().editor),
+        ))
+        .await;
+    let p = r.problem(503);
+    assert_eq!(p["type"], "urn:servicemap:problem:timeout");
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains("--request-timeout-s"), "{detail}");
+    assert!(detail.contains("may still have been applied"), "{detail}");
+    assert!(r.headers.contains_key("retry-after"), "{:?}", r.headers);
+
+    let r = c
+        .get("/coverage?category=elder_canteen&minutes=5&profile=elder&level=grid")
+        .await;
+    let p = r.problem(503);
+    assert_eq!(p["type"], "urn:servicemap:problem:timeout");
+    assert!(
+        !p["detail"].as_str().unwrap().contains("applied"),
+        "a read has nothing to check: {p}"
+    );
+    assert_eq!(c.get("/healthz").await.status, 200);
+
+    // The timed-out create went through: the writer commits in order, so once a later write
+    // is acknowledged the first one is in the snapshot.
+    let c = common::client(patient).await;
+    let r = c
+        .send(post(
+            "/collections/facilities/items",
+            &canteen(Some("next-canteen"), 106.5386, 29.4636),
+            Some(&toks().editor),
+        ))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = c.get("/collections/facilities/items/late-canteen").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    std::fs::remove_dir_all(dir).ok();
+}

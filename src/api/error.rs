@@ -56,6 +56,8 @@ pub enum ProblemKind {
     RuleViolation,
     /// Too many writes from one token; `Retry-After` says when to try again.
     TooManyRequests,
+    /// 503: the request ran past `--request-timeout-s`; `Retry-After` says when to try again.
+    Timeout,
     /// The service failed; the cause is logged, never sent.
     Internal,
 }
@@ -82,6 +84,7 @@ impl ProblemKind {
             ProblemKind::Conflict => "conflict",
             ProblemKind::RuleViolation => "rule-violation",
             ProblemKind::TooManyRequests => "too-many-requests",
+            ProblemKind::Timeout => "timeout",
             ProblemKind::Internal => "internal",
         }
     }
@@ -114,6 +117,7 @@ impl ProblemKind {
             ProblemKind::Conflict => "Conflicts with the current data",
             ProblemKind::RuleViolation => "The change breaks a data rule",
             ProblemKind::TooManyRequests => "Too many writes",
+            ProblemKind::Timeout => "Request took too long",
             ProblemKind::Internal => "Internal server error",
         }
     }
@@ -130,7 +134,7 @@ impl ProblemKind {
             ProblemKind::BadBody => StatusCode::BAD_REQUEST,
             ProblemKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             ProblemKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ProblemKind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ProblemKind::Busy | ProblemKind::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             // 422: the request is well formed but this position cannot be walked from.
             ProblemKind::OffNetwork => StatusCode::UNPROCESSABLE_ENTITY,
             ProblemKind::Unauthorized => StatusCode::UNAUTHORIZED,

@@ -26,11 +26,12 @@ pub mod scenarios;
 pub mod siting;
 pub mod snapshot;
 pub mod tiles;
+pub mod timeout;
 pub mod walk;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -73,6 +74,17 @@ pub struct ServeArgs {
     /// Largest write body in bytes (413 beyond).
     #[arg(long, env = "SERVICEMAP_BODY_MAX_BYTES", default_value_t = edits::BODY_MAX_BYTES_DEFAULT)]
     pub body_max_bytes: usize,
+    /// Seconds any request may take before it is answered with a 503 `timeout` problem.
+    #[arg(long, env = "SERVICEMAP_REQUEST_TIMEOUT_S", default_value_t = timeout::REQUEST_TIMEOUT_S_DEFAULT, value_parser = parse_timeout_s)]
+    pub request_timeout_s: f64,
+}
+
+/// `--request-timeout-s`: a positive, finite number of seconds.
+fn parse_timeout_s(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a number of seconds in (0, 86400]")),
+    }
 }
 
 /// Which origins may call the API from a browser.
@@ -122,6 +134,8 @@ pub struct AppState {
     pub cors: CorsOrigins,
     /// Writes, history and reload; `None` serves read-only (write routes answer 405).
     pub editing: Option<web::Data<edits::Editing>>,
+    /// How long any request may take (a 503 `timeout` problem beyond).
+    pub request_timeout: Duration,
 }
 
 impl AppState {
@@ -145,6 +159,7 @@ impl AppState {
             metrics: web::Data::new(Metrics::new()),
             cors: CorsOrigins::Any,
             editing: None,
+            request_timeout: Duration::from_secs_f64(timeout::REQUEST_TIMEOUT_S_DEFAULT),
         }
     }
 }
@@ -452,6 +467,7 @@ pub fn app(
     >,
 > {
     let metrics = state.metrics.clone();
+    let request_timeout = state.request_timeout;
     let mut app = App::new();
     if let Some(e) = &state.editing {
         app = app.app_data(e.clone());
@@ -460,8 +476,12 @@ pub fn app(
         .app_data(state.metrics.clone())
         .configure(configure)
         .default_service(web::to(no_such_route))
-        // Innermost first: CORS adds its headers, the problem layer rewrites errors keeping
-        // them, metrics (outermost) sees the final status of everything.
+        // Innermost first: the timeout bounds the handler alone, CORS adds its headers, the
+        // problem layer rewrites errors keeping them, metrics (outermost) sees the final
+        // status of everything.
+        .wrap(from_fn(move |req, next| {
+            timeout::limit(request_timeout, req, next)
+        }))
         .wrap(state.cors.middleware())
         .wrap(from_fn(error::problem_middleware))
         .wrap(from_fn(move |req, next| {
@@ -554,6 +574,7 @@ pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
     }
     let mut state = AppState::live(live);
     state.cors = CorsOrigins::parse(&args.cors_origins);
+    state.request_timeout = Duration::from_secs_f64(args.request_timeout_s);
     let editing = web::Data::new(edits::Editing {
         editor,
         tokens,

@@ -250,6 +250,86 @@ pub fn validate(ds: &Dataset) -> Report {
     }
 }
 
+/// The layers each rule group reads besides the per-feature rules (geometry, properties, ids,
+/// counts, categories), which always run. A group none of whose layers changed gives on the
+/// changed data exactly what it gave on the base data.
+const TILING_READS: &[LayerId] = &AREAL;
+const CONTAINMENT_READS: &[LayerId] = &[
+    LayerId::Boundary,
+    LayerId::Communities,
+    LayerId::Grids,
+    LayerId::Microgrids,
+    LayerId::Compounds,
+    LayerId::Buildings,
+    LayerId::Facilities,
+];
+const ROLLUP_READS: &[LayerId] = &[
+    LayerId::Buildings,
+    LayerId::Communities,
+    LayerId::Grids,
+    LayerId::Microgrids,
+];
+const NETWORK_READS: &[LayerId] = &[LayerId::Walkways, LayerId::Water];
+const NAMED_PLACES_READS: &[LayerId] = &AREAL;
+
+/// The violations of `ds`, which differs from the valid `base` only in the `changed` layers:
+/// the same list, in the same order, as `validate(ds).violations`, at the cost of the rules
+/// those layers can break (the writer's check of each edit, issue 12). Every rule group
+/// that reads no changed layer is skipped: on the base data it found nothing, and its inputs
+/// are the same. The one input every rule shares, the local projection, comes from the whole
+/// data's extent; when a change moves it, everything is checked.
+///
+/// `base` must pass every rule (the writer's invariant); otherwise use [`validate`].
+#[must_use]
+pub fn validate_change(ds: &Dataset, base: &Dataset, changed: &[LayerId]) -> Vec<Violation> {
+    if ds.projection() != base.projection() {
+        return validate(ds).violations;
+    }
+    let reads = |layers: &[LayerId]| changed.iter().any(|c| layers.contains(c));
+    let ctx = Ctx::new(ds);
+    let mut out = Vec::new();
+    geometry::check(&ctx, &mut out);
+    refs::check_properties(&ctx, &mut out);
+    refs::check_ids(&ctx, &mut out);
+    refs::check_counts(&ctx, &mut out);
+    refs::check_categories(&ctx, &mut out);
+    if reads(TILING_READS) {
+        tiling::check_tiling(&ctx, &mut out);
+    }
+    if reads(CONTAINMENT_READS) {
+        tiling::check_containment(&ctx, &mut out);
+    }
+    if reads(ROLLUP_READS) {
+        rollup::check(&ctx, &mut out);
+    }
+    if reads(NETWORK_READS) {
+        let mut findings = Vec::new();
+        network::check(
+            &ctx,
+            &mut network::Sink {
+                violations: &mut out,
+                findings: &mut findings,
+                lenient: ds
+                    .manifest
+                    .as_ref()
+                    .is_some_and(super::Manifest::is_openstreetmap),
+            },
+        );
+    }
+    if reads(NAMED_PLACES_READS)
+        && ds
+            .manifest
+            .as_ref()
+            .is_some_and(super::Manifest::is_generated_model)
+    {
+        out.extend(places::check_named_places(
+            ds,
+            &crate::generate::NAMED_PLACES,
+        ));
+    }
+    out
+}
+
 /// An areal feature projected to local metres.
 pub(crate) struct AreaM<'a> {
     pub feature: &'a Feature,
