@@ -405,12 +405,12 @@ pub async fn problem_middleware(
         }
     }
     if status == StatusCode::METHOD_NOT_ALLOWED {
-        // `/scenarios` and `/admin/reload` take POST; collections' items take writes too;
+        // `/scenarios`, `/nearest/batch` and `/admin/reload` take POST; collections' items take writes too;
         // every other route answers GET.
         let path = instance.split('?').next().unwrap_or("");
         let segments: Vec<&str> = path.split('/').collect();
         let allow = match segments[..] {
-            ["", "scenarios"] | ["", "admin", "reload"] => "POST",
+            ["", "scenarios"] | ["", "nearest", "batch"] | ["", "admin", "reload"] => "POST",
             ["", "collections", _, "items"] => "GET, POST",
             ["", "collections", _, "items", _] => "GET, PUT, PATCH, DELETE",
             _ => "GET",
