@@ -132,8 +132,18 @@ fn parse_geojson(body: &[u8], crs: Crs) -> Result<(Vec<LonLat>, Vec<Label>), Api
             ));
         }
         let c = &g["coordinates"];
-        let (Some(lon), Some(lat)) = (c[0].as_f64(), c[1].as_f64()) else {
-            return Err(bad_row(i, "coordinates must be [lon, lat] numbers"));
+        // A GeoJSON position: [lon, lat] or [lon, lat, elevation] (the elevation is not used).
+        let numbers = c
+            .as_array()
+            .filter(|a| (2..=3).contains(&a.len()) && a.iter().all(serde_json::Value::is_number));
+        let (Some(lon), Some(lat)) = (
+            numbers.and_then(|a| a[0].as_f64()),
+            numbers.and_then(|a| a[1].as_f64()),
+        ) else {
+            return Err(bad_row(
+                i,
+                "coordinates must be [lon, lat] or [lon, lat, elevation] numbers",
+            ));
         };
         origins
             .push(LonLat::from_numbers("coordinates", lon, lat, crs).map_err(|e| bad_row(i, e))?);
