@@ -93,9 +93,14 @@ fn parse_geojson(body: &[u8], crs: Crs) -> Result<(Vec<LonLat>, Vec<Label>), Api
     // Only what an origin needs is kept while parsing (its id and geometry); properties and
     // any other member are skipped unparsed, so a 100,000-origin body with attributes does
     // not become a tree of 100,000 property maps.
+    /// A present `id` as `Some` even when it is `null` (an id that is neither a string nor a
+    /// number is refused; only a missing one falls back to the origin's index).
+    fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+        <Value as serde::Deserialize>::deserialize(d).map(Some)
+    }
     #[derive(serde::Deserialize)]
     struct Origin {
-        #[serde(default)]
+        #[serde(default, deserialize_with = "present")]
         id: Option<Value>,
         #[serde(default)]
         geometry: Value,
@@ -149,7 +154,8 @@ fn parse_geojson(body: &[u8], crs: Crs) -> Result<(Vec<LonLat>, Vec<Label>), Api
             .push(LonLat::from_numbers("coordinates", lon, lat, crs).map_err(|e| bad_row(i, e))?);
         labels.push(match f.id {
             Some(id @ (Value::String(_) | Value::Number(_))) => Label::Id(id),
-            _ => Label::Index(i),
+            None => Label::Index(i),
+            Some(_) => return Err(bad_row(i, "id must be a string or a number")),
         });
     }
     Ok((origins, labels))
