@@ -144,21 +144,7 @@ fn rate(ed: &Editing, p: &Principal) -> Result<(), ApiError> {
 }
 
 async fn body_json(payload: web::Payload, max: usize) -> Result<Value, ApiError> {
-    let bytes = match payload.to_bytes_limited(max).await {
-        Ok(Ok(b)) => b,
-        Ok(Err(e)) => {
-            return Err(ApiError::new(
-                ProblemKind::BadBody,
-                format!("could not read the body: {e}"),
-            ));
-        }
-        Err(_) => {
-            return Err(ApiError::new(
-                ProblemKind::PayloadTooLarge,
-                format!("the body is over {max} bytes; one feature per request"),
-            ));
-        }
-    };
+    let bytes = super::params::body_limited(payload, max, "one feature per request").await?;
     serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::new(ProblemKind::BadBody, format!("the body is not JSON: {e}")))
 }

@@ -425,23 +425,8 @@ pub async fn post(
     }
     svc.nearest_checks(&params.req)
         .map_err(|e| query_problem(e, params.coords))?;
-    let bytes = match payload.to_bytes_limited(BODY_MAX_BYTES).await {
-        Ok(Ok(b)) => b,
-        Ok(Err(e)) => {
-            return Err(ApiError::new(
-                ProblemKind::BadBody,
-                format!("could not read the body: {e}"),
-            ));
-        }
-        Err(_) => {
-            return Err(ApiError::new(
-                ProblemKind::PayloadTooLarge,
-                format!(
-                    "the body is over {BODY_MAX_BYTES} bytes; split the batch (at most {ORIGINS_MAX} origins)"
-                ),
-            ));
-        }
-    };
+    let advice = format!("split the batch (at most {ORIGINS_MAX} origins)");
+    let bytes = super::params::body_limited(payload, BODY_MAX_BYTES, &advice).await?;
     // Parsing 100,000 origins takes tens of milliseconds: off the event loop, like the work.
     let coords = params.coords;
     let (origins, labels) = exec::offload(move |_| match format {

@@ -196,6 +196,26 @@ impl RawQuery {
     }
 }
 
+/// The request body, at most `max` bytes: 413 `payload-too-large` over it (with `advice`,
+/// e.g. how to split the request), 400 `bad-body` when it cannot be read.
+pub async fn body_limited(
+    payload: actix_web::web::Payload,
+    max: usize,
+    advice: &str,
+) -> Result<actix_web::web::Bytes, ApiError> {
+    match payload.to_bytes_limited(max).await {
+        Ok(Ok(b)) => Ok(b),
+        Ok(Err(e)) => Err(ApiError::new(
+            super::error::ProblemKind::BadBody,
+            format!("could not read the body: {e}"),
+        )),
+        Err(_) => Err(ApiError::new(
+            super::error::ProblemKind::PayloadTooLarge,
+            format!("the body is over {max} bytes; {advice}"),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
