@@ -123,10 +123,25 @@ pub fn stats(dir: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
+/// How `servicemap render` finds the font for the names.
+pub enum RenderFont<'a> {
+    /// The first CJK font of the machine's usual places.
+    Default,
+    /// Face `index` of this font file.
+    File(&'a Path, u32),
+    /// No names drawn.
+    None,
+}
+
 /// `servicemap render DIR --out PNG`.
-pub fn render(dir: &Path, out: &Path, width_px: u32) -> Result<(), CliError> {
+pub fn render(dir: &Path, out: &Path, width_px: u32, font: RenderFont<'_>) -> Result<(), CliError> {
+    let font = match font {
+        RenderFont::Default => Some(crate::render::LabelFont::find_default()?),
+        RenderFont::File(path, index) => Some(crate::render::LabelFont::load(path, index)?),
+        RenderFont::None => None,
+    };
     let ds = store::read_dir(dir)?;
-    let png = crate::render::overview_png(&ds, width_px)?;
+    let png = crate::render::overview_png(&ds, width_px, font.as_ref())?;
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent).map_err(io_at(parent))?;
     }

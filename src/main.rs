@@ -72,6 +72,15 @@ enum Command {
         /// Width of the picture in pixels.
         #[arg(long, default_value_t = 1600)]
         width_px: u32,
+        /// Font file for the names (default: Noto Sans CJK from Debian's fonts-noto-cjk).
+        #[arg(long)]
+        font: Option<PathBuf>,
+        /// Face of a font collection (.ttc) to use with --font.
+        #[arg(long, default_value_t = 0, requires = "font")]
+        font_index: u32,
+        /// Draw without names (no font needed).
+        #[arg(long, conflicts_with = "font")]
+        no_labels: bool,
     },
 }
 
@@ -103,8 +112,20 @@ fn main() -> ExitCode {
         Some(Command::Generate { out }) => servicemap::cli::generate(&out),
         Some(Command::Stats { dir }) => servicemap::cli::stats(&dir),
         Some(Command::Report { what }) => servicemap::cli::report(what),
-        Some(Command::Render { dir, out, width_px }) => {
-            servicemap::cli::render(&dir, &out, width_px)
+        Some(Command::Render {
+            dir,
+            out,
+            width_px,
+            font,
+            font_index,
+            no_labels,
+        }) => {
+            let font = match (&font, no_labels) {
+                (_, true) => servicemap::cli::RenderFont::None,
+                (Some(path), false) => servicemap::cli::RenderFont::File(path, font_index),
+                (None, false) => servicemap::cli::RenderFont::Default,
+            };
+            servicemap::cli::render(&dir, &out, width_px, font)
         }
         Some(Command::Import { source }) => servicemap::cli::import(source),
         Some(Command::Token { name, role }) => servicemap::cli::token(&name, &role),

@@ -1,7 +1,11 @@
 //! Overview picture of a data directory, drawn with tiny-skia: water, the boundary, the
 //! communities, the walking network coloured by elevation (stairs in red, bridges in black)
-//! and the facilities. No labels: tiny-skia has no text, and a picture of the place reads
-//! without them (the README captions it).
+//! and the facilities, with the names of the rivers, the bridge and the communities drawn
+//! from a CJK font (`labels`).
+
+mod labels;
+
+pub use labels::LabelFont;
 
 use geo::{BoundingRect, CoordsIter, Geometry, Polygon};
 use tiny_skia::{Color, FillRule, Paint, PathBuilder, Pixmap, Stroke, Transform};
@@ -18,6 +22,11 @@ pub enum RenderError {
     Size { width_px: u32, height_px: u32 },
     #[error("cannot encode the PNG: {0}")]
     Encode(String),
+    #[error("cannot use the font {path}: {reason}")]
+    Font {
+        path: std::path::PathBuf,
+        reason: String,
+    },
 }
 
 struct View {
@@ -74,8 +83,13 @@ fn elevation_colour(z: f64, z_lo: f64, z_hi: f64) -> (u8, u8, u8) {
     (lerp(60.0, 150.0), lerp(140.0, 90.0), lerp(80.0, 40.0))
 }
 
-/// Draw the dataset as a PNG `width_px` wide, framed on the boundary (or the walkways).
-pub fn overview_png(ds: &Dataset, width_px: u32) -> Result<Vec<u8>, RenderError> {
+/// Draw the dataset as a PNG `width_px` wide, framed on the boundary (or the walkways), with
+/// names when a font is given.
+pub fn overview_png(
+    ds: &Dataset,
+    width_px: u32,
+    font: Option<&LabelFont>,
+) -> Result<Vec<u8>, RenderError> {
     let frame_layer = [LayerId::Boundary, LayerId::Walkways, LayerId::Facilities]
         .into_iter()
         .find_map(|l| ds.layer(l).filter(|f| !f.is_empty()))
@@ -259,6 +273,13 @@ pub fn overview_png(ds: &Dataset, width_px: u32) -> Result<Vec<u8>, RenderError>
                 pm.fill_path(&path, &pt, FillRule::Winding, t, None);
             }
         }
+    }
+    if let Some(font) = font {
+        let frame = geo::Rect::new(
+            geo::coord! { x: min_lon, y: min_lat },
+            geo::coord! { x: max_lon, y: max_lat },
+        );
+        labels::draw(&mut pm, font, ds, &v, frame, scale);
     }
     pm.encode_png()
         .map_err(|e| RenderError::Encode(e.to_string()))
