@@ -122,6 +122,19 @@ fn default_data_is_in_the_ranges_of_issue_13() {
     assert_eq!(p.grids_outside_300_500, 0, "{report}");
     assert_eq!(p.empty_microgrids, 0, "{report}");
     assert_eq!(p.microgrids, 1241, "{report}");
+    // Buildings and compounds (facts.md): towers of 100–400 households, old blocks of
+    // 20–60, compounds holding most households of every community.
+    let towers = p.tower_households_median.expect("towers");
+    assert!((100..=400).contains(&towers), "{report}");
+    let blocks = p.lowrise_households_median.expect("old blocks");
+    assert!((20..=60).contains(&blocks), "{report}");
+    assert!(
+        p.compound_household_share.expect("buildings") > 0.5,
+        "{report}"
+    );
+    assert!(p.communities_without_compounds.is_empty(), "{report}");
+    let (mostly, communities) = p.communities_mostly_in_compounds;
+    assert!(communities == 20 && mostly >= 18, "{report}");
     let village = p.max_village_density_per_km2.expect("villages");
     assert!(village <= 5000.0, "{report}");
     assert!(p.residents >= 200_000, "{report}");

@@ -151,44 +151,71 @@ impl ModelBuilder {
             .collect();
         let network_nodes: BTreeSet<usize> = segments.iter().flat_map(|s| [s.a, s.b]).collect();
 
-        // ---- buildings.
-        let mut bldgs: Vec<Bldg> = Vec::new();
-        for &c in &self.land_cells {
-            let h = self.hh[c];
-            if h == 0 {
-                continue;
+        // ---- buildings. Households are pooled per micro-grid and compound (so every
+        // micro-grid, grid and community keeps its calibrated total and stays inhabited) and
+        // housed as Chongqing houses them (facts.md): towers of 100–400 households in the
+        // newer compounds, old blocks of 5–7 storeys with 20–60 households, village houses.
+        let mut compound_of = vec![usize::MAX; n];
+        for (k, cp) in compounds.iter().enumerate() {
+            for &c in &cp.cells {
+                compound_of[c] = k;
             }
-            let village = UNITS[self.community[c] as usize].village;
-            let (nb, floors_lo, floors_hi) = if h >= 40 {
-                (2, 18, 34)
-            } else if h >= 24 {
-                (1, 18, 32)
-            } else if h >= 10 {
-                (rng.random_range(1..=3), 6, 10)
-            } else if village {
+        }
+        let mut pools: BTreeMap<(u32, usize), Vec<CellIx>> = BTreeMap::new();
+        for &c in &self.land_cells {
+            if self.hh[c] > 0 {
+                pools
+                    .entry((micro_of[c], compound_of[c]))
+                    .or_default()
+                    .push(c);
+            }
+        }
+        // Buildings draw from a stream of their own, so the facilities and grids drawn
+        // after them do not move when the housing model changes.
+        let mut brng = ChaCha8Rng::seed_from_u64(SEED ^ 0xb1d6);
+        let mut bldgs: Vec<Bldg> = Vec::new();
+        for ((_, cp), mut cells) in pools {
+            let h: u64 = cells.iter().map(|&c| self.hh[c]).sum();
+            // Fullest blocks first: the buildings stand where the households were.
+            cells.sort_by(|&a, &b| self.hh[b].cmp(&self.hh[a]).then(a.cmp(&b)));
+            let village = UNITS[self.community[cells[0]] as usize].village;
+            let new_compound = cp != usize::MAX && !compounds[cp].old;
+            let (nb, floors_lo, floors_hi) = if village && cp == usize::MAX {
                 (h.div_ceil(2), 2, 4)
+            } else if new_compound && h >= 100 {
+                (
+                    h.div_ceil(400).max((h as f64 / 260.0).round() as u64),
+                    18,
+                    34,
+                )
+            } else if new_compound && h >= 20 {
+                // A small high-rise (小高层) where the compound's share is under a tower.
+                (1, 11, 17)
+            } else if h >= 20 {
+                (h.div_ceil(60).max((h as f64 / 40.0).round() as u64), 5, 7)
             } else {
-                (1, 3, 7)
+                (1, 2, 4)
             };
-            let nb = nb.min(h);
+            let nb = nb.clamp(1, h);
             for b in 0..nb {
                 let share = h / nb + u64::from(b < h % nb);
+                let c = cells[b as usize % cells.len()];
                 let (mut x, mut y) = lat.point_in_cell(c, 0.5, 0.5);
                 for _ in 0..20 {
-                    let (u, v) = (rng.random_range(0.22..0.78), rng.random_range(0.22..0.78));
+                    let (u, v) = (brng.random_range(0.22..0.78), brng.random_range(0.22..0.78));
                     (x, y) = lat.point_in_cell(c, u, v);
                     if !self.terrain.in_creek(x, y, 8.0) {
                         break;
                     }
                 }
-                let residents = ((share as f64) * rng.random_range(2.35..2.9))
+                let residents = ((share as f64) * brng.random_range(2.35..2.9))
                     .round()
                     .max(share as f64) as u64;
-                let s60 = share_60plus(&self.terrain, x, y, village) * rng.random_range(0.8..1.2);
+                let s60 = share_60plus(&self.terrain, x, y, village) * brng.random_range(0.8..1.2);
                 let residents_60plus = ((residents as f64) * s60).round() as u64;
                 let children_0_6 =
-                    ((residents as f64) * rng.random_range(0.03..0.065)).round() as u64;
-                let floors = rng.random_range(floors_lo..=floors_hi);
+                    ((residents as f64) * brng.random_range(0.03..0.065)).round() as u64;
+                let floors = brng.random_range(floors_lo..=floors_hi);
                 bldgs.push(Bldg {
                     cell: c,
                     x,
@@ -199,14 +226,6 @@ impl ModelBuilder {
                     children_0_6,
                     floors,
                 });
-            }
-        }
-
-        // ---- compounds: 90 groups of blocks inside one grid each (grids never cut a compound).
-        let mut compound_of = vec![usize::MAX; n];
-        for (k, cp) in compounds.iter().enumerate() {
-            for &c in &cp.cells {
-                compound_of[c] = k;
             }
         }
 
@@ -382,7 +401,6 @@ impl ModelBuilder {
                 props(json!({
                     "name": cp.name,
                     "community": UNITS[cp.unit].code,
-                    "grid": grid_id(&self.grids, self.grid_of[cp.cells[0]] as usize),
                     "old": cp.old,
                     "open": cp.old,
                     "property_company": cp.company,
@@ -390,6 +408,14 @@ impl ModelBuilder {
                     "households": hh_sum,
                 })),
             )?);
+            // The grid, where the compound lies in one (larger compounds span grids).
+            let g0 = self.grid_of[cp.cells[0]];
+            if cp.cells.iter().all(|&c| self.grid_of[c] == g0)
+                && let Some(f) = compounds_out.last_mut()
+            {
+                f.properties
+                    .insert("grid".into(), json!(grid_id(&self.grids, g0 as usize)));
+            }
         }
         layers.insert(LayerId::Compounds, compounds_out);
         layers.insert(LayerId::Buildings, buildings);
@@ -479,6 +505,45 @@ impl ModelBuilder {
                 "渝南物业（模拟）",
             ),
         ];
+        // Compounds per unit: one for each village that has one named (群乐佳苑), the rest
+        // shared by the communities' grids (largest remainder), at least one each; each grows
+        // to its share of about 3/4 of its community's households, so compounds hold most of
+        // them (facts.md: gated compounds are how Chongqing lives).
+        let mut count = vec![0usize; UNITS.len()];
+        for (_, code, ..) in &named {
+            if let Some(u) = code.and_then(unit_ix) {
+                count[u] += usize::from(UNITS[u].village);
+            }
+        }
+        let town: Vec<usize> = (0..UNITS.len()).filter(|&u| !UNITS[u].village).collect();
+        let spare = COMPOUNDS_TOTAL - count.iter().sum::<usize>();
+        let town_grids: usize = town.iter().map(|&u| UNITS[u].grids).sum();
+        let ideal = |u: usize| spare as f64 * UNITS[u].grids as f64 / town_grids as f64;
+        for &u in &town {
+            count[u] = (ideal(u).floor() as usize).max(1);
+        }
+        let mut by_rest = town.clone();
+        by_rest.sort_by(|&a, &b| {
+            (ideal(b) - ideal(b).floor())
+                .total_cmp(&(ideal(a) - ideal(a).floor()))
+                .then(a.cmp(&b))
+        });
+        for &u in by_rest.iter().cycle() {
+            if count.iter().sum::<usize>() >= COMPOUNDS_TOTAL {
+                break;
+            }
+            count[u] += 1;
+        }
+        let mut unit_hh = vec![0u64; UNITS.len()];
+        for &c in &self.land_cells {
+            unit_hh[self.community[c] as usize] += self.hh[c];
+        }
+        let quota: Vec<u64> = (0..UNITS.len())
+            .map(|u| {
+                let share = if UNITS[u].village { 0.3 } else { 0.78 };
+                (share * unit_hh[u] as f64 / count[u].max(1) as f64) as u64
+            })
+            .collect();
         for (name, code, (lon, la), old, company) in named {
             let (x, y) = self.proj.to_xy(lon, la);
             let want_unit = code.and_then(unit_ix);
@@ -498,7 +563,11 @@ impl ModelBuilder {
                         .then(a.cmp(&b))
                 })
                 .ok_or_else(|| format!("no block for compound {name}"))?;
-            let cells = self.grow_compound(seed, 5, &mut taken);
+            let unit = self.community[seed] as usize;
+            let cells = self.grow_compound(seed, quota[unit], &mut taken);
+            // The draw that once sized a compound: kept so the walkways drawn after the
+            // compounds stay as they were.
+            let _: usize = rng.random_range(2..=5);
             out.push(Compound {
                 name: name.to_string(),
                 unit: self.community[seed] as usize,
@@ -510,13 +579,6 @@ impl ModelBuilder {
                 cells,
             });
         }
-        let mut candidates: Vec<CellIx> = self
-            .land_cells
-            .iter()
-            .copied()
-            .filter(|&c| self.hh[c] >= 15 && !UNITS[self.community[c] as usize].village)
-            .collect();
-        candidates.sort_by(|&a, &b| self.hh[b].cmp(&self.hh[a]).then(a.cmp(&b)));
         const SUFFIX: [&str; 8] = ["花园", "苑", "小区", "家园", "新村", "雅居", "嘉园", "名都"];
         const COMPANIES: [&str; 6] = [
             "融汇物业",
@@ -527,16 +589,30 @@ impl ModelBuilder {
             "嘉和物业（模拟）",
         ];
         let mut used_names: BTreeSet<String> = out.iter().map(|c| c.name.clone()).collect();
-        for seed in candidates {
-            if out.len() == COMPOUNDS_TOTAL {
-                break;
-            }
-            if taken[seed] || self.lat.neighbours(seed).any(|nb| taken[nb]) {
-                continue;
-            }
-            let size = rng.random_range(2..=5);
-            let cells = self.grow_compound(seed, size, &mut taken);
-            let unit = self.community[seed] as usize;
+        let mut placed = vec![0usize; UNITS.len()];
+        for cp in &out {
+            placed[cp.unit] += 1;
+        }
+        let mut plan: Vec<usize> = Vec::new();
+        for (u, &k) in count.iter().enumerate() {
+            plan.extend(std::iter::repeat_n(u, k.saturating_sub(placed[u])));
+        }
+        for unit in plan {
+            // Seed: the fullest free block of the community clear of other compounds.
+            let seed = self
+                .land_cells
+                .iter()
+                .copied()
+                .filter(|&c| self.community[c] as usize == unit && self.hh[c] > 0 && !taken[c])
+                .max_by(|&a, &b| {
+                    let free = |c: CellIx| self.lat.neighbours(c).all(|nb| !taken[nb]);
+                    free(a)
+                        .cmp(&free(b))
+                        .then(self.hh[a].cmp(&self.hh[b]))
+                        .then(b.cmp(&a))
+                })
+                .ok_or_else(|| format!("no free block for a compound of {}", UNITS[unit].name))?;
+            let cells = self.grow_compound(seed, quota[unit], &mut taken);
             let short = UNITS[unit]
                 .name
                 .trim_end_matches("社区")
@@ -594,27 +670,46 @@ impl ModelBuilder {
         Ok(out)
     }
 
-    /// Breadth-first from `seed` over untaken inhabited blocks of the same grid.
-    fn grow_compound(&self, seed: CellIx, size: usize, taken: &mut [bool]) -> Vec<CellIx> {
+    /// Breadth-first from `seed` over untaken inhabited blocks of the same community (a
+    /// compound may span grids) until it holds `households`.
+    fn grow_compound(&self, seed: CellIx, households: u64, taken: &mut [bool]) -> Vec<CellIx> {
         let mut cells = vec![seed];
         taken[seed] = true;
+        let mut held = self.hh[seed];
         let mut i = 0;
-        while i < cells.len() && cells.len() < size {
+        while i < cells.len() && held < households {
             let c = cells[i];
             for nb in self.lat.neighbours(c) {
-                if cells.len() < size
+                if held < households
                     && !taken[nb]
                     && self.land[nb]
-                    && self.hh[nb] >= 3
-                    && self.grid_of[nb] == self.grid_of[seed]
+                    && self.hh[nb] > 0
+                    && self.community[nb] == self.community[seed]
+                    && !self.pinches(nb, &cells)
                 {
                     taken[nb] = true;
+                    held += self.hh[nb];
                     cells.push(nb);
                 }
             }
             i += 1;
         }
         cells
+    }
+
+    /// Whether adding block `c` to `cells` would make two of them meet only at a corner
+    /// (the outline would touch itself there: not a simple polygon).
+    fn pinches(&self, c: CellIx, cells: &[CellIx]) -> bool {
+        let (i, j) = self.lat.cell_ij(c);
+        let at = |di: isize, dj: isize| -> bool {
+            let (Some(a), Some(b)) = (i.checked_add_signed(di), j.checked_add_signed(dj)) else {
+                return false;
+            };
+            a < self.lat.nx && b < self.lat.ny && cells.contains(&self.lat.cell_ix(a, b))
+        };
+        [(-1, -1), (-1, 1), (1, -1), (1, 1)]
+            .into_iter()
+            .any(|(di, dj)| at(di, dj) && !at(di, 0) && !at(0, dj))
     }
 
     /// One walkway feature: a chain of lattice nodes with its kind and name, as a 3D
