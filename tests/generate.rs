@@ -59,6 +59,27 @@ fn default_data_has_the_published_counts() {
         .filter_map(|b| b.u64_prop("residents"))
         .sum();
     assert!(residents >= 200_000, "{residents} residents");
+    // Buildings are footprints (issue 13) of a believable size, 3 m a storey; that they do
+    // not overlap and stand in their compounds is held by the validate rules, which the
+    // committed geodata must pass for the service (and every geodata test) to start.
+    for b in &model.layers[&LayerId::Buildings] {
+        let geo::Geometry::Polygon(p) = &b.geometry else {
+            panic!("building {} is not a footprint", b.id);
+        };
+        let area_m2 = geo::GeodesicArea::geodesic_area_unsigned(p);
+        assert!(
+            (40.0..=700.0).contains(&area_m2),
+            "building {}: {area_m2} m²",
+            b.id
+        );
+        let floors = b.u64_prop("floors").expect("floors");
+        let height = b.properties["height_m"].as_f64().expect("height_m");
+        assert!(
+            (height - 3.0 * floors as f64).abs() < 0.05,
+            "building {}",
+            b.id
+        );
+    }
     for g in &model.layers[&LayerId::Grids] {
         let h = g.u64_prop("households").expect("households");
         assert!((300..=500).contains(&h), "grid {} has {h} households", g.id);

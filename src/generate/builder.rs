@@ -20,7 +20,7 @@ use super::terrain::{
 use super::walkways;
 use super::{
     COMPOUNDS_TOTAL, GenResult, MICROGRIDS_TOTAL, Model, ModelBuilder, OLD_COMPOUNDS, SEED,
-    SERVICE_POINTS_TOTAL, point_feature, poly_feature, props, share_60plus,
+    SERVICE_POINTS_TOTAL, poly_feature, props, share_60plus,
 };
 
 /// Placeholder phone: the 0000 exchange does not exist, and the note says so.
@@ -30,8 +30,6 @@ fn phone(n: usize) -> String {
 
 struct Bldg {
     cell: CellIx,
-    x: f64,
-    y: f64,
     households: u64,
     residents: u64,
     residents_60plus: u64,
@@ -200,14 +198,9 @@ impl ModelBuilder {
             for b in 0..nb {
                 let share = h / nb + u64::from(b < h % nb);
                 let c = cells[b as usize % cells.len()];
-                let (mut x, mut y) = lat.point_in_cell(c, 0.5, 0.5);
-                for _ in 0..20 {
-                    let (u, v) = (brng.random_range(0.22..0.78), brng.random_range(0.22..0.78));
-                    (x, y) = lat.point_in_cell(c, u, v);
-                    if !self.terrain.in_creek(x, y, 8.0) {
-                        break;
-                    }
-                }
+                // The block's centre for the 60+ share; the footprint is laid out below,
+                // once every building of the block is known.
+                let (x, y) = lat.point_in_cell(c, 0.5, 0.5);
                 let residents = ((share as f64) * brng.random_range(2.35..2.9))
                     .round()
                     .max(share as f64) as u64;
@@ -218,8 +211,6 @@ impl ModelBuilder {
                 let floors = brng.random_range(floors_lo..=floors_hi);
                 bldgs.push(Bldg {
                     cell: c,
-                    x,
-                    y,
                     households: share,
                     residents,
                     residents_60plus,
@@ -228,6 +219,8 @@ impl ModelBuilder {
                 });
             }
         }
+
+        let footprints = self.footprints(&bldgs, &edge_set);
 
         // ---- features.
         let mut layers: BTreeMap<LayerId, Vec<Feature>> = BTreeMap::new();
@@ -260,6 +253,7 @@ impl ModelBuilder {
                 "residents_60plus": b.residents_60plus,
                 "children_0_6": b.children_0_6,
                 "floors": b.floors,
+                "height_m": height_m(b.floors),
                 "microgrid": micro_id(&self.grids, &micros, m),
                 "grid": grid_id(&self.grids, g),
                 "community": UNITS[u].code,
@@ -270,7 +264,12 @@ impl ModelBuilder {
                     json!(format!("CP{:03}", compound_of[b.cell] + 1)),
                 );
             }
-            buildings.push(point_feature(&proj, format!("B{:05}", k + 1), b.x, b.y, p));
+            buildings.push(footprint_feature(
+                &proj,
+                format!("B{:05}", k + 1),
+                &footprints[k],
+                p,
+            ));
         }
         if total[1] < 200_000 {
             return Err(format!(
@@ -670,6 +669,110 @@ impl ModelBuilder {
         Ok(out)
     }
 
+    /// The footprint of every building, in metres (a quadrilateral).
+    ///
+    /// A block's buildings share it in a grid of slots inside a street margin; each footprint
+    /// is the lattice's bilinear image of a rectangle of its slot, so its sides are straight,
+    /// it follows the block's skew (buildings line up with their streets), footprints of one
+    /// block never meet (disjoint slots) and those of two blocks never meet (blocks tile),
+    /// and a building of a compound stands inside it (a compound is a union of blocks).
+    /// Slots whose centre is in a creek are used last; a block crossed by a diagonal
+    /// footpath puts its (at most two) buildings in the two corners the path leaves free.
+    fn footprints(
+        &self,
+        bldgs: &[Bldg],
+        edge_set: &BTreeSet<(usize, usize)>,
+    ) -> Vec<[(f64, f64); 4]> {
+        // A stream of its own, so the layout does not move the households drawn before it.
+        let mut frng = ChaCha8Rng::seed_from_u64(SEED ^ 0xf007);
+        let lat = &self.lat;
+        let mut by_cell: BTreeMap<CellIx, Vec<usize>> = BTreeMap::new();
+        for (i, b) in bldgs.iter().enumerate() {
+            by_cell.entry(b.cell).or_default().push(i);
+        }
+        let mut out = vec![[(0.0, 0.0); 4]; bldgs.len()];
+        // Street margin: a fifth of the block's half-width keeps walls off the centrelines.
+        const MARGIN: f64 = 0.1;
+        for (c, ids) in by_cell {
+            let k = lat.corners(c);
+            let node = |n: usize| lat.nodes[k[n]];
+            let dist = |p: (f64, f64), q: (f64, f64)| (p.0 - q.0).hypot(p.1 - q.1);
+            // Side lengths of the block along u and along v, metres.
+            let su = 0.5 * (dist(node(0), node(1)) + dist(node(3), node(2)));
+            let sv = 0.5 * (dist(node(0), node(3)) + dist(node(1), node(2)));
+            let has = |a: usize, b: usize| edge_set.contains(&(k[a].min(k[b]), k[a].max(k[b])));
+            let diagonal = if has(0, 2) {
+                Some(false)
+            } else if has(1, 3) {
+                Some(true)
+            } else {
+                None
+            };
+            let mut slots: Vec<Slot> = Vec::new();
+            match diagonal {
+                Some(anti) if ids.len() <= 2 => {
+                    let half = 0.5 - MARGIN;
+                    // The path runs u = v (corners 0–2) or u + v = 1 (corners 1–3); the two
+                    // other quadrants are clear of it, and each footprint keeps to the
+                    // quadrant's outer corner.
+                    let quads = if anti {
+                        [(false, false), (true, true)]
+                    } else {
+                        [(true, false), (false, true)]
+                    };
+                    for (hi_u, hi_v) in quads {
+                        let u0 = if hi_u { 0.5 } else { MARGIN };
+                        let v0 = if hi_v { 0.5 } else { MARGIN };
+                        slots.push((u0, v0, half, half, Some((hi_u, hi_v))));
+                    }
+                }
+                _ => {
+                    let cols = (ids.len() as f64).sqrt().ceil() as usize;
+                    let rows = ids.len().div_ceil(cols);
+                    let (w, h) = (
+                        (1.0 - 2.0 * MARGIN) / cols as f64,
+                        (1.0 - 2.0 * MARGIN) / rows as f64,
+                    );
+                    for r in 0..rows {
+                        for q in 0..cols {
+                            slots.push((MARGIN + q as f64 * w, MARGIN + r as f64 * h, w, h, None));
+                        }
+                    }
+                    // Stable: dry slots first, in row order.
+                    slots.sort_by_key(|&(u0, v0, w, h, _)| {
+                        let (x, y) = lat.point_in_cell(c, u0 + 0.5 * w, v0 + 0.5 * h);
+                        self.terrain.in_creek(x, y, 8.0)
+                    });
+                }
+            }
+            for (n, &i) in ids.iter().enumerate() {
+                let (u0, v0, w, h, corner) = slots[n];
+                let (mut fu, mut fv) = footprint_m(bldgs[i].floors);
+                // A slab lies along the longer side of its slot.
+                if (fu > fv) != (w * su >= h * sv) {
+                    std::mem::swap(&mut fu, &mut fv);
+                }
+                // At most 82% of the slot each way: a gap of at least 9% of a slot between
+                // neighbours.
+                let (du, dv) = ((fu / su).min(0.82 * w), (fv / sv).min(0.82 * h));
+                let (ou, ov): (f64, f64) = (frng.random(), frng.random());
+                let (ou, ov) = match corner {
+                    // Away from the diagonal path, which passes through the slot's inner corner.
+                    Some((hi_u, hi_v)) => (
+                        if hi_u { 1.0 - 0.15 * ou } else { 0.15 * ou },
+                        if hi_v { 1.0 - 0.15 * ov } else { 0.15 * ov },
+                    ),
+                    None => (ou, ov),
+                };
+                let (a0, b0) = (u0 + (w - du) * ou, v0 + (h - dv) * ov);
+                let quad = [(a0, b0), (a0 + du, b0), (a0 + du, b0 + dv), (a0, b0 + dv)]
+                    .map(|(u, v)| lat.point_in_cell(c, u, v));
+                out[i] = quad;
+            }
+        }
+        out
+    }
+
     /// Breadth-first from `seed` over untaken inhabited blocks of the same community (a
     /// compound may span grids) until it holds `households`.
     fn grow_compound(&self, seed: CellIx, households: u64, taken: &mut [bool]) -> Vec<CellIx> {
@@ -850,4 +953,60 @@ fn lat_area(b: &ModelBuilder) -> f64 {
 
 pub(super) fn grid_id_pub(grids: &[(usize, Vec<CellIx>)], g: usize) -> String {
     grid_id(grids, g)
+}
+
+/// A building's share of its block: (u0, v0, width, height) in the block's unit square, and
+/// which corner of the slot the footprint keeps to (high u?, high v?; None: anywhere in it).
+type Slot = (f64, f64, f64, f64, Option<(bool, bool)>);
+
+/// Footprint of a building of `floors` storeys, (long side, short side) in metres, as
+/// Chongqing builds them: point towers about 26 × 24 m, small high-rises (11–17) 32 × 16 m,
+/// slab blocks of 5–10 storeys 42 × 12 m, village houses 12 × 10 m.
+fn footprint_m(floors: u64) -> (f64, f64) {
+    match floors {
+        18.. => (26.0, 24.0),
+        11..=17 => (32.0, 16.0),
+        5..=10 => (42.0, 12.0),
+        _ => (12.0, 10.0),
+    }
+}
+
+/// Height of a building: 3 m a storey (residential storey height in GB 50096).
+fn height_m(floors: u64) -> f64 {
+    (floors as f64 * 3.0 * 10.0).round() / 10.0
+}
+
+/// A building footprint feature: the quadrilateral in WGS84, counter-clockwise (RFC 7946).
+fn footprint_feature(
+    proj: &crate::model::LocalProj,
+    id: String,
+    quad: &[(f64, f64); 4],
+    properties: serde_json::Map<String, serde_json::Value>,
+) -> Feature {
+    let mut ring: Vec<Coord<f64>> = quad
+        .iter()
+        .map(|&(x, y)| {
+            let (lon, lat) = proj.to_lonlat(x, y);
+            Coord {
+                x: round7(lon),
+                y: round7(lat),
+            }
+        })
+        .collect();
+    let twice_area: f64 = (0..4)
+        .map(|i| {
+            let (p, q) = (ring[i], ring[(i + 1) % 4]);
+            p.x * q.y - q.x * p.y
+        })
+        .sum();
+    if twice_area < 0.0 {
+        ring.reverse();
+    }
+    ring.push(ring[0]);
+    Feature {
+        id,
+        geometry: geo::Geometry::Polygon(Polygon::new(LineString(ring), vec![])),
+        elevation_m: None,
+        properties,
+    }
 }
