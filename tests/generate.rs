@@ -162,3 +162,81 @@ fn default_data_is_in_the_ranges_of_issue_13() {
     let area = stats::boundary_area_km2(&ds).expect("boundary");
     assert!((area - 11.2).abs() <= 0.112, "{area} km²");
 }
+
+/// Facilities where a city puts them (issue 13): shops open onto the streets, canteens and
+/// day care sit near their community's party-mass service centre.
+#[test]
+fn default_facilities_are_placed_where_a_city_puts_them() {
+    use geo::{Distance, Euclidean, Line, Point};
+    use servicemap::model::LayerId;
+    let model = servicemap::generate::build().expect("model builds");
+    let proj = servicemap::model::LocalProj::new(106.53, 29.47);
+    let xy = |p: &Point<f64>| {
+        let (x, y) = proj.to_xy(p.x(), p.y());
+        Point::new(x, y)
+    };
+    let streets: Vec<Line<f64>> = model.layers[&LayerId::Walkways]
+        .iter()
+        .filter(|w| w.str_prop("kind") == Some("street"))
+        .flat_map(|w| {
+            let geo::Geometry::LineString(ls) = &w.geometry else {
+                panic!("walkway {} is not a LineString", w.id);
+            };
+            ls.lines()
+                .map(|l| Line::new(xy(&l.start.into()), xy(&l.end.into())))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let point = |f: &servicemap::model::Feature| match &f.geometry {
+        geo::Geometry::Point(p) => xy(p),
+        _ => panic!("facility {} is not a Point", f.id),
+    };
+    let facilities = &model.layers[&LayerId::Facilities];
+    let shops: Vec<Point<f64>> = facilities
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.str_prop("category"),
+                Some("convenience_store" | "supermarket" | "eatery" | "pharmacy" | "barber")
+            )
+        })
+        .map(point)
+        .collect();
+    let facing = shops
+        .iter()
+        .filter(|p| streets.iter().any(|l| Euclidean.distance(*p, l) <= 15.0))
+        .count();
+    let share = facing as f64 / shops.len() as f64;
+    // Placed at random by households, about a third of them stood by a street.
+    assert!(
+        share >= 0.7,
+        "{facing} of {} shops within 15 m of a street",
+        shops.len()
+    );
+
+    let centre: std::collections::BTreeMap<&str, Point<f64>> = facilities
+        .iter()
+        .filter(|f| f.str_prop("level") == Some("community"))
+        .map(|f| (f.str_prop("community").expect("community"), point(f)))
+        .collect();
+    let mut to_centre_m: Vec<f64> = facilities
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.str_prop("category"),
+                Some("elder_canteen" | "elder_day_care")
+            )
+        })
+        .map(|f| {
+            let c = centre[f.str_prop("community").expect("community")];
+            Euclidean.distance(&point(f), &c)
+        })
+        .collect();
+    to_centre_m.sort_by(f64::total_cmp);
+    let median = to_centre_m[to_centre_m.len() / 2];
+    // Weighted by the elderly alone the median was 233 m.
+    assert!(
+        median <= 200.0,
+        "canteens and day care: median {median:.0} m from the centre"
+    );
+}

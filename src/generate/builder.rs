@@ -428,7 +428,12 @@ impl ModelBuilder {
         layers.insert(LayerId::Walkways, walk_out);
 
         // ---- facilities.
-        let facilities = self.facilities(&mut rng, &edge_set)?;
+        let street_set: BTreeSet<(usize, usize)> = segments
+            .iter()
+            .filter(|s| s.kind == WalkwayKind::Street)
+            .map(|s| (s.a.min(s.b), s.a.max(s.b)))
+            .collect();
+        let facilities = self.facilities(&mut rng, &edge_set, &street_set)?;
         layers.insert(LayerId::Facilities, facilities);
 
         // ---- water.
