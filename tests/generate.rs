@@ -129,6 +129,8 @@ fn default_data_is_in_the_ranges_of_issue_13() {
     assert!((0.08..=0.20).contains(&dead), "{report}");
     assert!(n.street_grade_median.expect("streets") <= 0.04, "{report}");
     assert!(n.steep_stairs_share.expect("steep links") > 0.5, "{report}");
+    // Curved polylines, not two-point segments (only the straight bridge is left).
+    assert!(n.two_point_share.expect("walkways") <= 0.05, "{report}");
     assert_eq!(s.places.len(), 17, "{report}");
     for c in &s.places {
         assert!(c.ok(), "{} is not in place: {c:?}\n{report}", c.name);

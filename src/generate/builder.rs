@@ -682,7 +682,7 @@ impl ModelBuilder {
     /// block never meet (disjoint slots) and those of two blocks never meet (blocks tile),
     /// and a building of a compound stands inside it (a compound is a union of blocks).
     /// Slots whose centre is in a creek are used last; a block crossed by a diagonal
-    /// footpath puts its (at most two) buildings in the two corners the path leaves free.
+    /// footpath keeps its buildings to the slots the path leaves free.
     fn footprints(
         &self,
         bldgs: &[Bldg],
@@ -714,41 +714,56 @@ impl ModelBuilder {
                 None
             };
             let mut slots: Vec<Slot> = Vec::new();
-            match diagonal {
-                Some(anti) if ids.len() <= 2 => {
-                    let half = 0.5 - MARGIN;
-                    // The path runs u = v (corners 0–2) or u + v = 1 (corners 1–3); the two
-                    // other quadrants are clear of it, and each footprint keeps to the
-                    // quadrant's outer corner.
-                    let quads = if anti {
-                        [(false, false), (true, true)]
-                    } else {
-                        [(true, false), (false, true)]
-                    };
-                    for (hi_u, hi_v) in quads {
-                        let u0 = if hi_u { 0.5 } else { MARGIN };
-                        let v0 = if hi_v { 0.5 } else { MARGIN };
-                        slots.push((u0, v0, half, half, Some((hi_u, hi_v))));
+            if let Some(anti) = diagonal {
+                // The path runs u = v (corners 0–2) or u + v = 1 (corners 1–3) through
+                // the corners of a g × g grid of slots: the slots it does not cross
+                // take the buildings, each footprint kept to its slot's corner away
+                // from the path.
+                let off = |g: usize| g * g - g;
+                let g = (2..=ids.len() + 1)
+                    .find(|&g| off(g) >= ids.len())
+                    .unwrap_or(2);
+                let w = (1.0 - 2.0 * MARGIN) / g as f64;
+                for r in 0..g {
+                    for q in 0..g {
+                        let side = if anti {
+                            (q + r).cmp(&(g - 1))
+                        } else {
+                            q.cmp(&r)
+                        };
+                        let corner = match (anti, side) {
+                            (_, std::cmp::Ordering::Equal) => continue,
+                            (false, std::cmp::Ordering::Greater) => (true, false),
+                            (false, std::cmp::Ordering::Less) => (false, true),
+                            (true, std::cmp::Ordering::Less) => (false, false),
+                            (true, std::cmp::Ordering::Greater) => (true, true),
+                        };
+                        slots.push((
+                            MARGIN + q as f64 * w,
+                            MARGIN + r as f64 * w,
+                            w,
+                            w,
+                            Some(corner),
+                        ));
                     }
                 }
-                _ => {
-                    let cols = (ids.len() as f64).sqrt().ceil() as usize;
-                    let rows = ids.len().div_ceil(cols);
-                    let (w, h) = (
-                        (1.0 - 2.0 * MARGIN) / cols as f64,
-                        (1.0 - 2.0 * MARGIN) / rows as f64,
-                    );
-                    for r in 0..rows {
-                        for q in 0..cols {
-                            slots.push((MARGIN + q as f64 * w, MARGIN + r as f64 * h, w, h, None));
-                        }
+            } else {
+                let cols = (ids.len() as f64).sqrt().ceil() as usize;
+                let rows = ids.len().div_ceil(cols);
+                let (w, h) = (
+                    (1.0 - 2.0 * MARGIN) / cols as f64,
+                    (1.0 - 2.0 * MARGIN) / rows as f64,
+                );
+                for r in 0..rows {
+                    for q in 0..cols {
+                        slots.push((MARGIN + q as f64 * w, MARGIN + r as f64 * h, w, h, None));
                     }
-                    // Stable: dry slots first, in row order.
-                    slots.sort_by_key(|&(u0, v0, w, h, _)| {
-                        let (x, y) = lat.point_in_cell(c, u0 + 0.5 * w, v0 + 0.5 * h);
-                        self.terrain.in_creek(x, y, 8.0)
-                    });
                 }
+                // Stable: dry slots first, in row order.
+                slots.sort_by_key(|&(u0, v0, w, h, _)| {
+                    let (x, y) = lat.point_in_cell(c, u0 + 0.5 * w, v0 + 0.5 * h);
+                    self.terrain.in_creek(x, y, 8.0)
+                });
             }
             for (n, &i) in ids.iter().enumerate() {
                 let (u0, v0, w, h, corner) = slots[n];
@@ -823,16 +838,34 @@ impl ModelBuilder {
     /// One walkway feature: a chain of lattice nodes with its kind and name, as a 3D
     /// polyline.
     fn chain_feature(&self, k: usize, c: &walkways::Chain) -> Feature {
-        let mut coords = Vec::with_capacity(c.nodes.len());
-        let mut zs = Vec::with_capacity(c.nodes.len());
-        for &n in &c.nodes {
-            let (x, y) = self.lat.nodes[n];
+        let mut coords = Vec::with_capacity(3 * c.nodes.len());
+        let mut zs = Vec::with_capacity(3 * c.nodes.len());
+        let mut push = |x: f64, y: f64, z: f64| {
             let (lon, la) = self.proj.to_lonlat(x, y);
             coords.push(Coord {
                 x: round7(lon),
                 y: round7(la),
             });
-            zs.push(self.terrain.elevation_m(x, y));
+            zs.push(z);
+        };
+        for (i, &n) in c.nodes.iter().enumerate() {
+            let (x, y) = self.lat.nodes[n];
+            let z = self.terrain.elevation_m(x, y);
+            push(x, y, z);
+            // Between two lattice nodes the way bends (a street or path is not drawn with a
+            // ruler on a hillside): two inner points, offset sideways along a half sine. The
+            // way is graded evenly between the nodes (cut into the slope), so a bend moves
+            // no grade onto the hillside beside it. Bridges stay straight.
+            if let Some(&m) = c.nodes.get(i + 1)
+                && c.kind != WalkwayKind::Bridge
+            {
+                let (xm, ym) = self.lat.nodes[m];
+                let zm = self.terrain.elevation_m(xm, ym);
+                let inner = bend((x, y), (xm, ym), n < m, (n.min(m), n.max(m)));
+                for (t, (bx, by)) in [1.0 / 3.0, 2.0 / 3.0].into_iter().zip(inner) {
+                    push(bx, by, z + t * (zm - z));
+                }
+            }
         }
         let mut p = props(json!({ "kind": c.kind.as_str() }));
         if let Some(name) = c.name {
@@ -1014,4 +1047,48 @@ fn footprint_feature(
         elevation_m: None,
         properties,
     }
+}
+
+/// Largest sideways offset of a walkway's bend, metres: under half the 5 m street margin
+/// that keeps footprints off a block's edge, so a bent way never touches a building, and
+/// small against the 50 m blocks, so two ways from one junction never cross.
+const BEND_M: f64 = 2.4;
+
+/// The two inner points of the way from `from` to `to` (at a third and two thirds),
+/// offset to one side by up to [`BEND_M`] along a half sine; side and size are fixed by the
+/// lattice edge `key` (lower node first), so an edge bends the same way whichever end a
+/// chain starts from. `from_is_lo`: `from` is the edge's lower node.
+fn bend(
+    from: (f64, f64),
+    to: (f64, f64),
+    from_is_lo: bool,
+    key: (usize, usize),
+) -> [(f64, f64); 2] {
+    // splitmix64 of the edge: a draw that moves nothing else of the model.
+    let mut z = (key.0 as u64)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .wrapping_add(key.1 as u64)
+        .wrapping_add(0x632b_e59b_d9b4_e019);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    // Size in [0.4, 1] of BEND_M so the bend shows; the lowest bit picks the side.
+    let unit = (z >> 11) as f64 / (1u64 << 53) as f64;
+    let amp = BEND_M * (0.4 + 0.6 * unit) * if z & 1 == 0 { 1.0 } else { -1.0 };
+    // The side is taken from the lower node towards the higher one.
+    let (dx, dy) = if from_is_lo {
+        (to.0 - from.0, to.1 - from.1)
+    } else {
+        (from.0 - to.0, from.1 - to.1)
+    };
+    let len = dx.hypot(dy).max(1e-9);
+    let (nx, ny) = (-dy / len, dx / len);
+    let at = |t: f64| {
+        let off = amp * (std::f64::consts::PI * t).sin();
+        (
+            from.0 + t * (to.0 - from.0) + nx * off,
+            from.1 + t * (to.1 - from.1) + ny * off,
+        )
+    };
+    [at(1.0 / 3.0), at(2.0 / 3.0)]
 }
