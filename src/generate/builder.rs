@@ -433,7 +433,18 @@ impl ModelBuilder {
             .filter(|s| s.kind == WalkwayKind::Street)
             .map(|s| (s.a.min(s.b), s.a.max(s.b)))
             .collect();
-        let facilities = self.facilities(&mut rng, &edge_set, &street_set)?;
+        // A compound's edge blocks: where its gates open (a block of the compound with a
+        // neighbour outside it).
+        let gate: Vec<bool> = (0..n)
+            .map(|c| {
+                compound_of[c] != usize::MAX
+                    && self
+                        .lat
+                        .neighbours(c)
+                        .any(|nb| compound_of[nb] != compound_of[c])
+            })
+            .collect();
+        let facilities = self.facilities(&mut rng, &edge_set, &street_set, &gate)?;
         layers.insert(LayerId::Facilities, facilities);
 
         // ---- water.

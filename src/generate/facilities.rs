@@ -23,7 +23,8 @@ enum Place {
     /// service centre), where canteens and day care sit in Chongqing.
     Elder,
     /// Weighted by households, four times as likely on a block facing a street and then on
-    /// the street side: shops and eateries line the main streets.
+    /// the street side, three times more on a compound's edge block facing a street (its
+    /// gate): shops and eateries line the main streets and the compound gates.
     Commerce,
     /// Larger plots: blocks with room (few households on them) among inhabited ones.
     School,
@@ -260,6 +261,7 @@ impl ModelBuilder {
         rng: &mut ChaCha8Rng,
         edge_set: &BTreeSet<(usize, usize)>,
         street_set: &BTreeSet<(usize, usize)>,
+        gate: &[bool],
     ) -> GenResult<Vec<Feature>> {
         // Blocks with a walkway on at least one side, and those sides.
         let sides = |c: CellIx| -> Vec<(usize, usize)> {
@@ -426,7 +428,9 @@ impl ModelBuilder {
                             (h * share_60plus(&self.terrain, x, y, village) + 0.1) * near
                         }
                         Place::Commerce => {
-                            (h * h / 30.0 + 0.2) * if on_street(c) { 4.0 } else { 1.0 }
+                            (h * h / 30.0 + 0.2)
+                                * if on_street(c) { 4.0 } else { 1.0 }
+                                * if gate[c] && on_street(c) { 3.0 } else { 1.0 }
                         }
                         Place::School => {
                             let around: f64 =
