@@ -59,6 +59,27 @@ fn default_data_has_the_published_counts() {
         .filter_map(|b| b.u64_prop("residents"))
         .sum();
     assert!(residents >= 200_000, "{residents} residents");
+    // Buildings are footprints (issue 13) of a believable size, 3 m a storey; that they do
+    // not overlap and stand in their compounds is held by the validate rules, which the
+    // committed geodata must pass for the service (and every geodata test) to start.
+    for b in &model.layers[&LayerId::Buildings] {
+        let geo::Geometry::Polygon(p) = &b.geometry else {
+            panic!("building {} is not a footprint", b.id);
+        };
+        let area_m2 = geo::GeodesicArea::geodesic_area_unsigned(p);
+        assert!(
+            (40.0..=700.0).contains(&area_m2),
+            "building {}: {area_m2} m²",
+            b.id
+        );
+        let floors = b.u64_prop("floors").expect("floors");
+        let height = b.properties["height_m"].as_f64().expect("height_m");
+        assert!(
+            (height - 3.0 * floors as f64).abs() < 0.05,
+            "building {}",
+            b.id
+        );
+    }
     for g in &model.layers[&LayerId::Grids] {
         let h = g.u64_prop("households").expect("households");
         assert!((300..=500).contains(&h), "grid {} has {h} households", g.id);
@@ -108,6 +129,8 @@ fn default_data_is_in_the_ranges_of_issue_13() {
     assert!((0.08..=0.20).contains(&dead), "{report}");
     assert!(n.street_grade_median.expect("streets") <= 0.04, "{report}");
     assert!(n.steep_stairs_share.expect("steep links") > 0.5, "{report}");
+    // Curved polylines, not two-point segments (only the straight bridge is left).
+    assert!(n.two_point_share.expect("walkways") <= 0.05, "{report}");
     assert_eq!(s.places.len(), 17, "{report}");
     for c in &s.places {
         assert!(c.ok(), "{} is not in place: {c:?}\n{report}", c.name);
@@ -122,9 +145,100 @@ fn default_data_is_in_the_ranges_of_issue_13() {
     assert_eq!(p.grids_outside_300_500, 0, "{report}");
     assert_eq!(p.empty_microgrids, 0, "{report}");
     assert_eq!(p.microgrids, 1241, "{report}");
+    // Buildings and compounds (facts.md): towers of 100–400 households, old blocks of
+    // 20–60, compounds holding most households of every community.
+    let towers = p.tower_households_median.expect("towers");
+    assert!((100..=400).contains(&towers), "{report}");
+    let blocks = p.lowrise_households_median.expect("old blocks");
+    assert!((20..=60).contains(&blocks), "{report}");
+    assert!(
+        p.compound_household_share.expect("buildings") > 0.5,
+        "{report}"
+    );
+    assert!(p.communities_without_compounds.is_empty(), "{report}");
+    let (mostly, communities) = p.communities_mostly_in_compounds;
+    assert!(communities == 20 && mostly >= 18, "{report}");
     let village = p.max_village_density_per_km2.expect("villages");
     assert!(village <= 5000.0, "{report}");
     assert!(p.residents >= 200_000, "{report}");
     let area = stats::boundary_area_km2(&ds).expect("boundary");
     assert!((area - 11.2).abs() <= 0.112, "{area} km²");
+}
+
+/// Facilities where a city puts them (issue 13): shops open onto the streets, canteens and
+/// day care sit near their community's party-mass service centre.
+#[test]
+fn default_facilities_are_placed_where_a_city_puts_them() {
+    use geo::{Distance, Euclidean, Line, Point};
+    use servicemap::model::LayerId;
+    let model = servicemap::generate::build().expect("model builds");
+    let proj = servicemap::model::LocalProj::new(106.53, 29.47);
+    let xy = |p: &Point<f64>| {
+        let (x, y) = proj.to_xy(p.x(), p.y());
+        Point::new(x, y)
+    };
+    let streets: Vec<Line<f64>> = model.layers[&LayerId::Walkways]
+        .iter()
+        .filter(|w| w.str_prop("kind") == Some("street"))
+        .flat_map(|w| {
+            let geo::Geometry::LineString(ls) = &w.geometry else {
+                panic!("walkway {} is not a LineString", w.id);
+            };
+            ls.lines()
+                .map(|l| Line::new(xy(&l.start.into()), xy(&l.end.into())))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let point = |f: &servicemap::model::Feature| match &f.geometry {
+        geo::Geometry::Point(p) => xy(p),
+        _ => panic!("facility {} is not a Point", f.id),
+    };
+    let facilities = &model.layers[&LayerId::Facilities];
+    let shops: Vec<Point<f64>> = facilities
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.str_prop("category"),
+                Some("convenience_store" | "supermarket" | "eatery" | "pharmacy" | "barber")
+            )
+        })
+        .map(point)
+        .collect();
+    let facing = shops
+        .iter()
+        .filter(|p| streets.iter().any(|l| Euclidean.distance(*p, l) <= 15.0))
+        .count();
+    let share = facing as f64 / shops.len() as f64;
+    // Placed at random by households, about a third of them stood by a street.
+    assert!(
+        share >= 0.7,
+        "{facing} of {} shops within 15 m of a street",
+        shops.len()
+    );
+
+    let centre: std::collections::BTreeMap<&str, Point<f64>> = facilities
+        .iter()
+        .filter(|f| f.str_prop("level") == Some("community"))
+        .map(|f| (f.str_prop("community").expect("community"), point(f)))
+        .collect();
+    let mut to_centre_m: Vec<f64> = facilities
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.str_prop("category"),
+                Some("elder_canteen" | "elder_day_care")
+            )
+        })
+        .map(|f| {
+            let c = centre[f.str_prop("community").expect("community")];
+            Euclidean.distance(&point(f), &c)
+        })
+        .collect();
+    to_centre_m.sort_by(f64::total_cmp);
+    let median = to_centre_m[to_centre_m.len() / 2];
+    // Weighted by the elderly alone the median was 233 m.
+    assert!(
+        median <= 200.0,
+        "canteens and day care: median {median:.0} m from the centre"
+    );
 }

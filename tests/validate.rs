@@ -501,19 +501,71 @@ fn tiling_gap_in_a_grid() {
 
 #[test]
 fn containment_building_outside_its_microgrid() {
+    // A building in no compound: moving one of a compound out of its micro-grid would take
+    // it out of its compound too (rule building_in_compound).
     let mut f = Fixture::valid();
-    f.get(LayerId::Buildings, "c1-g1-m1-b0").geometry = Geometry::Point(Point(c(1.3, 0.3)));
+    f.get(LayerId::Buildings, "c1-g2-m1-b0").geometry = Geometry::Point(Point(c(1.3, 1.3)));
     let r = f.check("building-outside");
     assert_only(
         &r,
         rule::CONTAINMENT,
         LayerId::Buildings,
-        Some("c1-g1-m1-b0"),
+        Some("c1-g2-m1-b0"),
     );
     assert_eq!(
         r.violations.len(),
         1,
         "still inside its grid and community:{}",
+        show(&r)
+    );
+}
+
+#[test]
+fn building_footprints_pass_every_rule() {
+    let mut f = Fixture::valid();
+    f.get(LayerId::Buildings, "c1-g1-m1-b0").geometry = rect(0.25, 0.25, 0.35, 0.35);
+    f.get(LayerId::Buildings, "c2-g2-m2-b1").geometry = rect(3.65, 1.55, 3.75, 1.65);
+    let r = f.check("footprints");
+    assert!(r.violations.is_empty(), "{}", show(&r));
+}
+
+#[test]
+fn building_overlap_names_the_building() {
+    let mut f = Fixture::valid();
+    // Both inside compound k1 and micro-grid c1-g1-m1; they share 0.05 × 0.05 units.
+    f.get(LayerId::Buildings, "c1-g1-m1-b0").geometry = rect(0.25, 0.25, 0.45, 0.45);
+    f.get(LayerId::Buildings, "c1-g1-m1-b1").geometry = rect(0.4, 0.4, 0.6, 0.6);
+    let r = f.check("building-overlap");
+    assert_only(
+        &r,
+        rule::BUILDING_OVERLAP,
+        LayerId::Buildings,
+        Some("c1-g1-m1-b0"),
+    );
+    assert_eq!(r.violations.len(), 1, "{}", show(&r));
+    assert!(
+        r.violations[0].message.contains("'c1-g1-m1-b1'"),
+        "{}",
+        show(&r)
+    );
+}
+
+#[test]
+fn building_outside_its_compound_names_the_building() {
+    let mut f = Fixture::valid();
+    // Compound k1 is 0.2–0.8 units; the footprint reaches 0.1 unit (about 24 m) east of it,
+    // still in its micro-grid.
+    f.get(LayerId::Buildings, "c1-g1-m1-b1").geometry = rect(0.65, 0.5, 0.9, 0.7);
+    let r = f.check("building-outside-compound");
+    assert_only(
+        &r,
+        rule::BUILDING_IN_COMPOUND,
+        LayerId::Buildings,
+        Some("c1-g1-m1-b1"),
+    );
+    assert!(
+        r.violations[0].message.contains("compound 'k1'"),
+        "{}",
         show(&r)
     );
 }

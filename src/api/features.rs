@@ -286,6 +286,8 @@ fn geometry_format(layer: LayerId) -> &'static str {
     match (layer, layer.geometry_kind()) {
         // Water may be a Polygon or a MultiPolygon.
         (LayerId::Water, _) => "any",
+        // Buildings are Points or footprint Polygons.
+        (LayerId::Buildings, _) => "any",
         (_, crate::model::GeometryKind::Point) => "point",
         (_, crate::model::GeometryKind::LineString) => "linestring",
         (_, crate::model::GeometryKind::Polygon) => "polygon",

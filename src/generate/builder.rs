@@ -20,7 +20,7 @@ use super::terrain::{
 use super::walkways;
 use super::{
     COMPOUNDS_TOTAL, GenResult, MICROGRIDS_TOTAL, Model, ModelBuilder, OLD_COMPOUNDS, SEED,
-    SERVICE_POINTS_TOTAL, point_feature, poly_feature, props, share_60plus,
+    SERVICE_POINTS_TOTAL, poly_feature, props, share_60plus,
 };
 
 /// Placeholder phone: the 0000 exchange does not exist, and the note says so.
@@ -30,8 +30,6 @@ fn phone(n: usize) -> String {
 
 struct Bldg {
     cell: CellIx,
-    x: f64,
-    y: f64,
     households: u64,
     residents: u64,
     residents_60plus: u64,
@@ -151,48 +149,68 @@ impl ModelBuilder {
             .collect();
         let network_nodes: BTreeSet<usize> = segments.iter().flat_map(|s| [s.a, s.b]).collect();
 
-        // ---- buildings.
-        let mut bldgs: Vec<Bldg> = Vec::new();
-        for &c in &self.land_cells {
-            let h = self.hh[c];
-            if h == 0 {
-                continue;
+        // ---- buildings. Households are pooled per micro-grid and compound (so every
+        // micro-grid, grid and community keeps its calibrated total and stays inhabited) and
+        // housed as Chongqing houses them (facts.md): towers of 100–400 households in the
+        // newer compounds, old blocks of 5–7 storeys with 20–60 households, village houses.
+        let mut compound_of = vec![usize::MAX; n];
+        for (k, cp) in compounds.iter().enumerate() {
+            for &c in &cp.cells {
+                compound_of[c] = k;
             }
-            let village = UNITS[self.community[c] as usize].village;
-            let (nb, floors_lo, floors_hi) = if h >= 40 {
-                (2, 18, 34)
-            } else if h >= 24 {
-                (1, 18, 32)
-            } else if h >= 10 {
-                (rng.random_range(1..=3), 6, 10)
-            } else if village {
+        }
+        let mut pools: BTreeMap<(u32, usize), Vec<CellIx>> = BTreeMap::new();
+        for &c in &self.land_cells {
+            if self.hh[c] > 0 {
+                pools
+                    .entry((micro_of[c], compound_of[c]))
+                    .or_default()
+                    .push(c);
+            }
+        }
+        // Buildings draw from a stream of their own, so the facilities and grids drawn
+        // after them do not move when the housing model changes.
+        let mut brng = ChaCha8Rng::seed_from_u64(SEED ^ 0xb1d6);
+        let mut bldgs: Vec<Bldg> = Vec::new();
+        for ((_, cp), mut cells) in pools {
+            let h: u64 = cells.iter().map(|&c| self.hh[c]).sum();
+            // Fullest blocks first: the buildings stand where the households were.
+            cells.sort_by(|&a, &b| self.hh[b].cmp(&self.hh[a]).then(a.cmp(&b)));
+            let village = UNITS[self.community[cells[0]] as usize].village;
+            let new_compound = cp != usize::MAX && !compounds[cp].old;
+            let (nb, floors_lo, floors_hi) = if village && cp == usize::MAX {
                 (h.div_ceil(2), 2, 4)
+            } else if new_compound && h >= 100 {
+                (
+                    h.div_ceil(400).max((h as f64 / 260.0).round() as u64),
+                    18,
+                    34,
+                )
+            } else if new_compound && h >= 20 {
+                // A small high-rise (小高层) where the compound's share is under a tower.
+                (1, 11, 17)
+            } else if h >= 20 {
+                (h.div_ceil(60).max((h as f64 / 40.0).round() as u64), 5, 7)
             } else {
-                (1, 3, 7)
+                (1, 2, 4)
             };
-            let nb = nb.min(h);
+            let nb = nb.clamp(1, h);
             for b in 0..nb {
                 let share = h / nb + u64::from(b < h % nb);
-                let (mut x, mut y) = lat.point_in_cell(c, 0.5, 0.5);
-                for _ in 0..20 {
-                    let (u, v) = (rng.random_range(0.22..0.78), rng.random_range(0.22..0.78));
-                    (x, y) = lat.point_in_cell(c, u, v);
-                    if !self.terrain.in_creek(x, y, 8.0) {
-                        break;
-                    }
-                }
-                let residents = ((share as f64) * rng.random_range(2.35..2.9))
+                let c = cells[b as usize % cells.len()];
+                // The block's centre for the 60+ share; the footprint is laid out below,
+                // once every building of the block is known.
+                let (x, y) = lat.point_in_cell(c, 0.5, 0.5);
+                let residents = ((share as f64) * brng.random_range(2.35..2.9))
                     .round()
                     .max(share as f64) as u64;
-                let s60 = share_60plus(&self.terrain, x, y, village) * rng.random_range(0.8..1.2);
+                let s60 = share_60plus(&self.terrain, x, y, village) * brng.random_range(0.8..1.2);
                 let residents_60plus = ((residents as f64) * s60).round() as u64;
                 let children_0_6 =
-                    ((residents as f64) * rng.random_range(0.03..0.065)).round() as u64;
-                let floors = rng.random_range(floors_lo..=floors_hi);
+                    ((residents as f64) * brng.random_range(0.03..0.065)).round() as u64;
+                let floors = brng.random_range(floors_lo..=floors_hi);
                 bldgs.push(Bldg {
                     cell: c,
-                    x,
-                    y,
                     households: share,
                     residents,
                     residents_60plus,
@@ -202,13 +220,7 @@ impl ModelBuilder {
             }
         }
 
-        // ---- compounds: 90 groups of blocks inside one grid each (grids never cut a compound).
-        let mut compound_of = vec![usize::MAX; n];
-        for (k, cp) in compounds.iter().enumerate() {
-            for &c in &cp.cells {
-                compound_of[c] = k;
-            }
-        }
+        let footprints = self.footprints(&bldgs, &edge_set);
 
         // ---- features.
         let mut layers: BTreeMap<LayerId, Vec<Feature>> = BTreeMap::new();
@@ -241,6 +253,7 @@ impl ModelBuilder {
                 "residents_60plus": b.residents_60plus,
                 "children_0_6": b.children_0_6,
                 "floors": b.floors,
+                "height_m": height_m(b.floors),
                 "microgrid": micro_id(&self.grids, &micros, m),
                 "grid": grid_id(&self.grids, g),
                 "community": UNITS[u].code,
@@ -251,7 +264,12 @@ impl ModelBuilder {
                     json!(format!("CP{:03}", compound_of[b.cell] + 1)),
                 );
             }
-            buildings.push(point_feature(&proj, format!("B{:05}", k + 1), b.x, b.y, p));
+            buildings.push(footprint_feature(
+                &proj,
+                format!("B{:05}", k + 1),
+                &footprints[k],
+                p,
+            ));
         }
         if total[1] < 200_000 {
             return Err(format!(
@@ -382,7 +400,6 @@ impl ModelBuilder {
                 props(json!({
                     "name": cp.name,
                     "community": UNITS[cp.unit].code,
-                    "grid": grid_id(&self.grids, self.grid_of[cp.cells[0]] as usize),
                     "old": cp.old,
                     "open": cp.old,
                     "property_company": cp.company,
@@ -390,6 +407,14 @@ impl ModelBuilder {
                     "households": hh_sum,
                 })),
             )?);
+            // The grid, where the compound lies in one (larger compounds span grids).
+            let g0 = self.grid_of[cp.cells[0]];
+            if cp.cells.iter().all(|&c| self.grid_of[c] == g0)
+                && let Some(f) = compounds_out.last_mut()
+            {
+                f.properties
+                    .insert("grid".into(), json!(grid_id(&self.grids, g0 as usize)));
+            }
         }
         layers.insert(LayerId::Compounds, compounds_out);
         layers.insert(LayerId::Buildings, buildings);
@@ -403,7 +428,23 @@ impl ModelBuilder {
         layers.insert(LayerId::Walkways, walk_out);
 
         // ---- facilities.
-        let facilities = self.facilities(&mut rng, &edge_set)?;
+        let street_set: BTreeSet<(usize, usize)> = segments
+            .iter()
+            .filter(|s| s.kind == WalkwayKind::Street)
+            .map(|s| (s.a.min(s.b), s.a.max(s.b)))
+            .collect();
+        // A compound's edge blocks: where its gates open (a block of the compound with a
+        // neighbour outside it).
+        let gate: Vec<bool> = (0..n)
+            .map(|c| {
+                compound_of[c] != usize::MAX
+                    && self
+                        .lat
+                        .neighbours(c)
+                        .any(|nb| compound_of[nb] != compound_of[c])
+            })
+            .collect();
+        let facilities = self.facilities(&mut rng, &edge_set, &street_set, &gate)?;
         layers.insert(LayerId::Facilities, facilities);
 
         // ---- water.
@@ -479,6 +520,45 @@ impl ModelBuilder {
                 "渝南物业（模拟）",
             ),
         ];
+        // Compounds per unit: one for each village that has one named (群乐佳苑), the rest
+        // shared by the communities' grids (largest remainder), at least one each; each grows
+        // to its share of about 3/4 of its community's households, so compounds hold most of
+        // them (facts.md: gated compounds are how Chongqing lives).
+        let mut count = vec![0usize; UNITS.len()];
+        for (_, code, ..) in &named {
+            if let Some(u) = code.and_then(unit_ix) {
+                count[u] += usize::from(UNITS[u].village);
+            }
+        }
+        let town: Vec<usize> = (0..UNITS.len()).filter(|&u| !UNITS[u].village).collect();
+        let spare = COMPOUNDS_TOTAL - count.iter().sum::<usize>();
+        let town_grids: usize = town.iter().map(|&u| UNITS[u].grids).sum();
+        let ideal = |u: usize| spare as f64 * UNITS[u].grids as f64 / town_grids as f64;
+        for &u in &town {
+            count[u] = (ideal(u).floor() as usize).max(1);
+        }
+        let mut by_rest = town.clone();
+        by_rest.sort_by(|&a, &b| {
+            (ideal(b) - ideal(b).floor())
+                .total_cmp(&(ideal(a) - ideal(a).floor()))
+                .then(a.cmp(&b))
+        });
+        for &u in by_rest.iter().cycle() {
+            if count.iter().sum::<usize>() >= COMPOUNDS_TOTAL {
+                break;
+            }
+            count[u] += 1;
+        }
+        let mut unit_hh = vec![0u64; UNITS.len()];
+        for &c in &self.land_cells {
+            unit_hh[self.community[c] as usize] += self.hh[c];
+        }
+        let quota: Vec<u64> = (0..UNITS.len())
+            .map(|u| {
+                let share = if UNITS[u].village { 0.3 } else { 0.78 };
+                (share * unit_hh[u] as f64 / count[u].max(1) as f64) as u64
+            })
+            .collect();
         for (name, code, (lon, la), old, company) in named {
             let (x, y) = self.proj.to_xy(lon, la);
             let want_unit = code.and_then(unit_ix);
@@ -498,7 +578,11 @@ impl ModelBuilder {
                         .then(a.cmp(&b))
                 })
                 .ok_or_else(|| format!("no block for compound {name}"))?;
-            let cells = self.grow_compound(seed, 5, &mut taken);
+            let unit = self.community[seed] as usize;
+            let cells = self.grow_compound(seed, quota[unit], &mut taken);
+            // The draw that once sized a compound: kept so the walkways drawn after the
+            // compounds stay as they were.
+            let _: usize = rng.random_range(2..=5);
             out.push(Compound {
                 name: name.to_string(),
                 unit: self.community[seed] as usize,
@@ -510,13 +594,6 @@ impl ModelBuilder {
                 cells,
             });
         }
-        let mut candidates: Vec<CellIx> = self
-            .land_cells
-            .iter()
-            .copied()
-            .filter(|&c| self.hh[c] >= 15 && !UNITS[self.community[c] as usize].village)
-            .collect();
-        candidates.sort_by(|&a, &b| self.hh[b].cmp(&self.hh[a]).then(a.cmp(&b)));
         const SUFFIX: [&str; 8] = ["花园", "苑", "小区", "家园", "新村", "雅居", "嘉园", "名都"];
         const COMPANIES: [&str; 6] = [
             "融汇物业",
@@ -527,16 +604,30 @@ impl ModelBuilder {
             "嘉和物业（模拟）",
         ];
         let mut used_names: BTreeSet<String> = out.iter().map(|c| c.name.clone()).collect();
-        for seed in candidates {
-            if out.len() == COMPOUNDS_TOTAL {
-                break;
-            }
-            if taken[seed] || self.lat.neighbours(seed).any(|nb| taken[nb]) {
-                continue;
-            }
-            let size = rng.random_range(2..=5);
-            let cells = self.grow_compound(seed, size, &mut taken);
-            let unit = self.community[seed] as usize;
+        let mut placed = vec![0usize; UNITS.len()];
+        for cp in &out {
+            placed[cp.unit] += 1;
+        }
+        let mut plan: Vec<usize> = Vec::new();
+        for (u, &k) in count.iter().enumerate() {
+            plan.extend(std::iter::repeat_n(u, k.saturating_sub(placed[u])));
+        }
+        for unit in plan {
+            // Seed: the fullest free block of the community clear of other compounds.
+            let seed = self
+                .land_cells
+                .iter()
+                .copied()
+                .filter(|&c| self.community[c] as usize == unit && self.hh[c] > 0 && !taken[c])
+                .max_by(|&a, &b| {
+                    let free = |c: CellIx| self.lat.neighbours(c).all(|nb| !taken[nb]);
+                    free(a)
+                        .cmp(&free(b))
+                        .then(self.hh[a].cmp(&self.hh[b]))
+                        .then(b.cmp(&a))
+                })
+                .ok_or_else(|| format!("no free block for a compound of {}", UNITS[unit].name))?;
+            let cells = self.grow_compound(seed, quota[unit], &mut taken);
             let short = UNITS[unit]
                 .name
                 .trim_end_matches("社区")
@@ -594,21 +685,144 @@ impl ModelBuilder {
         Ok(out)
     }
 
-    /// Breadth-first from `seed` over untaken inhabited blocks of the same grid.
-    fn grow_compound(&self, seed: CellIx, size: usize, taken: &mut [bool]) -> Vec<CellIx> {
+    /// The footprint of every building, in metres (a quadrilateral).
+    ///
+    /// A block's buildings share it in a grid of slots inside a street margin; each footprint
+    /// is the lattice's bilinear image of a rectangle of its slot, so its sides are straight,
+    /// it follows the block's skew (buildings line up with their streets), footprints of one
+    /// block never meet (disjoint slots) and those of two blocks never meet (blocks tile),
+    /// and a building of a compound stands inside it (a compound is a union of blocks).
+    /// Slots whose centre is in a creek are used last; a block crossed by a diagonal
+    /// footpath keeps its buildings to the slots the path leaves free.
+    fn footprints(
+        &self,
+        bldgs: &[Bldg],
+        edge_set: &BTreeSet<(usize, usize)>,
+    ) -> Vec<[(f64, f64); 4]> {
+        // A stream of its own, so the layout does not move the households drawn before it.
+        let mut frng = ChaCha8Rng::seed_from_u64(SEED ^ 0xf007);
+        let lat = &self.lat;
+        let mut by_cell: BTreeMap<CellIx, Vec<usize>> = BTreeMap::new();
+        for (i, b) in bldgs.iter().enumerate() {
+            by_cell.entry(b.cell).or_default().push(i);
+        }
+        let mut out = vec![[(0.0, 0.0); 4]; bldgs.len()];
+        // Street margin: a fifth of the block's half-width keeps walls off the centrelines.
+        const MARGIN: f64 = 0.1;
+        for (c, ids) in by_cell {
+            let k = lat.corners(c);
+            let node = |n: usize| lat.nodes[k[n]];
+            let dist = |p: (f64, f64), q: (f64, f64)| (p.0 - q.0).hypot(p.1 - q.1);
+            // Side lengths of the block along u and along v, metres.
+            let su = 0.5 * (dist(node(0), node(1)) + dist(node(3), node(2)));
+            let sv = 0.5 * (dist(node(0), node(3)) + dist(node(1), node(2)));
+            let has = |a: usize, b: usize| edge_set.contains(&(k[a].min(k[b]), k[a].max(k[b])));
+            let diagonal = if has(0, 2) {
+                Some(false)
+            } else if has(1, 3) {
+                Some(true)
+            } else {
+                None
+            };
+            let mut slots: Vec<Slot> = Vec::new();
+            if let Some(anti) = diagonal {
+                // The path runs u = v (corners 0–2) or u + v = 1 (corners 1–3) through
+                // the corners of a g × g grid of slots: the slots it does not cross
+                // take the buildings, each footprint kept to its slot's corner away
+                // from the path.
+                let off = |g: usize| g * g - g;
+                let g = (2..=ids.len() + 1)
+                    .find(|&g| off(g) >= ids.len())
+                    .unwrap_or(2);
+                let w = (1.0 - 2.0 * MARGIN) / g as f64;
+                for r in 0..g {
+                    for q in 0..g {
+                        let side = if anti {
+                            (q + r).cmp(&(g - 1))
+                        } else {
+                            q.cmp(&r)
+                        };
+                        let corner = match (anti, side) {
+                            (_, std::cmp::Ordering::Equal) => continue,
+                            (false, std::cmp::Ordering::Greater) => (true, false),
+                            (false, std::cmp::Ordering::Less) => (false, true),
+                            (true, std::cmp::Ordering::Less) => (false, false),
+                            (true, std::cmp::Ordering::Greater) => (true, true),
+                        };
+                        slots.push((
+                            MARGIN + q as f64 * w,
+                            MARGIN + r as f64 * w,
+                            w,
+                            w,
+                            Some(corner),
+                        ));
+                    }
+                }
+            } else {
+                let cols = (ids.len() as f64).sqrt().ceil() as usize;
+                let rows = ids.len().div_ceil(cols);
+                let (w, h) = (
+                    (1.0 - 2.0 * MARGIN) / cols as f64,
+                    (1.0 - 2.0 * MARGIN) / rows as f64,
+                );
+                for r in 0..rows {
+                    for q in 0..cols {
+                        slots.push((MARGIN + q as f64 * w, MARGIN + r as f64 * h, w, h, None));
+                    }
+                }
+                // Stable: dry slots first, in row order.
+                slots.sort_by_key(|&(u0, v0, w, h, _)| {
+                    let (x, y) = lat.point_in_cell(c, u0 + 0.5 * w, v0 + 0.5 * h);
+                    self.terrain.in_creek(x, y, 8.0)
+                });
+            }
+            for (n, &i) in ids.iter().enumerate() {
+                let (u0, v0, w, h, corner) = slots[n];
+                let (mut fu, mut fv) = footprint_m(bldgs[i].floors);
+                // A slab lies along the longer side of its slot.
+                if (fu > fv) != (w * su >= h * sv) {
+                    std::mem::swap(&mut fu, &mut fv);
+                }
+                // At most 82% of the slot each way: a gap of at least 9% of a slot between
+                // neighbours.
+                let (du, dv) = ((fu / su).min(0.82 * w), (fv / sv).min(0.82 * h));
+                let (ou, ov): (f64, f64) = (frng.random(), frng.random());
+                let (ou, ov) = match corner {
+                    // Away from the diagonal path, which passes through the slot's inner corner.
+                    Some((hi_u, hi_v)) => (
+                        if hi_u { 1.0 - 0.15 * ou } else { 0.15 * ou },
+                        if hi_v { 1.0 - 0.15 * ov } else { 0.15 * ov },
+                    ),
+                    None => (ou, ov),
+                };
+                let (a0, b0) = (u0 + (w - du) * ou, v0 + (h - dv) * ov);
+                let quad = [(a0, b0), (a0 + du, b0), (a0 + du, b0 + dv), (a0, b0 + dv)]
+                    .map(|(u, v)| lat.point_in_cell(c, u, v));
+                out[i] = quad;
+            }
+        }
+        out
+    }
+
+    /// Breadth-first from `seed` over untaken inhabited blocks of the same community (a
+    /// compound may span grids) until it holds `households`.
+    fn grow_compound(&self, seed: CellIx, households: u64, taken: &mut [bool]) -> Vec<CellIx> {
         let mut cells = vec![seed];
         taken[seed] = true;
+        let mut held = self.hh[seed];
         let mut i = 0;
-        while i < cells.len() && cells.len() < size {
+        while i < cells.len() && held < households {
             let c = cells[i];
             for nb in self.lat.neighbours(c) {
-                if cells.len() < size
+                if held < households
                     && !taken[nb]
                     && self.land[nb]
-                    && self.hh[nb] >= 3
-                    && self.grid_of[nb] == self.grid_of[seed]
+                    && self.hh[nb] > 0
+                    && self.community[nb] == self.community[seed]
+                    && !self.pinches(nb, &cells)
                 {
                     taken[nb] = true;
+                    held += self.hh[nb];
                     cells.push(nb);
                 }
             }
@@ -617,19 +831,52 @@ impl ModelBuilder {
         cells
     }
 
+    /// Whether adding block `c` to `cells` would make two of them meet only at a corner
+    /// (the outline would touch itself there: not a simple polygon).
+    fn pinches(&self, c: CellIx, cells: &[CellIx]) -> bool {
+        let (i, j) = self.lat.cell_ij(c);
+        let at = |di: isize, dj: isize| -> bool {
+            let (Some(a), Some(b)) = (i.checked_add_signed(di), j.checked_add_signed(dj)) else {
+                return false;
+            };
+            a < self.lat.nx && b < self.lat.ny && cells.contains(&self.lat.cell_ix(a, b))
+        };
+        [(-1, -1), (-1, 1), (1, -1), (1, 1)]
+            .into_iter()
+            .any(|(di, dj)| at(di, dj) && !at(di, 0) && !at(0, dj))
+    }
+
     /// One walkway feature: a chain of lattice nodes with its kind and name, as a 3D
     /// polyline.
     fn chain_feature(&self, k: usize, c: &walkways::Chain) -> Feature {
-        let mut coords = Vec::with_capacity(c.nodes.len());
-        let mut zs = Vec::with_capacity(c.nodes.len());
-        for &n in &c.nodes {
-            let (x, y) = self.lat.nodes[n];
+        let mut coords = Vec::with_capacity(3 * c.nodes.len());
+        let mut zs = Vec::with_capacity(3 * c.nodes.len());
+        let mut push = |x: f64, y: f64, z: f64| {
             let (lon, la) = self.proj.to_lonlat(x, y);
             coords.push(Coord {
                 x: round7(lon),
                 y: round7(la),
             });
-            zs.push(self.terrain.elevation_m(x, y));
+            zs.push(z);
+        };
+        for (i, &n) in c.nodes.iter().enumerate() {
+            let (x, y) = self.lat.nodes[n];
+            let z = self.terrain.elevation_m(x, y);
+            push(x, y, z);
+            // Between two lattice nodes the way bends (a street or path is not drawn with a
+            // ruler on a hillside): two inner points, offset sideways along a half sine. The
+            // way is graded evenly between the nodes (cut into the slope), so a bend moves
+            // no grade onto the hillside beside it. Bridges stay straight.
+            if let Some(&m) = c.nodes.get(i + 1)
+                && c.kind != WalkwayKind::Bridge
+            {
+                let (xm, ym) = self.lat.nodes[m];
+                let zm = self.terrain.elevation_m(xm, ym);
+                let inner = bend((x, y), (xm, ym), n < m, (n.min(m), n.max(m)));
+                for (t, (bx, by)) in [1.0 / 3.0, 2.0 / 3.0].into_iter().zip(inner) {
+                    push(bx, by, z + t * (zm - z));
+                }
+            }
         }
         let mut p = props(json!({ "kind": c.kind.as_str() }));
         if let Some(name) = c.name {
@@ -755,4 +1002,104 @@ fn lat_area(b: &ModelBuilder) -> f64 {
 
 pub(super) fn grid_id_pub(grids: &[(usize, Vec<CellIx>)], g: usize) -> String {
     grid_id(grids, g)
+}
+
+/// A building's share of its block: (u0, v0, width, height) in the block's unit square, and
+/// which corner of the slot the footprint keeps to (high u?, high v?; None: anywhere in it).
+type Slot = (f64, f64, f64, f64, Option<(bool, bool)>);
+
+/// Footprint of a building of `floors` storeys, (long side, short side) in metres, as
+/// Chongqing builds them: point towers about 26 × 24 m, small high-rises (11–17) 32 × 16 m,
+/// slab blocks of 5–10 storeys 42 × 12 m, village houses 12 × 10 m.
+fn footprint_m(floors: u64) -> (f64, f64) {
+    match floors {
+        18.. => (26.0, 24.0),
+        11..=17 => (32.0, 16.0),
+        5..=10 => (42.0, 12.0),
+        _ => (12.0, 10.0),
+    }
+}
+
+/// Height of a building: 3 m a storey (residential storey height in GB 50096).
+fn height_m(floors: u64) -> f64 {
+    (floors as f64 * 3.0 * 10.0).round() / 10.0
+}
+
+/// A building footprint feature: the quadrilateral in WGS84, counter-clockwise (RFC 7946).
+fn footprint_feature(
+    proj: &crate::model::LocalProj,
+    id: String,
+    quad: &[(f64, f64); 4],
+    properties: serde_json::Map<String, serde_json::Value>,
+) -> Feature {
+    let mut ring: Vec<Coord<f64>> = quad
+        .iter()
+        .map(|&(x, y)| {
+            let (lon, lat) = proj.to_lonlat(x, y);
+            Coord {
+                x: round7(lon),
+                y: round7(lat),
+            }
+        })
+        .collect();
+    let twice_area: f64 = (0..4)
+        .map(|i| {
+            let (p, q) = (ring[i], ring[(i + 1) % 4]);
+            p.x * q.y - q.x * p.y
+        })
+        .sum();
+    if twice_area < 0.0 {
+        ring.reverse();
+    }
+    ring.push(ring[0]);
+    Feature {
+        id,
+        geometry: geo::Geometry::Polygon(Polygon::new(LineString(ring), vec![])),
+        elevation_m: None,
+        properties,
+    }
+}
+
+/// Largest sideways offset of a walkway's bend, metres: under half the 5 m street margin
+/// that keeps footprints off a block's edge, so a bent way never touches a building, and
+/// small against the 50 m blocks, so two ways from one junction never cross.
+const BEND_M: f64 = 2.4;
+
+/// The two inner points of the way from `from` to `to` (at a third and two thirds),
+/// offset to one side by up to [`BEND_M`] along a half sine; side and size are fixed by the
+/// lattice edge `key` (lower node first), so an edge bends the same way whichever end a
+/// chain starts from. `from_is_lo`: `from` is the edge's lower node.
+fn bend(
+    from: (f64, f64),
+    to: (f64, f64),
+    from_is_lo: bool,
+    key: (usize, usize),
+) -> [(f64, f64); 2] {
+    // splitmix64 of the edge: a draw that moves nothing else of the model.
+    let mut z = (key.0 as u64)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .wrapping_add(key.1 as u64)
+        .wrapping_add(0x632b_e59b_d9b4_e019);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    // Size in [0.4, 1] of BEND_M so the bend shows; the lowest bit picks the side.
+    let unit = (z >> 11) as f64 / (1u64 << 53) as f64;
+    let amp = BEND_M * (0.4 + 0.6 * unit) * if z & 1 == 0 { 1.0 } else { -1.0 };
+    // The side is taken from the lower node towards the higher one.
+    let (dx, dy) = if from_is_lo {
+        (to.0 - from.0, to.1 - from.1)
+    } else {
+        (from.0 - to.0, from.1 - to.1)
+    };
+    let len = dx.hypot(dy).max(1e-9);
+    let (nx, ny) = (-dy / len, dx / len);
+    let at = |t: f64| {
+        let off = amp * (std::f64::consts::PI * t).sin();
+        (
+            from.0 + t * (to.0 - from.0) + nx * off,
+            from.1 + t * (to.1 - from.1) + ny * off,
+        )
+    };
+    [at(1.0 / 3.0), at(2.0 / 3.0)]
 }

@@ -19,10 +19,15 @@ use rand_chacha::ChaCha8Rng;
 enum Place {
     /// Weighted by households.
     Households,
-    /// Weighted by residents aged 60+.
+    /// Weighted by residents aged 60+, drawn to the community's centre (its party-mass
+    /// service centre), where canteens and day care sit in Chongqing.
     Elder,
-    /// Weighted by households, more on busy streets: shops and eateries.
+    /// Weighted by households, four times as likely on a block facing a street and then on
+    /// the street side, three times more on a compound's edge block facing a street (its
+    /// gate): shops and eateries line the main streets and the compound gates.
     Commerce,
+    /// Larger plots: blocks with room (few households on them) among inhabited ones.
+    School,
     /// Evenly over inhabited and open land.
     Even,
 }
@@ -68,14 +73,14 @@ const PLAN: [(&str, usize, Place, &str, &str); 22] = [
     (
         "primary_school",
         7,
-        Place::Households,
+        Place::School,
         "{u}小学{n}",
         "Mo-Fr 07:30-17:00",
     ),
     (
         "middle_school",
         4,
-        Place::Households,
+        Place::School,
         "{u}中学{n}",
         "Mo-Fr 07:00-18:00",
     ),
@@ -255,6 +260,8 @@ impl ModelBuilder {
         &self,
         rng: &mut ChaCha8Rng,
         edge_set: &BTreeSet<(usize, usize)>,
+        street_set: &BTreeSet<(usize, usize)>,
+        gate: &[bool],
     ) -> GenResult<Vec<Feature>> {
         // Blocks with a walkway on at least one side, and those sides.
         let sides = |c: CellIx| -> Vec<(usize, usize)> {
@@ -264,6 +271,7 @@ impl ModelBuilder {
                 .filter(|e| edge_set.contains(e))
                 .collect()
         };
+        let on_street = |c: CellIx| sides(c).iter().any(|e| street_set.contains(e));
         let usable: Vec<CellIx> = self
             .land_cells
             .iter()
@@ -278,9 +286,14 @@ impl ModelBuilder {
                          cell: CellIx,
                          name: String,
                          hours: &str,
-                         extra: serde_json::Value|
+                         extra: serde_json::Value,
+                         street_side: bool|
          -> GenResult<()> {
-            let s = sides(cell);
+            let mut s = sides(cell);
+            // A shop opens onto the street when its block faces one.
+            if street_side && s.iter().any(|e| street_set.contains(e)) {
+                s.retain(|e| street_set.contains(e));
+            }
             let mut pos = b.lat.centre(cell);
             for _ in 0..8 {
                 let (a, e) = s[rng.random_range(0..s.len())];
@@ -355,7 +368,7 @@ impl ModelBuilder {
             } else {
                 json!({ "note": note })
             };
-            place(self, rng, cat, cell, name.to_string(), hours, extra)?;
+            place(self, rng, cat, cell, name.to_string(), hours, extra, false)?;
         }
         // One party-mass service centre and one community school per unit, at its anchor.
         for (u, unit) in UNITS.iter().enumerate() {
@@ -370,6 +383,7 @@ impl ModelBuilder {
                 format!("{}党群服务中心", unit.name),
                 "Mo-Fr 09:00-12:00,14:00-17:30",
                 json!({ "level": "community", "vacant_rooms": vacant }),
+                false,
             )?;
             place(
                 self,
@@ -379,8 +393,20 @@ impl ModelBuilder {
                 format!("{}社区学校", unit.name),
                 "Mo-Fr 09:00-17:00; Sa 09:00-12:00",
                 json!({}),
+                false,
             )?;
         }
+        // Each community's centre (where its party-mass service centre stands), metres.
+        let centre_xy: Vec<(f64, f64)> = UNITS
+            .iter()
+            .enumerate()
+            .map(|(u, unit)| {
+                nearest_usable(self, unit.anchor.0, unit.anchor.1, Some(u)).map_or_else(
+                    || self.proj.to_xy(unit.anchor.0, unit.anchor.1),
+                    |c| self.lat.centre(c),
+                )
+            })
+            .collect();
         // Weighted placements.
         for (cat, count, how, pattern, hours) in PLAN {
             if count == 0 {
@@ -394,8 +420,24 @@ impl ModelBuilder {
                     let village = UNITS[self.community[c] as usize].village;
                     match how {
                         Place::Households => h + 0.5,
-                        Place::Elder => h * share_60plus(&self.terrain, x, y, village) + 0.1,
-                        Place::Commerce => h * h / 30.0 + 0.2,
+                        Place::Elder => {
+                            let (cx, cy) = centre_xy[self.community[c] as usize];
+                            // Within a few hundred metres of the centre; a little anywhere, so
+                            // a large village still has a canteen where its people are.
+                            let near = 0.05 + (-(x - cx).hypot(y - cy) / 250.0).exp();
+                            (h * share_60plus(&self.terrain, x, y, village) + 0.1) * near
+                        }
+                        Place::Commerce => {
+                            (h * h / 30.0 + 0.2)
+                                * if on_street(c) { 4.0 } else { 1.0 }
+                                * if gate[c] && on_street(c) { 3.0 } else { 1.0 }
+                        }
+                        Place::School => {
+                            let around: f64 =
+                                self.lat.neighbours(c).map(|nb| self.hh[nb] as f64).sum();
+                            // Room on the block (few households), pupils around it.
+                            self.lat.area_m2(c) / 2500.0 * (around + 1.0) / (h + 1.0).powi(2)
+                        }
                         Place::Even => 1.0,
                     }
                 })
@@ -425,7 +467,8 @@ impl ModelBuilder {
                 } else {
                     json!({})
                 };
-                place(self, rng, cat, pick, name, hours, extra)?;
+                let street_side = matches!(how, Place::Commerce);
+                place(self, rng, cat, pick, name, hours, extra, street_side)?;
             }
         }
         let points = out

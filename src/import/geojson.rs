@@ -257,6 +257,10 @@ fn shape_for(layer: LayerId, g: Geometry<f64>) -> Result<Geometry<f64>, String> 
     match (kind, g) {
         (GeometryKind::Point, g @ Geometry::Point(_))
         | (GeometryKind::LineString, g @ Geometry::LineString(_)) => Ok(g),
+        // A building may be drawn as its footprint (issue 13).
+        (GeometryKind::Point, Geometry::Polygon(p)) if layer == LayerId::Buildings => {
+            Ok(Geometry::Polygon(p.orient(Direction::Default)))
+        }
         (GeometryKind::Polygon, Geometry::Polygon(p)) => {
             Ok(Geometry::Polygon(p.orient(Direction::Default)))
         }
@@ -271,6 +275,7 @@ fn shape_for(layer: LayerId, g: Geometry<f64>) -> Result<Geometry<f64>, String> 
             "geometry is a {} but layer {layer} needs a {}",
             geometry_name(&other),
             match kind {
+                GeometryKind::Point if layer == LayerId::Buildings => "Point or Polygon",
                 GeometryKind::Point => "Point",
                 GeometryKind::LineString => "LineString",
                 GeometryKind::Polygon => "Polygon (one part)",

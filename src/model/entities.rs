@@ -75,7 +75,20 @@ impl Facility {
     }
 }
 
-/// A residential building (Point) with its household counts.
+/// Where a building stands for walking, coverage and containment: its Point, or, for a
+/// footprint (Polygon), a point inside it (geo's interior point: the centroid when that is
+/// inside, which it is for the convex footprints of the model). `None` for another geometry.
+#[must_use]
+pub fn building_position(geometry: &geo::Geometry<f64>) -> Option<Point<f64>> {
+    use geo::InteriorPoint;
+    match geometry {
+        geo::Geometry::Point(p) => Some(*p),
+        geo::Geometry::Polygon(p) => p.interior_point(),
+        _ => None,
+    }
+}
+
+/// A residential building (a Point, or a Polygon footprint) with its household counts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Building {
     pub id: String,
@@ -94,7 +107,9 @@ impl Building {
         let l = LayerId::Buildings;
         Ok(Building {
             id: f.id.clone(),
-            position: point_of(l, f)?,
+            position: building_position(&f.geometry).ok_or_else(|| {
+                FeatureError::new(l, &f.id, "geometry must be a Point or a Polygon footprint")
+            })?,
             households: req_u64(l, f, "households")?,
             residents: req_u64(l, f, "residents")?,
             residents_60plus: f.u64_prop("residents_60plus").unwrap_or(0),

@@ -14,7 +14,9 @@ pub mod proj;
 pub use bbox::{Bbox, BboxError};
 pub use category::{Category, Taxonomy, Threshold};
 pub use crs::Crs;
-pub use entities::{Area, Building, Facility, FeatureError, Walkway, WalkwayKind};
+pub use entities::{
+    Area, Building, Facility, FeatureError, Walkway, WalkwayKind, building_position,
+};
 pub use facilities::{Extra, Facilities, FacilityId, FacilityRef, Selection};
 pub use feature::Feature;
 pub use layer::{GeometryKind, LayerId};

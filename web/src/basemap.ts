@@ -78,8 +78,12 @@ const compoundStyle = new Style({ fill: new Fill({ color: '#f3dcc0' }), stroke: 
 const gridStyle = new Style({ stroke: new Stroke({ color: '#b7a6cf', width: 0.8, lineDash: [4, 3] }), zIndex: 3 });
 const walkStyle = new Style({ stroke: new Stroke({ color: '#a59d8c', width: 1 }), zIndex: 4 });
 const stairsStyle = new Style({ stroke: new Stroke({ color: STAIRS, width: 1.5, lineDash: [3, 2] }), zIndex: 5 });
+// Buildings are footprints (the model) or points (an OpenStreetMap import): the fill and
+// stroke draw a footprint, the square a point.
 const buildingStyle = new Style({
   image: new RegularShape({ points: 4, radius: 3.5, angle: Math.PI / 4, fill: new Fill({ color: '#8d7b68' }) }),
+  fill: new Fill({ color: '#b8a58f' }),
+  stroke: new Stroke({ color: '#8d7b68', width: 1 }),
   zIndex: 6,
 });
 const communityLine = new Style({ stroke: new Stroke({ color: '#6a3d9a', width: 1.2 }), zIndex: 7 });

@@ -23,6 +23,10 @@ pub(super) fn check(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
                 (GeometryKind::Point, Geometry::Point(_)) => Vec::new(),
                 (GeometryKind::LineString, Geometry::LineString(ls)) => line_problems(ls),
                 (GeometryKind::Polygon, Geometry::Polygon(p)) => polygon_problems(p),
+                // A building is a Point or its footprint (issue 13).
+                (GeometryKind::Point, Geometry::Polygon(p)) if layer == LayerId::Buildings => {
+                    polygon_problems(p)
+                }
                 (GeometryKind::Polygon, Geometry::MultiPolygon(mp)) if layer == LayerId::Water => {
                     mp.0.iter()
                         .enumerate()
@@ -37,6 +41,8 @@ pub(super) fn check(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
                     "geometry is a {}, the {layer} layer holds {}",
                     geometry_name(g),
                     match kind {
+                        GeometryKind::Point if layer == LayerId::Buildings =>
+                            "Points or Polygons (footprints)",
                         GeometryKind::Point => "Points",
                         GeometryKind::LineString => "LineStrings",
                         GeometryKind::Polygon if layer == LayerId::Water =>

@@ -5,6 +5,7 @@
 //! candidate pairs come from bulk-loaded R-trees so nothing is quadratic in the number of
 //! features. Rules that need a layer the directory does not have are skipped.
 
+mod buildings;
 mod geometry;
 mod network;
 pub mod places;
@@ -58,6 +59,10 @@ pub mod rule {
     /// Every named place of facts.md inside the boundary, in its community, and within 50 m
     /// of its compound; only for the modelled dataset (`manifest.json` `generator`).
     pub const NAMED_PLACES: &str = "named_places";
+    /// No two building footprints share ground.
+    pub const BUILDING_OVERLAP: &str = "building_overlap";
+    /// A building that names a compound stands inside it (every vertex of its footprint).
+    pub const BUILDING_IN_COMPOUND: &str = "building_in_compound";
 }
 
 /// One broken rule: which layer, which feature, which rule, and what is wrong.
@@ -205,6 +210,8 @@ pub fn validate(ds: &Dataset) -> Report {
             let t = std::time::Instant::now();
             let mut out = Vec::new();
             tiling::check_containment(&ctx, &mut out);
+            buildings::check_in_compound(&ctx, &mut out);
+            buildings::check_overlap(&ctx, &mut out);
             rollup::check(&ctx, &mut out);
             let mut findings = Vec::new();
             let net = network::check(
@@ -269,6 +276,7 @@ const ROLLUP_READS: &[LayerId] = &[
     LayerId::Grids,
     LayerId::Microgrids,
 ];
+const BUILDINGS_READS: &[LayerId] = &[LayerId::Buildings, LayerId::Compounds];
 const NETWORK_READS: &[LayerId] = &[LayerId::Walkways, LayerId::Water];
 const NAMED_PLACES_READS: &[LayerId] = &AREAL;
 
@@ -298,6 +306,10 @@ pub fn validate_change(ds: &Dataset, base: &Dataset, changed: &[LayerId]) -> Vec
     }
     if reads(CONTAINMENT_READS) {
         tiling::check_containment(&ctx, &mut out);
+    }
+    if reads(BUILDINGS_READS) {
+        buildings::check_in_compound(&ctx, &mut out);
+        buildings::check_overlap(&ctx, &mut out);
     }
     if reads(ROLLUP_READS) {
         rollup::check(&ctx, &mut out);

@@ -298,8 +298,18 @@ pub(super) fn check_containment(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
             continue;
         };
         for f in features {
-            let geo::Geometry::Point(p) = &f.geometry else {
-                continue;
+            // A footprint stands where its interior point does (the walking engine and
+            // coverage place it there too); its outline is held to its compound by the
+            // building_in_compound rule.
+            let p = match &f.geometry {
+                geo::Geometry::Point(p) => *p,
+                g if layer == LayerId::Buildings => {
+                    let Some(p) = crate::model::building_position(g) else {
+                        continue;
+                    };
+                    p
+                }
+                _ => continue,
             };
             let xy = ctx.xy(p.0);
             for &(key, area_layer) in keys {
