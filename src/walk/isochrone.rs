@@ -216,6 +216,10 @@ pub fn contours(
         }
         None => Vec::new(),
     };
+    // The same buildings sorted by x once (stably, so the reached ones of each contour come
+    // out in the order a per-contour stable sort would give them).
+    let mut by_x = in_window.clone();
+    by_x.sort_by(|a, b| a.0[0].total_cmp(&b.0[0]));
     minutes
         .iter()
         .map(|&m| {
@@ -246,10 +250,7 @@ pub fn contours(
                     .iter()
                     .filter(|(_, bt)| *bt > t)
                     .map(|(xy, _)| *xy);
-                let reached = in_window
-                    .iter()
-                    .filter(|(_, bt)| *bt <= t)
-                    .map(|(xy, _)| *xy);
+                let reached = by_x.iter().filter(|(_, bt)| *bt <= t).map(|(xy, _)| *xy);
                 let poly = r.contour(graph, t, unreached, reached);
                 c.area_m2 = poly.geodesic_area_unsigned();
                 c.polygon = poly;
@@ -368,13 +369,14 @@ impl Raster {
         ]
     }
 
-    /// The WGS84 polygon of cells reached within `t_s`.
+    /// The WGS84 polygon of cells reached within `t_s`; `reached_by_x` (the reached
+    /// buildings of the window) comes sorted by x.
     fn contour(
         &self,
         graph: &WalkGraph,
         t_s: f64,
         carve_xy: impl Iterator<Item = [f64; 2]>,
-        reached_xy: impl Iterator<Item = [f64; 2]>,
+        reached_by_x: impl Iterator<Item = [f64; 2]>,
     ) -> MultiPolygon<f64> {
         let direct = Mask {
             w: self.w,
@@ -434,8 +436,7 @@ impl Raster {
         };
         // A square never takes in a reached building: next to one it shrinks, and where the
         // two share a position to the centimetre there is nothing to cut.
-        let mut reached: Vec<[f64; 2]> = reached_xy.collect();
-        reached.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        let reached: Vec<[f64; 2]> = reached_by_x.collect();
         let mut clip: Vec<IntShape> = punch
             .iter()
             .filter_map(|&[x, y]| {
