@@ -29,26 +29,41 @@ impl Mask {
     /// 3×3 dilation (`grow`) or erosion; outside the window counts as unset.
     fn morph(&self, grow: bool) -> Mask {
         let (w, h) = (self.w, self.h);
-        // Separable: first along rows, then along columns.
-        let mut rows = vec![false; w * h];
-        for y in 0..h {
-            for x in 0..w {
-                let (xi, yi) = (x as isize, y as isize);
-                let a = self.get(xi - 1, yi);
-                let b = self.bits[y * w + x];
-                let c = self.get(xi + 1, yi);
-                rows[y * w + x] = if grow { a || b || c } else { a && b && c };
-            }
+        if w == 0 || h == 0 {
+            return self.clone();
         }
-        let tmp = Mask { w, h, bits: rows };
+        // Separable: first along rows, then along columns. Whole-slice loops without
+        // per-cell bounds tests (the edges are handled apart), so they vectorise.
+        let op = |a: bool, b: bool, c: bool| if grow { a | b | c } else { a & b & c };
+        let mut rows = vec![false; w * h];
+        for (src, dst) in self.bits.chunks_exact(w).zip(rows.chunks_exact_mut(w)) {
+            if w == 1 {
+                dst[0] = op(false, src[0], false);
+                continue;
+            }
+            dst[0] = op(false, src[0], src[1]);
+            for x in 1..w - 1 {
+                dst[x] = op(src[x - 1], src[x], src[x + 1]);
+            }
+            dst[w - 1] = op(src[w - 2], src[w - 1], false);
+        }
         let mut out = vec![false; w * h];
+        let none = vec![false; w];
         for y in 0..h {
+            let below = if y > 0 {
+                &rows[(y - 1) * w..y * w]
+            } else {
+                &none[..]
+            };
+            let here = &rows[y * w..(y + 1) * w];
+            let above = if y + 1 < h {
+                &rows[(y + 1) * w..(y + 2) * w]
+            } else {
+                &none[..]
+            };
+            let dst = &mut out[y * w..(y + 1) * w];
             for x in 0..w {
-                let (xi, yi) = (x as isize, y as isize);
-                let a = tmp.get(xi, yi - 1);
-                let b = tmp.bits[y * w + x];
-                let c = tmp.get(xi, yi + 1);
-                out[y * w + x] = if grow { a || b || c } else { a && b && c };
+                dst[x] = op(below[x], here[x], above[x]);
             }
         }
         Mask { w, h, bits: out }
@@ -103,6 +118,9 @@ pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
     };
     let mut exteriors: Vec<(Ring, f64)> = Vec::new();
     let mut holes: Vec<Ring> = Vec::new();
+    // Position of each vertex on the stack of `split_at_repeats` (`u32::MAX`: not on it);
+    // one dense array for the whole window, left all `MAX` after each ring.
+    let mut at = vec![u32::MAX; out.len()];
     for v0 in 0..out.len() {
         while out[v0] != 0 {
             let d0 = out[v0].trailing_zeros() as u8;
@@ -132,7 +150,7 @@ pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
             // A ring passing a saddle vertex twice touches itself, which OGC Simple Features
             // (and GEOS) call invalid; as simple loops it is a shell with a hole touching it
             // at that point, or two holes touching each other, both valid.
-            for simple in split_at_repeats(ring) {
+            for simple in split_at_repeats(ring, vw, &mut at) {
                 if simple.len() < 4 {
                     continue;
                 }
@@ -148,7 +166,7 @@ pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
     // Each ring borders, on its left, cells of exactly one 4-connected component; a hole
     // belongs to the exterior of the same component. Labelling is linear in the window,
     // unlike point-in-polygon tests of every hole against large outlines.
-    let labels = label_components(mask);
+    let (labels, label_count) = label_components(mask);
     let left_label = |r: &Ring| -> u32 {
         let (x0, y0) = r[0];
         let (x1, y1) = r[1];
@@ -160,15 +178,15 @@ pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
         };
         labels[cy as usize * w + cx as usize]
     };
-    let mut owner_of: std::collections::HashMap<u32, usize> =
-        std::collections::HashMap::with_capacity(exteriors.len());
+    let mut owner_of = vec![usize::MAX; label_count];
     let mut polys: Vec<(Ring, Vec<Ring>)> = Vec::with_capacity(exteriors.len());
     for (r, _) in exteriors {
-        owner_of.insert(left_label(&r), polys.len());
+        owner_of[left_label(&r) as usize] = polys.len();
         polys.push((r, Vec::new()));
     }
     for hole in holes {
-        if let Some(&i) = owner_of.get(&left_label(&hole)) {
+        let i = owner_of[left_label(&hole) as usize];
+        if i != usize::MAX {
             polys[i].1.push(hole);
         }
     }
@@ -180,21 +198,25 @@ pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
 /// vertex comes round again, everything since its first visit is one loop. Each loop keeps
 /// the orientation it had in the ring (set cells on its left), so its sign still tells shell
 /// from hole, and at a saddle every loop still turns there, so no vertex becomes collinear.
-fn split_at_repeats(ring: Ring) -> Vec<Ring> {
+/// `at` is indexed by vertex (`y · vw + x`), all `u32::MAX` on entry and again on return.
+fn split_at_repeats(ring: Ring, vw: usize, at: &mut [u32]) -> Vec<Ring> {
+    let idx = |(x, y): (i32, i32)| y as usize * vw + x as usize;
     let mut loops = Vec::new();
     let mut stack: Ring = Vec::with_capacity(ring.len());
-    let mut at: std::collections::HashMap<(i32, i32), usize> =
-        std::collections::HashMap::with_capacity(ring.len());
     for v in ring {
-        if let Some(&k) = at.get(&v) {
-            let tail: Ring = stack.drain(k..).collect();
-            for u in &tail[1..] {
-                at.remove(u);
+        let k = at[idx(v)];
+        if k != u32::MAX {
+            let tail: Ring = stack.drain(k as usize..).collect();
+            for &u in &tail[1..] {
+                at[idx(u)] = u32::MAX;
             }
             loops.push(tail);
         }
-        at.insert(v, stack.len());
+        at[idx(v)] = stack.len() as u32;
         stack.push(v);
+    }
+    for &u in &stack {
+        at[idx(u)] = u32::MAX;
     }
     if !stack.is_empty() {
         loops.push(stack);
@@ -202,8 +224,9 @@ fn split_at_repeats(ring: Ring) -> Vec<Ring> {
     loops
 }
 
-/// 4-connected component label of every set cell (unset cells get `u32::MAX`).
-fn label_components(mask: &Mask) -> Vec<u32> {
+/// 4-connected component label of every set cell (unset cells get `u32::MAX`), and the
+/// number of components.
+fn label_components(mask: &Mask) -> (Vec<u32>, usize) {
     let (w, h) = (mask.w, mask.h);
     let mut labels = vec![u32::MAX; w * h];
     let mut stack = Vec::new();
@@ -237,7 +260,7 @@ fn label_components(mask: &Mask) -> Vec<u32> {
         }
         next += 1;
     }
-    labels
+    (labels, next as usize)
 }
 
 fn signed_area2(r: &Ring) -> f64 {

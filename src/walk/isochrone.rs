@@ -216,6 +216,18 @@ pub fn contours(
         }
         None => Vec::new(),
     };
+    // The buildings any contour reaches, sorted by x once (stably, so the reached ones of
+    // each contour come out in the order a per-contour stable sort would give them).
+    let t_top = minutes
+        .iter()
+        .map(|m| m * 60.0)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let mut by_x: Vec<([f64; 2], f64)> = in_window
+        .iter()
+        .filter(|(_, bt)| *bt <= t_top)
+        .copied()
+        .collect();
+    by_x.sort_by(|a, b| a.0[0].total_cmp(&b.0[0]));
     minutes
         .iter()
         .map(|&m| {
@@ -246,10 +258,7 @@ pub fn contours(
                     .iter()
                     .filter(|(_, bt)| *bt > t)
                     .map(|(xy, _)| *xy);
-                let reached = in_window
-                    .iter()
-                    .filter(|(_, bt)| *bt <= t)
-                    .map(|(xy, _)| *xy);
+                let reached = by_x.iter().filter(|(_, bt)| *bt <= t).map(|(xy, _)| *xy);
                 let poly = r.contour(graph, t, unreached, reached);
                 c.area_m2 = poly.geodesic_area_unsigned();
                 c.polygon = poly;
@@ -325,21 +334,33 @@ fn rasterise(graph: &WalkGraph, strokes: &[Stroke], t_max: f64) -> Option<Raster
         // Two samples per cell length: no cell along the stroke is skipped by more than a corner.
         let n = ((dx * dx + dy * dy).sqrt() * 2.0) as usize + 1;
         let inv_n = 1.0 / n as f64;
+        // A connector (a building's or an origin's) costs nothing along itself: every sample
+        // has the same time, and a cell needs writing once, not once per sample.
+        let constant = (s.c_pq == 0.0 && s.c_qp == 0.0).then(|| s.tp.min(s.tq));
+        let mut last = usize::MAX;
         for k in 0..=n {
             let f = k as f64 * inv_n;
-            let t = s.time_at(f);
+            let t = match constant {
+                Some(t) => t,
+                None => s.time_at(f),
+            };
             if t > t_max {
                 continue;
             }
             // Negative values saturate to 0 in the cast.
             let cx = ((px + dx * f) as usize).min(wmax);
             let cy = ((py + dy * f) as usize).min(hmax);
-            let cell = &mut time_s[cy * w + cx];
+            let i = cy * w + cx;
+            if constant.is_some() && i == last {
+                continue;
+            }
+            last = i;
+            let cell = &mut time_s[i];
             if t < *cell {
                 *cell = t;
             }
             if s.bridge {
-                let deck = &mut deck_s[cy * w + cx];
+                let deck = &mut deck_s[i];
                 *deck = deck.min(t);
             }
         }
@@ -368,13 +389,14 @@ impl Raster {
         ]
     }
 
-    /// The WGS84 polygon of cells reached within `t_s`.
+    /// The WGS84 polygon of cells reached within `t_s`; `reached_by_x` (the reached
+    /// buildings of the window) comes sorted by x.
     fn contour(
         &self,
         graph: &WalkGraph,
         t_s: f64,
         carve_xy: impl Iterator<Item = [f64; 2]>,
-        reached_xy: impl Iterator<Item = [f64; 2]>,
+        reached_by_x: impl Iterator<Item = [f64; 2]>,
     ) -> MultiPolygon<f64> {
         let direct = Mask {
             w: self.w,
@@ -434,8 +456,7 @@ impl Raster {
         };
         // A square never takes in a reached building: next to one it shrinks, and where the
         // two share a position to the centimetre there is nothing to cut.
-        let mut reached: Vec<[f64; 2]> = reached_xy.collect();
-        reached.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        let reached: Vec<[f64; 2]> = reached_by_x.collect();
         let mut clip: Vec<IntShape> = punch
             .iter()
             .filter_map(|&[x, y]| {
