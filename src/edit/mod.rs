@@ -4,6 +4,7 @@
 //! requests into [`WriteRequest`]s and renders [`Committed`] answers and [`EditError`]s.
 
 pub mod journal;
+mod snapshot;
 pub mod tokens;
 mod writer;
 
@@ -17,6 +18,7 @@ use crate::model::{Feature, LayerId};
 use crate::store::{Dataset, Violation};
 
 pub use journal::Journal;
+pub use snapshot::next_snapshot;
 pub use tokens::{Principal, Role, Tokens};
 pub use writer::{Committed, Editor, WriteOp, WriteRequest};
 

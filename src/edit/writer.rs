@@ -441,7 +441,8 @@ impl Writer {
             return;
         }
         let build_started = Instant::now();
-        let service = match build(&next) {
+        // Only what the edited layers feed is rebuilt; the rest is shared with `snap`.
+        let service = match super::next_snapshot(&snap, &self.base, &next, &changed) {
             Ok(s) => s,
             Err(e) => {
                 for (_, reply) in accepted {

@@ -13,7 +13,7 @@ mod rollup;
 mod table;
 mod tiling;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use geo::{Area, BoundingRect, Coord, CoordsIter, Geometry, Polygon, Rect};
@@ -193,9 +193,9 @@ pub fn validate(ds: &Dataset) -> Report {
         || {
             let t = std::time::Instant::now();
             let mut out = Vec::new();
-            geometry::check(&ctx, &mut out);
-            refs::check_properties(&ctx, &mut out);
-            refs::check_ids(&ctx, &mut out);
+            geometry::check(&ctx, &|_, _| true, &mut out);
+            refs::check_properties(&ctx, &|_, _| true, &mut out);
+            refs::check_ids(&ctx, &|_, _| true, &mut out);
             refs::check_counts(&ctx, &mut out);
             refs::check_categories(&ctx, &mut out);
             tiling::check_tiling(&ctx, &mut out);
@@ -286,26 +286,79 @@ pub fn validate_change(ds: &Dataset, base: &Dataset, changed: &[LayerId]) -> Vec
         return validate(ds).violations;
     }
     let reads = |layers: &[LayerId]| changed.iter().any(|c| layers.contains(c));
+    // Each stage's time goes to the debug log (the writer's swap budget, issue 12).
+    let mut clock = std::time::Instant::now();
+    let mut lap = |stage: &str| {
+        tracing::debug!(
+            stage,
+            ms = clock.elapsed().as_secs_f64() * 1e3,
+            "validate_change stage"
+        );
+        clock = std::time::Instant::now();
+    };
     let ctx = Ctx::new(ds);
+    lap("project");
+    // The features of the changed layers that differ from the base (new or edited): every
+    // other feature passed the per-feature rules on the base and is the same now.
+    let edited: HashMap<LayerId, HashSet<&str>> = changed
+        .iter()
+        .filter_map(|&layer| {
+            let before: HashMap<&str, &Feature> = base
+                .layer(layer)
+                .unwrap_or_default()
+                .iter()
+                .map(|f| (f.id.as_str(), f))
+                .collect();
+            let ids = ds
+                .layer(layer)?
+                .iter()
+                .filter(|f| before.get(f.id.as_str()) != Some(f))
+                .map(|f| f.id.as_str())
+                .collect();
+            Some((layer, ids))
+        })
+        .collect();
+    let is_edited = |layer: LayerId, f: &Feature| {
+        edited
+            .get(&layer)
+            .is_some_and(|ids| ids.contains(f.id.as_str()))
+    };
     let mut out = Vec::new();
-    geometry::check(&ctx, &mut out);
-    refs::check_properties(&ctx, &mut out);
-    refs::check_ids(&ctx, &mut out);
+    geometry::check(&ctx, &is_edited, &mut out);
+    lap("geometry");
+    refs::check_properties(&ctx, &is_edited, &mut out);
+    // A reference of an unchanged feature can break only when a layer it may name changed
+    // (a grid deleted); otherwise only the edited features' references need a look.
+    if reads(&refs::REFERABLE) {
+        refs::check_ids(&ctx, &|_, _| true, &mut out);
+    } else {
+        refs::check_ids(&ctx, &is_edited, &mut out);
+    }
     refs::check_counts(&ctx, &mut out);
     refs::check_categories(&ctx, &mut out);
+    lap("properties, ids, counts, categories");
     if reads(TILING_READS) {
         tiling::check_tiling(&ctx, &mut out);
+        lap("tiling");
     }
     if reads(CONTAINMENT_READS) {
         tiling::check_containment(&ctx, &mut out);
+        lap("containment");
     }
     if reads(ROLLUP_READS) {
         rollup::check(&ctx, &mut out);
+        lap("rollup");
     }
     if reads(NETWORK_READS) {
         let mut findings = Vec::new();
-        network::check(
+        // Water unchanged: only the edited walkways can newly cross water or another
+        // walkway (connectivity and elevation stay whole-network checks).
+        let only = (!changed.contains(&LayerId::Water))
+            .then(|| edited.get(&LayerId::Walkways))
+            .flatten();
+        network::check_only(
             &ctx,
+            only,
             &mut network::Sink {
                 violations: &mut out,
                 findings: &mut findings,
@@ -315,6 +368,7 @@ pub fn validate_change(ds: &Dataset, base: &Dataset, changed: &[LayerId]) -> Vec
                     .is_some_and(super::Manifest::is_openstreetmap),
             },
         );
+        lap("network");
     }
     if reads(NAMED_PLACES_READS)
         && ds
@@ -329,6 +383,9 @@ pub fn validate_change(ds: &Dataset, base: &Dataset, changed: &[LayerId]) -> Vec
     }
     out
 }
+
+/// Which features a per-feature rule looks at (all, or those an edit changed).
+pub(crate) type Only<'f> = dyn Fn(LayerId, &Feature) -> bool + 'f;
 
 /// An areal feature projected to local metres.
 pub(crate) struct AreaM<'a> {
