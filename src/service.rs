@@ -86,7 +86,11 @@ impl Service {
             );
             clock = std::time::Instant::now();
         };
-        let indexes = Indexes::build(&dataset).map_err(|source| ServiceError::Index {
+        let indexes = Indexes::build_reusing(
+            &dataset,
+            prev.map(|(service, _, changed)| (&service.indexes, changed)),
+        )
+        .map_err(|source| ServiceError::Index {
             dir: dataset.dir.clone(),
             source,
         })?;
@@ -123,7 +127,10 @@ impl Service {
             }
             planner
         });
-        let tiles = Tiler::build(&dataset);
+        let tiles = Tiler::build_reusing(
+            &dataset,
+            prev.map(|(service, _, changed)| (&service.tiles, changed)),
+        );
         lap("tiler");
         Ok(Service {
             dataset,

@@ -3,7 +3,8 @@
 //! same data. After every accepted edit of a random sequence (fixed seeds) — facilities moved,
 //! created, deleted, recategorised; buildings moved; walkways renamed, annotated, nudged,
 //! deleted; compounds annotated — the two must give the same walking nearest facilities
-//! (every category and profile, from points all over the fixture) and the same coverage.
+//! (every category and profile, from points all over the fixture), the same coverage, the
+//! same places located and the same vector tiles (the base map and a coverage source).
 //! Coverage is asked before each edit too, so that cached walking times are carried over and
 //! the carried ones are checked against fresh ones.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
@@ -17,6 +18,7 @@ use servicemap::edit::apply;
 use servicemap::model::{Feature, LayerId};
 use servicemap::service::Service;
 use servicemap::store::{self, Dataset};
+use servicemap::tiles::{CoverageKey, Source, TileId};
 use servicemap::walk::{DEFAULT_MAX_SNAP_M, NearestQuery, Origin, Profile, Searcher, nearest};
 
 mod common;
@@ -169,6 +171,37 @@ fn answers(svc: &Service, at: &[(f64, f64)]) -> Vec<String> {
         for p in PROFILES {
             let report = planner.coverage(c, 10.0, p, Level::Grid, None);
             out.push(format!("coverage {c} {p:?}: {report:?}"));
+        }
+    }
+    // The indexes and tiles, shared per layer between snapshots.
+    for layer in LayerId::ALL {
+        let index = svc.indexes.layer(layer).map(|l| (l.extent, &l.properties));
+        let tiles = svc
+            .tiles
+            .layer(layer)
+            .map(|l| (&l.ids, l.bounds, &l.fields));
+        out.push(format!("{layer}: {index:?} {tiles:?}"));
+    }
+    out.push(format!("categories {:?}", svc.category_ids()));
+    for &(lon, lat) in at {
+        out.push(format!("{lon},{lat}: {:?}", svc.indexes.locate(lon, lat)));
+        let z = 16u8;
+        let n = f64::from(1u32 << z);
+        let x = ((lon + 180.0) / 360.0 * n) as u32;
+        let y = ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n) as u32;
+        let tile = TileId { z, x, y };
+        let coverage = Source::Coverage(CoverageKey {
+            category: world.category_ids[0].clone(),
+            minutes: 10.0,
+            profile: Profile::Elder,
+            level: Level::Microgrid,
+        });
+        for source in [Source::Composite, coverage] {
+            let bytes = svc
+                .tiles
+                .tile(&source, tile, Some(planner))
+                .map(|t| t.mvt.clone());
+            out.push(format!("tile {source:?} {tile:?}: {bytes:?}"));
         }
     }
     out
