@@ -47,7 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         assert!(violations.is_empty(), "{violations:?}");
         let validate_ms = t_validate.elapsed().as_secs_f64() * 1e3;
         let t_build = Instant::now();
-        let service = edit::next_snapshot(&prev, &base, &next, &[layer])?;
+        let service = edit::next_snapshot(&prev, &next, &[layer])?;
         let build_ms = t_build.elapsed().as_secs_f64() * 1e3;
         let total = t.elapsed().as_secs_f64() * 1e3;
         println!(

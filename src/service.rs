@@ -60,22 +60,21 @@ impl Service {
         Self::build(dataset, None)
     }
 
-    /// The service of `dataset`, which is `prev_data` (the stored data `prev` was built
-    /// from) with the `changed` layers edited: what `prev` has that those layers do not feed
+    /// The service of `dataset`, the data `prev` serves with the `changed` layers edited
+    /// (features created, replaced or deleted): what `prev` has that those layers do not feed
     /// is shared, not rebuilt (the writer's next snapshot, issue 12). Answers exactly as
     /// [`Service::from_dataset`] of the same data (tests/edits_swap.rs).
     pub fn next_after_edit(
         prev: &Service,
-        prev_data: &Dataset,
         dataset: Dataset,
         changed: &[LayerId],
     ) -> Result<Service, ServiceError> {
-        Self::build(dataset, Some((prev, prev_data, changed)))
+        Self::build(dataset, Some((prev, changed)))
     }
 
     fn build(
         mut dataset: Dataset,
-        prev: Option<(&Service, &Dataset, &[LayerId])>,
+        prev: Option<(&Service, &[LayerId])>,
     ) -> Result<Service, ServiceError> {
         let mut clock = std::time::Instant::now();
         let mut lap = |stage: &str| {
@@ -88,7 +87,7 @@ impl Service {
         };
         let indexes = Indexes::build_reusing(
             &dataset,
-            prev.map(|(service, _, changed)| (&service.indexes, changed)),
+            prev.map(|(service, changed)| (&service.indexes, changed)),
         )
         .map_err(|source| ServiceError::Index {
             dir: dataset.dir.clone(),
@@ -107,8 +106,13 @@ impl Service {
         lap("indexes");
         let taxonomy = dataset.taxonomy.clone();
         let walk = if dataset.layer(LayerId::Walkways).is_some() {
-            let reuse = prev.and_then(|(service, data, changed)| {
-                service.walk.as_deref().map(|world| (data, world, changed))
+            // The served walkways are the stored ones (only facilities get derived
+            // properties), so the previous snapshot's data tells what they were.
+            let reuse = prev.and_then(|(service, changed)| {
+                service
+                    .walk
+                    .as_deref()
+                    .map(|world| (&service.dataset, world, changed))
             });
             let world = WalkWorld::build_reusing(&dataset, &indexes, DEFAULT_MAX_SNAP_M, reuse)
                 .map_err(|source| ServiceError::Walk {
@@ -122,14 +126,14 @@ impl Service {
         lap("walk world");
         let planner = walk.as_ref().map(|w| {
             let planner = Planner::new(Arc::clone(w));
-            if let Some(before) = prev.and_then(|(service, _, _)| service.planner.as_ref()) {
+            if let Some(before) = prev.and_then(|(service, _)| service.planner.as_ref()) {
                 planner.keep_unchanged(before);
             }
             planner
         });
         let tiles = Tiler::build_reusing(
             &dataset,
-            prev.map(|(service, _, changed)| (&service.tiles, changed)),
+            prev.map(|(service, changed)| (&service.tiles, changed)),
         );
         lap("tiler");
         Ok(Service {

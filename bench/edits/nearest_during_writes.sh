@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=${1:-geodata}; wconns=${2:-256}
-bin=target/release/servicemap
+bin=${SERVICEMAP_BIN:-target/release/servicemap}
 work=$(mktemp -d); trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$work"' EXIT
 cp -r "$src" "$work/data"
 "$bin" token bench editor > "$work/tok"; sed -n 2p "$work/tok" > "$work/tokens"

@@ -6,14 +6,12 @@ use crate::store::Dataset;
 
 use super::EditError;
 
-/// The [`Service`] serving `next`, which is `base` (the stored data `prev` serves) with
-/// the `changed` layers edited; see [`Service::next_after_edit`].
+/// The [`Service`] serving `next`, the data `prev` serves with the `changed` layers edited;
+/// see [`Service::next_after_edit`].
 pub fn next_snapshot(
     prev: &Service,
-    base: &Dataset,
     next: &Dataset,
     changed: &[LayerId],
 ) -> Result<Service, EditError> {
-    Service::next_after_edit(prev, base, next.clone(), changed)
-        .map_err(|e| EditError::Io(e.to_string()))
+    Service::next_after_edit(prev, next.clone(), changed).map_err(|e| EditError::Io(e.to_string()))
 }

@@ -204,7 +204,7 @@ pub fn validate(ds: &Dataset) -> Report {
         || {
             let t = std::time::Instant::now();
             let mut out = Vec::new();
-            tiling::check_containment(&ctx, &mut out);
+            tiling::check_containment(&ctx, &|_, _| true, &mut out);
             rollup::check(&ctx, &mut out);
             let mut findings = Vec::new();
             let net = network::check(
@@ -282,7 +282,38 @@ const NAMED_PLACES_READS: &[LayerId] = &AREAL;
 /// `base` must pass every rule (the writer's invariant); otherwise use [`validate`].
 #[must_use]
 pub fn validate_change(ds: &Dataset, base: &Dataset, changed: &[LayerId]) -> Vec<Violation> {
-    if ds.projection() != base.projection() {
+    // The features of the changed layers that differ from the base (new or edited).
+    let mut edited: Vec<(LayerId, &str)> = Vec::new();
+    for &layer in changed {
+        let before: HashMap<&str, &Feature> = base
+            .layer(layer)
+            .unwrap_or_default()
+            .iter()
+            .map(|f| (f.id.as_str(), f))
+            .collect();
+        edited.extend(
+            ds.layer(layer)
+                .unwrap_or_default()
+                .iter()
+                .filter(|f| before.get(f.id.as_str()) != Some(f))
+                .map(|f| (layer, f.id.as_str())),
+        );
+    }
+    validate_edit(ds, &base.projection(), changed, &edited)
+}
+
+/// [`validate_change`] when the caller knows what it changed (the writer, which edits its
+/// base in place): `base_projection` is the valid base's [`Dataset::projection`], `changed`
+/// the layers edited (created, replaced or deleted features), `edited` the (layer, id) of
+/// every created or replaced feature now in `ds` (a superset does no harm).
+#[must_use]
+pub fn validate_edit(
+    ds: &Dataset,
+    base_projection: &LocalProj,
+    changed: &[LayerId],
+    edited: &[(LayerId, &str)],
+) -> Vec<Violation> {
+    if ds.projection() != *base_projection {
         return validate(ds).violations;
     }
     let reads = |layers: &[LayerId]| changed.iter().any(|c| layers.contains(c));
@@ -298,26 +329,12 @@ pub fn validate_change(ds: &Dataset, base: &Dataset, changed: &[LayerId]) -> Vec
     };
     let ctx = Ctx::new(ds);
     lap("project");
-    // The features of the changed layers that differ from the base (new or edited): every
-    // other feature passed the per-feature rules on the base and is the same now.
-    let edited: HashMap<LayerId, HashSet<&str>> = changed
-        .iter()
-        .filter_map(|&layer| {
-            let before: HashMap<&str, &Feature> = base
-                .layer(layer)
-                .unwrap_or_default()
-                .iter()
-                .map(|f| (f.id.as_str(), f))
-                .collect();
-            let ids = ds
-                .layer(layer)?
-                .iter()
-                .filter(|f| before.get(f.id.as_str()) != Some(f))
-                .map(|f| f.id.as_str())
-                .collect();
-            Some((layer, ids))
-        })
-        .collect();
+    // Every feature not edited passed the per-feature rules on the base and is the same now.
+    let mut by_layer: HashMap<LayerId, HashSet<&str>> = HashMap::new();
+    for &(layer, id) in edited {
+        by_layer.entry(layer).or_default().insert(id);
+    }
+    let edited = by_layer;
     let is_edited = |layer: LayerId, f: &Feature| {
         edited
             .get(&layer)
@@ -342,7 +359,13 @@ pub fn validate_change(ds: &Dataset, base: &Dataset, changed: &[LayerId]) -> Vec
         lap("tiling");
     }
     if reads(CONTAINMENT_READS) {
-        tiling::check_containment(&ctx, &mut out);
+        // Each feature against the areas it names: with those areas unchanged, only the
+        // edited features can newly lie outside.
+        if reads(&[LayerId::Communities, LayerId::Grids, LayerId::Microgrids]) {
+            tiling::check_containment(&ctx, &|_, _| true, &mut out);
+        } else {
+            tiling::check_containment(&ctx, &is_edited, &mut out);
+        }
         lap("containment");
     }
     if reads(ROLLUP_READS) {
