@@ -6,7 +6,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
@@ -27,6 +27,8 @@ use super::{
 
 /// At most this many writes share one fsync and one snapshot build.
 const BATCH_MAX: usize = 512;
+/// How often the writer, idle, looks whether readers let go of retired snapshots.
+const RETIRED_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 /// Compact the journal into the layer files once it holds this much.
 const COMPACT_BYTES: u64 = 8 << 20;
 
@@ -122,6 +124,7 @@ impl Editor {
             history: Arc::clone(&history),
             next_seq,
             deferred: VecDeque::new(),
+            retired: Vec::new(),
         };
         std::thread::Builder::new()
             .name("servicemap-writer".into())
@@ -195,6 +198,10 @@ struct Writer {
     /// Jobs held back to the next batch (a second write to a feature already in the batch is
     /// checked against the snapshot that holds the first).
     deferred: VecDeque<Job>,
+    /// Snapshots swapped out that readers still hold. The writer drops each once it holds
+    /// the last reference: freeing a whole snapshot (every feature of the data) on a reader
+    /// thread, the last to let go, took milliseconds from `/nearest` during a write burst.
+    retired: Vec<Arc<Service>>,
 }
 
 type Reply = oneshot::Sender<Result<Committed, EditError>>;
@@ -217,11 +224,18 @@ fn point_of(f: &Feature) -> Option<(f64, f64)> {
 impl Writer {
     fn run(mut self, rx: &Receiver<Job>) {
         loop {
+            self.retired.retain(|s| Arc::strong_count(s) > 1);
             let first = match self.deferred.pop_front() {
                 Some(j) => j,
-                None => match rx.recv() {
+                None if self.retired.is_empty() => match rx.recv() {
                     Ok(j) => j,
                     Err(_) => return,
+                },
+                // Look again soon whether the readers have let go of the retired snapshots.
+                None => match rx.recv_timeout(RETIRED_POLL) {
+                    Ok(j) => j,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return,
                 },
             };
             let mut batch: Vec<(WriteRequest, Reply)> = Vec::new();
@@ -517,7 +531,7 @@ impl Writer {
         let append_ms = append_started.elapsed().as_secs_f64() * 1e3;
         self.next_seq += changes.len() as u64;
         let service = Arc::new(service);
-        self.live.store(Arc::clone(&service));
+        self.retired.push(self.live.swap(Arc::clone(&service)));
         self.base_proj = self.base.projection();
         self.history
             .write()
