@@ -56,8 +56,40 @@ impl Service {
     }
 
     /// Index an already read (and validated) dataset.
-    pub fn from_dataset(mut dataset: Dataset) -> Result<Service, ServiceError> {
-        let indexes = Indexes::build(&dataset).map_err(|source| ServiceError::Index {
+    pub fn from_dataset(dataset: Dataset) -> Result<Service, ServiceError> {
+        Self::build(dataset, None)
+    }
+
+    /// The service of `dataset`, the data `prev` serves with the `changed` layers edited
+    /// (features created, replaced or deleted): what `prev` has that those layers do not feed
+    /// is shared, not rebuilt (the writer's next snapshot, issue 12). Answers exactly as
+    /// [`Service::from_dataset`] of the same data (tests/edits_swap.rs).
+    pub fn next_after_edit(
+        prev: &Service,
+        dataset: Dataset,
+        changed: &[LayerId],
+    ) -> Result<Service, ServiceError> {
+        Self::build(dataset, Some((prev, changed)))
+    }
+
+    fn build(
+        mut dataset: Dataset,
+        prev: Option<(&Service, &[LayerId])>,
+    ) -> Result<Service, ServiceError> {
+        let mut clock = std::time::Instant::now();
+        let mut lap = |stage: &str| {
+            tracing::debug!(
+                stage,
+                ms = clock.elapsed().as_secs_f64() * 1e3,
+                "service stage"
+            );
+            clock = std::time::Instant::now();
+        };
+        let indexes = Indexes::build_reusing(
+            &dataset,
+            prev.map(|(service, changed)| (&service.indexes, changed)),
+        )
+        .map_err(|source| ServiceError::Index {
             dir: dataset.dir.clone(),
             source,
         })?;
@@ -71,21 +103,39 @@ impl Service {
                 }
             }
         }
+        lap("indexes");
         let taxonomy = dataset.taxonomy.clone();
         let walk = if dataset.layer(LayerId::Walkways).is_some() {
-            let world =
-                WalkWorld::build(&dataset, &indexes, DEFAULT_MAX_SNAP_M).map_err(|source| {
-                    ServiceError::Walk {
-                        dir: dataset.dir.clone(),
-                        source,
-                    }
+            // The served walkways are the stored ones (only facilities get derived
+            // properties), so the previous snapshot's data tells what they were.
+            let reuse = prev.and_then(|(service, changed)| {
+                service
+                    .walk
+                    .as_deref()
+                    .map(|world| (&service.dataset, world, changed))
+            });
+            let world = WalkWorld::build_reusing(&dataset, &indexes, DEFAULT_MAX_SNAP_M, reuse)
+                .map_err(|source| ServiceError::Walk {
+                    dir: dataset.dir.clone(),
+                    source,
                 })?;
             Some(Arc::new(world))
         } else {
             None
         };
-        let planner = walk.as_ref().map(|w| Planner::new(Arc::clone(w)));
-        let tiles = Tiler::build(&dataset);
+        lap("walk world");
+        let planner = walk.as_ref().map(|w| {
+            let planner = Planner::new(Arc::clone(w));
+            if let Some(before) = prev.and_then(|(service, _)| service.planner.as_ref()) {
+                planner.keep_unchanged(before);
+            }
+            planner
+        });
+        let tiles = Tiler::build_reusing(
+            &dataset,
+            prev.map(|(service, changed)| (&service.tiles, changed)),
+        );
+        lap("tiler");
         Ok(Service {
             dataset,
             indexes,

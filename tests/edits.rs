@@ -331,6 +331,21 @@ async fn tokens_and_roles() {
         ))
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
+    // A building in its grid may be drawn as a footprint, and a footprint building then stays
+    // the grid worker's to keep (its grid is where its interior point lies).
+    let (x, y, d) = (106.526, 29.4626, 0.0001);
+    let footprint = json!({"type": "Polygon", "coordinates": [[
+        [x - d, y - d], [x + d, y - d], [x + d, y + d], [x - d, y + d], [x - d, y - d]
+    ]]});
+    for body in [
+        json!({"geometry": footprint}),
+        json!({"properties": {"floors": 9}}),
+    ] {
+        let r = c
+            .send(patch("/collections/buildings/items/b002", &body, grid))
+            .await;
+        assert_eq!(r.status, 200, "{body}: {}", r.text());
+    }
     // …but not move it into another grid,
     let p = c
         .send(patch(

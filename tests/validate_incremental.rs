@@ -130,3 +130,29 @@ fn incremental_validation_refuses_exactly_what_the_full_one_refuses() {
     );
     assert!(rules_seen.len() >= 4, "rules seen: {rules_seen:?}");
 }
+
+/// Walkway edits alone, the writer's commonest heavy case: `validate_change` checks the
+/// noding and water of the edited walkways only (against the rest), and must still name the
+/// same crossings, at the same positions, as the whole-network check.
+#[test]
+fn walkway_edits_are_checked_locally_with_the_same_verdict() {
+    let base = store::read_dir(&common::mini_dir()).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(1212);
+    let mut rules_seen = std::collections::BTreeMap::new();
+    for n in 0..300 {
+        let mut next = base.clone();
+        for _ in 0..=usize::from(n % 5 == 0) {
+            let (id, after) = random_edit(&next, LayerId::Walkways, &mut rng, n);
+            apply(&mut next, LayerId::Walkways, &id, after);
+        }
+        let full = store::validate(&next).violations;
+        let incremental = store::validate_change(&next, &base, &[LayerId::Walkways]);
+        assert_eq!(incremental, full, "walkway edit {n}");
+        for v in &full {
+            *rules_seen.entry(v.rule).or_insert(0) += 1;
+        }
+    }
+    for rule in ["noding", "water", "connectivity", "properties"] {
+        assert!(rules_seen.contains_key(rule), "rules seen: {rules_seen:?}");
+    }
+}

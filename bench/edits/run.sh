@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=${1:-geodata}; conns=${2:-64}; secs=${3:-10}
-bin=target/release/servicemap
+bin=${SERVICEMAP_BIN:-target/release/servicemap}
 work=$(mktemp -d); trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$work"' EXIT
 cp -r "$src" "$work/data"
 "$bin" token bench editor > "$work/tok"

@@ -160,6 +160,31 @@ impl Planner {
         }
     }
 
+    /// Take over the cached walking times of `before` (the planner of the previous
+    /// snapshot) that this world gives alike: same graph and building snaps (shared, not
+    /// rebuilt) and the same snapped facilities of the category. A facility edit then
+    /// recomputes only its categories' times.
+    pub fn keep_unchanged(&self, before: &Planner) {
+        let (old, new) = (&before.world, &self.world);
+        if !Arc::ptr_eq(&old.graph, &new.graph)
+            || !Arc::ptr_eq(&old.building_snaps, &new.building_snaps)
+        {
+            return;
+        }
+        let Ok(cached) = before.cache.lock().map(|c| c.clone()) else {
+            return;
+        };
+        let kept: TimesCache = cached
+            .into_iter()
+            .filter(|((category, p), _)| {
+                old.category_snaps(category, *p) == new.category_snaps(category, *p)
+            })
+            .collect();
+        if let Ok(mut c) = self.cache.lock() {
+            c.extend(kept);
+        }
+    }
+
     fn category(&self, id: &str) -> Result<Option<&Category>, PlanError> {
         let known_in_taxonomy = self.world.taxonomy.as_ref().and_then(|t| t.get(id));
         if known_in_taxonomy.is_none() && self.world.category_tag(id).is_none() {

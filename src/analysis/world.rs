@@ -10,7 +10,9 @@ use geo::Polygon;
 use crate::index::{IndexError, Indexes};
 use crate::model::{Building, Facilities, FeatureError, LayerId, Taxonomy, Walkway};
 use crate::store::Dataset;
-use crate::walk::{DEFAULT_MAX_SNAP_M, Population, Profile, Snap, SnappedPoints, WalkGraph};
+use crate::walk::{
+    DEFAULT_MAX_SNAP_M, GraphOptions, Population, Profile, Snap, SnappedPoints, WalkGraph,
+};
 
 use super::coverage::Level;
 
@@ -35,14 +37,15 @@ pub enum WorldError {
 /// Graph + snapped facilities and buildings.
 #[derive(Debug)]
 pub struct WalkWorld {
-    pub graph: WalkGraph,
+    /// Shared with the next snapshot's world when an edit leaves the walkways as walked.
+    pub graph: Arc<WalkGraph>,
     /// The facilities layer (shared with the indexes); row i is snapped point i.
     pub facilities: Arc<Facilities>,
     /// Facilities snapped; tag = index of the category in `category_ids`.
-    pub facility_snaps: SnappedPoints,
+    pub facility_snaps: Arc<SnappedPoints>,
     pub category_ids: Vec<String>,
     pub buildings: Vec<Building>,
-    pub building_snaps: SnappedPoints,
+    pub building_snaps: Arc<SnappedPoints>,
     pub population: Vec<Population>,
     pub taxonomy: Option<Taxonomy>,
     /// The units of the micro-grid, grid and community layers (those present), in layer
@@ -59,41 +62,125 @@ impl WalkWorld {
         indexes: &Indexes,
         max_snap_m: f64,
     ) -> Result<WalkWorld, WorldError> {
-        let walkways: Vec<Walkway> = ds
-            .layer(LayerId::Walkways)
-            .ok_or(WorldError::NoWalkways)?
-            .iter()
-            .map(Walkway::from_feature)
-            .collect::<Result<_, _>>()?;
-        let water: Vec<Polygon<f64>> = ds
-            .layer(LayerId::Water)
-            .unwrap_or_default()
-            .iter()
-            .flat_map(|f| match &f.geometry {
-                geo::Geometry::Polygon(p) => vec![p.clone()],
-                geo::Geometry::MultiPolygon(mp) => mp.0.clone(),
-                _ => Vec::new(),
-            })
-            .collect();
-        let proj = ds.projection();
-        let graph = WalkGraph::build(&walkways, &water, &proj);
+        Self::build_reusing(ds, indexes, max_snap_m, None)
+    }
+
+    /// [`WalkWorld::build`] for the next snapshot after an edit (issue 12: the swap after an
+    /// edit must be cheap): the parts of `prev` = (data before the edit, its world, the layers
+    /// that differ in `ds`) that the edit did not change are shared, not rebuilt. The graph is kept when
+    /// the walkways walk the same (same order, positions, elevations and kinds: a name or a
+    /// note does not matter) and the water is the same; the snapped facilities and buildings
+    /// when also their layer is the same. The result equals a fresh build (tests/edits_swap.rs).
+    pub fn build_reusing(
+        ds: &Dataset,
+        indexes: &Indexes,
+        max_snap_m: f64,
+        prev: Option<(&Dataset, &WalkWorld, &[LayerId])>,
+    ) -> Result<WalkWorld, WorldError> {
+        let mut clock = std::time::Instant::now();
+        let mut lap = |stage: &str| {
+            tracing::debug!(
+                stage,
+                ms = clock.elapsed().as_secs_f64() * 1e3,
+                "walk world stage"
+            );
+            clock = std::time::Instant::now();
+        };
+        let features = ds.layer(LayerId::Walkways).ok_or(WorldError::NoWalkways)?;
+        let same_layer =
+            |layer: LayerId| prev.is_some_and(|(_, _, changed)| !changed.contains(&layer));
+        let same_water = same_layer(LayerId::Water);
+        let walks_same = |before: &Dataset| -> Result<bool, WorldError> {
+            if same_layer(LayerId::Walkways) {
+                return Ok(true);
+            }
+            let old = before.layer(LayerId::Walkways).unwrap_or_default();
+            if old.len() != features.len() {
+                return Ok(false);
+            }
+            for (a, b) in old.iter().zip(features) {
+                if a == b {
+                    continue;
+                }
+                let (a, b) = (Walkway::from_feature(a)?, Walkway::from_feature(b)?);
+                if (a.kind, &a.lonlat, &a.elevation_m) != (b.kind, &b.lonlat, &b.elevation_m) {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        };
+        let kept_graph = match prev {
+            Some((before, world, _))
+                if same_water && ds.projection() == *world.graph.proj() && walks_same(before)? =>
+            {
+                Some(Arc::clone(&world.graph))
+            }
+            _ => None,
+        };
+        let graph = if let Some(g) = kept_graph.clone() {
+            g
+        } else {
+            let walkways: Vec<Walkway> = features
+                .iter()
+                .map(Walkway::from_feature)
+                .collect::<Result<_, _>>()?;
+            lap("parse walkways");
+            let water: Vec<Polygon<f64>> = ds
+                .layer(LayerId::Water)
+                .unwrap_or_default()
+                .iter()
+                .flat_map(|f| match &f.geometry {
+                    geo::Geometry::Polygon(p) => vec![p.clone()],
+                    geo::Geometry::MultiPolygon(mp) => mp.0.clone(),
+                    _ => Vec::new(),
+                })
+                .collect();
+            let proj = ds.projection();
+            let same_water_graph = prev
+                .filter(|_| same_water)
+                .map(|(_, w, _)| w.graph.as_ref());
+            Arc::new(WalkGraph::build_reusing(
+                &walkways,
+                &water,
+                &proj,
+                GraphOptions::default(),
+                same_water_graph,
+            ))
+        };
+        lap("graph");
+        // Snaps are kept only with the very graph they index edges of.
+        let keep_snaps = |layer: LayerId| match (prev, &kept_graph) {
+            (Some((_, world, _)), Some(_)) if same_layer(layer) => Some(world),
+            _ => None,
+        };
         let facilities = Arc::clone(indexes.facilities());
         let category_ids: Vec<String> = facilities.category_names().to_vec();
-        let tags: Vec<u32> = facilities
-            .iter()
-            .map(|f| facilities.category_index(f.facility))
-            .collect();
-        let f_lonlat: Vec<(f64, f64)> = facilities
-            .iter()
-            .map(|f| (f.position.x(), f.position.y()))
-            .collect();
-        let facility_snaps = SnappedPoints::build(&graph, &f_lonlat, &tags, max_snap_m);
+        let facility_snaps = match keep_snaps(LayerId::Facilities) {
+            Some(world) if world.category_ids == category_ids => Arc::clone(&world.facility_snaps),
+            _ => {
+                let tags: Vec<u32> = facilities
+                    .iter()
+                    .map(|f| facilities.category_index(f.facility))
+                    .collect();
+                let f_lonlat: Vec<(f64, f64)> = facilities
+                    .iter()
+                    .map(|f| (f.position.x(), f.position.y()))
+                    .collect();
+                Arc::new(SnappedPoints::build(&graph, &f_lonlat, &tags, max_snap_m))
+            }
+        };
+        lap("snap facilities");
         let buildings: Vec<Building> = indexes.buildings().to_vec();
-        let b_lonlat: Vec<(f64, f64)> = buildings
-            .iter()
-            .map(|b| (b.position.x(), b.position.y()))
-            .collect();
-        let building_snaps = SnappedPoints::build(&graph, &b_lonlat, &[], max_snap_m);
+        let building_snaps = if let Some(world) = keep_snaps(LayerId::Buildings) {
+            Arc::clone(&world.building_snaps)
+        } else {
+            let b_lonlat: Vec<(f64, f64)> = buildings
+                .iter()
+                .map(|b| (b.position.x(), b.position.y()))
+                .collect();
+            Arc::new(SnappedPoints::build(&graph, &b_lonlat, &[], max_snap_m))
+        };
+        lap("snap buildings");
         let population = buildings
             .iter()
             .map(|b| Population {

@@ -4,6 +4,7 @@
 //! requests into [`WriteRequest`]s and renders [`Committed`] answers and [`EditError`]s.
 
 pub mod journal;
+mod snapshot;
 pub mod tokens;
 mod writer;
 
@@ -17,6 +18,7 @@ use crate::model::{Feature, LayerId};
 use crate::store::{Dataset, Violation};
 
 pub use journal::Journal;
+pub use snapshot::next_snapshot;
 pub use tokens::{Principal, Role, Tokens};
 pub use writer::{Committed, Editor, WriteOp, WriteRequest};
 
@@ -169,6 +171,73 @@ pub fn apply(ds: &mut Dataset, layer: LayerId, id: &str, after: Option<Feature>)
     }
 }
 
+/// How to take back one [`apply_undoable`].
+#[derive(Debug)]
+pub(crate) enum Undo {
+    Replaced(LayerId, usize, Feature),
+    /// Pushed at the end; `true` when the layer had to be made (absent before).
+    Created(LayerId, bool),
+    Deleted(LayerId, usize, Feature),
+    Nothing,
+}
+
+/// [`apply`], returning how to take it back: the writer edits its base in place and takes
+/// back what fails a rule or cannot be made durable, instead of cloning the whole data.
+pub(crate) fn apply_undoable(
+    ds: &mut Dataset,
+    layer: LayerId,
+    id: &str,
+    after: Option<Feature>,
+) -> Undo {
+    let made = !ds.layers.contains_key(&layer);
+    let features = ds.layers.entry(layer).or_default();
+    let undo = match (features.iter().position(|f| f.id == id), after) {
+        (Some(i), Some(f)) => Undo::Replaced(layer, i, std::mem::replace(&mut features[i], f)),
+        (None, Some(f)) => {
+            features.push(f);
+            Undo::Created(layer, made)
+        }
+        (Some(i), None) => Undo::Deleted(layer, i, features.remove(i)),
+        (None, None) => Undo::Nothing,
+    };
+    recount(ds, layer);
+    undo
+}
+
+/// Take back `undo`, the last [`apply_undoable`] not yet taken back.
+pub(crate) fn undo(ds: &mut Dataset, undo: Undo) {
+    let layer = match undo {
+        Undo::Replaced(layer, i, f) => {
+            ds.layers.entry(layer).or_default()[i] = f;
+            layer
+        }
+        Undo::Created(layer, made) => {
+            if made {
+                ds.layers.remove(&layer);
+            } else {
+                ds.layers.entry(layer).or_default().pop();
+            }
+            layer
+        }
+        Undo::Deleted(layer, i, f) => {
+            ds.layers.entry(layer).or_default().insert(i, f);
+            layer
+        }
+        Undo::Nothing => return,
+    };
+    recount(ds, layer);
+}
+
+/// The manifest's promised count of `layer` follows its features (see [`apply`]).
+fn recount(ds: &mut Dataset, layer: LayerId) {
+    let n = ds.layer(layer).map_or(0, <[Feature]>::len);
+    if let Some(m) = &mut ds.manifest
+        && let Some(count) = m.expected_counts.get_mut(layer.as_str())
+    {
+        *count = n;
+    }
+}
+
 /// Apply a journaled change (replay).
 pub fn apply_change(ds: &mut Dataset, c: &Change) -> Result<(), EditError> {
     let layer = LayerId::parse(&c.collection)
@@ -215,6 +284,47 @@ pub fn now_unix_ms() -> u64 {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn undo_takes_back_creates_replaces_and_deletes_in_any_mix() {
+        let f = |id: &str, x: f64| Feature {
+            id: id.into(),
+            geometry: geo::Geometry::Point(geo::Point::new(x, 0.0)),
+            elevation_m: None,
+            properties: serde_json::Map::new(),
+        };
+        let mut ds = Dataset {
+            dir: "x".into(),
+            layers: [(
+                LayerId::Facilities,
+                vec![f("a", 0.0), f("b", 1.0), f("c", 2.0)],
+            )]
+            .into_iter()
+            .collect(),
+            taxonomy: None,
+            manifest: None,
+        };
+        let before = ds.clone();
+        let undos = [
+            apply_undoable(&mut ds, LayerId::Facilities, "b", None),
+            apply_undoable(&mut ds, LayerId::Facilities, "d", Some(f("d", 3.0))),
+            apply_undoable(&mut ds, LayerId::Facilities, "a", Some(f("a", 9.0))),
+            apply_undoable(&mut ds, LayerId::Buildings, "x", Some(f("x", 0.0))),
+            apply_undoable(&mut ds, LayerId::Facilities, "c", None),
+        ];
+        let ids: Vec<&str> = ds.layers[&LayerId::Facilities]
+            .iter()
+            .map(|f| f.id.as_str())
+            .collect();
+        assert_eq!(ids, ["a", "d"]);
+        for u in undos.into_iter().rev() {
+            undo(&mut ds, u);
+        }
+        assert_eq!(
+            ds.layers, before.layers,
+            "the absent layer is absent again too"
+        );
+    }
 
     #[test]
     fn merge_patch_follows_rfc_7396_examples() {

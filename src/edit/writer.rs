@@ -6,7 +6,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
@@ -16,17 +16,19 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::model::geojson::feature_json;
-use crate::model::{Bbox, Feature, LayerId};
+use crate::model::{Bbox, Feature, LayerId, LocalProj};
 use crate::service::Service;
 use crate::store::{self, Dataset};
 
 use super::{
-    Change, EDITABLE, EditError, EditStore, Op, Principal, Role, apply, apply_change, etag,
-    feature_from_value, merge_patch, now_unix_ms,
+    Change, EDITABLE, EditError, EditStore, Op, Principal, Role, Undo, apply_change,
+    apply_undoable, etag, feature_from_value, merge_patch, now_unix_ms, undo,
 };
 
 /// At most this many writes share one fsync and one snapshot build.
 const BATCH_MAX: usize = 512;
+/// How often the writer, idle, looks whether readers let go of retired snapshots.
+const RETIRED_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 /// Compact the journal into the layer files once it holds this much.
 const COMPACT_BYTES: u64 = 8 << 20;
 
@@ -116,11 +118,13 @@ impl Editor {
         let writer = Writer {
             dir: dir.to_path_buf(),
             store,
+            base_proj: ds.projection(),
             base: ds,
             live: Arc::clone(&live),
             history: Arc::clone(&history),
             next_seq,
             deferred: VecDeque::new(),
+            retired: Vec::new(),
         };
         std::thread::Builder::new()
             .name("servicemap-writer".into())
@@ -186,12 +190,18 @@ struct Writer {
     store: Box<dyn EditStore>,
     /// The dataset as stored (without the service's derived properties), base of the next.
     base: Dataset,
+    /// `base.projection()`, kept (it reads every walkway).
+    base_proj: LocalProj,
     live: Arc<ArcSwap<Service>>,
     history: Arc<RwLock<Vec<Change>>>,
     next_seq: u64,
     /// Jobs held back to the next batch (a second write to a feature already in the batch is
     /// checked against the snapshot that holds the first).
     deferred: VecDeque<Job>,
+    /// Snapshots swapped out that readers still hold. The writer drops each once it holds
+    /// the last reference: freeing a whole snapshot (every feature of the data) on a reader
+    /// thread, the last to let go, took milliseconds from `/nearest` during a write burst.
+    retired: Vec<Arc<Service>>,
 }
 
 type Reply = oneshot::Sender<Result<Committed, EditError>>;
@@ -204,21 +214,27 @@ fn key_of(req: &WriteRequest) -> Option<(String, String)> {
     Some((req.collection.clone(), id.to_string()))
 }
 
+/// Where a facility or building stands for a grid token's scope: the point, or a
+/// footprint's interior point (where walking and coverage place the building too).
 fn point_of(f: &Feature) -> Option<(f64, f64)> {
-    match &f.geometry {
-        geo::Geometry::Point(p) => Some((p.x(), p.y())),
-        _ => None,
-    }
+    crate::model::building_position(&f.geometry).map(|p| (p.x(), p.y()))
 }
 
 impl Writer {
     fn run(mut self, rx: &Receiver<Job>) {
         loop {
+            self.retired.retain(|s| Arc::strong_count(s) > 1);
             let first = match self.deferred.pop_front() {
                 Some(j) => j,
-                None => match rx.recv() {
+                None if self.retired.is_empty() => match rx.recv() {
                     Ok(j) => j,
                     Err(_) => return,
+                },
+                // Look again soon whether the readers have let go of the retired snapshots.
+                None => match rx.recv_timeout(RETIRED_POLL) {
+                    Ok(j) => j,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return,
                 },
             };
             let mut batch: Vec<(WriteRequest, Reply)> = Vec::new();
@@ -275,12 +291,20 @@ impl Writer {
         let ds = load_with_changes(&self.dir, self.store.as_ref())?;
         let service = build(&ds)?;
         self.live.store(Arc::new(service));
+        self.base_proj = ds.projection();
         self.base = ds;
         tracing::info!(
             ms = started.elapsed().as_millis() as u64,
             "data directory reloaded"
         );
         Ok(())
+    }
+
+    /// Take back writes applied to the base, last first.
+    fn take_back(&mut self, undos: Vec<Undo>) {
+        for u in undos.into_iter().rev() {
+            undo(&mut self.base, u);
+        }
     }
 
     fn prepare(
@@ -399,39 +423,48 @@ impl Writer {
         if ready.is_empty() {
             return;
         }
-        // The whole batch at once; when it breaks a rule, one write at a time so that only
-        // the writes that break rules are refused.
-        let mut next = self.base.clone();
-        for (p, _) in &ready {
-            apply(&mut next, p.layer, &p.id, p.after.clone());
-        }
-        // Only the rules the edited layers can break: the base passes every rule, so the
-        // others would find nothing (`validate_change` gives exactly the full list).
+        // The whole batch at once, applied to the base in place (taken back on refusal: a
+        // clone of the whole data per batch cost as much as the rest of a small edit); when
+        // it breaks a rule, one write at a time so that only the writes that break rules are
+        // refused.
         let mut changed: Vec<LayerId> = ready.iter().map(|(p, _)| p.layer).collect();
         changed.sort_unstable();
         changed.dedup();
         let validate_started = Instant::now();
-        let violations = store::validate_change(&next, &self.base, &changed);
+        let mut undos: Vec<Undo> = ready
+            .iter()
+            .map(|(p, _)| apply_undoable(&mut self.base, p.layer, &p.id, p.after.clone()))
+            .collect();
+        // Only the rules the edited layers can break, on the edited features where the
+        // rule allows: the base passes every rule (`validate_edit` gives exactly the full
+        // list).
+        let edited: Vec<(LayerId, &str)> = ready
+            .iter()
+            .map(|(p, _)| (p.layer, p.id.as_str()))
+            .collect();
+        let violations = store::validate_edit(&self.base, &self.base_proj, &changed, &edited);
         let validate_ms = validate_started.elapsed().as_secs_f64() * 1e3;
         let accepted: Vec<(Prepared, Reply)> = if violations.is_empty() {
             ready
         } else if ready.len() == 1 {
+            self.take_back(undos);
             for (_, reply) in ready {
                 let _ = reply.send(Err(EditError::Invalid(violations.clone())));
             }
             return;
         } else {
-            next = self.base.clone();
+            self.take_back(std::mem::take(&mut undos));
             let mut ok = Vec::new();
             for (p, reply) in ready {
-                let mut trial = next.clone();
-                apply(&mut trial, p.layer, &p.id, p.after.clone());
-                // `next` holds only accepted writes, so it passes every rule too.
-                let r = store::validate_change(&trial, &next, &[p.layer]);
+                // The base holds only accepted writes, so it passes every rule too.
+                let proj = self.base.projection();
+                let u = apply_undoable(&mut self.base, p.layer, &p.id, p.after.clone());
+                let r = store::validate_edit(&self.base, &proj, &[p.layer], &[(p.layer, &p.id)]);
                 if r.is_empty() {
-                    next = trial;
+                    undos.push(u);
                     ok.push((p, reply));
                 } else {
+                    undo(&mut self.base, u);
                     let _ = reply.send(Err(EditError::Invalid(r)));
                 }
             }
@@ -441,9 +474,11 @@ impl Writer {
             return;
         }
         let build_started = Instant::now();
-        let service = match build(&next) {
+        // Only what the edited layers feed is rebuilt; the rest is shared with `snap`.
+        let service = match super::next_snapshot(&snap, &self.base, &changed) {
             Ok(s) => s,
             Err(e) => {
+                self.take_back(undos);
                 for (_, reply) in accepted {
                     let _ = reply.send(Err(e.clone()));
                 }
@@ -486,6 +521,7 @@ impl Writer {
                 "journal append failed, {} write(s) refused: {e}",
                 changes.len()
             );
+            self.take_back(undos);
             for (_, reply) in accepted {
                 let _ = reply.send(Err(e.clone()));
             }
@@ -494,8 +530,8 @@ impl Writer {
         let append_ms = append_started.elapsed().as_secs_f64() * 1e3;
         self.next_seq += changes.len() as u64;
         let service = Arc::new(service);
-        self.live.store(Arc::clone(&service));
-        self.base = next;
+        self.retired.push(self.live.swap(Arc::clone(&service)));
+        self.base_proj = self.base.projection();
         self.history
             .write()
             .unwrap_or_else(PoisonError::into_inner)

@@ -74,18 +74,19 @@ impl LayerIndex {
 pub struct Indexes {
     /// Projection to local metres: the dataset's one projection ([`Dataset::projection`]).
     pub proj: LocalProj,
-    layers: BTreeMap<LayerId, LayerIndex>,
+    /// Per layer, shared with the next snapshot's indexes when an edit leaves the layer be.
+    layers: BTreeMap<LayerId, Arc<LayerIndex>>,
     /// Typed polygon layers for point-in-polygon, same order as the dataset's layer.
-    areas: BTreeMap<LayerId, Vec<Area>>,
+    areas: BTreeMap<LayerId, Arc<Vec<Area>>>,
     /// Facilities with `community`/`grid` filled in by point-in-polygon where the file had none;
     /// shared with the walking world.
     facilities: Arc<Facilities>,
     /// Facility points (local metres) per category id.
-    facility_trees: BTreeMap<String, RTree<FacilityEntry>>,
+    facility_trees: Arc<BTreeMap<String, RTree<FacilityEntry>>>,
     /// Every facility point (local metres), for queries over all categories.
-    all_facilities: RTree<FacilityEntry>,
-    buildings: Vec<Building>,
-    building_tree: RTree<PointEntry>,
+    all_facilities: Arc<RTree<FacilityEntry>>,
+    buildings: Arc<Vec<Building>>,
+    building_tree: Arc<RTree<PointEntry>>,
 }
 
 fn rect_of(layer: LayerId, f: &crate::model::Feature) -> Result<Rect<f64>, IndexError> {
@@ -108,8 +109,42 @@ impl Indexes {
     /// Build every index. Fails on the first feature that cannot be read as its typed view
     /// (a facility without `category`, a polygon layer holding a point, ...).
     pub fn build(ds: &Dataset) -> Result<Indexes, IndexError> {
+        Self::build_reusing(ds, None)
+    }
+
+    /// [`Indexes::build`] for the next snapshot after an edit (issue 12): `prev` = (the
+    /// indexes of the data before, the layers that differ in `ds`). The index of every layer
+    /// the edit left alone is shared; the linked facilities when neither they nor the areas
+    /// changed, the buildings when they did not change. Everything when the projection moved.
+    pub fn build_reusing(
+        ds: &Dataset,
+        prev: Option<(&Indexes, &[LayerId])>,
+    ) -> Result<Indexes, IndexError> {
+        let proj = ds.projection();
+        let prev = prev.filter(|(p, _)| p.proj == proj);
+        let kept = |layers: &[LayerId]| {
+            prev.filter(|(_, changed)| !layers.iter().any(|l| changed.contains(l)))
+                .map(|(p, _)| p)
+        };
+        let facilities_kept = kept(&[
+            LayerId::Facilities,
+            LayerId::Boundary,
+            LayerId::Communities,
+            LayerId::Grids,
+            LayerId::Microgrids,
+            LayerId::Compounds,
+        ]);
         let mut layers = BTreeMap::new();
         for (&layer, features) in &ds.layers {
+            let reusable = if layer == LayerId::Facilities {
+                facilities_kept
+            } else {
+                kept(&[layer])
+            };
+            if let Some(li) = reusable.and_then(|p| p.layers.get(&layer)) {
+                layers.insert(layer, Arc::clone(li));
+                continue;
+            }
             let mut entries = Vec::with_capacity(features.len());
             let mut by_id = HashMap::with_capacity(features.len());
             let mut layer_extent: Option<[f64; 4]> = None;
@@ -127,21 +162,24 @@ impl Indexes {
             }
             layers.insert(
                 layer,
-                LayerIndex {
+                Arc::new(LayerIndex {
                     envelopes: RTree::bulk_load(entries),
                     by_id,
                     extent: layer_extent,
                     properties,
-                },
+                }),
             );
         }
-        let proj = ds.projection();
 
         let mut areas = BTreeMap::new();
         for layer in AREA_LAYERS {
             let Some(features) = ds.layer(layer) else {
                 continue;
             };
+            if let Some(list) = kept(&[layer]).and_then(|p| p.areas.get(&layer)) {
+                areas.insert(layer, Arc::clone(list));
+                continue;
+            }
             let parent_key = match layer {
                 LayerId::Grids | LayerId::Compounds => Some("community"),
                 LayerId::Microgrids => Some("grid"),
@@ -151,7 +189,7 @@ impl Indexes {
                 .iter()
                 .map(|f| Area::from_feature(layer, f, parent_key))
                 .collect::<Result<Vec<_>, _>>()?;
-            areas.insert(layer, list);
+            areas.insert(layer, Arc::new(list));
         }
 
         let mut idx = Indexes {
@@ -159,11 +197,31 @@ impl Indexes {
             layers,
             areas,
             facilities: Arc::default(),
-            facility_trees: BTreeMap::new(),
-            all_facilities: RTree::new(),
-            buildings: Vec::new(),
-            building_tree: RTree::new(),
+            facility_trees: Arc::default(),
+            all_facilities: Arc::default(),
+            buildings: Arc::default(),
+            building_tree: Arc::default(),
         };
+        if let Some(p) = facilities_kept {
+            idx.facilities = Arc::clone(&p.facilities);
+            idx.facility_trees = Arc::clone(&p.facility_trees);
+            idx.all_facilities = Arc::clone(&p.all_facilities);
+        } else {
+            idx.link_facilities(ds)?;
+        }
+        if let Some(p) = kept(&[LayerId::Buildings]) {
+            idx.buildings = Arc::clone(&p.buildings);
+            idx.building_tree = Arc::clone(&p.building_tree);
+        } else {
+            idx.index_buildings(ds)?;
+        }
+        Ok(idx)
+    }
+
+    /// Facilities linked to their community and grid, and their R-trees.
+    fn link_facilities(&mut self, ds: &Dataset) -> Result<(), IndexError> {
+        let idx = self;
+        let proj = idx.proj;
 
         // Link by point-in-polygon only where the file says nothing, so a deliberate
         // assignment in the data (a facility serving a neighbouring grid) is kept.
@@ -177,7 +235,12 @@ impl Indexes {
                 )
             })?;
         // Linked ids are served as properties (see `Service`), so they can be filtered on.
-        if let Some(li) = idx.layers.get_mut(&LayerId::Facilities) {
+        // (The facilities' layer index was just built, so nothing else holds it yet.)
+        if let Some(li) = idx
+            .layers
+            .get_mut(&LayerId::Facilities)
+            .and_then(Arc::get_mut)
+        {
             if facilities.iter().any(|f| f.community.is_some()) {
                 li.properties.insert("community".into());
             }
@@ -195,12 +258,20 @@ impl Indexes {
                 .or_default()
                 .push(GeomWithData::new([x, y], fac.facility));
         }
-        idx.facility_trees = per_cat
-            .into_iter()
-            .map(|(c, v)| (c, RTree::bulk_load(v)))
-            .collect();
-        idx.all_facilities = RTree::bulk_load(all);
+        idx.facility_trees = Arc::new(
+            per_cat
+                .into_iter()
+                .map(|(c, v)| (c, RTree::bulk_load(v)))
+                .collect(),
+        );
+        idx.all_facilities = Arc::new(RTree::bulk_load(all));
         idx.facilities = Arc::new(facilities);
+        Ok(())
+    }
+
+    /// Buildings and their R-tree.
+    fn index_buildings(&mut self, ds: &Dataset) -> Result<(), IndexError> {
+        let proj = self.proj;
 
         let buildings = ds
             .layer(LayerId::Buildings)
@@ -216,15 +287,15 @@ impl Indexes {
                 GeomWithData::new([x, y], i)
             })
             .collect();
-        idx.building_tree = RTree::bulk_load(entries);
-        idx.buildings = buildings;
-        Ok(idx)
+        self.building_tree = Arc::new(RTree::bulk_load(entries));
+        self.buildings = Arc::new(buildings);
+        Ok(())
     }
 
     /// The index of a layer, `None` when the data directory has no such layer.
     #[must_use]
     pub fn layer(&self, layer: LayerId) -> Option<&LayerIndex> {
-        self.layers.get(&layer)
+        self.layers.get(&layer).map(AsRef::as_ref)
     }
 
     /// Whether the data directory has this layer.
@@ -236,7 +307,7 @@ impl Indexes {
     /// The typed areas of a polygon layer (same order as the dataset's layer).
     #[must_use]
     pub fn areas(&self, layer: LayerId) -> Option<&[Area]> {
-        self.areas.get(&layer).map(Vec::as_slice)
+        self.areas.get(&layer).map(|a| a.as_slice())
     }
 
     /// Facilities in file order, with `community`/`grid` linked by point-in-polygon where the

@@ -14,7 +14,7 @@ use crate::model::{Feature, LayerId, LocalProj, Taxonomy};
 
 pub use manifest::Manifest;
 pub use read::read_dir;
-pub use validate::{Finding, Report, Violation, validate, validate_change};
+pub use validate::{Finding, Report, Violation, validate, validate_change, validate_edit};
 
 /// A data directory as read: the layers it has and the taxonomy.
 #[derive(Debug, Clone)]

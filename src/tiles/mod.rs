@@ -404,7 +404,8 @@ struct TileCache {
 /// Every layer ready for tiling, plus the caches of finished tiles and of coverage.
 #[derive(Debug)]
 pub struct Tiler {
-    layers: BTreeMap<LayerId, TileLayer>,
+    /// Shared with the next snapshot's tiler when an edit leaves the layer be.
+    layers: BTreeMap<LayerId, Arc<TileLayer>>,
     cache: RwLock<TileCache>,
     coverage: Mutex<HashMap<CoverageKey, CoverageUnits>>,
 }
@@ -413,11 +414,42 @@ impl Tiler {
     /// Index every layer of a dataset for tiling (geometry is prepared lazily per zoom).
     #[must_use]
     pub fn build(ds: &Dataset) -> Tiler {
+        Self::build_reusing(ds, None)
+    }
+
+    /// [`Tiler::build`] for the next snapshot after an edit: `prev` = (the tiler of the data
+    /// before, the layers that differ in `ds`). Layers the edit left alone are shared (with
+    /// the geometry they prepared); facilities also need the areas unchanged, as the
+    /// community and grid they carry are linked by point-in-polygon.
+    #[must_use]
+    pub fn build_reusing(ds: &Dataset, prev: Option<(&Tiler, &[LayerId])>) -> Tiler {
+        let kept = |id: LayerId| {
+            let needs: &[LayerId] = if id == LayerId::Facilities {
+                &[
+                    LayerId::Facilities,
+                    LayerId::Boundary,
+                    LayerId::Communities,
+                    LayerId::Grids,
+                    LayerId::Microgrids,
+                    LayerId::Compounds,
+                ]
+            } else {
+                &[id]
+            };
+            prev.filter(|(_, changed)| !needs.iter().any(|l| changed.contains(l)))
+                .and_then(|(t, _)| t.layers.get(&id))
+        };
         Tiler {
             layers: ds
                 .layers
                 .iter()
-                .map(|(&id, features)| (id, TileLayer::build(id, features)))
+                .map(|(&id, features)| {
+                    let layer = match kept(id) {
+                        Some(l) => Arc::clone(l),
+                        None => Arc::new(TileLayer::build(id, features)),
+                    };
+                    (id, layer)
+                })
                 .collect(),
             cache: RwLock::new(TileCache::default()),
             coverage: Mutex::new(HashMap::new()),
@@ -427,12 +459,12 @@ impl Tiler {
     /// A layer, if the data directory has it.
     #[must_use]
     pub fn layer(&self, id: LayerId) -> Option<&TileLayer> {
-        self.layers.get(&id)
+        self.layers.get(&id).map(AsRef::as_ref)
     }
 
     /// The layers present, in [`LayerId`] order.
     pub fn layers(&self) -> impl Iterator<Item = &TileLayer> {
-        self.layers.values()
+        self.layers.values().map(AsRef::as_ref)
     }
 
     /// `[west, south, east, north]` of all layers together.

@@ -125,6 +125,21 @@ impl WalkGraph {
         proj: &LocalProj,
         opts: GraphOptions,
     ) -> WalkGraph {
+        Self::build_reusing(walkways, water, proj, opts, None)
+    }
+
+    /// [`WalkGraph::build_with`], taking the water raster of `same_water` (a graph built
+    /// over the same water polygons) when the new graph's raster grid is the same: the
+    /// water's union and buffer are the costly part and depend only on the water and grid.
+    #[must_use]
+    pub fn build_reusing(
+        walkways: &[Walkway],
+        water: &[Polygon<f64>],
+        proj: &LocalProj,
+        opts: GraphOptions,
+        same_water: Option<&WalkGraph>,
+    ) -> WalkGraph {
+        let started = std::time::Instant::now();
         let mut node_of: HashMap<(u64, u64), NodeId> = HashMap::new();
         let mut node_xy: Vec<[f64; 2]> = Vec::new();
         let mut edges: Vec<Edge> = Vec::new();
@@ -222,8 +237,18 @@ impl WalkGraph {
                 })
                 .collect(),
         );
+        let edges_ms = started.elapsed().as_secs_f64() * 1e3;
         let grid = grid_around(&node_xy, opts.cell_m);
-        let water = Water::build(water, proj, grid);
+        let water = match same_water {
+            Some(g) if g.water.grid == grid && g.proj == *proj => g.water.clone(),
+            _ => Water::build(water, proj, grid),
+        };
+        // Where a snapshot's graph time goes (issue 12's swap budget).
+        tracing::debug!(
+            edges_adjacency_rtree_ms = edges_ms,
+            water_ms = started.elapsed().as_secs_f64() * 1e3 - edges_ms,
+            "walk graph built"
+        );
         WalkGraph {
             proj: *proj,
             node_xy,

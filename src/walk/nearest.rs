@@ -61,12 +61,17 @@ pub fn nearest(
     let generation_mark = next_target_generation(searcher, targets.len());
     let accept = |j: usize| q.tags.is_none_or(|tags| tags.contains(&targets.tag(j)));
     let mut cands: Vec<Candidate> = Vec::new();
-    let mut kth_scratch: Vec<f64> = Vec::new();
+    // The k best (time, target) so far, ascending: the k-th time bounds the search. Kept
+    // per offer in O(k) (times only decrease, so every other candidate stays at or above
+    // the last of these); recomputing it over all candidates after each settled node was
+    // quadratic where thousands of facilities stand together (a burst of canteens).
+    let mut best: Vec<(f64, u32)> = Vec::with_capacity(q.k + 1);
     let mut kth_s = f64::INFINITY;
     let mut dirty = false;
 
     let offer = |searcher: &mut Searcher,
                  cands: &mut Vec<Candidate>,
+                 best: &mut Vec<(f64, u32)>,
                  j: usize,
                  r: Reach,
                  dirty: &mut bool| {
@@ -87,12 +92,14 @@ pub fn nearest(
             let slot = searcher.target_slot[j] as usize;
             if walk_s < cands[slot].walk_s {
                 cands[slot] = c;
+                keep_best(best, walk_s, j as u32, q.k);
                 *dirty = true;
             }
         } else {
             searcher.target_stamp[j] = generation_mark;
             searcher.target_slot[j] = cands.len() as u32;
             cands.push(c);
+            keep_best(best, walk_s, j as u32, q.k);
             *dirty = true;
         }
     };
@@ -108,18 +115,15 @@ pub fn nearest(
                 && let Some(r) = searcher.reach(graph, snap)
                 && matches!(r.via, Via::SameEdge { .. })
             {
-                offer(searcher, &mut cands, j, r, &mut dirty);
+                offer(searcher, &mut cands, &mut best, j, r, &mut dirty);
             }
         }
     }
     loop {
         if dirty {
             dirty = false;
-            if cands.len() >= q.k {
-                kth_scratch.clear();
-                kth_scratch.extend(cands.iter().map(|c| c.walk_s));
-                let (_, kth, _) = kth_scratch.select_nth_unstable_by(q.k - 1, f64::total_cmp);
-                kth_s = *kth;
+            if q.k > 0 && best.len() >= q.k {
+                kth_s = best[q.k - 1].0;
             }
         }
         match searcher.peek_time_s() {
@@ -158,12 +162,20 @@ pub fn nearest(
                     dist_m: d_u + frac * e.length_m,
                     via: Via::Node(u),
                 };
-                offer(searcher, &mut cands, j, r, &mut dirty);
+                offer(searcher, &mut cands, &mut best, j, r, &mut dirty);
             }
         }
     }
-    cands.sort_by(|a, b| a.walk_s.total_cmp(&b.walk_s).then(a.target.cmp(&b.target)));
+    let order =
+        |a: &Candidate, b: &Candidate| a.walk_s.total_cmp(&b.walk_s).then(a.target.cmp(&b.target));
+    // The k best first, then only they are sorted: where many facilities stand together
+    // (a burst of edits adding canteens in one block) sorting every candidate was most of
+    // a query's time. Same order as a full sort: targets are unique, so `order` is total.
+    if cands.len() > q.k && q.k > 0 {
+        cands.select_nth_unstable_by(q.k - 1, order);
+    }
     cands.truncate(q.k);
+    cands.sort_by(order);
     cands
         .into_iter()
         .map(|c| {
@@ -187,6 +199,24 @@ pub fn nearest(
             }
         })
         .collect()
+}
+
+/// Note that target `j` is now reached in `t` seconds (new, or sooner than before) in the
+/// ascending list of the `k` best.
+fn keep_best(best: &mut Vec<(f64, u32)>, t: f64, j: u32, k: usize) {
+    if k == 0 {
+        return;
+    }
+    if let Some(i) = best.iter().position(|b| b.1 == j) {
+        best[i].0 = t;
+    } else if best.len() < k {
+        best.push((t, j));
+    } else if t < best[k - 1].0 {
+        best[k - 1] = (t, j);
+    } else {
+        return;
+    }
+    best.sort_by(|a, b| a.0.total_cmp(&b.0));
 }
 
 /// Size the per-target scratch and return the stamp marking this query's candidates.

@@ -203,14 +203,25 @@ impl SnappedPoints {
         let mut errors = Vec::new();
         let mut any = Vec::with_capacity(xy.len());
         let mut step_free = Vec::with_capacity(xy.len());
-        for (i, p) in xy.iter().enumerate() {
-            let s_any = graph.snap(p[0], p[1], max_snap_m);
-            let s_free = match &s_any {
-                Ok(s) if graph.edge(s.edge).kind != crate::model::WalkwayKind::Stairs => {
-                    s_any.clone()
-                }
-                _ => graph.snap_for(p[0], p[1], max_snap_m, Profile::Wheelchair),
-            };
+        // On every core: the buildings' snaps are most of a snapshot's rebuild after a
+        // walkway edit (issue 12's swap budget); the order of the results is the points'.
+        let snapped: Vec<(Result<Snap, SnapError>, Result<Snap, SnapError>)> = {
+            use rayon::prelude::*;
+            xy.par_iter()
+                .with_min_len(256)
+                .map(|p| {
+                    let s_any = graph.snap(p[0], p[1], max_snap_m);
+                    let s_free = match &s_any {
+                        Ok(s) if graph.edge(s.edge).kind != crate::model::WalkwayKind::Stairs => {
+                            s_any.clone()
+                        }
+                        _ => graph.snap_for(p[0], p[1], max_snap_m, Profile::Wheelchair),
+                    };
+                    (s_any, s_free)
+                })
+                .collect()
+        };
+        for (i, (s_any, s_free)) in snapped.into_iter().enumerate() {
             if let Err(e) = &s_any {
                 errors.push((i, e.clone()));
             }

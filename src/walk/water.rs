@@ -46,14 +46,14 @@ fn clamp_index(v: f64, n: usize) -> usize {
 type ShoreSegment = GeomWithData<Line<[f64; 2]>, ()>;
 
 /// Water polygons projected to local metres, indexed for crossing tests and rasterised.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Water {
     polygons_m: Vec<Polygon<f64>>,
     /// The union of `polygons_m` (overlapping water features counted once) grown by
     /// [`SHORE_MARGIN_M`], each part with its bounding box, for cutting isochrones.
     union_m: Vec<(Polygon<f64>, Rect<f64>)>,
     shores: RTree<ShoreSegment>,
-    grid: GridSpec,
+    pub(crate) grid: GridSpec,
     /// Row-major, `grid.nx * grid.ny`: true where the cell centre lies in water.
     mask: Vec<bool>,
 }

@@ -14,11 +14,11 @@ use rstar::primitives::{GeomWithData, Line as RLine};
 
 use crate::model::{GeometryKind, LayerId};
 
-use super::{Ctx, Violation, fmt_lonlat, rule};
+use super::{Ctx, Only, Violation, fmt_lonlat, rule};
 
-pub(super) fn check(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+pub(super) fn check(ctx: &Ctx<'_>, only: &Only<'_>, out: &mut Vec<Violation>) {
     for (&layer, features) in &ctx.ds.layers {
-        for f in features {
+        for f in features.iter().filter(|f| only(layer, f)) {
             let problems = match (layer.geometry_kind(), &f.geometry) {
                 (GeometryKind::Point, Geometry::Point(_)) => Vec::new(),
                 (GeometryKind::LineString, Geometry::LineString(ls)) => line_problems(ls),

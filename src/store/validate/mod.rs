@@ -14,7 +14,7 @@ mod rollup;
 mod table;
 mod tiling;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use geo::{Area, BoundingRect, Coord, CoordsIter, Geometry, Polygon, Rect};
@@ -198,9 +198,9 @@ pub fn validate(ds: &Dataset) -> Report {
         || {
             let t = std::time::Instant::now();
             let mut out = Vec::new();
-            geometry::check(&ctx, &mut out);
-            refs::check_properties(&ctx, &mut out);
-            refs::check_ids(&ctx, &mut out);
+            geometry::check(&ctx, &|_, _| true, &mut out);
+            refs::check_properties(&ctx, &|_, _| true, &mut out);
+            refs::check_ids(&ctx, &|_, _| true, &mut out);
             refs::check_counts(&ctx, &mut out);
             refs::check_categories(&ctx, &mut out);
             tiling::check_tiling(&ctx, &mut out);
@@ -209,7 +209,7 @@ pub fn validate(ds: &Dataset) -> Report {
         || {
             let t = std::time::Instant::now();
             let mut out = Vec::new();
-            tiling::check_containment(&ctx, &mut out);
+            tiling::check_containment(&ctx, &|_, _| true, &mut out);
             buildings::check_in_compound(&ctx, &mut out);
             buildings::check_overlap(&ctx, &mut out);
             rollup::check(&ctx, &mut out);
@@ -290,22 +290,91 @@ const NAMED_PLACES_READS: &[LayerId] = &AREAL;
 /// `base` must pass every rule (the writer's invariant); otherwise use [`validate`].
 #[must_use]
 pub fn validate_change(ds: &Dataset, base: &Dataset, changed: &[LayerId]) -> Vec<Violation> {
-    if ds.projection() != base.projection() {
+    // The features of the changed layers that differ from the base (new or edited).
+    let mut edited: Vec<(LayerId, &str)> = Vec::new();
+    for &layer in changed {
+        let before: HashMap<&str, &Feature> = base
+            .layer(layer)
+            .unwrap_or_default()
+            .iter()
+            .map(|f| (f.id.as_str(), f))
+            .collect();
+        edited.extend(
+            ds.layer(layer)
+                .unwrap_or_default()
+                .iter()
+                .filter(|f| before.get(f.id.as_str()) != Some(f))
+                .map(|f| (layer, f.id.as_str())),
+        );
+    }
+    validate_edit(ds, &base.projection(), changed, &edited)
+}
+
+/// [`validate_change`] when the caller knows what it changed (the writer, which edits its
+/// base in place): `base_projection` is the valid base's [`Dataset::projection`], `changed`
+/// the layers edited (created, replaced or deleted features), `edited` the (layer, id) of
+/// every created or replaced feature now in `ds` (a superset does no harm).
+#[must_use]
+pub fn validate_edit(
+    ds: &Dataset,
+    base_projection: &LocalProj,
+    changed: &[LayerId],
+    edited: &[(LayerId, &str)],
+) -> Vec<Violation> {
+    if ds.projection() != *base_projection {
         return validate(ds).violations;
     }
     let reads = |layers: &[LayerId]| changed.iter().any(|c| layers.contains(c));
+    // Each stage's time goes to the debug log (the writer's swap budget, issue 12).
+    let mut clock = std::time::Instant::now();
+    let mut lap = |stage: &str| {
+        tracing::debug!(
+            stage,
+            ms = clock.elapsed().as_secs_f64() * 1e3,
+            "validate_change stage"
+        );
+        clock = std::time::Instant::now();
+    };
     let ctx = Ctx::new(ds);
+    lap("project");
+    // Every feature not edited passed the per-feature rules on the base and is the same now.
+    let mut by_layer: HashMap<LayerId, HashSet<&str>> = HashMap::new();
+    for &(layer, id) in edited {
+        by_layer.entry(layer).or_default().insert(id);
+    }
+    let edited = by_layer;
+    let is_edited = |layer: LayerId, f: &Feature| {
+        edited
+            .get(&layer)
+            .is_some_and(|ids| ids.contains(f.id.as_str()))
+    };
     let mut out = Vec::new();
-    geometry::check(&ctx, &mut out);
-    refs::check_properties(&ctx, &mut out);
-    refs::check_ids(&ctx, &mut out);
+    geometry::check(&ctx, &is_edited, &mut out);
+    lap("geometry");
+    refs::check_properties(&ctx, &is_edited, &mut out);
+    // A reference of an unchanged feature can break only when a layer it may name changed
+    // (a grid deleted); otherwise only the edited features' references need a look.
+    if reads(&refs::REFERABLE) {
+        refs::check_ids(&ctx, &|_, _| true, &mut out);
+    } else {
+        refs::check_ids(&ctx, &is_edited, &mut out);
+    }
     refs::check_counts(&ctx, &mut out);
     refs::check_categories(&ctx, &mut out);
+    lap("properties, ids, counts, categories");
     if reads(TILING_READS) {
         tiling::check_tiling(&ctx, &mut out);
+        lap("tiling");
     }
     if reads(CONTAINMENT_READS) {
-        tiling::check_containment(&ctx, &mut out);
+        // Each feature against the areas it names: with those areas unchanged, only the
+        // edited features can newly lie outside.
+        if reads(&[LayerId::Communities, LayerId::Grids, LayerId::Microgrids]) {
+            tiling::check_containment(&ctx, &|_, _| true, &mut out);
+        } else {
+            tiling::check_containment(&ctx, &is_edited, &mut out);
+        }
+        lap("containment");
     }
     if reads(BUILDINGS_READS) {
         buildings::check_in_compound(&ctx, &mut out);
@@ -313,11 +382,18 @@ pub fn validate_change(ds: &Dataset, base: &Dataset, changed: &[LayerId]) -> Vec
     }
     if reads(ROLLUP_READS) {
         rollup::check(&ctx, &mut out);
+        lap("rollup");
     }
     if reads(NETWORK_READS) {
         let mut findings = Vec::new();
-        network::check(
+        // Water unchanged: only the edited walkways can newly cross water or another
+        // walkway (connectivity and elevation stay whole-network checks).
+        let only = (!changed.contains(&LayerId::Water))
+            .then(|| edited.get(&LayerId::Walkways))
+            .flatten();
+        network::check_only(
             &ctx,
+            only,
             &mut network::Sink {
                 violations: &mut out,
                 findings: &mut findings,
@@ -327,6 +403,7 @@ pub fn validate_change(ds: &Dataset, base: &Dataset, changed: &[LayerId]) -> Vec
                     .is_some_and(super::Manifest::is_openstreetmap),
             },
         );
+        lap("network");
     }
     if reads(NAMED_PLACES_READS)
         && ds
@@ -341,6 +418,9 @@ pub fn validate_change(ds: &Dataset, base: &Dataset, changed: &[LayerId]) -> Vec
     }
     out
 }
+
+/// Which features a per-feature rule looks at (all, or those an edit changed).
+pub(crate) type Only<'f> = dyn Fn(LayerId, &Feature) -> bool + 'f;
 
 /// An areal feature projected to local metres.
 pub(crate) struct AreaM<'a> {

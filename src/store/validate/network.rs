@@ -108,6 +108,18 @@ impl Sink<'_> {
 }
 
 pub(super) fn check(ctx: &Ctx<'_>, sink: &mut Sink<'_>) -> NetStats {
+    check_only(ctx, None, sink)
+}
+
+/// [`check`], with the crossing rules (`noding`, `water`) looking only at the walkways whose
+/// ids are in `only` (and whatever they meet) when given: the writer's check of a walkway
+/// edit, where every other pair passed on the base data (issue 12). Same violations, same
+/// order, as the whole check when the others are unchanged and the water too.
+pub(super) fn check_only(
+    ctx: &Ctx<'_>,
+    only: Option<&HashSet<&str>>,
+    sink: &mut Sink<'_>,
+) -> NetStats {
     let Some(features) = ctx.ds.layer(LayerId::Walkways) else {
         return NetStats::default();
     };
@@ -133,9 +145,19 @@ pub(super) fn check(ctx: &Ctx<'_>, sink: &mut Sink<'_>) -> NetStats {
         })
         .sum();
     let components = connectivity(&ways, sink.violations);
-    let segments = segment_tree(&ways);
-    noding(&ways, &segments, sink);
-    water(ctx, &ways, &segments, sink);
+    match only {
+        None => {
+            let segments = segment_tree(&ways, |_| true);
+            noding(&ways, &segments, sink);
+            water(ctx, &ways, &segments, |_| true, sink);
+        }
+        Some(ids) => {
+            let edited = |w: &Way<'_>| ids.contains(w.id);
+            let segments = segment_tree(&ways, edited);
+            noding_against(&ways, &segments, sink);
+            water(ctx, &ways, &segments, edited, sink);
+        }
+    }
     elevation(ctx, sink.violations);
     NetStats {
         length_m,
@@ -231,11 +253,11 @@ fn as_u32(i: usize) -> u32 {
 
 /// The segments of every walkway that is not a bridge: bridges pass over streets and water,
 /// so no rule here looks at them.
-fn segment_tree(ways: &[Way<'_>]) -> RTree<Seg> {
+fn segment_tree(ways: &[Way<'_>], keep: impl Fn(&Way<'_>) -> bool) -> RTree<Seg> {
     let segs: Vec<Seg> = ways
         .iter()
         .enumerate()
-        .filter(|(_, w)| !w.bridge)
+        .filter(|(_, w)| !w.bridge && keep(w))
         .flat_map(|(wi, w)| {
             w.coords.windows(2).enumerate().map(move |(si, s)| {
                 GeomWithData::new(
@@ -252,37 +274,79 @@ fn line_of(s: &RLine<[f64; 2]>) -> Line<f64> {
     Line::new(Coord::from(s.from), Coord::from(s.to))
 }
 
-fn noding(ways: &[Way<'_>], segments: &RTree<Seg>, sink: &mut Sink<'_>) {
-    let mut bad: HashMap<(u32, u32), Coord<f64>> = HashMap::new();
-    for (a, b) in segments.intersection_candidates_with_other_tree(segments) {
-        let ((wa, _), (wb, _)) = (a.data, b.data);
-        if wa >= wb
-            || bad.contains_key(&(wa, wb))
-            || separated(&ways[wa as usize], &ways[wb as usize])
+/// Improper meetings of two walkways: (walkway a, walkway b) with a < b → (segment of a,
+/// segment of b) of the first meeting in segment order, and where. The first in segment
+/// order, not in R-tree order, so that a check of a few walkways names the same position
+/// as the whole check.
+type Meetings = HashMap<(u32, u32), ((u32, u32), Coord<f64>)>;
+
+/// Record the meeting of segments `a` and `b` (of different walkways) if improper.
+fn meet(ways: &[Way<'_>], a: &Seg, b: &Seg, bad: &mut Meetings) {
+    let (a, b) = if a.data.0 <= b.data.0 { (a, b) } else { (b, a) };
+    let ((wa, sa), (wb, sb)) = (a.data, b.data);
+    if wa == wb
+        || bad.get(&(wa, wb)).is_some_and(|(k, _)| *k <= (sa, sb))
+        || separated(&ways[wa as usize], &ways[wb as usize])
+    {
+        return;
+    }
+    let (la, lb) = (line_of(a.geom()), line_of(b.geom()));
+    let Some(x) = line_intersection(la, lb) else {
+        return;
+    };
+    let shared =
+        la.start == lb.start || la.start == lb.end || la.end == lb.start || la.end == lb.end;
+    let at = match x {
+        LineIntersection::SinglePoint { .. } if shared => None,
+        LineIntersection::SinglePoint { intersection, .. } => Some(intersection),
+        LineIntersection::Collinear { intersection }
+            if intersection.start == intersection.end && shared =>
         {
-            continue;
+            None
         }
-        let (la, lb) = (line_of(a.geom()), line_of(b.geom()));
-        let Some(x) = line_intersection(la, lb) else {
-            continue;
-        };
-        let shared =
-            la.start == lb.start || la.start == lb.end || la.end == lb.start || la.end == lb.end;
-        let at = match x {
-            LineIntersection::SinglePoint { .. } if shared => None,
-            LineIntersection::SinglePoint { intersection, .. } => Some(intersection),
-            LineIntersection::Collinear { intersection }
-                if intersection.start == intersection.end && shared =>
-            {
-                None
+        LineIntersection::Collinear { intersection } => Some(intersection.start),
+    };
+    if let Some(at) = at {
+        bad.insert((wa, wb), ((sa, sb), at));
+    }
+}
+
+fn noding(ways: &[Way<'_>], segments: &RTree<Seg>, sink: &mut Sink<'_>) {
+    let mut bad = Meetings::new();
+    for (a, b) in segments.intersection_candidates_with_other_tree(segments) {
+        meet(ways, a, b, &mut bad);
+    }
+    report_noding(ways, bad, sink);
+}
+
+/// Noding of the walkways in `edited` (their segments) against every walkway: each segment
+/// of the network is looked up in the small tree of the edited segments.
+fn noding_against(ways: &[Way<'_>], edited: &RTree<Seg>, sink: &mut Sink<'_>) {
+    let mut bad = Meetings::new();
+    let Some(reach) = (edited.size() > 0).then(|| edited.root().envelope()) else {
+        return;
+    };
+    for (wi, w) in ways.iter().enumerate().filter(|(_, w)| !w.bridge) {
+        for (si, s) in w.coords.windows(2).enumerate() {
+            let env = AABB::from_corners([s[0].x, s[0].y], [s[1].x, s[1].y]);
+            if !rstar::Envelope::intersects(&reach, &env) {
+                continue;
             }
-            LineIntersection::Collinear { intersection } => Some(intersection.start),
-        };
-        if let Some(at) = at {
-            bad.insert((wa, wb), at);
+            let a = GeomWithData::new(
+                RLine::new([s[0].x, s[0].y], [s[1].x, s[1].y]),
+                (as_u32(wi), as_u32(si)),
+            );
+            for b in edited.locate_in_envelope_intersecting(&env) {
+                meet(ways, &a, b, &mut bad);
+            }
         }
     }
-    let mut bad: Vec<((u32, u32), Coord<f64>)> = bad.into_iter().collect();
+    report_noding(ways, bad, sink);
+}
+
+fn report_noding(ways: &[Way<'_>], bad: Meetings, sink: &mut Sink<'_>) {
+    let mut bad: Vec<((u32, u32), Coord<f64>)> =
+        bad.into_iter().map(|(k, (_, at))| (k, at)).collect();
     bad.sort_by_key(|(k, _)| *k);
     for ((wa, wb), at) in bad {
         let (a, b) = (ways[wa as usize].id, ways[wb as usize].id);
@@ -322,7 +386,14 @@ struct WaterHit {
 /// Water edges carry the index of their water feature.
 type WaterEdge = GeomWithData<RLine<[f64; 2]>, usize>;
 
-fn water(ctx: &Ctx<'_>, ways: &[Way<'_>], segments: &RTree<Seg>, sink: &mut Sink<'_>) {
+/// `segments` holds the segments of the walkways `keep` selects (all, or the edited ones).
+fn water(
+    ctx: &Ctx<'_>,
+    ways: &[Way<'_>],
+    segments: &RTree<Seg>,
+    keep: impl Fn(&Way<'_>) -> bool,
+    sink: &mut Sink<'_>,
+) {
     let Some(water) = ctx.ds.layer(LayerId::Water) else {
         return;
     };
@@ -366,32 +437,40 @@ fn water(ctx: &Ctx<'_>, ways: &[Way<'_>], segments: &RTree<Seg>, sink: &mut Sink
     let edge_tree = RTree::bulk_load(edges);
     let max_x = edge_tree.root().envelope().upper()[0];
     let mut found: HashMap<u32, WaterHit> = HashMap::new();
+    // The segment and distance along it of each walkway's first crossing: the first in
+    // segment order, not R-tree order, so that checking a few walkways agrees with the whole.
+    let mut first: HashMap<u32, (u32, f64)> = HashMap::new();
     // Walkways with a segment near a water edge (bounding boxes meet).
     let mut near_edge: HashSet<u32> = HashSet::new();
     // Crossings: a walkway segment properly crossing a water edge.
     for (s, e) in segments.intersection_candidates_with_other_tree(&edge_tree) {
-        let (wi, _) = s.data;
+        let (wi, si) = s.data;
         // Tunnels pass under water, as bridges pass over it.
         if ways[wi as usize].grade.tunnel {
             continue;
         }
         near_edge.insert(wi);
-        if found.contains_key(&wi) {
-            continue;
-        }
         if let Some(LineIntersection::SinglePoint {
             intersection,
             is_proper: true,
         }) = line_intersection(line_of(s.geom()), line_of(e.geom()))
         {
-            found.insert(
-                wi,
-                WaterHit {
-                    water: e.data,
-                    at: intersection,
-                    crossing: true,
-                },
-            );
+            let along =
+                (intersection.x - s.geom().from[0]).hypot(intersection.y - s.geom().from[1]);
+            let earlier = first
+                .get(&wi)
+                .is_none_or(|&(fs, fa)| (si, along, e.data) < (fs, fa, found[&wi].water));
+            if earlier {
+                first.insert(wi, (si, along));
+                found.insert(
+                    wi,
+                    WaterHit {
+                        water: e.data,
+                        at: intersection,
+                        crossing: true,
+                    },
+                );
+            }
         }
     }
     // Lying in water without crossing an edge: the midpoint of some segment is inside (by ray
@@ -401,7 +480,7 @@ fn water(ctx: &Ctx<'_>, ways: &[Way<'_>], segments: &RTree<Seg>, sink: &mut Sink
     let water_env = edge_tree.root().envelope();
     for (wi, w) in ways.iter().enumerate() {
         let wi = as_u32(wi);
-        if w.bridge || w.grade.tunnel || found.contains_key(&wi) {
+        if w.bridge || w.grade.tunnel || !keep(w) || found.contains_key(&wi) {
             continue;
         }
         let n_test = if near_edge.contains(&wi) {
@@ -589,7 +668,7 @@ mod tests {
                 findings: &mut findings,
                 lenient: false,
             };
-            noding(&ways, &segment_tree(&ways), &mut sink);
+            noding(&ways, &segment_tree(&ways, |_| true), &mut sink);
             assert_eq!(out.len(), expected, "{other:?}: {out:?}");
             assert!(findings.is_empty());
         }
@@ -652,7 +731,7 @@ mod tests {
                 findings: &mut found,
                 lenient,
             };
-            noding(&ways, &segment_tree(&ways), &mut sink);
+            noding(&ways, &segment_tree(&ways, |_| true), &mut sink);
             assert_eq!(
                 (out.len(), found.len()),
                 (violations, findings),

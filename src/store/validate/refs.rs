@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::model::{Feature, LayerId};
 
-use super::{Ctx, Violation, rule};
+use super::{Ctx, Only, Violation, rule};
 
 /// How a property must look.
 #[derive(Clone, Copy)]
@@ -81,9 +81,9 @@ fn schema(layer: LayerId) -> &'static [(&'static str, Kind, bool)] {
     }
 }
 
-pub(super) fn check_properties(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+pub(super) fn check_properties(ctx: &Ctx<'_>, only: &Only<'_>, out: &mut Vec<Violation>) {
     for (&layer, features) in &ctx.ds.layers {
-        for f in features {
+        for f in features.iter().filter(|f| only(layer, f)) {
             for &(key, kind, required) in schema(layer) {
                 let msg = match (f.properties.get(key), kind) {
                     (None | Some(Value::Null), _) if required => {
@@ -129,14 +129,24 @@ const REFS: [(&str, LayerId); 4] = [
     ("compound", LayerId::Compounds),
 ];
 
-pub(super) fn check_ids(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+/// The layers a property may name.
+pub(super) const REFERABLE: [LayerId; 4] = [
+    LayerId::Communities,
+    LayerId::Grids,
+    LayerId::Microgrids,
+    LayerId::Compounds,
+];
+
+/// `only` limits the features whose references are checked; with a subset, the layers they
+/// may name must be those the full check would see.
+pub(super) fn check_ids(ctx: &Ctx<'_>, only: &Only<'_>, out: &mut Vec<Violation>) {
     // Only the layers that can be referred to (not the tens of thousands of walkways).
     let ids: HashMap<LayerId, HashSet<&str>> = REFS
         .iter()
         .filter_map(|&(_, l)| Some((l, ctx.ds.layer(l)?.iter().map(|f| f.id.as_str()).collect())))
         .collect();
     for (&layer, features) in &ctx.ds.layers {
-        for f in features {
+        for f in features.iter().filter(|f| only(layer, f)) {
             for (key, target) in REFS {
                 let Some(r) = f.str_prop(key) else { continue };
                 // A layer the directory does not have cannot be referred to wrongly: skip.
@@ -154,13 +164,13 @@ pub(super) fn check_ids(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
             }
         }
     }
-    check_hierarchy(ctx, out);
+    check_hierarchy(ctx, only, out);
 }
 
 /// A feature that names both a finer and a coarser unit must agree with the finer unit's own
 /// parent: a building's grid is its micro-grid's grid, a micro-grid's community is its grid's
 /// community, and so on.
-fn check_hierarchy(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn check_hierarchy(ctx: &Ctx<'_>, only: &Only<'_>, out: &mut Vec<Violation>) {
     let parents = |layer: LayerId| -> HashMap<&str, &Feature> {
         ctx.ds
             .layer(layer)
@@ -170,7 +180,7 @@ fn check_hierarchy(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
     let grids = parents(LayerId::Grids);
     let micro = parents(LayerId::Microgrids);
     for (&layer, features) in &ctx.ds.layers {
-        for f in features {
+        for f in features.iter().filter(|f| only(layer, f)) {
             // (finer key, finer layer's features, coarser key)
             let pairs: [(&str, &HashMap<&str, &Feature>, &str); 3] = [
                 ("microgrid", &micro, "grid"),

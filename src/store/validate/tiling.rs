@@ -14,7 +14,9 @@ use rstar::primitives::{GeomWithData, Rectangle};
 
 use crate::model::LayerId;
 
-use super::{AreaM, Ctx, Violation, covers_within, distance_to_boundary_m, rule, strictly_inside};
+use super::{
+    AreaM, Ctx, Only, Violation, covers_within, distance_to_boundary_m, rule, strictly_inside,
+};
 
 /// Gaps, overlaps and protrusions up to this area are rounding, not errors.
 const AREA_TOL_M2: f64 = 1.0;
@@ -275,7 +277,9 @@ fn overlap_m2(a: &Polygon<f64>, b: &Polygon<f64>) -> f64 {
 }
 
 /// Points (buildings, facilities) and compounds against the areas their properties name.
-pub(super) fn check_containment(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+/// `only` limits the features checked (the edited ones, when the areas they must lie in
+/// did not change).
+pub(super) fn check_containment(ctx: &Ctx<'_>, only: &Only<'_>, out: &mut Vec<Violation>) {
     let point_rules: [(LayerId, &[(&str, LayerId)]); 2] = [
         (
             LayerId::Buildings,
@@ -297,7 +301,7 @@ pub(super) fn check_containment(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
         let Some(features) = ctx.ds.layer(layer) else {
             continue;
         };
-        for f in features {
+        for f in features.iter().filter(|f| only(layer, f)) {
             // A footprint stands where its interior point does (the walking engine and
             // coverage place it there too); its outline is held to its compound by the
             // building_in_compound rule.
@@ -335,7 +339,10 @@ pub(super) fn check_containment(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
     let Some(compounds) = ctx.areas.get(&LayerId::Compounds) else {
         return;
     };
-    for c in compounds {
+    for c in compounds
+        .iter()
+        .filter(|c| only(LayerId::Compounds, c.feature))
+    {
         let Some(id) = c.feature.str_prop("community") else {
             continue;
         };

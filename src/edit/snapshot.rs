@@ -1,0 +1,17 @@
+//! The next snapshot after a batch of edits.
+
+use crate::model::LayerId;
+use crate::service::Service;
+use crate::store::Dataset;
+
+use super::EditError;
+
+/// The [`Service`] serving `next`, the data `prev` serves with the `changed` layers edited;
+/// see [`Service::next_after_edit`].
+pub fn next_snapshot(
+    prev: &Service,
+    next: &Dataset,
+    changed: &[LayerId],
+) -> Result<Service, EditError> {
+    Service::next_after_edit(prev, next.clone(), changed).map_err(|e| EditError::Io(e.to_string()))
+}
