@@ -152,7 +152,7 @@ pub fn feature_from_value(layer: LayerId, v: &Value) -> Result<Feature, EditErro
 /// Set feature `id` of `layer` to `after` (`None` deletes it). The manifest's promised count
 /// of the layer follows: the count describes the directory as made, edits change it.
 pub fn apply(ds: &mut Dataset, layer: LayerId, id: &str, after: Option<Feature>) {
-    let features = ds.layers.entry(layer).or_default();
+    let features = std::sync::Arc::make_mut(ds.layers.entry(layer).or_default());
     match (features.iter().position(|f| f.id == id), after) {
         (Some(i), Some(f)) => features[i] = f,
         (None, Some(f)) => features.push(f),

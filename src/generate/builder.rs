@@ -639,7 +639,7 @@ impl ModelBuilder {
             id: format!("W{:05}", k + 1),
             geometry: geo::Geometry::LineString(LineString(coords)),
             elevation_m: Some(zs),
-            properties: p,
+            properties: p.into(),
         }
     }
 
@@ -680,7 +680,8 @@ impl ModelBuilder {
             elevation_m: Some(zs),
             properties: props(
                 json!({ "kind": WalkwayKind::Bridge.as_str(), "name": "李家沱长江大桥" }),
-            ),
+            )
+            .into(),
         }
     }
 
@@ -707,13 +708,14 @@ impl ModelBuilder {
                 elevation_m: None,
                 properties: props(
                     json!({ "name": "长江", "name_en": "Yangtze River", "water_level_m": 175 }),
-                ),
+                )
+                .into(),
             },
             Feature {
                 id: "huaxi".into(),
                 geometry: geo::Geometry::Polygon(ring(h.band(HUAXI_HALF_WIDTH_M))),
                 elevation_m: None,
-                properties: props(json!({ "name": "花溪河", "name_en": "Huaxi River" })),
+                properties: props(json!({ "name": "花溪河", "name_en": "Huaxi River" })).into(),
             },
         ]
     }

@@ -2,10 +2,11 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use geojson::{GeoJson, GeometryValue};
 
-use crate::model::{Feature, LayerId, Taxonomy};
+use crate::model::{Feature, Interner, LayerId, Taxonomy};
 
 use super::{Dataset, Manifest, StoreError};
 
@@ -19,7 +20,7 @@ pub fn read_dir(dir: &Path) -> Result<Dataset, StoreError> {
     for layer in LayerId::ALL {
         let path = dir.join(layer.file_name());
         if path.exists() {
-            layers.insert(layer, read_layer(&path)?);
+            layers.insert(layer, Arc::new(read_layer(&path)?));
         }
     }
     let cat_path = dir.join("categories.json");
@@ -83,6 +84,7 @@ pub fn parse_layer(path: &Path, text: &str) -> Result<Vec<Feature>, StoreError> 
         });
     };
     let mut seen = HashSet::new();
+    let mut interner = Interner::new();
     let mut out = Vec::with_capacity(fc.features.len());
     for (i, f) in fc.features.into_iter().enumerate() {
         let feature_err = |id: &str, message: String| StoreError::Feature {
@@ -137,20 +139,10 @@ pub fn parse_layer(path: &Path, text: &str) -> Result<Vec<Feature>, StoreError> 
             id,
             geometry,
             elevation_m,
-            properties: exact(f.properties.unwrap_or_default()),
+            properties: interner.props(f.properties.unwrap_or_default()),
         });
     }
     Ok(out)
-}
-
-/// The map re-made at exactly its size: a parsed map has grown by doubling, and the layers
-/// stay in memory for the life of the server (thousands of maps).
-fn exact(
-    m: serde_json::Map<String, serde_json::Value>,
-) -> serde_json::Map<String, serde_json::Value> {
-    let mut out = serde_json::Map::with_capacity(m.len());
-    out.extend(m);
-    out
 }
 
 /// True when some position has fewer than two numbers.

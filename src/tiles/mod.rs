@@ -21,10 +21,9 @@ use geozero::ToMvt;
 use geozero::mvt::{Message, TagsBuilder, Tile, TileValue, tile};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
-use serde_json::Value;
 
 use crate::analysis::{Level, PlanError, Planner, UnitCoverage};
-use crate::model::{Bbox, Feature, LayerId};
+use crate::model::{Bbox, Feature, LayerId, PropValue};
 use crate::store::Dataset;
 use crate::walk::Profile;
 
@@ -106,11 +105,11 @@ pub enum TileError {
 }
 
 /// A property value in a tile.
-fn tile_value(v: &Value) -> Option<TileValue> {
+fn tile_value(v: &PropValue) -> Option<TileValue> {
     match v {
-        Value::String(s) => Some(TileValue::Str(s.clone())),
-        Value::Bool(b) => Some(TileValue::Bool(*b)),
-        Value::Number(n) => n
+        PropValue::String(s) => Some(TileValue::Str(s.to_string())),
+        PropValue::Bool(b) => Some(TileValue::Bool(*b)),
+        PropValue::Number(n) => n
             .as_u64()
             .map(TileValue::Uint)
             .or_else(|| n.as_i64().map(TileValue::Sint))

@@ -18,7 +18,7 @@ use super::{Ctx, Violation, fmt_lonlat, rule};
 
 pub(super) fn check(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
     for (&layer, features) in &ctx.ds.layers {
-        for f in features {
+        for f in features.iter() {
             let problems = match (layer.geometry_kind(), &f.geometry) {
                 (GeometryKind::Point, Geometry::Point(_)) => Vec::new(),
                 (GeometryKind::LineString, Geometry::LineString(ls)) => line_problems(ls),

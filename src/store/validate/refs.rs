@@ -3,9 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::Value;
-
-use crate::model::{Feature, LayerId};
+use crate::model::{Feature, LayerId, PropValue as Value};
 
 use super::{Ctx, Violation, rule};
 
@@ -83,7 +81,7 @@ fn schema(layer: LayerId) -> &'static [(&'static str, Kind, bool)] {
 
 pub(super) fn check_properties(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
     for (&layer, features) in &ctx.ds.layers {
-        for f in features {
+        for f in features.iter() {
             for &(key, kind, required) in schema(layer) {
                 let msg = match (f.properties.get(key), kind) {
                     (None | Some(Value::Null), _) if required => {
@@ -95,7 +93,7 @@ pub(super) fn check_properties(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
                     }
                     (Some(v), Kind::Count) if v.as_u64().is_some() => None,
                     (Some(Value::String(s)), Kind::OneOf(allowed))
-                        if allowed.contains(&s.as_str()) =>
+                        if allowed.contains(&s.as_ref()) =>
                     {
                         None
                     }
@@ -136,7 +134,7 @@ pub(super) fn check_ids(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
         .filter_map(|&(_, l)| Some((l, ctx.ds.layer(l)?.iter().map(|f| f.id.as_str()).collect())))
         .collect();
     for (&layer, features) in &ctx.ds.layers {
-        for f in features {
+        for f in features.iter() {
             for (key, target) in REFS {
                 let Some(r) = f.str_prop(key) else { continue };
                 // A layer the directory does not have cannot be referred to wrongly: skip.
@@ -170,7 +168,7 @@ fn check_hierarchy(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
     let grids = parents(LayerId::Grids);
     let micro = parents(LayerId::Microgrids);
     for (&layer, features) in &ctx.ds.layers {
-        for f in features {
+        for f in features.iter() {
             // (finer key, finer layer's features, coarser key)
             let pairs: [(&str, &HashMap<&str, &Feature>, &str); 3] = [
                 ("microgrid", &micro, "grid"),
