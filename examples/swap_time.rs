@@ -45,7 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut after = f.clone();
         after
             .properties
-            .insert("note".into(), format!("swap_time {round}").into());
+            .insert("note", format!("swap_time {round}").as_str().into());
         if moving {
             let i = std::cell::Cell::new(0);
             geo::MapCoordsInPlace::map_coords_in_place(&mut after.geometry, |c| {

@@ -148,7 +148,7 @@ fn write_synthetic(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
         id,
         geometry,
         elevation_m: None,
-        properties: props(p),
+        properties: props(p).into(),
     };
     layers.push((
         LayerId::Boundary,
@@ -324,7 +324,7 @@ fn write_synthetic(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
                 pts.iter().map(|p| ll(p.0, p.1)).collect::<Vec<_>>(),
             )),
             elevation_m: Some(pts.iter().map(|p| 180.0 + p.1 / 20.0).collect()),
-            properties: props(json!({"kind": "street"})),
+            properties: props(json!({"kind": "street"})).into(),
         });
     };
     for j in 0..=ny {

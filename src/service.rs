@@ -3,14 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use std::sync::Arc;
 
 use crate::analysis::world::WorldError;
 use crate::analysis::{Planner, WalkWorld};
 use crate::index::{IndexError, Indexes};
-use crate::model::{LayerId, Taxonomy};
+use crate::model::{LayerId, PropValue, Taxonomy};
 use crate::store::{self, Dataset, StoreError};
 use crate::tiles::Tiler;
 use crate::walk::DEFAULT_MAX_SNAP_M;
@@ -94,11 +92,13 @@ impl Service {
             source,
         })?;
         if let Some(features) = dataset.layers.get_mut(&LayerId::Facilities) {
-            for (f, fac) in features.iter_mut().zip(indexes.facilities().iter()) {
+            for (f, fac) in Arc::make_mut(features)
+                .iter_mut()
+                .zip(indexes.facilities().iter())
+            {
                 for (key, value) in [("community", fac.community), ("grid", fac.grid)] {
                     if let (false, Some(v)) = (f.properties.contains_key(key), value) {
-                        f.properties
-                            .insert(key.to_string(), Value::String(v.to_string()));
+                        f.properties.insert(key, PropValue::from(v));
                     }
                 }
             }

@@ -637,7 +637,7 @@ async fn micro_grids_nobody_lives_in_appear_with_share_null() {
         .iter()
         .filter(|f| f.str_prop("community") == Some(HEJIAN))
         .count();
-    ds.layers.get_mut(&LayerId::Buildings).unwrap().retain(|b| {
+    std::sync::Arc::make_mut(ds.layers.get_mut(&LayerId::Buildings).unwrap()).retain(|b| {
         !b.str_prop("microgrid")
             .is_some_and(|m| dropped.iter().any(|d| d == m))
     });

@@ -225,7 +225,7 @@ fn acknowledged_writes_survive_kill_9() {
                 .get(*id)
                 .unwrap_or_else(|| panic!("{id} was never sent"));
             assert_eq!(
-                Value::Object(f.properties.clone()),
+                Value::from(&f.properties),
                 body["properties"],
                 "{id} is not the feature sent"
             );

@@ -12,7 +12,6 @@
 use geo::{MapCoordsInPlace, Translate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde_json::Value;
 use servicemap::analysis::Level;
 use servicemap::edit::apply;
 use servicemap::model::{Feature, LayerId};
@@ -47,25 +46,25 @@ fn random_edit(ds: &Dataset, rng: &mut ChaCha8Rng, n: usize) -> (LayerId, String
         }
         (LayerId::Facilities, 1) => return (layer, f.id, None),
         (LayerId::Facilities, 2) => {
-            let categories: Vec<Value> = ds
+            let categories: Vec<servicemap::model::PropValue> = ds
                 .layer(LayerId::Facilities)
                 .unwrap()
                 .iter()
                 .filter_map(|g| g.properties.get("category").cloned())
                 .collect();
             let c = categories[rng.random_range(0..categories.len())].clone();
-            f.properties.insert("category".into(), c);
+            f.properties.insert("category", c);
         }
         (LayerId::Facilities | LayerId::Buildings, _) => {
             f.geometry.translate_mut(dx * step_deg, dy * step_deg);
         }
         (LayerId::Walkways, 0) => {
             f.properties
-                .insert("name".into(), Value::from(format!("路{n}")));
+                .insert("name", format!("路{n}").as_str().into());
         }
         (LayerId::Walkways, 1) => {
             f.properties
-                .insert("note".into(), Value::from(format!("edit {n}")));
+                .insert("note", format!("edit {n}").as_str().into());
         }
         (LayerId::Walkways, 2) => return (layer, f.id, None),
         (LayerId::Walkways, _) => {
@@ -89,7 +88,7 @@ fn random_edit(ds: &Dataset, rng: &mut ChaCha8Rng, n: usize) -> (LayerId, String
         }
         _ => {
             f.properties
-                .insert("note".into(), Value::from(format!("edit {n}")));
+                .insert("note", format!("edit {n}").as_str().into());
         }
     }
     (layer, f.id.clone(), Some(f))
@@ -176,10 +175,7 @@ fn answers(svc: &Service, at: &[(f64, f64)]) -> Vec<String> {
     // The indexes and tiles, shared per layer between snapshots.
     for layer in LayerId::ALL {
         let index = svc.indexes.layer(layer).map(|l| (l.extent, &l.properties));
-        let tiles = svc
-            .tiles
-            .layer(layer)
-            .map(|l| (&l.ids, l.bounds, &l.fields));
+        let tiles = svc.tiles.layer(layer).map(|l| (l.bounds, &l.fields));
         out.push(format!("{layer}: {index:?} {tiles:?}"));
     }
     out.push(format!("categories {:?}", svc.category_ids()));

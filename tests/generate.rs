@@ -51,7 +51,12 @@ fn default_data_has_the_published_counts() {
     assert_eq!(points, 55);
     let old = model.layers[&LayerId::Compounds]
         .iter()
-        .filter(|f| f.properties.get("old").and_then(serde_json::Value::as_bool) == Some(true))
+        .filter(|f| {
+            f.properties
+                .get("old")
+                .and_then(servicemap::model::PropValue::as_bool)
+                == Some(true)
+        })
         .count();
     assert_eq!(old, 33);
     let residents: u64 = model.layers[&LayerId::Buildings]

@@ -815,7 +815,7 @@ fn grade_separation_findings_mapping_and_places_mapped_twice() {
     let walkways = by_id(ds.layer(LayerId::Walkways).expect("walkways"));
     let tunnel = walkways["osm-w2003-0"];
     assert_eq!(tunnel.str_prop("tunnel"), Some("yes"));
-    assert_eq!(tunnel.properties["layer"], -1);
+    assert_eq!(tunnel.properties["layer"].to_value(), -1);
     assert_eq!(walkways["osm-w2001-0"].properties.get("tunnel"), None);
 
     // Validation: no violation; the same-grade crossing without a node is the one finding.

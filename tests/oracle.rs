@@ -51,11 +51,11 @@ fn random_facilities(n: usize, seed: u64) -> Dataset {
             id: format!("f{:05}", (i * 7919) % 100_003),
             geometry: geo::Geometry::Point(p),
             elevation_m: None,
-            properties: props,
+            properties: props.into(),
         });
     }
     let mut layers = BTreeMap::new();
-    layers.insert(LayerId::Facilities, features);
+    layers.insert(LayerId::Facilities, features.into());
     Dataset {
         dir: PathBuf::from("(random)"),
         layers,

@@ -31,7 +31,7 @@ fn feature(id: &str, geometry: Geometry<f64>, elevation_m: Option<Vec<f64>>, p: 
         id: id.into(),
         geometry,
         elevation_m,
-        properties: props(p),
+        properties: props(p).into(),
     }
 }
 
@@ -92,7 +92,7 @@ fn dataset() -> Dataset {
     };
     Dataset {
         dir: PathBuf::from("hand-made"),
-        layers,
+        layers: layers.into_iter().map(|(k, v)| (k, v.into())).collect(),
         taxonomy: Some(taxonomy),
         manifest: None,
     }

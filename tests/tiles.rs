@@ -299,8 +299,8 @@ fn properties_carry_what_a_map_styles_by() {
     let facilities = by_id(LayerId::Facilities);
     for d in &layers["facilities"] {
         let f = facilities[d.id.as_str()];
-        assert_eq!(d.props["category"], f.properties["category"]);
-        assert_eq!(d.props["name"], f.properties["name"]);
+        assert_eq!(d.props["category"], f.properties["category"].to_value());
+        assert_eq!(d.props["name"], f.properties["name"].to_value());
     }
     let walkways = by_id(LayerId::Walkways);
     let mut stairs = 0;
@@ -313,8 +313,8 @@ fn properties_carry_what_a_map_styles_by() {
     let communities = by_id(LayerId::Communities);
     for d in &layers["communities"] {
         let f = communities[d.id.as_str()];
-        assert_eq!(d.props["name"], f.properties["name"]);
-        assert_eq!(d.props["households"], f.properties["households"]);
+        assert_eq!(d.props["name"], f.properties["name"].to_value());
+        assert_eq!(d.props["households"], f.properties["households"].to_value());
     }
 }
 

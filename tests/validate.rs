@@ -49,7 +49,7 @@ fn feature(id: &str, geometry: Geometry<f64>, p: Value) -> Feature {
         id: id.to_string(),
         geometry,
         elevation_m: None,
-        properties: props(p),
+        properties: props(p).into(),
     }
 }
 
@@ -61,7 +61,7 @@ fn walkway(id: &str, kind: &str, pts: &[(f64, f64)]) -> Feature {
             pts.iter().map(|&(x, y)| c(x, y)).collect::<Vec<_>>(),
         )),
         elevation_m: Some(pts.iter().map(|&(_, y)| 200.0 + 10.0 * y).collect()),
-        properties: props(json!({ "kind": kind })),
+        properties: props(json!({ "kind": kind })).into(),
     }
 }
 
@@ -420,7 +420,9 @@ fn geometry_walkway_without_length() {
 #[test]
 fn properties_unknown_walkway_kind() {
     let mut f = Fixture::valid();
-    f.get(LayerId::Walkways, "v2").properties["kind"] = json!("road");
+    f.get(LayerId::Walkways, "v2")
+        .properties
+        .insert("kind", json!("road").into());
     assert_only(
         &f.check("kind"),
         rule::PROPERTIES,
@@ -432,7 +434,9 @@ fn properties_unknown_walkway_kind() {
 #[test]
 fn ids_dangling_grid_reference() {
     let mut f = Fixture::valid();
-    f.get(LayerId::Facilities, "f2").properties["grid"] = json!("c2-g9");
+    f.get(LayerId::Facilities, "f2")
+        .properties
+        .insert("grid", json!("c2-g9").into());
     let r = f.check("dangling");
     assert_only(&r, rule::IDS, LayerId::Facilities, Some("f2"));
     assert_eq!(r.violations.len(), 1, "{}", show(&r));
@@ -441,7 +445,9 @@ fn ids_dangling_grid_reference() {
 #[test]
 fn ids_hierarchy_disagrees() {
     let mut f = Fixture::valid();
-    f.get(LayerId::Microgrids, "c1-g1-m1").properties["community"] = json!("c2");
+    f.get(LayerId::Microgrids, "c1-g1-m1")
+        .properties
+        .insert("community", json!("c2").into());
     assert_only(
         &f.check("hierarchy"),
         rule::IDS,
@@ -573,7 +579,9 @@ fn building_outside_its_compound_names_the_building() {
 #[test]
 fn containment_compound_outside_its_community() {
     let mut f = Fixture::valid();
-    f.get(LayerId::Compounds, "k2").properties["community"] = json!("c1");
+    f.get(LayerId::Compounds, "k2")
+        .properties
+        .insert("community", json!("c1").into());
     assert_only(
         &f.check("compound-outside"),
         rule::CONTAINMENT,
@@ -585,7 +593,9 @@ fn containment_compound_outside_its_community() {
 #[test]
 fn rollup_off_by_one() {
     let mut f = Fixture::valid();
-    f.get(LayerId::Buildings, "c2-g2-m1-b1").properties["households"] = json!(101);
+    f.get(LayerId::Buildings, "c2-g2-m1-b1")
+        .properties
+        .insert("households", json!(101).into());
     let r = f.check("rollup");
     assert_only(&r, rule::ROLLUP, LayerId::Microgrids, Some("c2-g2-m1"));
     let named: Vec<_> = r
@@ -610,8 +620,8 @@ fn rollup_more_elderly_than_residents() {
     // residents aged 60+ (60) than residents (50).
     for (id, households, residents) in [("c1-g2-m2-b0", 20, 50), ("c1-g2-m2-b1", 180, 450)] {
         let b = f.get(LayerId::Buildings, id);
-        b.properties["households"] = json!(households);
-        b.properties["residents"] = json!(residents);
+        b.properties.insert("households", json!(households).into());
+        b.properties.insert("residents", json!(residents).into());
     }
     let r = f.check("elderly");
     assert_only(&r, rule::ROLLUP, LayerId::Buildings, Some("c1-g2-m2-b0"));
@@ -632,7 +642,9 @@ fn grid_households_outside_the_manifest_range() {
 #[test]
 fn category_unknown() {
     let mut f = Fixture::valid();
-    f.get(LayerId::Facilities, "f3").properties["category"] = json!("spa");
+    f.get(LayerId::Facilities, "f3")
+        .properties
+        .insert("category", json!("spa").into());
     assert_only(
         &f.check("category"),
         rule::CATEGORY,
@@ -762,7 +774,9 @@ fn load_valid_refuses_a_broken_directory() {
             .is_some_and(|m| m.grid_households == Some([300, 500]))
     );
     assert!(!report.counts.is_empty());
-    f.get(LayerId::Facilities, "f1").properties["category"] = json!("spa");
+    f.get(LayerId::Facilities, "f1")
+        .properties
+        .insert("category", json!("spa").into());
     let dir2 = f.write("load-valid-broken");
     match store::load_valid(&dir2) {
         Err(StoreError::Invalid { count, first, .. }) => {
@@ -796,7 +810,9 @@ fn the_validate_command_exits_non_zero_and_names_the_feature() {
         "{stdout}"
     );
 
-    f.get(LayerId::Buildings, "c2-g2-m1-b1").properties["households"] = json!(101);
+    f.get(LayerId::Buildings, "c2-g2-m1-b1")
+        .properties
+        .insert("households", json!(101).into());
     let bad_dir = f.write("cli-bad");
     let bad = Command::new(bin)
         .args(["validate"])

@@ -59,13 +59,13 @@ fn random_edit(
             f.geometry.translate_mut(step_deg, -step_deg);
         }
         4 => {
-            let keys: Vec<String> = f.properties.keys().cloned().collect();
+            let keys: Vec<String> = f.properties.keys().map(str::to_string).collect();
             if !keys.is_empty() {
                 f.properties.remove(&keys[rng.random_range(0..keys.len())]);
             }
         }
         _ => {
-            let keys: Vec<String> = f.properties.keys().cloned().collect();
+            let keys: Vec<String> = f.properties.keys().map(str::to_string).collect();
             if !keys.is_empty() {
                 let bogus = [
                     Value::from(-3),
@@ -75,7 +75,7 @@ fn random_edit(
                 ];
                 let key = keys[rng.random_range(0..keys.len())].clone();
                 f.properties
-                    .insert(key, bogus[rng.random_range(0..bogus.len())].clone());
+                    .insert(&key, bogus[rng.random_range(0..bogus.len())].clone().into());
             }
         }
     }

@@ -807,8 +807,8 @@ mod tests {
             geometry,
             elevation_m: None,
             properties: match p {
-                serde_json::Value::Object(m) => m,
-                _ => serde_json::Map::new(),
+                serde_json::Value::Object(m) => m.into(),
+                _ => crate::model::Props::default(),
             },
         }
     }
@@ -850,8 +850,8 @@ mod tests {
         let ds = Dataset {
             dir: std::path::PathBuf::new(),
             layers: BTreeMap::from([
-                (LayerId::Communities, communities),
-                (LayerId::Buildings, buildings),
+                (LayerId::Communities, communities.into()),
+                (LayerId::Buildings, buildings.into()),
             ]),
             taxonomy: None,
             manifest: None,

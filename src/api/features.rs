@@ -61,7 +61,7 @@ pub fn feature_value(f: &Feature, crs: Crs, extra: Option<Map<String, Value>>) -
             f.elevation_m.as_deref(),
         )
     };
-    let mut properties = f.properties.clone();
+    let mut properties = f.properties.to_map();
     if let Some(extra) = extra {
         properties.extend(extra);
     }

@@ -50,8 +50,8 @@ fn contact_entry(
     m.insert("id".into(), json!(f.id));
     m.insert("name".into(), json!(f.str_prop("name").unwrap_or(&f.id)));
     for k in keys {
-        if let Some(v) = f.properties.get(*k) {
-            m.insert((*k).to_string(), v.clone());
+        if let Some(v) = f.properties.get(k) {
+            m.insert((*k).to_string(), v.to_value());
         }
     }
     Some(Value::Object(m))

@@ -9,6 +9,7 @@ pub mod tokens;
 mod writer;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -154,7 +155,7 @@ pub fn feature_from_value(layer: LayerId, v: &Value) -> Result<Feature, EditErro
 /// Set feature `id` of `layer` to `after` (`None` deletes it). The manifest's promised count
 /// of the layer follows: the count describes the directory as made, edits change it.
 pub fn apply(ds: &mut Dataset, layer: LayerId, id: &str, after: Option<Feature>) {
-    let features = ds.layers.entry(layer).or_default();
+    let features = std::sync::Arc::make_mut(ds.layers.entry(layer).or_default());
     match (features.iter().position(|f| f.id == id), after) {
         (Some(i), Some(f)) => features[i] = f,
         (None, Some(f)) => features.push(f),
@@ -190,7 +191,8 @@ pub(crate) fn apply_undoable(
     after: Option<Feature>,
 ) -> Undo {
     let made = !ds.layers.contains_key(&layer);
-    let features = ds.layers.entry(layer).or_default();
+    // Copy-on-write: the served snapshot shares the layer until this batch changes it.
+    let features = Arc::make_mut(ds.layers.entry(layer).or_default());
     let undo = match (features.iter().position(|f| f.id == id), after) {
         (Some(i), Some(f)) => Undo::Replaced(layer, i, std::mem::replace(&mut features[i], f)),
         (None, Some(f)) => {
@@ -208,19 +210,19 @@ pub(crate) fn apply_undoable(
 pub(crate) fn undo(ds: &mut Dataset, undo: Undo) {
     let layer = match undo {
         Undo::Replaced(layer, i, f) => {
-            ds.layers.entry(layer).or_default()[i] = f;
+            Arc::make_mut(ds.layers.entry(layer).or_default())[i] = f;
             layer
         }
         Undo::Created(layer, made) => {
             if made {
                 ds.layers.remove(&layer);
             } else {
-                ds.layers.entry(layer).or_default().pop();
+                Arc::make_mut(ds.layers.entry(layer).or_default()).pop();
             }
             layer
         }
         Undo::Deleted(layer, i, f) => {
-            ds.layers.entry(layer).or_default().insert(i, f);
+            Arc::make_mut(ds.layers.entry(layer).or_default()).insert(i, f);
             layer
         }
         Undo::Nothing => return,
@@ -291,13 +293,13 @@ mod tests {
             id: id.into(),
             geometry: geo::Geometry::Point(geo::Point::new(x, 0.0)),
             elevation_m: None,
-            properties: serde_json::Map::new(),
+            properties: serde_json::Map::new().into(),
         };
         let mut ds = Dataset {
             dir: "x".into(),
             layers: [(
                 LayerId::Facilities,
-                vec![f("a", 0.0), f("b", 1.0), f("c", 2.0)],
+                Arc::new(vec![f("a", 0.0), f("b", 1.0), f("c", 2.0)]),
             )]
             .into_iter()
             .collect(),

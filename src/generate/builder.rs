@@ -413,7 +413,7 @@ impl ModelBuilder {
                 && let Some(f) = compounds_out.last_mut()
             {
                 f.properties
-                    .insert("grid".into(), json!(grid_id(&self.grids, g0 as usize)));
+                    .insert("grid", json!(grid_id(&self.grids, g0 as usize)).into());
             }
         }
         layers.insert(LayerId::Compounds, compounds_out);
@@ -886,7 +886,7 @@ impl ModelBuilder {
             id: format!("W{:05}", k + 1),
             geometry: geo::Geometry::LineString(LineString(coords)),
             elevation_m: Some(zs),
-            properties: p,
+            properties: p.into(),
         }
     }
 
@@ -927,7 +927,8 @@ impl ModelBuilder {
             elevation_m: Some(zs),
             properties: props(
                 json!({ "kind": WalkwayKind::Bridge.as_str(), "name": "李家沱长江大桥" }),
-            ),
+            )
+            .into(),
         }
     }
 
@@ -954,13 +955,14 @@ impl ModelBuilder {
                 elevation_m: None,
                 properties: props(
                     json!({ "name": "长江", "name_en": "Yangtze River", "water_level_m": 175 }),
-                ),
+                )
+                .into(),
             },
             Feature {
                 id: "huaxi".into(),
                 geometry: geo::Geometry::Polygon(ring(h.band(HUAXI_HALF_WIDTH_M))),
                 elevation_m: None,
-                properties: props(json!({ "name": "花溪河", "name_en": "Huaxi River" })),
+                properties: props(json!({ "name": "花溪河", "name_en": "Huaxi River" })).into(),
             },
         ]
     }
@@ -1056,7 +1058,7 @@ fn footprint_feature(
         id,
         geometry: geo::Geometry::Polygon(Polygon::new(LineString(ring), vec![])),
         elevation_m: None,
-        properties,
+        properties: properties.into(),
     }
 }
 

@@ -114,7 +114,7 @@ fn poly_feature(
         id,
         geometry: geo::Geometry::Polygon(Polygon::new(ext, holes)),
         elevation_m: None,
-        properties,
+        properties: properties.into(),
     })
 }
 
@@ -130,7 +130,7 @@ fn point_feature(
         id,
         geometry: geo::Geometry::Point(Point::new(round7(lon), round7(lat))),
         elevation_m: None,
-        properties,
+        properties: properties.into(),
     }
 }
 

@@ -197,7 +197,7 @@ pub fn import_geojson(
             id,
             geometry,
             elevation_m,
-            properties: props,
+            properties: props.into(),
         });
     }
     let text = layer_text(&features, None);

@@ -92,7 +92,7 @@ mod tests {
                 id: "a".into(),
                 geometry: Geometry::Point(Point::new(106.123_456_789, 29.5)),
                 elevation_m: None,
-                properties: Map::new(),
+                properties: (Map::new()).into(),
             },
             Feature {
                 id: "b".into(),
@@ -101,7 +101,7 @@ mod tests {
                     (106.1, 29.1),
                 ])),
                 elevation_m: Some(vec![200.0, 210.555]),
-                properties: p,
+                properties: p.into(),
             },
         ]
     }

@@ -152,7 +152,7 @@ impl Indexes {
             for (i, f) in features.iter().enumerate() {
                 for k in f.properties.keys() {
                     if !properties.contains(k) {
-                        properties.insert(k.clone());
+                        properties.insert(k.to_string());
                     }
                 }
                 let r = rect_of(layer, f)?;

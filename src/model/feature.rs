@@ -1,7 +1,7 @@
 //! A feature of any layer, as loaded: id, WGS84 geometry, properties.
 
+use super::Props;
 use geo::Geometry;
-use serde_json::{Map, Value};
 
 /// One feature: a stable string id, a WGS84 geometry (degrees, lon/lat) and its properties.
 ///
@@ -12,19 +12,19 @@ pub struct Feature {
     pub id: String,
     pub geometry: Geometry<f64>,
     pub elevation_m: Option<Vec<f64>>,
-    pub properties: Map<String, Value>,
+    pub properties: Props,
 }
 
 impl Feature {
     /// A string property, if present and a string.
     #[must_use]
     pub fn str_prop(&self, key: &str) -> Option<&str> {
-        self.properties.get(key).and_then(Value::as_str)
+        self.properties.get(key).and_then(super::PropValue::as_str)
     }
 
     /// A non-negative integer property, if present and one.
     #[must_use]
     pub fn u64_prop(&self, key: &str) -> Option<u64> {
-        self.properties.get(key).and_then(Value::as_u64)
+        self.properties.get(key).and_then(super::PropValue::as_u64)
     }
 }

@@ -72,7 +72,7 @@ pub fn feature_json(f: &Feature) -> Value {
         "type": "Feature",
         "id": f.id,
         "geometry": geometry_json(&f.geometry, f.elevation_m.as_deref()),
-        "properties": Value::Object(f.properties.clone()),
+        "properties": &f.properties,
     })
 }
 

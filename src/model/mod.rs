@@ -10,6 +10,7 @@ pub mod geojson;
 pub mod layer;
 pub mod params;
 pub mod proj;
+pub mod props;
 
 pub use bbox::{Bbox, BboxError};
 pub use category::{Category, Taxonomy, Threshold};
@@ -25,3 +26,4 @@ pub use params::{
     UnknownProfile,
 };
 pub use proj::LocalProj;
+pub use props::{Interner, PropValue, Props};

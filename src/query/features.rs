@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::model::geojson::geometry_json;
-use crate::model::{Bbox, Feature, LayerId, Limit, ParamError};
+use crate::model::{Bbox, Feature, LayerId, Limit, ParamError, PropValue};
 use crate::service::Service;
 
 use super::QueryError;
@@ -36,15 +36,15 @@ pub struct Queryables {
 /// The name CQL2 expressions use for a feature's geometry.
 pub const GEOMETRY_QUERYABLE: &str = "geometry";
 
-fn json_type(v: &Value) -> Option<&'static str> {
+fn json_type(v: &PropValue) -> Option<&'static str> {
     match v {
-        Value::Null => None,
-        Value::Bool(_) => Some("boolean"),
-        Value::Number(n) if n.is_i64() || n.is_u64() => Some("integer"),
-        Value::Number(_) => Some("number"),
-        Value::String(_) => Some("string"),
-        Value::Array(_) => Some("array"),
-        Value::Object(_) => Some("object"),
+        PropValue::Null => None,
+        PropValue::Bool(_) => Some("boolean"),
+        PropValue::Number(n) if n.is_i64() || n.is_u64() => Some("integer"),
+        PropValue::Number(_) => Some("number"),
+        PropValue::String(_) => Some("string"),
+        PropValue::Array(_) => Some("array"),
+        PropValue::Object(_) => Some("object"),
     }
 }
 
@@ -107,16 +107,16 @@ pub struct ItemsPage<'a> {
 #[must_use]
 // Exact numeric equality is the contract: `households=400` matches 400 and 400.0, not 399.9.
 #[allow(clippy::float_cmp)]
-pub fn value_matches(v: &Value, want: &str) -> bool {
+pub fn value_matches(v: &PropValue, want: &str) -> bool {
     match v {
-        Value::String(s) => s == want,
-        Value::Number(n) => n
+        PropValue::String(s) => &**s == want,
+        PropValue::Number(n) => n
             .as_f64()
             .zip(want.parse::<f64>().ok())
             .is_some_and(|(a, b)| a == b),
-        Value::Bool(b) => want == if *b { "true" } else { "false" },
-        Value::Array(items) => items.iter().any(|x| value_matches(x, want)),
-        Value::Null | Value::Object(_) => false,
+        PropValue::Bool(b) => want == if *b { "true" } else { "false" },
+        PropValue::Array(items) => items.iter().any(|x| value_matches(x, want)),
+        PropValue::Null | PropValue::Object(_) => false,
     }
 }
 
@@ -164,7 +164,7 @@ impl Service {
                 if let Some(t) = json_type(v) {
                     // A property holding integers in one feature and decimals in another is a
                     // number.
-                    let e = properties.entry(k.clone()).or_insert(t);
+                    let e = properties.entry(k.to_string()).or_insert(t);
                     if *e == "integer" && t == "number" {
                         *e = "number";
                     }
@@ -276,10 +276,10 @@ mod tests {
 
     #[test]
     fn values_match_by_kind() {
-        assert!(value_matches(&json!("a"), "a"));
-        assert!(value_matches(&json!(400), "400.0"));
-        assert!(value_matches(&json!(true), "true"));
-        assert!(value_matches(&json!(["x", "y"]), "y"));
-        assert!(!value_matches(&json!(null), "null"));
+        assert!(value_matches(&PropValue::from(json!("a")), "a"));
+        assert!(value_matches(&PropValue::from(json!(400)), "400.0"));
+        assert!(value_matches(&PropValue::from(json!(true)), "true"));
+        assert!(value_matches(&PropValue::from(json!(["x", "y"])), "y"));
+        assert!(!value_matches(&PropValue::from(json!(null)), "null"));
     }
 }

@@ -163,7 +163,7 @@ pub fn overview_png(
             let old = f
                 .properties
                 .get("old")
-                .and_then(serde_json::Value::as_bool)
+                .and_then(crate::model::PropValue::as_bool)
                 .unwrap_or(false);
             for p in polygons(&f.geometry) {
                 if let Some(path) = polygon_path(&v, &p) {

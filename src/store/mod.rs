@@ -7,6 +7,7 @@ pub mod write;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use geo::{BoundingRect, Coord, Rect};
 
@@ -17,10 +18,14 @@ pub use read::read_dir;
 pub use validate::{Finding, Report, Violation, validate, validate_change, validate_edit};
 
 /// A data directory as read: the layers it has and the taxonomy.
+///
+/// Each layer is shared (`Arc`): the edit writer keeps the dataset as stored beside the one the
+/// service serves, and a clone (a write's trial dataset, the served copy) shares every layer it
+/// does not change (`Arc::make_mut` copies only the layer written to).
 #[derive(Debug, Clone)]
 pub struct Dataset {
     pub dir: PathBuf,
-    pub layers: BTreeMap<LayerId, Vec<Feature>>,
+    pub layers: BTreeMap<LayerId, Arc<Vec<Feature>>>,
     pub taxonomy: Option<Taxonomy>,
     /// `manifest.json`, when the directory has one.
     pub manifest: Option<Manifest>,
@@ -30,7 +35,7 @@ impl Dataset {
     /// The features of a layer, or `None` when the directory has no such layer.
     #[must_use]
     pub fn layer(&self, id: LayerId) -> Option<&[Feature]> {
-        self.layers.get(&id).map(Vec::as_slice)
+        self.layers.get(&id).map(|l| l.as_slice())
     }
 
     /// The one local projection of this dataset, shared by validation, the indexes and the

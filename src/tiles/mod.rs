@@ -21,10 +21,9 @@ use geozero::ToMvt;
 use geozero::mvt::{Message, TagsBuilder, Tile, TileValue, tile};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
-use serde_json::Value;
 
 use crate::analysis::{Level, PlanError, Planner, UnitCoverage};
-use crate::model::{Bbox, Feature, LayerId};
+use crate::model::{Bbox, Feature, LayerId, PropValue};
 use crate::store::Dataset;
 use crate::walk::Profile;
 
@@ -106,11 +105,11 @@ pub enum TileError {
 }
 
 /// A property value in a tile.
-fn tile_value(v: &Value) -> Option<TileValue> {
+fn tile_value(v: &PropValue) -> Option<TileValue> {
     match v {
-        Value::String(s) => Some(TileValue::Str(s.clone())),
-        Value::Bool(b) => Some(TileValue::Bool(*b)),
-        Value::Number(n) => n
+        PropValue::String(s) => Some(TileValue::Str(s.to_string())),
+        PropValue::Bool(b) => Some(TileValue::Bool(*b)),
+        PropValue::Number(n) => n
             .as_u64()
             .map(TileValue::Uint)
             .or_else(|| n.as_i64().map(TileValue::Sint))
@@ -142,16 +141,16 @@ type Envelope = GeomWithData<Rectangle<[f64; 2]>, usize>;
 /// One zoom's prepared geometries, one lazily made slot per feature.
 type ZoomTable = OnceLock<Box<[OnceLock<Option<Box<Prepared>>>]>>;
 
-/// One layer ready for tiling.
+/// One layer ready for tiling. It shares the served features (`Arc`) and keeps no copy of
+/// their ids, geometries or properties: world coordinates and tile properties are made from
+/// the feature when a zoom first needs it, and the envelope tree on the layer's first tile, so
+/// a server that is never asked for tiles spends neither memory nor start-up time on them.
 #[derive(Debug)]
 pub struct TileLayer {
     pub id: LayerId,
-    /// Feature ids, in the layer's order (MVT feature id = position + 1).
-    pub ids: Vec<String>,
-    /// Geometries in world coordinates (see [`matrix`]).
-    pub world: Vec<Geometry<f64>>,
-    props: Vec<Vec<(&'static str, TileValue)>>,
-    tree: RTree<Envelope>,
+    features: Arc<Vec<Feature>>,
+    /// Envelopes in world coordinates (see [`matrix`]), made on the first tile.
+    tree: OnceLock<RTree<Envelope>>,
     /// Per zoom, per feature: the prepared geometry, made on first use. A zoom's table is
     /// made on the first tile of that zoom and each entry is boxed: eagerly, nine zooms of
     /// inline 72-byte slots for every feature were ~10 MB of the default data's start-up
@@ -162,6 +161,14 @@ pub struct TileLayer {
     /// The properties its tiles carry and their TileJSON type (`String`, `Number`,
     /// `Boolean`), as found in the data.
     pub fields: Vec<(&'static str, &'static str)>,
+}
+
+/// A WGS84 geometry in world coordinates.
+fn to_world(g: &Geometry<f64>) -> Geometry<f64> {
+    g.map_coords(|c| {
+        let (x, y) = matrix::lonlat_to_world(c.x, c.y);
+        geo::Coord { x, y }
+    })
 }
 
 /// TileJSON's name of a tile value's type.
@@ -175,29 +182,9 @@ pub fn field_type(v: &TileValue) -> &'static str {
 }
 
 impl TileLayer {
-    fn build(id: LayerId, features: &[Feature]) -> TileLayer {
-        let world: Vec<Geometry<f64>> = features
-            .iter()
-            .map(|f| {
-                f.geometry.map_coords(|c| {
-                    let (x, y) = matrix::lonlat_to_world(c.x, c.y);
-                    geo::Coord { x, y }
-                })
-            })
-            .collect();
-        let entries = world
-            .iter()
-            .enumerate()
-            .filter_map(|(i, g)| {
-                let r = g.bounding_rect()?;
-                Some(GeomWithData::new(
-                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    i,
-                ))
-            })
-            .collect();
+    fn build(id: LayerId, features: Arc<Vec<Feature>>) -> TileLayer {
         let mut bounds: Option<[f64; 4]> = None;
-        for f in features {
+        for f in features.iter() {
             if let Some(r) = f.geometry.bounding_rect() {
                 let b = bounds.get_or_insert([r.min().x, r.min().y, r.max().x, r.max().y]);
                 *b = [
@@ -208,33 +195,63 @@ impl TileLayer {
                 ];
             }
         }
-        let props: Vec<Vec<(&'static str, TileValue)>> =
-            features.iter().map(|f| feature_props(id, f)).collect();
+        // The type of each tile property as its first feature holding one has it.
         let mut fields: Vec<(&'static str, &'static str)> = Vec::new();
         for key in std::iter::once("id").chain(tile_properties(id).iter().copied()) {
-            let found = props.iter().flatten().find(|(k, _)| *k == key);
-            if let Some((_, v)) = found {
-                fields.push((key, field_type(v)));
+            let found = features.iter().find_map(|f| {
+                feature_props(id, f)
+                    .into_iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| v)
+            });
+            if let Some(v) = found {
+                fields.push((key, field_type(&v)));
             }
         }
         TileLayer {
             id,
             fields,
-            ids: features.iter().map(|f| f.id.clone()).collect(),
-            props,
             prepared: (0..ZOOMS).map(|_| OnceLock::new()).collect(),
-            world,
-            tree: RTree::bulk_load(entries),
+            tree: OnceLock::new(),
+            features,
             bounds,
         }
+    }
+
+    fn tree(&self) -> &RTree<Envelope> {
+        self.tree.get_or_init(|| {
+            let entries = self
+                .features
+                .iter()
+                .enumerate()
+                .filter_map(|(i, f)| {
+                    let r = to_world(&f.geometry).bounding_rect()?;
+                    Some(GeomWithData::new(
+                        Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                        i,
+                    ))
+                })
+                .collect();
+            RTree::bulk_load(entries)
+        })
+    }
+
+    /// The properties feature `i` carries in tiles.
+    fn props(&self, i: usize) -> Vec<(&'static str, TileValue)> {
+        self.features
+            .get(i)
+            .map(|f| feature_props(self.id, f))
+            .unwrap_or_default()
     }
 
     /// Feature `i` prepared for zoom `z` (made now if this is its first use at `z`).
     #[must_use]
     pub fn prepared(&self, i: usize, z: u8) -> Option<&Prepared> {
         self.prepared[usize::from(z - ZOOM_MIN)]
-            .get_or_init(|| (0..self.world.len()).map(|_| OnceLock::new()).collect())[i]
-            .get_or_init(|| prepare::prepare(&self.world[i], z).map(Box::new))
+            .get_or_init(|| (0..self.features.len()).map(|_| OnceLock::new()).collect())[i]
+            .get_or_init(|| {
+                prepare::prepare(&to_world(&self.features[i].geometry), z).map(Box::new)
+            })
             .as_deref()
     }
 
@@ -245,7 +262,7 @@ impl TileLayer {
         let b = tile.buffered_world_bounds();
         let aabb = AABB::from_corners([b[0] - px, b[1] - px], [b[2] + px, b[3] + px]);
         let mut out: Vec<usize> = self
-            .tree
+            .tree()
             .locate_in_envelope_intersecting(&aabb)
             .map(|e| e.data)
             .collect();
@@ -446,7 +463,7 @@ impl Tiler {
                 .map(|(&id, features)| {
                     let layer = match kept(id) {
                         Some(l) => Arc::clone(l),
-                        None => Arc::new(TileLayer::build(id, features)),
+                        None => Arc::new(TileLayer::build(id, Arc::clone(features))),
                     };
                     (id, layer)
                 })
@@ -599,7 +616,7 @@ impl Tiler {
     fn encode_layer(&self, l: &TileLayer, tile: TileId) -> Result<Option<tile::Layer>, TileError> {
         let mut b = LayerBuilder::new(l.id.as_str());
         for (i, g) in l.features_in(tile) {
-            b.add(i as u64 + 1, &g, l.props[i].iter().cloned())?;
+            b.add(i as u64 + 1, &g, l.props(i))?;
         }
         Ok(b.finish())
     }
@@ -617,12 +634,12 @@ impl Tiler {
             let unit = if level == Level::Subdistrict {
                 crate::analysis::coverage::SUBDISTRICT
             } else {
-                l.ids[i].as_str()
+                l.features[i].id.as_str()
             };
-            let mut props: Vec<(&'static str, TileValue)> = l.props[i]
-                .iter()
+            let mut props: Vec<(&'static str, TileValue)> = l
+                .props(i)
+                .into_iter()
                 .filter(|(k, _)| matches!(*k, "id" | "name"))
-                .cloned()
                 .collect();
             props.extend(coverage_props(units.get(unit)));
             b.add(i as u64 + 1, &g, props)?;

@@ -255,7 +255,7 @@ fn emit_area(
             id: fid,
             geometry,
             elevation_m: None,
-            properties: p,
+            properties: p.into(),
         })?;
     }
     Ok(())
@@ -303,6 +303,6 @@ fn point_feature(id: String, lon: f64, lat: f64, props: Map<String, Value>) -> F
         id,
         geometry: Geometry::Point(Point::new(lon, lat)),
         elevation_m: None,
-        properties: props,
+        properties: props.into(),
     }
 }

@@ -142,7 +142,7 @@ pub(super) fn build_walkways(
             id: format!("osm-w{}-{this_no}", w.id),
             geometry: Geometry::LineString(LineString(coords)),
             elevation_m,
-            properties: p,
+            properties: p.into(),
         })?;
     }
     summary.walkway_segments = sink.count() as u64;

@@ -149,14 +149,14 @@ mod tests {
             id: id.into(),
             geometry,
             elevation_m: None,
-            properties,
+            properties: properties.into(),
         }
     }
 
     fn dataset(buildings: Vec<Feature>, compounds: Vec<Feature>) -> Dataset {
         let mut layers = BTreeMap::new();
-        layers.insert(LayerId::Buildings, buildings);
-        layers.insert(LayerId::Compounds, compounds);
+        layers.insert(LayerId::Buildings, std::sync::Arc::new(buildings));
+        layers.insert(LayerId::Compounds, std::sync::Arc::new(compounds));
         Dataset {
             dir: "hand-made".into(),
             layers,

@@ -57,7 +57,7 @@ impl Grade<'_> {
             layer: f
                 .properties
                 .get("layer")
-                .and_then(serde_json::Value::as_i64)
+                .and_then(crate::model::PropValue::as_i64)
                 .unwrap_or(0),
             // Level 0 is the ground, where a way without `level` is too.
             level: f.str_prop("level").filter(|l| l.trim() != "0"),
@@ -680,7 +680,7 @@ mod tests {
             id: "w".into(),
             geometry: Geometry::LineString(LineString::from(vec![(0.0, 0.0), (1.0, 0.0)])),
             elevation_m: None,
-            properties: props.as_object().cloned().unwrap_or_default(),
+            properties: (props.as_object().cloned().unwrap_or_default()).into(),
         };
         let ground = f(serde_json::json!({"kind": "footway", "level": "0"}));
         assert_eq!(Grade::of(&ground), Grade::default());

@@ -3,9 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::Value;
-
-use crate::model::{Feature, LayerId};
+use crate::model::{Feature, LayerId, PropValue as Value};
 
 use super::{Ctx, Only, Violation, rule};
 
@@ -95,7 +93,7 @@ pub(super) fn check_properties(ctx: &Ctx<'_>, only: &Only<'_>, out: &mut Vec<Vio
                     }
                     (Some(v), Kind::Count) if v.as_u64().is_some() => None,
                     (Some(Value::String(s)), Kind::OneOf(allowed))
-                        if allowed.contains(&s.as_str()) =>
+                        if allowed.contains(&s.as_ref()) =>
                     {
                         None
                     }

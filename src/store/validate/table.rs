@@ -48,7 +48,12 @@ pub(super) fn counts(ctx: &Ctx<'_>, net: &NetStats) -> Vec<(String, String)> {
     if let Some(c) = ctx.ds.layer(LayerId::Compounds) {
         let old = c
             .iter()
-            .filter(|f| f.properties.get("old").and_then(serde_json::Value::as_bool) == Some(true))
+            .filter(|f| {
+                f.properties
+                    .get("old")
+                    .and_then(crate::model::PropValue::as_bool)
+                    == Some(true)
+            })
             .count();
         rows.push((
             "old compounds (老旧小区)".into(),

@@ -430,7 +430,7 @@ mod tests {
             id: "x".into(),
             geometry: geo::Geometry::Point(geo::Point::new(0.0, 0.0)),
             elevation_m: None,
-            properties: serde_json::Map::new(),
+            properties: (serde_json::Map::new()).into(),
         };
         let areas: Vec<AreaM<'_>> = polys
             .iter()
