@@ -126,14 +126,7 @@ impl Indexes {
             prev.filter(|(_, changed)| !layers.iter().any(|l| changed.contains(l)))
                 .map(|(p, _)| p)
         };
-        let facilities_kept = kept(&[
-            LayerId::Facilities,
-            LayerId::Boundary,
-            LayerId::Communities,
-            LayerId::Grids,
-            LayerId::Microgrids,
-            LayerId::Compounds,
-        ]);
+        let facilities_kept = kept(&LayerId::FACILITY_INPUTS);
         let mut layers = BTreeMap::new();
         for (&layer, features) in &ds.layers {
             let reusable = if layer == LayerId::Facilities {

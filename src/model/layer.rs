@@ -38,6 +38,18 @@ impl LayerId {
         LayerId::Walkways,
     ];
 
+    /// What a served facility is made of: its own layer and the areas its community, grid,
+    /// micro-grid and compound are found in by point-in-polygon. Whatever is derived from
+    /// facilities (indexes, tiles) can be kept across an edit only when none of these changed.
+    pub const FACILITY_INPUTS: [LayerId; 6] = [
+        LayerId::Facilities,
+        LayerId::Boundary,
+        LayerId::Communities,
+        LayerId::Grids,
+        LayerId::Microgrids,
+        LayerId::Compounds,
+    ];
+
     /// The collection id used in file names and in the OGC API (`/collections/{id}`).
     #[must_use]
     pub fn as_str(self) -> &'static str {

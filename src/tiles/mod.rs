@@ -442,14 +442,7 @@ impl Tiler {
     pub fn build_reusing(ds: &Dataset, prev: Option<(&Tiler, &[LayerId])>) -> Tiler {
         let kept = |id: LayerId| {
             let needs: &[LayerId] = if id == LayerId::Facilities {
-                &[
-                    LayerId::Facilities,
-                    LayerId::Boundary,
-                    LayerId::Communities,
-                    LayerId::Grids,
-                    LayerId::Microgrids,
-                    LayerId::Compounds,
-                ]
+                &LayerId::FACILITY_INPUTS
             } else {
                 &[id]
             };

@@ -7,8 +7,6 @@
 //! R-tree of footprint boxes, so the rule is not quadratic in the number of buildings.
 
 use geo::{Area, BooleanOps, BoundingRect, Coord, Geometry, Polygon};
-use rstar::RTree;
-use rstar::primitives::{GeomWithData, Rectangle};
 
 use crate::model::LayerId;
 
@@ -38,25 +36,7 @@ pub(super) fn check_overlap(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
         return;
     };
     let polys = footprints(ctx);
-    let items: Vec<GeomWithData<Rectangle<[f64; 2]>, usize>> = polys
-        .iter()
-        .enumerate()
-        .filter_map(|(k, (_, p))| {
-            let r = p.bounding_rect()?;
-            Some(GeomWithData::new(
-                Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                k,
-            ))
-        })
-        .collect();
-    let tree = RTree::bulk_load(items);
-    let mut pairs: Vec<(usize, usize)> = tree
-        .intersection_candidates_with_other_tree(&tree)
-        .filter(|(a, b)| a.data < b.data)
-        .map(|(a, b)| (a.data, b.data))
-        .collect();
-    // Tree order is not file order: sort so the report is the same on every run.
-    pairs.sort_unstable();
+    let pairs = super::tiling::candidate_pairs(polys.iter().map(|(_, p)| p.bounding_rect()));
     for (a, b) in pairs {
         let shared_m2 = polys[a].1.intersection(&polys[b].1).unsigned_area();
         if shared_m2 > OVERLAP_TOL_M2 {

@@ -123,7 +123,7 @@ pub(super) fn check_tiling(ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
         // along itself); within one parent the area sum below catches that, across parents
         // one of them protrudes from its parent, so pairs with a protruding child are
         // computed exactly too.
-        let pairs = candidate_pairs(children);
+        let pairs = candidate_pairs(children.iter().map(|a| Some(a.bbox)));
         let mut overlap_in_group = vec![0.0; groups.len()];
         let mut pair_checked: HashSet<(usize, usize)> = HashSet::new();
         for &(i, j) in &pairs {
@@ -238,16 +238,21 @@ fn report_outside(
     ));
 }
 
-type BoxItem = GeomWithData<Rectangle<[f64; 2]>, usize>;
-
-/// Pairs (i < j) of areas whose bounding boxes intersect.
-fn candidate_pairs(areas: &[AreaM<'_>]) -> Vec<(usize, usize)> {
-    let items: Vec<BoxItem> = areas
-        .iter()
+/// Pairs (i < j) of boxes that intersect, sorted (tree order is not file order, and reports
+/// must be the same on every run), from an R-tree self-join: not quadratic in the count.
+/// `None` boxes (empty geometry) pair with nothing but keep their index.
+pub(super) fn candidate_pairs(
+    boxes: impl IntoIterator<Item = Option<geo::Rect<f64>>>,
+) -> Vec<(usize, usize)> {
+    let items: Vec<GeomWithData<Rectangle<[f64; 2]>, usize>> = boxes
+        .into_iter()
         .enumerate()
-        .map(|(i, a)| {
-            let (lo, hi) = (a.bbox.min(), a.bbox.max());
-            GeomWithData::new(Rectangle::from_corners([lo.x, lo.y], [hi.x, hi.y]), i)
+        .filter_map(|(i, r)| {
+            let (lo, hi) = (r?.min(), r?.max());
+            Some(GeomWithData::new(
+                Rectangle::from_corners([lo.x, lo.y], [hi.x, hi.y]),
+                i,
+            ))
         })
         .collect();
     let tree = RTree::bulk_load(items);
@@ -450,6 +455,6 @@ mod tests {
             }
         }
         assert!(!brute.is_empty());
-        assert_eq!(candidate_pairs(&areas), brute);
+        assert_eq!(candidate_pairs(areas.iter().map(|a| Some(a.bbox))), brute);
     }
 }
