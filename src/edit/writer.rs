@@ -130,7 +130,23 @@ impl Editor {
             .name("servicemap-writer".into())
             .spawn(move || {
                 lower_priority();
-                writer.run(&rx);
+                // The writer's own parallel work (validation, snapping buildings) runs on a
+                // pool of the same low priority: on rayon's global pool it would compete with
+                // the readers at full priority, which is most of what a write burst took
+                // from /nearest.
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .thread_name(|i| format!("servicemap-writer-{i}"))
+                    .start_handler(|_| lower_priority())
+                    .build();
+                match pool {
+                    Ok(pool) => pool.install(move || writer.run(&rx)),
+                    Err(e) => {
+                        tracing::warn!(
+                            "no low-priority pool for the writer ({e}): it shares the global one"
+                        );
+                        writer.run(&rx);
+                    }
+                }
             })
             .map_err(|e| EditError::Io(format!("cannot start the writer: {e}")))?;
         Ok((Editor { jobs: tx, history }, live))
