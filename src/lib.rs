@@ -16,6 +16,7 @@ pub mod model;
 pub mod query;
 pub mod render;
 pub mod service;
+mod stages;
 pub mod store;
 pub mod tiles;
 pub mod walk;

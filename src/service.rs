@@ -74,15 +74,7 @@ impl Service {
         mut dataset: Dataset,
         prev: Option<(&Service, &[LayerId])>,
     ) -> Result<Service, ServiceError> {
-        let mut clock = std::time::Instant::now();
-        let mut lap = |stage: &str| {
-            tracing::debug!(
-                stage,
-                ms = clock.elapsed().as_secs_f64() * 1e3,
-                "service stage"
-            );
-            clock = std::time::Instant::now();
-        };
+        let mut stages = crate::stages::Stages::start("service");
         let indexes = Indexes::build_reusing(
             &dataset,
             prev.map(|(service, changed)| (&service.indexes, changed)),
@@ -103,7 +95,7 @@ impl Service {
                 }
             }
         }
-        lap("indexes");
+        stages.lap("indexes");
         let taxonomy = dataset.taxonomy.clone();
         let walk = if dataset.layer(LayerId::Walkways).is_some() {
             // The served walkways are the stored ones (only facilities get derived
@@ -123,7 +115,7 @@ impl Service {
         } else {
             None
         };
-        lap("walk world");
+        stages.lap("walk world");
         let planner = walk.as_ref().map(|w| {
             let planner = Planner::new(Arc::clone(w));
             if let Some(before) = prev.and_then(|(service, _)| service.planner.as_ref()) {
@@ -135,7 +127,7 @@ impl Service {
             &dataset,
             prev.map(|(service, changed)| (&service.tiles, changed)),
         );
-        lap("tiler");
+        stages.lap("tiler");
         Ok(Service {
             dataset,
             indexes,

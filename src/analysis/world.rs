@@ -77,15 +77,7 @@ impl WalkWorld {
         max_snap_m: f64,
         prev: Option<(&Dataset, &WalkWorld, &[LayerId])>,
     ) -> Result<WalkWorld, WorldError> {
-        let mut clock = std::time::Instant::now();
-        let mut lap = |stage: &str| {
-            tracing::debug!(
-                stage,
-                ms = clock.elapsed().as_secs_f64() * 1e3,
-                "walk world stage"
-            );
-            clock = std::time::Instant::now();
-        };
+        let mut stages = crate::stages::Stages::start("walk world");
         let features = ds.layer(LayerId::Walkways).ok_or(WorldError::NoWalkways)?;
         let same_layer =
             |layer: LayerId| prev.is_some_and(|(_, _, changed)| !changed.contains(&layer));
@@ -124,7 +116,7 @@ impl WalkWorld {
                 .iter()
                 .map(Walkway::from_feature)
                 .collect::<Result<_, _>>()?;
-            lap("parse walkways");
+            stages.lap("parse walkways");
             let water: Vec<Polygon<f64>> = ds
                 .layer(LayerId::Water)
                 .unwrap_or_default()
@@ -147,7 +139,7 @@ impl WalkWorld {
                 same_water_graph,
             ))
         };
-        lap("graph");
+        stages.lap("graph");
         // Snaps are kept only with the very graph they index edges of.
         let keep_snaps = |layer: LayerId| match (prev, &kept_graph) {
             (Some((_, world, _)), Some(_)) if same_layer(layer) => Some(world),
@@ -169,7 +161,7 @@ impl WalkWorld {
                 Arc::new(SnappedPoints::build(&graph, &f_lonlat, &tags, max_snap_m))
             }
         };
-        lap("snap facilities");
+        stages.lap("snap facilities");
         let buildings: Vec<Building> = indexes.buildings().to_vec();
         let building_snaps = if let Some(world) = keep_snaps(LayerId::Buildings) {
             Arc::clone(&world.building_snaps)
@@ -180,7 +172,7 @@ impl WalkWorld {
                 .collect();
             Arc::new(SnappedPoints::build(&graph, &b_lonlat, &[], max_snap_m))
         };
-        lap("snap buildings");
+        stages.lap("snap buildings");
         let population = buildings
             .iter()
             .map(|b| Population {

@@ -180,17 +180,9 @@ impl Report {
 #[must_use]
 pub fn validate(ds: &Dataset) -> Report {
     // Each stage's time goes to the debug log: start-up has a budget of 1 s in release.
-    let mut clock = std::time::Instant::now();
-    let mut lap = |stage: &str| {
-        tracing::debug!(
-            stage,
-            ms = clock.elapsed().as_secs_f64() * 1e3,
-            "validate stage"
-        );
-        clock = std::time::Instant::now();
-    };
+    let mut stages = crate::stages::Stages::start("validate");
     let ctx = Ctx::new(ds);
-    lap("project");
+    stages.lap("project");
     // The rules only read the dataset, so two groups of similar cost run on two cores
     // (start-up time, issue 15); their violations are concatenated in the rule order of a
     // sequential run, so the report (and the first violation named) is the same.
@@ -234,7 +226,7 @@ pub fn validate(ds: &Dataset) -> Report {
         containment_rollup_network_ms = later_ms,
         "validate groups"
     );
-    lap("rules (two groups in parallel)");
+    stages.lap("rules (two groups in parallel)");
     let mut counts = table::counts(&ctx, &net);
     if ds
         .manifest
@@ -248,7 +240,7 @@ pub fn validate(ds: &Dataset) -> Report {
             format!("{} of {}", places.len() - wrong.len(), places.len()),
         ));
         out.extend(wrong);
-        lap("named places");
+        stages.lap("named places");
     }
     Report {
         counts,
@@ -326,17 +318,9 @@ pub fn validate_edit(
     }
     let reads = |layers: &[LayerId]| changed.iter().any(|c| layers.contains(c));
     // Each stage's time goes to the debug log (the writer's swap budget, issue 12).
-    let mut clock = std::time::Instant::now();
-    let mut lap = |stage: &str| {
-        tracing::debug!(
-            stage,
-            ms = clock.elapsed().as_secs_f64() * 1e3,
-            "validate_change stage"
-        );
-        clock = std::time::Instant::now();
-    };
+    let mut stages = crate::stages::Stages::start("validate_change");
     let ctx = Ctx::new(ds);
-    lap("project");
+    stages.lap("project");
     // Every feature not edited passed the per-feature rules on the base and is the same now.
     let mut by_layer: HashMap<LayerId, HashSet<&str>> = HashMap::new();
     for &(layer, id) in edited {
@@ -350,7 +334,7 @@ pub fn validate_edit(
     };
     let mut out = Vec::new();
     geometry::check(&ctx, &is_edited, &mut out);
-    lap("geometry");
+    stages.lap("geometry");
     refs::check_properties(&ctx, &is_edited, &mut out);
     // A reference of an unchanged feature can break only when a layer it may name changed
     // (a grid deleted); otherwise only the edited features' references need a look.
@@ -361,10 +345,10 @@ pub fn validate_edit(
     }
     refs::check_counts(&ctx, &mut out);
     refs::check_categories(&ctx, &mut out);
-    lap("properties, ids, counts, categories");
+    stages.lap("properties, ids, counts, categories");
     if reads(TILING_READS) {
         tiling::check_tiling(&ctx, &mut out);
-        lap("tiling");
+        stages.lap("tiling");
     }
     if reads(CONTAINMENT_READS) {
         // Each feature against the areas it names: with those areas unchanged, only the
@@ -374,7 +358,7 @@ pub fn validate_edit(
         } else {
             tiling::check_containment(&ctx, &is_edited, &mut out);
         }
-        lap("containment");
+        stages.lap("containment");
     }
     if reads(BUILDINGS_READS) {
         buildings::check_in_compound(&ctx, &mut out);
@@ -382,7 +366,7 @@ pub fn validate_edit(
     }
     if reads(ROLLUP_READS) {
         rollup::check(&ctx, &mut out);
-        lap("rollup");
+        stages.lap("rollup");
     }
     if reads(NETWORK_READS) {
         let mut findings = Vec::new();
@@ -403,7 +387,7 @@ pub fn validate_edit(
                     .is_some_and(super::Manifest::is_openstreetmap),
             },
         );
-        lap("network");
+        stages.lap("network");
     }
     if reads(NAMED_PLACES_READS)
         && ds
