@@ -572,6 +572,8 @@ pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
             "data loaded"
         );
     }
+    // Parsing and indexing on several threads left freed memory in their malloc arenas.
+    crate::sys::release_free_memory();
     let mut state = AppState::live(live);
     state.cors = CorsOrigins::parse(&args.cors_origins);
     state.request_timeout = Duration::from_secs_f64(args.request_timeout_s);

@@ -86,16 +86,26 @@ impl std::fmt::Debug for Job {
 }
 
 /// Read `dir` and apply the store's pending changes: the world as last acknowledged.
-fn load_with_changes(dir: &Path, store: &dyn EditStore) -> Result<Dataset, EditError> {
+/// Read `dir`, replay the journal over it, check every rule and build the service. Checking
+/// and building run side by side (start-up time, issue 15: the rules and the indexes and
+/// walking graph each take a share of the 2 cores' work, and neither needs the other's
+/// result); a directory that breaks a rule is refused with every violation, whatever the
+/// build did. The build may meet data the rules are about to refuse: it returns an error
+/// there, and if it panics the panic is caught and the violations are what is reported.
+fn load_and_build(dir: &Path, store: &dyn EditStore) -> Result<(Dataset, Service), EditError> {
     let mut ds = store::read_dir(dir).map_err(|e| EditError::Io(e.to_string()))?;
     for c in store.replay()? {
         apply_change(&mut ds, &c)?;
     }
-    let report = store::validate(&ds);
+    let (report, built) = rayon::join(
+        || store::validate(&ds),
+        || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(&ds))),
+    );
     if !report.violations.is_empty() {
         return Err(EditError::Invalid(report.violations));
     }
-    Ok(ds)
+    let service = built.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    Ok((ds, service))
 }
 
 fn build(ds: &Dataset) -> Result<Service, EditError> {
@@ -107,8 +117,7 @@ impl Editor {
     /// writer. Returns the editor and the live snapshot it swaps.
     pub fn open(dir: &Path) -> Result<(Editor, Arc<ArcSwap<Service>>), EditError> {
         let store: Box<dyn EditStore> = Box::new(super::Journal::open(dir)?);
-        let ds = load_with_changes(dir, store.as_ref())?;
-        let service = build(&ds)?;
+        let (ds, service) = load_and_build(dir, store.as_ref())?;
         store.compact(&ds)?;
         let history = store.history()?;
         let next_seq = history.last().map_or(1, |c| c.seq + 1);
@@ -239,7 +248,12 @@ fn point_of(f: &Feature) -> Option<(f64, f64)> {
 impl Writer {
     fn run(mut self, rx: &Receiver<Job>) {
         loop {
+            let had_retired = !self.retired.is_empty();
             self.retired.retain(|s| Arc::strong_count(s) > 1);
+            if had_retired && self.retired.is_empty() {
+                // The last old snapshot is gone: hand its pages back (flat memory, issue 15).
+                crate::sys::release_free_memory();
+            }
             let first = match self.deferred.pop_front() {
                 Some(j) => j,
                 None if self.retired.is_empty() => match rx.recv() {
@@ -304,8 +318,7 @@ impl Writer {
 
     fn reload(&mut self) -> Result<(), EditError> {
         let started = Instant::now();
-        let ds = load_with_changes(&self.dir, self.store.as_ref())?;
-        let service = build(&ds)?;
+        let (ds, service) = load_and_build(&self.dir, self.store.as_ref())?;
         self.live.store(Arc::new(service));
         self.base_proj = ds.projection();
         self.base = ds;
