@@ -247,15 +247,26 @@ fn point_of(f: &Feature) -> Option<(f64, f64)> {
 
 impl Writer {
     fn run(mut self, rx: &Receiver<Job>) {
+        let mut trim_when_idle = false;
         loop {
             let had_retired = !self.retired.is_empty();
             self.retired.retain(|s| Arc::strong_count(s) > 1);
-            if had_retired && self.retired.is_empty() {
-                // The last old snapshot is gone: hand its pages back (flat memory, issue 15).
-                crate::sys::release_free_memory();
-            }
+            // The last old snapshot is gone: once the writer is idle, hand the pages back
+            // (flat memory, issue 15); not between the batches of a burst.
+            trim_when_idle |= had_retired && self.retired.is_empty();
             let first = match self.deferred.pop_front() {
                 Some(j) => j,
+                None if self.retired.is_empty() && trim_when_idle => {
+                    match rx.recv_timeout(RETIRED_POLL) {
+                        Ok(j) => j,
+                        Err(RecvTimeoutError::Timeout) => {
+                            trim_when_idle = false;
+                            crate::sys::release_free_memory();
+                            continue;
+                        }
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                }
                 None if self.retired.is_empty() => match rx.recv() {
                     Ok(j) => j,
                     Err(_) => return,

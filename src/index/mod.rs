@@ -200,7 +200,11 @@ impl Indexes {
             idx.facility_trees = Arc::clone(&p.facility_trees);
             idx.all_facilities = Arc::clone(&p.all_facilities);
         } else {
-            idx.link_facilities(ds)?;
+            // The previous facilities' links stand where the areal layers did not change: a
+            // burst of new facilities then links only the new ones (issue 12).
+            let prev_links = kept(&[LayerId::Boundary, LayerId::Communities, LayerId::Grids])
+                .map(|p| Arc::clone(&p.facilities));
+            idx.link_facilities(ds, prev_links.as_deref())?;
         }
         if let Some(p) = kept(&[LayerId::Buildings]) {
             idx.buildings = Arc::clone(&p.buildings);
@@ -212,7 +216,11 @@ impl Indexes {
     }
 
     /// Facilities linked to their community and grid, and their R-trees.
-    fn link_facilities(&mut self, ds: &Dataset) -> Result<(), IndexError> {
+    fn link_facilities(
+        &mut self,
+        ds: &Dataset,
+        prev_links: Option<&Facilities>,
+    ) -> Result<(), IndexError> {
         let idx = self;
         let proj = idx.proj;
 
@@ -220,12 +228,16 @@ impl Indexes {
         // assignment in the data (a facility serving a neighbouring grid) is kept.
         let facilities =
             Facilities::build(ds.layer(LayerId::Facilities).unwrap_or_default(), |fac| {
-                let at = idx.locate(fac.position.x(), fac.position.y());
-                (
-                    at.community
-                        .map(|i| idx.areas[&LayerId::Communities][i].id.clone()),
-                    at.grid.map(|i| idx.areas[&LayerId::Grids][i].id.clone()),
-                )
+                if let Some(pair) = prev_links.and_then(|p| p.linked_at(&fac.id, fac.position)) {
+                    return pair;
+                }
+                let (lon, lat) = (fac.position.x(), fac.position.y());
+                // Only the two layers linked, not all five `locate` looks up.
+                let id_at = |layer: LayerId| {
+                    idx.area_at(layer, lon, lat)
+                        .map(|i| idx.areas[&layer][i].id.clone())
+                };
+                (id_at(LayerId::Communities), id_at(LayerId::Grids))
             })?;
         // Linked ids are served as properties (see `Service`), so they can be filtered on.
         // (The facilities' layer index was just built, so nothing else holds it yet.)

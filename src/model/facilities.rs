@@ -8,6 +8,7 @@
 
 use geo::Point;
 use serde_json::Value;
+use std::collections::HashMap;
 
 use super::crs::Crs;
 use super::entities::{Facility, FeatureError};
@@ -75,6 +76,10 @@ pub struct Facilities {
     /// Index into `units`, or [`NONE`].
     community: Vec<u32>,
     grid: Vec<u32>,
+    /// Whether the row's community and grid were both linked by point-in-polygon (the file
+    /// named neither): such a row's pair depends only on its position and the areal layers,
+    /// so the next build may take it over (the writer's next snapshot, issue 12).
+    linked_both: Vec<bool>,
     /// Community and grid ids, interned: a few dozen strings for thousands of facilities.
     units: Vec<Box<str>>,
     /// Rows sorted by id, for lookups by id.
@@ -100,13 +105,25 @@ struct Frag {
     end: u32,
 }
 
-fn intern(table: &mut Vec<Box<str>>, s: &str) -> u32 {
-    if let Some(i) = table.iter().position(|u| &**u == s) {
-        i as u32
-    } else {
-        table.push(s.into());
-        (table.len() - 1) as u32
+/// Index of `s` in `table`, appending it if new; `seen` maps the table's strings to their
+/// index while a layer is built (a linear search here was most of the writer's time once a
+/// burst had added thousands of facilities: every row looked up its community and grid
+/// among ~240 unit ids, issue 12).
+fn intern(table: &mut Vec<Box<str>>, seen: &mut HashMap<Box<str>, u32>, s: &str) -> u32 {
+    if let Some(&i) = seen.get(s) {
+        return i;
     }
+    let i = table.len() as u32;
+    table.push(s.into());
+    seen.insert(s.into(), i);
+    i
+}
+
+/// The interning maps of [`Facilities::units`] and [`Facilities::keys`] while building.
+#[derive(Default)]
+struct Seen {
+    units: HashMap<Box<str>, u32>,
+    keys: HashMap<Box<str>, u32>,
 }
 
 /// Writing into a `Vec<u8>` cannot fail; serde_json's writer API still returns a `Result`.
@@ -142,6 +159,7 @@ impl Facilities {
             lat: Vec::with_capacity(n),
             community: Vec::with_capacity(n),
             grid: Vec::with_capacity(n),
+            linked_both: Vec::with_capacity(n),
             start: Vec::with_capacity(n),
             head_end: Vec::with_capacity(n),
             geometry_end: Vec::with_capacity(n),
@@ -149,8 +167,11 @@ impl Facilities {
             ..Facilities::default()
         };
         s.frag_start.push(0);
+        let mut seen = Seen::default();
         for (f, mut fac) in features.iter().zip(rows) {
             let mut linked: Vec<(&str, String)> = Vec::new();
+            s.linked_both
+                .push(fac.community.is_none() && fac.grid.is_none());
             if fac.community.is_none() || fac.grid.is_none() {
                 let (c, g) = link(&fac);
                 if let (None, Some(c)) = (&fac.community, c) {
@@ -162,7 +183,7 @@ impl Facilities {
                     fac.grid = Some(g);
                 }
             }
-            s.push_row(f, &fac, &linked);
+            s.push_row(&mut seen, f, &fac, &linked);
         }
         s.json.shrink_to_fit();
         s.frags.shrink_to_fit();
@@ -172,7 +193,13 @@ impl Facilities {
         Ok(s)
     }
 
-    fn push_row(&mut self, f: &Feature, fac: &Facility, linked: &[(&str, String)]) {
+    fn push_row(
+        &mut self,
+        seen: &mut Seen,
+        f: &Feature,
+        fac: &Facility,
+        linked: &[(&str, String)],
+    ) {
         self.ids.push(fac.id.as_str().into());
         self.names.push(fac.name.as_str().into());
         let cat = self
@@ -182,11 +209,12 @@ impl Facilities {
         self.category.push(cat);
         self.lon.push(fac.position.x());
         self.lat.push(fac.position.y());
-        let unit = |units: &mut Vec<Box<str>>, v: &Option<String>| {
-            v.as_deref().map_or(NONE, |s| intern(units, s))
+        let mut unit = |v: &Option<String>| {
+            v.as_deref()
+                .map_or(NONE, |s| intern(&mut self.units, &mut seen.units, s))
         };
-        let c = unit(&mut self.units, &fac.community);
-        let g = unit(&mut self.units, &fac.grid);
+        let c = unit(&fac.community);
+        let g = unit(&fac.grid);
         self.community.push(c);
         self.grid.push(g);
 
@@ -201,16 +229,21 @@ impl Facilities {
         );
         self.geometry_end.push(self.json.len() as u32);
         for (k, v) in &f.properties {
-            self.push_frag(k, v);
+            self.push_frag(&mut seen.keys, k, v);
         }
         for (k, v) in linked {
-            self.push_frag(k, v);
+            self.push_frag(&mut seen.keys, k, v);
         }
         self.frag_start.push(self.frags.len() as u32);
     }
 
-    fn push_frag<V: serde::Serialize + ?Sized>(&mut self, k: &str, v: &V) {
-        let key = intern(&mut self.keys, k);
+    fn push_frag<V: serde::Serialize + ?Sized>(
+        &mut self,
+        seen_keys: &mut HashMap<Box<str>, u32>,
+        k: &str,
+        v: &V,
+    ) {
+        let key = intern(&mut self.keys, seen_keys, k);
         let start = self.json.len() as u32;
         put(&mut self.json, k);
         self.json.push(b':');
@@ -272,6 +305,28 @@ impl Facilities {
             .binary_search_by(|&r| (*self.ids[r as usize]).cmp(id))
             .ok()
             .map(|at| FacilityId(self.by_id[at]))
+    }
+
+    /// The community and grid of facility `id` when both were linked by point-in-polygon
+    /// and it stands exactly at `position`: what linking it again would give, as long as
+    /// the areal layers are the same.
+    #[must_use]
+    pub fn linked_at(
+        &self,
+        id: &str,
+        position: Point<f64>,
+    ) -> Option<(Option<String>, Option<String>)> {
+        let f = self.find(id)?;
+        let i = f.index();
+        (self.linked_both[i]
+            && self.lon[i].to_bits() == position.x().to_bits()
+            && self.lat[i].to_bits() == position.y().to_bits())
+        .then(|| {
+            (
+                self.unit(self.community[i]).map(str::to_string),
+                self.unit(self.grid[i]).map(str::to_string),
+            )
+        })
     }
 
     /// Feature id of `f`.
