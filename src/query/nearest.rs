@@ -8,7 +8,13 @@ use geo::{LineString, Point};
 use crate::index::distance_m;
 use crate::model::{CategoryId, FacilityId, K, LayerId, LonLat, ParamError, Profile};
 use crate::service::Service;
-use crate::walk::{NearestQuery, Origin, Searcher, nearest};
+use crate::walk::{NearestQuery, Origin, Searcher, TableScratch, nearest};
+
+thread_local! {
+    // Candidate scratch of the table lookups, one per thread like the searcher.
+    static TABLE_SCRATCH: std::cell::RefCell<TableScratch> =
+        std::cell::RefCell::new(TableScratch::default());
+}
 
 use super::{QueryError, exec};
 
@@ -220,19 +226,26 @@ impl Service {
         let found = if tags.as_ref().is_some_and(Vec::is_empty) {
             Vec::new()
         } else {
-            nearest(
-                &world.graph,
-                &world.facility_snaps,
-                searcher,
-                &[Origin::new(snap, w.profile)],
-                &NearestQuery {
-                    profile: w.profile,
-                    k: req.k.get(),
-                    max_s: w.max_min.unwrap_or(MAX_MIN_MAX) * 60.0,
-                    tags: tags.as_deref(),
-                    with_route: w.route,
-                },
-            )
+            let origin = Origin::new(snap, w.profile);
+            let q = NearestQuery {
+                profile: w.profile,
+                k: req.k.get(),
+                max_s: w.max_min.unwrap_or(MAX_MIN_MAX) * 60.0,
+                tags: tags.as_deref(),
+                with_route: w.route,
+            };
+            // The tables answer exactly what the search would (walk::table); the search
+            // remains for routes, k above the tables' depth and tables over the memory budget.
+            let mut found = Vec::new();
+            let by_table = TABLE_SCRATCH.with(|cell| match cell.try_borrow_mut() {
+                Ok(mut scratch) => world.nearest_from_tables(&origin, &q, &mut scratch, &mut found),
+                Err(_) => false,
+            });
+            if by_table {
+                found
+            } else {
+                nearest(&world.graph, &world.facility_snaps, searcher, &[origin], &q)
+            }
         };
         let origin = Point::new(req.at.lon, req.at.lat);
         let hits = found
