@@ -229,6 +229,28 @@ fn nearest_tables_answer_as_the_search() {
         }
     }
     assert!(compared > 600, "only {compared} origins snapped");
+    // Past the memory budget tables are refused, not built, and the search answers instead.
+    let refused: Vec<u32> = (0..world.category_ids.len() as u32)
+        .filter(|&t| world.nearest_table(Some(t), Profile::Elder).is_none())
+        .collect();
+    assert!(!refused.is_empty(), "25 categories fit in the budget?");
+    assert!(world.nearest_tables.bytes() <= servicemap::analysis::world::NEAREST_TABLES_BYTES_MAX);
+    let xy = g.node_xy(NodeId(0));
+    let snap = g.snap_for(xy[0], xy[1], 300.0, Profile::Elder).unwrap();
+    let q = NearestQuery {
+        profile: Profile::Elder,
+        k: 3,
+        max_s: 3600.0,
+        tags: Some(&refused[..1]),
+        with_route: false,
+    };
+    assert_eq!(world.tables_built(q.tags, q.profile), None);
+    assert!(!world.nearest_from_tables(
+        &Origin::new(snap, Profile::Elder),
+        &q,
+        &mut scratch,
+        &mut out
+    ));
     let tables = world.nearest_tables.built();
     let bytes: usize = tables.iter().map(|t| t.2.bytes()).sum();
     eprintln!(

@@ -348,6 +348,41 @@ impl WalkWorld {
         }
     }
 
+    /// Whether every table a walking-nearest of `tags` (`None`: every category) in `p` needs
+    /// is built already (`Some(true)`: answering is a lookup), still to be built
+    /// (`Some(false)`), or `None` when one would be over the memory budget (the search answers).
+    #[must_use]
+    pub fn tables_built(&self, tags: Option<&[u32]>, p: Profile) -> Option<bool> {
+        let tables = &self.nearest_tables;
+        let slots = tables.slots.read().unwrap_or_else(PoisonError::into_inner);
+        let mut extra = 0;
+        let mut all_built = true;
+        let mut check = |tag: Option<u32>| {
+            if let Some(slot) = slots.get(&(tag, p)) {
+                all_built &= slot.get().is_some();
+            } else {
+                all_built = false;
+                extra += NearestTable::bytes_max(self.graph.node_count(), self.members(tag));
+            }
+        };
+        match tags {
+            None => check(None),
+            Some(tags) => tags.iter().for_each(|&t| check(Some(t))),
+        }
+        let used = tables
+            .reserved_bytes
+            .load(std::sync::atomic::Ordering::Relaxed);
+        (used + extra <= NEAREST_TABLES_BYTES_MAX).then_some(all_built)
+    }
+
+    /// How many facilities a table of `tag` is built over.
+    fn members(&self, tag: Option<u32>) -> usize {
+        let s = &self.facility_snaps;
+        (0..s.len())
+            .filter(|&j| tag.is_none_or(|t| s.tag(j) == t))
+            .count()
+    }
+
     /// The nearest table of the facilities tagged `tag` (`None`: every facility) for `p`,
     /// built on first use; `None` when building it would go over
     /// [`NEAREST_TABLES_BYTES_MAX`] (the caller runs the search).
@@ -367,11 +402,7 @@ impl WalkWorld {
             if let Some(slot) = slots.get(&(tag, p)) {
                 Arc::clone(slot)
             } else {
-                let s = &self.facility_snaps;
-                let members = (0..s.len())
-                    .filter(|&j| tag.is_none_or(|t| s.tag(j) == t))
-                    .count();
-                let need = NearestTable::bytes_max(self.graph.node_count(), members);
+                let need = NearestTable::bytes_max(self.graph.node_count(), self.members(tag));
                 let used = tables
                     .reserved_bytes
                     .load(std::sync::atomic::Ordering::Relaxed);

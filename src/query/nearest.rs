@@ -9,7 +9,7 @@ use crate::analysis::WalkWorld;
 use crate::index::distance_m;
 use crate::model::{CategoryId, FacilityId, K, LayerId, LonLat, ParamError, Profile};
 use crate::service::Service;
-use crate::walk::{Nearest, NearestQuery, Origin, Searcher, TableScratch, nearest};
+use crate::walk::{Nearest, NearestQuery, Origin, Searcher, TABLE_K, TableScratch, nearest};
 
 thread_local! {
     // Candidate scratch of the table lookups, one per thread like the searcher.
@@ -335,9 +335,23 @@ pub async fn nearest_async(
     svc.nearest_checks(&req)?;
     match req.mode {
         NearestMode::Straight => Ok(svc.nearest_straight(&req)),
-        NearestMode::Walk(_) => {
-            let nodes = svc.walk.as_ref().map_or(0, |w| w.graph.node_count());
-            exec::small_or_offload(nodes, move |s| svc.nearest(&req, s)).await?
+        NearestMode::Walk(w) => {
+            // A table lookup is inline-cheap on any network; a table still to be built (tens
+            // of milliseconds, once per category and profile) is heavy work like a search.
+            let tables = match svc.walk.as_deref() {
+                Some(world) if req.k.get() <= TABLE_K && !w.route => {
+                    world.tables_built(svc.walk_tags(&req).as_deref(), w.profile)
+                }
+                _ => None,
+            };
+            match tables {
+                Some(true) => Ok(exec::with_searcher(|s| svc.nearest(&req, s))?),
+                Some(false) => exec::offload(move |s| svc.nearest(&req, s)).await?,
+                None => {
+                    let nodes = svc.walk.as_ref().map_or(0, |w| w.graph.node_count());
+                    exec::small_or_offload(nodes, move |s| svc.nearest(&req, s)).await?
+                }
+            }
         }
     }
 }
