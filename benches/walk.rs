@@ -193,5 +193,150 @@ fn bench_geodata(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_walk, bench_geodata);
+/// Walking nearest from the nearest tables against the search on the default data (issue 15):
+/// one query (k = 5, one category, 60 minutes, no route, the peer benchmark's query) from
+/// origins on every node in turn, a table build, and a batch of every node of the network on
+/// every core (snap + lookup, as `POST /nearest/batch` does per origin before rendering).
+fn bench_tables(c: &mut Criterion) {
+    use rayon::prelude::*;
+    use servicemap::model::{CategoryId, K, LonLat};
+    use servicemap::query::{NearestMode, NearestRequest, WalkOptions, with_walk_scratch};
+    use servicemap::walk::{NearestTable, NodeId, TableScratch};
+    let dir = std::env::var_os("SERVICEMAP_GEODATA").map_or_else(
+        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("geodata"),
+        std::path::PathBuf::from,
+    );
+    let svc = servicemap::service::Service::load(&dir).expect("data directory");
+    let world = svc.walk.as_deref().expect("walkways");
+    let graph = &world.graph;
+    let p = Profile::Standard;
+    let category = "eatery";
+    let tag = [world.category_tag(category).expect("category")];
+    let q = NearestQuery {
+        profile: p,
+        k: 5,
+        max_s: 3600.0,
+        tags: Some(&tag),
+        with_route: false,
+    };
+    let nodes: Vec<LonLat> = (0..graph.node_count())
+        .map(|n| {
+            let (lon, lat) = graph.to_lonlat(graph.node_xy(NodeId(n as u32)));
+            LonLat { lon, lat }
+        })
+        .collect();
+    let origins: Vec<Origin> = (0..graph.node_count())
+        .step_by(7)
+        .filter_map(|n| {
+            let xy = graph.node_xy(NodeId(n as u32));
+            graph.snap_for(xy[0], xy[1], 300.0, p).ok()
+        })
+        .map(|s| Origin::new(s, p))
+        .collect();
+    let mut searcher = Searcher::new();
+    let mut scratch = TableScratch::default();
+    let mut out = Vec::new();
+    let mut i = 0;
+    c.bench_function("geodata_nearest_k5_eatery_search", |b| {
+        b.iter(|| {
+            i = (i + 1) % origins.len();
+            nearest(
+                graph,
+                &world.facility_snaps,
+                &mut searcher,
+                black_box(&origins[i..=i]),
+                &q,
+            )
+        });
+    });
+    c.bench_function("geodata_nearest_k5_eatery_table", |b| {
+        b.iter(|| {
+            i = (i + 1) % origins.len();
+            world.nearest_from_tables(black_box(&origins[i]), &q, &mut scratch, &mut out)
+        });
+    });
+    let table = world.nearest_table(Some(tag[0]), p).expect("within budget");
+    eprintln!(
+        "table of {category} ({p:?}): {} bytes over {} nodes",
+        table.bytes(),
+        graph.node_count()
+    );
+    c.bench_function("geodata_table_build_eatery", |b| {
+        b.iter(|| {
+            NearestTable::build(graph, &world.facility_snaps, p, |j| {
+                world.facility_snaps.tag(j) == tag[0]
+            })
+        });
+    });
+    let template = NearestRequest {
+        at: nodes[0],
+        categories: Some(vec![
+            CategoryId::parse("category", category).expect("category id"),
+        ]),
+        k: K::new(5).expect("k"),
+        max_m: None,
+        mode: NearestMode::Walk(WalkOptions {
+            profile: p,
+            max_min: Some(60.0),
+            route: false,
+            max_snap_m: 300.0,
+        }),
+    };
+    let NearestMode::Walk(w) = template.mode else {
+        unreachable!()
+    };
+    let tags = svc.walk_tags(&template);
+    let batch = || {
+        nodes
+            .par_chunks(64)
+            .map(|chunk| {
+                with_walk_scratch(|searcher, table| {
+                    let mut hits = Vec::with_capacity(5);
+                    let mut found = 0;
+                    for &at in chunk {
+                        let req = NearestRequest {
+                            at,
+                            categories: None,
+                            ..template
+                        };
+                        if svc
+                            .walk_hits(world, &req, w, tags.as_deref(), searcher, table, &mut hits)
+                            .is_ok()
+                        {
+                            found += hits.len();
+                        }
+                    }
+                    found
+                })
+            })
+            .sum::<usize>()
+    };
+    eprintln!("batch of every node ({}): {} hits", nodes.len(), batch());
+    let mut group = c.benchmark_group("geodata_batch_every_node");
+    group.sample_size(20);
+    group.bench_function("snap_and_table", |b| b.iter(batch));
+    group.bench_function("snap_only", |b| {
+        b.iter(|| {
+            nodes
+                .par_chunks(64)
+                .map(|chunk| {
+                    chunk
+                        .iter()
+                        .filter(|at| graph.snap_lonlat(at.lon, at.lat, 300.0, p).is_ok())
+                        .count()
+                })
+                .sum::<usize>()
+        });
+    });
+    group.finish();
+    let (a, b2) = (
+        geo::Point::new(nodes[0].lon, nodes[0].lat),
+        geo::Point::new(nodes[nodes.len() / 2].lon, nodes[nodes.len() / 2].lat),
+    );
+    c.bench_function("geodesic_distance_m", |b| {
+        b.iter(|| servicemap::index::distance_m(black_box(a), black_box(b2)));
+    });
+}
+
+criterion_group!(benches, bench_walk, bench_geodata, bench_tables);
 criterion_main!(benches);

@@ -18,7 +18,9 @@ use servicemap::model::{Feature, LayerId};
 use servicemap::service::Service;
 use servicemap::store::{self, Dataset};
 use servicemap::tiles::{CoverageKey, Source, TileId};
-use servicemap::walk::{DEFAULT_MAX_SNAP_M, NearestQuery, Origin, Profile, Searcher, nearest};
+use servicemap::walk::{
+    DEFAULT_MAX_SNAP_M, NearestQuery, Origin, Profile, Searcher, TableScratch, nearest,
+};
 
 mod common;
 
@@ -163,6 +165,36 @@ fn answers(svc: &Service, at: &[(f64, f64)]) -> Vec<String> {
                     })
                     .collect();
                 out.push(format!("{lon},{lat} {p:?} {c}: {ranked:?}"));
+                // The same from the nearest tables (carried over or built fresh).
+                let mut by_table = Vec::new();
+                let answered = world.nearest_from_tables(
+                    &Origin::new(snap, p),
+                    &NearestQuery {
+                        profile: p,
+                        k: 3,
+                        max_s: 3600.0,
+                        tags: Some(&tag),
+                        with_route: false,
+                    },
+                    &mut TableScratch::default(),
+                    &mut by_table,
+                );
+                let ranked: Vec<String> = by_table
+                    .iter()
+                    .map(|h| {
+                        format!(
+                            "{} {:.9} {:.9}",
+                            world
+                                .facilities
+                                .id(servicemap::model::FacilityId::new(h.target)),
+                            h.walk_s,
+                            h.walk_m
+                        )
+                    })
+                    .collect();
+                out.push(format!(
+                    "{lon},{lat} {p:?} {c} table {answered}: {ranked:?}"
+                ));
             }
         }
     }
@@ -179,6 +211,10 @@ fn answers(svc: &Service, at: &[(f64, f64)]) -> Vec<String> {
         out.push(format!("{layer}: {index:?} {tiles:?}"));
     }
     out.push(format!("categories {:?}", svc.category_ids()));
+    // The tables themselves, label for label.
+    for (tag, p, table) in world.nearest_tables.built() {
+        out.push(format!("table {tag:?} {p:?}: {table:?}"));
+    }
     for &(lon, lat) in at {
         out.push(format!("{lon},{lat}: {:?}", svc.indexes.locate(lon, lat)));
         let z = 16u8;
@@ -209,6 +245,8 @@ fn warm(svc: &Service) {
     for c in &world.category_ids {
         for p in PROFILES {
             let _ = svc.planner.as_ref().unwrap().times(c, p);
+            // Nearest tables too, so that carried ones are compared with fresh ones.
+            let _ = world.nearest_table(world.category_tag(c), p);
         }
     }
 }
@@ -218,6 +256,7 @@ fn a_snapshot_built_from_the_previous_answers_as_one_built_from_scratch() {
     let base = store::read_dir(&common::mini_dir()).unwrap();
     let at = probes(&Service::from_dataset(base.clone()).unwrap());
     let (mut accepted, mut refused, mut kept_graph) = (0, 0, 0);
+    let (mut kept_tables, mut dropped_tables) = (0, 0);
     for seed in 0..3 {
         let mut rng = ChaCha8Rng::seed_from_u64(1200 + seed);
         let mut data = base.clone();
@@ -249,6 +288,9 @@ fn a_snapshot_built_from_the_previous_answers_as_one_built_from_scratch() {
             if std::sync::Arc::ptr_eq(&w_inc.graph, &w_old.graph) {
                 kept_graph += 1;
             }
+            let (before, after) = (w_old.nearest_tables.built(), w_inc.nearest_tables.built());
+            kept_tables += after.len();
+            dropped_tables += before.len() - after.len();
             assert_eq!(
                 incremental.dataset.layers, fresh.dataset.layers,
                 "seed {seed} edit {n}: served data"
@@ -270,6 +312,11 @@ fn a_snapshot_built_from_the_previous_answers_as_one_built_from_scratch() {
     assert!(
         kept_graph >= 10 && kept_graph < accepted,
         "graph kept {kept_graph} of {accepted}"
+    );
+    // Nearest tables were carried over and dropped.
+    assert!(
+        kept_tables >= 10 && dropped_tables >= 10,
+        "nearest tables kept {kept_tables}, dropped {dropped_tables}"
     );
 }
 

@@ -148,3 +148,114 @@ fn isochrones_agree_with_reached_buildings_and_avoid_water() {
     assert!(rate >= 0.99, "agreement {rate:.4}");
     assert_eq!(water_hits, 0, "isochrones cover open water");
 }
+
+/// The nearest tables (walk::table) answer exactly as the search on the default data: random
+/// origins over the data's extent and on nodes (fixed seed), every profile, k from 1 to
+/// TABLE_K, several time bounds, one category, several, and all; routes and k above the
+/// tables' depth must fall back.
+#[test]
+fn nearest_tables_answer_as_the_search() {
+    use rand::{Rng, SeedableRng};
+    use servicemap::walk::{NearestQuery, NodeId, TABLE_K, TableScratch, nearest};
+    let (world, _) = load();
+    let g = &world.graph;
+    let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
+    for n in 0..g.node_count() {
+        let xy = g.node_xy(NodeId(n as u32));
+        for d in 0..2 {
+            lo[d] = lo[d].min(xy[d]);
+            hi[d] = hi[d].max(xy[d]);
+        }
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1515);
+    let mut searcher = Searcher::new();
+    let mut scratch = TableScratch::default();
+    let mut out = Vec::new();
+    // Four categories (sizes 1 to 40 on the default data) and all: every table of all 25
+    // categories in 3 profiles would be over the tables' memory budget, where the service
+    // searches instead.
+    let n_cat = world.category_ids.len().min(4) as u32;
+    let mut compared = 0;
+    for i in 0..900 {
+        let p = [Profile::Standard, Profile::Elder, Profile::Wheelchair][i % 3];
+        let (x, y) = if i % 4 == 0 {
+            let xy = g.node_xy(NodeId(rng.random_range(0..g.node_count() as u32)));
+            (xy[0], xy[1])
+        } else {
+            (
+                rng.random_range(lo[0]..hi[0]),
+                rng.random_range(lo[1]..hi[1]),
+            )
+        };
+        let Ok(snap) = g.snap_for(x, y, 300.0, p) else {
+            continue;
+        };
+        let origin = Origin::new(snap, p);
+        let tags: Option<Vec<u32>> = match i % 5 {
+            0 => None,
+            1 => Some(vec![rng.random_range(0..n_cat), rng.random_range(0..n_cat)]),
+            _ => Some(vec![rng.random_range(0..n_cat)]),
+        };
+        let q = NearestQuery {
+            profile: p,
+            k: rng.random_range(1..=TABLE_K),
+            max_s: [60.0, 300.0, 900.0, 7200.0][rng.random_range(0..4)],
+            tags: tags.as_deref(),
+            with_route: false,
+        };
+        let want = nearest(g, &world.facility_snaps, &mut searcher, &[origin], &q);
+        assert!(world.nearest_from_tables(&origin, &q, &mut scratch, &mut out));
+        assert_eq!(want.len(), out.len(), "{q:?}: {want:?} vs {out:?}");
+        for (a, b) in want.iter().zip(&out) {
+            assert!(
+                a.target == b.target
+                    && (a.walk_s - b.walk_s).abs() <= 1e-6
+                    && (a.walk_m - b.walk_m).abs() <= 1e-6,
+                "{q:?} from {snap:?}: {want:?} vs {out:?}"
+            );
+        }
+        compared += 1;
+        for q in [
+            NearestQuery {
+                with_route: true,
+                ..q
+            },
+            NearestQuery {
+                k: TABLE_K + 1,
+                ..q
+            },
+        ] {
+            assert!(!world.nearest_from_tables(&origin, &q, &mut scratch, &mut out));
+        }
+    }
+    assert!(compared > 600, "only {compared} origins snapped");
+    // Past the memory budget tables are refused, not built, and the search answers instead.
+    let refused: Vec<u32> = (0..world.category_ids.len() as u32)
+        .filter(|&t| world.nearest_table(Some(t), Profile::Elder).is_none())
+        .collect();
+    assert!(!refused.is_empty(), "25 categories fit in the budget?");
+    assert!(world.nearest_tables.bytes() <= servicemap::analysis::world::NEAREST_TABLES_BYTES_MAX);
+    let xy = g.node_xy(NodeId(0));
+    let snap = g.snap_for(xy[0], xy[1], 300.0, Profile::Elder).unwrap();
+    let q = NearestQuery {
+        profile: Profile::Elder,
+        k: 3,
+        max_s: 3600.0,
+        tags: Some(&refused[..1]),
+        with_route: false,
+    };
+    assert_eq!(world.tables_built(q.tags, q.profile), None);
+    assert!(!world.nearest_from_tables(
+        &Origin::new(snap, Profile::Elder),
+        &q,
+        &mut scratch,
+        &mut out
+    ));
+    let tables = world.nearest_tables.built();
+    let bytes: usize = tables.iter().map(|t| t.2.bytes()).sum();
+    eprintln!(
+        "{} tables, {bytes} bytes, {} bytes a table at most",
+        tables.len(),
+        tables.iter().map(|t| t.2.bytes()).max().unwrap_or(0)
+    );
+}

@@ -2,8 +2,8 @@
 //! snapped onto it, and the typed layers the analysis needs. Shared read-only by the API, the
 //! CLI reports and the benchmarks.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use geo::Polygon;
 
@@ -11,7 +11,8 @@ use crate::index::{IndexError, Indexes};
 use crate::model::{Building, Facilities, FeatureError, LayerId, Taxonomy, Walkway};
 use crate::store::Dataset;
 use crate::walk::{
-    DEFAULT_MAX_SNAP_M, GraphOptions, Population, Profile, Snap, SnappedPoints, WalkGraph,
+    DEFAULT_MAX_SNAP_M, GraphOptions, Nearest, NearestQuery, NearestTable, Origin, Population,
+    Profile, Snap, SnappedPoints, TABLE_K, TableScratch, WalkGraph, nearest_by_table,
 };
 
 use super::coverage::Level;
@@ -51,6 +52,54 @@ pub struct WalkWorld {
     /// The units of the micro-grid, grid and community layers (those present), in layer
     /// order, so reports list units nobody lives in too.
     pub units: BTreeMap<Level, Vec<UnitRef>>,
+    /// Walking-nearest tables, built on first use (never at start-up: issue 15's memory
+    /// budget) and carried to the next snapshot when an edit leaves them valid.
+    pub nearest_tables: NearestTables,
+}
+
+/// Most bytes the nearest tables of one world may hold: at the default data's 1.3 MB a table,
+/// about eighteen (eleven categories in one profile and some more), a fair share of issue 15's
+/// 64 MB ceiling under load. A table that would go over is not built; its queries
+/// run the search (exact too, only slower), so memory stays bounded under any query mix.
+pub const NEAREST_TABLES_BYTES_MAX: usize = 24 << 20;
+
+/// Key of a table: the category tag (`None`: every facility) and the profile.
+type TableKey = (Option<u32>, Profile);
+
+/// The lazily built [`NearestTable`]s of a world. A slot is reserved (under the lock, with the
+/// table's largest size counted against [`NEAREST_TABLES_BYTES_MAX`]) and then filled outside
+/// it; concurrent first queries of one key wait for the one build instead of each building.
+#[derive(Debug, Default)]
+pub struct NearestTables {
+    slots: RwLock<HashMap<TableKey, Arc<OnceLock<Arc<NearestTable>>>>>,
+    reserved_bytes: std::sync::atomic::AtomicUsize,
+}
+
+impl NearestTables {
+    /// The tables built so far, by key (for tests and the next snapshot).
+    #[must_use]
+    pub fn built(&self) -> Vec<(Option<u32>, Profile, Arc<NearestTable>)> {
+        let slots = self.slots.read().unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<_> = slots
+            .iter()
+            .filter_map(|(&(tag, p), slot)| slot.get().map(|t| (tag, p, Arc::clone(t))))
+            .collect();
+        out.sort_by_key(|(tag, p, _)| (*tag, p.index()));
+        out
+    }
+
+    /// Bytes held by the built tables.
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.built().iter().map(|(_, _, t)| t.bytes()).sum()
+    }
+
+    fn insert_built(&self, key: TableKey, table: Arc<NearestTable>) {
+        let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
+        self.reserved_bytes
+            .fetch_add(table.bytes(), std::sync::atomic::Ordering::Relaxed);
+        slots.insert(key, Arc::new(OnceLock::from(table)));
+    }
 }
 
 impl WalkWorld {
@@ -212,7 +261,168 @@ impl WalkWorld {
             population,
             taxonomy: ds.taxonomy.clone(),
             units,
+            nearest_tables: NearestTables::default(),
         })
+        .inspect(|world| {
+            if let Some((_, before, _)) = prev.filter(|_| kept_graph.is_some()) {
+                world.keep_tables(before);
+            }
+        })
+    }
+
+    /// Take over the nearest tables of `before` (on the same graph) whose facilities did not
+    /// change: the same facility indices of the category with the same snaps for the profile.
+    /// Facility indices shift when one is added or removed before them, so positions alone
+    /// would not do.
+    fn keep_tables(&self, before: &WalkWorld) {
+        if !Arc::ptr_eq(&before.graph, &self.graph) {
+            return;
+        }
+        for (old_tag, p, table) in before.nearest_tables.built() {
+            let new_tag = match old_tag {
+                None => None,
+                Some(t) => match before
+                    .category_ids
+                    .get(t as usize)
+                    .and_then(|name| self.category_tag(name))
+                {
+                    Some(tag) => Some(tag),
+                    None => continue,
+                },
+            };
+            let same = (Arc::ptr_eq(&before.facility_snaps, &self.facility_snaps)
+                && old_tag == new_tag)
+                || before.table_members(old_tag, p) == self.table_members(new_tag, p);
+            if same {
+                self.nearest_tables.insert_built((new_tag, p), table);
+            }
+        }
+    }
+
+    /// What a table of `tag` and `p` is built from: (facility index, snap) of its facilities.
+    fn table_members(&self, tag: Option<u32>, p: Profile) -> Vec<(usize, Option<Snap>)> {
+        let s = &self.facility_snaps;
+        (0..s.len())
+            .filter(|&j| tag.is_none_or(|t| s.tag(j) == t))
+            .map(|j| (j, s.snap(j, p).copied()))
+            .collect()
+    }
+
+    /// Walking-nearest of one origin from the nearest tables, into `out`, when they can answer
+    /// exactly what [`crate::walk::nearest()`] would: `k ≤ TABLE_K`, no routes, every table
+    /// needed within the memory budget. `false` (and `out` unspecified) when the caller must
+    /// run the search.
+    pub fn nearest_from_tables(
+        &self,
+        origin: &Origin,
+        q: &NearestQuery<'_>,
+        scratch: &mut TableScratch,
+        out: &mut Vec<Nearest>,
+    ) -> bool {
+        if q.k > TABLE_K || q.with_route {
+            return false;
+        }
+        let (s, p) = (&self.facility_snaps, q.profile);
+        let answer =
+            |tables: &[&NearestTable], scratch: &mut TableScratch, out: &mut Vec<Nearest>| {
+                nearest_by_table(&self.graph, s, tables, origin, q, scratch, out).is_ok()
+            };
+        match q.tags {
+            None => self
+                .nearest_table(None, p)
+                .is_some_and(|t| answer(&[&t], scratch, out)),
+            Some(&[tag]) => self
+                .nearest_table(Some(tag), p)
+                .is_some_and(|t| answer(&[&t], scratch, out)),
+            Some(tags) => {
+                let Some(tables) = tags
+                    .iter()
+                    .map(|&tag| self.nearest_table(Some(tag), p))
+                    .collect::<Option<Vec<_>>>()
+                else {
+                    return false;
+                };
+                let refs: Vec<&NearestTable> = tables.iter().map(AsRef::as_ref).collect();
+                answer(&refs, scratch, out)
+            }
+        }
+    }
+
+    /// Whether every table a walking-nearest of `tags` (`None`: every category) in `p` needs
+    /// is built already (`Some(true)`: answering is a lookup), still to be built
+    /// (`Some(false)`), or `None` when one would be over the memory budget (the search answers).
+    #[must_use]
+    pub fn tables_built(&self, tags: Option<&[u32]>, p: Profile) -> Option<bool> {
+        let tables = &self.nearest_tables;
+        let slots = tables.slots.read().unwrap_or_else(PoisonError::into_inner);
+        let mut extra = 0;
+        let mut all_built = true;
+        let mut check = |tag: Option<u32>| {
+            if let Some(slot) = slots.get(&(tag, p)) {
+                all_built &= slot.get().is_some();
+            } else {
+                all_built = false;
+                extra += NearestTable::bytes_max(self.graph.node_count(), self.members(tag));
+            }
+        };
+        match tags {
+            None => check(None),
+            Some(tags) => tags.iter().for_each(|&t| check(Some(t))),
+        }
+        let used = tables
+            .reserved_bytes
+            .load(std::sync::atomic::Ordering::Relaxed);
+        (used + extra <= NEAREST_TABLES_BYTES_MAX).then_some(all_built)
+    }
+
+    /// How many facilities a table of `tag` is built over.
+    fn members(&self, tag: Option<u32>) -> usize {
+        let s = &self.facility_snaps;
+        (0..s.len())
+            .filter(|&j| tag.is_none_or(|t| s.tag(j) == t))
+            .count()
+    }
+
+    /// The nearest table of the facilities tagged `tag` (`None`: every facility) for `p`,
+    /// built on first use; `None` when building it would go over
+    /// [`NEAREST_TABLES_BYTES_MAX`] (the caller runs the search).
+    #[must_use]
+    pub fn nearest_table(&self, tag: Option<u32>, p: Profile) -> Option<Arc<NearestTable>> {
+        let tables = &self.nearest_tables;
+        let found = tables
+            .slots
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(tag, p))
+            .cloned();
+        let slot = if let Some(slot) = found {
+            slot
+        } else {
+            let mut slots = tables.slots.write().unwrap_or_else(PoisonError::into_inner);
+            if let Some(slot) = slots.get(&(tag, p)) {
+                Arc::clone(slot)
+            } else {
+                let need = NearestTable::bytes_max(self.graph.node_count(), self.members(tag));
+                let used = tables
+                    .reserved_bytes
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                if used + need > NEAREST_TABLES_BYTES_MAX {
+                    return None;
+                }
+                tables
+                    .reserved_bytes
+                    .store(used + need, std::sync::atomic::Ordering::Relaxed);
+                let slot = Arc::new(OnceLock::new());
+                slots.insert((tag, p), Arc::clone(&slot));
+                slot
+            }
+        };
+        Some(Arc::clone(slot.get_or_init(|| {
+            let s = &self.facility_snaps;
+            Arc::new(NearestTable::build(&self.graph, s, p, |j| {
+                tag.is_none_or(|t| s.tag(j) == t)
+            }))
+        })))
     }
 
     /// Index `ds` and build with the default snapping distance (tests and tools that need

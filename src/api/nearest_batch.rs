@@ -307,7 +307,133 @@ fn render_chunk(
     Ok(())
 }
 
+/// Origins rendered by one task of [`csv_walk_chunk`]: enough to amortise the task, few
+/// enough that both cores share a chunk evenly.
+const CSV_TASK: usize = 64;
+
+/// CSV answers of walking origins `a..z`, rendered straight from each origin's hits on every
+/// core (per-thread searcher and table scratch, one output buffer per task): the rows
+/// [`render_chunk`] writes from [`NearestAnswer`]s, without building those (a per-origin
+/// answer with its category list and row strings was most of a table-answered batch).
+/// `None` for other formats and modes.
+fn csv_walk_chunk(
+    svc: &Service,
+    b: &Batch,
+    a: usize,
+    z: usize,
+) -> Option<Result<Vec<u8>, ApiError>> {
+    use rayon::prelude::*;
+    let NearestMode::Walk(w) = b.params.req.mode else {
+        return None;
+    };
+    if b.format != Format::Csv {
+        return None;
+    }
+    let world = svc.walk.as_deref()?;
+    let template = &b.params.req;
+    let tags = svc.walk_tags(template);
+    let parts: Vec<Result<Vec<u8>, ApiError>> = (a..z)
+        .step_by(CSV_TASK)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|from| {
+            let to = (from + CSV_TASK).min(z);
+            let mut out = Vec::with_capacity(CSV_TASK * 5 * 96);
+            crate::query::with_walk_scratch(|searcher, table| {
+                let mut hits = Vec::with_capacity(template.k.get());
+                for i in from..to {
+                    let at = b.origins[i];
+                    let req = crate::query::NearestRequest {
+                        at,
+                        categories: None,
+                        ..*template
+                    };
+                    let label = &b.labels[i];
+                    match svc.walk_hits(world, &req, w, tags.as_deref(), searcher, table, &mut hits)
+                    {
+                        Ok(_) => write_csv_rows(b, world, at, label, &hits, &mut out)?,
+                        Err(e) => {
+                            let detail = query_problem(e, b.params.coords).detail;
+                            let line = format!("{},,,,,,,,,,{}\n", label.csv(), csv_field(&detail));
+                            out.extend_from_slice(line.as_bytes());
+                        }
+                    }
+                }
+                Ok(out)
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(parts.iter().map(|p| p.as_ref().map_or(0, Vec::len)).sum());
+    for part in parts {
+        match part {
+            Ok(p) => all.extend_from_slice(&p),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    Some(Ok(all))
+}
+
+/// The CSV rows of one walking origin's hits, as [`render_chunk`] writes them.
+fn write_csv_rows(
+    b: &Batch,
+    world: &crate::analysis::WalkWorld,
+    at: LonLat,
+    label: &Label,
+    hits: &[crate::walk::Nearest],
+    out: &mut Vec<u8>,
+) -> Result<(), ApiError> {
+    use std::io::Write as _;
+    let origin = geo::Point::new(at.lon, at.lat);
+    for (rank, h) in hits.iter().enumerate() {
+        let Some(f) = world.facilities.at(h.target) else {
+            return Err(ApiError::internal(format!(
+                "facility index {} out of range",
+                h.target
+            )));
+        };
+        let (lon, lat) = b.params.coords.from_wgs84(f.position.x(), f.position.y());
+        label.write_csv(out);
+        let _ = write!(out, ",{},", rank + 1);
+        write_csv_field(out, f.id);
+        out.push(b',');
+        write_csv_field(out, f.name);
+        out.push(b',');
+        write_csv_field(out, f.category);
+        let _ = writeln!(
+            out,
+            ",{},{},{},{},{},",
+            crate::model::geojson::round7(lon),
+            crate::model::geojson::round7(lat),
+            cm(crate::index::distance_m(origin, f.position)),
+            (h.walk_s / 60.0 * 1e6).round() / 1e6,
+            cm(h.walk_m)
+        );
+    }
+    Ok(())
+}
+
+/// [`csv_field`] written into `out`.
+fn write_csv_field(out: &mut Vec<u8>, s: &str) {
+    if s.contains([',', '"', '\n', '\r']) {
+        out.extend_from_slice(csv_field(s).as_bytes());
+    } else {
+        out.extend_from_slice(s.as_bytes());
+    }
+}
+
 impl Label {
+    /// [`Label::csv`] written into `out`.
+    fn write_csv(&self, out: &mut Vec<u8>) {
+        use std::io::Write as _;
+        match self {
+            Label::Index(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Label::Id(Value::String(s)) | Label::Text(s) => write_csv_field(out, s),
+            Label::Id(v) => write_csv_field(out, &v.to_string()),
+        }
+    }
+
     fn extra_value(&self) -> Value {
         match self {
             Label::Index(i) => Value::from(*i),
@@ -460,6 +586,9 @@ pub async fn post(
             }
             let (a, z) = (next * CHUNK, ((next + 1) * CHUNK).min(batch.origins.len()));
             let job = exec::offload(move |_| {
+                if let Some(out) = csv_walk_chunk(&svc, &batch, a, z) {
+                    return out.map(|out| (out, any));
+                }
                 let answers = svc
                     .nearest_many(&batch.origins[a..z], &batch.params.req)
                     .map_err(|e| ApiError::internal(e.to_string()))?;

@@ -29,7 +29,7 @@ pub use isochrone::{IsochroneAnswer, IsochroneRequest, ORIGINS_MAX};
 pub use locate::LocateAnswer;
 pub use nearest::{
     MAX_MIN_MAX, NearestAnswer, NearestHit, NearestMode, NearestRequest, WalkLeg, WalkOptions,
-    nearest_async,
+    nearest_async, with_walk_scratch,
 };
 pub use plan::{
     AuditAnswer, AuditRequest, CoverageRequest, GapsRequest, ScenarioRequest, SitingRequest,

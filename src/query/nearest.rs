@@ -5,10 +5,17 @@ use std::sync::Arc;
 
 use geo::{LineString, Point};
 
+use crate::analysis::WalkWorld;
 use crate::index::distance_m;
 use crate::model::{CategoryId, FacilityId, K, LayerId, LonLat, ParamError, Profile};
 use crate::service::Service;
-use crate::walk::{NearestQuery, Origin, Searcher, nearest};
+use crate::walk::{Nearest, NearestQuery, Origin, Searcher, TABLE_K, TableScratch, nearest};
+
+thread_local! {
+    // Candidate scratch of the table lookups, one per thread like the searcher.
+    static TABLE_SCRATCH: std::cell::RefCell<TableScratch> =
+        std::cell::RefCell::new(TableScratch::default());
+}
 
 use super::{QueryError, exec};
 
@@ -203,42 +210,31 @@ impl Service {
         searcher: &mut Searcher,
     ) -> Result<NearestAnswer, QueryError> {
         let world = self.walk_world("mode=walk")?;
-        // Categories the taxonomy knows but no facility has get no tag: nothing to find.
-        let tags: Option<Vec<u32>> = req.categories.as_ref().map(|cs| {
-            cs.iter()
-                .filter_map(|c| world.category_tag(c.as_str()))
-                .collect()
-        });
-        let snap = world
-            .graph
-            .snap_lonlat(req.at.lon, req.at.lat, w.max_snap_m, w.profile)
-            .map_err(|error| QueryError::OffNetwork {
-                what: format!("the point ({:.6}, {:.6}) (WGS84)", req.at.lon, req.at.lat),
-                error,
-                profile: w.profile,
-            })?;
-        let found = if tags.as_ref().is_some_and(Vec::is_empty) {
-            Vec::new()
-        } else {
-            nearest(
-                &world.graph,
-                &world.facility_snaps,
+        let tags = self.walk_tags(req);
+        let mut found = Vec::new();
+        let snap_m = TABLE_SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut table) => self.walk_hits(
+                world,
+                req,
+                w,
+                tags.as_deref(),
                 searcher,
-                &[Origin::new(snap, w.profile)],
-                &NearestQuery {
-                    profile: w.profile,
-                    k: req.k.get(),
-                    max_s: w.max_min.unwrap_or(MAX_MIN_MAX) * 60.0,
-                    tags: tags.as_deref(),
-                    with_route: w.route,
-                },
-            )
-        };
+                &mut table,
+                &mut found,
+            ),
+            Err(_) => self.walk_hits(
+                world,
+                req,
+                w,
+                tags.as_deref(),
+                searcher,
+                &mut TableScratch::default(),
+                &mut found,
+            ),
+        })?;
         let origin = Point::new(req.at.lon, req.at.lat);
         let hits = found
             .into_iter()
-            // `max_m` bounds the walked metres of the routes found (the fastest ones).
-            .filter(|h| req.max_m.is_none_or(|m| h.walk_m <= m))
             .filter_map(|h| {
                 let fac = world.facilities.at(h.target)?;
                 Some(NearestHit {
@@ -254,10 +250,81 @@ impl Service {
             .collect();
         Ok(NearestAnswer {
             hits,
-            snap_m: Some(snap.offset_m),
+            snap_m: Some(snap_m),
             categories: self.categories_of(req),
         })
     }
+
+    /// The category tags of a walking request (`None`: every category). Categories the
+    /// taxonomy knows but no facility has get no tag: nothing to find.
+    #[must_use]
+    pub fn walk_tags(&self, req: &NearestRequest) -> Option<Vec<u32>> {
+        let world = self.walk.as_deref()?;
+        req.categories.as_ref().map(|cs| {
+            cs.iter()
+                .filter_map(|c| world.category_tag(c.as_str()))
+                .collect()
+        })
+    }
+
+    /// Walking nearest of `req.at` into `out` (facility rows with seconds and metres, routes
+    /// when asked, `max_m` applied), `tags` from [`Service::walk_tags`]; returns the metres
+    /// from the point to the walkway it joined. Allocates nothing once the scratch is warm
+    /// when the nearest tables answer (`k ≤ TABLE_K`, no route): the per-origin path of
+    /// `POST /nearest/batch`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn walk_hits(
+        &self,
+        world: &WalkWorld,
+        req: &NearestRequest,
+        w: WalkOptions,
+        tags: Option<&[u32]>,
+        searcher: &mut Searcher,
+        table: &mut TableScratch,
+        out: &mut Vec<Nearest>,
+    ) -> Result<f64, QueryError> {
+        let snap = world
+            .graph
+            .snap_lonlat(req.at.lon, req.at.lat, w.max_snap_m, w.profile)
+            .map_err(|error| QueryError::OffNetwork {
+                what: format!("the point ({:.6}, {:.6}) (WGS84)", req.at.lon, req.at.lat),
+                error,
+                profile: w.profile,
+            })?;
+        out.clear();
+        if tags.is_some_and(<[u32]>::is_empty) {
+            return Ok(snap.offset_m);
+        }
+        let origin = Origin::new(snap, w.profile);
+        let q = NearestQuery {
+            profile: w.profile,
+            k: req.k.get(),
+            max_s: w.max_min.unwrap_or(MAX_MIN_MAX) * 60.0,
+            tags,
+            with_route: w.route,
+        };
+        // The tables answer exactly what the search would (walk::table); the search remains
+        // for routes, k above the tables' depth and tables over the memory budget.
+        if !world.nearest_from_tables(&origin, &q, table, out) {
+            *out = nearest(&world.graph, &world.facility_snaps, searcher, &[origin], &q);
+        }
+        // `max_m` bounds the walked metres of the routes found (the fastest ones).
+        if let Some(m) = req.max_m {
+            out.retain(|h| h.walk_m <= m);
+        }
+        Ok(snap.offset_m)
+    }
+}
+
+/// Run `f` with this thread's searcher and table scratch (the batch endpoint's per-origin
+/// state).
+pub fn with_walk_scratch<R>(f: impl FnOnce(&mut Searcher, &mut TableScratch) -> R) -> R {
+    exec::with_searcher(|searcher| {
+        TABLE_SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut table) => f(searcher, &mut table),
+            Err(_) => f(searcher, &mut TableScratch::default()),
+        })
+    })
 }
 
 /// [`Service::nearest`] off the event loop when the network is large.
@@ -268,9 +335,23 @@ pub async fn nearest_async(
     svc.nearest_checks(&req)?;
     match req.mode {
         NearestMode::Straight => Ok(svc.nearest_straight(&req)),
-        NearestMode::Walk(_) => {
-            let nodes = svc.walk.as_ref().map_or(0, |w| w.graph.node_count());
-            exec::small_or_offload(nodes, move |s| svc.nearest(&req, s)).await?
+        NearestMode::Walk(w) => {
+            // A table lookup is inline-cheap on any network; a table still to be built (tens
+            // of milliseconds, once per category and profile) is heavy work like a search.
+            let tables = match svc.walk.as_deref() {
+                Some(world) if req.k.get() <= TABLE_K && !w.route => {
+                    world.tables_built(svc.walk_tags(&req).as_deref(), w.profile)
+                }
+                _ => None,
+            };
+            match tables {
+                Some(true) => Ok(exec::with_searcher(|s| svc.nearest(&req, s))?),
+                Some(false) => exec::offload(move |s| svc.nearest(&req, s)).await?,
+                None => {
+                    let nodes = svc.walk.as_ref().map_or(0, |w| w.graph.node_count());
+                    exec::small_or_offload(nodes, move |s| svc.nearest(&req, s)).await?
+                }
+            }
         }
     }
 }

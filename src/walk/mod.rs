@@ -18,6 +18,10 @@
 //!   origin on the same edge.
 //! * **Walking-nearest** ([`nearest()`]): targets snapped once into [`SnappedPoints`]; one
 //!   search stops when the frontier passes the k-th best target.
+//! * **Nearest tables** ([`NearestTable`]): per (facility subset, profile), every node's
+//!   [`TABLE_K`] nearest facilities by walking time, built lazily by a backward k-label
+//!   Dijkstra; [`nearest_by_table`] answers `k ≤ TABLE_K` exactly by a lookup at the two ends
+//!   of the origin's edge.
 //! * **Isochrones** ([`isochrones()`]): network-following raster polygons with holes, water
 //!   cut out, plus the households and residents of buildings whose snapped position is reached.
 //!
@@ -49,6 +53,7 @@ pub mod profile;
 pub mod search;
 pub mod snap;
 pub mod synthetic;
+pub mod table;
 pub mod water;
 
 pub use graph::{Adjacent, Edge, EdgeId, GraphOptions, NodeId, WalkGraph};
@@ -57,4 +62,5 @@ pub use nearest::{Nearest, NearestQuery, nearest};
 pub use profile::{PROFILE_COUNT, Profile, ProfileInfo, UnknownProfile, tobler_factor};
 pub use search::{Origin, Reach, Searcher, Via};
 pub use snap::{DEFAULT_MAX_SNAP_M, Snap, SnapError, SnappedPoints};
+pub use table::{NearestTable, TABLE_K, TableMiss, TableScratch, nearest_by_table};
 pub use water::{GridSpec, Water};
