@@ -291,6 +291,23 @@ fn a_snapshot_built_from_the_previous_answers_as_one_built_from_scratch() {
             let (before, after) = (w_old.nearest_tables.built(), w_inc.nearest_tables.built());
             kept_tables += after.len();
             dropped_tables += before.len() - after.len();
+            // What the writer does before the swap: the tables the old snapshot had and this
+            // one could not take over are built again, so readers keep their lookups.
+            w_inc.rebuild_tables_of(w_old);
+            for (tag, p, _) in &before {
+                let tag = match tag {
+                    None => None,
+                    Some(t) => match w_inc.category_tag(&w_old.category_ids[*t as usize]) {
+                        Some(t) => Some(t),
+                        None => continue,
+                    },
+                };
+                assert_eq!(
+                    w_inc.tables_built(tag.as_ref().map(std::slice::from_ref), *p),
+                    Some(true),
+                    "seed {seed} edit {n}: table {tag:?} {p:?} rebuilt"
+                );
+            }
             assert_eq!(
                 incremental.dataset.layers, fresh.dataset.layers,
                 "seed {seed} edit {n}: served data"

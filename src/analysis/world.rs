@@ -299,6 +299,30 @@ impl WalkWorld {
         }
     }
 
+    /// Build the nearest tables `before` had and this world could not take over (their
+    /// facilities changed): the writer calls it on its low-priority pool before the swap,
+    /// so that readers of a category being edited keep answering by lookup instead of the
+    /// first of them building the table (or all of them searching) after every batch of a
+    /// write burst (issue 12: `/nearest` within 10 % of idle during writes). Tables over
+    /// the memory budget are left to the search, as on first use.
+    pub fn rebuild_tables_of(&self, before: &WalkWorld) {
+        for (old_tag, p, _) in before.nearest_tables.built() {
+            let tag = match old_tag {
+                None => None,
+                Some(t) => match before
+                    .category_ids
+                    .get(t as usize)
+                    .and_then(|name| self.category_tag(name))
+                {
+                    Some(tag) => Some(tag),
+                    None => continue,
+                },
+            };
+            // Built already (taken over) or built now; `None` (over budget) needs nothing.
+            let _ = self.nearest_table(tag, p);
+        }
+    }
+
     /// What a table of `tag` and `p` is built from: (facility index, snap) of its facilities.
     fn table_members(&self, tag: Option<u32>, p: Profile) -> Vec<(usize, Option<Snap>)> {
         let s = &self.facility_snaps;

@@ -13,5 +13,10 @@ pub fn next_snapshot(
     next: &Dataset,
     changed: &[LayerId],
 ) -> Result<Service, EditError> {
-    Service::next_after_edit(prev, next.clone(), changed).map_err(|e| EditError::Io(e.to_string()))
+    let next = Service::next_after_edit(prev, next.clone(), changed)
+        .map_err(|e| EditError::Io(e.to_string()))?;
+    if let (Some(before), Some(world)) = (prev.walk.as_deref(), next.walk.as_deref()) {
+        world.rebuild_tables_of(before);
+    }
+    Ok(next)
 }
