@@ -212,7 +212,14 @@ def load_redis(g: Graph, port: int):
     for row in g.fac_ok.itertuples(index=False):
         p.geoadd(f"fac:{row.category}", (row.lon, row.lat, row.id))
     p.execute()
-    return {"redis": r.info("server")["redis_version"]}
+    v = {"redis": r.info("server")["redis_version"]}
+    try:
+        import hiredis
+
+        v["hiredis"] = hiredis.__version__
+    except ImportError:
+        v["hiredis"] = "not installed (redis-py's Python parser)"
+    return v
 
 
 def build_networkx(g: Graph):

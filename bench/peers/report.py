@@ -159,7 +159,7 @@ def section(results, note):
         + ", ".join(f"{r['loadavg'][0]} ({r['data']})" for r in ok)
         + ". Versions: servicemap "
         + v["servicemap"]
-        + f", PostgreSQL {v['postgresql']}, PostGIS {v['postgis']}, pgRouting {v['pgrouting']}, Redis {v['redis']}, "
+        + f", PostgreSQL {v['postgresql']}, PostGIS {v['postgis']}, pgRouting {v['pgrouting']}, Redis {v['redis']} (redis-py with hiredis {v.get('hiredis', '?')}), "
         f"pandana {v['pandana']}, networkx {v['networkx']}, Python {v['python']}.",
         "",
         f"{p['origins']} seeded origins (walk-network nodes, seed {p['seed']}); categories cycle over the "
