@@ -564,3 +564,76 @@ async fn geodata_gcj02_input_finds_the_same_facilities() {
         features(&iso_g)[0]["properties"]["households"]
     );
 }
+
+/// `/isochrone` writes its GeoJSON straight into bytes; they must be exactly what the former
+/// rendering (a `serde_json::Value` tree, kept here as the oracle) printed: same members, same
+/// order, same number formatting, in every `coords`, with one and several origins and
+/// contours.
+#[test]
+fn isochrone_bytes_equal_the_value_rendering() {
+    use geo::Geometry;
+    use serde_json::json;
+    use servicemap::api::isochrone::{parse, write_collection};
+    use servicemap::model::geojson::{geometry_json, round7};
+
+    let svc = geodata();
+    let mut searcher = Searcher::new();
+    for qs in [
+        "lon=106.533&lat=29.47&minutes=15",
+        "lon=106.569712&lat=29.455894",
+        "lon=106.512&lat=29.476&minutes=3,7.5,20&profile=elder&coords=gcj02",
+        "origins=106.533,29.47;106.522,29.463&minutes=10&profile=wheelchair&coords=bd09",
+        "lon=106.533&lat=29.47&minutes=1&max_snap_m=50",
+    ] {
+        let (p, coords) = parse(qs).unwrap();
+        let answer = svc.isochrone(&p, &mut searcher).unwrap();
+        let features: Vec<Value> = answer
+            .contours
+            .iter()
+            .map(|c| {
+                let g = Geometry::MultiPolygon(coords.geometry_from_wgs84(&c.polygon));
+                json!({
+                    "type": "Feature",
+                    "id": format!("{}min", c.minutes),
+                    "geometry": geometry_json(&g, None),
+                    "properties": {
+                        "minutes": c.minutes,
+                        "profile": p.profile.as_str(),
+                        "area_m2": c.area_m2.round(),
+                        "buildings": c.buildings,
+                        "households": c.households,
+                        "residents": c.residents,
+                        "residents_60plus": c.residents_60plus,
+                    },
+                })
+            })
+            .collect();
+        let origins: Vec<Value> = p
+            .origins
+            .iter()
+            .zip(&answer.snap_m)
+            .map(|(at, snap_m)| {
+                let (x, y) = coords.from_wgs84(at.lon, at.lat);
+                json!({"lon": round7(x), "lat": round7(y), "snap_m": (snap_m * 100.0).round() / 100.0})
+            })
+            .collect();
+        let oracle = json!({
+            "type": "FeatureCollection",
+            "query": {
+                "origins": origins,
+                "minutes": p.minutes.as_slice(),
+                "profile": p.profile.as_str(),
+                "max_snap_m": p.max_snap_m,
+                "coords": coords.as_str(),
+            },
+            "numberReturned": features.len(),
+            "features": features,
+        });
+        let got = String::from_utf8(write_collection(&p, coords, &answer)).unwrap();
+        assert_eq!(got, oracle.to_string(), "{qs}");
+        assert!(
+            answer.contours.iter().any(|c| !c.polygon.0.is_empty()),
+            "{qs}"
+        );
+    }
+}

@@ -186,6 +186,14 @@ async fn real_responses_validate_against_the_spec() {
         ("/nearest", "/nearest?lon=106.60&lat=29.47&mode=walk"),
         ("/nearest", "/nearest?lon=106.53&lat=29.47&mode=foo"),
         (
+            "/nearest",
+            "/nearest?lon=106.53&lat=29.47&mode=straight&category=clinic&properties=&skipGeometry=true",
+        ),
+        (
+            "/nearest",
+            "/nearest?lon=106.53&lat=29.47&skipGeometry=maybe",
+        ),
+        (
             "/isochrone",
             "/isochrone?lon=106.53&lat=29.47&minutes=5,10,15",
         ),

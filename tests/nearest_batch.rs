@@ -62,6 +62,7 @@ async fn batch_equals_the_single_query_endpoint_on_random_origins() {
         "k=4&category=pharmacy,elder_canteen",
         "mode=straight&k=7",
         "profile=elder&max_min=15&route=true&k=3&coords=gcj02",
+        "mode=straight&k=3&properties=&skipGeometry=true",
     ] {
         let r = c
             .send(post(
@@ -224,4 +225,12 @@ async fn limits_and_bad_rows_are_problems() {
         ))
         .await;
     r.problem(400);
+    let r = c
+        .send(post(
+            "/nearest/batch?skipGeometry=true",
+            "text/csv",
+            "lon,lat\n".into(),
+        ))
+        .await;
+    assert!(r.problem(400).to_string().contains("skipGeometry"));
 }

@@ -187,3 +187,38 @@ async fn properties_chooses_the_facility_fields_and_keeps_the_computed_ones() {
         "{detail}"
     );
 }
+
+#[actix_web::test]
+async fn skip_geometry_nulls_the_geometries_and_keeps_everything_else() {
+    let svc: Arc<Service> = Arc::clone(common::geodata());
+    let c = client(Arc::clone(&svc)).await;
+    for base in [
+        "/nearest?lon=106.533&lat=29.47&k=5&mode=straight&category=pharmacy,eatery",
+        "/nearest?lon=106.533&lat=29.47&k=5&max_min=60&coords=gcj02",
+    ] {
+        let full = c.get(base).await.json();
+        let skipped = c.get(&format!("{base}&skipGeometry=true")).await;
+        assert_eq!(skipped.status, 200, "{}", skipped.text());
+        let skipped = skipped.json();
+        assert_eq!(skipped["query"]["skipGeometry"], json!(true));
+        assert!(full["query"].get("skipGeometry").is_none());
+        let fa = full["features"].as_array().unwrap();
+        let fs = skipped["features"].as_array().unwrap();
+        assert_eq!(fa.len(), 5);
+        assert_eq!(fa.len(), fs.len());
+        for (a, s) in fa.iter().zip(fs) {
+            assert_eq!(a["id"], s["id"]);
+            assert_eq!(a["properties"], s["properties"]);
+            assert!(a["geometry"].is_object(), "{a}");
+            assert_eq!(s["geometry"], Value::Null, "{s}");
+        }
+        // `false` is the default, byte for byte.
+        let off = c.get(&format!("{base}&skipGeometry=false")).await;
+        assert_eq!(off.json(), full);
+    }
+    let bad = c
+        .get("/nearest?lon=106.533&lat=29.47&skipGeometry=maybe")
+        .await;
+    let pr = bad.problem(400);
+    assert!(pr.to_string().contains("skipGeometry"), "{pr}");
+}

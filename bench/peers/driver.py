@@ -30,6 +30,7 @@ import multiprocessing as mp
 import os
 import platform
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -211,7 +212,14 @@ def load_redis(g: Graph, port: int):
     for row in g.fac_ok.itertuples(index=False):
         p.geoadd(f"fac:{row.category}", (row.lon, row.lat, row.id))
     p.execute()
-    return {"redis": r.info("server")["redis_version"]}
+    v = {"redis": r.info("server")["redis_version"]}
+    try:
+        import hiredis
+
+        v["hiredis"] = hiredis.__version__
+    except ImportError:
+        v["hiredis"] = "not installed (redis-py's Python parser)"
+    return v
 
 
 def build_networkx(g: Graph):
@@ -247,26 +255,110 @@ def pandana_set_pois(net, category: str, node_ids, poi_index, maxdist: float, ma
 
 
 class Http:
-    """One keep-alive HTTP/1.1 connection (http.client), the client for every HTTP system."""
+    """A thin keep-alive HTTP/1.1 client over one raw socket, the client for every HTTP system.
 
-    def __init__(self, port):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port)
+    Per request it does what redis-py does per command, no more: encode the request (the
+    path is built by the caller; the rest of the request head is pre-encoded bytes), one
+    `sendall`, read the status line and headers up to the blank line, then the body by
+    `Content-Length` (or chunk by chunk if the server chunks). `get` then parses the body with
+    `json.loads`, as redis-py parses every RESP reply into Python objects and psycopg every
+    row into tuples. Python's `http.client` instead builds a header dict and an
+    `HTTPResponse` object through `email.parser` on every request, which made the client,
+    not the server, the limit (its `/healthz` ceiling was 40 % of redis-py's `PING`)."""
+
+    def __init__(self, port, host="127.0.0.1"):
+        self.addr = (host, port)
+        self.tail = f" HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+        self.sock = None
+        self.buf = b""
+
+    def _connect(self):
+        self.close()
+        s = socket.create_connection(self.addr)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = s
+        self.buf = b""
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = None
+
+    def _fill(self):
+        chunk = self.sock.recv(262144)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self.buf += chunk
+
+    def _read_until(self, sep):
+        while True:
+            i = self.buf.find(sep)
+            if i >= 0:
+                out, self.buf = self.buf[:i], self.buf[i + len(sep) :]
+                return out
+            self._fill()
+
+    def _read_exactly(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def request(self, method, path, body=b"", headers=b""):
+        """(status, body bytes). `headers`: extra pre-encoded header lines, each ending CRLF."""
+        head = method.encode() + b" " + path.encode()
+        if body or method != "GET":
+            head_tail = self.tail[:-2] + headers + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+        else:
+            head_tail = self.tail
+        msg = head + head_tail + body
+        for attempt in (0, 1):
+            fresh = self.sock is None
+            if fresh:
+                self._connect()
+            try:
+                self.sock.sendall(msg)
+                return self._response()
+            except (ConnectionError, BrokenPipeError):
+                # A keep-alive connection the server closed while idle: once more on a new one.
+                self.close()
+                if attempt or fresh:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _response(self):
+        head = self._read_until(b"\r\n\r\n")
+        status = int(head[9:12])
+        low = head.lower()
+        i = low.find(b"\r\ncontent-length:")
+        if i >= 0:
+            j = low.find(b"\r\n", i + 17)
+            n = int(low[i + 17 : j if j >= 0 else len(low)])
+            body = self._read_exactly(n)
+        elif b"\r\ntransfer-encoding: chunked" in low:
+            parts = []
+            while True:
+                size = int(self._read_until(b"\r\n").split(b";")[0], 16)
+                if size == 0:
+                    self._read_until(b"\r\n")  # no trailers are sent; the final CRLF
+                    break
+                parts.append(self._read_exactly(size))
+                self._read_exactly(2)
+            body = b"".join(parts)
+        else:
+            raise RuntimeError(f"response without Content-Length or chunking: {head[:200]!r}")
+        if b"\r\nconnection: close" in low:
+            self.close()
+        return status, body
+
+    def get_raw(self, path):
+        status, body = self.request("GET", path)
+        if status != 200:
+            raise RuntimeError(f"GET {path}: {status} {body[:300]!r}")
+        return body
 
     def get(self, path):
-        for attempt in (0, 1):
-            try:
-                self.conn.request("GET", path)
-                resp = self.conn.getresponse()
-                body = resp.read()
-                break
-            except (http.client.HTTPException, ConnectionError):
-                if attempt:
-                    raise
-                self.conn.close()
-                self.conn = http.client.HTTPConnection(self.conn.host, self.conn.port)
-        if resp.status != 200:
-            raise RuntimeError(f"GET {path}: {resp.status} {body[:300]!r}")
-        return json.loads(body)
+        return json.loads(self.get_raw(path))
 
 
 BATCH_MAX = 100_000
@@ -291,17 +383,15 @@ def servicemap_batch(port, bodies, category):
     the raw answers). Making the bodies and parsing the answers are the checker's work, not
     the server's, so they are outside the time, as pandana's is only `nearest_pois` (turning
     its DataFrame into Python lists happens after its clock stops)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port)
+    conn = Http(port)
     path = "/nearest/batch?" + q_str(category=category, k=K, max_min=NEAREST_MAX_S / 60)
     raw, secs = [], 0.0
     for start, body in bodies:
         t = time.perf_counter()
-        conn.request("POST", path, body=body, headers={"Content-Type": "text/csv"})
-        resp = conn.getresponse()
-        data = resp.read()
+        status, data = conn.request("POST", path, body=body, headers=b"Content-Type: text/csv\r\n")
         secs += time.perf_counter() - t
-        if resp.status != 200:
-            raise RuntimeError(f"POST {path}: {resp.status} {data[:300]!r}")
+        if status != 200:
+            raise RuntimeError(f"POST {path}: {status} {data[:300]!r}")
         raw.append((start, data))
     conn.close()
     return secs, raw
@@ -325,6 +415,13 @@ def q_str(**kw):
 
 
 class ServicemapClient:
+    """servicemap over HTTP. Per request: the path built with an f-string (redis-py encodes
+    its command per call too), one round trip on the thin client, `json.loads` of the answer,
+    and the comparable answer picked out of it (as the Redis and PostgreSQL clients do with
+    their replies). Only the fields the comparison needs are asked for: `properties=` (none
+    of the facility's own properties; `distance_m`/`walk_min` and `rank` always come) and
+    `skipGeometry=true` (Redis answers names and distances only)."""
+
     def __init__(self, ctx, task):
         self.http = Http(ctx["http_port"])
         self.task = task
@@ -333,18 +430,19 @@ class ServicemapClient:
         if self.task == "ping":
             return self.http.get("/healthz") and None
         if self.task == "isochrone":
-            j = self.http.get("/isochrone?" + q_str(lon=q["lon"], lat=q["lat"], minutes=15))
+            j = self.http.get(f"/isochrone?lon={q['lon']!r}&lat={q['lat']!r}&minutes=15")
             p = j["features"][0]["properties"]
             return {"buildings": p["buildings"], "households": p["households"], "residents": p["residents"]}
         if self.task == "straight":
             j = self.http.get(
-                "/nearest?" + q_str(lon=q["lon"], lat=q["lat"], category=q["category"], k=K, mode="straight")
+                f"/nearest?lon={q['lon']!r}&lat={q['lat']!r}&category={q['category']}&k={K}"
+                "&mode=straight&properties=&skipGeometry=true"
             )
             return [(f["id"], f["properties"]["distance_m"]) for f in j["features"]]
         if self.task == "walk_nearest":
             j = self.http.get(
-                "/nearest?"
-                + q_str(lon=q["lon"], lat=q["lat"], category=q["category"], k=K, max_min=NEAREST_MAX_S / 60)
+                f"/nearest?lon={q['lon']!r}&lat={q['lat']!r}&category={q['category']}&k={K}"
+                f"&max_min={NEAREST_MAX_S / 60!r}&properties=&skipGeometry=true"
             )
             return [(f["id"], f["properties"]["walk_min"] * 60.0) for f in j["features"]]
         raise ValueError(self.task)

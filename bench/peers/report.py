@@ -159,14 +159,16 @@ def section(results, note):
         + ", ".join(f"{r['loadavg'][0]} ({r['data']})" for r in ok)
         + ". Versions: servicemap "
         + v["servicemap"]
-        + f", PostgreSQL {v['postgresql']}, PostGIS {v['postgis']}, pgRouting {v['pgrouting']}, Redis {v['redis']}, "
+        + f", PostgreSQL {v['postgresql']}, PostGIS {v['postgis']}, pgRouting {v['pgrouting']}, Redis {v['redis']} (redis-py with hiredis {v.get('hiredis', '?')}), "
         f"pandana {v['pandana']}, networkx {v['networkx']}, Python {v['python']}.",
         "",
         f"{p['origins']} seeded origins (walk-network nodes, seed {p['seed']}); categories cycle over the "
         "data's 11 largest (all of them where it has fewer). Latency: one sequential client, p50 over the origins. Throughput: "
         f"{p['clients']} client processes share {p['rounds']} pass(es) over the origins, each repeating its share "
         f"for at least {p.get('min_seconds')} s. Each figure is the median "
-        f"of {p['runs']} runs. Method and caveats: `bench/peers/README.md`.",
+        f"of {p['runs']} runs. Clients: a thin keep-alive HTTP/1.1 client (servicemap, `json.loads` of every "
+        "answer), redis-py, psycopg 3 — each parses its whole reply. Method, what each client does per request, "
+        "and caveats: `bench/peers/README.md`.",
         "",
     ]
     for r in results:

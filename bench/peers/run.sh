@@ -63,7 +63,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 pg_bin="/usr/lib/postgresql/$pg_ver/bin"
 py="$cache/venv/bin/python"
-if ! [ -x "$py" ] || ! "$py" -c 'import pandana, networkx, psycopg, redis, numpy, pandas' 2>/dev/null; then
+if ! [ -x "$py" ] || ! "$py" -c 'import pandana, networkx, psycopg, redis, hiredis, numpy, pandas' 2>/dev/null; then
     log "creating the Python venv in $cache/venv (pandana, networkx, psycopg, redis, numpy, pandas)"
     python3 -m venv "$cache/venv"
     "$py" -m pip install -q --upgrade pip

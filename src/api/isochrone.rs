@@ -8,15 +8,14 @@
 
 use super::snapshot::Snap;
 use actix_web::{HttpRequest, HttpResponse};
-use geo::Geometry;
-use serde_json::{Value, json};
+use geo::Polygon;
 
-use crate::model::geojson::{geometry_json, round7};
+use crate::model::geojson::round7;
 use crate::model::{Crs, LonLat};
 use crate::query::{self, DEFAULT_MAX_SNAP_M, IsochroneAnswer, IsochroneRequest, ORIGINS_MAX};
 
 use super::error::ApiError;
-use super::features::geojson_response;
+use super::features::GEO_JSON;
 use super::params::{MAX_SNAP_M_MAX, RawQuery};
 use super::walk::query_problem;
 
@@ -80,54 +79,121 @@ pub async fn get(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> 
     })
     .await
     .map_err(|e| query_problem(e, coords))?;
-    Ok(geojson_response(&render(&p, coords, &answer)))
+    Ok(HttpResponse::Ok()
+        .content_type(GEO_JSON)
+        .body(write_collection(&p, coords, &answer)))
 }
 
-fn render(p: &IsochroneRequest, coords: Crs, answer: &IsochroneAnswer) -> Value {
-    let features: Vec<Value> = answer
+/// Writing into a `Vec<u8>` cannot fail; serde_json's writer API still returns a `Result`.
+fn put<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    if serde_json::to_writer(&mut *out, v).is_err() {
+        out.extend_from_slice(b"null");
+    }
+}
+
+/// `[[[x,y],…],…]`: a polygon's rings, exterior first, 7 decimals — as
+/// [`crate::model::geojson::geometry_json`] prints them.
+fn write_polygon(p: &Polygon<f64>, coords: Crs, out: &mut Vec<u8>) {
+    out.push(b'[');
+    for (r, ring) in std::iter::once(p.exterior())
+        .chain(p.interiors())
+        .enumerate()
+    {
+        if r > 0 {
+            out.push(b',');
+        }
+        out.push(b'[');
+        for (i, c) in ring.0.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let (x, y) = coords.from_wgs84(c.x, c.y);
+            out.push(b'[');
+            put(out, &round7(x));
+            out.push(b',');
+            put(out, &round7(y));
+            out.push(b']');
+        }
+        out.push(b']');
+    }
+    out.push(b']');
+}
+
+/// The answer as GeoJSON bytes, written straight into the response buffer: byte for byte what
+/// a `serde_json::Value` tree of the same members prints (`tests/api_walk.rs` compares), but
+/// without building that tree — and deep-copying every polygon into it — per request: the
+/// tree and its printing were ~15 % of an isochrone request's CPU.
+#[must_use]
+pub fn write_collection(p: &IsochroneRequest, coords: Crs, answer: &IsochroneAnswer) -> Vec<u8> {
+    let points: usize = answer
         .contours
         .iter()
         .map(|c| {
-            let g = Geometry::MultiPolygon(coords.geometry_from_wgs84(&c.polygon));
-            json!({
-                "type": "Feature",
-                "id": format!("{}min", c.minutes),
-                "geometry": geometry_json(&g, None),
-                "properties": {
-                    "minutes": c.minutes,
-                    "profile": p.profile.as_str(),
-                    "area_m2": c.area_m2.round(),
-                    "buildings": c.buildings,
-                    "households": c.households,
-                    "residents": c.residents,
-                    "residents_60plus": c.residents_60plus,
-                },
-            })
+            c.polygon
+                .0
+                .iter()
+                .map(|p| {
+                    p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()
+                })
+                .sum::<usize>()
         })
-        .collect();
-    let origins_out: Vec<Value> = p
-        .origins
-        .iter()
-        .zip(&answer.snap_m)
-        .map(|(at, snap_m)| {
-            let (x, y) = coords.from_wgs84(at.lon, at.lat);
-            json!({
-                "lon": round7(x),
-                "lat": round7(y),
-                "snap_m": (snap_m * 100.0).round() / 100.0,
-            })
-        })
-        .collect();
-    json!({
-        "type": "FeatureCollection",
-        "query": {
-            "origins": origins_out,
-            "minutes": p.minutes.as_slice(),
-            "profile": p.profile.as_str(),
-            "max_snap_m": p.max_snap_m,
-            "coords": coords.as_str(),
-        },
-        "numberReturned": features.len(),
-        "features": features,
-    })
+        .sum();
+    let mut out =
+        Vec::with_capacity(512 + 64 * p.origins.len() + 256 * answer.contours.len() + 26 * points);
+    out.extend_from_slice(br#"{"type":"FeatureCollection","query":{"origins":["#);
+    for (i, (at, snap_m)) in p.origins.iter().zip(&answer.snap_m).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let (x, y) = coords.from_wgs84(at.lon, at.lat);
+        out.extend_from_slice(br#"{"lon":"#);
+        put(&mut out, &round7(x));
+        out.extend_from_slice(br#","lat":"#);
+        put(&mut out, &round7(y));
+        out.extend_from_slice(br#","snap_m":"#);
+        put(&mut out, &((snap_m * 100.0).round() / 100.0));
+        out.push(b'}');
+    }
+    out.extend_from_slice(br#"],"minutes":"#);
+    put(&mut out, p.minutes.as_slice());
+    out.extend_from_slice(br#","profile":"#);
+    put(&mut out, p.profile.as_str());
+    out.extend_from_slice(br#","max_snap_m":"#);
+    put(&mut out, &p.max_snap_m);
+    out.extend_from_slice(br#","coords":"#);
+    put(&mut out, coords.as_str());
+    out.extend_from_slice(br#"},"numberReturned":"#);
+    put(&mut out, &answer.contours.len());
+    out.extend_from_slice(br#","features":["#);
+    for (i, c) in answer.contours.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(br#"{"type":"Feature","id":"#);
+        put(&mut out, &format!("{}min", c.minutes));
+        out.extend_from_slice(br#","geometry":{"type":"MultiPolygon","coordinates":["#);
+        for (j, poly) in c.polygon.0.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            write_polygon(poly, coords, &mut out);
+        }
+        out.extend_from_slice(br#"]},"properties":{"minutes":"#);
+        put(&mut out, &c.minutes);
+        out.extend_from_slice(br#","profile":"#);
+        put(&mut out, p.profile.as_str());
+        out.extend_from_slice(br#","area_m2":"#);
+        put(&mut out, &c.area_m2.round());
+        out.extend_from_slice(br#","buildings":"#);
+        put(&mut out, &c.buildings);
+        out.extend_from_slice(br#","households":"#);
+        put(&mut out, &c.households);
+        out.extend_from_slice(br#","residents":"#);
+        put(&mut out, &c.residents);
+        out.extend_from_slice(br#","residents_60plus":"#);
+        put(&mut out, &c.residents_60plus);
+        out.extend_from_slice(b"}}");
+    }
+    out.extend_from_slice(b"]}");
+    out
 }

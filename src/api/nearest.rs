@@ -27,7 +27,7 @@ use super::walk::{no_walkways, query_problem};
 /// Parameters that only make sense in walk mode.
 const WALK_ONLY: [&str; 4] = ["profile", "max_min", "route", "max_snap_m"];
 
-const NAMES: [&str; 12] = [
+const NAMES: [&str; 13] = [
     "lon",
     "lat",
     "category",
@@ -40,6 +40,7 @@ const NAMES: [&str; 12] = [
     "max_snap_m",
     "coords",
     "properties",
+    "skipGeometry",
 ];
 
 /// `mode=walk|straight` and walk mode's own parameters. Without `mode`, walk when
@@ -127,6 +128,9 @@ pub struct NearestParams {
     pub coords: Crs,
     /// `properties=`, checked against the facilities' property names.
     pub properties: Option<(Selection, Vec<String>)>,
+    /// `skipGeometry=true` (OGC API – Features style): each feature's geometry is `null`, for
+    /// clients that want names and distances only (a third of the bytes of a feature).
+    pub skip_geometry: bool,
 }
 
 /// Parse a query string; `has_network` decides the default mode.
@@ -165,6 +169,7 @@ fn parse_rest(
     let max_m = q.take_metres("max_m", MAX_M_MAX)?;
     let mode = parse_mode(&mut q, svc.walk.is_some())?;
     let properties = take_properties(&mut q, svc.indexes.facilities())?;
+    let skip_geometry = q.take_flag("skipGeometry")?.unwrap_or(false);
     q.deny_rest(names)?;
     Ok(NearestParams {
         req: NearestRequest {
@@ -176,6 +181,7 @@ fn parse_rest(
         },
         coords,
         properties,
+        skip_geometry,
     })
 }
 
@@ -235,6 +241,9 @@ fn write_query(
     }
     if let Some((_, names)) = &p.properties {
         member(out, false, "properties", names)?;
+    }
+    if p.skip_geometry {
+        member(out, false, "skipGeometry", &true)?;
     }
     out.push(b'}');
     Ok(())
@@ -310,7 +319,7 @@ pub fn write_hits(
         push("rank", Extra::Int(rank + 1));
         facilities.write_feature(
             h.facility,
-            p.coords,
+            (!p.skip_geometry).then_some(p.coords),
             p.properties.as_ref().map(|(s, _)| s),
             &extras[..n],
             out,

@@ -488,6 +488,9 @@ fn options_json(svc: &Service, b: &Batch) -> Value {
         if let Some((_, names)) = &b.params.properties {
             m.insert("properties".into(), names.clone().into());
         }
+        if b.params.skip_geometry {
+            m.insert("skipGeometry".into(), true.into());
+        }
         m.insert("origins".into(), b.origins.len().into());
     }
     q
@@ -540,6 +543,12 @@ pub async fn post(
             return Err(ApiError::bad_param(
                 "properties",
                 "applies to GeoJSON bodies only; CSV answers have fixed columns",
+            ));
+        }
+        if params.skip_geometry {
+            return Err(ApiError::bad_param(
+                "skipGeometry",
+                "applies to GeoJSON bodies only; CSV answers have lon and lat columns, not geometries",
             ));
         }
         if matches!(params.req.mode, NearestMode::Walk(w) if w.route) {

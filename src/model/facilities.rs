@@ -373,14 +373,15 @@ impl Facilities {
         Ok(Selection(keep))
     }
 
-    /// Append facility `f`'s GeoJSON Feature to `out`: its geometry in `crs`, its properties
-    /// (all, or those `select`ed) in file order, then `extras` in order — byte for byte what
-    /// serde_json prints for the feature's properties map extended with `extras` (a property
-    /// named like an extra takes the extra's value in place).
+    /// Append facility `f`'s GeoJSON Feature to `out`: its geometry in `crs` (`null` when
+    /// `crs` is `None`: the client asked to skip geometries), its properties (all, or those
+    /// `select`ed) in file order, then `extras` in order — byte for byte what serde_json
+    /// prints for the feature's properties map extended with `extras` (a property named like
+    /// an extra takes the extra's value in place).
     pub fn write_feature(
         &self,
         f: FacilityId,
-        crs: Crs,
+        crs: Option<Crs>,
         select: Option<&Selection>,
         extras: &[(&str, Extra<'_>)],
         out: &mut Vec<u8>,
@@ -392,11 +393,13 @@ impl Facilities {
             self.geometry_end[i] as usize,
         );
         out.extend_from_slice(&self.json[h0..h1]);
-        if crs == Crs::Wgs84 {
-            out.extend_from_slice(&self.json[h1..g1]);
-        } else {
-            let p = crs.geometry_from_wgs84(&self.position(f));
-            put(out, &geometry_json(&geo::Geometry::Point(p), None));
+        match crs {
+            None => out.extend_from_slice(b"null"),
+            Some(Crs::Wgs84) => out.extend_from_slice(&self.json[h1..g1]),
+            Some(crs) => {
+                let p = crs.geometry_from_wgs84(&self.position(f));
+                put(out, &geometry_json(&geo::Geometry::Point(p), None));
+            }
         }
         out.extend_from_slice(br#","properties":{"#);
         let mut first = true;
