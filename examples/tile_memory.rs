@@ -44,6 +44,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tiler = Tiler::build(&ds);
     let b = tiler.bounds().ok_or("the data has no extent")?;
     println!("start: VmRSS {} kB", rss_kb());
+    // The same features as f64 pairs (what the zooms' entries held before), zooms so far.
+    let mut as_f64 = 0;
     for z in ZOOM_MIN..=ZOOM_MAX {
         let (c0, r0, c1, r1) = matrix::tile_range(z, b);
         let mut n = 0;
@@ -54,8 +56,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 n += 1;
             }
         }
-        // The same features as f64 pairs (what a zoom's entries held before).
-        let mut as_f64 = 0;
         for l in tiler.layers() {
             for (i, f) in ds.layer(l.id).unwrap_or(&[]).iter().enumerate() {
                 if l.is_prepared(i, z) {
@@ -68,7 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         println!(
-            "after z{z:<2} ({n:>5} tiles): kept {:>6} kB (as f64 pairs {:>6} kB)  VmRSS {:>6} kB",
+            "after z{z:<2} ({n:>5} tiles): kept {:>6} kB (geometry as f64 pairs {:>6} kB)  VmRSS {:>6} kB",
             tiler.prepared_bytes() / 1024,
             as_f64 / 1024,
             rss_kb()
