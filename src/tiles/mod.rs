@@ -87,7 +87,8 @@ pub fn tile_properties(layer: LayerId) -> &'static [&'static str] {
         LayerId::Grids => &["name", "community", "households"],
         LayerId::Microgrids => &["name", "grid", "community", "households"],
         LayerId::Compounds => &["name", "community", "old", "open", "households"],
-        LayerId::Buildings => &["households", "floors", "compound", "microgrid"],
+        // Height for 3-D extrusion (MapLibre `fill-extrusion-height`).
+        LayerId::Buildings => &["households", "floors", "height_m", "compound", "microgrid"],
         LayerId::Facilities => &["name", "category", "level", "community"],
         LayerId::Walkways => &["kind", "name", "stairs"],
         LayerId::Water => &["name"],
