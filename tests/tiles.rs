@@ -310,6 +310,20 @@ fn properties_carry_what_a_map_styles_by() {
         stairs += usize::from(kind == Some("stairs"));
     }
     assert!(stairs > 0, "the middle of Lijiatuo has stairs");
+    // Buildings (from z15) carry their height for 3-D extrusion, and TileJSON says so.
+    let fields = &t.layer(LayerId::Buildings).unwrap().fields;
+    assert!(fields.contains(&("height_m", "Number")), "{fields:?}");
+    assert!(fields.contains(&("floors", "Number")), "{fields:?}");
+    let (x15, y15) = matrix::tile_of(15, (b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+    let t15 = TileId::new(15, x15, y15).unwrap();
+    let z15 = decode(&t.render(&Source::Composite, t15, None).unwrap());
+    let buildings = by_id(LayerId::Buildings);
+    assert!(!z15["buildings"].is_empty());
+    for d in &z15["buildings"] {
+        let f = buildings[d.id.as_str()];
+        assert_eq!(d.props["height_m"], f.properties["height_m"].to_value());
+        assert_eq!(d.props["floors"], f.properties["floors"].to_value());
+    }
     let communities = by_id(LayerId::Communities);
     for d in &layers["communities"] {
         let f = communities[d.id.as_str()];
@@ -708,6 +722,19 @@ async fn style_draws_from_our_tiles_only() {
         }
     }
     assert!(labels >= 3);
+    // Buildings are extruded by the height their tiles carry.
+    let buildings = s["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["source-layer"] == "buildings")
+        .unwrap();
+    assert_eq!(buildings["type"], "fill-extrusion");
+    assert!(
+        buildings["paint"]["fill-extrusion-height"]
+            .to_string()
+            .contains("height_m")
+    );
     // Chinese labels: each labelled source layer's names in a tile of the middle of the data
     // are written in CJK ideographs (what the browser's own CJK font draws; the style asks for
     // a CJK font stack).

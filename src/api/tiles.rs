@@ -742,8 +742,10 @@ pub async fn style(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError
              "paint": {"line-color": "#d6453d", "line-width": ["interpolate", ["linear"], ["zoom"], 13, 0.8, 18, 3], "line-dasharray": [1, 1]}},
             {"id": "boundary", "type": "line", "source": "servicemap", "source-layer": "boundary",
              "paint": {"line-color": "#5b2a86", "line-width": 3}},
-            {"id": "buildings", "type": "circle", "source": "servicemap", "source-layer": "buildings", "minzoom": 15,
-             "paint": {"circle-color": "#bdbdbd", "circle-radius": 2}},
+            // Footprints extruded by their height (floors × 3 m where a building has none).
+            {"id": "buildings", "type": "fill-extrusion", "source": "servicemap", "source-layer": "buildings", "minzoom": 15,
+             "paint": {"fill-extrusion-color": "#d9d2c5", "fill-extrusion-opacity": 0.85,
+                       "fill-extrusion-height": ["coalesce", ["get", "height_m"], ["*", ["coalesce", ["get", "floors"], 1], 3]]}},
             {"id": "facilities", "type": "circle", "source": "servicemap", "source-layer": "facilities", "minzoom": 13,
              "paint": {"circle-color": facility_colour, "circle-radius": ["interpolate", ["linear"], ["zoom"], 13, 2.5, 18, 6],
                        "circle-stroke-color": "#ffffff", "circle-stroke-width": 1}},

@@ -2,10 +2,12 @@
 //! live coverage, in WebMercatorQuad at zoom [`ZOOM_MIN`]–[`ZOOM_MAX`]. No HTTP here: the
 //! API asks a [`Tiler`] for a tile's bytes and serves them.
 //!
-//! Per layer the tiler keeps the features in world coordinates with an R-tree of their
-//! envelopes; each feature is simplified and snapped to a zoom's pixel grid the first time a
-//! tile of that zoom touches it ([`prepare`]), and a tile is then an R-tree query, a clip of
-//! the features crossing its buffered edge and an MVT encoding with geozero.
+//! Per layer the tiler keeps an R-tree of the features' envelopes in world coordinates; each
+//! feature is simplified, snapped to a zoom's pixel grid and MVT-encoded the first time a
+//! tile of that zoom touches it ([`prepare`]), and its tile properties are interned once per
+//! layer. A tile is then an R-tree query, a translated copy of the commands of every feature
+//! inside its buffered square, a clip of the few crossing its edge, and the protobuf
+//! encoding by geozero's (prost) types.
 
 pub mod glyphs;
 pub mod matrix;
@@ -17,7 +19,6 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use geo::{BoundingRect, Geometry, MapCoords};
-use geozero::ToMvt;
 use geozero::mvt::{Message, TagsBuilder, Tile, TileValue, tile};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
@@ -28,7 +29,7 @@ use crate::store::Dataset;
 use crate::walk::Profile;
 
 pub use matrix::{BUFFER, EXTENT, TileId, TileIdError, ZOOM_MAX, ZOOM_MIN};
-pub use prepare::{PixelGeom, Prepared};
+pub use prepare::{Encoded, PixelGeom, Prepared};
 
 /// Zooms served, as a count (for per-zoom arrays).
 const ZOOMS: usize = (ZOOM_MAX - ZOOM_MIN + 1) as usize;
@@ -86,7 +87,8 @@ pub fn tile_properties(layer: LayerId) -> &'static [&'static str] {
         LayerId::Grids => &["name", "community", "households"],
         LayerId::Microgrids => &["name", "grid", "community", "households"],
         LayerId::Compounds => &["name", "community", "old", "open", "households"],
-        LayerId::Buildings => &["households", "floors", "compound", "microgrid"],
+        // Height for 3-D extrusion (MapLibre `fill-extrusion-height`).
+        LayerId::Buildings => &["households", "floors", "height_m", "compound", "microgrid"],
         LayerId::Facilities => &["name", "category", "level", "community"],
         LayerId::Walkways => &["kind", "name", "stairs"],
         LayerId::Water => &["name"],
@@ -138,23 +140,133 @@ fn feature_props(layer: LayerId, f: &Feature) -> Vec<(&'static str, TileValue)> 
 
 type Envelope = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
-/// One zoom's prepared geometries, one lazily made slot per feature.
-type ZoomTable = OnceLock<Box<[OnceLock<Option<Box<Prepared>>>]>>;
+/// One zoom's prepared (encoded) geometries, one lazily made slot per feature.
+type ZoomTable = OnceLock<Box<[OnceLock<Option<Box<Encoded>>>]>>;
+
+/// A layer's tile properties made once: every distinct value interned, and each feature's
+/// tags as (key, value) positions in the layer's tables. A tile maps the positions it uses
+/// onto its own tables in first-use order — what geozero's `TagsBuilder` did per tile from
+/// the properties, without hashing a value or cloning a string per feature.
+#[derive(Debug)]
+struct LayerTags {
+    /// Key names; position = key number in `pairs`.
+    keys: Vec<&'static str>,
+    values: Vec<TileValue>,
+    /// Feature `i`'s (key, value) numbers are `pairs[starts[i]..starts[i + 1]]`.
+    pairs: Vec<(u32, u32)>,
+    starts: Vec<u32>,
+}
+
+impl LayerTags {
+    fn build(layer: LayerId, features: &[Feature]) -> LayerTags {
+        let keys: Vec<&'static str> = std::iter::once("id")
+            .chain(tile_properties(layer).iter().copied())
+            .collect();
+        let mut values = Vec::new();
+        let mut index: HashMap<ValueKey, u32> = HashMap::new();
+        let mut pairs = Vec::new();
+        let mut starts = Vec::with_capacity(features.len() + 1);
+        for f in features {
+            starts.push(u32::try_from(pairs.len()).unwrap_or(u32::MAX));
+            for (k, v) in feature_props(layer, f) {
+                let Some(ki) = keys.iter().position(|&name| name == k) else {
+                    continue;
+                };
+                let vi = *index.entry(ValueKey::of(&v)).or_insert_with(|| {
+                    values.push(v);
+                    u32::try_from(values.len() - 1).unwrap_or(u32::MAX)
+                });
+                pairs.push((u32::try_from(ki).unwrap_or(u32::MAX), vi));
+            }
+        }
+        starts.push(u32::try_from(pairs.len()).unwrap_or(u32::MAX));
+        LayerTags {
+            keys,
+            values,
+            pairs,
+            starts,
+        }
+    }
+
+    /// Feature `i`'s (key, value) numbers.
+    fn of(&self, i: usize) -> &[(u32, u32)] {
+        match (self.starts.get(i), self.starts.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.pairs[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+}
+
+/// A tile value as a hash key: floats by their bits, as geozero's `TagsBuilder` compares them.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum ValueKey {
+    Str(String),
+    Float(u32),
+    Double(u64),
+    Int(i64),
+    Uint(u64),
+    Sint(i64),
+    Bool(bool),
+}
+
+impl ValueKey {
+    fn of(v: &TileValue) -> ValueKey {
+        match v {
+            TileValue::Str(s) => ValueKey::Str(s.clone()),
+            TileValue::Float(f) => ValueKey::Float(f.to_bits()),
+            TileValue::Double(d) => ValueKey::Double(d.to_bits()),
+            TileValue::Int(i) => ValueKey::Int(*i),
+            TileValue::Uint(u) => ValueKey::Uint(*u),
+            TileValue::Sint(i) => ValueKey::Sint(*i),
+            TileValue::Bool(b) => ValueKey::Bool(*b),
+        }
+    }
+}
+
+/// Maps a layer's key or value numbers onto one tile's tables, in first-use order.
+struct TileTable<'a, T> {
+    all: &'a [T],
+    /// Per layer number, its number in the tile (`u32::MAX`: not yet used).
+    slot: Vec<u32>,
+    used: Vec<T>,
+}
+
+impl<'a, T: Clone> TileTable<'a, T> {
+    fn new(all: &'a [T]) -> TileTable<'a, T> {
+        TileTable {
+            all,
+            slot: vec![u32::MAX; all.len()],
+            used: Vec::new(),
+        }
+    }
+
+    fn number(&mut self, n: u32) -> u32 {
+        let slot = &mut self.slot[n as usize];
+        if *slot == u32::MAX {
+            *slot = u32::try_from(self.used.len()).unwrap_or(u32::MAX);
+            self.used.push(self.all[n as usize].clone());
+        }
+        *slot
+    }
+}
 
 /// One layer ready for tiling. It shares the served features (`Arc`) and keeps no copy of
-/// their ids, geometries or properties: world coordinates and tile properties are made from
-/// the feature when a zoom first needs it, and the envelope tree on the layer's first tile, so
-/// a server that is never asked for tiles spends neither memory nor start-up time on them.
+/// their geometries: world coordinates are made from the feature when a zoom first needs it,
+/// and the envelope tree and the interned tile properties on the layer's first tile, so a
+/// server that is never asked for tiles spends neither memory nor start-up time on them.
 #[derive(Debug)]
 pub struct TileLayer {
     pub id: LayerId,
     features: Arc<Vec<Feature>>,
     /// Envelopes in world coordinates (see [`matrix`]), made on the first tile.
     tree: OnceLock<RTree<Envelope>>,
+    /// Tile properties, made on the first tile.
+    tags: OnceLock<LayerTags>,
     /// Per zoom, per feature: the prepared geometry, made on first use. A zoom's table is
     /// made on the first tile of that zoom and each entry is boxed: eagerly, nine zooms of
     /// inline 72-byte slots for every feature were ~10 MB of the default data's start-up
-    /// memory, almost all of it never used.
+    /// memory, almost all of it never used. An entry keeps the MVT commands (two `u32` a
+    /// vertex), not the vertices as `f64` pairs.
     prepared: Vec<ZoomTable>,
     /// `[west, south, east, north]` in WGS84 degrees; `None` for an empty layer.
     pub bounds: Option<[f64; 4]>,
@@ -213,6 +325,7 @@ impl TileLayer {
             fields,
             prepared: (0..ZOOMS).map(|_| OnceLock::new()).collect(),
             tree: OnceLock::new(),
+            tags: OnceLock::new(),
             features,
             bounds,
         }
@@ -236,6 +349,11 @@ impl TileLayer {
         })
     }
 
+    fn tags(&self) -> &LayerTags {
+        self.tags
+            .get_or_init(|| LayerTags::build(self.id, &self.features))
+    }
+
     /// The properties feature `i` carries in tiles.
     fn props(&self, i: usize) -> Vec<(&'static str, TileValue)> {
         self.features
@@ -246,13 +364,59 @@ impl TileLayer {
 
     /// Feature `i` prepared for zoom `z` (made now if this is its first use at `z`).
     #[must_use]
-    pub fn prepared(&self, i: usize, z: u8) -> Option<&Prepared> {
+    pub fn prepared(&self, i: usize, z: u8) -> Option<&Encoded> {
         self.prepared[usize::from(z - ZOOM_MIN)]
             .get_or_init(|| (0..self.features.len()).map(|_| OnceLock::new()).collect())[i]
             .get_or_init(|| {
-                prepare::prepare(&to_world(&self.features[i].geometry), z).map(Box::new)
+                prepare::prepare(&to_world(&self.features[i].geometry), z)
+                    .and_then(|p| Encoded::new(&p))
+                    .map(Box::new)
             })
             .as_deref()
+    }
+
+    /// Whether feature `i` has been prepared for zoom `z` (for memory accounting).
+    #[must_use]
+    pub fn is_prepared(&self, i: usize, z: u8) -> bool {
+        self.prepared[usize::from(z - ZOOM_MIN)]
+            .get()
+            .and_then(|t| t.get(i))
+            .is_some_and(|slot| slot.get().is_some())
+    }
+
+    /// Heap bytes kept for tiles beyond the features themselves: the per-zoom slot tables,
+    /// the encoded geometries and the interned properties (the envelope tree aside).
+    #[must_use]
+    pub fn prepared_bytes(&self) -> usize {
+        let slot = std::mem::size_of::<OnceLock<Option<Box<Encoded>>>>();
+        let zooms: usize = self
+            .prepared
+            .iter()
+            .filter_map(OnceLock::get)
+            .map(|t| {
+                t.len() * slot
+                    + t.iter()
+                        .filter_map(|s| s.get().and_then(Option::as_deref))
+                        .map(Encoded::heap_bytes)
+                        .sum::<usize>()
+            })
+            .sum();
+        let tags = self.tags.get().map_or(0, |t| {
+            t.pairs.len() * 8
+                + t.starts.len() * 4
+                + t.values
+                    .iter()
+                    .map(|v| {
+                        std::mem::size_of::<TileValue>()
+                            + if let TileValue::Str(s) = v {
+                                s.len()
+                            } else {
+                                0
+                            }
+                    })
+                    .sum::<usize>()
+        });
+        zooms + tags
     }
 
     /// Positions of the features whose envelope meets `tile`'s buffered square.
@@ -271,12 +435,12 @@ impl TileLayer {
     }
 
     /// The features of this layer in `tile`, clipped and on the tile's grid: (position,
-    /// geometry).
+    /// MVT geometry).
     #[must_use]
-    pub fn features_in(&self, tile: TileId) -> Vec<(usize, PixelGeom)> {
+    pub fn features_in(&self, tile: TileId) -> Vec<(usize, prepare::TileGeometry)> {
         self.candidates(tile)
             .into_iter()
-            .filter_map(|i| Some((i, prepare::clip(self.prepared(i, tile.z)?, tile)?)))
+            .filter_map(|i| Some((i, prepare::tile_geometry(self.prepared(i, tile.z)?, tile)?)))
             .collect()
     }
 }
@@ -300,21 +464,21 @@ impl LayerBuilder {
     fn add(
         &mut self,
         id: u64,
-        geom: &PixelGeom,
+        (kind, geometry): prepare::TileGeometry,
         props: impl IntoIterator<Item = (&'static str, TileValue)>,
-    ) -> Result<(), TileError> {
-        let mut f = geom
-            .to_geometry()
-            .to_mvt_unscaled()
-            .map_err(|e| TileError::Encode(e.to_string()))?;
-        f.id = Some(id);
+    ) {
+        let mut tags = Vec::new();
         for (k, v) in props {
             let (ki, vi) = self.tags.insert_ref(k, v);
-            f.tags.push(ki);
-            f.tags.push(vi);
+            tags.push(ki);
+            tags.push(vi);
         }
-        self.features.push(f);
-        Ok(())
+        self.features.push(tile::Feature {
+            id: Some(id),
+            tags,
+            r#type: Some(kind),
+            geometry,
+        });
     }
 
     fn finish(self) -> Option<tile::Layer> {
@@ -466,6 +630,12 @@ impl Tiler {
         }
     }
 
+    /// Heap bytes the layers keep for tiles ([`TileLayer::prepared_bytes`]).
+    #[must_use]
+    pub fn prepared_bytes(&self) -> usize {
+        self.layers.values().map(|l| l.prepared_bytes()).sum()
+    }
+
     /// A layer, if the data directory has it.
     #[must_use]
     pub fn layer(&self, id: LayerId) -> Option<&TileLayer> {
@@ -581,12 +751,12 @@ impl Tiler {
         match source {
             Source::Layer(id) => {
                 let l = self.layers.get(id).ok_or(TileError::NoLayer(*id))?;
-                layers.extend(self.encode_layer(l, tile)?);
+                layers.extend(self.encode_layer(l, tile));
             }
             Source::Composite => {
                 for (id, minzoom) in COMPOSITE {
                     if let (Some(l), true) = (self.layers.get(&id), tile.z >= minzoom) {
-                        layers.extend(self.encode_layer(l, tile)?);
+                        layers.extend(self.encode_layer(l, tile));
                     }
                 }
             }
@@ -595,7 +765,7 @@ impl Tiler {
                 let units = self.coverage_units(planner, key)?;
                 let id = key.layer();
                 let l = self.layers.get(&id).ok_or(TileError::NoLayer(id))?;
-                layers.extend(self.encode_coverage(l, key.level, &units, tile)?);
+                layers.extend(self.encode_coverage(l, key.level, &units, tile));
             }
         }
         if layers.is_empty() {
@@ -604,14 +774,43 @@ impl Tiler {
         Ok(Tile { layers }.encode_to_vec())
     }
 
+    /// One layer of a tile. Its keys and values tables hold what its features use, in the
+    /// order they first use them.
     // A method of the tiler, like the others of its pipeline, though it needs no state of it.
     #[allow(clippy::unused_self)]
-    fn encode_layer(&self, l: &TileLayer, tile: TileId) -> Result<Option<tile::Layer>, TileError> {
-        let mut b = LayerBuilder::new(l.id.as_str());
-        for (i, g) in l.features_in(tile) {
-            b.add(i as u64 + 1, &g, l.props(i))?;
+    fn encode_layer(&self, l: &TileLayer, tile: TileId) -> Option<tile::Layer> {
+        let found = l.features_in(tile);
+        if found.is_empty() {
+            return None;
         }
-        Ok(b.finish())
+        let tags = l.tags();
+        let mut keys = TileTable::new(&tags.keys);
+        let mut values = TileTable::new(&tags.values);
+        let features = found
+            .into_iter()
+            .map(|(i, (kind, geometry))| {
+                let pairs = tags.of(i);
+                let mut t = Vec::with_capacity(2 * pairs.len());
+                for &(k, v) in pairs {
+                    t.push(keys.number(k));
+                    t.push(values.number(v));
+                }
+                tile::Feature {
+                    id: Some(i as u64 + 1),
+                    tags: t,
+                    r#type: Some(kind),
+                    geometry,
+                }
+            })
+            .collect();
+        Some(tile::Layer {
+            version: 2,
+            name: l.id.as_str().to_string(),
+            features,
+            keys: keys.used.into_iter().map(str::to_string).collect(),
+            values: values.used.into_iter().map(Into::into).collect(),
+            extent: Some(EXTENT),
+        })
     }
 
     #[allow(clippy::unused_self)]
@@ -621,7 +820,7 @@ impl Tiler {
         level: Level,
         units: &HashMap<String, UnitCoverage>,
         tile: TileId,
-    ) -> Result<Option<tile::Layer>, TileError> {
+    ) -> Option<tile::Layer> {
         let mut b = LayerBuilder::new(COVERAGE_LAYER);
         for (i, g) in l.features_in(tile) {
             let unit = if level == Level::Subdistrict {
@@ -635,9 +834,9 @@ impl Tiler {
                 .filter(|(k, _)| matches!(*k, "id" | "name"))
                 .collect();
             props.extend(coverage_props(units.get(unit)));
-            b.add(i as u64 + 1, &g, props)?;
+            b.add(i as u64 + 1, g, props);
         }
-        Ok(b.finish())
+        b.finish()
     }
 
     /// Coverage per unit for `key`, computed once and kept.
