@@ -282,7 +282,8 @@ impl ModelBuilder {
             rings_with(lat, &cuts, &cut_cells, cells, gains)
         };
 
-        let footprints = self.footprints(&bldgs, &edge_set, &cuts);
+        let bridge = self.bridge_ends(&network_nodes);
+        let footprints = self.footprints(&bldgs, &edge_set, &cuts, bridge);
 
         // ---- features.
         let mut layers: BTreeMap<LayerId, Vec<Feature>> = BTreeMap::new();
@@ -760,6 +761,7 @@ impl ModelBuilder {
         bldgs: &[Bldg],
         edge_set: &BTreeSet<(usize, usize)>,
         cuts: &[Option<Cut>],
+        bridge: ((f64, f64), (f64, f64)),
     ) -> Vec<[(f64, f64); 4]> {
         // A stream of its own, so the layout does not move the households drawn before it.
         let mut frng = ChaCha8Rng::seed_from_u64(SEED ^ 0xf007);
@@ -797,66 +799,90 @@ impl ModelBuilder {
             } else {
                 None
             };
-            let mut slots: Vec<Slot> = Vec::new();
-            if let Some(anti) = diagonal {
-                // The path (or the cut) runs u = v (corners 0–2) or u + v = 1 (corners
-                // 1–3) through the corners of a g × g grid of slots: the slots it does not
-                // cross take the buildings, each footprint kept to its slot's corner away
-                // from the path.
-                let off = |g: usize| {
-                    if keep_side.is_some() {
-                        (g * g - g) / 2
-                    } else {
-                        g * g - g
-                    }
-                };
-                let g = (2..=ids.len() + 1)
-                    .find(|&g| off(g) >= ids.len())
-                    .unwrap_or(2);
-                let w = (1.0 - 2.0 * MARGIN) / g as f64;
-                for r in 0..g {
-                    for q in 0..g {
-                        let side = if anti {
-                            (q + r).cmp(&(g - 1))
+            let build_slots = |extra: usize| -> Vec<Slot> {
+                let mut slots: Vec<Slot> = Vec::new();
+                if let Some(anti) = diagonal {
+                    // The path (or the cut) runs u = v (corners 0–2) or u + v = 1 (corners
+                    // 1–3) through the corners of a g × g grid of slots: the slots it does not
+                    // cross take the buildings, each footprint kept to its slot's corner away
+                    // from the path.
+                    let off = |g: usize| {
+                        if keep_side.is_some() {
+                            (g * g - g) / 2
                         } else {
-                            q.cmp(&r)
-                        };
-                        if keep_side.is_some_and(|k| k != side) {
-                            continue;
+                            g * g - g
                         }
-                        let corner = match (anti, side) {
-                            (_, std::cmp::Ordering::Equal) => continue,
-                            (false, std::cmp::Ordering::Greater) => (true, false),
-                            (false, std::cmp::Ordering::Less) => (false, true),
-                            (true, std::cmp::Ordering::Less) => (false, false),
-                            (true, std::cmp::Ordering::Greater) => (true, true),
-                        };
-                        slots.push((
-                            MARGIN + q as f64 * w,
-                            MARGIN + r as f64 * w,
-                            w,
-                            w,
-                            Some(corner),
-                        ));
+                    };
+                    let g = (2..=ids.len() + 1)
+                        .find(|&g| off(g) >= ids.len())
+                        .unwrap_or(2)
+                        + extra;
+                    let w = (1.0 - 2.0 * MARGIN) / g as f64;
+                    for r in 0..g {
+                        for q in 0..g {
+                            let side = if anti {
+                                (q + r).cmp(&(g - 1))
+                            } else {
+                                q.cmp(&r)
+                            };
+                            if keep_side.is_some_and(|k| k != side) {
+                                continue;
+                            }
+                            let corner = match (anti, side) {
+                                (_, std::cmp::Ordering::Equal) => continue,
+                                (false, std::cmp::Ordering::Greater) => (true, false),
+                                (false, std::cmp::Ordering::Less) => (false, true),
+                                (true, std::cmp::Ordering::Less) => (false, false),
+                                (true, std::cmp::Ordering::Greater) => (true, true),
+                            };
+                            slots.push((
+                                MARGIN + q as f64 * w,
+                                MARGIN + r as f64 * w,
+                                w,
+                                w,
+                                Some(corner),
+                            ));
+                        }
                     }
-                }
-            } else {
-                let cols = (ids.len() as f64).sqrt().ceil() as usize;
-                let rows = ids.len().div_ceil(cols);
-                let (w, h) = (
-                    (1.0 - 2.0 * MARGIN) / cols as f64,
-                    (1.0 - 2.0 * MARGIN) / rows as f64,
-                );
-                for r in 0..rows {
-                    for q in 0..cols {
-                        slots.push((MARGIN + q as f64 * w, MARGIN + r as f64 * h, w, h, None));
+                } else {
+                    let cols = (ids.len() as f64).sqrt().ceil() as usize;
+                    let rows = ids.len().div_ceil(cols) + extra;
+                    let cols = cols + extra;
+                    let (w, h) = (
+                        (1.0 - 2.0 * MARGIN) / cols as f64,
+                        (1.0 - 2.0 * MARGIN) / rows as f64,
+                    );
+                    for r in 0..rows {
+                        for q in 0..cols {
+                            slots.push((MARGIN + q as f64 * w, MARGIN + r as f64 * h, w, h, None));
+                        }
                     }
+                    // Stable: dry slots first, in row order.
+                    slots.sort_by_key(|&(u0, v0, w, h, _)| {
+                        let (x, y) = lat.point_in_cell(c, u0 + 0.5 * w, v0 + 0.5 * h);
+                        self.terrain.in_creek(x, y, 8.0)
+                    });
                 }
-                // Stable: dry slots first, in row order.
-                slots.sort_by_key(|&(u0, v0, w, h, _)| {
-                    let (x, y) = lat.point_in_cell(c, u0 + 0.5 * w, v0 + 0.5 * h);
-                    self.terrain.in_creek(x, y, 8.0)
-                });
+                slots
+            };
+            // No footprint under the bridge's ramp: slots it passes over (within 3 m) are
+            // left empty, the block divided finer until the rest hold its buildings.
+            let clear = |&(u0, v0, w, h, _): &Slot| {
+                let quad = [(u0, v0), (u0 + w, v0), (u0 + w, v0 + h), (u0, v0 + h)]
+                    .map(|(u, v)| lat.point_in_cell(c, u, v));
+                !segment_near_quad(bridge, &quad, 3.0)
+            };
+            let mut slots = build_slots(0);
+            for extra in 1..=6 {
+                if slots.iter().all(clear) {
+                    break;
+                }
+                let mut finer = build_slots(extra);
+                finer.retain(clear);
+                if finer.len() >= ids.len() {
+                    slots = finer;
+                    break;
+                }
             }
             for (n, &i) in ids.iter().enumerate() {
                 let (u0, v0, w, h, corner) = slots[n];
@@ -1133,9 +1159,9 @@ impl ModelBuilder {
         }
     }
 
-    /// The Lijiatuo Yangtze River Bridge: from the network node nearest the south bridgehead
-    /// across the river to the north bridgehead (Jiulongpo side).
-    fn yangtze_bridge(&self, network: &BTreeSet<usize>, k: usize) -> Feature {
+    /// The ends of the Lijiatuo Yangtze River Bridge, metres: the network node nearest the
+    /// south bridgehead, and the north bridgehead (Jiulongpo side).
+    fn bridge_ends(&self, network: &BTreeSet<usize>) -> ((f64, f64), (f64, f64)) {
         let (sx, sy) = self.proj.to_xy(106.524, 29.472);
         let south = network
             .iter()
@@ -1148,9 +1174,14 @@ impl ModelBuilder {
                     .total_cmp(&(pb.0 - sx).hypot(pb.1 - sy))
             })
             .unwrap_or(0);
-        let (ax, ay) = self.lat.nodes[south];
+        (self.lat.nodes[south], self.proj.to_xy(106.530, 29.483))
+    }
+
+    /// The Lijiatuo Yangtze River Bridge: from the network node nearest the south bridgehead
+    /// across the river to the north bridgehead (Jiulongpo side).
+    fn yangtze_bridge(&self, network: &BTreeSet<usize>, k: usize) -> Feature {
+        let ((ax, ay), (bx, by)) = self.bridge_ends(network);
         let za = self.terrain.elevation_m(ax, ay);
-        let (bx, by) = self.proj.to_xy(106.530, 29.483);
         let zb = 212.0;
         let steps = 12;
         let mut coords = Vec::new();
@@ -1264,6 +1295,29 @@ fn new_pinch(before: &[u64], after: &[u64]) -> bool {
         .iter()
         .filter(|&&x| x != u64::MAX && x != u64::from(u32::MAX))
         .any(|&x| runs(after, x) > 1 && runs(after, x) > runs(before, x))
+}
+
+/// Whether the segment `s` passes within `tol_m` of the quadrilateral `quad` (or through it).
+fn segment_near_quad(s: ((f64, f64), (f64, f64)), quad: &[(f64, f64); 4], tol_m: f64) -> bool {
+    let near = |p: (f64, f64), a: (f64, f64), b: (f64, f64)| {
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let len2 = dx * dx + dy * dy;
+        let t = if len2 > 0.0 {
+            (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        (p.0 - a.0 - t * dx).hypot(p.1 - a.1 - t * dy) <= tol_m
+    };
+    let orient = |a: (f64, f64), b: (f64, f64), c: (f64, f64)| {
+        (b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0)
+    };
+    (0..4).any(|i| {
+        let (a, b) = (quad[i], quad[(i + 1) % 4]);
+        let crosses = orient(s.0, s.1, a) * orient(s.0, s.1, b) < 0.0
+            && orient(a, b, s.0) * orient(a, b, s.1) < 0.0;
+        crosses || near(a, s.0, s.1) || near(s.0, a, b) || near(s.1, a, b)
+    })
 }
 
 /// Whether `p` lies inside (or on) the triangle `t`.
