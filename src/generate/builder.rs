@@ -159,30 +159,45 @@ impl ModelBuilder {
                 compound_of[c] = k;
             }
         }
-        let mut pools: BTreeMap<(u32, usize), Vec<CellIx>> = BTreeMap::new();
+        // A newer compound's households are pooled over its whole share of a grid, not per
+        // micro-grid (about 65 households, too few for a tower): its towers hold 100–400
+        // households each, as Chongqing builds them. Elsewhere pools are per micro-grid.
+        let new_compound =
+            |c: CellIx| compound_of[c] != usize::MAX && !compounds[compound_of[c]].old;
+        let mut pools: BTreeMap<(bool, u32, usize), Vec<CellIx>> = BTreeMap::new();
         for &c in &self.land_cells {
             if self.hh[c] > 0 {
-                pools
-                    .entry((micro_of[c], compound_of[c]))
-                    .or_default()
-                    .push(c);
+                let key = if new_compound(c) {
+                    (true, self.grid_of[c], compound_of[c])
+                } else {
+                    (false, micro_of[c], compound_of[c])
+                };
+                pools.entry(key).or_default().push(c);
             }
         }
         // Buildings draw from a stream of their own, so the facilities and grids drawn
         // after them do not move when the housing model changes.
         let mut brng = ChaCha8Rng::seed_from_u64(SEED ^ 0xb1d6);
         let mut bldgs: Vec<Bldg> = Vec::new();
-        for ((_, cp), mut cells) in pools {
+        for ((new_compound, _, cp), mut cells) in pools {
             let h: u64 = cells.iter().map(|&c| self.hh[c]).sum();
-            // Fullest blocks first: the buildings stand where the households were.
+            // Fullest blocks first: the buildings stand where the households were; a
+            // compound's towers go first to the fullest block of each of its micro-grids.
             cells.sort_by(|&a, &b| self.hh[b].cmp(&self.hh[a]).then(a.cmp(&b)));
+            if new_compound {
+                let mut seen = BTreeSet::new();
+                let (first, rest): (Vec<CellIx>, Vec<CellIx>) =
+                    cells.iter().partition(|&&c| seen.insert(micro_of[c]));
+                cells = first.into_iter().chain(rest).collect();
+            }
             let village = UNITS[self.community[cells[0]] as usize].village;
-            let new_compound = cp != usize::MAX && !compounds[cp].old;
             let (nb, floors_lo, floors_hi) = if village && cp == usize::MAX {
                 (h.div_ceil(2), 2, 4)
             } else if new_compound && h >= 100 {
                 (
-                    h.div_ceil(400).max((h as f64 / 260.0).round() as u64),
+                    ((h as f64 / 250.0).round() as u64)
+                        .clamp(h.div_ceil(400), h / 100)
+                        .max(1),
                     18,
                     34,
                 )
@@ -218,6 +233,68 @@ impl ModelBuilder {
                     floors,
                 });
             }
+        }
+
+        // Every micro-grid stays inhabited: one whose households all went into a tower
+        // standing in a neighbouring micro-grid gets a building of its own, its households
+        // taken from the fullest tower of its grid (which keeps 100 or more).
+        let mut housed = vec![false; micros.len()];
+        for b in &bldgs {
+            housed[micro_of[b.cell] as usize] = true;
+        }
+        for (m, (g, cells)) in micros.iter().enumerate() {
+            if housed[m] {
+                continue;
+            }
+            let Some(&cell) = cells
+                .iter()
+                .max_by(|&&a, &&b| self.hh[a].cmp(&self.hh[b]).then(b.cmp(&a)))
+            else {
+                continue;
+            };
+            // What a building can spare: a tower keeps 100 households, a block 20, a house 1.
+            let spare = |b: &Bldg| {
+                let keep = match b.floors {
+                    18.. => 100,
+                    5..=17 => 20,
+                    _ => 1,
+                };
+                b.households.saturating_sub(keep)
+            };
+            let want: u64 = brng.random_range(24..=48);
+            let donor = (0..bldgs.len())
+                .filter(|&i| self.grid_of[bldgs[i].cell] as usize == *g)
+                .max_by(|&a, &b| spare(&bldgs[a]).cmp(&spare(&bldgs[b])).then(b.cmp(&a)))
+                .filter(|&i| spare(&bldgs[i]) >= 4)
+                .ok_or_else(|| {
+                    format!("micro-grid {m} has no households and its grid none to spare")
+                })?;
+            let take = want.min(spare(&bldgs[donor]));
+            let d = &mut bldgs[donor];
+            let part = |v: u64| v * take / d.households;
+            let moved = [
+                part(d.residents).max(take),
+                part(d.residents_60plus),
+                part(d.children_0_6),
+            ];
+            d.households -= take;
+            d.residents -= moved[0];
+            d.residents_60plus = d.residents_60plus.saturating_sub(moved[1]).min(d.residents);
+            d.children_0_6 = d.children_0_6.saturating_sub(moved[2]);
+            let floors = if new_compound(cell) {
+                brng.random_range(11..=17)
+            } else {
+                brng.random_range(5..=7)
+            };
+            bldgs.push(Bldg {
+                cell,
+                households: take,
+                residents: moved[0],
+                residents_60plus: moved[1].min(moved[0]),
+                children_0_6: moved[2],
+                floors,
+            });
+            housed[m] = true;
         }
 
         // ---- natural outlines: where a unit's edge steps round a block's corner, the block
