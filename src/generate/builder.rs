@@ -185,6 +185,21 @@ impl ModelBuilder {
             // compound's towers go first to the fullest block of each of its micro-grids.
             cells.sort_by(|&a, &b| self.hh[b].cmp(&self.hh[a]).then(a.cmp(&b)));
             if new_compound {
+                // A tower stands on a block that fronts a walkway (its entrance and the fire
+                // engines' access), the fullest of those first.
+                let fronts = |c: CellIx| {
+                    let k = lat.corners(c);
+                    (0..4).any(|t| {
+                        let (a, b) = (k[t], k[(t + 1) % 4]);
+                        edge_set.contains(&(a.min(b), a.max(b)))
+                    })
+                };
+                cells.sort_by(|&a, &b| {
+                    fronts(b)
+                        .cmp(&fronts(a))
+                        .then(self.hh[b].cmp(&self.hh[a]))
+                        .then(a.cmp(&b))
+                });
                 let mut seen = BTreeSet::new();
                 let (first, rest): (Vec<CellIx>, Vec<CellIx>) =
                     cells.iter().partition(|&&c| seen.insert(micro_of[c]));
@@ -246,10 +261,20 @@ impl ModelBuilder {
             if housed[m] {
                 continue;
             }
-            let Some(&cell) = cells
-                .iter()
-                .max_by(|&&a, &&b| self.hh[a].cmp(&self.hh[b]).then(b.cmp(&a)))
-            else {
+            // On a block fronting a walkway if the micro-grid has one, the fullest first.
+            let fronts = |c: CellIx| {
+                let k = lat.corners(c);
+                (0..4).any(|t| {
+                    let (a, b) = (k[t], k[(t + 1) % 4]);
+                    edge_set.contains(&(a.min(b), a.max(b)))
+                })
+            };
+            let Some(&cell) = cells.iter().max_by(|&&a, &&b| {
+                fronts(a)
+                    .cmp(&fronts(b))
+                    .then(self.hh[a].cmp(&self.hh[b]))
+                    .then(b.cmp(&a))
+            }) else {
                 continue;
             };
             // What a building can spare: a tower keeps 100 households, a block 20, a house 1.
