@@ -432,6 +432,55 @@ fn properties_unknown_walkway_kind() {
 }
 
 #[test]
+fn properties_height_m_is_a_positive_number_that_agrees_with_floors() {
+    // 6 floors at 3 m: valid.
+    let mut f = Fixture::valid();
+    f.get(LayerId::Buildings, "c1-g1-m1-b0")
+        .properties
+        .insert("height_m", json!(18.0).into());
+    let r = f.check("height-ok");
+    assert!(r.violations.is_empty(), "{}", show(&r));
+    // Not a number, zero, negative: a type error.
+    for bad in [json!("18 m"), json!(0), json!(-3.0)] {
+        let mut f = Fixture::valid();
+        f.get(LayerId::Buildings, "c1-g1-m1-b0")
+            .properties
+            .insert("height_m", bad.clone().into());
+        let r = f.check("height-type");
+        assert_only(
+            &r,
+            rule::PROPERTIES,
+            LayerId::Buildings,
+            Some("c1-g1-m1-b0"),
+        );
+        assert!(
+            r.violations[0].message.contains("height_m"),
+            "{bad}: {}",
+            show(&r)
+        );
+    }
+    // 6 floors in 59 m (feet, say) or in 6 m: floors and height disagree.
+    for bad in [59.0, 6.0] {
+        let mut f = Fixture::valid();
+        f.get(LayerId::Buildings, "c1-g1-m1-b0")
+            .properties
+            .insert("height_m", json!(bad).into());
+        let r = f.check("height-floors");
+        assert_only(
+            &r,
+            rule::PROPERTIES,
+            LayerId::Buildings,
+            Some("c1-g1-m1-b0"),
+        );
+        assert!(
+            r.violations[0].message.contains("a storey"),
+            "{bad}: {}",
+            show(&r)
+        );
+    }
+}
+
+#[test]
 fn ids_dangling_grid_reference() {
     let mut f = Fixture::valid();
     f.get(LayerId::Facilities, "f2")

@@ -284,6 +284,108 @@ pub fn network_stats(ds: &Dataset) -> NetworkStats {
     }
 }
 
+/// A turn sharper than this (degrees) ends a leg of an outline; gentler bends (a warped
+/// street, a chamfer of 45° is not one) are part of the leg.
+const LEG_TURN_DEG: f64 = 30.0;
+/// A step of a staircase turns by a right angle, give or take this (degrees).
+const STEP_TURN_TOL_DEG: f64 = 30.0;
+/// A leg longer than this is a side of the area, not a step of a staircase.
+pub const STEP_MAX_M: f64 = 120.0;
+
+/// Share of the length of outlines (rings in local metres, closed or not) that lies on
+/// staircase steps: legs (runs between turns sharper than 30°) of at most [`STEP_MAX_M`]
+/// whose two end turns are both right angles (90° ± 30°) of opposite hands — the saw-tooth
+/// edge of a union of lattice blocks, in whatever direction the lattice runs. A rectangle
+/// (four turns of one hand) scores 0, a diagonal staircase of 50 m steps 1, the same
+/// staircase cut along its diagonal 0. `None` when the outlines have no length.
+#[must_use]
+pub fn staircase_share(rings: &[&LineString<f64>]) -> Option<f64> {
+    let (mut total, mut steps) = (0.0_f64, 0.0_f64);
+    for ring in rings {
+        let mut pts: Vec<geo::Coord<f64>> = ring.0.clone();
+        if pts.len() > 1 && pts.first() == pts.last() {
+            pts.pop();
+        }
+        pts.dedup();
+        let n = pts.len();
+        if n < 3 {
+            continue;
+        }
+        let len = |i: usize| {
+            let (a, b) = (pts[i], pts[(i + 1) % n]);
+            (b.x - a.x).hypot(b.y - a.y)
+        };
+        // Signed turn at vertex i (degrees, left positive).
+        let turn = |i: usize| {
+            let (a, b, c) = (pts[(i + n - 1) % n], pts[i], pts[(i + 1) % n]);
+            let (ux, uy, vx, vy) = (b.x - a.x, b.y - a.y, c.x - b.x, c.y - b.y);
+            (ux * vy - uy * vx).atan2(ux * vx + uy * vy).to_degrees()
+        };
+        let ring_len: f64 = (0..n).map(len).sum();
+        total += ring_len;
+        let corners: Vec<usize> = (0..n).filter(|&i| turn(i).abs() >= LEG_TURN_DEG).collect();
+        if corners.len() < 2 {
+            continue;
+        }
+        let right = |t: f64| (t.abs() - 90.0).abs() <= STEP_TURN_TOL_DEG;
+        for (k, &from) in corners.iter().enumerate() {
+            let to = corners[(k + 1) % corners.len()];
+            // Length of the leg from corner `from` to corner `to` (round the ring).
+            let mut leg = 0.0;
+            let mut i = from;
+            loop {
+                leg += len(i);
+                i = (i + 1) % n;
+                if i == to {
+                    break;
+                }
+            }
+            let (ta, tb) = (turn(from), turn(to));
+            if leg <= STEP_MAX_M && right(ta) && right(tb) && ta.signum() != tb.signum() {
+                steps += leg;
+            }
+        }
+    }
+    (total > 0.0).then(|| steps / total)
+}
+
+/// Staircase shares of the outlines of communities, grids and micro-grids.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct OutlineStats {
+    pub communities: Option<f64>,
+    pub grids: Option<f64>,
+    pub microgrids: Option<f64>,
+}
+
+/// [`staircase_share`] of every ring of a layer's polygons, in the dataset's local metres.
+#[must_use]
+pub fn layer_staircase_share(ds: &Dataset, layer: LayerId) -> Option<f64> {
+    let proj = ds.projection();
+    let rings: Vec<LineString<f64>> = ds
+        .layer(layer)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(polygons)
+        .flat_map(|m| m.0)
+        .flat_map(|p| {
+            let (exterior, holes) = proj.project(&p).into_inner();
+            std::iter::once(exterior).chain(holes)
+        })
+        .collect();
+    let refs: Vec<&LineString<f64>> = rings.iter().collect();
+    staircase_share(&refs)
+}
+
+/// Outline figures of `ds`'s administrative units.
+#[must_use]
+pub fn outline_stats(ds: &Dataset) -> OutlineStats {
+    OutlineStats {
+        communities: layer_staircase_share(ds, LayerId::Communities),
+        grids: layer_staircase_share(ds, LayerId::Grids),
+        microgrids: layer_staircase_share(ds, LayerId::Microgrids),
+    }
+}
+
 /// A named place of `shared/lijiatuo/facts.md` with the community the model puts it in.
 #[derive(Debug, Clone, Copy)]
 pub struct NamedPlace {
@@ -532,6 +634,7 @@ pub fn people_stats(ds: &Dataset) -> PeopleStats {
 pub struct Stats {
     pub network: NetworkStats,
     pub people: PeopleStats,
+    pub outlines: OutlineStats,
     /// Named places, checked when the dataset is the Lijiatuo model (its boundary is
     /// 500113006); empty otherwise.
     pub places: Vec<PlaceCheck>,
@@ -547,6 +650,7 @@ pub fn stats(ds: &Dataset, places: &[NamedPlace], places_boundary_id: &str) -> S
     Stats {
         network: network_stats(ds),
         people: people_stats(ds),
+        outlines: outline_stats(ds),
         places: if is_model {
             check_places(ds, places)
         } else {
@@ -593,6 +697,15 @@ impl Stats {
             (
                 "steep (>8%) length that is stairs",
                 pct(n.steep_stairs_share),
+            ),
+            (
+                "outline on staircase steps: communities / grids / micro-grids",
+                format!(
+                    "{} / {} / {}",
+                    pct(self.outlines.communities),
+                    pct(self.outlines.grids),
+                    pct(self.outlines.microgrids)
+                ),
             ),
             ("buildings", p.buildings.to_string()),
             (
@@ -799,6 +912,80 @@ mod tests {
         ];
         let n = node_counts(&[&halves[0], &halves[1]]);
         assert_eq!((n.nodes, n.dead_ends, n.intersections), (2, 2, 0));
+    }
+
+    fn ring(pts: &[(f64, f64)]) -> LineString<f64> {
+        let mut v: Vec<(f64, f64)> = pts.to_vec();
+        v.push(pts[0]);
+        LineString::from(v)
+    }
+
+    #[test]
+    fn staircase_share_finds_saw_tooth_outlines() {
+        // A square and a triangle have no steps.
+        let square = ring(&[(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0)]);
+        assert_eq!(staircase_share(&[&square]), Some(0.0));
+        let triangle = ring(&[(0.0, 0.0), (200.0, 0.0), (0.0, 200.0)]);
+        assert_eq!(staircase_share(&[&triangle]), Some(0.0));
+        // The same triangle with its hypotenuse drawn as a staircase of 50 m blocks: the six
+        // inner legs are steps (300 of 800 m); the first and last legs turn the same way
+        // at both ends, so they are sides, not steps.
+        let stairs = [
+            (0.0, 0.0),
+            (200.0, 0.0),
+            (200.0, 50.0),
+            (150.0, 50.0),
+            (150.0, 100.0),
+            (100.0, 100.0),
+            (100.0, 150.0),
+            (50.0, 150.0),
+            (50.0, 200.0),
+            (0.0, 200.0),
+        ];
+        let share = staircase_share(&[&ring(&stairs)]).expect("length");
+        assert!((share - 300.0 / 800.0).abs() < 1e-12, "{share}");
+        // Whatever the direction of the lattice: the staircase turned by 30° scores the same.
+        let (sin, cos) = 30.0_f64.to_radians().sin_cos();
+        let turned: Vec<(f64, f64)> = stairs
+            .iter()
+            .map(|&(x, y)| (x * cos - y * sin, x * sin + y * cos))
+            .collect();
+        let share = staircase_share(&[&ring(&turned)]).expect("length");
+        assert!((share - 300.0 / 800.0).abs() < 1e-9, "{share}");
+        // Each step cut along its diagonal (a chamfer of 45° at every block): no steps.
+        let chamfered = ring(&[
+            (0.0, 0.0),
+            (200.0, 0.0),
+            (200.0, 50.0),
+            (150.0, 100.0),
+            (100.0, 150.0),
+            (50.0, 200.0),
+            (0.0, 200.0),
+        ]);
+        assert_eq!(staircase_share(&[&chamfered]), Some(0.0));
+        // An L of three blocks: the two legs at its inner corner are steps (100 of 400 m);
+        // both rings count by length together.
+        let ell = ring(&[
+            (0.0, 0.0),
+            (100.0, 0.0),
+            (100.0, 50.0),
+            (50.0, 50.0),
+            (50.0, 100.0),
+            (0.0, 100.0),
+        ]);
+        assert_eq!(staircase_share(&[&ell]), Some(0.25));
+        assert_eq!(staircase_share(&[&ell, &square]), Some(100.0 / 800.0));
+        // A long side between opposite turns is a side of the area, not a step.
+        let long = ring(&[
+            (0.0, 0.0),
+            (400.0, 0.0),
+            (400.0, 200.0),
+            (200.0, 200.0),
+            (200.0, 400.0),
+            (0.0, 400.0),
+        ]);
+        assert_eq!(staircase_share(&[&long]), Some(0.0));
+        assert_eq!(staircase_share(&[]), None);
     }
 
     fn feature(id: &str, geometry: Geometry<f64>, p: serde_json::Value) -> Feature {

@@ -20,7 +20,7 @@ use super::terrain::{
 use super::walkways;
 use super::{
     COMPOUNDS_TOTAL, GenResult, MICROGRIDS_TOTAL, Model, ModelBuilder, OLD_COMPOUNDS, SEED,
-    SERVICE_POINTS_TOTAL, poly_feature, props, share_60plus,
+    SERVICE_POINTS_TOTAL, props, rings_feature, share_60plus,
 };
 
 /// Placeholder phone: the 0000 exchange does not exist, and the note says so.
@@ -159,30 +159,60 @@ impl ModelBuilder {
                 compound_of[c] = k;
             }
         }
-        let mut pools: BTreeMap<(u32, usize), Vec<CellIx>> = BTreeMap::new();
+        // A newer compound's households are pooled over its whole share of a grid, not per
+        // micro-grid (about 65 households, too few for a tower): its towers hold 100–400
+        // households each, as Chongqing builds them. Elsewhere pools are per micro-grid.
+        let new_compound =
+            |c: CellIx| compound_of[c] != usize::MAX && !compounds[compound_of[c]].old;
+        let mut pools: BTreeMap<(bool, u32, usize), Vec<CellIx>> = BTreeMap::new();
         for &c in &self.land_cells {
             if self.hh[c] > 0 {
-                pools
-                    .entry((micro_of[c], compound_of[c]))
-                    .or_default()
-                    .push(c);
+                let key = if new_compound(c) {
+                    (true, self.grid_of[c], compound_of[c])
+                } else {
+                    (false, micro_of[c], compound_of[c])
+                };
+                pools.entry(key).or_default().push(c);
             }
         }
         // Buildings draw from a stream of their own, so the facilities and grids drawn
         // after them do not move when the housing model changes.
         let mut brng = ChaCha8Rng::seed_from_u64(SEED ^ 0xb1d6);
         let mut bldgs: Vec<Bldg> = Vec::new();
-        for ((_, cp), mut cells) in pools {
+        for ((new_compound, _, cp), mut cells) in pools {
             let h: u64 = cells.iter().map(|&c| self.hh[c]).sum();
-            // Fullest blocks first: the buildings stand where the households were.
+            // Fullest blocks first: the buildings stand where the households were; a
+            // compound's towers go first to the fullest block of each of its micro-grids.
             cells.sort_by(|&a, &b| self.hh[b].cmp(&self.hh[a]).then(a.cmp(&b)));
+            if new_compound {
+                // A tower stands on a block that fronts a walkway (its entrance and the fire
+                // engines' access), the fullest of those first.
+                let fronts = |c: CellIx| {
+                    let k = lat.corners(c);
+                    (0..4).any(|t| {
+                        let (a, b) = (k[t], k[(t + 1) % 4]);
+                        edge_set.contains(&(a.min(b), a.max(b)))
+                    })
+                };
+                cells.sort_by(|&a, &b| {
+                    fronts(b)
+                        .cmp(&fronts(a))
+                        .then(self.hh[b].cmp(&self.hh[a]))
+                        .then(a.cmp(&b))
+                });
+                let mut seen = BTreeSet::new();
+                let (first, rest): (Vec<CellIx>, Vec<CellIx>) =
+                    cells.iter().partition(|&&c| seen.insert(micro_of[c]));
+                cells = first.into_iter().chain(rest).collect();
+            }
             let village = UNITS[self.community[cells[0]] as usize].village;
-            let new_compound = cp != usize::MAX && !compounds[cp].old;
             let (nb, floors_lo, floors_hi) = if village && cp == usize::MAX {
                 (h.div_ceil(2), 2, 4)
             } else if new_compound && h >= 100 {
                 (
-                    h.div_ceil(400).max((h as f64 / 260.0).round() as u64),
+                    ((h as f64 / 250.0).round() as u64)
+                        .clamp(h.div_ceil(400), h / 100)
+                        .max(1),
                     18,
                     34,
                 )
@@ -220,7 +250,142 @@ impl ModelBuilder {
             }
         }
 
-        let footprints = self.footprints(&bldgs, &edge_set);
+        // Every micro-grid stays inhabited: one whose households all went into a tower
+        // standing in a neighbouring micro-grid gets a building of its own, its households
+        // taken from the fullest tower of its grid (which keeps 100 or more).
+        let mut housed = vec![false; micros.len()];
+        for b in &bldgs {
+            housed[micro_of[b.cell] as usize] = true;
+        }
+        for (m, (g, cells)) in micros.iter().enumerate() {
+            if housed[m] {
+                continue;
+            }
+            // On a block fronting a walkway if the micro-grid has one, the fullest first.
+            let fronts = |c: CellIx| {
+                let k = lat.corners(c);
+                (0..4).any(|t| {
+                    let (a, b) = (k[t], k[(t + 1) % 4]);
+                    edge_set.contains(&(a.min(b), a.max(b)))
+                })
+            };
+            let Some(&cell) = cells.iter().max_by(|&&a, &&b| {
+                fronts(a)
+                    .cmp(&fronts(b))
+                    .then(self.hh[a].cmp(&self.hh[b]))
+                    .then(b.cmp(&a))
+            }) else {
+                continue;
+            };
+            // What a building can spare: a tower keeps 100 households, a block 20, a house 1.
+            let spare = |b: &Bldg| {
+                let keep = match b.floors {
+                    18.. => 100,
+                    5..=17 => 20,
+                    _ => 1,
+                };
+                b.households.saturating_sub(keep)
+            };
+            let want: u64 = brng.random_range(24..=48);
+            let donor = (0..bldgs.len())
+                .filter(|&i| self.grid_of[bldgs[i].cell] as usize == *g)
+                .max_by(|&a, &b| spare(&bldgs[a]).cmp(&spare(&bldgs[b])).then(b.cmp(&a)))
+                .filter(|&i| spare(&bldgs[i]) >= 4)
+                .ok_or_else(|| {
+                    format!("micro-grid {m} has no households and its grid none to spare")
+                })?;
+            let take = want.min(spare(&bldgs[donor]));
+            let d = &mut bldgs[donor];
+            let part = |v: u64| v * take / d.households;
+            let moved = [
+                part(d.residents).max(take),
+                part(d.residents_60plus),
+                part(d.children_0_6),
+            ];
+            d.households -= take;
+            d.residents -= moved[0];
+            d.residents_60plus = d.residents_60plus.saturating_sub(moved[1]).min(d.residents);
+            d.children_0_6 = d.children_0_6.saturating_sub(moved[2]);
+            let floors = if new_compound(cell) {
+                brng.random_range(11..=17)
+            } else {
+                brng.random_range(5..=7)
+            };
+            bldgs.push(Bldg {
+                cell,
+                households: take,
+                residents: moved[0],
+                residents_60plus: moved[1].min(moved[0]),
+                children_0_6: moved[2],
+                floors,
+            });
+            housed[m] = true;
+        }
+
+        // ---- natural outlines: where a unit's edge steps round a block's corner, the block
+        // is cut along its diagonal and the corner goes to the neighbour, so the edge runs
+        // straight across instead of in a saw-tooth.
+        let mut crowded = vec![0usize; n];
+        for b in &bldgs {
+            crowded[b.cell] += 1;
+        }
+        let crowded: Vec<bool> = crowded.iter().map(|&k| k > MAX_BUILDINGS_IN_CUT).collect();
+        let mut cuts = self.cuts(&micro_of, &compound_of, &edge_set, &crowded);
+        // Two cuts meeting at a vertex may still pinch a unit there: such cuts are taken
+        // back until every unit is one simple piece.
+        loop {
+            let cut_cells: Vec<CellIx> = (0..n).filter(|&c| cuts[c].is_some()).collect();
+            let mut undo: BTreeSet<CellIx> = BTreeSet::new();
+            let mut check = |cells: &[CellIx], gains: &dyn Fn(&Cut) -> bool| {
+                let rings = rings_with(lat, &cuts, &cut_cells, cells, gains);
+                let exteriors = rings.iter().filter(|r| lat.ring_area_m2(r) > 0.0).count();
+                if exteriors != 1 {
+                    undo.extend(cells.iter().copied().filter(|&c| cuts[c].is_some()));
+                    undo.extend(
+                        cut_cells
+                            .iter()
+                            .copied()
+                            .filter(|&c| cuts[c].is_some_and(|x| gains(&x))),
+                    );
+                }
+            };
+            for (m, (_, cells)) in micros.iter().enumerate() {
+                check(cells, &|x| x.micro == m as u32);
+            }
+            for (g, (_, cells)) in self.grids.iter().enumerate() {
+                check(cells, &|x| {
+                    x.micro != NONE && micros[x.micro as usize].0 == g
+                });
+            }
+            for u in 0..UNITS.len() {
+                let cells: Vec<CellIx> = self
+                    .land_cells
+                    .iter()
+                    .copied()
+                    .filter(|&c| self.community[c] == u as u32)
+                    .collect();
+                check(&cells, &|x| {
+                    x.micro != NONE && self.grids[micros[x.micro as usize].0].0 == u
+                });
+            }
+            for (k, cp) in compounds.iter().enumerate() {
+                check(&cp.cells, &|x| x.compound == k);
+            }
+            check(&self.land_cells, &|x| x.micro != NONE);
+            if undo.is_empty() {
+                break;
+            }
+            for c in undo {
+                cuts[c] = None;
+            }
+        }
+        let cut_cells: Vec<CellIx> = (0..n).filter(|&c| cuts[c].is_some()).collect();
+        let rings_of = |cells: &[CellIx], gains: &dyn Fn(&Cut) -> bool| -> Vec<Vec<usize>> {
+            rings_with(lat, &cuts, &cut_cells, cells, gains)
+        };
+
+        let bridge = self.bridge_ends(&network_nodes);
+        let footprints = self.footprints(&bldgs, &edge_set, &cuts, bridge);
 
         // ---- features.
         let mut layers: BTreeMap<LayerId, Vec<Feature>> = BTreeMap::new();
@@ -278,13 +443,14 @@ impl ModelBuilder {
             ));
         }
 
-        let land = &self.land;
-        let boundary = poly_feature(
+        let boundary_rings = rings_of(&self.land_cells, &|x| x.micro != NONE);
+        // Holes are clockwise: the signed sum is the area.
+        let area_m2: f64 = boundary_rings.iter().map(|r| lat.ring_area_m2(r)).sum();
+        let boundary = rings_feature(
             lat,
             &proj,
             "500113006".into(),
-            &self.land_cells,
-            &|c| land[c],
+            &boundary_rings,
             props(json!({
                 "name": "李家沱街道",
                 "name_en": "Lijiatuo Subdistrict",
@@ -307,13 +473,14 @@ impl ModelBuilder {
                 .copied()
                 .filter(|&c| self.community[c] == u as u32)
                 .collect();
-            let community = &self.community;
-            communities.push(poly_feature(
+            let grids = &self.grids;
+            communities.push(rings_feature(
                 lat,
                 &proj,
                 unit.code.into(),
-                &cells,
-                &|c| community[c] == u as u32,
+                &rings_of(&cells, &|x| {
+                    x.micro != NONE && grids[micros[x.micro as usize].0].0 == u
+                }),
                 props(json!({
                     "name": unit.name,
                     "code": unit.code,
@@ -334,16 +501,16 @@ impl ModelBuilder {
         let mut grids_out = Vec::new();
         let mut volunteers_total = 0u64;
         for (g, (u, cells)) in self.grids.iter().enumerate() {
-            let grid_of = &self.grid_of;
             let volunteers: u64 = rng.random_range(9..=17);
             volunteers_total += volunteers;
             let k = g - self.grids.iter().position(|x| x.0 == *u).unwrap_or(0) + 1;
-            grids_out.push(poly_feature(
+            grids_out.push(rings_feature(
                 lat,
                 &proj,
                 grid_id(&self.grids, g),
-                cells,
-                &|c| grid_of[c] == g as u32,
+                &rings_of(cells, &|x| {
+                    x.micro != NONE && micros[x.micro as usize].0 == g
+                }),
                 props(json!({
                     "name": format!("{}第{}网格", UNITS[*u].name, k),
                     "community": UNITS[*u].code,
@@ -362,14 +529,12 @@ impl ModelBuilder {
 
         let mut micro_out = Vec::new();
         for (m, (g, cells)) in micros.iter().enumerate() {
-            let mo = &micro_of;
             let id = micro_id(&self.grids, &micros, m);
-            micro_out.push(poly_feature(
+            micro_out.push(rings_feature(
                 lat,
                 &proj,
                 id.clone(),
-                cells,
-                &|c| mo[c] == m as u32,
+                &rings_of(cells, &|x| x.micro == m as u32),
                 props(json!({
                     "name": format!("微网格{}", &id[id.len() - 3..]),
                     "grid": grid_id(&self.grids, *g),
@@ -391,12 +556,11 @@ impl ModelBuilder {
                 .filter(|b| compound_of[b.cell] == k)
                 .map(|b| b.households)
                 .sum();
-            compounds_out.push(poly_feature(
+            compounds_out.push(rings_feature(
                 lat,
                 &proj,
                 format!("CP{:03}", k + 1),
-                &cp.cells,
-                &|c| compound_of[c] == k,
+                &rings_of(&cp.cells, &|x| x.compound == k),
                 props(json!({
                     "name": cp.name,
                     "community": UNITS[cp.unit].code,
@@ -444,7 +608,7 @@ impl ModelBuilder {
                         .any(|nb| compound_of[nb] != compound_of[c])
             })
             .collect();
-        let facilities = self.facilities(&mut rng, &edge_set, &street_set, &gate)?;
+        let facilities = self.facilities(&mut rng, &edge_set, &street_set, &gate, &cuts)?;
         layers.insert(LayerId::Facilities, facilities);
 
         // ---- water.
@@ -467,7 +631,7 @@ impl ModelBuilder {
             "grid_households": [300, 500],
             "walkway_elevations_required": true,
             "figures": {
-                "area_km2": (lat_area(&self) / 1e4).round() / 100.0,
+                "area_km2": (area_m2 / 1e4).round() / 100.0,
                 "households": total[0],
                 "residents": total[1],
                 "residents_60plus": total[2],
@@ -698,6 +862,8 @@ impl ModelBuilder {
         &self,
         bldgs: &[Bldg],
         edge_set: &BTreeSet<(usize, usize)>,
+        cuts: &[Option<Cut>],
+        bridge: ((f64, f64), (f64, f64)),
     ) -> Vec<[(f64, f64); 4]> {
         // A stream of its own, so the layout does not move the households drawn before it.
         let mut frng = ChaCha8Rng::seed_from_u64(SEED ^ 0xf007);
@@ -717,64 +883,108 @@ impl ModelBuilder {
             let su = 0.5 * (dist(node(0), node(1)) + dist(node(3), node(2)));
             let sv = 0.5 * (dist(node(0), node(3)) + dist(node(1), node(2)));
             let has = |a: usize, b: usize| edge_set.contains(&(k[a].min(k[b]), k[a].max(k[b])));
-            let diagonal = if has(0, 2) {
+            // A block cut for a unit's outline (see `cuts`) keeps its buildings on its own
+            // side of the cut: the triangle at the given-away corner holds none.
+            let keep_side = cuts[c].map(|x| {
+                if x.corner == 0 || x.corner == 3 {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Less
+                }
+            });
+            let diagonal = if let Some(x) = cuts[c] {
+                Some(x.corner % 2 == 0)
+            } else if has(0, 2) {
                 Some(false)
             } else if has(1, 3) {
                 Some(true)
             } else {
                 None
             };
-            let mut slots: Vec<Slot> = Vec::new();
-            if let Some(anti) = diagonal {
-                // The path runs u = v (corners 0–2) or u + v = 1 (corners 1–3) through
-                // the corners of a g × g grid of slots: the slots it does not cross
-                // take the buildings, each footprint kept to its slot's corner away
-                // from the path.
-                let off = |g: usize| g * g - g;
-                let g = (2..=ids.len() + 1)
-                    .find(|&g| off(g) >= ids.len())
-                    .unwrap_or(2);
-                let w = (1.0 - 2.0 * MARGIN) / g as f64;
-                for r in 0..g {
-                    for q in 0..g {
-                        let side = if anti {
-                            (q + r).cmp(&(g - 1))
+            let build_slots = |extra: usize| -> Vec<Slot> {
+                let mut slots: Vec<Slot> = Vec::new();
+                if let Some(anti) = diagonal {
+                    // The path (or the cut) runs u = v (corners 0–2) or u + v = 1 (corners
+                    // 1–3) through the corners of a g × g grid of slots: the slots it does not
+                    // cross take the buildings, each footprint kept to its slot's corner away
+                    // from the path.
+                    let off = |g: usize| {
+                        if keep_side.is_some() {
+                            (g * g - g) / 2
                         } else {
-                            q.cmp(&r)
-                        };
-                        let corner = match (anti, side) {
-                            (_, std::cmp::Ordering::Equal) => continue,
-                            (false, std::cmp::Ordering::Greater) => (true, false),
-                            (false, std::cmp::Ordering::Less) => (false, true),
-                            (true, std::cmp::Ordering::Less) => (false, false),
-                            (true, std::cmp::Ordering::Greater) => (true, true),
-                        };
-                        slots.push((
-                            MARGIN + q as f64 * w,
-                            MARGIN + r as f64 * w,
-                            w,
-                            w,
-                            Some(corner),
-                        ));
+                            g * g - g
+                        }
+                    };
+                    let g = (2..=ids.len() + 1)
+                        .find(|&g| off(g) >= ids.len())
+                        .unwrap_or(2)
+                        + extra;
+                    let w = (1.0 - 2.0 * MARGIN) / g as f64;
+                    for r in 0..g {
+                        for q in 0..g {
+                            let side = if anti {
+                                (q + r).cmp(&(g - 1))
+                            } else {
+                                q.cmp(&r)
+                            };
+                            if keep_side.is_some_and(|k| k != side) {
+                                continue;
+                            }
+                            let corner = match (anti, side) {
+                                (_, std::cmp::Ordering::Equal) => continue,
+                                (false, std::cmp::Ordering::Greater) => (true, false),
+                                (false, std::cmp::Ordering::Less) => (false, true),
+                                (true, std::cmp::Ordering::Less) => (false, false),
+                                (true, std::cmp::Ordering::Greater) => (true, true),
+                            };
+                            slots.push((
+                                MARGIN + q as f64 * w,
+                                MARGIN + r as f64 * w,
+                                w,
+                                w,
+                                Some(corner),
+                            ));
+                        }
                     }
-                }
-            } else {
-                let cols = (ids.len() as f64).sqrt().ceil() as usize;
-                let rows = ids.len().div_ceil(cols);
-                let (w, h) = (
-                    (1.0 - 2.0 * MARGIN) / cols as f64,
-                    (1.0 - 2.0 * MARGIN) / rows as f64,
-                );
-                for r in 0..rows {
-                    for q in 0..cols {
-                        slots.push((MARGIN + q as f64 * w, MARGIN + r as f64 * h, w, h, None));
+                } else {
+                    let cols = (ids.len() as f64).sqrt().ceil() as usize;
+                    let rows = ids.len().div_ceil(cols) + extra;
+                    let cols = cols + extra;
+                    let (w, h) = (
+                        (1.0 - 2.0 * MARGIN) / cols as f64,
+                        (1.0 - 2.0 * MARGIN) / rows as f64,
+                    );
+                    for r in 0..rows {
+                        for q in 0..cols {
+                            slots.push((MARGIN + q as f64 * w, MARGIN + r as f64 * h, w, h, None));
+                        }
                     }
+                    // Stable: dry slots first, in row order.
+                    slots.sort_by_key(|&(u0, v0, w, h, _)| {
+                        let (x, y) = lat.point_in_cell(c, u0 + 0.5 * w, v0 + 0.5 * h);
+                        self.terrain.in_creek(x, y, 8.0)
+                    });
                 }
-                // Stable: dry slots first, in row order.
-                slots.sort_by_key(|&(u0, v0, w, h, _)| {
-                    let (x, y) = lat.point_in_cell(c, u0 + 0.5 * w, v0 + 0.5 * h);
-                    self.terrain.in_creek(x, y, 8.0)
-                });
+                slots
+            };
+            // No footprint under the bridge's ramp: slots it passes over (within 3 m) are
+            // left empty, the block divided finer until the rest hold its buildings.
+            let clear = |&(u0, v0, w, h, _): &Slot| {
+                let quad = [(u0, v0), (u0 + w, v0), (u0 + w, v0 + h), (u0, v0 + h)]
+                    .map(|(u, v)| lat.point_in_cell(c, u, v));
+                !segment_near_quad(bridge, &quad, 3.0)
+            };
+            let mut slots = build_slots(0);
+            for extra in 1..=6 {
+                if slots.iter().all(clear) {
+                    break;
+                }
+                let mut finer = build_slots(extra);
+                finer.retain(clear);
+                if finer.len() >= ids.len() {
+                    slots = finer;
+                    break;
+                }
             }
             for (n, &i) in ids.iter().enumerate() {
                 let (u0, v0, w, h, corner) = slots[n];
@@ -802,6 +1012,167 @@ impl ModelBuilder {
             }
         }
         out
+    }
+
+    /// The blocks to cut along a diagonal so units' outlines do not step round block
+    /// corners. A block's corner goes to the micro-grid (and with it the grid and
+    /// community) that holds both blocks beside that corner and the one beyond it: there
+    /// the outline stepped round the corner, and now runs across the block. The block keeps
+    /// a side on its own micro-grid (so that stays in one piece), its buildings (laid out
+    /// on its side of the cut) and its facilities; it has no diagonal footpath and few buildings (`crowded`), holds no
+    /// named place in the corner, and no neighbour of a cut block is cut (two cuts meeting
+    /// at a corner would pinch a unit there). Community edges are cut first, then grid
+    /// edges, then those between micro-grids. A compound follows the cut where both blocks
+    /// beside the corner are in it, and must not be split from one of them.
+    fn cuts(
+        &self,
+        micro_of: &[u32],
+        compound_of: &[usize],
+        edge_set: &BTreeSet<(usize, usize)>,
+        crowded: &[bool],
+    ) -> Vec<Option<Cut>> {
+        let lat = &self.lat;
+        let land = &self.land;
+        let places: Vec<(f64, f64)> = super::places::NAMED_PLACES
+            .iter()
+            .map(|p| self.proj.to_xy(p.lon, p.lat))
+            .collect();
+        let mut cands: Vec<(u8, CellIx, usize, u32)> = Vec::new();
+        for c in 0..lat.cell_count() {
+            let k = lat.corners(c);
+            let path = |a: usize, b: usize| edge_set.contains(&(k[a].min(k[b]), k[a].max(k[b])));
+            if path(0, 2) || path(1, 3) || crowded[c] {
+                continue;
+            }
+            for t in 0..4 {
+                let (Some(a), Some(b), Some(d)) = (
+                    lat.across(c, (t + 3) % 4),
+                    lat.across(c, t),
+                    lat.beyond_corner(c, t),
+                ) else {
+                    continue;
+                };
+                // Outside the land every block is micro-grid NONE: the same rule cuts the
+                // subdistrict's own edge, a corner of land given to the outside or a corner
+                // of an outside block taken in.
+                let (to, mb) = (micro_of[a], micro_of[b]);
+                if to == micro_of[c] || mb == micro_of[c] {
+                    continue;
+                }
+                // Both blocks beside the corner in one micro-grid, or at least in one
+                // community (micro-grids are small: along a community's edge the blocks
+                // beside a corner are often two of the neighbour's micro-grids); the
+                // block beyond the corner may be any.
+                let one_unit = to == mb
+                    || (to != NONE && mb != NONE && self.community[a] == self.community[b]);
+                if !one_unit {
+                    continue;
+                }
+                // No unit may come to touch itself at a corner of the block (a pinched
+                // outline is not a simple polygon): around each corner the pieces of every
+                // micro-grid, grid, community and compound stay in one run.
+                let k_tri = if compound_of[a] == compound_of[b] {
+                    compound_of[a]
+                } else {
+                    usize::MAX
+                };
+                let levels: [&dyn Fn(CellIx) -> u64; 4] = [
+                    &|x| u64::from(micro_of[x]),
+                    &|x| u64::from(self.grid_of[x]),
+                    &|x| u64::from(self.community[x]),
+                    &|x| compound_of[x] as u64,
+                ];
+                let ring = |cells: &[Option<CellIx>]| cells.iter().all(Option::is_some);
+                let (e, f, g, h) = (
+                    lat.beyond_corner(c, t + 1),
+                    lat.across(c, t + 1),
+                    lat.beyond_corner(c, t + 3),
+                    lat.across(c, t + 2),
+                );
+                if !ring(&[e, f, g, h]) {
+                    continue;
+                }
+                let (e, f, g, h) = (
+                    e.unwrap_or(c),
+                    f.unwrap_or(c),
+                    g.unwrap_or(c),
+                    h.unwrap_or(c),
+                );
+                let pinches = levels.iter().enumerate().any(|(lv, l)| {
+                    let tri = if lv == 3 { k_tri as u64 } else { l(a) };
+                    let lc = l(c);
+                    // Cyclic orders of the pieces round the cut corner and round the two
+                    // ends of the cut, before and after.
+                    new_pinch(&[lc, l(a), l(d), l(b)], &[tri, l(a), l(d), l(b)])
+                        || new_pinch(&[lc, l(b), l(e), l(f)], &[lc, tri, l(b), l(e), l(f)])
+                        || new_pinch(&[lc, l(h), l(g), l(a)], &[lc, l(h), l(g), l(a), tri])
+                });
+                if pinches {
+                    continue;
+                }
+                // A corner given to the outside must not take a walkway out with it.
+                let side = |t: usize| path(t % 4, (t + 1) % 4);
+                if to == NONE && (side(t) || side(t + 3)) {
+                    continue;
+                }
+                let keeps_side = !land[c]
+                    || [lat.across(c, t + 1), lat.across(c, t + 2)]
+                        .into_iter()
+                        .flatten()
+                        .any(|e| land[e] && micro_of[e] == micro_of[c]);
+                let (ka, kb, kc) = (compound_of[a], compound_of[b], compound_of[c]);
+                if !keeps_side || (ka != kb && kc != usize::MAX && (kc == ka || kc == kb)) {
+                    continue;
+                }
+                let tri = [k[(t + 3) % 4], k[t], k[(t + 1) % 4]].map(|n| lat.nodes[n]);
+                if places.iter().any(|&p| in_triangle(&tri, p)) {
+                    continue;
+                }
+                let level = if !land[a] || !land[c] || self.community[a] != self.community[c] {
+                    0
+                } else if self.grid_of[a] != self.grid_of[c] {
+                    1
+                } else {
+                    2
+                };
+                cands.push((level, c, t, to));
+            }
+        }
+        cands.sort_unstable();
+        let mut cuts: Vec<Option<Cut>> = vec![None; lat.cell_count()];
+        // Land given out less land taken in, m²: held near zero so the subdistrict keeps
+        // its published 11.2 km².
+        let mut net_m2 = 0.0_f64;
+        for (_, c, t, to) in cands {
+            if cuts[c].is_some() || lat.neighbours(c).any(|nb| cuts[nb].is_some()) {
+                continue;
+            }
+            let k = lat.corners(c);
+            let tri_m2 = lat.ring_area_m2(&[k[(t + 3) % 4], k[t], k[(t + 1) % 4], k[(t + 3) % 4]]);
+            let delta = if to == NONE {
+                tri_m2
+            } else if !land[c] {
+                -tri_m2
+            } else {
+                0.0
+            };
+            if (net_m2 + delta).abs() > OUTLINE_AREA_SLACK_M2 {
+                continue;
+            }
+            net_m2 += delta;
+            let a = lat.across(c, (t + 3) % 4).unwrap_or(c);
+            let b = lat.across(c, t).unwrap_or(c);
+            cuts[c] = Some(Cut {
+                corner: t,
+                micro: to,
+                compound: if compound_of[a] == compound_of[b] {
+                    compound_of[a]
+                } else {
+                    usize::MAX
+                },
+            });
+        }
+        cuts
     }
 
     /// Breadth-first from `seed` over untaken inhabited blocks of the same community (a
@@ -890,9 +1261,9 @@ impl ModelBuilder {
         }
     }
 
-    /// The Lijiatuo Yangtze River Bridge: from the network node nearest the south bridgehead
-    /// across the river to the north bridgehead (Jiulongpo side).
-    fn yangtze_bridge(&self, network: &BTreeSet<usize>, k: usize) -> Feature {
+    /// The ends of the Lijiatuo Yangtze River Bridge, metres: the network node nearest the
+    /// south bridgehead, and the north bridgehead (Jiulongpo side).
+    fn bridge_ends(&self, network: &BTreeSet<usize>) -> ((f64, f64), (f64, f64)) {
         let (sx, sy) = self.proj.to_xy(106.524, 29.472);
         let south = network
             .iter()
@@ -905,9 +1276,14 @@ impl ModelBuilder {
                     .total_cmp(&(pb.0 - sx).hypot(pb.1 - sy))
             })
             .unwrap_or(0);
-        let (ax, ay) = self.lat.nodes[south];
+        (self.lat.nodes[south], self.proj.to_xy(106.530, 29.483))
+    }
+
+    /// The Lijiatuo Yangtze River Bridge: from the network node nearest the south bridgehead
+    /// across the river to the north bridgehead (Jiulongpo side).
+    fn yangtze_bridge(&self, network: &BTreeSet<usize>, k: usize) -> Feature {
+        let ((ax, ay), (bx, by)) = self.bridge_ends(network);
         let za = self.terrain.elevation_m(ax, ay);
-        let (bx, by) = self.proj.to_xy(106.530, 29.483);
         let zb = 212.0;
         let steps = 12;
         let mut coords = Vec::new();
@@ -968,6 +1344,91 @@ impl ModelBuilder {
     }
 }
 
+/// A block cut along its diagonal for a unit's outline: the triangle at `corner` (0 south-
+/// west, 1 south-east, 2 north-east, 3 north-west) belongs to micro-grid `micro` (and to
+/// compound `compound`, `usize::MAX` for none); the rest stays with the block.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Cut {
+    pub(super) corner: usize,
+    pub(super) micro: u32,
+    pub(super) compound: usize,
+}
+
+/// How far the cuts of the subdistrict's edge may move its area, m² (a 50 m block's corner
+/// is about 1,250 m²; the published 11.2 km² is to 0.005 km²).
+const OUTLINE_AREA_SLACK_M2: f64 = 1_500.0;
+
+/// Most buildings a block cut for an outline may hold (in half of it): with more, their
+/// footprints would shrink below a believable size.
+const MAX_BUILDINGS_IN_CUT: usize = 3;
+
+/// Rings of the pieces of `cells` (each whole, or what it kept of a cut) and of the cut
+/// corners of `cut_cells` that `gains` gives to the same area.
+fn rings_with(
+    lat: &super::lattice::Lattice,
+    cuts: &[Option<Cut>],
+    cut_cells: &[CellIx],
+    cells: &[CellIx],
+    gains: &dyn Fn(&Cut) -> bool,
+) -> Vec<Vec<usize>> {
+    let mut edges = Vec::new();
+    for &c in cells {
+        edges.extend(lat.piece_edges(c, cuts[c].map(|x| (x.corner, false))));
+    }
+    for &c in cut_cells {
+        if let Some(x) = cuts[c].filter(|x| gains(x)) {
+            edges.extend(lat.piece_edges(c, Some((x.corner, true))));
+        }
+    }
+    lat.rings(&edges)
+}
+
+/// Whether some label (but "none", `u64::MAX` and `u32::MAX`: no compound, outside) runs
+/// round a vertex in more pieces `after` than `before` and in more than one: the unit it
+/// labels would touch itself there.
+fn new_pinch(before: &[u64], after: &[u64]) -> bool {
+    let runs = |seq: &[u64], x: u64| {
+        let n = seq.len();
+        (0..n)
+            .filter(|&i| seq[i] == x && seq[(i + n - 1) % n] != x)
+            .count()
+    };
+    after
+        .iter()
+        .filter(|&&x| x != u64::MAX && x != u64::from(u32::MAX))
+        .any(|&x| runs(after, x) > 1 && runs(after, x) > runs(before, x))
+}
+
+/// Whether the segment `s` passes within `tol_m` of the quadrilateral `quad` (or through it).
+fn segment_near_quad(s: ((f64, f64), (f64, f64)), quad: &[(f64, f64); 4], tol_m: f64) -> bool {
+    let near = |p: (f64, f64), a: (f64, f64), b: (f64, f64)| {
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let len2 = dx * dx + dy * dy;
+        let t = if len2 > 0.0 {
+            (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        (p.0 - a.0 - t * dx).hypot(p.1 - a.1 - t * dy) <= tol_m
+    };
+    let orient = |a: (f64, f64), b: (f64, f64), c: (f64, f64)| {
+        (b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0)
+    };
+    (0..4).any(|i| {
+        let (a, b) = (quad[i], quad[(i + 1) % 4]);
+        let crosses = orient(s.0, s.1, a) * orient(s.0, s.1, b) < 0.0
+            && orient(a, b, s.0) * orient(a, b, s.1) < 0.0;
+        crosses || near(a, s.0, s.1) || near(s.0, a, b) || near(s.1, a, b)
+    })
+}
+
+/// Whether `p` lies inside (or on) the triangle `t`.
+fn in_triangle(t: &[(f64, f64); 3], p: (f64, f64)) -> bool {
+    let side = |a: (f64, f64), b: (f64, f64)| (b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0);
+    let s = [side(t[0], t[1]), side(t[1], t[2]), side(t[2], t[0])];
+    s.iter().all(|&v| v >= 0.0) || s.iter().all(|&v| v <= 0.0)
+}
+
 /// (name, community code, anchor, old, property company) of a compound the article names.
 type NamedCompound = (
     &'static str,
@@ -996,10 +1457,6 @@ fn micro_id(grids: &[(usize, Vec<CellIx>)], micros: &[(usize, Vec<CellIx>)], m: 
     let g = micros[m].0;
     let first = micros.iter().position(|x| x.0 == g).unwrap_or(0);
     format!("{}-M{:02}", grid_id(grids, g), m - first + 1)
-}
-
-fn lat_area(b: &ModelBuilder) -> f64 {
-    b.land_cells.iter().map(|&c| b.lat.area_m2(c)).sum()
 }
 
 pub(super) fn grid_id_pub(grids: &[(usize, Vec<CellIx>)], g: usize) -> String {

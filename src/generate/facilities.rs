@@ -262,11 +262,15 @@ impl ModelBuilder {
         edge_set: &BTreeSet<(usize, usize)>,
         street_set: &BTreeSet<(usize, usize)>,
         gate: &[bool],
+        cuts: &[Option<super::builder::Cut>],
     ) -> GenResult<Vec<Feature>> {
-        // Blocks with a walkway on at least one side, and those sides.
+        // Blocks with a walkway on at least one side, and those sides; a block cut for a
+        // unit's outline offers only the sides it kept (the others border the neighbour's
+        // corner).
         let sides = |c: CellIx| -> Vec<(usize, usize)> {
             let k = self.lat.corners(c);
             (0..4)
+                .filter(|&t| cuts[c].is_none_or(|x| t != x.corner && t != (x.corner + 3) % 4))
                 .map(|t| (k[t].min(k[(t + 1) % 4]), k[t].max(k[(t + 1) % 4])))
                 .filter(|e| edge_set.contains(e))
                 .collect()
@@ -424,7 +428,7 @@ impl ModelBuilder {
                             let (cx, cy) = centre_xy[self.community[c] as usize];
                             // Within a few hundred metres of the centre; a little anywhere, so
                             // a large village still has a canteen where its people are.
-                            let near = 0.05 + (-(x - cx).hypot(y - cy) / 250.0).exp();
+                            let near = 0.05 + (-(x - cx).hypot(y - cy) / 200.0).exp();
                             (h * share_60plus(&self.terrain, x, y, village) + 0.1) * near
                         }
                         Place::Commerce => {

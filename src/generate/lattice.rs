@@ -1,6 +1,7 @@
 //! A warped street lattice: nodes are street junctions, cells are blocks. Every area of the
-//! model (boundary, communities, grids, micro-grids, compounds) is a union of whole cells, so
-//! their outlines follow streets and they tile exactly: neighbours share the very same
+//! model (boundary, communities, grids, micro-grids, compounds) is a union of cells and of
+//! halves of cells cut along a diagonal (where an outline would step round a block's
+//! corner, see `builder::cuts`), so they tile exactly: neighbours share the very same
 //! vertices.
 
 use rand::Rng;
@@ -145,32 +146,60 @@ impl Lattice {
         v.into_iter().filter(|&n| n != usize::MAX)
     }
 
-    /// Outline of a set of cells (given as a membership predicate over `cells`) as rings of
-    /// node indices: exterior rings counter-clockwise, holes clockwise. Where the set touches
+    /// The cell across side `t` (0 south, 1 east, 2 north, 3 west: the side from corner `t`
+    /// to corner `t + 1`), if the lattice has it.
+    #[must_use]
+    pub fn across(&self, c: CellIx, t: usize) -> Option<CellIx> {
+        let (i, j) = self.cell_ij(c);
+        let (di, dj) = [(0, -1), (1, 0), (0, 1), (-1, 0)][t % 4];
+        self.offset(i, j, di, dj)
+    }
+
+    /// The cell diagonally across corner `t` (0 south-west, 1 south-east, 2 north-east,
+    /// 3 north-west), if the lattice has it.
+    #[must_use]
+    pub fn beyond_corner(&self, c: CellIx, t: usize) -> Option<CellIx> {
+        let (i, j) = self.cell_ij(c);
+        let (di, dj) = [(-1, -1), (1, -1), (1, 1), (-1, 1)][t % 4];
+        self.offset(i, j, di, dj)
+    }
+
+    fn offset(&self, i: usize, j: usize, di: isize, dj: isize) -> Option<CellIx> {
+        let a = i.checked_add_signed(di)?;
+        let b = j.checked_add_signed(dj)?;
+        (a < self.nx && b < self.ny).then(|| self.cell_ix(a, b))
+    }
+
+    /// Directed edges (interior on the left) of one piece of cell `c`: the whole block
+    /// (`cut` None), or, for a block cut along the diagonal that does not touch corner `t`,
+    /// the triangle at corner `t` (`Some((t, true))`) or the rest (`Some((t, false))`).
+    #[must_use]
+    pub fn piece_edges(&self, c: CellIx, cut: Option<(usize, bool)>) -> Vec<(usize, usize)> {
+        let k = self.corners(c);
+        let ring: Vec<usize> = match cut {
+            None => k.to_vec(),
+            Some((t, true)) => vec![k[(t + 3) % 4], k[t], k[(t + 1) % 4]],
+            Some((t, false)) => vec![k[(t + 1) % 4], k[(t + 2) % 4], k[(t + 3) % 4]],
+        };
+        (0..ring.len())
+            .map(|i| (ring[i], ring[(i + 1) % ring.len()]))
+            .collect()
+    }
+
+    /// Rings of a set of pieces given by their directed edges (interior on the left): an
+    /// edge met in both directions lies between two pieces of the set and is dropped.
+    /// Exterior rings come out counter-clockwise, holes clockwise; where the set touches
     /// itself at a corner only, the ring turns towards the interior, so rings stay simple.
     #[must_use]
-    pub fn outline(&self, cells: &[CellIx], member: &dyn Fn(CellIx) -> bool) -> Vec<Vec<usize>> {
-        use std::collections::BTreeMap;
-        // Directed boundary edges, interior on the left, keyed by start node.
+    pub fn rings(&self, edges: &[(usize, usize)]) -> Vec<Vec<usize>> {
+        use std::collections::{BTreeMap, BTreeSet};
+        let all: BTreeSet<(usize, usize)> = edges.iter().copied().collect();
         let mut out: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         let mut count = 0usize;
-        for &c in cells {
-            let (i, j) = self.cell_ij(c);
-            let k = self.corners(c);
-            let south = j > 0 && member(c - self.nx);
-            let east = i + 1 < self.nx && member(c + 1);
-            let north = j + 1 < self.ny && member(c + self.nx);
-            let west = i > 0 && member(c - 1);
-            for (has, a, b) in [
-                (south, k[0], k[1]),
-                (east, k[1], k[2]),
-                (north, k[2], k[3]),
-                (west, k[3], k[0]),
-            ] {
-                if !has {
-                    out.entry(a).or_default().push(b);
-                    count += 1;
-                }
+        for &(a, b) in edges {
+            if !all.contains(&(b, a)) {
+                out.entry(a).or_default().push(b);
+                count += 1;
             }
         }
         let mut rings = Vec::new();

@@ -2,7 +2,9 @@
 //!
 //! Names, codes and published figures come from `facts.md`; positions are modelled. The
 //! model is built on a warped street lattice (see [`lattice`]): every area is a union of
-//! whole blocks, so units tile exactly and their edges follow streets. A fixed seed and
+//! blocks, or of the halves of blocks cut along a diagonal where a unit's edge would step
+//! round a block's corner, so units tile exactly and their edges follow streets without a
+//! saw-tooth. A fixed seed and
 //! ordered collections make the output byte-identical on every run.
 
 mod builder;
@@ -71,15 +73,14 @@ pub enum GenerateError {
     Json(#[from] serde_json::Error),
 }
 
-fn poly_feature(
+/// A Polygon feature from rings of lattice nodes (one exterior, any holes).
+fn rings_feature(
     lat: &Lattice,
     proj: &LocalProj,
     id: String,
-    cells: &[CellIx],
-    member: &dyn Fn(CellIx) -> bool,
+    rings: &[Vec<usize>],
     properties: Map<String, Value>,
 ) -> GenResult<Feature> {
-    let rings = lat.outline(cells, member);
     let to_ls = |ring: &[usize]| -> LineString<f64> {
         LineString(
             ring.iter()
@@ -96,7 +97,7 @@ fn poly_feature(
     };
     let mut exteriors = Vec::new();
     let mut holes = Vec::new();
-    for r in &rings {
+    for r in rings {
         if lat.ring_area_m2(r) > 0.0 {
             exteriors.push(to_ls(r));
         } else {

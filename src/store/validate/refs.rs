@@ -12,13 +12,15 @@ use super::{Ctx, Only, Violation, rule};
 enum Kind {
     Str,
     Count,
+    /// A number greater than zero (a length, say).
+    Positive,
     Bool,
     OneOf(&'static [&'static str]),
 }
 
 /// (property, kind, required) per layer, from the table in `docs/data-format.md`.
 fn schema(layer: LayerId) -> &'static [(&'static str, Kind, bool)] {
-    use Kind::{Bool, Count, OneOf, Str};
+    use Kind::{Bool, Count, OneOf, Positive, Str};
     match layer {
         LayerId::Boundary => &[("name", Str, true)],
         LayerId::Communities => &[
@@ -49,6 +51,7 @@ fn schema(layer: LayerId) -> &'static [(&'static str, Kind, bool)] {
             ("residents_60plus", Count, false),
             ("children_0_6", Count, false),
             ("floors", Count, false),
+            ("height_m", Positive, false),
             ("microgrid", Str, false),
             ("grid", Str, false),
             ("community", Str, false),
@@ -92,6 +95,7 @@ pub(super) fn check_properties(ctx: &Ctx<'_>, only: &Only<'_>, out: &mut Vec<Vio
                         None
                     }
                     (Some(v), Kind::Count) if v.as_u64().is_some() => None,
+                    (Some(v), Kind::Positive) if v.as_f64().is_some_and(|x| x > 0.0) => None,
                     (Some(Value::String(s)), Kind::OneOf(allowed))
                         if allowed.contains(&s.as_ref()) =>
                     {
@@ -107,6 +111,9 @@ pub(super) fn check_properties(ctx: &Ctx<'_>, only: &Only<'_>, out: &mut Vec<Vio
                     (Some(v), Kind::Count) => Some(format!(
                         "property '{key}' is {v}: it must be a non-negative integer"
                     )),
+                    (Some(v), Kind::Positive) => Some(format!(
+                        "property '{key}' is {v}: it must be a number greater than 0"
+                    )),
                     (Some(v), Kind::Bool) => {
                         Some(format!("property '{key}' is {v}: it must be true or false"))
                     }
@@ -115,8 +122,38 @@ pub(super) fn check_properties(ctx: &Ctx<'_>, only: &Only<'_>, out: &mut Vec<Vio
                     out.push(Violation::feature(layer, &f.id, rule::PROPERTIES, m));
                 }
             }
+            if layer == LayerId::Buildings
+                && let Some(m) = storey_height_mismatch(f)
+            {
+                out.push(Violation::feature(layer, &f.id, rule::PROPERTIES, m));
+            }
         }
     }
+}
+
+/// Storey heights a building may have, metres: from a low village house (2.2 m) to shops
+/// and lobbies on the lower floors of a tower (6 m on average over its storeys).
+pub(super) const STOREY_M: std::ops::RangeInclusive<f64> = 2.2..=6.0;
+
+/// Where a building gives both `floors` and `height_m`, whether they disagree: the height
+/// per storey outside [`STOREY_M`] (a height in feet, or floors and height of two
+/// different buildings).
+fn storey_height_mismatch(f: &Feature) -> Option<String> {
+    let floors = f.u64_prop("floors").filter(|&n| n > 0)?;
+    let height_m = f
+        .properties
+        .get("height_m")
+        .and_then(Value::as_f64)
+        .filter(|&h| h > 0.0)?;
+    let per_storey = height_m / floors as f64;
+    (!STOREY_M.contains(&per_storey)).then(|| {
+        format!(
+            "height_m {height_m} over {floors} floors is {per_storey:.1} m a storey: \
+             correct 'height_m' or 'floors' ({:.1}–{:.1} m a storey)",
+            STOREY_M.start(),
+            STOREY_M.end()
+        )
+    })
 }
 
 /// Which properties refer to which layer.
