@@ -279,16 +279,8 @@ impl WalkWorld {
             return;
         }
         for (old_tag, p, table) in before.nearest_tables.built() {
-            let new_tag = match old_tag {
-                None => None,
-                Some(t) => match before
-                    .category_ids
-                    .get(t as usize)
-                    .and_then(|name| self.category_tag(name))
-                {
-                    Some(tag) => Some(tag),
-                    None => continue,
-                },
+            let Some(new_tag) = self.same_key(before, old_tag) else {
+                continue;
             };
             let same = (Arc::ptr_eq(&before.facility_snaps, &self.facility_snaps)
                 && old_tag == new_tag)
@@ -307,19 +299,25 @@ impl WalkWorld {
     /// the memory budget are left to the search, as on first use.
     pub fn rebuild_tables_of(&self, before: &WalkWorld) {
         for (old_tag, p, _) in before.nearest_tables.built() {
-            let tag = match old_tag {
-                None => None,
-                Some(t) => match before
-                    .category_ids
-                    .get(t as usize)
-                    .and_then(|name| self.category_tag(name))
-                {
-                    Some(tag) => Some(tag),
-                    None => continue,
-                },
+            let Some(tag) = self.same_key(before, old_tag) else {
+                continue;
             };
             // Built already (taken over) or built now; `None` (over budget) needs nothing.
             let _ = self.nearest_table(tag, p);
+        }
+    }
+
+    /// The tag here of `before`'s table key `old_tag` (the same category by name; `None`,
+    /// every facility, stays `None`); `None` when this world has no such category.
+    #[allow(clippy::option_option)]
+    fn same_key(&self, before: &WalkWorld, old_tag: Option<u32>) -> Option<Option<u32>> {
+        match old_tag {
+            None => Some(None),
+            Some(t) => before
+                .category_ids
+                .get(t as usize)
+                .and_then(|name| self.category_tag(name))
+                .map(Some),
         }
     }
 
