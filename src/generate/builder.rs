@@ -358,12 +358,7 @@ impl ModelBuilder {
                 });
             }
             for u in 0..UNITS.len() {
-                let cells: Vec<CellIx> = self
-                    .land_cells
-                    .iter()
-                    .copied()
-                    .filter(|&c| self.community[c] == u as u32)
-                    .collect();
+                let cells = self.community_cells(u);
                 check(&cells, &|x| {
                     x.micro != NONE && self.grids[micros[x.micro as usize].0].0 == u
                 });
@@ -467,12 +462,7 @@ impl ModelBuilder {
 
         let mut communities = Vec::new();
         for (u, unit) in UNITS.iter().enumerate() {
-            let cells: Vec<CellIx> = self
-                .land_cells
-                .iter()
-                .copied()
-                .filter(|&c| self.community[c] == u as u32)
-                .collect();
+            let cells = self.community_cells(u);
             let grids = &self.grids;
             communities.push(rings_feature(
                 lat,
@@ -1177,6 +1167,15 @@ impl ModelBuilder {
 
     /// Breadth-first from `seed` over untaken inhabited blocks of the same community (a
     /// compound may span grids) until it holds `households`.
+    /// The land cells of community `u` (index into `UNITS`).
+    fn community_cells(&self, u: usize) -> Vec<CellIx> {
+        self.land_cells
+            .iter()
+            .copied()
+            .filter(|&c| self.community[c] == u as u32)
+            .collect()
+    }
+
     fn grow_compound(&self, seed: CellIx, households: u64, taken: &mut [bool]) -> Vec<CellIx> {
         let mut cells = vec![seed];
         taken[seed] = true;
@@ -1402,14 +1401,7 @@ fn new_pinch(before: &[u64], after: &[u64]) -> bool {
 /// Whether the segment `s` passes within `tol_m` of the quadrilateral `quad` (or through it).
 fn segment_near_quad(s: ((f64, f64), (f64, f64)), quad: &[(f64, f64); 4], tol_m: f64) -> bool {
     let near = |p: (f64, f64), a: (f64, f64), b: (f64, f64)| {
-        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-        let len2 = dx * dx + dy * dy;
-        let t = if len2 > 0.0 {
-            (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        (p.0 - a.0 - t * dx).hypot(p.1 - a.1 - t * dy) <= tol_m
+        super::lattice::segment_distance(a, b, p) <= tol_m
     };
     let orient = |a: (f64, f64), b: (f64, f64), c: (f64, f64)| {
         (b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0)

@@ -299,7 +299,7 @@ fn spanning_tree(pts: &[(f64, f64)]) -> Vec<((f64, f64), (f64, f64))> {
 }
 
 /// Distance from `p` to the segment `a`–`b`, metres.
-fn segment_distance(a: (f64, f64), b: (f64, f64), p: (f64, f64)) -> f64 {
+pub(super) fn segment_distance(a: (f64, f64), b: (f64, f64), p: (f64, f64)) -> f64 {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let len2 = dx * dx + dy * dy;
     let t = if len2 > 0.0 {
