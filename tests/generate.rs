@@ -198,15 +198,16 @@ fn default_data_is_in_the_ranges_of_issue_13() {
     // Natural outlines, not the saw-tooth of a union of lattice blocks: measured as unions
     // of whole blocks, 31.8% of community and 28.0% of grid outlines were staircase steps
     // (13.3% of micro-grids'); cutting blocks along their diagonal at the steps brought
-    // them to 11.2%, 8.0% and 4.7%.
+    // them to 11.2%, 8.0% and 4.7% (10.6%, 7.8%, 4.6% with the boundary's cuts retried).
     let o = &s.outlines;
     assert!(o.communities.expect("communities") <= 0.15, "{report}");
     assert!(o.grids.expect("grids") <= 0.12, "{report}");
     assert!(o.microgrids.expect("micro-grids") <= 0.08, "{report}");
-    // Compounds are cut at their own steps too (a corner changes compound only): 19% of
-    // their outlines were staircase steps, 14.9% now.
+    // Compounds are cut at their own steps too (a corner changes compound only): 19.4% of
+    // their outlines were staircase steps, 14.9% now. The boundary's cuts once stopped at
+    // the first that would tip the area balance (17.1%); retried as it swings back, 15.5%.
     assert!(o.compounds.expect("compounds") <= 0.16, "{report}");
-    assert!(o.boundary.expect("boundary") <= 0.18, "{report}");
+    assert!(o.boundary.expect("boundary") <= 0.16, "{report}");
 }
 
 /// Facilities where a city puts them (issue 13): shops open onto the streets, canteens and

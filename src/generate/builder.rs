@@ -1212,34 +1212,49 @@ impl ModelBuilder {
         // Land given out less land taken in, m²: held near zero so the subdistrict keeps
         // its published 11.2 km².
         let mut net_m2 = 0.0_f64;
-        for (_, c, t, to) in cands {
-            if cuts[c].is_some() || lat.neighbours(c).any(|nb| cuts[nb].is_some()) {
-                continue;
-            }
-            let k = lat.corners(c);
-            let tri_m2 = lat.ring_area_m2(&[k[(t + 3) % 4], k[t], k[(t + 1) % 4], k[(t + 3) % 4]]);
-            let delta = if to == NONE {
-                tri_m2
-            } else if !land[c] {
-                -tri_m2
-            } else {
-                0.0
-            };
-            if (net_m2 + delta).abs() > OUTLINE_AREA_SLACK_M2 {
-                continue;
-            }
-            net_m2 += delta;
-            let a = lat.across(c, (t + 3) % 4).unwrap_or(c);
-            let b = lat.across(c, t).unwrap_or(c);
-            cuts[c] = Some(Cut {
-                corner: t,
-                micro: to,
-                compound: if compound_of[a] == compound_of[b] {
-                    compound_of[a]
+        // A cut of the subdistrict's edge the balance refused is tried again once the
+        // balance has swung the other way (a corner given out pays for one taken in), pass
+        // after pass, until a pass places none.
+        let mut pending = cands;
+        loop {
+            let mut deferred = Vec::new();
+            let mut placed = 0usize;
+            for (level, c, t, to) in pending {
+                if cuts[c].is_some() || lat.neighbours(c).any(|nb| cuts[nb].is_some()) {
+                    continue;
+                }
+                let k = lat.corners(c);
+                let tri_m2 =
+                    lat.ring_area_m2(&[k[(t + 3) % 4], k[t], k[(t + 1) % 4], k[(t + 3) % 4]]);
+                let delta = if to == NONE {
+                    tri_m2
+                } else if !land[c] {
+                    -tri_m2
                 } else {
-                    usize::MAX
-                },
-            });
+                    0.0
+                };
+                if (net_m2 + delta).abs() > OUTLINE_AREA_SLACK_M2 {
+                    deferred.push((level, c, t, to));
+                    continue;
+                }
+                net_m2 += delta;
+                placed += 1;
+                let a = lat.across(c, (t + 3) % 4).unwrap_or(c);
+                let b = lat.across(c, t).unwrap_or(c);
+                cuts[c] = Some(Cut {
+                    corner: t,
+                    micro: to,
+                    compound: if compound_of[a] == compound_of[b] {
+                        compound_of[a]
+                    } else {
+                        usize::MAX
+                    },
+                });
+            }
+            if placed == 0 || deferred.is_empty() {
+                break;
+            }
+            pending = deferred;
         }
         cuts
     }
