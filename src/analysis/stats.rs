@@ -349,9 +349,12 @@ pub fn staircase_share(rings: &[&LineString<f64>]) -> Option<f64> {
     (total > 0.0).then(|| steps / total)
 }
 
-/// Staircase shares of the outlines of communities, grids and micro-grids.
+/// Staircase shares of the outlines of the subdistrict, its communities, grids and
+/// micro-grids, and of the compounds.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct OutlineStats {
+    pub boundary: Option<f64>,
+    pub compounds: Option<f64>,
     pub communities: Option<f64>,
     pub grids: Option<f64>,
     pub microgrids: Option<f64>,
@@ -380,6 +383,8 @@ pub fn layer_staircase_share(ds: &Dataset, layer: LayerId) -> Option<f64> {
 #[must_use]
 pub fn outline_stats(ds: &Dataset) -> OutlineStats {
     OutlineStats {
+        boundary: layer_staircase_share(ds, LayerId::Boundary),
+        compounds: layer_staircase_share(ds, LayerId::Compounds),
         communities: layer_staircase_share(ds, LayerId::Communities),
         grids: layer_staircase_share(ds, LayerId::Grids),
         microgrids: layer_staircase_share(ds, LayerId::Microgrids),
@@ -509,11 +514,41 @@ pub struct PeopleStats {
     /// Median households of low-rise blocks of 5–7 floors (facts.md: old blocks of 5–7
     /// storeys hold 20–60 households).
     pub lowrise_households_median: Option<u64>,
+    /// Households per building by storey band ([`STOREY_BANDS`]: houses, walk-up blocks,
+    /// small high-rises, towers), one entry a band that has buildings.
+    pub households_by_storeys: Vec<StoreyBand>,
+    /// Buildings of 10+ storeys holding fewer than two households a floor (a high-rise of
+    /// one flat a floor is not how a city builds).
+    pub highrise_under_2_per_floor: usize,
     /// Communities (not villages) whose compounds hold more than half their households,
     /// out of the communities with households.
     pub communities_mostly_in_compounds: (usize, usize),
     /// Codes of communities (not villages) with households but no building in a compound.
     pub communities_without_compounds: Vec<String>,
+}
+
+/// Storey bands of buildings, fewest and most storeys: village houses and small walk-ups
+/// (1–4), walk-up blocks (5–9: old Chongqing blocks of 6–8 storeys), small high-rises
+/// (小高层, 10–17) and towers (18+).
+pub const STOREY_BANDS: [(u64, u64); 4] = [(1, 4), (5, 9), (10, 17), (18, u64::MAX)];
+
+/// Households per building of one storey band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreyBand {
+    /// Fewest and most storeys of the band (`u64::MAX`: no upper limit).
+    pub floors: (u64, u64),
+    pub buildings: usize,
+    /// Households of a building: min, median, max.
+    pub households: (u64, u64, u64),
+}
+
+impl StoreyBand {
+    fn label(&self) -> String {
+        match self.floors {
+            (lo, u64::MAX) => format!("{lo}+"),
+            (lo, hi) => format!("{lo}–{hi}"),
+        }
+    }
 }
 
 fn median_u64(v: &mut [u64]) -> Option<u64> {
@@ -536,6 +571,8 @@ pub fn people_stats(ds: &Dataset) -> PeopleStats {
     let (mut hh, mut res, mut old, mut in_compound) = (0u64, 0u64, 0u64, 0u64);
     let mut towers = Vec::new();
     let mut lowrise = Vec::new();
+    let mut by_band: Vec<Vec<u64>> = vec![Vec::new(); STOREY_BANDS.len()];
+    let mut highrise_under_2_per_floor = 0;
     let villages: BTreeSet<&str> = ds
         .layer(LayerId::Communities)
         .unwrap_or(&[])
@@ -557,6 +594,17 @@ pub fn people_stats(ds: &Dataset) -> PeopleStats {
             Some(18..) => towers.push(h),
             Some(5..=7) => lowrise.push(h),
             _ => {}
+        }
+        if let Some(floors) = b.u64_prop("floors") {
+            if let Some(k) = STOREY_BANDS
+                .iter()
+                .position(|&(lo, hi)| (lo..=hi).contains(&floors))
+            {
+                by_band[k].push(h);
+            }
+            if floors >= 10 && h < 2 * floors {
+                highrise_under_2_per_floor += 1;
+            }
         }
         if let Some(c) = b.str_prop("community").filter(|c| !villages.contains(c)) {
             let e = by_community.entry(c).or_default();
@@ -613,6 +661,19 @@ pub fn people_stats(ds: &Dataset) -> PeopleStats {
         max_village_density_per_km2,
         compound_household_share: share(in_compound, hh),
         tower_households_median: median_u64(&mut towers),
+        households_by_storeys: STOREY_BANDS
+            .iter()
+            .zip(&mut by_band)
+            .filter_map(|(&floors, v)| {
+                let med = median_u64(v)?;
+                Some(StoreyBand {
+                    floors,
+                    buildings: v.len(),
+                    households: (v[0], med, v[v.len() - 1]),
+                })
+            })
+            .collect(),
+        highrise_under_2_per_floor,
         lowrise_households_median: median_u64(&mut lowrise),
         communities_mostly_in_compounds: (
             by_community
@@ -707,6 +768,14 @@ impl Stats {
                     pct(self.outlines.microgrids)
                 ),
             ),
+            (
+                "outline on staircase steps: boundary / compounds",
+                format!(
+                    "{} / {}",
+                    pct(self.outlines.boundary),
+                    pct(self.outlines.compounds)
+                ),
+            ),
             ("buildings", p.buildings.to_string()),
             (
                 "households / residents",
@@ -758,6 +827,27 @@ impl Stats {
                 },
             ),
         ];
+        let bands: Vec<(String, String)> = p
+            .households_by_storeys
+            .iter()
+            .map(|b| {
+                let (lo, med, hi) = b.households;
+                (
+                    format!("households a building, {} storeys", b.label()),
+                    format!(
+                        "{} buildings, min / median / max {lo} / {med} / {hi}",
+                        b.buildings
+                    ),
+                )
+            })
+            .collect();
+        for (k, v) in &bands {
+            rows.push((k, v.clone()));
+        }
+        rows.push((
+            "10+ storey buildings under 2 households a floor",
+            p.highrise_under_2_per_floor.to_string(),
+        ));
         let placed = self.places.iter().filter(|c| c.ok()).count();
         let places_row = format!("{placed} of {} in place", self.places.len());
         if !self.places.is_empty() {
@@ -1033,6 +1123,8 @@ mod tests {
             // V, a village without compounds, is left out of both figures.
             b("7", 2, 3, "V", None),
             b("8", 30, 5, "V", None),
+            // A 12-storey block of 15 households: under two a floor.
+            b("10", 15, 12, "V", None),
         ];
         let ds = Dataset {
             dir: std::path::PathBuf::new(),
@@ -1047,9 +1139,21 @@ mod tests {
         // Towers 200, 100, 150 → 150; blocks of 5–7 floors 40, 60, 30 → 40.
         assert_eq!(p.tower_households_median, Some(150));
         assert_eq!(p.lowrise_households_median, Some(40));
+        // Bands: 1–4 storeys 4, 2; 5–9: 40, 60, 30; 10–17: 100, 15; 18+: 150, 100, 200.
+        let band = |lo: u64| {
+            p.households_by_storeys
+                .iter()
+                .find(|b| b.floors.0 == lo)
+                .map(|b| (b.buildings, b.households))
+        };
+        assert_eq!(band(1), Some((2, (2, 4, 4))));
+        assert_eq!(band(5), Some((3, (30, 40, 60))));
+        assert_eq!(band(10), Some((2, (15, 100, 100))));
+        assert_eq!(band(18), Some((3, (100, 150, 200))));
+        assert_eq!(p.highrise_under_2_per_floor, 1);
         assert_eq!(p.communities_mostly_in_compounds, (1, 3));
         assert_eq!(p.communities_without_compounds, vec!["C".to_string()]);
-        let s = (450.0 / 686.0_f64 - p.compound_household_share.expect("households")).abs();
+        let s = (450.0 / 701.0_f64 - p.compound_household_share.expect("households")).abs();
         assert!(s < 1e-12);
     }
 }

@@ -216,11 +216,15 @@ impl ModelBuilder {
                     18,
                     34,
                 )
-            } else if new_compound && h >= 20 {
-                // A small high-rise (小高层) where the compound's share is under a tower.
-                (1, 11, 17)
+            } else if new_compound && h >= 2 * SMALL_HIGHRISE_FLOORS.0 {
+                // A small high-rise (小高层) where the compound's share is under a tower: two
+                // to six households a floor, so its storeys follow from its households.
+                let (lo, hi) = small_highrise_floors(h);
+                (1, lo, hi)
             } else if h >= 20 {
-                (h.div_ceil(60).max((h as f64 / 40.0).round() as u64), 5, 7)
+                // Old walk-up blocks (and a newer compound's 洋房 of the same size): 6–8
+                // storeys of 20–60 households, as old Chongqing builds them.
+                (h.div_ceil(60).max((h as f64 / 40.0).round() as u64), 6, 8)
             } else {
                 (1, 2, 4)
             };
@@ -277,11 +281,13 @@ impl ModelBuilder {
             }) else {
                 continue;
             };
-            // What a building can spare: a tower keeps 100 households, a block 20, a house 1.
+            // What a building can spare: a tower keeps 100 households, a small high-rise two
+            // a floor, a block 20, a house 1.
             let spare = |b: &Bldg| {
                 let keep = match b.floors {
                     18.. => 100,
-                    5..=17 => 20,
+                    10..=17 => (2 * b.floors).max(20),
+                    5..=9 => 20,
                     _ => 1,
                 };
                 b.households.saturating_sub(keep)
@@ -306,10 +312,13 @@ impl ModelBuilder {
             d.residents -= moved[0];
             d.residents_60plus = d.residents_60plus.saturating_sub(moved[1]).min(d.residents);
             d.children_0_6 = d.children_0_6.saturating_sub(moved[2]);
-            let floors = if new_compound(cell) {
-                brng.random_range(11..=17)
+            // 24–48 households (fewer where the grid has little to spare): a walk-up block of
+            // 6–8 storeys (in a newer compound a 洋房 of that height) or a low house, never a
+            // high-rise of one household a floor.
+            let floors = if take >= 20 {
+                brng.random_range(6..=8)
             } else {
-                brng.random_range(5..=7)
+                brng.random_range(2..=4)
             };
             bldgs.push(Bldg {
                 cell,
@@ -336,37 +345,57 @@ impl ModelBuilder {
         loop {
             let cut_cells: Vec<CellIx> = (0..n).filter(|&c| cuts[c].is_some()).collect();
             let mut undo: BTreeSet<CellIx> = BTreeSet::new();
-            let mut check = |cells: &[CellIx], gains: &dyn Fn(&Cut) -> bool| {
+            // `compound`: the area is a compound, whose own cuts (see `cuts`) are taken back
+            // first, so a compound's corner never costs a unit's outline its cut.
+            let mut check = |cells: &[CellIx], gains: &dyn Fn(&Cut) -> bool, compound: bool| {
                 let rings = rings_with(lat, &cuts, &cut_cells, cells, gains);
                 let exteriors = rings.iter().filter(|r| lat.ring_area_m2(r) > 0.0).count();
                 if exteriors != 1 {
-                    undo.extend(cells.iter().copied().filter(|&c| cuts[c].is_some()));
-                    undo.extend(
-                        cut_cells
-                            .iter()
-                            .copied()
-                            .filter(|&c| cuts[c].is_some_and(|x| gains(&x))),
-                    );
+                    let involved: Vec<CellIx> = cells
+                        .iter()
+                        .copied()
+                        .filter(|&c| cuts[c].is_some())
+                        .chain(
+                            cut_cells
+                                .iter()
+                                .copied()
+                                .filter(|&c| cuts[c].is_some_and(|x| gains(&x))),
+                        )
+                        .collect();
+                    let own: Vec<CellIx> = involved
+                        .iter()
+                        .copied()
+                        .filter(|&c| cuts[c].is_some_and(|x| x.micro == micro_of[c]))
+                        .collect();
+                    if compound && !own.is_empty() {
+                        undo.extend(own);
+                    } else {
+                        undo.extend(involved);
+                    }
                 }
             };
             for (m, (_, cells)) in micros.iter().enumerate() {
-                check(cells, &|x| x.micro == m as u32);
+                check(cells, &|x| x.micro == m as u32, false);
             }
             for (g, (_, cells)) in self.grids.iter().enumerate() {
-                check(cells, &|x| {
-                    x.micro != NONE && micros[x.micro as usize].0 == g
-                });
+                check(
+                    cells,
+                    &|x| x.micro != NONE && micros[x.micro as usize].0 == g,
+                    false,
+                );
             }
             for u in 0..UNITS.len() {
                 let cells = self.community_cells(u);
-                check(&cells, &|x| {
-                    x.micro != NONE && self.grids[micros[x.micro as usize].0].0 == u
-                });
+                check(
+                    &cells,
+                    &|x| x.micro != NONE && self.grids[micros[x.micro as usize].0].0 == u,
+                    false,
+                );
             }
             for (k, cp) in compounds.iter().enumerate() {
-                check(&cp.cells, &|x| x.compound == k);
+                check(&cp.cells, &|x| x.compound == k, true);
             }
-            check(&self.land_cells, &|x| x.micro != NONE);
+            check(&self.land_cells, &|x| x.micro != NONE, false);
             if undo.is_empty() {
                 break;
             }
@@ -598,7 +627,12 @@ impl ModelBuilder {
                         .any(|nb| compound_of[nb] != compound_of[c])
             })
             .collect();
-        let facilities = self.facilities(&mut rng, &edge_set, &street_set, &gate, &cuts)?;
+        // Facilities carry no compound: a block cut for a compound's outline alone offers
+        // them all its sides, as it did before compounds had cuts of their own.
+        let unit_cuts: Vec<Option<Cut>> = (0..n)
+            .map(|c| cuts[c].filter(|x| x.micro != micro_of[c]))
+            .collect();
+        let facilities = self.facilities(&mut rng, &edge_set, &street_set, &gate, &unit_cuts)?;
         layers.insert(LayerId::Facilities, facilities);
 
         // ---- water.
@@ -1128,39 +1162,99 @@ impl ModelBuilder {
                 cands.push((level, c, t, to));
             }
         }
+        // Compounds are not a tiling: a compound's outline may step round a block's corner
+        // where the units' do not. There the corner alone changes compound (the triangle
+        // stays in its block's micro-grid): taken in where both blocks beside it are in the
+        // compound, given up where neither is. Last, after the units' cuts.
+        for c in 0..lat.cell_count() {
+            let k = lat.corners(c);
+            let path = |a: usize, b: usize| edge_set.contains(&(k[a].min(k[b]), k[a].max(k[b])));
+            if !land[c] || path(0, 2) || path(1, 3) || crowded[c] {
+                continue;
+            }
+            for t in 0..4 {
+                let near = [
+                    lat.across(c, (t + 3) % 4),
+                    lat.across(c, t),
+                    lat.beyond_corner(c, t),
+                    lat.beyond_corner(c, t + 1),
+                    lat.across(c, t + 1),
+                    lat.beyond_corner(c, t + 3),
+                    lat.across(c, t + 2),
+                ];
+                let [
+                    Some(a),
+                    Some(b),
+                    Some(d),
+                    Some(e),
+                    Some(f),
+                    Some(g),
+                    Some(h),
+                ] = near
+                else {
+                    continue;
+                };
+                let l = |x: CellIx| compound_of[x] as u64;
+                let (ka, kc) = (l(a), l(c));
+                if ka != l(b) || ka == kc {
+                    continue;
+                }
+                let pinches = new_pinch(&[kc, ka, l(d), l(b)], &[ka, ka, l(d), l(b)])
+                    || new_pinch(&[kc, l(b), l(e), l(f)], &[kc, ka, l(b), l(e), l(f)])
+                    || new_pinch(&[kc, l(h), l(g), ka], &[kc, l(h), l(g), ka, ka]);
+                if !pinches {
+                    cands.push((3, c, t, micro_of[c]));
+                }
+            }
+        }
         cands.sort_unstable();
         let mut cuts: Vec<Option<Cut>> = vec![None; lat.cell_count()];
         // Land given out less land taken in, m²: held near zero so the subdistrict keeps
         // its published 11.2 km².
         let mut net_m2 = 0.0_f64;
-        for (_, c, t, to) in cands {
-            if cuts[c].is_some() || lat.neighbours(c).any(|nb| cuts[nb].is_some()) {
-                continue;
-            }
-            let k = lat.corners(c);
-            let tri_m2 = lat.ring_area_m2(&[k[(t + 3) % 4], k[t], k[(t + 1) % 4], k[(t + 3) % 4]]);
-            let delta = if to == NONE {
-                tri_m2
-            } else if !land[c] {
-                -tri_m2
-            } else {
-                0.0
-            };
-            if (net_m2 + delta).abs() > OUTLINE_AREA_SLACK_M2 {
-                continue;
-            }
-            net_m2 += delta;
-            let a = lat.across(c, (t + 3) % 4).unwrap_or(c);
-            let b = lat.across(c, t).unwrap_or(c);
-            cuts[c] = Some(Cut {
-                corner: t,
-                micro: to,
-                compound: if compound_of[a] == compound_of[b] {
-                    compound_of[a]
+        // A cut of the subdistrict's edge the balance refused is tried again once the
+        // balance has swung the other way (a corner given out pays for one taken in), pass
+        // after pass, until a pass places none.
+        let mut pending = cands;
+        loop {
+            let mut deferred = Vec::new();
+            let mut placed = 0usize;
+            for (level, c, t, to) in pending {
+                if cuts[c].is_some() || lat.neighbours(c).any(|nb| cuts[nb].is_some()) {
+                    continue;
+                }
+                let k = lat.corners(c);
+                let tri_m2 =
+                    lat.ring_area_m2(&[k[(t + 3) % 4], k[t], k[(t + 1) % 4], k[(t + 3) % 4]]);
+                let delta = if to == NONE {
+                    tri_m2
+                } else if !land[c] {
+                    -tri_m2
                 } else {
-                    usize::MAX
-                },
-            });
+                    0.0
+                };
+                if (net_m2 + delta).abs() > OUTLINE_AREA_SLACK_M2 {
+                    deferred.push((level, c, t, to));
+                    continue;
+                }
+                net_m2 += delta;
+                placed += 1;
+                let a = lat.across(c, (t + 3) % 4).unwrap_or(c);
+                let b = lat.across(c, t).unwrap_or(c);
+                cuts[c] = Some(Cut {
+                    corner: t,
+                    micro: to,
+                    compound: if compound_of[a] == compound_of[b] {
+                        compound_of[a]
+                    } else {
+                        usize::MAX
+                    },
+                });
+            }
+            if placed == 0 || deferred.is_empty() {
+                break;
+            }
+            pending = deferred;
         }
         cuts
     }
@@ -1460,15 +1554,28 @@ pub(super) fn grid_id_pub(grids: &[(usize, Vec<CellIx>)], g: usize) -> String {
 type Slot = (f64, f64, f64, f64, Option<(bool, bool)>);
 
 /// Footprint of a building of `floors` storeys, (long side, short side) in metres, as
-/// Chongqing builds them: point towers about 26 × 24 m, small high-rises (11–17) 32 × 16 m,
-/// slab blocks of 5–10 storeys 42 × 12 m, village houses 12 × 10 m.
+/// Chongqing builds them: point towers about 26 × 24 m, small high-rises (10–17) 32 × 16 m,
+/// slab blocks of 5–9 storeys 42 × 12 m, village houses 12 × 10 m.
 fn footprint_m(floors: u64) -> (f64, f64) {
     match floors {
         18.. => (26.0, 24.0),
-        11..=17 => (32.0, 16.0),
-        5..=10 => (42.0, 12.0),
+        10..=17 => (32.0, 16.0),
+        5..=9 => (42.0, 12.0),
         _ => (12.0, 10.0),
     }
+}
+
+/// Storeys of a small high-rise (小高层), fewest and most.
+const SMALL_HIGHRISE_FLOORS: (u64, u64) = (10, 17);
+
+/// Storeys a small high-rise of `households` may have: two to six households a floor (one
+/// or two stair cores of two to three flats), within 10–17 storeys. Needs at least 20
+/// households.
+fn small_highrise_floors(households: u64) -> (u64, u64) {
+    let (lo, hi) = SMALL_HIGHRISE_FLOORS;
+    let most = (households / 2).clamp(lo, hi);
+    let fewest = households.div_ceil(6).clamp(lo, most);
+    (fewest, most)
 }
 
 /// Height of a building: 3 m a storey (residential storey height in GB 50096).
