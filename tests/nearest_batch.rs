@@ -234,3 +234,76 @@ async fn limits_and_bad_rows_are_problems() {
         .await;
     assert!(r.problem(400).to_string().contains("skipGeometry"));
 }
+
+/// The CSV walking path (rows written straight from the tables' hits, numbers from rounded
+/// integers, facility columns spliced) against `GET /nearest` column by column, on origins
+/// at walk-network vertices (where several edges tie at distance 0 for the snapping index),
+/// a few metres off them, and at random; origins named by position (no id column).
+#[actix_web::test]
+async fn csv_walking_rows_equal_single_queries_at_vertices() {
+    let svc: Arc<Service> = Arc::clone(common::geodata());
+    let world = svc.walk.as_deref().expect("walkways");
+    let graph = &world.graph;
+    let mut rng = ChaCha8Rng::seed_from_u64(33);
+    let mut pts: Vec<(f64, f64)> = Vec::new();
+    for _ in 0..60 {
+        let n = servicemap::walk::NodeId(rng.random_range(0..graph.node_count() as u32));
+        let xy = graph.node_xy(n);
+        pts.push(graph.to_lonlat(xy));
+        let off = [rng.random_range(-6.0..6.0), rng.random_range(-6.0..6.0)];
+        pts.push(graph.to_lonlat([xy[0] + off[0], xy[1] + off[1]]));
+    }
+    pts.extend(origins(34, 30));
+    let params = "k=5&category=eatery&max_min=60";
+    let mut csv = String::from("lon,lat\n");
+    for (lon, lat) in &pts {
+        csv += &format!("{lon},{lat}\n");
+    }
+    let c = client(Arc::clone(&svc)).await;
+    let r = c
+        .send(post(&format!("/nearest/batch?{params}"), "text/csv", csv))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let mut at = 0;
+    let mut compared = 0;
+    for (i, (lon, lat)) in pts.iter().enumerate() {
+        let single = c
+            .get(&format!("/nearest?lon={lon}&lat={lat}&{params}"))
+            .await;
+        if single.status != 200 {
+            assert_eq!(rows[at][0], i.to_string());
+            assert!(!rows[at][10].is_empty(), "origin {i}: an error column");
+            at += 1;
+            continue;
+        }
+        for want in single.json()["features"].as_array().unwrap() {
+            let row = &rows[at];
+            let p = &want["properties"];
+            assert_eq!(row.len(), 11, "{row:?}");
+            assert_eq!(row[0], i.to_string());
+            assert_eq!(row[1], p["rank"].to_string());
+            assert_eq!(row[2], want["id"].as_str().unwrap());
+            if let Some(name) = p["name"].as_str() {
+                assert_eq!(row[3], name);
+            }
+            let coords = &want["geometry"]["coordinates"];
+            let num = |s: &str| s.parse::<f64>().unwrap();
+            assert_eq!(num(row[5]), coords[0].as_f64().unwrap(), "origin {i} lon");
+            assert_eq!(num(row[6]), coords[1].as_f64().unwrap(), "origin {i} lat");
+            assert_eq!(num(row[7]), p["distance_m"].as_f64().unwrap(), "origin {i}");
+            assert_eq!(num(row[8]), p["walk_min"].as_f64().unwrap(), "origin {i}");
+            assert_eq!(num(row[9]), p["walk_m"].as_f64().unwrap(), "origin {i}");
+            assert_eq!(row[10], "");
+            at += 1;
+            compared += 1;
+        }
+    }
+    assert_eq!(at, rows.len(), "no extra rows");
+    assert!(compared > 400, "{compared} rows compared");
+}

@@ -73,6 +73,9 @@ struct Batch {
     params: NearestParams,
     origins: Vec<LonLat>,
     labels: Vec<Label>,
+    /// Per facility, its CSV columns `,id,name,category,lon,lat,` made on its first hit in
+    /// this batch (they depend on the batch's `coords`) and spliced into every later row.
+    csv_facility: Vec<std::sync::OnceLock<Box<[u8]>>>,
 }
 
 fn bad_row(row: usize, detail: impl std::fmt::Display) -> ApiError {
@@ -373,7 +376,8 @@ fn csv_walk_chunk(
     Some(Ok(all))
 }
 
-/// The CSV rows of one walking origin's hits, as [`render_chunk`] writes them.
+/// The CSV rows of one walking origin's hits, as [`render_chunk`] writes them (the same
+/// bytes: `tests/nearest_batch.rs` compares the two paths).
 fn write_csv_rows(
     b: &Batch,
     world: &crate::analysis::WalkWorld,
@@ -382,8 +386,17 @@ fn write_csv_rows(
     hits: &[crate::walk::Nearest],
     out: &mut Vec<u8>,
 ) -> Result<(), ApiError> {
-    use std::io::Write as _;
     let origin = geo::Point::new(at.lon, at.lat);
+    let mut label_bytes = [0_u8; 24];
+    let label_len = match label {
+        Label::Index(i) => {
+            let mut buf = itoa::Buffer::new();
+            let s = buf.format(*i).as_bytes();
+            label_bytes[..s.len()].copy_from_slice(s);
+            Some(s.len())
+        }
+        _ => None,
+    };
     for (rank, h) in hits.iter().enumerate() {
         let Some(f) = world.facilities.at(h.target) else {
             return Err(ApiError::internal(format!(
@@ -391,25 +404,88 @@ fn write_csv_rows(
                 h.target
             )));
         };
-        let (lon, lat) = b.params.coords.from_wgs84(f.position.x(), f.position.y());
-        label.write_csv(out);
-        let _ = write!(out, ",{},", rank + 1);
-        write_csv_field(out, f.id);
+        match label_len {
+            Some(n) => out.extend_from_slice(&label_bytes[..n]),
+            None => label.write_csv(out),
+        }
         out.push(b',');
-        write_csv_field(out, f.name);
+        out.extend_from_slice(itoa::Buffer::new().format(rank + 1).as_bytes());
+        let columns = b.csv_facility.get(h.target).map(|cell| {
+            cell.get_or_init(|| {
+                let mut c = Vec::with_capacity(64);
+                let (lon, lat) = b.params.coords.from_wgs84(f.position.x(), f.position.y());
+                c.push(b',');
+                write_csv_field(&mut c, f.id);
+                c.push(b',');
+                write_csv_field(&mut c, f.name);
+                c.push(b',');
+                write_csv_field(&mut c, f.category);
+                c.push(b',');
+                write_rounded(&mut c, lon, 7);
+                c.push(b',');
+                write_rounded(&mut c, lat, 7);
+                c.push(b',');
+                c.into_boxed_slice()
+            })
+        });
+        let Some(columns) = columns else {
+            return Err(ApiError::internal(format!(
+                "facility index {} out of range of the batch's rows",
+                h.target
+            )));
+        };
+        out.extend_from_slice(columns);
+        write_rounded(out, crate::index::distance_m(origin, f.position), 2);
         out.push(b',');
-        write_csv_field(out, f.category);
-        let _ = writeln!(
-            out,
-            ",{},{},{},{},{},",
-            crate::model::geojson::round7(lon),
-            crate::model::geojson::round7(lat),
-            cm(crate::index::distance_m(origin, f.position)),
-            (h.walk_s / 60.0 * 1e6).round() / 1e6,
-            cm(h.walk_m)
-        );
+        write_rounded(out, h.walk_s / 60.0, 6);
+        out.push(b',');
+        write_rounded(out, h.walk_m, 2);
+        out.extend_from_slice(b",\n");
     }
     Ok(())
+}
+
+/// Powers of ten for [`write_rounded`].
+const POW10: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+
+/// Write `v` rounded to `decimals` places (at most 7) exactly as `{}` prints
+/// `(v * 10^decimals).round() / 10^decimals` (the form of [`cm`], `round7` and the minutes),
+/// from the rounded integer with itoa instead of the float formatter (issue 15: float
+/// formatting was a large part of the batch's CSV). The rounded integer `n` is exact, and the
+/// quotient is the float nearest `n / 10^decimals`; while `|n| < 2^52` floats are closer
+/// together than `10^-decimals`, so no other decimal of at most `decimals` places (nor any
+/// shorter one) reads back as that float, and the shortest round-trip form `{}` prints is
+/// `n / 10^decimals` written out. Zero (whose sign `{}` keeps) and larger values go through
+/// `{}` itself. `tests` below checks it against `{}` on random and edge values.
+fn write_rounded(out: &mut Vec<u8>, v: f64, decimals: usize) {
+    let scale = POW10[decimals] as f64;
+    let n = (v * scale).round();
+    if n == 0.0 || !n.is_finite() || n.abs() >= 4.0e15 {
+        use std::io::Write as _;
+        let _ = write!(out, "{}", n / scale);
+        return;
+    }
+    if n < 0.0 {
+        out.push(b'-');
+    }
+    let m = n.abs() as u64;
+    let (int, mut frac) = (m / POW10[decimals], m % POW10[decimals]);
+    out.extend_from_slice(itoa::Buffer::new().format(int).as_bytes());
+    if frac == 0 {
+        return;
+    }
+    let mut places = decimals;
+    while frac % 10 == 0 {
+        frac /= 10;
+        places -= 1;
+    }
+    out.push(b'.');
+    let mut digits = [b'0'; 8];
+    for d in digits[..places].iter_mut().rev() {
+        *d = b'0' + (frac % 10) as u8;
+        frac /= 10;
+    }
+    out.extend_from_slice(&digits[..places]);
 }
 
 /// [`csv_field`] written into `out`.
@@ -570,11 +646,18 @@ pub async fn post(
     })
     .await
     .map_err(|e| query_problem(e, coords))??;
+    let csv_facility = match (format, svc.walk.as_deref()) {
+        (Format::Csv, Some(world)) => (0..world.facilities.len())
+            .map(|_| std::sync::OnceLock::new())
+            .collect(),
+        _ => Vec::new(),
+    };
     let batch = Arc::new(Batch {
         format,
         params,
         origins,
         labels,
+        csv_facility,
     });
     let first = head(&svc, &batch)?;
     let svc = svc.into_inner();
@@ -626,4 +709,66 @@ pub async fn post(
     Ok(HttpResponse::Ok()
         .content_type(content_type)
         .streaming(head_stream.chain(stream)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`write_rounded`] prints what `{}` prints of the rounded float, on random values of
+    /// every magnitude the batch writes and on the edges (ties at .5, zero of either sign,
+    /// values just under a power of ten, huge and non-finite values).
+    #[test]
+    fn write_rounded_equals_display() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(15);
+        let mut values: Vec<f64> = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            0.004,
+            0.005,
+            0.015,
+            1.0,
+            9.999_999_95,
+            99.995,
+            1e-9,
+            -1e-9,
+            1e15,
+            4.1e13,
+            1e300,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            106.123_456_75,
+            29.499_999_95,
+            -179.999_999_99,
+            123_456.785,
+        ];
+        for _ in 0..200_000 {
+            let magnitude = 10_f64.powi(rng.random_range(-6..9));
+            values.push(rng.random_range(-1.0..1.0) * magnitude);
+        }
+        for _ in 0..50_000 {
+            // Exactly on the rounding ties of each number of places.
+            let n = f64::from(rng.random_range(-2_000_000_i32..2_000_000));
+            values.push((n + 0.5) / 100.0);
+            values.push((n + 0.5) / 1e6);
+            values.push((n + 0.5) / 1e7 + 106.0);
+        }
+        for v in values {
+            for decimals in [2, 6, 7] {
+                let scale = POW10[decimals] as f64;
+                let mut out = Vec::new();
+                write_rounded(&mut out, v, decimals);
+                let want = format!("{}", (v * scale).round() / scale);
+                assert_eq!(
+                    String::from_utf8_lossy(&out),
+                    want,
+                    "{v:e} to {decimals} places"
+                );
+            }
+        }
+    }
 }

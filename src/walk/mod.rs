@@ -52,6 +52,7 @@ pub mod nearest;
 pub mod profile;
 pub mod search;
 pub mod snap;
+mod snapgrid;
 pub mod synthetic;
 pub mod table;
 pub mod water;

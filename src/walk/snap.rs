@@ -102,52 +102,117 @@ impl WalkGraph {
         if !x_m.is_finite() || !y_m.is_finite() {
             return Err(SnapError::NotFinite);
         }
-        let max2 = max_snap_m * max_snap_m;
+        let p = [x_m, y_m];
+        // The nearest admissible edge's distance, for the error when all in reach are across
+        // water.
         let mut nearest_m: Option<f64> = None;
-        for (entry, d2) in self
-            .segments
-            .nearest_neighbor_iter_with_distance_2(&[x_m, y_m])
-        {
-            if !admissible(entry.data) {
-                continue;
-            }
-            let d = d2.sqrt();
-            nearest_m.get_or_insert(d);
-            if d2 > max2 {
-                break;
-            }
-            let edge = self.edge(entry.data);
-            let a = self.node_xy(edge.from);
-            let b = self.node_xy(edge.to);
-            let fraction = project_fraction(a, b, [x_m, y_m]);
-            let snapped_xy = [
-                a[0] + (b[0] - a[0]) * fraction,
-                a[1] + (b[1] - a[1]) * fraction,
-            ];
-            if self.water().crosses([x_m, y_m], snapped_xy) {
-                continue;
-            }
-            let offset_m = (snapped_xy[0] - x_m).hypot(snapped_xy[1] - y_m);
-            return Ok(Snap {
-                edge: entry.data,
-                fraction,
-                offset_m,
-                point_xy: [x_m, y_m],
-                snapped_xy,
+        let found = with_snap_scratch(|scratch| {
+            self.snap_grid.visit(p, max_snap_m, scratch, |e, d2| {
+                if !admissible(e) {
+                    return None;
+                }
+                nearest_m.get_or_insert(d2.sqrt());
+                let edge = self.edge(e);
+                let a = self.node_xy(edge.from);
+                let b = self.node_xy(edge.to);
+                let fraction = project_fraction(a, b, p);
+                let snapped_xy = [
+                    a[0] + (b[0] - a[0]) * fraction,
+                    a[1] + (b[1] - a[1]) * fraction,
+                ];
+                if self.water().crosses(p, snapped_xy) {
+                    return None;
+                }
+                let offset_m = (snapped_xy[0] - x_m).hypot(snapped_xy[1] - y_m);
+                Some(Snap {
+                    edge: e,
+                    fraction,
+                    offset_m,
+                    point_xy: p,
+                    snapped_xy,
+                })
+            })
+        });
+        if let Some(snap) = found {
+            return Ok(snap);
+        }
+        if let Some(d) = nearest_m {
+            return Err(SnapError::AcrossWater {
+                nearest_m: d,
+                max_snap_m,
             });
         }
-        match nearest_m {
+        // Nothing admissible within reach (rare: a point off the network): the distance to
+        // the nearest admissible walkway however far, from the R-tree.
+        let farther = self
+            .segments
+            .nearest_neighbor_iter_with_distance_2(&[x_m, y_m])
+            .find(|(entry, _)| admissible(entry.data));
+        match farther {
             None => Err(SnapError::NoWalkway),
-            Some(d) if d > max_snap_m => Err(SnapError::TooFar {
-                distance_m: d,
-                max_snap_m,
-            }),
-            Some(d) => Err(SnapError::AcrossWater {
-                nearest_m: d,
+            Some((_, d2)) => Err(SnapError::TooFar {
+                distance_m: d2.sqrt(),
                 max_snap_m,
             }),
         }
     }
+
+    /// The snap [`WalkGraph::snap_for`] must give, by brute force over every edge: the
+    /// nearest admissible edge within `max_snap_m` whose connector does not cross water,
+    /// ties to the lower edge id. The oracle of the snapping index's tests.
+    #[must_use]
+    pub fn snap_brute_force(
+        &self,
+        x_m: f64,
+        y_m: f64,
+        max_snap_m: f64,
+        p: Profile,
+    ) -> Option<Snap> {
+        let pt = [x_m, y_m];
+        let mut best: Option<(f64, EdgeId)> = None;
+        for (i, edge) in self.edges().iter().enumerate() {
+            if !(edge.cost_s(p, true).is_finite() || edge.cost_s(p, false).is_finite()) {
+                continue;
+            }
+            let (a, b) = (self.node_xy(edge.from), self.node_xy(edge.to));
+            let d2 = super::snapgrid::segment_d2(a, b, pt);
+            if d2 > max_snap_m * max_snap_m || best.is_some_and(|(bd, _)| bd <= d2) {
+                continue;
+            }
+            let f = project_fraction(a, b, pt);
+            let s = [a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f];
+            if !self.water().crosses(pt, s) {
+                best = Some((d2, EdgeId(i as u32)));
+            }
+        }
+        let (_, e) = best?;
+        let edge = self.edge(e);
+        let (a, b) = (self.node_xy(edge.from), self.node_xy(edge.to));
+        let fraction = project_fraction(a, b, pt);
+        let snapped_xy = [
+            a[0] + (b[0] - a[0]) * fraction,
+            a[1] + (b[1] - a[1]) * fraction,
+        ];
+        Some(Snap {
+            edge: e,
+            fraction,
+            offset_m: (snapped_xy[0] - x_m).hypot(snapped_xy[1] - y_m),
+            point_xy: pt,
+            snapped_xy,
+        })
+    }
+}
+
+thread_local! {
+    /// Per-thread candidate list of the snapping index, so a snap allocates nothing.
+    static SNAP_SCRATCH: std::cell::RefCell<Vec<(f64, u32)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn with_snap_scratch<R>(f: impl FnOnce(&mut Vec<(f64, u32)>) -> R) -> R {
+    SNAP_SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut v) => f(&mut v),
+        Err(_) => f(&mut Vec::new()),
+    })
 }
 
 /// Fraction along `a`→`b` of the point nearest to `p`, clamped to [0, 1].
@@ -411,6 +476,89 @@ mod tests {
                 assert!((nearest_m - 120.0).abs() < 1e-6);
             }
             other => panic!("expected AcrossWater, got {other:?}"),
+        }
+    }
+
+    /// The snapping index against brute force over every edge: random points (seeded) over
+    /// and around a synthetic town with a river, every walk node (where several edges tie at
+    /// distance 0, so the lower edge id must win), all profiles, several reaches.
+    #[test]
+    fn grid_snap_equals_brute_force() {
+        use rand::{Rng, SeedableRng};
+        for (seed, n) in [(7_u64, 18_usize), (42, 30)] {
+            let spec = crate::walk::synthetic::TownSpec {
+                nx: n,
+                ny: n,
+                ..crate::walk::synthetic::TownSpec::lijiatuo_like(seed)
+            };
+            let town = crate::walk::synthetic::town(&spec);
+            let g = WalkGraph::build(&town.walkways, &town.water, &town.proj);
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+            for i in 0..g.node_count() {
+                let p = g.node_xy(crate::walk::NodeId(i as u32));
+                for d in 0..2 {
+                    lo[d] = lo[d].min(p[d]);
+                    hi[d] = hi[d].max(p[d]);
+                }
+            }
+            let mut points: Vec<[f64; 2]> = (0..g.node_count())
+                .map(|i| g.node_xy(crate::walk::NodeId(i as u32)))
+                .collect();
+            for _ in 0..3000 {
+                points.push([
+                    rng.random_range(lo[0] - 500.0..hi[0] + 500.0),
+                    rng.random_range(lo[1] - 500.0..hi[1] + 500.0),
+                ]);
+            }
+            let mut checked = [0_usize; 2];
+            for (i, p) in points.iter().enumerate() {
+                let profile = Profile::ALL[i % Profile::ALL.len()];
+                for max in [300.0, 35.0, 0.0] {
+                    let grid = g.snap_for(p[0], p[1], max, profile);
+                    let brute = g.snap_brute_force(p[0], p[1], max, profile);
+                    match (&grid, &brute) {
+                        (Ok(a), Some(b)) => {
+                            assert_eq!(a, b, "point {p:?}, {profile:?}, max {max}");
+                            checked[0] += 1;
+                        }
+                        (Err(_), None) => checked[1] += 1,
+                        _ => panic!("point {p:?}, {profile:?}, max {max}: {grid:?} vs {brute:?}"),
+                    }
+                }
+            }
+            assert!(checked[0] > 1000 && checked[1] > 100, "{checked:?}");
+        }
+    }
+
+    #[test]
+    // An exact tie of distances is the case under test.
+    #[allow(clippy::float_cmp)]
+    fn equidistant_edges_go_to_the_lower_id() {
+        // Two parallel walkways 20 m apart, listed high y first: a point midway snaps onto
+        // the first listed (edge 0) whichever is found first.
+        let ws = [
+            ww("n", WalkwayKind::Street, &[(0.0, 20.0), (100.0, 20.0)]),
+            ww("s", WalkwayKind::Street, &[(0.0, 0.0), (100.0, 0.0)]),
+        ];
+        let g = WalkGraph::build(&ws, &[], &proj());
+        let s = g.snap(50.0, 10.0, 300.0).expect("snap");
+        let brute = g
+            .snap_brute_force(50.0, 10.0, 300.0, Profile::Standard)
+            .expect("snap");
+        assert_eq!(s.edge, brute.edge);
+        let d0 = crate::walk::snapgrid::segment_d2(
+            g.node_xy(g.edge(EdgeId(0)).from),
+            g.node_xy(g.edge(EdgeId(0)).to),
+            [50.0, 10.0],
+        );
+        let d1 = crate::walk::snapgrid::segment_d2(
+            g.node_xy(g.edge(EdgeId(1)).from),
+            g.node_xy(g.edge(EdgeId(1)).to),
+            [50.0, 10.0],
+        );
+        if d0 == d1 {
+            assert_eq!(s.edge, EdgeId(0));
         }
     }
 
