@@ -20,3 +20,48 @@ pub fn release_free_memory() {
         }
     }
 }
+
+/// Most malloc arenas the server uses (`M_ARENA_MAX`). glibc's default is eight per core:
+/// under the soak's mix (actix workers, tokio's blocking threads, rayon) a 2-core machine
+/// reached all 16, each keeping what its threads freed. Measured with
+/// `bench/mem_by_endpoint.sh` (20 s of each endpoint family, default data, release build):
+/// the whole mix ended at 67.5 MB with 2 arenas against 90 MB after 10 s with 16 (the soak of
+/// BENCHMARKS.md), `/coverage` alone 55.6 MB against 76.8 MB. Two is the number of cores
+/// here; fewer arenas means threads share locks, which malloc holds for nanoseconds.
+pub const MALLOC_ARENAS_MAX: i32 = 2;
+
+/// Cap glibc's arenas at [`MALLOC_ARENAS_MAX`] (an explicit `MALLOC_ARENA_MAX` in the
+/// environment wins, so an operator can still try other values). Call before any thread
+/// starts: arenas already created are kept.
+pub fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+            return;
+        }
+        // SAFETY: mallopt only sets a parameter of the allocator under its own lock; no
+        // pointer is passed.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS_MAX);
+        }
+    }
+}
+
+/// Hand free memory back every `interval` on a thread of its own, for as long as the process
+/// lives. Heavy requests (coverage, isochrones, batches) free megabytes at a time in the
+/// middle of an arena's heap, where glibc's own trimming (top of the heap only) never reaches;
+/// without this the soak's resident memory stayed at its high-water mark. `malloc_trim`
+/// walks the free lists under each arena's lock: well under a millisecond on this data.
+pub fn spawn_memory_releaser(interval: std::time::Duration) {
+    let spawned = std::thread::Builder::new()
+        .name("release-free-memory".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(interval);
+                release_free_memory();
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the thread that releases free memory");
+    }
+}

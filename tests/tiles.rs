@@ -961,3 +961,52 @@ async fn xyz_paths_serve_the_ogc_tiles() {
         404
     );
 }
+
+/// Issue 15: the cache of finished tiles never holds more bytes than its budget, however many
+/// tiles are asked for, and a tile served from a full cache is the same tile.
+#[test]
+fn tile_cache_stays_within_its_byte_budget() {
+    let (ds, _) = geodata();
+    let t = Tiler::build(ds);
+    let b = t.bounds().unwrap();
+    let mid = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+    let (x, y) = matrix::tile_of(15, mid.0, mid.1);
+    let centre = TileId::new(15, x, y).unwrap();
+    let one = t.render(&Source::Composite, centre, None).unwrap().len();
+    assert!(one > 1000, "the centre tile has features ({one} bytes)");
+    // Room for about three tiles like the centre one.
+    let budget = 3 * (one + 256);
+    let t = t.with_cache_budget(budget);
+    let mut asked = 0;
+    for z in [14u8, 15, 16] {
+        let (cx, cy) = matrix::tile_of(z, mid.0, mid.1);
+        for dx in 0..4 {
+            for dy in 0..3 {
+                let id = TileId::new(z.into(), cx + dx - 1, cy + dy - 1).unwrap();
+                let got = t.tile(&Source::Composite, id, None).unwrap();
+                assert_eq!(got.mvt, t.render(&Source::Composite, id, None).unwrap());
+                asked += got.mvt.len();
+                assert!(
+                    t.cache_bytes() <= budget,
+                    "{} > {budget} bytes",
+                    t.cache_bytes()
+                );
+            }
+        }
+    }
+    assert!(
+        asked > 2 * budget,
+        "the test asks for more than the budget holds"
+    );
+    assert!(t.cache_bytes() > 0, "the cache keeps what fits");
+    // A tile larger than the whole budget is served and not kept.
+    let tiny = Tiler::build(ds).with_cache_budget(16);
+    assert!(
+        !tiny
+            .tile(&Source::Composite, centre, None)
+            .unwrap()
+            .mvt
+            .is_empty()
+    );
+    assert_eq!(tiny.cache_bytes(), 0);
+}

@@ -563,6 +563,8 @@ fn load_tokens(args: &ServeArgs) -> Result<crate::edit::Tokens, ServeError> {
 /// broken, naming the file and feature.
 pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
     let started = Instant::now();
+    // Before the parsing threads start, so they do not each get an arena (issue 15).
+    crate::sys::limit_malloc_arenas();
     let tokens = load_tokens(&args)?;
     // The journal is replayed over the layer files before anything is served.
     let (editor, live) =
@@ -583,6 +585,7 @@ pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
     }
     // Parsing and indexing on several threads left freed memory in their malloc arenas.
     crate::sys::release_free_memory();
+    crate::sys::spawn_memory_releaser(Duration::from_secs(1));
     let mut state = AppState::live(live);
     state.cors = CorsOrigins::parse(&args.cors_origins);
     state.request_timeout = Duration::from_secs_f64(args.request_timeout_s);

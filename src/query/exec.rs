@@ -24,6 +24,30 @@ pub fn with_searcher<R>(f: impl FnOnce(&mut Searcher) -> R) -> R {
     })
 }
 
+/// Searchers of the heavy jobs, one per job that may run at once. The blocking pool has as
+/// many threads as jobs admitted (queued jobs wait on a thread of their own); a searcher per
+/// thread would keep graph-sized scratch on every one of them until tokio retires the thread
+/// (issue 15: isochrones alone left 13 MB more in use after 30 s of load). Only jobs holding
+/// a permit search, so [`heavy_jobs_max`] searchers are enough.
+static HEAVY_SEARCHERS: Mutex<Vec<Searcher>> = Mutex::new(Vec::new());
+
+/// Run `f` with a searcher of [`HEAVY_SEARCHERS`] (a new one when all are out), then put it back.
+fn with_pooled_searcher<R>(f: impl FnOnce(&mut Searcher) -> R) -> R {
+    let pooled = HEAVY_SEARCHERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .pop();
+    let mut searcher = pooled.unwrap_or_default();
+    let r = f(&mut searcher);
+    let mut pool = HEAVY_SEARCHERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if pool.len() < heavy_jobs_max() {
+        pool.push(searcher);
+    }
+    r
+}
+
 /// The heavy pool's admission: at most [`heavy_jobs_max`] jobs run at once (one per core, so
 /// no core idles while isochrones queue), later ones wait their turn in arrival order (first
 /// come, first served, so a burst from one client cannot starve another's request), and at
@@ -162,7 +186,7 @@ pub async fn offload<R: Send + 'static>(
     let ticket = gate.enter()?;
     tokio::task::spawn_blocking(move || {
         let _permit = ticket.wait();
-        with_searcher(f)
+        with_pooled_searcher(f)
     })
     .await
     .map_err(|e| QueryError::Internal(format!("a background job failed: {e}")))

@@ -33,9 +33,11 @@ pub use prepare::{Encoded, PixelGeom, Prepared};
 
 /// Zooms served, as a count (for per-zoom arrays).
 const ZOOMS: usize = (ZOOM_MAX - ZOOM_MIN + 1) as usize;
-/// Byte budget of the tile cache; past it the cache starts over (tiles are cheap to redo,
-/// and a subdistrict's tiles at every zoom fit many times over).
-const TILE_CACHE_BYTES: usize = 256 << 20;
+/// Default byte budget of the tile cache ([`Tiler::with_cache_budget`]); past it the cache
+/// starts over (tiles are cheap to redo). Issue 15 keeps the whole server under 64 MB: a
+/// subdistrict's busy tiles (z12–16 around its centre: ~45 tiles, ~1 MB) fit many times over,
+/// and a whole city's map being browsed cannot push the cache past 8 MB (it was 256 MB).
+pub const TILE_CACHE_BYTES: usize = 8 << 20;
 /// Bytes charged per cached tile beyond its MVT bytes (key, `Arc`, map slot).
 const TILE_ENTRY_OVERHEAD: usize = 256;
 /// Coverage results kept (one per category × minutes × profile × level asked).
@@ -588,6 +590,8 @@ pub struct Tiler {
     /// Shared with the next snapshot's tiler when an edit leaves the layer be.
     layers: BTreeMap<LayerId, Arc<TileLayer>>,
     cache: RwLock<TileCache>,
+    /// Most bytes of finished tiles kept ([`TILE_CACHE_BYTES`] unless set).
+    cache_bytes_max: usize,
     coverage: Mutex<HashMap<CoverageKey, CoverageUnits>>,
 }
 
@@ -626,8 +630,23 @@ impl Tiler {
                 })
                 .collect(),
             cache: RwLock::new(TileCache::default()),
+            cache_bytes_max: prev.map_or(TILE_CACHE_BYTES, |(t, _)| t.cache_bytes_max),
             coverage: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same tiler with at most `bytes` of finished tiles cached (each charged its MVT
+    /// bytes and a fixed overhead for its key and slot).
+    #[must_use]
+    pub fn with_cache_budget(mut self, bytes: usize) -> Tiler {
+        self.cache_bytes_max = bytes;
+        self
+    }
+
+    /// Bytes the tile cache holds now, as charged against its budget.
+    #[must_use]
+    pub fn cache_bytes(&self) -> usize {
+        self.cache.read().map_or(0, |c| c.bytes)
     }
 
     /// Heap bytes the layers keep for tiles ([`TileLayer::prepared_bytes`]).
@@ -693,7 +712,11 @@ impl Tiler {
             if matches!(source, Source::Coverage(_)) || meets(*tile) {
                 continue;
             }
-            cache.bytes += bytes.mvt.len() + TILE_ENTRY_OVERHEAD;
+            let cost = bytes.mvt.len() + TILE_ENTRY_OVERHEAD;
+            if cache.bytes + cost > self.cache_bytes_max {
+                continue;
+            }
+            cache.bytes += cost;
             cache
                 .tiles
                 .insert((source.clone(), *tile), Arc::clone(bytes));
@@ -730,12 +753,15 @@ impl Tiler {
             // Every entry costs its key and bookkeeping too, so a flood of empty tiles (any
             // z18 tile of the world is valid) cannot grow the map without bound.
             let cost = made.mvt.len() + TILE_ENTRY_OVERHEAD;
-            if c.bytes + cost > TILE_CACHE_BYTES {
+            if c.bytes + cost > self.cache_bytes_max {
                 c.tiles.clear();
                 c.bytes = 0;
             }
-            c.bytes += cost;
-            c.tiles.insert(key, Arc::clone(&made));
+            // A tile larger than the whole budget is served, not kept.
+            if cost <= self.cache_bytes_max {
+                c.bytes += cost;
+                c.tiles.insert(key, Arc::clone(&made));
+            }
         }
         Ok(made)
     }
