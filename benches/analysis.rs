@@ -9,20 +9,38 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use servicemap::analysis::reach::times_to_nearest_s;
-use servicemap::analysis::{Level, Planner, WalkWorld, coverage};
+use servicemap::analysis::{Level, Planner, coverage, export};
+use servicemap::model::Crs;
 use servicemap::walk::Profile;
 
-fn world() -> Arc<WalkWorld> {
-    let svc = servicemap::service::Service::load(Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/geodata"
-    )))
-    .expect("geodata");
-    svc.walk.clone().expect("walkways")
+fn service() -> servicemap::service::Service {
+    servicemap::service::Service::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")))
+        .expect("geodata")
 }
 
 fn bench(c: &mut Criterion) {
-    let w = world();
+    let svc = service();
+    let w = svc.walk.clone().expect("walkways");
+    // What the peer benchmark's 11 uncached `GET /coverage?level=subdistrict` requests do
+    // in process: a fresh planner (empty cache), every category, the GeoJSON answer as bytes.
+    c.bench_function(
+        "coverage 11 categories uncached, subdistrict GeoJSON bytes",
+        |b| {
+            b.iter(|| {
+                let planner = Planner::new(Arc::clone(&w));
+                w.category_ids
+                    .iter()
+                    .map(|cat| {
+                        let r = planner
+                            .coverage(cat, 15.0, Profile::Standard, Level::Subdistrict, None)
+                            .expect("coverage");
+                        let v = export::coverage_geojson(&r, &svc.dataset, Crs::Wgs84);
+                        serde_json::to_vec(&v).expect("json").len()
+                    })
+                    .sum::<usize>()
+            });
+        },
+    );
     let p = Profile::Standard;
     c.bench_function(
         "coverage one category (elder_canteen, all buildings, grid level)",

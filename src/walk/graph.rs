@@ -9,6 +9,7 @@ use rstar::primitives::{GeomWithData, Line};
 
 use crate::model::{LocalProj, Walkway, WalkwayKind};
 
+use super::chains::Chains;
 use super::profile::{PROFILE_COUNT, Profile};
 use super::water::{GridSpec, Water};
 
@@ -105,6 +106,8 @@ pub struct WalkGraph {
     adj_length_m: Vec<f64>,
     pub(crate) segments: RTree<SegmentEntry>,
     water: Water,
+    /// The degree-2 chains folded, for whole-network searches.
+    chains: Chains,
 }
 
 impl WalkGraph {
@@ -249,7 +252,7 @@ impl WalkGraph {
             water_ms = started.elapsed().as_secs_f64() * 1e3 - edges_ms,
             "walk graph built"
         );
-        WalkGraph {
+        let mut g = WalkGraph {
             proj: *proj,
             node_xy,
             edges,
@@ -259,7 +262,16 @@ impl WalkGraph {
             adj_length_m,
             segments,
             water,
-        }
+            chains: Chains::default(),
+        };
+        g.chains = Chains::build(&g);
+        g
+    }
+
+    /// The folded search graph (degree-2 chains as single edges).
+    #[must_use]
+    pub fn chains(&self) -> &Chains {
+        &self.chains
     }
 
     #[must_use]
