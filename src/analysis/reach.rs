@@ -67,7 +67,13 @@ pub fn times_to_nearest_s_plain(
 }
 
 /// Plain backward Dijkstra from the seeds in `node_s` over every node.
-fn plain_node_times_s(graph: &WalkGraph, node_s: &mut [f64], p: Profile, max_s: f64) {
+fn plain_node_times_s(
+    graph: &WalkGraph,
+    node_s: &mut [f64],
+    _seeded: &[NodeId],
+    p: Profile,
+    max_s: f64,
+) {
     let mut heap: BinaryHeap<Item> = node_s
         .iter()
         .enumerate()
@@ -104,9 +110,10 @@ fn times_with(
     targets: &[Snap],
     p: Profile,
     max_s: f64,
-    search: fn(&WalkGraph, &mut [f64], Profile, f64),
+    search: fn(&WalkGraph, &mut [f64], &[NodeId], Profile, f64),
 ) -> Vec<f64> {
     let mut node_s = vec![f64::INFINITY; graph.node_count()];
+    let mut seeded: Vec<NodeId> = Vec::with_capacity(targets.len() * 2);
     let mut on_edge: HashMap<EdgeId, Vec<(f64, f64)>> = HashMap::new();
     for t in targets {
         let e = graph.edge(t.edge);
@@ -119,10 +126,11 @@ fn times_with(
         ] {
             if s < node_s[n.index()] && s <= max_s {
                 node_s[n.index()] = s;
+                seeded.push(n);
             }
         }
     }
-    search(graph, &mut node_s, p, max_s);
+    search(graph, &mut node_s, &seeded, p, max_s);
     (0..buildings.len())
         .map(|i| {
             let Some(b) = buildings.snap(i, p) else {

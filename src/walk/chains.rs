@@ -34,6 +34,9 @@ pub struct Chains {
     /// Edge index `<< 1`, with the low bit set when the edge's `from` is the earlier node of
     /// the chain (walking the chain forward walks the edge forward).
     steps: Vec<u32>,
+    /// Per profile, per step: seconds to walk it `[along the chain, against it]`, read
+    /// sequentially by the sweeps instead of the (large) edge records.
+    step_s: [Vec<[f64; 2]>; PROFILE_COUNT],
     /// Chain and node position in it for every inner node (`u32::MAX` for core nodes).
     inner_chain: Vec<u32>,
     /// Core adjacency (CSR by core index): the core node at the chain's other end.
@@ -162,12 +165,19 @@ impl Chains {
                 }
             }
         }
+        let step_s = Profile::ALL.map(|p| {
+            steps
+                .iter()
+                .map(|&st| [step_cost_s(g, st, p, true), step_cost_s(g, st, p, false)])
+                .collect()
+        });
         Chains {
             core_of,
             core_node,
             node_off,
             nodes,
             steps,
+            step_s,
             inner_chain,
             adj_start,
             adj_head,
@@ -197,7 +207,11 @@ impl Chains {
     /// `from` comes first in the chain.
     #[must_use]
     pub fn chain_steps(&self, c: usize) -> &[u32] {
-        &self.steps[self.node_off[c] as usize - c..self.node_off[c + 1] as usize - c - 1]
+        &self.steps[self.step_range(c)]
+    }
+
+    fn step_range(&self, c: usize) -> std::ops::Range<usize> {
+        self.node_off[c] as usize - c..self.node_off[c + 1] as usize - c - 1
     }
 }
 
@@ -239,39 +253,49 @@ impl PartialOrd for Item {
 }
 
 /// Backward multi-source search: given `node_s` holding, per graph node, the seconds from
-/// that node to a target adjacent to it (`+∞` where none), fill every node with the seconds
-/// to walk from it to the nearest target in profile `p` — what a plain backward Dijkstra
-/// over all nodes gives, up to rounding. Labels above `max_s` become `+∞`.
-pub fn nearest_node_times_s(g: &WalkGraph, node_s: &mut [f64], p: Profile, max_s: f64) {
+/// that node to a target adjacent to it (`+∞` where none; `seeded` lists the nodes that are
+/// not), fill every node with the seconds to walk from it to the nearest target in profile
+/// `p` — what a plain backward Dijkstra over all nodes gives, up to rounding. Labels above
+/// `max_s` become `+∞`.
+pub fn nearest_node_times_s(
+    g: &WalkGraph,
+    node_s: &mut [f64],
+    seeded: &[NodeId],
+    p: Profile,
+    max_s: f64,
+) {
     let ch = g.chains();
     let cores = ch.core_count();
     let mut core_s = vec![f64::INFINITY; cores];
     for (ci, &v) in ch.core_node.iter().enumerate() {
         core_s[ci] = node_s[v.index()];
     }
+    let step_s = &ch.step_s[p.index()];
     // Seeds on inner nodes reach the core ends of their chain along it.
     let mut chain_seen = vec![false; ch.chain_count()];
-    for (v, &s) in node_s.iter().enumerate() {
-        let c = ch.inner_chain[v];
-        if c == u32::MAX || !s.is_finite() || chain_seen[c as usize] {
+    for &v in seeded {
+        let c = ch.inner_chain[v.index()];
+        if c == u32::MAX || chain_seen[c as usize] {
             continue;
         }
         chain_seen[c as usize] = true;
         let c = c as usize;
-        let (nodes, steps) = (ch.chain_nodes(c), ch.chain_steps(c));
-        let m = steps.len();
-        // Towards the first end: x = best time from node j, walking towards lower j.
+        let nodes = ch.chain_nodes(c);
+        let steps = ch.step_range(c);
+        let st = &step_s[steps.clone()];
+        let m = st.len();
+        // Towards the first end: x = the best time from node j - 1 to a seed at j or beyond.
         let mut x = f64::INFINITY;
         for j in (1..m).rev() {
             x = x.min(node_s[nodes[j].index()]);
-            x += step_cost_s(g, steps[j - 1], p, true);
+            x += st[j - 1][0];
         }
         let first = ch.core_of[nodes[0].index()] as usize;
         core_s[first] = core_s[first].min(x);
         let mut y = f64::INFINITY;
         for j in 1..m {
             y = y.min(node_s[nodes[j].index()]);
-            y += step_cost_s(g, steps[j], p, false);
+            y += st[j][1];
         }
         let last = ch.core_of[nodes[m].index()] as usize;
         core_s[last] = core_s[last].min(y);
@@ -279,7 +303,7 @@ pub fn nearest_node_times_s(g: &WalkGraph, node_s: &mut [f64], p: Profile, max_s
     // Dijkstra on the core graph, walking each chain towards the node being labelled.
     let mut heap = BinaryHeap::new();
     for (ci, s) in core_s.iter_mut().enumerate() {
-        if *s <= max_s {
+        if s.is_finite() && *s <= max_s {
             heap.push(Item {
                 time_s: *s,
                 core: ci as u32,
@@ -307,22 +331,23 @@ pub fn nearest_node_times_s(g: &WalkGraph, node_s: &mut [f64], p: Profile, max_s
     }
     // Inner nodes: the better of the sweeps from both ends, each picking up seeds on the way.
     for c in 0..ch.chain_count() {
-        let (nodes, steps) = (ch.chain_nodes(c), ch.chain_steps(c));
-        let m = steps.len();
+        let nodes = ch.chain_nodes(c);
+        let st = &step_s[ch.step_range(c)];
+        let m = st.len();
         if m < 2 {
             continue;
         }
         let mut x = core_s[ch.core_of[nodes[0].index()] as usize];
         for j in 1..m {
             // Walking from node j to node j - 1 is step j - 1 against the chain.
-            x += step_cost_s(g, steps[j - 1], p, false);
+            x += st[j - 1][1];
             let v = nodes[j].index();
             x = x.min(node_s[v]);
             node_s[v] = x;
         }
         let mut y = core_s[ch.core_of[nodes[m].index()] as usize];
         for j in (1..m).rev() {
-            y += step_cost_s(g, steps[j], p, true);
+            y += st[j][0];
             let v = nodes[j].index();
             y = y.min(node_s[v]);
             node_s[v] = if y <= max_s { y } else { f64::INFINITY };
