@@ -8,22 +8,70 @@ use std::path::Path;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use servicemap::analysis::reach::times_to_nearest_s;
-use servicemap::analysis::{Level, Planner, WalkWorld, coverage};
-use servicemap::walk::Profile;
+use servicemap::analysis::reach::{times_to_nearest_s, times_to_nearest_s_plain};
+use servicemap::analysis::{Level, Planner, coverage, export};
+use servicemap::model::Crs;
+use servicemap::walk::{Profile, Snap, SnappedPoints, WalkGraph};
 
-fn world() -> Arc<WalkWorld> {
-    let svc = servicemap::service::Service::load(Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/geodata"
-    )))
-    .expect("geodata");
-    svc.walk.clone().expect("walkways")
+fn service() -> servicemap::service::Service {
+    servicemap::service::Service::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")))
+        .expect("geodata")
 }
 
 fn bench(c: &mut Criterion) {
-    let w = world();
+    let svc = service();
+    let w = svc.walk.clone().expect("walkways");
     let p = Profile::Standard;
+    // What the peer benchmark's 11 uncached `GET /coverage?level=subdistrict` requests do
+    // in process: a fresh planner (empty cache), every category, the GeoJSON answer as bytes.
+    // What the peer benchmark's 11 uncached `GET /coverage?level=subdistrict` requests do
+    // in process: a fresh planner (empty cache), every category, the GeoJSON answer as bytes.
+    c.bench_function(
+        "coverage 11 categories uncached, subdistrict GeoJSON bytes",
+        |b| {
+            b.iter(|| {
+                let planner = Planner::new(Arc::clone(&w));
+                w.category_ids
+                    .iter()
+                    .map(|cat| {
+                        let r = planner
+                            .coverage(cat, 15.0, p, Level::Subdistrict, None)
+                            .expect("coverage");
+                        let v = export::coverage_geojson(&r, &svc.dataset, Crs::Wgs84);
+                        serde_json::to_vec(&v).expect("json").len()
+                    })
+                    .sum::<usize>()
+            });
+        },
+    );
+    // The searches alone, folded and by a plain backward Dijkstra over every node (before).
+    type Times = fn(&WalkGraph, &SnappedPoints, &[Snap], Profile, f64) -> Vec<f64>;
+    let searches: [(&str, Times); 2] = [
+        ("folded", times_to_nearest_s),
+        ("plain Dijkstra", times_to_nearest_s_plain),
+    ];
+    for (name, times) in searches {
+        c.bench_function(
+            &format!("coverage all categories, times only, {name}"),
+            |b| {
+                b.iter(|| {
+                    w.category_ids
+                        .iter()
+                        .map(|cat| {
+                            let t = times(
+                                &w.graph,
+                                &w.building_snaps,
+                                &w.category_snaps(cat, p),
+                                p,
+                                f64::INFINITY,
+                            );
+                            t.len()
+                        })
+                        .sum::<usize>()
+                });
+            },
+        );
+    }
     c.bench_function(
         "coverage one category (elder_canteen, all buildings, grid level)",
         |b| {
@@ -56,6 +104,7 @@ fn bench(c: &mut Criterion) {
                 .sum::<usize>()
         });
     });
+    // The same searches by a plain backward Dijkstra over every node (before the folding).
     let planner = Planner::new(Arc::clone(&w));
     c.bench_function("siting count=3 elder_canteen 10 min elder", |b| {
         b.iter(|| {

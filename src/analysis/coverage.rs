@@ -72,16 +72,15 @@ impl UnitCoverage {
     }
 }
 
-/// Household-weighted quantile of walking times (seconds, `INFINITY` = unreachable), in minutes.
-fn weighted_quantile_min(mut pairs: Vec<(f64, u64)>, q: f64) -> Option<f64> {
-    let total: u64 = pairs.iter().map(|p| p.1).sum();
+/// Household-weighted quantile of walking times (seconds, `INFINITY` = unreachable), in
+/// minutes, from pairs already sorted by time.
+fn weighted_quantile_min(sorted: &[(f64, u64)], total: u64, q: f64) -> Option<f64> {
     if total == 0 {
         return None;
     }
-    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
     let need = q * total as f64;
     let mut acc = 0u64;
-    for (t, w) in pairs {
+    for &(t, w) in sorted {
         acc += w;
         if acc as f64 >= need {
             return t.is_finite().then_some(t / 60.0);
@@ -157,8 +156,11 @@ pub fn by_unit_with(
         .map(|mut a| {
             a.cov.share = (a.cov.households > 0)
                 .then(|| a.cov.households_covered as f64 / a.cov.households as f64);
-            a.cov.median_walk_min = weighted_quantile_min(a.times.clone(), 0.5);
-            a.cov.p90_walk_min = weighted_quantile_min(a.times, 0.9);
+            // One sort for both quantiles. Among equal times the order changes no quantile.
+            a.times.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
+            let total: u64 = a.times.iter().map(|p| p.1).sum();
+            a.cov.median_walk_min = weighted_quantile_min(&a.times, total, 0.5);
+            a.cov.p90_walk_min = weighted_quantile_min(&a.times, total, 0.9);
             a.cov
         })
         .collect()

@@ -265,8 +265,17 @@ impl Planner {
         let (buildings, times) = self.scoped(times, scope);
         let listed = self.world.unit_ids(level, community);
         let units = coverage::by_unit_with(&buildings, &times, minutes * 60.0, level, &listed);
-        let total = coverage::by_unit(&buildings, &times, minutes * 60.0, Level::Subdistrict)
-            .pop()
+        // At the subdistrict level the one unit is the total: no second pass and sort.
+        let whole = match (level, units.as_slice()) {
+            (Level::Subdistrict, [only]) if only.unit == coverage::SUBDISTRICT => {
+                Some(only.clone())
+            }
+            _ => None,
+        };
+        let total = whole
+            .or_else(|| {
+                coverage::by_unit(&buildings, &times, minutes * 60.0, Level::Subdistrict).pop()
+            })
             .unwrap_or_else(|| UnitCoverage::empty(coverage::SUBDISTRICT));
         CoverageReport {
             category: category.to_string(),

@@ -8,6 +8,7 @@
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
+use crate::walk::chains::nearest_node_times_s;
 use crate::walk::{EdgeId, NodeId, Origin, Profile, Searcher, Snap, SnappedPoints, WalkGraph};
 
 #[derive(PartialEq)]
@@ -49,27 +50,39 @@ pub fn times_to_nearest_s(
     p: Profile,
     max_s: f64,
 ) -> Vec<f64> {
-    let mut node_s = vec![f64::INFINITY; graph.node_count()];
-    let mut heap = BinaryHeap::new();
-    let mut on_edge: HashMap<EdgeId, Vec<(f64, f64)>> = HashMap::new();
-    for t in targets {
-        let e = graph.edge(t.edge);
-        let conn = t.connector_s(p);
-        on_edge.entry(t.edge).or_default().push((t.fraction, conn));
-        // From `from`, walk forward to the target; from `to`, backward.
-        for (n, s) in [
-            (e.from, conn + partial_s(e.cost_s(p, true), t.fraction)),
-            (e.to, conn + partial_s(e.cost_s(p, false), 1.0 - t.fraction)),
-        ] {
-            if s < node_s[n.index()] && s <= max_s {
-                node_s[n.index()] = s;
-                heap.push(Item {
-                    time_s: s,
-                    node: n.0,
-                });
-            }
-        }
-    }
+    times_with(graph, buildings, targets, p, max_s, nearest_node_times_s)
+}
+
+/// [`times_to_nearest_s`] by a plain backward Dijkstra over every node of the graph: the
+/// oracle the folded search is tested against.
+#[must_use]
+pub fn times_to_nearest_s_plain(
+    graph: &WalkGraph,
+    buildings: &SnappedPoints,
+    targets: &[Snap],
+    p: Profile,
+    max_s: f64,
+) -> Vec<f64> {
+    times_with(graph, buildings, targets, p, max_s, plain_node_times_s)
+}
+
+/// Plain backward Dijkstra from the seeds in `node_s` over every node.
+fn plain_node_times_s(
+    graph: &WalkGraph,
+    node_s: &mut [f64],
+    _seeded: &[NodeId],
+    p: Profile,
+    max_s: f64,
+) {
+    let mut heap: BinaryHeap<Item> = node_s
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_finite())
+        .map(|(n, &s)| Item {
+            time_s: s,
+            node: n as u32,
+        })
+        .collect();
     while let Some(Item { time_s, node }) = heap.pop() {
         if time_s > node_s[node as usize] {
             continue;
@@ -87,6 +100,37 @@ pub fn times_to_nearest_s(
             }
         }
     }
+}
+
+/// Seeds every node next to a target, completes the node labels with `search`, then reads
+/// each building's time off its edge.
+fn times_with(
+    graph: &WalkGraph,
+    buildings: &SnappedPoints,
+    targets: &[Snap],
+    p: Profile,
+    max_s: f64,
+    search: fn(&WalkGraph, &mut [f64], &[NodeId], Profile, f64),
+) -> Vec<f64> {
+    let mut node_s = vec![f64::INFINITY; graph.node_count()];
+    let mut seeded: Vec<NodeId> = Vec::with_capacity(targets.len() * 2);
+    let mut on_edge: HashMap<EdgeId, Vec<(f64, f64)>> = HashMap::new();
+    for t in targets {
+        let e = graph.edge(t.edge);
+        let conn = t.connector_s(p);
+        on_edge.entry(t.edge).or_default().push((t.fraction, conn));
+        // From `from`, walk forward to the target; from `to`, backward.
+        for (n, s) in [
+            (e.from, conn + partial_s(e.cost_s(p, true), t.fraction)),
+            (e.to, conn + partial_s(e.cost_s(p, false), 1.0 - t.fraction)),
+        ] {
+            if s < node_s[n.index()] && s <= max_s {
+                node_s[n.index()] = s;
+                seeded.push(n);
+            }
+        }
+    }
+    search(graph, &mut node_s, &seeded, p, max_s);
     (0..buildings.len())
         .map(|i| {
             let Some(b) = buildings.snap(i, p) else {

@@ -9,6 +9,7 @@ use rstar::primitives::{GeomWithData, Line};
 
 use crate::model::{LocalProj, Walkway, WalkwayKind};
 
+use super::chains::Chains;
 use super::profile::{PROFILE_COUNT, Profile};
 use super::water::{GridSpec, Water};
 
@@ -107,6 +108,8 @@ pub struct WalkGraph {
     /// The snapping index (issue 15: cheaper per point than the R-tree's nearest iterator).
     pub(crate) snap_grid: super::snapgrid::SnapGrid,
     water: Water,
+    /// The degree-2 chains folded, for whole-network searches.
+    chains: Chains,
 }
 
 impl WalkGraph {
@@ -252,7 +255,7 @@ impl WalkGraph {
             water_ms = started.elapsed().as_secs_f64() * 1e3 - edges_ms,
             "walk graph built"
         );
-        WalkGraph {
+        let mut g = WalkGraph {
             proj: *proj,
             node_xy,
             edges,
@@ -263,7 +266,16 @@ impl WalkGraph {
             segments,
             snap_grid,
             water,
-        }
+            chains: Chains::default(),
+        };
+        g.chains = Chains::build(&g);
+        g
+    }
+
+    /// The folded search graph (degree-2 chains as single edges).
+    #[must_use]
+    pub fn chains(&self) -> &Chains {
+        &self.chains
     }
 
     #[must_use]

@@ -45,6 +45,7 @@
 //! are `Send + Sync` and used immutably. Each worker thread keeps its own [`Searcher`]
 //! (e.g. in a `thread_local!`), which is the only mutable per-query state.
 
+pub mod chains;
 mod contour;
 pub mod graph;
 pub mod isochrone;

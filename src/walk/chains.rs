@@ -1,0 +1,356 @@
+//! The walk graph with its degree-2 chains folded: a search graph for whole-network searches.
+//!
+//! Walkways are curved polylines and every inner vertex is a graph node, so most nodes of the
+//! default data (about nine in ten) have exactly two neighbours. A shortest path entering
+//! such a chain can only walk it to the other end, so a search needs only the *core* nodes
+//! (degree ≠ 2) joined by one folded edge per chain, carrying the chain's summed cost in each
+//! direction. The labels of the inner nodes follow afterwards from a sweep along each chain
+//! from both ends, with no heap: the time at an inner node is the better of walking to either
+//! end (plus that end's label) and of walking to a seed on the chain itself.
+//!
+//! [`WalkGraph`] node and edge ids stay as they are; this is an extra view built with the
+//! graph. Used by [`nearest_node_times_s`] (coverage's backward multi-source search).
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use super::graph::{EdgeId, NodeId, WalkGraph};
+use super::profile::{PROFILE_COUNT, Profile};
+
+/// Marks a node that is inside a chain (not a core node).
+const INNER: u32 = u32::MAX;
+
+/// The folded view of a [`WalkGraph`].
+#[derive(Debug, Clone, Default)]
+pub struct Chains {
+    /// Core index of every graph node, or [`INNER`].
+    core_of: Vec<u32>,
+    /// Graph node of every core index.
+    core_node: Vec<NodeId>,
+    /// Chain `c` runs through nodes `nodes[node_off[c]..=node_off[c + 1] - 1]`, from its
+    /// first core end to its last; its edges are `steps[node_off[c] - c..node_off[c + 1] - c - 1]`.
+    node_off: Vec<u32>,
+    nodes: Vec<NodeId>,
+    /// Edge index `<< 1`, with the low bit set when the edge's `from` is the earlier node of
+    /// the chain (walking the chain forward walks the edge forward).
+    steps: Vec<u32>,
+    /// Per profile, per step: seconds to walk it `[along the chain, against it]`, read
+    /// sequentially by the sweeps instead of the (large) edge records.
+    step_s: [Vec<[f64; 2]>; PROFILE_COUNT],
+    /// Chain and node position in it for every inner node (`u32::MAX` for core nodes).
+    inner_chain: Vec<u32>,
+    /// Core adjacency (CSR by core index): the core node at the chain's other end.
+    adj_start: Vec<u32>,
+    adj_head: Vec<u32>,
+    /// Per profile, per adjacency entry: seconds to walk the chain from the head to this
+    /// core node (what a backward search adds).
+    adj_in_s: [Vec<f64>; PROFILE_COUNT],
+}
+
+impl Chains {
+    /// Fold the degree-2 chains of `g`.
+    #[must_use]
+    pub fn build(g: &WalkGraph) -> Chains {
+        let n = g.node_count();
+        let degree = |v: NodeId| g.adjacent(v).len();
+        let mut core_of = vec![INNER; n];
+        let mut core_node = Vec::new();
+        for (v, core) in core_of.iter_mut().enumerate() {
+            if degree(NodeId(v as u32)) != 2 {
+                *core = core_node.len() as u32;
+                core_node.push(NodeId(v as u32));
+            }
+        }
+        let mut edge_done = vec![false; g.edge_count()];
+        let mut node_off: Vec<u32> = vec![0];
+        let mut nodes: Vec<NodeId> = Vec::new();
+        let mut steps: Vec<u32> = Vec::new();
+        let mut inner_chain = vec![u32::MAX; n];
+        let mut walk_from = |start: NodeId,
+                             first: usize,
+                             core_of: &mut Vec<u32>,
+                             core_node: &mut Vec<NodeId>,
+                             edge_done: &mut Vec<bool>| {
+            nodes.push(start);
+            let mut a = g.adjacent(start)[first];
+            let at = loop {
+                edge_done[a.edge.index()] = true;
+                steps.push((a.edge.0 << 1) | u32::from(a.forward));
+                let at = a.head;
+                nodes.push(at);
+                if core_of[at.index()] != INNER || at == start {
+                    break at;
+                }
+                // A degree-2 node: leave by the other entry (by edge, since a pair of
+                // parallel edges has the same head twice).
+                let adj = g.adjacent(at);
+                let next = if adj[0].edge == a.edge {
+                    adj[1]
+                } else {
+                    adj[0]
+                };
+                if edge_done[next.edge.index()] {
+                    // A ring of degree-2 nodes closing on itself: `at` becomes its core.
+                    break at;
+                }
+                a = next;
+            };
+            if core_of[at.index()] == INNER {
+                // Only in a ring without any core node; make both ends (the same node) core.
+                core_of[at.index()] = core_node.len() as u32;
+                core_node.push(at);
+            }
+            node_off.push(nodes.len() as u32);
+        };
+        for ci in 0..core_node.len() {
+            let v = core_node[ci];
+            for k in 0..g.adjacent(v).len() {
+                if !edge_done[g.adjacent(v)[k].edge.index()] {
+                    walk_from(v, k, &mut core_of, &mut core_node, &mut edge_done);
+                }
+            }
+        }
+        // Rings with no core node: start at any node of them and make it core.
+        for e in 0..g.edge_count() {
+            if edge_done[e] {
+                continue;
+            }
+            let v = g.edge(EdgeId(e as u32)).from;
+            if core_of[v.index()] == INNER {
+                core_of[v.index()] = core_node.len() as u32;
+                core_node.push(v);
+            }
+            let k = g
+                .adjacent(v)
+                .iter()
+                .position(|a| a.edge.index() == e)
+                .unwrap_or(0);
+            walk_from(v, k, &mut core_of, &mut core_node, &mut edge_done);
+        }
+        let chain_count = node_off.len() - 1;
+        for c in 0..chain_count {
+            let (s, t) = (node_off[c] as usize, node_off[c + 1] as usize);
+            for &v in &nodes[s + 1..t - 1] {
+                inner_chain[v.index()] = c as u32;
+            }
+        }
+        // Core adjacency: each chain once from its first end (walked forward) and once from
+        // its last end (walked backward).
+        let cores = core_node.len();
+        let mut adj_start = vec![0u32; cores + 1];
+        for c in 0..chain_count {
+            let (s, t) = (node_off[c] as usize, node_off[c + 1] as usize - 1);
+            adj_start[core_of[nodes[s].index()] as usize + 1] += 1;
+            adj_start[core_of[nodes[t].index()] as usize + 1] += 1;
+        }
+        for i in 0..cores {
+            adj_start[i + 1] += adj_start[i];
+        }
+        let mut fill: Vec<u32> = adj_start[..cores].to_vec();
+        let entries = adj_start[cores] as usize;
+        let mut adj_head = vec![0u32; entries];
+        let mut adj_in_s: [Vec<f64>; PROFILE_COUNT] = std::array::from_fn(|_| vec![0.0; entries]);
+        for c in 0..chain_count {
+            let (s, t) = (node_off[c] as usize, node_off[c + 1] as usize - 1);
+            let (first, last) = (core_of[nodes[s].index()], core_of[nodes[t].index()]);
+            let st = &steps[s - c..t - c];
+            for (here, head, forward) in [(first, last, true), (last, first, false)] {
+                let i = fill[here as usize] as usize;
+                fill[here as usize] += 1;
+                adj_head[i] = head;
+                for p in Profile::ALL {
+                    // Walking from the head to here: against the chain when leaving at the
+                    // first end, along it when leaving at the last.
+                    adj_in_s[p.index()][i] = chain_cost_s(g, st, p, !forward);
+                }
+            }
+        }
+        let step_s = Profile::ALL.map(|p| {
+            steps
+                .iter()
+                .map(|&st| [step_cost_s(g, st, p, true), step_cost_s(g, st, p, false)])
+                .collect()
+        });
+        Chains {
+            core_of,
+            core_node,
+            node_off,
+            nodes,
+            steps,
+            step_s,
+            inner_chain,
+            adj_start,
+            adj_head,
+            adj_in_s,
+        }
+    }
+
+    /// Nodes of the folded search graph.
+    #[must_use]
+    pub fn core_count(&self) -> usize {
+        self.core_node.len()
+    }
+
+    /// Folded edges (chains).
+    #[must_use]
+    pub fn chain_count(&self) -> usize {
+        self.node_off.len() - 1
+    }
+
+    /// The graph nodes of chain `c` in order, both core ends included.
+    #[must_use]
+    pub fn chain_nodes(&self, c: usize) -> &[NodeId] {
+        &self.nodes[self.node_off[c] as usize..self.node_off[c + 1] as usize]
+    }
+
+    /// The edges of chain `c` in order: edge index `<< 1`, low bit set when the edge's
+    /// `from` comes first in the chain.
+    #[must_use]
+    pub fn chain_steps(&self, c: usize) -> &[u32] {
+        &self.steps[self.step_range(c)]
+    }
+
+    fn step_range(&self, c: usize) -> std::ops::Range<usize> {
+        self.node_off[c] as usize - c..self.node_off[c + 1] as usize - c - 1
+    }
+}
+
+/// Seconds to walk the steps of a chain in order (`along`) or in reverse.
+fn chain_cost_s(g: &WalkGraph, steps: &[u32], p: Profile, along: bool) -> f64 {
+    let cost = |s: u32| step_cost_s(g, s, p, along);
+    if along {
+        steps.iter().map(|&s| cost(s)).sum()
+    } else {
+        steps.iter().rev().map(|&s| cost(s)).sum()
+    }
+}
+
+/// Seconds to walk one step of a chain, along the chain or against it.
+#[inline]
+fn step_cost_s(g: &WalkGraph, step: u32, p: Profile, along: bool) -> f64 {
+    let e = g.edge(EdgeId(step >> 1));
+    let edge_forward = step & 1 == 1;
+    e.cost_s(p, edge_forward == along)
+}
+
+#[derive(PartialEq)]
+struct Item {
+    time_s: f64,
+    core: u32,
+}
+impl Eq for Item {}
+impl Ord for Item {
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.time_s
+            .total_cmp(&self.time_s)
+            .then(o.core.cmp(&self.core))
+    }
+}
+impl PartialOrd for Item {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+/// Backward multi-source search: given `node_s` holding, per graph node, the seconds from
+/// that node to a target adjacent to it (`+∞` where none; `seeded` lists the nodes that are
+/// not), fill every node with the seconds to walk from it to the nearest target in profile
+/// `p` — what a plain backward Dijkstra over all nodes gives, up to rounding. Labels above
+/// `max_s` become `+∞`.
+pub fn nearest_node_times_s(
+    g: &WalkGraph,
+    node_s: &mut [f64],
+    seeded: &[NodeId],
+    p: Profile,
+    max_s: f64,
+) {
+    let ch = g.chains();
+    let cores = ch.core_count();
+    let mut core_s = vec![f64::INFINITY; cores];
+    for (ci, &v) in ch.core_node.iter().enumerate() {
+        core_s[ci] = node_s[v.index()];
+    }
+    let step_s = &ch.step_s[p.index()];
+    // Seeds on inner nodes reach the core ends of their chain along it.
+    let mut chain_seen = vec![false; ch.chain_count()];
+    for &v in seeded {
+        let c = ch.inner_chain[v.index()];
+        if c == u32::MAX || chain_seen[c as usize] {
+            continue;
+        }
+        chain_seen[c as usize] = true;
+        let c = c as usize;
+        let nodes = ch.chain_nodes(c);
+        let steps = ch.step_range(c);
+        let st = &step_s[steps.clone()];
+        let m = st.len();
+        // Towards the first end: x = the best time from node j - 1 to a seed at j or beyond.
+        let mut x = f64::INFINITY;
+        for j in (1..m).rev() {
+            x = x.min(node_s[nodes[j].index()]);
+            x += st[j - 1][0];
+        }
+        let first = ch.core_of[nodes[0].index()] as usize;
+        core_s[first] = core_s[first].min(x);
+        let mut y = f64::INFINITY;
+        for j in 1..m {
+            y = y.min(node_s[nodes[j].index()]);
+            y += st[j][1];
+        }
+        let last = ch.core_of[nodes[m].index()] as usize;
+        core_s[last] = core_s[last].min(y);
+    }
+    // Dijkstra on the core graph, walking each chain towards the node being labelled.
+    let mut heap = BinaryHeap::new();
+    for (ci, s) in core_s.iter_mut().enumerate() {
+        if s.is_finite() && *s <= max_s {
+            heap.push(Item {
+                time_s: *s,
+                core: ci as u32,
+            });
+        } else {
+            *s = f64::INFINITY;
+        }
+    }
+    let in_s = &ch.adj_in_s[p.index()];
+    while let Some(Item { time_s, core }) = heap.pop() {
+        if time_s > core_s[core as usize] {
+            continue;
+        }
+        let r = ch.adj_start[core as usize] as usize..ch.adj_start[core as usize + 1] as usize;
+        for (&h, &c) in ch.adj_head[r.clone()].iter().zip(&in_s[r]) {
+            let t = time_s + c;
+            if t < core_s[h as usize] && t <= max_s {
+                core_s[h as usize] = t;
+                heap.push(Item { time_s: t, core: h });
+            }
+        }
+    }
+    for (ci, &v) in ch.core_node.iter().enumerate() {
+        node_s[v.index()] = core_s[ci];
+    }
+    // Inner nodes: the better of the sweeps from both ends, each picking up seeds on the way.
+    for c in 0..ch.chain_count() {
+        let nodes = ch.chain_nodes(c);
+        let st = &step_s[ch.step_range(c)];
+        let m = st.len();
+        if m < 2 {
+            continue;
+        }
+        let mut x = core_s[ch.core_of[nodes[0].index()] as usize];
+        for j in 1..m {
+            // Walking from node j to node j - 1 is step j - 1 against the chain.
+            x += st[j - 1][1];
+            let v = nodes[j].index();
+            x = x.min(node_s[v]);
+            node_s[v] = x;
+        }
+        let mut y = core_s[ch.core_of[nodes[m].index()] as usize];
+        for j in (1..m).rev() {
+            y += st[j][0];
+            let v = nodes[j].index();
+            y = y.min(node_s[v]);
+            node_s[v] = if y <= max_s { y } else { f64::INFINITY };
+        }
+    }
+}
