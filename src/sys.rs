@@ -21,16 +21,21 @@ pub fn release_free_memory() {
     }
 }
 
-/// Most malloc arenas the server uses (`M_ARENA_MAX`). glibc's default is eight per core:
-/// under the soak's mix (actix workers, tokio's blocking threads, rayon) a 2-core machine
-/// reached all 16, each keeping what its threads freed. Measured with
-/// `bench/mem_by_endpoint.sh` (20 s of each endpoint family, default data, release build):
-/// the whole mix ended at 67.5 MB with 2 arenas against 90 MB after 10 s with 16 (the soak of
-/// BENCHMARKS.md), `/coverage` alone 55.6 MB against 76.8 MB. Two is the number of cores
-/// here; fewer arenas means threads share locks, which malloc holds for nanoseconds.
-pub const MALLOC_ARENAS_MAX: i32 = 2;
+/// Most malloc arenas the server uses (`M_ARENA_MAX`): one per core plus one for the main
+/// and background threads. glibc's default is eight per core: under the soak's mix (actix
+/// workers, tokio's blocking threads, rayon) a 2-core machine reached all 16, each keeping
+/// what its threads freed. Measured with `bench/mem_by_endpoint.sh` (the whole mix, default
+/// data, release build): 67.5 MB at the end of 20 s with 2 arenas against 90 MB after 10 s
+/// with 16. Two arenas on two cores made both HTTP workers share one arena's lock:
+/// `/nearest` (walk) fell from 64,300 to 54,000 req/s; with three it is back at 64,300 for
+/// 4 MB more at the peak of 30 s of the mix (69.1 against 65.1 MB, ending 55.1 against 54.1).
+#[must_use]
+pub fn malloc_arenas_max() -> i32 {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    i32::try_from(cores + 1).unwrap_or(i32::MAX)
+}
 
-/// Cap glibc's arenas at [`MALLOC_ARENAS_MAX`] (an explicit `MALLOC_ARENA_MAX` in the
+/// Cap glibc's arenas at [`malloc_arenas_max`] (an explicit `MALLOC_ARENA_MAX` in the
 /// environment wins, so an operator can still try other values). Call before any thread
 /// starts: arenas already created are kept.
 pub fn limit_malloc_arenas() {
@@ -39,10 +44,11 @@ pub fn limit_malloc_arenas() {
         if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
             return;
         }
+        let arenas = malloc_arenas_max();
         // SAFETY: mallopt only sets a parameter of the allocator under its own lock; no
         // pointer is passed.
         unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS_MAX);
+            libc::mallopt(libc::M_ARENA_MAX, arenas);
         }
     }
 }
