@@ -356,6 +356,25 @@ impl WalkGraph {
     }
 }
 
+/// `[min x, min y, max x, max y]` of local metre points; a zero box when there are none.
+pub(crate) fn xy_bounds<'a>(points: impl IntoIterator<Item = &'a [f64; 2]>) -> [f64; 4] {
+    let mut b = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    for p in points {
+        b = [
+            b[0].min(p[0]),
+            b[1].min(p[1]),
+            b[2].max(p[0]),
+            b[3].max(p[1]),
+        ];
+    }
+    if b[0].is_finite() { b } else { [0.0; 4] }
+}
+
 /// A grid covering all nodes with a margin of at least 400 m, so the connectors of points
 /// snapped from up to [`DEFAULT_MAX_SNAP_M`](super::DEFAULT_MAX_SNAP_M) away stay inside it.
 fn grid_around(node_xy: &[[f64; 2]], cell_m: f64) -> GridSpec {
@@ -364,21 +383,7 @@ fn grid_around(node_xy: &[[f64; 2]], cell_m: f64) -> GridSpec {
     } else {
         GraphOptions::default().cell_m
     };
-    let (mut x0, mut y0, mut x1, mut y1) = (
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    );
-    for p in node_xy {
-        x0 = x0.min(p[0]);
-        y0 = y0.min(p[1]);
-        x1 = x1.max(p[0]);
-        y1 = y1.max(p[1]);
-    }
-    if !x0.is_finite() {
-        (x0, y0, x1, y1) = (0.0, 0.0, 0.0, 0.0);
-    }
+    let [x0, y0, x1, y1] = xy_bounds(node_xy);
     let margin = (400.0 / cell_m).ceil() * cell_m;
     let x0_m = ((x0 - margin) / cell_m).floor() * cell_m;
     let y0_m = ((y0 - margin) / cell_m).floor() * cell_m;

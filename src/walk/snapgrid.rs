@@ -62,23 +62,7 @@ impl SnapGrid {
             .iter()
             .map(|e| [node_xy[e.from.index()], node_xy[e.to.index()]])
             .collect();
-        let (mut x0, mut y0, mut x1, mut y1) = (
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        );
-        for s in &segs {
-            for p in s {
-                x0 = x0.min(p[0]);
-                y0 = y0.min(p[1]);
-                x1 = x1.max(p[0]);
-                y1 = y1.max(p[1]);
-            }
-        }
-        if !x0.is_finite() {
-            (x0, y0, x1, y1) = (0.0, 0.0, 0.0, 0.0);
-        }
+        let [x0, y0, x1, y1] = super::graph::xy_bounds(segs.iter().flatten());
         let (w, h) = ((x1 - x0).max(1.0), (y1 - y0).max(1.0));
         let n = segs.len().max(1) as f64;
         let mut cell_m = (w * h * EDGES_PER_CELL / n).sqrt().max(1.0);
