@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod api;
+pub mod budgets;
 pub mod cli;
 pub mod edit;
 pub mod generate;

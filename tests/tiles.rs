@@ -1010,3 +1010,65 @@ fn tile_cache_stays_within_its_byte_budget() {
     );
     assert_eq!(tiny.cache_bytes(), 0);
 }
+
+/// Issue 15: prepared tile geometry stays within its budget after any render, except for the
+/// zoom being drawn, which is always kept whole; a zoom dropped and drawn again gives the
+/// same tiles as a tiler that never dropped it.
+#[test]
+fn tile_geometry_stays_within_its_byte_budget() {
+    let (ds, _) = geodata();
+    let b = Tiler::build(ds).bounds().unwrap();
+    let mid = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+    let tiles_of = |z: u8| -> Vec<TileId> {
+        let (cx, cy) = matrix::tile_of(z, mid.0, mid.1);
+        (0..3)
+            .flat_map(|dx| (0..3).map(move |dy| (dx, dy)))
+            .map(|(dx, dy)| TileId::new(z.into(), cx + dx - 1, cy + dy - 1).unwrap())
+            .collect()
+    };
+    // What one zoom's geometry around the centre takes, unbounded.
+    let free = Tiler::build(ds);
+    let mut per_zoom = Vec::new();
+    for z in [14u8, 15, 16, 17] {
+        let before = free.geometry_bytes();
+        for id in tiles_of(z) {
+            free.render(&Source::Composite, id, None).unwrap();
+        }
+        per_zoom.push(free.geometry_bytes() - before);
+    }
+    let largest = *per_zoom.iter().max().unwrap();
+    assert!(largest > 10_000, "zooms prepare geometry ({per_zoom:?})");
+    // Room for about one and a half zooms: every second zoom drawn must drop another.
+    let budget = largest * 3 / 2;
+    let bounded = Tiler::build(ds).with_geometry_budget(budget);
+    let mut over_once = false;
+    for round in 0..2 {
+        for z in [14u8, 15, 16, 17] {
+            for id in tiles_of(z) {
+                let want = free.render(&Source::Composite, id, None).unwrap();
+                assert_eq!(
+                    bounded.render(&Source::Composite, id, None).unwrap(),
+                    want,
+                    "round {round}, tile {id:?}"
+                );
+                // The budget, or the zoom just drawn alone when it is larger.
+                let zoom_now: usize = bounded
+                    .layers()
+                    .map(|l| {
+                        (0..ds.layer(l.id).map_or(0, <[_]>::len))
+                            .filter(|&i| l.is_prepared(i, z))
+                            .count()
+                    })
+                    .sum();
+                assert!(zoom_now > 0);
+                let kept = bounded.geometry_bytes();
+                assert!(
+                    kept <= budget.max(largest),
+                    "{kept} bytes kept against a budget of {budget} (largest zoom {largest})"
+                );
+                over_once |= kept > budget / 2;
+            }
+        }
+    }
+    assert!(over_once, "the test reaches the budget");
+}

@@ -57,11 +57,10 @@ pub struct WalkWorld {
     pub nearest_tables: NearestTables,
 }
 
-/// Most bytes the nearest tables of one world may hold: at the default data's 1.3 MB a table,
-/// about eighteen (eleven categories in one profile and some more), a fair share of issue 15's
-/// 64 MB ceiling under load. A table that would go over is not built; its queries
+/// Most bytes the nearest tables of one world may hold unless `serve --nearest-tables-mb`
+/// says otherwise ([`crate::budgets`]). A table that would go over is not built; its queries
 /// run the search (exact too, only slower), so memory stays bounded under any query mix.
-pub const NEAREST_TABLES_BYTES_MAX: usize = 24 << 20;
+pub const NEAREST_TABLES_BYTES_MAX: usize = crate::budgets::NEAREST_TABLES_BYTES;
 
 /// Key of a table: the category tag (`None`: every facility) and the profile.
 type TableKey = (Option<u32>, Profile);
@@ -394,7 +393,7 @@ impl WalkWorld {
         let used = tables
             .reserved_bytes
             .load(std::sync::atomic::Ordering::Relaxed);
-        (used + extra <= NEAREST_TABLES_BYTES_MAX).then_some(all_built)
+        (used + extra <= crate::budgets::get().nearest_tables_bytes).then_some(all_built)
     }
 
     /// How many facilities a table of `tag` is built over.
@@ -407,7 +406,7 @@ impl WalkWorld {
 
     /// The nearest table of the facilities tagged `tag` (`None`: every facility) for `p`,
     /// built on first use; `None` when building it would go over
-    /// [`NEAREST_TABLES_BYTES_MAX`] (the caller runs the search).
+    /// the tables' budget ([`crate::budgets`]; the caller runs the search).
     #[must_use]
     pub fn nearest_table(&self, tag: Option<u32>, p: Profile) -> Option<Arc<NearestTable>> {
         let tables = &self.nearest_tables;
@@ -428,7 +427,7 @@ impl WalkWorld {
                 let used = tables
                     .reserved_bytes
                     .load(std::sync::atomic::Ordering::Relaxed);
-                if used + need > NEAREST_TABLES_BYTES_MAX {
+                if used + need > crate::budgets::get().nearest_tables_bytes {
                     return None;
                 }
                 tables

@@ -77,6 +77,15 @@ pub struct ServeArgs {
     /// Seconds any request may take before it is answered with a 503 `timeout` problem.
     #[arg(long, env = "SERVICEMAP_REQUEST_TIMEOUT_S", default_value_t = timeout::REQUEST_TIMEOUT_S_DEFAULT, value_parser = parse_timeout_s)]
     pub request_timeout_s: f64,
+    /// Megabytes the walking-nearest tables may take (over it, queries search instead).
+    #[arg(long, env = "SERVICEMAP_NEAREST_TABLES_MB", default_value_t = crate::budgets::NEAREST_TABLES_BYTES >> 20)]
+    pub nearest_tables_mb: usize,
+    /// Megabytes of finished vector tiles kept.
+    #[arg(long, env = "SERVICEMAP_TILE_CACHE_MB", default_value_t = crate::budgets::TILE_CACHE_BYTES >> 20)]
+    pub tile_cache_mb: usize,
+    /// Megabytes of tile geometry kept prepared (least recently drawn zooms dropped beyond).
+    #[arg(long, env = "SERVICEMAP_TILE_GEOMETRY_MB", default_value_t = crate::budgets::TILE_GEOMETRY_BYTES >> 20)]
+    pub tile_geometry_mb: usize,
 }
 
 /// `--request-timeout-s`: a positive, finite number of seconds.
@@ -565,6 +574,12 @@ pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
     let started = Instant::now();
     // Before the parsing threads start, so they do not each get an arena (issue 15).
     crate::sys::limit_malloc_arenas();
+    // Before the data loads: every snapshot's caches take their budgets from here.
+    crate::budgets::set(crate::budgets::MemoryBudgets {
+        nearest_tables_bytes: args.nearest_tables_mb << 20,
+        tile_cache_bytes: args.tile_cache_mb << 20,
+        tile_geometry_bytes: args.tile_geometry_mb << 20,
+    });
     let tokens = load_tokens(&args)?;
     // The journal is replayed over the layer files before anything is served.
     let (editor, live) =

@@ -16,7 +16,8 @@ pub mod prepare;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use geo::{BoundingRect, Geometry, MapCoords};
 use geozero::mvt::{Message, TagsBuilder, Tile, TileValue, tile};
@@ -34,10 +35,8 @@ pub use prepare::{Encoded, PixelGeom, Prepared};
 /// Zooms served, as a count (for per-zoom arrays).
 const ZOOMS: usize = (ZOOM_MAX - ZOOM_MIN + 1) as usize;
 /// Default byte budget of the tile cache ([`Tiler::with_cache_budget`]); past it the cache
-/// starts over (tiles are cheap to redo). Issue 15 keeps the whole server under 64 MB: a
-/// subdistrict's busy tiles (z12–16 around its centre: ~45 tiles, ~1 MB) fit many times over,
-/// and a whole city's map being browsed cannot push the cache past 8 MB (it was 256 MB).
-pub const TILE_CACHE_BYTES: usize = 8 << 20;
+/// starts over (tiles are cheap to redo). `serve --tile-cache-mb` sets it ([`crate::budgets`]).
+pub const TILE_CACHE_BYTES: usize = crate::budgets::TILE_CACHE_BYTES;
 /// Bytes charged per cached tile beyond its MVT bytes (key, `Arc`, map slot).
 const TILE_ENTRY_OVERHEAD: usize = 256;
 /// Coverage results kept (one per category × minutes × profile × level asked).
@@ -142,8 +141,17 @@ fn feature_props(layer: LayerId, f: &Feature) -> Vec<(&'static str, TileValue)> 
 
 type Envelope = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
-/// One zoom's prepared (encoded) geometries, one lazily made slot per feature.
-type ZoomTable = OnceLock<Box<[OnceLock<Option<Box<Encoded>>>]>>;
+/// One zoom's prepared (encoded) geometries of a layer, one lazily made slot per feature.
+#[derive(Debug)]
+struct ZoomTable {
+    slots: Box<[OnceLock<Option<Box<Encoded>>>]>,
+    /// Heap bytes of the slots and of the geometries made so far.
+    bytes: AtomicUsize,
+}
+
+/// A layer's zoom table, made on the zoom's first tile and dropped when the tiler's geometry
+/// budget needs room ([`Tiler::bound_geometry`]). Renders in flight keep their `Arc`.
+type ZoomSlot = RwLock<Option<Arc<ZoomTable>>>;
 
 /// A layer's tile properties made once: every distinct value interned, and each feature's
 /// tags as (key, value) positions in the layer's tables. A tile maps the positions it uses
@@ -269,7 +277,7 @@ pub struct TileLayer {
     /// inline 72-byte slots for every feature were ~10 MB of the default data's start-up
     /// memory, almost all of it never used. An entry keeps the MVT commands (two `u32` a
     /// vertex), not the vertices as `f64` pairs.
-    prepared: Vec<ZoomTable>,
+    prepared: Vec<ZoomSlot>,
     /// `[west, south, east, north]` in WGS84 degrees; `None` for an empty layer.
     pub bounds: Option<[f64; 4]>,
     /// The properties its tiles carry and their TileJSON type (`String`, `Number`,
@@ -325,7 +333,7 @@ impl TileLayer {
         TileLayer {
             id,
             fields,
-            prepared: (0..ZOOMS).map(|_| OnceLock::new()).collect(),
+            prepared: (0..ZOOMS).map(|_| RwLock::new(None)).collect(),
             tree: OnceLock::new(),
             tags: OnceLock::new(),
             features,
@@ -364,45 +372,70 @@ impl TileLayer {
             .unwrap_or_default()
     }
 
-    /// Feature `i` prepared for zoom `z` (made now if this is its first use at `z`).
-    #[must_use]
-    pub fn prepared(&self, i: usize, z: u8) -> Option<&Encoded> {
-        self.prepared[usize::from(z - ZOOM_MIN)]
-            .get_or_init(|| (0..self.features.len()).map(|_| OnceLock::new()).collect())[i]
+    /// The zoom table of `z`, made now (empty) if the zoom has none.
+    fn zoom_table(&self, z: u8) -> Arc<ZoomTable> {
+        let slot = &self.prepared[usize::from(z - ZOOM_MIN)];
+        if let Some(t) = slot.read().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            return Arc::clone(t);
+        }
+        let mut w = slot.write().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(w.get_or_insert_with(|| {
+            let slots: Box<[_]> = (0..self.features.len()).map(|_| OnceLock::new()).collect();
+            let bytes = AtomicUsize::new(std::mem::size_of_val(&*slots));
+            Arc::new(ZoomTable { slots, bytes })
+        }))
+    }
+
+    /// Feature `i` of `table` (this layer's table of zoom `z`), prepared now if this is its
+    /// first use there.
+    fn prepared_in<'t>(&self, table: &'t ZoomTable, i: usize, z: u8) -> Option<&'t Encoded> {
+        table.slots[i]
             .get_or_init(|| {
-                prepare::prepare(&to_world(&self.features[i].geometry), z)
+                let e = prepare::prepare(&to_world(&self.features[i].geometry), z)
                     .and_then(|p| Encoded::new(&p))
-                    .map(Box::new)
+                    .map(Box::new);
+                let bytes = e.as_deref().map_or(0, Encoded::heap_bytes);
+                table.bytes.fetch_add(bytes, Ordering::Relaxed);
+                e
             })
             .as_deref()
     }
 
-    /// Whether feature `i` has been prepared for zoom `z` (for memory accounting).
+    /// Whether feature `i` is prepared for zoom `z` now (for memory accounting).
     #[must_use]
     pub fn is_prepared(&self, i: usize, z: u8) -> bool {
         self.prepared[usize::from(z - ZOOM_MIN)]
-            .get()
-            .and_then(|t| t.get(i))
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .and_then(|t| t.slots.get(i))
             .is_some_and(|slot| slot.get().is_some())
+    }
+
+    /// Heap bytes of the zoom table of `z` (0 when it has none).
+    fn zoom_bytes(&self, z: u8) -> usize {
+        self.prepared[usize::from(z - ZOOM_MIN)]
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map_or(0, |t| t.bytes.load(Ordering::Relaxed))
+    }
+
+    /// Drop the prepared geometry of zoom `z` (made again when next drawn).
+    fn drop_zoom(&self, z: u8) {
+        let old = self.prepared[usize::from(z - ZOOM_MIN)]
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        // Freed outside the lock (or by the last render still holding it).
+        drop(old);
     }
 
     /// Heap bytes kept for tiles beyond the features themselves: the per-zoom slot tables,
     /// the encoded geometries and the interned properties (the envelope tree aside).
     #[must_use]
     pub fn prepared_bytes(&self) -> usize {
-        let slot = std::mem::size_of::<OnceLock<Option<Box<Encoded>>>>();
-        let zooms: usize = self
-            .prepared
-            .iter()
-            .filter_map(OnceLock::get)
-            .map(|t| {
-                t.len() * slot
-                    + t.iter()
-                        .filter_map(|s| s.get().and_then(Option::as_deref))
-                        .map(Encoded::heap_bytes)
-                        .sum::<usize>()
-            })
-            .sum();
+        let zooms: usize = (ZOOM_MIN..=ZOOM_MAX).map(|z| self.zoom_bytes(z)).sum();
         let tags = self.tags.get().map_or(0, |t| {
             t.pairs.len() * 8
                 + t.starts.len() * 4
@@ -440,9 +473,13 @@ impl TileLayer {
     /// MVT geometry).
     #[must_use]
     pub fn features_in(&self, tile: TileId) -> Vec<(usize, prepare::TileGeometry)> {
+        let table = self.zoom_table(tile.z);
         self.candidates(tile)
             .into_iter()
-            .filter_map(|i| Some((i, prepare::tile_geometry(self.prepared(i, tile.z)?, tile)?)))
+            .filter_map(|i| {
+                let e = self.prepared_in(&table, i, tile.z)?;
+                Some((i, prepare::tile_geometry(e, tile)?))
+            })
             .collect()
     }
 }
@@ -590,8 +627,14 @@ pub struct Tiler {
     /// Shared with the next snapshot's tiler when an edit leaves the layer be.
     layers: BTreeMap<LayerId, Arc<TileLayer>>,
     cache: RwLock<TileCache>,
-    /// Most bytes of finished tiles kept ([`TILE_CACHE_BYTES`] unless set).
+    /// Most bytes of finished tiles kept ([`crate::budgets`] unless set).
     cache_bytes_max: usize,
+    /// Most bytes of prepared geometry the layers keep over all zooms ([`crate::budgets`]
+    /// unless set); past it the least recently drawn zooms are dropped.
+    geometry_bytes_max: usize,
+    /// A clock of renders, and the tick at which each zoom was last drawn.
+    renders: AtomicU64,
+    zoom_drawn: [AtomicU64; ZOOMS],
     coverage: Mutex<HashMap<CoverageKey, CoverageUnits>>,
 }
 
@@ -630,7 +673,14 @@ impl Tiler {
                 })
                 .collect(),
             cache: RwLock::new(TileCache::default()),
-            cache_bytes_max: prev.map_or(TILE_CACHE_BYTES, |(t, _)| t.cache_bytes_max),
+            cache_bytes_max: prev.map_or(crate::budgets::get().tile_cache_bytes, |(t, _)| {
+                t.cache_bytes_max
+            }),
+            geometry_bytes_max: prev.map_or(crate::budgets::get().tile_geometry_bytes, |(t, _)| {
+                t.geometry_bytes_max
+            }),
+            renders: AtomicU64::new(0),
+            zoom_drawn: std::array::from_fn(|_| AtomicU64::new(0)),
             coverage: Mutex::new(HashMap::new()),
         }
     }
@@ -643,6 +693,41 @@ impl Tiler {
         self
     }
 
+    /// The same tiler keeping at most `bytes` of prepared geometry over all zooms (the zoom
+    /// being drawn is always kept, whatever its size).
+    #[must_use]
+    pub fn with_geometry_budget(mut self, bytes: usize) -> Tiler {
+        self.geometry_bytes_max = bytes;
+        self
+    }
+
+    /// Keep the prepared geometry within its budget after a render of zoom `z`: drop whole
+    /// zooms, least recently drawn first, never `z`. Whole zooms, because a map being
+    /// browsed asks for the tiles of one or two zooms at a time, and a zoom's table is one
+    /// allocation per layer that can be given back at once.
+    fn bound_geometry(&self, z: u8) {
+        let mut zooms: Vec<(u8, usize)> = (ZOOM_MIN..=ZOOM_MAX)
+            .map(|zz| (zz, self.layers.values().map(|l| l.zoom_bytes(zz)).sum()))
+            .filter(|&(_, bytes)| bytes > 0)
+            .collect();
+        let mut total: usize = zooms.iter().map(|&(_, bytes)| bytes).sum();
+        if total <= self.geometry_bytes_max {
+            return;
+        }
+        zooms.sort_by_key(|&(zz, _)| {
+            self.zoom_drawn[usize::from(zz - ZOOM_MIN)].load(Ordering::Relaxed)
+        });
+        for (zz, bytes) in zooms {
+            if total <= self.geometry_bytes_max {
+                break;
+            }
+            if zz != z {
+                self.layers.values().for_each(|l| l.drop_zoom(zz));
+                total -= bytes;
+            }
+        }
+    }
+
     /// Bytes the tile cache holds now, as charged against its budget.
     #[must_use]
     pub fn cache_bytes(&self) -> usize {
@@ -653,6 +738,15 @@ impl Tiler {
     #[must_use]
     pub fn prepared_bytes(&self) -> usize {
         self.layers.values().map(|l| l.prepared_bytes()).sum()
+    }
+
+    /// Heap bytes of the prepared geometry of every zoom (what the geometry budget bounds;
+    /// [`Tiler::prepared_bytes`] adds the interned properties).
+    #[must_use]
+    pub fn geometry_bytes(&self) -> usize {
+        (ZOOM_MIN..=ZOOM_MAX)
+            .map(|z| self.layers.values().map(|l| l.zoom_bytes(z)).sum::<usize>())
+            .sum()
     }
 
     /// A layer, if the data directory has it.
@@ -768,6 +862,19 @@ impl Tiler {
 
     /// Make a tile's MVT bytes (no tile cache; coverage results are cached).
     pub fn render(
+        &self,
+        source: &Source,
+        tile: TileId,
+        planner: Option<&Planner>,
+    ) -> Result<Vec<u8>, TileError> {
+        let tick = self.renders.fetch_add(1, Ordering::Relaxed) + 1;
+        self.zoom_drawn[usize::from(tile.z - ZOOM_MIN)].store(tick, Ordering::Relaxed);
+        let mvt = self.render_layers(source, tile, planner);
+        self.bound_geometry(tile.z);
+        mvt
+    }
+
+    fn render_layers(
         &self,
         source: &Source,
         tile: TileId,
