@@ -22,7 +22,7 @@
 //! The search must have been a full [`Searcher::run`] (not a walking-nearest search, which
 //! stops early) with a bound at least the largest contour.
 
-use geo::{Contains, Coord, GeodesicArea, LineString, MultiPolygon, Polygon, Rect};
+use geo::{Contains, Coord, LineString, MultiPolygon, Polygon, Rect};
 use i_overlay::core::fill_rule::FillRule;
 use i_overlay::core::overlay::{IntOverlayOptions, Overlay};
 use i_overlay::core::overlay_rule::OverlayRule;
@@ -260,7 +260,7 @@ pub fn contours(
                     .map(|(xy, _)| *xy);
                 let reached = by_x.iter().filter(|(_, bt)| *bt <= t).map(|(xy, _)| *xy);
                 let poly = r.contour(graph, t, unreached, reached);
-                c.area_m2 = poly.geodesic_area_unsigned();
+                c.area_m2 = geodesic_area_m2(&poly);
                 c.polygon = poly;
             }
             c
@@ -693,6 +693,63 @@ fn area2(c: &[IntPoint]) -> i64 {
         .map(|i| {
             let (a, b) = (c[i], c[(i + 1) % n]);
             i64::from(a.x) * i64::from(b.y) - i64::from(b.x) * i64::from(a.y)
+        })
+        .sum()
+}
+
+/// Area of a WGS84 multipolygon on the ellipsoid, m²: what geo's `geodesic_area_unsigned`
+/// gives (Karney's algorithm, the same `Geodesic::_gen_inverse` per edge), without its
+/// perimeter and without edges along a meridian. Karney's area of a polygon is the sum over
+/// its edges of `S12`, the area between the edge and the equator, so an edge of no width in
+/// longitude adds exactly nothing; traced outlines are half such edges. Edges are assumed
+/// shorter than 180° of longitude (a city's isochrone), for counting prime-meridian crossings.
+fn geodesic_area_m2(mp: &MultiPolygon<f64>) -> f64 {
+    use geographiclib_rs::{Geodesic, capability as caps};
+    let g = Geodesic::wgs84();
+    let whole = g.area();
+    let mask = caps::LATITUDE | caps::LONGITUDE | caps::AREA | caps::LONG_UNROLL;
+    // Clockwise-positive area of one closed ring, reduced as geographiclib's PolygonArea does.
+    let ring_cw = |ls: &LineString<f64>| -> f64 {
+        let (mut sum, mut crossings) = (0.0, 0i64);
+        for w in ls.0.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let lon12 = b.x - a.x;
+            if lon12 == 0.0 {
+                continue;
+            }
+            let (.., area12) = g._gen_inverse(a.y, a.x, b.y, b.x, mask);
+            sum += area12;
+            crossings += if lon12 > 0.0 && ((a.x < 0.0 && b.x >= 0.0) || (a.x > 0.0 && b.x == 0.0))
+            {
+                1
+            } else if lon12 < 0.0 && a.x >= 0.0 && b.x < 0.0 {
+                -1
+            } else {
+                0
+            };
+        }
+        let mut area = sum % whole;
+        if crossings % 2 != 0 {
+            area += if area < 0.0 {
+                whole / 2.0
+            } else {
+                -whole / 2.0
+            };
+        }
+        area
+    };
+    // Unsigned, as PolygonArea with `sign == false`: the exterior counter-clockwise, holes
+    // clockwise, each brought into [0, whole).
+    let unsigned = |a: f64| if a < 0.0 { a + whole } else { a };
+    mp.0.iter()
+        .map(|p| {
+            let outer = unsigned(-ring_cw(p.exterior()));
+            let inner: f64 = p
+                .interiors()
+                .iter()
+                .map(|r| unsigned(ring_cw(r)).abs())
+                .sum();
+            outer - inner
         })
         .sum()
 }
