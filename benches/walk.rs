@@ -178,19 +178,24 @@ fn bench_geodata(c: &mut Criterion) {
         cs[0].residents,
         searcher.settled().len()
     );
-    c.bench_function("geodata_isochrone_15min", |b| {
-        b.iter(|| {
-            isochrones(
-                graph,
-                &mut searcher,
-                black_box(&origins),
-                Profile::Standard,
-                &world.building_snaps,
-                &world.population,
-                &[15.0],
-            )
+    for (name, minutes) in [
+        ("geodata_isochrone_15min", &[15.0][..]),
+        ("geodata_isochrone_5_10_15min", &[5.0, 10.0, 15.0][..]),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                isochrones(
+                    graph,
+                    &mut searcher,
+                    black_box(&origins),
+                    Profile::Standard,
+                    &world.building_snaps,
+                    &world.population,
+                    minutes,
+                )
+            });
         });
-    });
+    }
 }
 
 /// Walking nearest from the nearest tables against the search on the default data (issue 15):

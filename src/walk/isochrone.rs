@@ -22,7 +22,7 @@
 //! The search must have been a full [`Searcher::run`] (not a walking-nearest search, which
 //! stops early) with a bound at least the largest contour.
 
-use geo::{Contains, Coord, GeodesicArea, LineString, MultiPolygon, Polygon, Rect};
+use geo::{Contains, Coord, LineString, MultiPolygon, Polygon, Rect};
 use i_overlay::core::fill_rule::FillRule;
 use i_overlay::core::overlay::{IntOverlayOptions, Overlay};
 use i_overlay::core::overlay_rule::OverlayRule;
@@ -260,7 +260,7 @@ pub fn contours(
                     .map(|(xy, _)| *xy);
                 let reached = by_x.iter().filter(|(_, bt)| *bt <= t).map(|(xy, _)| *xy);
                 let poly = r.contour(graph, t, unreached, reached);
-                c.area_m2 = poly.geodesic_area_unsigned();
+                c.area_m2 = geodesic_area_m2(&poly);
                 c.polygon = poly;
             }
             c
@@ -327,10 +327,23 @@ fn rasterise(graph: &WalkGraph, strokes: &[Stroke], t_max: f64) -> Option<Raster
             continue;
         }
         let (px, py) = ((s.p[0] - wx0) * inv_cell, (s.p[1] - wy0) * inv_cell);
-        let (dx, dy) = (
-            (s.q[0] - wx0) * inv_cell - px,
-            (s.q[1] - wy0) * inv_cell - py,
-        );
+        let (qx, qy) = ((s.q[0] - wx0) * inv_cell, (s.q[1] - wy0) * inv_cell);
+        let (dx, dy) = (qx - px, qy - py);
+        // Negative values saturate to 0 in the cast.
+        let cell_of = |x: f64, y: f64| (y as usize).min(hmax) * w + (x as usize).min(wmax);
+        let i = cell_of(px, py);
+        if i == cell_of(qx, qy) {
+            // Both ends in one cell (most walkway pieces and connectors are shorter than a
+            // cell): along the stroke the time is the smaller of a rising and a falling
+            // linear function, so its least value over the samples is at an end,
+            // `min(tp, tq)`, which is what sampling would have written.
+            let t = s.tp.min(s.tq);
+            time_s[i] = time_s[i].min(t);
+            if s.bridge {
+                deck_s[i] = deck_s[i].min(t);
+            }
+            continue;
+        }
         // Two samples per cell length: no cell along the stroke is skipped by more than a corner.
         let n = ((dx * dx + dy * dy).sqrt() * 2.0) as usize + 1;
         let inv_n = 1.0 / n as f64;
@@ -347,10 +360,7 @@ fn rasterise(graph: &WalkGraph, strokes: &[Stroke], t_max: f64) -> Option<Raster
             if t > t_max {
                 continue;
             }
-            // Negative values saturate to 0 in the cast.
-            let cx = ((px + dx * f) as usize).min(wmax);
-            let cy = ((py + dy * f) as usize).min(hmax);
-            let i = cy * w + cx;
+            let i = cell_of(px + dx * f, py + dy * f);
             if constant.is_some() && i == last {
                 continue;
             }
@@ -440,7 +450,8 @@ impl Raster {
         // Water is cut as vectors, so the outline follows the shore exactly, except on the
         // deck of a reached bridge: there the walkway itself is over the water.
         let out = OutGrid::new(graph);
-        let subject = out.shapes(graph, &self.polygons_m(graph, &closed));
+        let axes = self.out_axes(graph, &out);
+        let subject = axes.shapes(&closed);
         let square = |[x, y]: [f64; 2], h: f64| -> IntShape {
             vec![
                 [
@@ -481,7 +492,7 @@ impl Raster {
                 bits: self.deck_s.iter().map(|&c| c <= t_s).collect(),
             };
             let mut keep = if deck.bits.iter().any(|&b| b) {
-                out.shapes(graph, &self.polygons_m(graph, &deck))
+                axes.shapes(&deck)
             } else {
                 Vec::new()
             };
@@ -514,32 +525,61 @@ impl Raster {
         } else {
             overlay(&subject, &clip, OverlayRule::Difference)
         };
-        // Exteriors counter-clockwise, holes clockwise (RFC 7946), whatever the overlay gave.
-        geo::Orient::orient(&out.multipolygon(&shapes), geo::orient::Direction::Default)
+        // Exteriors counter-clockwise, holes clockwise (RFC 7946): traced rings and i_overlay's
+        // output (`ContourDirection::CounterClockwise`) already are; `multipolygon` checks
+        // each ring's sign on the integers and reverses any that is not, without the copy
+        // a general reorientation of the float polygon costs.
+        out.multipolygon(&shapes)
     }
 
-    /// The outlines of a mask's set cells in local metres.
-    fn polygons_m(&self, graph: &WalkGraph, mask: &Mask) -> MultiPolygon<f64> {
+    /// The output-grid coordinate of every vertex column and row of the window. The local
+    /// projection is separable (longitude from x alone, latitude from y alone), so a traced
+    /// vertex `(vx, vy)` lands on `(xs[vx], ys[vy])` — the same integers as projecting its
+    /// metres point by point, for `w + h + 2` projections instead of one per vertex.
+    fn out_axes(&self, graph: &WalkGraph, out: &OutGrid) -> OutAxes {
         let grid = graph.water().grid();
-        let to_m = |r: &Ring| -> LineString<f64> {
-            let mut pts: Vec<Coord<f64>> = r
+        let y_mid = grid.y0_m + (self.iy0 as f64 + self.h as f64 / 2.0) * grid.cell_m;
+        let x_mid = grid.x0_m + (self.ix0 as f64 + self.w as f64 / 2.0) * grid.cell_m;
+        let xs = (0..=self.w)
+            .map(|vx| {
+                let x = grid.x0_m + (self.ix0 as f64 + vx as f64) * grid.cell_m;
+                out.point(graph, [x, y_mid]).x
+            })
+            .collect();
+        let ys = (0..=self.h)
+            .map(|vy| {
+                let y = grid.y0_m + (self.iy0 as f64 + vy as f64) * grid.cell_m;
+                out.point(graph, [x_mid, y]).y
+            })
+            .collect();
+        OutAxes { xs, ys }
+    }
+}
+
+/// Output-grid coordinates of a raster window's vertex columns and rows.
+struct OutAxes {
+    xs: Vec<i32>,
+    ys: Vec<i32>,
+}
+
+impl OutAxes {
+    /// The outlines of a mask's set cells as integer shapes on the output grid (rings open).
+    fn shapes(&self, mask: &Mask) -> Vec<IntShape> {
+        let ring = |r: &Ring| -> Vec<IntPoint> {
+            let mut pts: Vec<IntPoint> = r
                 .iter()
-                .map(|&(vx, vy)| Coord {
-                    x: grid.x0_m + (self.ix0 as f64 + f64::from(vx)) * grid.cell_m,
-                    y: grid.y0_m + (self.iy0 as f64 + f64::from(vy)) * grid.cell_m,
-                })
+                .map(|&(vx, vy)| IntPoint::new(self.xs[vx as usize], self.ys[vy as usize]))
                 .collect();
-            if let Some(&first) = pts.first() {
-                pts.push(first);
+            pts.dedup();
+            if pts.len() > 1 && pts.first() == pts.last() {
+                pts.pop();
             }
-            LineString(pts)
+            pts
         };
-        MultiPolygon(
-            trace(mask)
-                .iter()
-                .map(|(ext, holes)| Polygon::new(to_m(ext), holes.iter().map(to_m).collect()))
-                .collect(),
-        )
+        trace(mask)
+            .iter()
+            .map(|(ext, holes)| std::iter::once(ext).chain(holes).map(ring).collect())
+            .collect()
     }
 }
 
@@ -604,9 +644,14 @@ impl OutGrid {
     }
 
     /// Integer shapes back as WGS84 polygons with closed rings.
+    /// Exteriors come out counter-clockwise and holes clockwise whatever the input's winding.
     fn multipolygon(&self, shapes: &[IntShape]) -> MultiPolygon<f64> {
-        let ring = |c: &Vec<IntPoint>| -> LineString<f64> {
-            let mut pts: Vec<Coord<f64>> = c.iter().map(|&p| self.coord(p)).collect();
+        let ring = |c: &Vec<IntPoint>, ccw: bool| -> LineString<f64> {
+            let mut pts: Vec<Coord<f64>> = Vec::with_capacity(c.len() + 1);
+            pts.extend(c.iter().map(|&p| self.coord(p)));
+            if (area2(c) > 0) != ccw {
+                pts.reverse();
+            }
             if let Some(&first) = pts.first() {
                 pts.push(first);
             }
@@ -616,7 +661,12 @@ impl OutGrid {
             shapes
                 .iter()
                 .filter(|s| !s.is_empty())
-                .map(|s| Polygon::new(ring(&s[0]), s[1..].iter().map(ring).collect()))
+                .map(|s| {
+                    Polygon::new(
+                        ring(&s[0], true),
+                        s[1..].iter().map(|h| ring(h, false)).collect(),
+                    )
+                })
                 .collect(),
         )
     }
@@ -626,6 +676,80 @@ impl OutGrid {
 /// exteriors counter-clockwise and holes clockwise, and overlapping pieces of the clip (two
 /// buildings' squares, water and a square) count once.
 fn overlay(subject: &[IntShape], clip: &[IntShape], rule: OverlayRule) -> Vec<IntShape> {
-    Overlay::with_shapes_options(subject, clip, IntOverlayOptions::ogc(), Solver::default())
+    // One thread: these overlays are small (a few thousand segments), and the service runs
+    // one isochrone per core already.
+    let solver = Solver {
+        multithreading: None,
+        ..Solver::default()
+    };
+    Overlay::with_shapes_options(subject, clip, IntOverlayOptions::ogc(), solver)
         .overlay(rule, FillRule::NonZero)
+}
+
+/// Twice the signed area of an open integer ring (positive: counter-clockwise).
+fn area2(c: &[IntPoint]) -> i64 {
+    let n = c.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (c[i], c[(i + 1) % n]);
+            i64::from(a.x) * i64::from(b.y) - i64::from(b.x) * i64::from(a.y)
+        })
+        .sum()
+}
+
+/// Area of a WGS84 multipolygon on the ellipsoid, m²: what geo's `geodesic_area_unsigned`
+/// gives (Karney's algorithm, the same `Geodesic::_gen_inverse` per edge), without its
+/// perimeter and without edges along a meridian. Karney's area of a polygon is the sum over
+/// its edges of `S12`, the area between the edge and the equator, so an edge of no width in
+/// longitude adds exactly nothing; traced outlines are half such edges. Edges are assumed
+/// shorter than 180° of longitude (a city's isochrone), for counting prime-meridian crossings.
+fn geodesic_area_m2(mp: &MultiPolygon<f64>) -> f64 {
+    use geographiclib_rs::{Geodesic, capability as caps};
+    let g = Geodesic::wgs84();
+    let whole = g.area();
+    let mask = caps::LATITUDE | caps::LONGITUDE | caps::AREA | caps::LONG_UNROLL;
+    // Clockwise-positive area of one closed ring, reduced as geographiclib's PolygonArea does.
+    let ring_cw = |ls: &LineString<f64>| -> f64 {
+        let (mut sum, mut crossings) = (0.0, 0i64);
+        for w in ls.0.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let lon12 = b.x - a.x;
+            if lon12 == 0.0 {
+                continue;
+            }
+            let (.., area12) = g._gen_inverse(a.y, a.x, b.y, b.x, mask);
+            sum += area12;
+            crossings += if lon12 > 0.0 && ((a.x < 0.0 && b.x >= 0.0) || (a.x > 0.0 && b.x == 0.0))
+            {
+                1
+            } else if lon12 < 0.0 && a.x >= 0.0 && b.x < 0.0 {
+                -1
+            } else {
+                0
+            };
+        }
+        let mut area = sum % whole;
+        if crossings % 2 != 0 {
+            area += if area < 0.0 {
+                whole / 2.0
+            } else {
+                -whole / 2.0
+            };
+        }
+        area
+    };
+    // Unsigned, as PolygonArea with `sign == false`: the exterior counter-clockwise, holes
+    // clockwise, each brought into [0, whole).
+    let unsigned = |a: f64| if a < 0.0 { a + whole } else { a };
+    mp.0.iter()
+        .map(|p| {
+            let outer = unsigned(-ring_cw(p.exterior()));
+            let inner: f64 = p
+                .interiors()
+                .iter()
+                .map(|r| unsigned(ring_cw(r)).abs())
+                .sum();
+            outer - inner
+        })
+        .sum()
 }
