@@ -205,11 +205,17 @@ pub struct CoverageCollection<'a> {
     coords: &'a str,
     summary: CoverageProps<'a>,
     features: Vec<CoverageFeature<'a>>,
-    /// The HTTP answer's `community` (null when none) and `numberReturned`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    community: Option<Option<&'a str>>,
-    #[serde(rename = "numberReturned", skip_serializing_if = "Option::is_none")]
-    number_returned: Option<usize>,
+    /// The HTTP answer's `community` and `numberReturned` (the CLI's file has neither).
+    #[serde(flatten)]
+    paging: Option<Paging<'a>>,
+}
+
+#[derive(Serialize)]
+struct Paging<'a> {
+    /// The community asked for, null when none.
+    community: Option<&'a str>,
+    #[serde(rename = "numberReturned")]
+    number_returned: usize,
 }
 
 impl<'a> CoverageCollection<'a> {
@@ -239,16 +245,17 @@ impl<'a> CoverageCollection<'a> {
             coords: crs.as_str(),
             summary: CoverageProps::of(&r.total, None),
             features,
-            community: None,
-            number_returned: None,
+            paging: None,
         }
     }
 
     /// With the HTTP answer's `community` (the one asked for, or null) and `numberReturned`.
     #[must_use]
     pub fn with_paging(mut self, community: Option<&'a str>) -> CoverageCollection<'a> {
-        self.community = Some(community);
-        self.number_returned = Some(self.features.len());
+        self.paging = Some(Paging {
+            community,
+            number_returned: self.features.len(),
+        });
         self
     }
 }
