@@ -105,37 +105,55 @@ pub fn by_unit(
 /// [`by_unit`] that also reports every unit of `units` (the level's layer), with zero
 /// figures and `share: None` where no building lies, so a choropleth has no holes.
 #[must_use]
-pub fn by_unit_with(
-    buildings: &[Building],
+pub fn by_unit_with<'a>(
+    buildings: &'a [Building],
     walk_s: &[f64],
     threshold_s: f64,
     level: Level,
-    units_listed: &[&str],
+    units_listed: &[&'a str],
 ) -> Vec<UnitCoverage> {
-    struct Acc {
+    struct Acc<'a> {
         cov: UnitCoverage,
         times: Vec<(f64, u64)>,
+        id: &'a str,
     }
-    let mut units: BTreeMap<&str, Acc> = units_listed
-        .iter()
-        .map(|&u| {
-            (
-                u,
-                Acc {
-                    cov: UnitCoverage::empty(u),
-                    times: Vec::new(),
-                },
-            )
-        })
-        .collect();
+    let new_acc = |u: &'a str| Acc {
+        cov: UnitCoverage::empty(u),
+        times: Vec::new(),
+        id: u,
+    };
+    // Units by id (sorted, for the output order) pointing into `accs`; consecutive buildings
+    // mostly share a unit (and at the subdistrict level all do), so the last one is tried
+    // first instead of searching the map for every building.
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut accs: Vec<Acc<'_>> = Vec::new();
+    for &u in units_listed {
+        index.entry(u).or_insert_with(|| {
+            accs.push(new_acc(u));
+            accs.len() - 1
+        });
+    }
+    let mut last: Option<usize> = None;
     for (b, &t) in buildings.iter().zip(walk_s) {
         let Some(unit) = level.unit_of(b) else {
             continue;
         };
-        let acc = units.entry(unit).or_insert_with(|| Acc {
-            cov: UnitCoverage::empty(unit),
-            times: Vec::new(),
-        });
+        let k = match last {
+            Some(k) if accs[k].id == unit => k,
+            _ => {
+                let k = *index.entry(unit).or_insert_with(|| {
+                    let mut a = new_acc(unit);
+                    if level == Level::Subdistrict {
+                        a.times.reserve_exact(buildings.len());
+                    }
+                    accs.push(a);
+                    accs.len() - 1
+                });
+                last = Some(k);
+                k
+            }
+        };
+        let acc = &mut accs[k];
         let c = &mut acc.cov;
         let covered = t <= threshold_s;
         c.buildings += 1;
@@ -151,9 +169,10 @@ pub fn by_unit_with(
         }
         acc.times.push((t, b.households));
     }
-    units
+    index
         .into_values()
-        .map(|mut a| {
+        .map(|k| {
+            let a = &mut accs[k];
             a.cov.share = (a.cov.households > 0)
                 .then(|| a.cov.households_covered as f64 / a.cov.households as f64);
             // One sort for both quantiles. Among equal times the order changes no quantile.
@@ -161,7 +180,7 @@ pub fn by_unit_with(
             let total: u64 = a.times.iter().map(|p| p.1).sum();
             a.cov.median_walk_min = weighted_quantile_min(&a.times, total, 0.5);
             a.cov.p90_walk_min = weighted_quantile_min(&a.times, total, 0.9);
-            a.cov
+            std::mem::replace(&mut a.cov, UnitCoverage::empty(""))
         })
         .collect()
 }

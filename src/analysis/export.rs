@@ -3,8 +3,12 @@
 
 use std::collections::HashMap;
 
+use geo::{Geometry, LineString, Polygon};
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value, json};
 
+use crate::model::geojson::round7;
 use crate::model::{Crs, Feature, LayerId};
 use crate::store::Dataset;
 use crate::store::write::geometry_json;
@@ -73,49 +77,194 @@ fn obj(v: Value) -> Map<String, Value> {
     }
 }
 
+/// Properties of a unit's coverage (rounded for reading), in the order they are written;
+/// `name` (the unit's, from its layer) last and only when known.
+#[derive(Debug, Serialize)]
+pub struct CoverageProps<'a> {
+    pub unit: &'a str,
+    pub buildings: u64,
+    pub households: u64,
+    pub households_covered: u64,
+    pub share: Option<f64>,
+    pub residents: u64,
+    pub residents_covered: u64,
+    pub residents_60plus: u64,
+    pub residents_60plus_covered: u64,
+    pub children_0_6: u64,
+    pub children_0_6_covered: u64,
+    pub median_walk_min: Option<f64>,
+    pub p90_walk_min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'a str>,
+}
+
+impl<'a> CoverageProps<'a> {
+    #[must_use]
+    pub fn of(u: &'a UnitCoverage, name: Option<&'a str>) -> CoverageProps<'a> {
+        let r2 = |x: f64| (x * 100.0).round() / 100.0;
+        CoverageProps {
+            unit: &u.unit,
+            buildings: u.buildings,
+            households: u.households,
+            households_covered: u.households_covered,
+            share: u.share.map(round4),
+            residents: u.residents,
+            residents_covered: u.residents_covered,
+            residents_60plus: u.residents_60plus,
+            residents_60plus_covered: u.residents_60plus_covered,
+            children_0_6: u.children_0_6,
+            children_0_6_covered: u.children_0_6_covered,
+            median_walk_min: u.median_walk_min.map(r2),
+            p90_walk_min: u.p90_walk_min.map(r2),
+            name,
+        }
+    }
+}
+
 /// Properties of a unit's coverage (rounded for reading).
 #[must_use]
 pub fn coverage_properties(u: &UnitCoverage) -> Map<String, Value> {
-    let r2 = |x: f64| (x * 100.0).round() / 100.0;
-    obj(json!({
-        "unit": u.unit,
-        "buildings": u.buildings,
-        "households": u.households,
-        "households_covered": u.households_covered,
-        "share": u.share.map(round4),
-        "residents": u.residents,
-        "residents_covered": u.residents_covered,
-        "residents_60plus": u.residents_60plus,
-        "residents_60plus_covered": u.residents_60plus_covered,
-        "children_0_6": u.children_0_6,
-        "children_0_6_covered": u.children_0_6_covered,
-        "median_walk_min": u.median_walk_min.map(r2),
-        "p90_walk_min": u.p90_walk_min.map(r2),
-    }))
+    obj(serde_json::to_value(CoverageProps::of(u, None)).unwrap_or(Value::Null))
+}
+
+/// A unit's geometry written straight from the layer (converted to `crs`, 7 decimals), with
+/// no intermediate `Value` tree or converted copy of the polygon.
+struct UnitGeometry<'a>(&'a Geometry<f64>, Crs);
+
+/// Positions of a ring, converted and rounded as [`geometry_json`] writes them.
+struct Ring<'a>(&'a LineString<f64>, Crs);
+
+impl Serialize for Ring<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.0.len()))?;
+        for c in &self.0.0 {
+            let (x, y) = self.1.from_wgs84(c.x, c.y);
+            seq.serialize_element(&[round7(x), round7(y)])?;
+        }
+        seq.end()
+    }
+}
+
+struct Rings<'a>(&'a Polygon<f64>, Crs);
+
+impl Serialize for Rings<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let p = self.0;
+        let mut seq = s.serialize_seq(Some(1 + p.interiors().len()))?;
+        seq.serialize_element(&Ring(p.exterior(), self.1))?;
+        for r in p.interiors() {
+            seq.serialize_element(&Ring(r, self.1))?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for UnitGeometry<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let crs = self.1;
+        match self.0 {
+            Geometry::Polygon(p) => {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("type", "Polygon")?;
+                m.serialize_entry("coordinates", &Rings(p, crs))?;
+                m.end()
+            }
+            Geometry::MultiPolygon(mp) => {
+                let polys: Vec<Rings<'_>> = mp.0.iter().map(|p| Rings(p, crs)).collect();
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("type", "MultiPolygon")?;
+                m.serialize_entry("coordinates", &polys)?;
+                m.end()
+            }
+            // Units are polygons; anything else goes the general way.
+            other => geometry_json(&crs.geometry_from_wgs84(other), None).serialize(s),
+        }
+    }
+}
+
+/// One unit of a coverage answer.
+#[derive(Serialize)]
+struct CoverageFeature<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+    geometry: Option<UnitGeometry<'a>>,
+    properties: CoverageProps<'a>,
+}
+
+/// A coverage report as a FeatureCollection, written by serde as it goes (issue 15: the
+/// answer was built as a `serde_json::Value` tree, then written).
+#[derive(Serialize)]
+pub struct CoverageCollection<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    category: &'a str,
+    minutes: f64,
+    profile: &'a str,
+    level: &'a str,
+    coords: &'a str,
+    summary: CoverageProps<'a>,
+    features: Vec<CoverageFeature<'a>>,
+    /// The HTTP answer's `community` and `numberReturned` (the CLI's file has neither).
+    #[serde(flatten)]
+    paging: Option<Paging<'a>>,
+}
+
+#[derive(Serialize)]
+struct Paging<'a> {
+    /// The community asked for, null when none.
+    community: Option<&'a str>,
+    #[serde(rename = "numberReturned")]
+    number_returned: usize,
+}
+
+impl<'a> CoverageCollection<'a> {
+    /// The report's units with their polygons from `ds` (in `crs`).
+    #[must_use]
+    pub fn new(r: &'a CoverageReport, ds: &'a Dataset, crs: Crs) -> CoverageCollection<'a> {
+        let units = units_by_id(ds, r.level);
+        let features = r
+            .units
+            .iter()
+            .map(|u| {
+                let f = units.get(u.unit.as_str()).copied();
+                CoverageFeature {
+                    kind: "Feature",
+                    id: &u.unit,
+                    geometry: f.map(|f| UnitGeometry(&f.geometry, crs)),
+                    properties: CoverageProps::of(u, f.and_then(|f| f.str_prop("name"))),
+                }
+            })
+            .collect();
+        CoverageCollection {
+            kind: "FeatureCollection",
+            category: &r.category,
+            minutes: r.minutes,
+            profile: r.profile,
+            level: r.level.as_str(),
+            coords: crs.as_str(),
+            summary: CoverageProps::of(&r.total, None),
+            features,
+            paging: None,
+        }
+    }
+
+    /// With the HTTP answer's `community` (the one asked for, or null) and `numberReturned`.
+    #[must_use]
+    pub fn with_paging(mut self, community: Option<&'a str>) -> CoverageCollection<'a> {
+        self.paging = Some(Paging {
+            community,
+            number_returned: self.features.len(),
+        });
+        self
+    }
 }
 
 /// A coverage report as a FeatureCollection of units (geometry in `crs`), with the whole
 /// area's figures in `summary`.
 #[must_use]
 pub fn coverage_geojson(r: &CoverageReport, ds: &Dataset, crs: Crs) -> Value {
-    let features = unit_features(
-        ds,
-        r.level,
-        crs,
-        r.units
-            .iter()
-            .map(|u| (u.unit.as_str(), coverage_properties(u))),
-    );
-    json!({
-        "type": "FeatureCollection",
-        "category": r.category,
-        "minutes": r.minutes,
-        "profile": r.profile,
-        "level": r.level.as_str(),
-        "coords": crs.as_str(),
-        "summary": coverage_properties(&r.total),
-        "features": features,
-    })
+    serde_json::to_value(CoverageCollection::new(r, ds, crs)).unwrap_or(Value::Null)
 }
 
 fn csv_field(v: &Value) -> String {

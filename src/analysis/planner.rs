@@ -16,7 +16,7 @@ use crate::walk::{Profile, Searcher, Snap, SnappedPoints};
 use super::audit::{self, Standard, UnitAudit};
 use super::coverage::{self, Level, UnitCoverage};
 use super::gaps::{self, GapUnit};
-use super::reach::{candidates_within, times_to_nearest_s};
+use super::reach::{candidates_within, times_to_nearest_at_s};
 use super::siting;
 use super::world::WalkWorld;
 
@@ -204,9 +204,10 @@ impl Planner {
             return Ok(t);
         }
         let w = &self.world;
-        let t = Arc::new(times_to_nearest_s(
+        let t = Arc::new(times_to_nearest_at_s(
             &w.graph,
             &w.building_snaps,
+            &w.building_ends[p.index()],
             &w.category_snaps(category, p),
             p,
             f64::INFINITY,
@@ -490,8 +491,14 @@ impl Planner {
                 let s = self.snap_new(pts)?;
                 targets.extend((0..s.len()).filter_map(|i| s.snap(i, p).copied()));
             }
-            let after_t =
-                times_to_nearest_s(&w.graph, &w.building_snaps, &targets, p, f64::INFINITY);
+            let after_t = times_to_nearest_at_s(
+                &w.graph,
+                &w.building_snaps,
+                &w.building_ends[p.index()],
+                &targets,
+                p,
+                f64::INFINITY,
+            );
             let before = self.report(
                 &cat,
                 minutes,

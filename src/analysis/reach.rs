@@ -8,7 +8,7 @@
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
-use crate::walk::chains::nearest_node_times_s;
+use crate::walk::chains::{PointEnds, partial_s};
 use crate::walk::{EdgeId, NodeId, Origin, Profile, Searcher, Snap, SnappedPoints, WalkGraph};
 
 #[derive(PartialEq)]
@@ -30,14 +30,6 @@ impl PartialOrd for Item {
     }
 }
 
-fn partial_s(cost_s: f64, fraction: f64) -> f64 {
-    if fraction <= 0.0 {
-        0.0
-    } else {
-        cost_s * fraction
-    }
-}
-
 /// Seconds from every building (`buildings`, snapped for `p`) to the nearest of `targets`
 /// (snapped facility positions; each target's connector to the network is walked at the
 /// profile's flat speed and counted). `INFINITY` where no target can be reached (or the
@@ -50,7 +42,119 @@ pub fn times_to_nearest_s(
     p: Profile,
     max_s: f64,
 ) -> Vec<f64> {
-    times_with(graph, buildings, targets, p, max_s, nearest_node_times_s)
+    let ends = PointEnds::build(graph, buildings, p);
+    times_to_nearest_at_s(graph, buildings, &ends, targets, p, max_s)
+}
+
+/// [`times_to_nearest_s`] with the buildings' chain ends already built (`ends`, for `p`, from
+/// `buildings` on `graph`: the world keeps them). Only the core nodes are searched; a building
+/// reads the labels of its chain's two ends, except on the few chains holding a target, which
+/// are swept node by node and read as the plain search would.
+#[must_use]
+pub fn times_to_nearest_at_s(
+    graph: &WalkGraph,
+    buildings: &SnappedPoints,
+    ends: &PointEnds,
+    targets: &[Snap],
+    p: Profile,
+    max_s: f64,
+) -> Vec<f64> {
+    debug_assert_eq!(ends.profile, p);
+    debug_assert_eq!(ends.ends.len(), buildings.len());
+    let ch = graph.chains();
+    let (mut node_s, seeded, on_edge) = seed(graph, targets, p, max_s);
+    let core_s = ch.core_times_s(&node_s, &seeded, p, max_s);
+    // Chains holding a target (on an inner node or an edge of theirs): labelled node by node.
+    let mut special = vec![false; ch.chain_count()];
+    let mut any_special = false;
+    for v in &seeded {
+        if let Some(c) = ch.chain_of_inner(*v) {
+            special[c] = true;
+            any_special = true;
+        }
+    }
+    for e in on_edge.keys() {
+        if let Some(c) = ch.chain_of_edge(*e) {
+            special[c] = true;
+            any_special = true;
+        }
+    }
+    if any_special {
+        ch.write_core_times(&core_s, &mut node_s);
+        for (c, _) in special.iter().enumerate().filter(|(_, s)| **s) {
+            ch.sweep_chain(c, &core_s, &mut node_s, p, max_s);
+        }
+    }
+    ends.ends
+        .iter()
+        .enumerate()
+        .map(|(i, end)| {
+            if end.chain == u32::MAX {
+                return f64::INFINITY;
+            }
+            let t = if special[end.chain as usize] {
+                match buildings.snap(i, p) {
+                    Some(b) => time_on_edge(graph, &node_s, &on_edge, b, p),
+                    None => f64::INFINITY,
+                }
+            } else {
+                (core_s[end.first as usize] + end.to_first_s)
+                    .min(core_s[end.last as usize] + end.to_last_s)
+            };
+            if t <= max_s { t } else { f64::INFINITY }
+        })
+        .collect()
+}
+
+/// Targets on an edge: (fraction along it, connector seconds).
+type OnEdge = HashMap<EdgeId, Vec<(f64, f64)>>;
+
+/// Per-node seeds of a backward search from `targets`: the seconds from each end of a
+/// target's edge to the target, the nodes seeded, and the targets by edge.
+fn seed(
+    graph: &WalkGraph,
+    targets: &[Snap],
+    p: Profile,
+    max_s: f64,
+) -> (Vec<f64>, Vec<NodeId>, OnEdge) {
+    let mut node_s = vec![f64::INFINITY; graph.node_count()];
+    let mut seeded: Vec<NodeId> = Vec::with_capacity(targets.len() * 2);
+    let mut on_edge: OnEdge = HashMap::new();
+    for t in targets {
+        let e = graph.edge(t.edge);
+        let conn = t.connector_s(p);
+        on_edge.entry(t.edge).or_default().push((t.fraction, conn));
+        // From `from`, walk forward to the target; from `to`, backward.
+        for (n, s) in [
+            (e.from, conn + partial_s(e.cost_s(p, true), t.fraction)),
+            (e.to, conn + partial_s(e.cost_s(p, false), 1.0 - t.fraction)),
+        ] {
+            if s < node_s[n.index()] && s <= max_s {
+                node_s[n.index()] = s;
+                seeded.push(n);
+            }
+        }
+    }
+    (node_s, seeded, on_edge)
+}
+
+/// A building's time from the labels of its edge's ends and the targets on its edge.
+fn time_on_edge(graph: &WalkGraph, node_s: &[f64], on_edge: &OnEdge, b: &Snap, p: Profile) -> f64 {
+    let e = graph.edge(b.edge);
+    let g = b.fraction;
+    let mut best = (node_s[e.from.index()] + partial_s(e.cost_s(p, false), g))
+        .min(node_s[e.to.index()] + partial_s(e.cost_s(p, true), 1.0 - g));
+    if let Some(ts) = on_edge.get(&b.edge) {
+        for &(f, conn) in ts {
+            let walk = if f >= g {
+                partial_s(e.cost_s(p, true), f - g)
+            } else {
+                partial_s(e.cost_s(p, false), g - f)
+            };
+            best = best.min(walk + conn);
+        }
+    }
+    best + b.connector_s(p)
 }
 
 /// [`times_to_nearest_s`] by a plain backward Dijkstra over every node of the graph: the
@@ -112,45 +216,14 @@ fn times_with(
     max_s: f64,
     search: fn(&WalkGraph, &mut [f64], &[NodeId], Profile, f64),
 ) -> Vec<f64> {
-    let mut node_s = vec![f64::INFINITY; graph.node_count()];
-    let mut seeded: Vec<NodeId> = Vec::with_capacity(targets.len() * 2);
-    let mut on_edge: HashMap<EdgeId, Vec<(f64, f64)>> = HashMap::new();
-    for t in targets {
-        let e = graph.edge(t.edge);
-        let conn = t.connector_s(p);
-        on_edge.entry(t.edge).or_default().push((t.fraction, conn));
-        // From `from`, walk forward to the target; from `to`, backward.
-        for (n, s) in [
-            (e.from, conn + partial_s(e.cost_s(p, true), t.fraction)),
-            (e.to, conn + partial_s(e.cost_s(p, false), 1.0 - t.fraction)),
-        ] {
-            if s < node_s[n.index()] && s <= max_s {
-                node_s[n.index()] = s;
-                seeded.push(n);
-            }
-        }
-    }
+    let (mut node_s, seeded, on_edge) = seed(graph, targets, p, max_s);
     search(graph, &mut node_s, &seeded, p, max_s);
     (0..buildings.len())
         .map(|i| {
             let Some(b) = buildings.snap(i, p) else {
                 return f64::INFINITY;
             };
-            let e = graph.edge(b.edge);
-            let g = b.fraction;
-            let mut best = (node_s[e.from.index()] + partial_s(e.cost_s(p, false), g))
-                .min(node_s[e.to.index()] + partial_s(e.cost_s(p, true), 1.0 - g));
-            if let Some(ts) = on_edge.get(&b.edge) {
-                for &(f, conn) in ts {
-                    let walk = if f >= g {
-                        partial_s(e.cost_s(p, true), f - g)
-                    } else {
-                        partial_s(e.cost_s(p, false), g - f)
-                    };
-                    best = best.min(walk + conn);
-                }
-            }
-            let t = best + b.connector_s(p);
+            let t = time_on_edge(graph, &node_s, &on_edge, b, p);
             if t <= max_s { t } else { f64::INFINITY }
         })
         .collect()

@@ -10,9 +10,10 @@ use geo::Polygon;
 use crate::index::{IndexError, Indexes};
 use crate::model::{Building, Facilities, FeatureError, LayerId, Taxonomy, Walkway};
 use crate::store::Dataset;
+use crate::walk::chains::PointEnds;
 use crate::walk::{
-    DEFAULT_MAX_SNAP_M, GraphOptions, Nearest, NearestQuery, NearestTable, Origin, Population,
-    Profile, Snap, SnappedPoints, TABLE_K, TableScratch, WalkGraph, nearest_by_table,
+    DEFAULT_MAX_SNAP_M, GraphOptions, Nearest, NearestQuery, NearestTable, Origin, PROFILE_COUNT,
+    Population, Profile, Snap, SnappedPoints, TABLE_K, TableScratch, WalkGraph, nearest_by_table,
 };
 
 use super::coverage::Level;
@@ -47,6 +48,9 @@ pub struct WalkWorld {
     pub category_ids: Vec<String>,
     pub buildings: Vec<Building>,
     pub building_snaps: Arc<SnappedPoints>,
+    /// Where each building meets the folded graph, per profile (by [`Profile::index`]):
+    /// coverage reads two core labels a building (built with the snaps, kept with them).
+    pub building_ends: Arc<[PointEnds; PROFILE_COUNT]>,
     pub population: Vec<Population>,
     pub taxonomy: Option<Taxonomy>,
     /// The units of the micro-grid, grid and community layers (those present), in layer
@@ -220,6 +224,10 @@ impl WalkWorld {
                 .collect();
             Arc::new(SnappedPoints::build(&graph, &b_lonlat, &[], max_snap_m))
         };
+        let building_ends = match keep_snaps(LayerId::Buildings) {
+            Some(world) => Arc::clone(&world.building_ends),
+            None => Arc::new(Profile::ALL.map(|p| PointEnds::build(&graph, &building_snaps, p))),
+        };
         stages.lap("snap buildings");
         let population = buildings
             .iter()
@@ -257,6 +265,7 @@ impl WalkWorld {
             category_ids,
             buildings,
             building_snaps,
+            building_ends,
             population,
             taxonomy: ds.taxonomy.clone(),
             units,

@@ -3,14 +3,13 @@
 
 use super::snapshot::Snap;
 use actix_web::{HttpRequest, HttpResponse};
-use serde_json::json;
 
 use crate::analysis::export;
 use crate::model::Crs;
 use crate::query::{self, CoverageRequest};
 
 use super::error::ApiError;
-use super::features::geojson_response;
+use super::features::GEO_JSON;
 use super::params::RawQuery;
 
 const NAMES: [&str; 6] = [
@@ -48,13 +47,11 @@ pub async fn get(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> 
     let (p, coords) = parse(req.query_string())?;
     let body = query::heavy(svc.into_inner(), move |s, _| {
         let r = s.coverage(&p)?;
-        let mut v = export::coverage_geojson(&r, &s.dataset, coords);
-        if let Some(m) = v.as_object_mut() {
-            m.insert("community".into(), json!(p.scope.community));
-            m.insert("numberReturned".into(), json!(r.units.len()));
-        }
-        Ok(v)
+        // Written straight to bytes by serde (no `serde_json::Value` tree in between).
+        let answer = export::CoverageCollection::new(&r, &s.dataset, coords)
+            .with_paging(p.scope.community.as_deref());
+        Ok(serde_json::to_vec(&answer).unwrap_or_default())
     })
     .await?;
-    Ok(geojson_response(&body))
+    Ok(HttpResponse::Ok().content_type(GEO_JSON).body(body))
 }

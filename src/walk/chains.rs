@@ -16,6 +16,7 @@ use std::collections::BinaryHeap;
 
 use super::graph::{EdgeId, NodeId, WalkGraph};
 use super::profile::{PROFILE_COUNT, Profile};
+use super::snap::SnappedPoints;
 
 /// Marks a node that is inside a chain (not a core node).
 const INNER: u32 = u32::MAX;
@@ -37,8 +38,10 @@ pub struct Chains {
     /// Per profile, per step: seconds to walk it `[along the chain, against it]`, read
     /// sequentially by the sweeps instead of the (large) edge records.
     step_s: [Vec<[f64; 2]>; PROFILE_COUNT],
-    /// Chain and node position in it for every inner node (`u32::MAX` for core nodes).
+    /// Chain of every inner node (`u32::MAX` for core nodes).
     inner_chain: Vec<u32>,
+    /// Chain of every edge.
+    edge_chain: Vec<u32>,
     /// Core adjacency (CSR by core index): the core node at the chain's other end.
     adj_start: Vec<u32>,
     adj_head: Vec<u32>,
@@ -128,10 +131,14 @@ impl Chains {
             walk_from(v, k, &mut core_of, &mut core_node, &mut edge_done);
         }
         let chain_count = node_off.len() - 1;
+        let mut edge_chain = vec![u32::MAX; g.edge_count()];
         for c in 0..chain_count {
             let (s, t) = (node_off[c] as usize, node_off[c + 1] as usize);
             for &v in &nodes[s + 1..t - 1] {
                 inner_chain[v.index()] = c as u32;
+            }
+            for &st in &steps[s - c..t - c - 1] {
+                edge_chain[(st >> 1) as usize] = c as u32;
             }
         }
         // Core adjacency: each chain once from its first end (walked forward) and once from
@@ -179,6 +186,7 @@ impl Chains {
             steps,
             step_s,
             inner_chain,
+            edge_chain,
             adj_start,
             adj_head,
             adj_in_s,
@@ -265,79 +273,108 @@ pub fn nearest_node_times_s(
     max_s: f64,
 ) {
     let ch = g.chains();
-    let cores = ch.core_count();
-    let mut core_s = vec![f64::INFINITY; cores];
-    for (ci, &v) in ch.core_node.iter().enumerate() {
-        core_s[ci] = node_s[v.index()];
+    let core_s = ch.core_times_s(node_s, seeded, p, max_s);
+    ch.write_core_times(&core_s, node_s);
+    for c in 0..ch.chain_count() {
+        ch.sweep_chain(c, &core_s, node_s, p, max_s);
     }
-    let step_s = &ch.step_s[p.index()];
-    // Seeds on inner nodes reach the core ends of their chain along it.
-    let mut chain_seen = vec![false; ch.chain_count()];
-    for &v in seeded {
-        let c = ch.inner_chain[v.index()];
-        if c == u32::MAX || chain_seen[c as usize] {
-            continue;
+}
+
+impl Chains {
+    /// The first half of [`nearest_node_times_s`]: the labels of the core nodes only (by core
+    /// index), from the seeds in `node_s` (which it does not change). Seeds on inner nodes
+    /// reach their chain's core ends along the chain.
+    pub(crate) fn core_times_s(
+        &self,
+        node_s: &[f64],
+        seeded: &[NodeId],
+        p: Profile,
+        max_s: f64,
+    ) -> Vec<f64> {
+        let ch = self;
+        let mut core_s: Vec<f64> = ch.core_node.iter().map(|v| node_s[v.index()]).collect();
+        let step_s = &ch.step_s[p.index()];
+        let mut chain_seen = vec![false; ch.chain_count()];
+        for &v in seeded {
+            let c = ch.inner_chain[v.index()];
+            if c == u32::MAX || chain_seen[c as usize] {
+                continue;
+            }
+            chain_seen[c as usize] = true;
+            let c = c as usize;
+            let nodes = ch.chain_nodes(c);
+            let steps = ch.step_range(c);
+            let st = &step_s[steps.clone()];
+            let m = st.len();
+            // Towards the first end: x = the best time from node j - 1 to a seed at j or beyond.
+            let mut x = f64::INFINITY;
+            for j in (1..m).rev() {
+                x = x.min(node_s[nodes[j].index()]);
+                x += st[j - 1][0];
+            }
+            let first = ch.core_of[nodes[0].index()] as usize;
+            core_s[first] = core_s[first].min(x);
+            let mut y = f64::INFINITY;
+            for j in 1..m {
+                y = y.min(node_s[nodes[j].index()]);
+                y += st[j][1];
+            }
+            let last = ch.core_of[nodes[m].index()] as usize;
+            core_s[last] = core_s[last].min(y);
         }
-        chain_seen[c as usize] = true;
-        let c = c as usize;
-        let nodes = ch.chain_nodes(c);
-        let steps = ch.step_range(c);
-        let st = &step_s[steps.clone()];
-        let m = st.len();
-        // Towards the first end: x = the best time from node j - 1 to a seed at j or beyond.
-        let mut x = f64::INFINITY;
-        for j in (1..m).rev() {
-            x = x.min(node_s[nodes[j].index()]);
-            x += st[j - 1][0];
-        }
-        let first = ch.core_of[nodes[0].index()] as usize;
-        core_s[first] = core_s[first].min(x);
-        let mut y = f64::INFINITY;
-        for j in 1..m {
-            y = y.min(node_s[nodes[j].index()]);
-            y += st[j][1];
-        }
-        let last = ch.core_of[nodes[m].index()] as usize;
-        core_s[last] = core_s[last].min(y);
-    }
-    // Dijkstra on the core graph, walking each chain towards the node being labelled.
-    let mut heap = BinaryHeap::new();
-    for (ci, s) in core_s.iter_mut().enumerate() {
-        if s.is_finite() && *s <= max_s {
-            heap.push(Item {
-                time_s: *s,
-                core: ci as u32,
-            });
-        } else {
-            *s = f64::INFINITY;
-        }
-    }
-    let in_s = &ch.adj_in_s[p.index()];
-    while let Some(Item { time_s, core }) = heap.pop() {
-        if time_s > core_s[core as usize] {
-            continue;
-        }
-        let r = ch.adj_start[core as usize] as usize..ch.adj_start[core as usize + 1] as usize;
-        for (&h, &c) in ch.adj_head[r.clone()].iter().zip(&in_s[r]) {
-            let t = time_s + c;
-            if t < core_s[h as usize] && t <= max_s {
-                core_s[h as usize] = t;
-                heap.push(Item { time_s: t, core: h });
+        // Dijkstra on the core graph, walking each chain towards the node being labelled.
+        let mut heap = BinaryHeap::with_capacity(ch.core_count());
+        for (ci, s) in core_s.iter_mut().enumerate() {
+            if s.is_finite() && *s <= max_s {
+                heap.push(Item {
+                    time_s: *s,
+                    core: ci as u32,
+                });
+            } else {
+                *s = f64::INFINITY;
             }
         }
+        let in_s = &ch.adj_in_s[p.index()];
+        while let Some(Item { time_s, core }) = heap.pop() {
+            if time_s > core_s[core as usize] {
+                continue;
+            }
+            let r = ch.adj_start[core as usize] as usize..ch.adj_start[core as usize + 1] as usize;
+            for (&h, &c) in ch.adj_head[r.clone()].iter().zip(&in_s[r]) {
+                let t = time_s + c;
+                if t < core_s[h as usize] && t <= max_s {
+                    core_s[h as usize] = t;
+                    heap.push(Item { time_s: t, core: h });
+                }
+            }
+        }
+        core_s
     }
-    for (ci, &v) in ch.core_node.iter().enumerate() {
-        node_s[v.index()] = core_s[ci];
+
+    /// Copy the core labels (by core index) into the per-node labels.
+    pub(crate) fn write_core_times(&self, core_s: &[f64], node_s: &mut [f64]) {
+        for (&v, &s) in self.core_node.iter().zip(core_s) {
+            node_s[v.index()] = s;
+        }
     }
-    // Inner nodes: the better of the sweeps from both ends, each picking up seeds on the way.
-    for c in 0..ch.chain_count() {
-        let nodes = ch.chain_nodes(c);
-        let st = &step_s[ch.step_range(c)];
+
+    /// Label the inner nodes of chain `c`: the better of the sweeps from both ends (labels
+    /// `core_s`), each picking up the seeds in `node_s` on the way.
+    pub(crate) fn sweep_chain(
+        &self,
+        c: usize,
+        core_s: &[f64],
+        node_s: &mut [f64],
+        p: Profile,
+        max_s: f64,
+    ) {
+        let nodes = self.chain_nodes(c);
+        let st = &self.step_s[p.index()][self.step_range(c)];
         let m = st.len();
         if m < 2 {
-            continue;
+            return;
         }
-        let mut x = core_s[ch.core_of[nodes[0].index()] as usize];
+        let mut x = core_s[self.core_of[nodes[0].index()] as usize];
         for j in 1..m {
             // Walking from node j to node j - 1 is step j - 1 against the chain.
             x += st[j - 1][1];
@@ -345,12 +382,133 @@ pub fn nearest_node_times_s(
             x = x.min(node_s[v]);
             node_s[v] = x;
         }
-        let mut y = core_s[ch.core_of[nodes[m].index()] as usize];
+        let mut y = core_s[self.core_of[nodes[m].index()] as usize];
         for j in (1..m).rev() {
             y += st[j][0];
             let v = nodes[j].index();
             y = y.min(node_s[v]);
             node_s[v] = if y <= max_s { y } else { f64::INFINITY };
         }
+    }
+
+    /// The chain an edge belongs to.
+    #[must_use]
+    pub fn chain_of_edge(&self, e: EdgeId) -> Option<usize> {
+        let c = *self.edge_chain.get(e.index())?;
+        (c != u32::MAX).then_some(c as usize)
+    }
+
+    /// The chain an inner node lies in (`None` for a core node).
+    #[must_use]
+    pub fn chain_of_inner(&self, v: NodeId) -> Option<usize> {
+        let c = self.inner_chain[v.index()];
+        (c != u32::MAX).then_some(c as usize)
+    }
+}
+
+/// Where a snapped point meets the folded graph in one profile: the chain of its edge, the
+/// chain's two core ends (core indices) and the seconds to walk from the point (connector
+/// included) to each end along the chain. With no target on the chain, the point's time to
+/// the nearest target is the better of the two ends' labels plus these, so the buildings of
+/// a coverage search read two core labels each instead of the chains being swept node by node
+/// and each building's edge record being looked up (a cache miss per building: the largest
+/// share of a fresh `/coverage` request's time before).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChainEnd {
+    /// The chain of the point's edge; `u32::MAX` when the point is not snapped in this profile.
+    pub chain: u32,
+    pub first: u32,
+    pub last: u32,
+    pub to_first_s: f64,
+    pub to_last_s: f64,
+}
+
+impl ChainEnd {
+    const NONE: ChainEnd = ChainEnd {
+        chain: u32::MAX,
+        first: u32::MAX,
+        last: u32::MAX,
+        to_first_s: f64::INFINITY,
+        to_last_s: f64::INFINITY,
+    };
+}
+
+/// [`ChainEnd`]s of every point of a [`SnappedPoints`] in one profile (built once for the
+/// buildings with the world: 32 bytes a building and profile).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointEnds {
+    pub profile: Profile,
+    pub ends: Vec<ChainEnd>,
+}
+
+impl PointEnds {
+    /// The chain ends of every point of `points` on `g` in profile `p`.
+    #[must_use]
+    pub fn build(g: &WalkGraph, points: &SnappedPoints, p: Profile) -> PointEnds {
+        let ch = g.chains();
+        // Edge -> (chain, step within it), and per global step the seconds from its first
+        // node back to the chain's first end and from its second node on to the last end.
+        let mut edge_at = vec![(u32::MAX, 0u32); g.edge_count()];
+        debug_assert_eq!(ch.edge_chain.len(), g.edge_count());
+        let step_s = &ch.step_s[p.index()];
+        let mut to_first = vec![0.0f64; ch.steps.len()];
+        let mut to_last = vec![0.0f64; ch.steps.len()];
+        for c in 0..ch.chain_count() {
+            let r = ch.step_range(c);
+            let st = &step_s[r.clone()];
+            let mut acc = 0.0;
+            for (j, k) in r.clone().enumerate() {
+                edge_at[(ch.steps[k] >> 1) as usize] = (c as u32, j as u32);
+                to_first[k] = acc;
+                acc += st[j][1];
+            }
+            let mut acc = 0.0;
+            for (j, k) in r.enumerate().rev() {
+                to_last[k] = acc;
+                acc += st[j][0];
+            }
+        }
+        let ends = (0..points.len())
+            .map(|i| {
+                let Some(b) = points.snap(i, p) else {
+                    return ChainEnd::NONE;
+                };
+                let (c, j) = edge_at[b.edge.index()];
+                if c == u32::MAX {
+                    return ChainEnd::NONE;
+                }
+                let k = ch.step_range(c as usize).start + j as usize;
+                let e = g.edge(b.edge);
+                // To the edge's `from` walks it backward from the point, to `to` forward.
+                let to_from = partial_s(e.cost_s(p, false), b.fraction);
+                let to_to = partial_s(e.cost_s(p, true), 1.0 - b.fraction);
+                let (to_earlier, to_later) = if ch.steps[k] & 1 == 1 {
+                    (to_from, to_to)
+                } else {
+                    (to_to, to_from)
+                };
+                let nodes = ch.chain_nodes(c as usize);
+                let conn = b.connector_s(p);
+                ChainEnd {
+                    chain: c,
+                    first: ch.core_of[nodes[0].index()],
+                    last: ch.core_of[nodes[nodes.len() - 1].index()],
+                    to_first_s: conn + to_earlier + to_first[k],
+                    to_last_s: conn + to_later + to_last[k],
+                }
+            })
+            .collect();
+        PointEnds { profile: p, ends }
+    }
+}
+
+/// Seconds of the part of an edge of `cost_s` covering `fraction` of it (0 for none, even
+/// on an impassable edge).
+#[must_use]
+pub fn partial_s(cost_s: f64, fraction: f64) -> f64 {
+    if fraction <= 0.0 {
+        0.0
+    } else {
+        cost_s * fraction
     }
 }
