@@ -363,18 +363,7 @@ pub struct OutlineStats {
 /// [`staircase_share`] of every ring of a layer's polygons, in the dataset's local metres.
 #[must_use]
 pub fn layer_staircase_share(ds: &Dataset, layer: LayerId) -> Option<f64> {
-    let proj = ds.projection();
-    let rings: Vec<LineString<f64>> = ds
-        .layer(layer)
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(polygons)
-        .flat_map(|m| m.0)
-        .flat_map(|p| {
-            let (exterior, holes) = proj.project(&p).into_inner();
-            std::iter::once(exterior).chain(holes)
-        })
-        .collect();
+    let rings = layer_rings(ds, layer);
     let refs: Vec<&LineString<f64>> = rings.iter().collect();
     staircase_share(&refs)
 }
@@ -388,6 +377,170 @@ pub fn outline_stats(ds: &Dataset) -> OutlineStats {
         communities: layer_staircase_share(ds, LayerId::Communities),
         grids: layer_staircase_share(ds, LayerId::Grids),
         microgrids: layer_staircase_share(ds, LayerId::Microgrids),
+    }
+}
+
+/// An outline within this of a walkway's centre-line or of water follows it (metres): half
+/// the width of a Chongqing street from kerb to kerb (12–16 m), so an edge drawn on the
+/// kerb or the property line of a street counts, one across the middle of a block does not.
+pub const FOLLOW_TOL_M: f64 = 8.0;
+
+/// A straight piece of a line in local metres, from one end to the other.
+pub type Seg2 = ((f64, f64), (f64, f64));
+
+/// Outlines are measured at points this far apart at most (metres).
+const FOLLOW_STEP_M: f64 = 2.0;
+
+/// Lines (walkway centre-lines, water edges) in local metres, bucketed on a square grid so
+/// that "is a point within `tol_m` of one" looks at a few of them.
+struct NearLines {
+    tol_m: f64,
+    cell_m: f64,
+    buckets: BTreeMap<(i64, i64), Vec<usize>>,
+    lines: Vec<Seg2>,
+}
+
+impl NearLines {
+    fn new(lines: Vec<Seg2>, tol_m: f64) -> Self {
+        let cell_m = (4.0 * tol_m).max(1.0);
+        let mut buckets: BTreeMap<(i64, i64), Vec<usize>> = BTreeMap::new();
+        let ix = |v: f64| (v / cell_m).floor() as i64;
+        for (k, &(a, b)) in lines.iter().enumerate() {
+            let (x0, x1) = (a.0.min(b.0) - tol_m, a.0.max(b.0) + tol_m);
+            let (y0, y1) = (a.1.min(b.1) - tol_m, a.1.max(b.1) + tol_m);
+            for i in ix(x0)..=ix(x1) {
+                for j in ix(y0)..=ix(y1) {
+                    buckets.entry((i, j)).or_default().push(k);
+                }
+            }
+        }
+        NearLines {
+            tol_m,
+            cell_m,
+            buckets,
+            lines,
+        }
+    }
+
+    fn near(&self, p: (f64, f64)) -> bool {
+        let key = (
+            (p.0 / self.cell_m).floor() as i64,
+            (p.1 / self.cell_m).floor() as i64,
+        );
+        self.buckets.get(&key).is_some_and(|ks| {
+            ks.iter()
+                .any(|&k| point_segment_m(p, self.lines[k].0, self.lines[k].1) <= self.tol_m)
+        })
+    }
+}
+
+/// Distance from `p` to the segment `a`–`b`, in the plane.
+fn point_segment_m(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 {
+        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    (p.0 - a.0 - t * dx).hypot(p.1 - a.1 - t * dy)
+}
+
+/// Share of the length of outlines (rings in local metres) that lies within `tol_m` of one
+/// of `lines` (walkway centre-lines, water edges) or inside one of `water` (a unit edge on
+/// the middle of a creek follows it): the outline is measured at points at most 2 m apart,
+/// each standing for its piece of the ring. `None` when the outlines have no length.
+#[must_use]
+pub fn following_share(
+    rings: &[&LineString<f64>],
+    lines: &[Seg2],
+    water: &[geo::Polygon<f64>],
+    tol_m: f64,
+) -> Option<f64> {
+    let index = NearLines::new(lines.to_vec(), tol_m);
+    let (mut total, mut near) = (0.0_f64, 0.0_f64);
+    for ring in rings {
+        for w in ring.0.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let len = (b.x - a.x).hypot(b.y - a.y);
+            if len <= 0.0 {
+                continue;
+            }
+            let pieces = (len / FOLLOW_STEP_M).ceil().max(1.0);
+            let piece = len / pieces;
+            for k in 0..pieces as usize {
+                let f = (k as f64 + 0.5) / pieces;
+                let p = (a.x + f * (b.x - a.x), a.y + f * (b.y - a.y));
+                total += piece;
+                if index.near(p) || water.iter().any(|wp| wp.contains(&Point::new(p.0, p.1))) {
+                    near += piece;
+                }
+            }
+        }
+    }
+    (total > 0.0).then(|| near / total)
+}
+
+/// Rings of every polygon of a layer, in the dataset's local metres.
+fn layer_rings(ds: &Dataset, layer: LayerId) -> Vec<LineString<f64>> {
+    let proj = ds.projection();
+    ds.layer(layer)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(polygons)
+        .flat_map(|m| m.0)
+        .flat_map(|p| {
+            let (exterior, holes) = proj.project(&p).into_inner();
+            std::iter::once(exterior).chain(holes)
+        })
+        .collect()
+}
+
+/// Shares of the outlines of communities, grids and micro-grids that follow a walkway or
+/// water (within [`FOLLOW_TOL_M`]): the edges a planner draws along streets, the river and
+/// 花溪河, rather than across blocks.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FollowStats {
+    pub communities: Option<f64>,
+    pub grids: Option<f64>,
+    pub microgrids: Option<f64>,
+}
+
+/// [`following_share`] of the unit layers of `ds` against its walkways and water.
+#[must_use]
+pub fn follow_stats(ds: &Dataset) -> FollowStats {
+    let proj = ds.projection();
+    let mut lines: Vec<Seg2> = Vec::new();
+    for f in ds.layer(LayerId::Walkways).unwrap_or(&[]) {
+        if let Geometry::LineString(ls) = &f.geometry {
+            let local = proj.project(ls);
+            lines.extend(
+                local
+                    .lines()
+                    .map(|l| ((l.start.x, l.start.y), (l.end.x, l.end.y))),
+            );
+        }
+    }
+    let water: Vec<geo::Polygon<f64>> = layer_rings(ds, LayerId::Water)
+        .into_iter()
+        .map(|r| geo::Polygon::new(r, vec![]))
+        .collect();
+    for p in &water {
+        lines.extend(
+            p.exterior()
+                .lines()
+                .map(|l| ((l.start.x, l.start.y), (l.end.x, l.end.y))),
+        );
+    }
+    let share = |layer: LayerId| {
+        let rings = layer_rings(ds, layer);
+        let refs: Vec<&LineString<f64>> = rings.iter().collect();
+        following_share(&refs, &lines, &water, FOLLOW_TOL_M)
+    };
+    FollowStats {
+        communities: share(LayerId::Communities),
+        grids: share(LayerId::Grids),
+        microgrids: share(LayerId::Microgrids),
     }
 }
 
@@ -696,6 +849,7 @@ pub struct Stats {
     pub network: NetworkStats,
     pub people: PeopleStats,
     pub outlines: OutlineStats,
+    pub follow: FollowStats,
     /// Named places, checked when the dataset is the Lijiatuo model (its boundary is
     /// 500113006); empty otherwise.
     pub places: Vec<PlaceCheck>,
@@ -712,6 +866,7 @@ pub fn stats(ds: &Dataset, places: &[NamedPlace], places_boundary_id: &str) -> S
         network: network_stats(ds),
         people: people_stats(ds),
         outlines: outline_stats(ds),
+        follow: follow_stats(ds),
         places: if is_model {
             check_places(ds, places)
         } else {
@@ -774,6 +929,15 @@ impl Stats {
                     "{} / {}",
                     pct(self.outlines.boundary),
                     pct(self.outlines.compounds)
+                ),
+            ),
+            (
+                "outline along a walkway or water: communities / grids / micro-grids",
+                format!(
+                    "{} / {} / {}",
+                    pct(self.follow.communities),
+                    pct(self.follow.grids),
+                    pct(self.follow.microgrids)
                 ),
             ),
             ("buildings", p.buildings.to_string()),
@@ -1008,6 +1172,42 @@ mod tests {
         let mut v: Vec<(f64, f64)> = pts.to_vec();
         v.push(pts[0]);
         LineString::from(v)
+    }
+
+    #[test]
+    fn following_share_measures_outline_along_streets_and_water() {
+        // A 100 m square block: a street along its south side (bent 3 m off it, still within
+        // the 8 m; it stops 8 m short of the corners, so the east and west sides are not
+        // near it), another 20 m north of its north side (too far).
+        let square = ring(&[(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0)]);
+        let streets = [
+            ((8.0, 0.0), (50.0, 3.0)),
+            ((50.0, 3.0), (92.0, 0.0)),
+            ((0.0, 120.0), (100.0, 120.0)),
+        ];
+        let share = following_share(&[&square], &streets, &[], FOLLOW_TOL_M).expect("length");
+        assert!((share - 0.25).abs() < 1e-9, "{share}");
+        // A creek's band 20 m wide over the middle of the west side (y 10–90): the side lies
+        // inside it, and 8 m on past its ends near its banks: 96 m more.
+        let creek = geo::Polygon::new(
+            ring(&[(-10.0, 10.0), (10.0, 10.0), (10.0, 90.0), (-10.0, 90.0)]),
+            vec![],
+        );
+        let mut lines = streets.to_vec();
+        lines.extend(
+            creek
+                .exterior()
+                .lines()
+                .map(|l| ((l.start.x, l.start.y), (l.end.x, l.end.y))),
+        );
+        let share = following_share(&[&square], &lines, &[creek], FOLLOW_TOL_M).expect("length");
+        assert!((share - 196.0 / 400.0).abs() < 1e-9, "{share}");
+        // A street along half the east side, and on 20 m past the corner: 58 m of that side
+        // and the last 8 m of the south side.
+        let half = [((100.0, -20.0), (100.0, 50.0))];
+        let share = following_share(&[&square], &half, &[], FOLLOW_TOL_M).expect("length");
+        assert!((share - 66.0 / 400.0).abs() < 1e-9, "{share}");
+        assert_eq!(following_share(&[], &half, &[], FOLLOW_TOL_M), None);
     }
 
     #[test]

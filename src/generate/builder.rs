@@ -94,7 +94,8 @@ impl ModelBuilder {
         let mut micros: Vec<(usize, Vec<CellIx>)> = Vec::new(); // (grid index, cells)
         for (g, (_, cells)) in self.grids.iter().enumerate() {
             let w: Vec<f64> = self.hh.iter().map(|&h| h as f64 + 2.0).collect();
-            let label = partition::split(lat, cells, &w, m_count[g]);
+            let barrier = |a: CellIx, b: CellIx| super::unit_barrier(lat, &self.terrain, a, b);
+            let label = partition::split(lat, cells, &w, m_count[g], &barrier);
             let base = micros.len();
             for k in 0..m_count[g] {
                 micros.push((
@@ -140,6 +141,7 @@ impl ModelBuilder {
             &self.terrain,
             &self.land,
             &micro_of,
+            &self.grid_of,
             &self.hh,
             &mut rng,
         );

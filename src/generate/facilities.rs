@@ -428,7 +428,7 @@ impl ModelBuilder {
                             let (cx, cy) = centre_xy[self.community[c] as usize];
                             // Within a few hundred metres of the centre; a little anywhere, so
                             // a large village still has a canteen where its people are.
-                            let near = 0.05 + (-(x - cx).hypot(y - cy) / 200.0).exp();
+                            let near = 0.05 + (-(x - cx).hypot(y - cy) / 150.0).exp();
                             (h * share_60plus(&self.terrain, x, y, village) + 0.1) * near
                         }
                         Place::Commerce => {

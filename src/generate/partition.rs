@@ -8,9 +8,16 @@ use super::lattice::{CellIx, Lattice};
 
 pub const NONE: u32 = u32::MAX;
 
+/// What it costs a part to claim block `b` from its neighbour `a`, in metres of growth on
+/// top of the distance: more where a street, 花溪河 or a ridge runs between them, so parts
+/// fill the land up to those lines before they cross, and their outlines follow them.
+pub type Barrier<'a> = &'a dyn Fn(CellIx, CellIx) -> f64;
+
 #[derive(PartialEq)]
 struct Entry {
     cost: f64,
+    /// Barrier metres met on the way from the seed.
+    crossed: f64,
     label: u32,
     seed: usize,
     cell: CellIx,
@@ -37,26 +44,29 @@ impl PartialOrd for Entry {
 /// claimed through a neighbour of the same part, so each seed's territory is connected; a
 /// part may start from several seeds (a unit that must hold a named place grows from the
 /// place too). Cost is the distance from the seed the claim started at, so each seed's
-/// territory stays compact. Returns the label of every lattice cell (`NONE` outside the
-/// region).
+/// territory stays compact, plus the `barrier` metres met on the way (streets, the creek).
+/// Returns the label of every lattice cell (`NONE` outside the region).
 #[must_use]
 pub fn grow_labelled(
     lat: &Lattice,
     region: &[bool],
     seeds: &[(CellIx, u32)],
     speed: &[f64],
+    barrier: Barrier,
 ) -> Vec<u32> {
     let mut label = vec![NONE; lat.cell_count()];
     let mut heap = BinaryHeap::new();
     for (k, &(s, l)) in seeds.iter().enumerate() {
         heap.push(Entry {
             cost: 0.0,
+            crossed: 0.0,
             label: l,
             seed: k,
             cell: s,
         });
     }
     while let Some(Entry {
+        crossed,
         label: l,
         seed,
         cell,
@@ -71,9 +81,11 @@ pub fn grow_labelled(
         for nb in lat.neighbours(cell) {
             if region[nb] && label[nb] == NONE {
                 let (x, y) = lat.centre(nb);
-                let cost = (x - sx).hypot(y - sy) / speed[l as usize];
+                let crossed = crossed + barrier(cell, nb);
+                let cost = ((x - sx).hypot(y - sy) + crossed) / speed[l as usize];
                 heap.push(Entry {
                     cost,
+                    crossed,
                     label: l,
                     seed,
                     cell: nb,
@@ -120,13 +132,27 @@ pub fn farthest_seeds(lat: &Lattice, cells: &[CellIx], n: usize) -> Vec<CellIx> 
 /// Split `cells` (connected) into `n` contiguous parts of even weight. Returns one label per
 /// lattice cell (`NONE` outside `cells`).
 #[must_use]
-pub fn split(lat: &Lattice, cells: &[CellIx], weight: &[f64], n: usize) -> Vec<u32> {
+pub fn split(
+    lat: &Lattice,
+    cells: &[CellIx],
+    weight: &[f64],
+    n: usize,
+    barrier: Barrier,
+) -> Vec<u32> {
     let mut region = vec![false; lat.cell_count()];
     for &c in cells {
         region[c] = true;
     }
     let seeds = farthest_seeds(lat, cells, n);
-    grow_to_targets(lat, &region, cells, &seeds, weight, &vec![1.0; seeds.len()])
+    grow_to_targets(
+        lat,
+        &region,
+        cells,
+        &seeds,
+        weight,
+        &vec![1.0; seeds.len()],
+        barrier,
+    )
 }
 
 /// Grow parts from `seeds`, tuning each part's speed until its weight is near its `target`
@@ -140,6 +166,7 @@ pub fn grow_to_targets(
     seeds: &[CellIx],
     weight: &[f64],
     target: &[f64],
+    barrier: Barrier,
 ) -> Vec<u32> {
     let total_w: f64 = cells.iter().map(|&c| weight[c]).sum();
     let total_t: f64 = target.iter().sum();
@@ -149,7 +176,15 @@ pub fn grow_to_targets(
         .enumerate()
         .map(|(k, &c)| (c, k as u32))
         .collect();
-    grow_to_wants(lat, region, cells, &labelled, &|_, c| weight[c], &want)
+    grow_to_wants(
+        lat,
+        region,
+        cells,
+        &labelled,
+        &|_, c| weight[c],
+        &want,
+        barrier,
+    )
 }
 
 /// Grow parts from labelled `seeds`, tuning each part's speed until the sum of
@@ -163,12 +198,13 @@ pub fn grow_to_wants(
     seeds: &[(CellIx, u32)],
     weight: &dyn Fn(u32, CellIx) -> f64,
     want: &[f64],
+    barrier: Barrier,
 ) -> Vec<u32> {
     let n = want.len();
     let mut speed = vec![1.0; n];
     let mut best: Option<(f64, Vec<u32>)> = None;
     for _ in 0..40 {
-        let label = grow_labelled(lat, region, seeds, &speed);
+        let label = grow_labelled(lat, region, seeds, &speed, barrier);
         let mut w = vec![0.0; n];
         for &c in cells {
             if label[c] != NONE {

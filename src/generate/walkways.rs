@@ -22,7 +22,7 @@ pub struct Segment {
 }
 
 /// Every this many rows and columns of the lattice is a main line: a street, always built.
-const MAIN_EVERY: usize = 5;
+pub(super) const MAIN_EVERY: usize = 5;
 
 /// Passes over the stubs left by the thinning, and the chance each stub goes in a pass.
 const STUB_PASSES: usize = 3;
@@ -31,6 +31,11 @@ const STUB_PRUNE: f64 = 0.6;
 /// Share of lanes on a unit's edge left unbuilt (the unit's edge then runs along a wall or a
 /// slope, not a path); main lines are always built.
 const LANE_DROP_UNIT_EDGE: f64 = 0.5;
+
+/// Share of lanes between two grids (and so between two communities) left unbuilt: none.
+/// A grid's edge is a street or lane its grid worker walks along, not a wall across a
+/// block; micro-grids (a few buildings) may still end at a wall or a slope.
+const LANE_DROP_GRID_EDGE: f64 = 0.0;
 
 /// Steeper than this (rise over run), a link is built as stairs: 1:10, a little over the
 /// 1:12 (8.3%) that a ramp may have, so every link a wheelchair may use is rampable.
@@ -109,13 +114,14 @@ impl UnionFind {
     }
 }
 
-/// Build the lattice walkways. `micro` labels micro-grids (edges on a unit boundary are
-/// always streets: units follow streets); `hh` thins lanes where few people live.
+/// Build the lattice walkways. `micro` labels micro-grids and `grid` grids (lanes on a
+/// grid's edge are kept: units follow streets); `hh` thins lanes where few people live.
 pub fn lattice_walkways(
     lat: &Lattice,
     t: &Terrain,
     land: &[bool],
     micro: &[u32],
+    grid: &[u32],
     hh: &[u64],
     rng: &mut ChaCha8Rng,
 ) -> Vec<Segment> {
@@ -149,6 +155,11 @@ pub fn lattice_walkways(
             && c1
                 .zip(c2)
                 .is_some_and(|(x, y)| micro[x] == micro[y] && micro[x] != NONE);
+        let grid_edge = l1
+            && l2
+            && c1
+                .zip(c2)
+                .is_some_and(|(x, y)| grid[x] != grid[y] && grid[x] != NONE && grid[y] != NONE);
         let people = c1.map_or(0, |c| hh[c]) + c2.map_or(0, |c| hh[c]);
         // Main lines (every fourth row and column) are streets and always kept; the lanes
         // between are thinned (those inside a micro-grid most, where few live more), so
@@ -158,6 +169,8 @@ pub fn lattice_walkways(
         let main_line = (ja == jb && ja % MAIN_EVERY == 0) || (ia == ib && ia % MAIN_EVERY == 0);
         let p_drop = if main_line {
             0.0
+        } else if grid_edge {
+            LANE_DROP_GRID_EDGE
         } else if !interior {
             LANE_DROP_UNIT_EDGE
         } else if people < 12 {
