@@ -11,12 +11,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use geo::{
-    Bearing, Contains, Distance, Euclidean, Geodesic, GeodesicArea, Geometry, LineString,
+    Bearing, Contains, Coord, Distance, Euclidean, Geodesic, GeodesicArea, Geometry, LineString,
     MultiPolygon, Point,
 };
 
 use crate::model::{Feature, LayerId, LocalProj};
 use crate::store::Dataset;
+use crate::store::validate::point_segment_distance;
 
 /// Bins of the orientation histogram (10° each), as OSMnx's `orientation_entropy` default.
 pub const ORIENTATION_BINS: usize = 36;
@@ -428,22 +429,16 @@ impl NearLines {
             (p.1 / self.cell_m).floor() as i64,
         );
         self.buckets.get(&key).is_some_and(|ks| {
-            ks.iter()
-                .any(|&k| point_segment_m(p, self.lines[k].0, self.lines[k].1) <= self.tol_m)
+            ks.iter().any(|&k| {
+                let ((ax, ay), (bx, by)) = self.lines[k];
+                point_segment_distance(
+                    Coord { x: p.0, y: p.1 },
+                    Coord { x: ax, y: ay },
+                    Coord { x: bx, y: by },
+                ) <= self.tol_m
+            })
         })
     }
-}
-
-/// Distance from `p` to the segment `a`–`b`, in the plane.
-fn point_segment_m(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    (p.0 - a.0 - t * dx).hypot(p.1 - a.1 - t * dy)
 }
 
 /// Share of the length of outlines (rings in local metres) that lies within `tol_m` of one
