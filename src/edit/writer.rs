@@ -606,20 +606,23 @@ impl Writer {
     }
 }
 
-/// Niceness of the writer thread. Readers first (issue 12: `/nearest` within 10 % of idle
+/// Priority of the writer's threads. Readers first (issue 12: `/nearest` within 10 % of idle
 /// during a write burst): on 2 cores the writer's validation and snapshot build took a whole
-/// core from the HTTP workers. At nice 19 the scheduler weighs it 15 against a reader's 1024
-/// when both want the CPU, and it still gets every idle cycle; writes stay durable and in
-/// order, only their latency grows while reads are heavy (never starved: CFS gives every
-/// runnable thread its weighted share), and the batches grow, which costs less per write.
-/// Measured with `bench/edits/nearest_during_writes.sh` and the threads reniced (two runs
-/// each, alternating): readers kept 77–79 % of idle at nice 19 against 70–74 % at nice 10,
-/// with 870 against 890–950 acknowledged writes a second during the burst.
+/// core from the HTTP workers. The threads run under `SCHED_IDLE` ([`crate::sys::run_only_when_idle`]:
+/// a reader that wakes takes the core at once), or at nice 19 where that is refused. Writes
+/// stay durable and in order; only their latency grows while reads are heavy (never
+/// starved: the scheduler still gives the writer a small weighted share of a busy core),
+/// and the batches grow, which costs less per write.
+/// Nice 19 against nice 10, measured earlier with `bench/edits/nearest_during_writes.sh`:
+/// readers kept 77–79 % of idle against 70–74 %.
 #[cfg(target_os = "linux")]
 const WRITER_NICE: i32 = 19;
 
 #[cfg(target_os = "linux")]
 fn lower_priority() {
+    if crate::sys::run_only_when_idle() {
+        return;
+    }
     // On Linux, setpriority(PRIO_PROCESS, tid) sets the niceness of that one thread.
     let tid = rustix::thread::gettid();
     if let Err(e) = rustix::process::setpriority_process(Some(tid), WRITER_NICE) {
