@@ -126,8 +126,9 @@ impl UnionFind {
     }
 }
 
-/// Build the lattice walkways. `micro` labels micro-grids and `grid` grids (lanes on a
-/// grid's edge are kept: units follow streets); `hh` thins lanes where few people live.
+/// Build the lattice walkways. `micro` labels micro-grids and `grid` grids (lanes on units'
+/// edges are kept more than those inside them, and all on the subdistrict's edge: units
+/// follow streets); `hh` thins lanes where few people live.
 pub fn lattice_walkways(
     lat: &Lattice,
     t: &Terrain,
@@ -173,7 +174,7 @@ pub fn lattice_walkways(
                 .zip(c2)
                 .is_some_and(|(x, y)| grid[x] != grid[y] && grid[x] != NONE && grid[y] != NONE);
         let people = c1.map_or(0, |c| hh[c]) + c2.map_or(0, |c| hh[c]);
-        // Main lines (every fourth row and column) are streets and always kept; the lanes
+        // Main lines (every fifth row and column) are streets and always kept; the lanes
         // between are thinned (those inside a micro-grid most, where few live more), so
         // blocks vary in size and lanes end at doors and hillsides rather than every 50 m.
         let (ia, ja) = (a % (lat.nx + 1), a / (lat.nx + 1));
