@@ -427,8 +427,10 @@ impl ModelBuilder {
                         Place::Elder => {
                             let (cx, cy) = centre_xy[self.community[c] as usize];
                             // Within a few hundred metres of the centre; a little anywhere, so
-                            // a large village still has a canteen where its people are.
-                            let near = 0.05 + (-(x - cx).hypot(y - cy) / 150.0).exp();
+                            // a large village still has a canteen where its people are (a
+                            // hundredth; a twentieth once, but with fewer lanes inside micro-grids, fewer blocks
+                            // near a centre front a walkway, and the median moved to 215 m).
+                            let near = 0.01 + (-(x - cx).hypot(y - cy) / 150.0).exp();
                             (h * share_60plus(&self.terrain, x, y, village) + 0.1) * near
                         }
                         Place::Commerce => {

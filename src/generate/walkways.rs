@@ -28,14 +28,26 @@ pub(super) const MAIN_EVERY: usize = 5;
 const STUB_PASSES: usize = 3;
 const STUB_PRUNE: f64 = 0.6;
 
-/// Share of lanes on a unit's edge left unbuilt (the unit's edge then runs along a wall or a
-/// slope, not a path); main lines are always built.
-const LANE_DROP_UNIT_EDGE: f64 = 0.5;
+/// Share of lanes between two micro-grids of one grid left unbuilt (the edge then runs
+/// along a wall or a slope, not a path); main lines are always built. The lanes that run
+/// along units' edges, their cuts' paths (`builder`) and the lanes inside micro-grids share
+/// what issue 13 allows a network (at most 200 intersections per km²): inside a micro-grid
+/// a lane is the exception (dropped 90%, 97% where few live; it was 60% and 80%), so that
+/// 65% of the lanes between micro-grids, 60% of those between grids and all along the
+/// subdistrict's edge can be built, and units' outlines run along walkways.
+const LANE_DROP_UNIT_EDGE: f64 = 0.35;
 
-/// Share of lanes between two grids (and so between two communities) left unbuilt: none.
-/// A grid's edge is a street or lane its grid worker walks along, not a wall across a
-/// block; micro-grids (a few buildings) may still end at a wall or a slope.
-const LANE_DROP_GRID_EDGE: f64 = 0.0;
+/// Share of lanes along the subdistrict's edge left unbuilt: none. The edge of a
+/// subdistrict is drawn along a road, a riverside walk or a path on the hillside, and a
+/// corner of a block given out to even the edge (`builder::cuts`) trades its two lanes for
+/// a path along the cut.
+const LANE_DROP_LAND_EDGE: f64 = 0.0;
+
+/// Share of lanes between two grids (and so between two communities) left unbuilt. A
+/// grid's edge is mostly a street or lane its grid worker walks along, not a wall across a
+/// block; all of them built (with paths along the cuts) left too few intersections to the
+/// lanes between micro-grids, whose outlines then followed walkways least (69%).
+const LANE_DROP_GRID_EDGE: f64 = 0.4;
 
 /// Steeper than this (rise over run), a link is built as stairs: 1:10, a little over the
 /// 1:12 (8.3%) that a ramp may have, so every link a wheelchair may use is rampable.
@@ -114,8 +126,9 @@ impl UnionFind {
     }
 }
 
-/// Build the lattice walkways. `micro` labels micro-grids and `grid` grids (lanes on a
-/// grid's edge are kept: units follow streets); `hh` thins lanes where few people live.
+/// Build the lattice walkways. `micro` labels micro-grids and `grid` grids (lanes on units'
+/// edges are kept more than those inside them, and all on the subdistrict's edge: units
+/// follow streets); `hh` thins lanes where few people live.
 pub fn lattice_walkways(
     lat: &Lattice,
     t: &Terrain,
@@ -161,7 +174,7 @@ pub fn lattice_walkways(
                 .zip(c2)
                 .is_some_and(|(x, y)| grid[x] != grid[y] && grid[x] != NONE && grid[y] != NONE);
         let people = c1.map_or(0, |c| hh[c]) + c2.map_or(0, |c| hh[c]);
-        // Main lines (every fourth row and column) are streets and always kept; the lanes
+        // Main lines (every fifth row and column) are streets and always kept; the lanes
         // between are thinned (those inside a micro-grid most, where few live more), so
         // blocks vary in size and lanes end at doors and hillsides rather than every 50 m.
         let (ia, ja) = (a % (lat.nx + 1), a / (lat.nx + 1));
@@ -169,14 +182,16 @@ pub fn lattice_walkways(
         let main_line = (ja == jb && ja % MAIN_EVERY == 0) || (ia == ib && ia % MAIN_EVERY == 0);
         let p_drop = if main_line {
             0.0
+        } else if l1 != l2 {
+            LANE_DROP_LAND_EDGE
         } else if grid_edge {
             LANE_DROP_GRID_EDGE
         } else if !interior {
             LANE_DROP_UNIT_EDGE
         } else if people < 12 {
-            0.8
+            0.97
         } else {
-            0.6
+            0.9
         };
         if rng.random_bool(p_drop) {
             dropped.push((a, b));
@@ -210,12 +225,13 @@ pub fn lattice_walkways(
             );
         }
     }
-    // Diagonal footpaths and hillside steps through some blocks.
+    // Diagonal footpaths and hillside steps through some blocks (fewer than before the
+    // paths along units' cuts, which are diagonal too: 6% of empty blocks, 1.5% of others).
     for c in 0..lat.cell_count() {
         if !land[c] {
             continue;
         }
-        let p = if hh[c] < 5 { 0.16 } else { 0.05 };
+        let p = if hh[c] < 5 { 0.06 } else { 0.015 };
         if rng.random_bool(p) {
             let k = lat.corners(c);
             let (a, b) = if rng.random_bool(0.5) {
@@ -298,6 +314,39 @@ pub fn lattice_walkways(
         out.push(Segment { a, b, kind, name });
     }
     out
+}
+
+/// A path along the diagonal of a block from node `a` to node `b`, where a unit's outline is
+/// cut across the block (`builder::cuts`): a footway, or stairs where it is steep; a street
+/// where it carries a `street` round a corner given out of the subdistrict, unless too
+/// steep for one. `None` where it would run into 花溪河 or the Yangtze.
+#[must_use]
+pub fn cut_path(lat: &Lattice, t: &Terrain, a: usize, b: usize, street: bool) -> Option<Segment> {
+    let (p, q) = (lat.nodes[a], lat.nodes[b]);
+    let len = (q.0 - p.0).hypot(q.1 - p.1);
+    let steps = (len / 3.0).ceil().max(1.0) as usize;
+    // Clear of the river by more than a bend of the drawn way (`builder::BEND_M`).
+    let dry = (0..=steps).all(|s| {
+        let f = s as f64 / steps as f64;
+        t.bank_distance_m(p.0 + f * (q.0 - p.0), p.1 + f * (q.1 - p.1)) > 4.0
+    });
+    if !dry || crosses_creek(t, p, q) {
+        return None;
+    }
+    let z = |n: usize| t.elevation_m(lat.nodes[n].0, lat.nodes[n].1);
+    let grade = (z(b) - z(a)).abs() / len;
+    Some(Segment {
+        a,
+        b,
+        kind: if street && grade <= STREET_MAX_GRADE {
+            WalkwayKind::Street
+        } else if grade > STAIRS_GRADE {
+            WalkwayKind::Stairs
+        } else {
+            WalkwayKind::Footway
+        },
+        name: None,
+    })
 }
 
 fn street_name(lat: &Lattice, t: &Terrain, a: usize, b: usize) -> Option<&'static str> {
