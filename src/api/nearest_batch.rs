@@ -522,6 +522,10 @@ fn csv_walk_chunk(
     let world = svc.walk.as_deref()?;
     let template = &b.params.req;
     let tags = svc.walk_tags(template);
+    let tables = Service::walk_tables(world, template, w, tags.as_deref());
+    let tables: Option<Vec<&crate::walk::NearestTable>> = tables
+        .as_ref()
+        .map(|ts| ts.iter().map(AsRef::as_ref).collect());
     let parts: Vec<Result<Vec<u8>, ApiError>> = (a..z)
         .step_by(CSV_TASK)
         .collect::<Vec<_>>()
@@ -539,8 +543,16 @@ fn csv_walk_chunk(
                         ..*template
                     };
                     let label = &b.labels[i];
-                    match svc.walk_hits(world, &req, w, tags.as_deref(), searcher, table, &mut hits)
-                    {
+                    match svc.walk_hits_from(
+                        world,
+                        &req,
+                        w,
+                        tags.as_deref(),
+                        tables.as_deref(),
+                        searcher,
+                        table,
+                        &mut hits,
+                    ) {
                         Ok(_) => write_csv_rows(b, world, at, label, &hits, &mut out)?,
                         Err(e) => {
                             let detail = query_problem(e, b.params.coords).detail;
@@ -611,6 +623,10 @@ impl Batch {
         facilities: &Facilities,
         i: usize,
     ) -> Result<&FacilityCells, ApiError> {
+        // Made already (every hit but a facility's first): no facility record to read.
+        if let Some(cells) = self.csv_facility.get(i).and_then(std::sync::OnceLock::get) {
+            return Ok(cells);
+        }
         let (Some(cell), Some(f)) = (self.csv_facility.get(i), facilities.at(i)) else {
             return Err(ApiError::internal(format!(
                 "facility index {i} out of range"
