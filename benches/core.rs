@@ -102,7 +102,7 @@ fn bench(c: &mut Criterion) {
             .map(|&(lon, lat)| servicemap::model::LonLat { lon, lat })
             .collect();
         let qs = format!("k=5&max_min=60&category={}", one[0]);
-        let p = servicemap::api::nearest::parse_options(&qs, &svc).expect("parses");
+        let (p, _) = servicemap::api::nearest::parse_options(&qs, &svc).expect("parses");
         c.bench_function("nearest_many walk k=5, 1024 origins", |b| {
             b.iter(|| black_box(svc.nearest_many(&origins, &p.req).expect("answers").len()));
         });

@@ -307,3 +307,119 @@ async fn csv_walking_rows_equal_single_queries_at_vertices() {
     assert_eq!(at, rows.len(), "no extra rows");
     assert!(compared > 400, "{compared} rows compared");
 }
+
+/// A CSV line's cells as written (quotes kept), split at the commas outside quotes.
+fn cells(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut from, mut quoted) = (0, false);
+    for (i, ch) in line.char_indices() {
+        match ch {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                out.push(&line[from..i]);
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&line[from..]);
+    out
+}
+
+/// `columns=` picks CSV columns: every row is the full answer's row cut down to the chosen
+/// columns in the chosen order (hits and per-origin errors alike, origins off the network
+/// included); unknown, repeated or empty choices and GeoJSON bodies are 400 problems.
+#[actix_web::test]
+async fn csv_columns_are_the_full_rows_cut_down() {
+    let svc: Arc<Service> = Arc::clone(common::geodata());
+    let c = client(svc).await;
+    let mut pts = origins(41, 150);
+    // Far off the network: an error row.
+    pts.push((106.0, 29.0));
+    let mut csv = String::from("lon,lat\n");
+    for (lon, lat) in &pts {
+        csv += &format!("{lon},{lat}\n");
+    }
+    let full_names = [
+        "origin",
+        "rank",
+        "id",
+        "name",
+        "category",
+        "lon",
+        "lat",
+        "distance_m",
+        "walk_min",
+        "walk_m",
+        "error",
+    ];
+    for params in [
+        "k=5&category=eatery&max_min=60",
+        "k=3&category=pharmacy,park",
+        "k=2&mode=straight",
+    ] {
+        let r = c
+            .send(post(
+                &format!("/nearest/batch?{params}"),
+                "text/csv",
+                csv.clone(),
+            ))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let full = r.text();
+        let full_rows: Vec<Vec<&str>> = full.lines().skip(1).map(cells).collect();
+        assert!(full_rows.iter().all(|r| r.len() == 11), "{params}");
+        assert_eq!(
+            full_rows.iter().any(|r| !r[10].is_empty()),
+            !params.contains("straight"),
+            "{params}: an error row in walk mode"
+        );
+        for chosen in [
+            vec!["origin", "id", "walk_min", "error"],
+            vec!["walk_m", "origin", "lat", "lon", "rank"],
+            vec!["id", "name", "category", "lon", "lat", "distance_m"],
+            vec!["error"],
+            full_names.to_vec(),
+        ] {
+            let r = c
+                .send(post(
+                    &format!("/nearest/batch?{params}&columns={}", chosen.join(",")),
+                    "text/csv",
+                    csv.clone(),
+                ))
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text());
+            let text = r.text();
+            let mut lines = text.lines();
+            assert_eq!(lines.next(), Some(chosen.join(",").as_str()));
+            let rows: Vec<&str> = lines.collect();
+            assert_eq!(rows.len(), full_rows.len(), "{params} {chosen:?}");
+            for (row, full) in rows.iter().zip(&full_rows) {
+                let want: Vec<&str> = chosen
+                    .iter()
+                    .map(|name| full[full_names.iter().position(|n| n == name).unwrap()])
+                    .collect();
+                assert_eq!(*row, want.join(","), "{params} {chosen:?}");
+            }
+        }
+    }
+    for bad in ["nope", "id,id", ",", ""] {
+        let r = c
+            .send(post(
+                &format!("/nearest/batch?columns={bad}"),
+                "text/csv",
+                csv.clone(),
+            ))
+            .await;
+        let p = r.problem(400);
+        assert!(p.to_string().contains("columns"), "{p}");
+    }
+    let r = c
+        .send(post(
+            "/nearest/batch?columns=origin",
+            "application/geo+json",
+            geojson_body(&pts[..3]),
+        ))
+        .await;
+    assert!(r.problem(400).to_string().contains("columns"));
+}

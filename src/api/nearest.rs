@@ -142,9 +142,14 @@ pub fn parse(query_string: &str, svc: &Service) -> Result<NearestParams, ApiErro
 }
 
 /// Parse the options of `POST /nearest/batch`: those of `/nearest` but the point (the body
-/// gives the origins; `req.at` is a placeholder).
-pub fn parse_options(query_string: &str, svc: &Service) -> Result<NearestParams, ApiError> {
+/// gives the origins; `req.at` is a placeholder), and the raw `columns` (CSV answers' column
+/// choice, checked by the batch).
+pub fn parse_options(
+    query_string: &str,
+    svc: &Service,
+) -> Result<(NearestParams, Option<String>), ApiError> {
     let mut q = RawQuery::parse(query_string)?;
+    let columns = q.take("columns");
     let coords = q.take_coords()?;
     for name in ["lon", "lat"] {
         if q.take(name).is_some() {
@@ -154,7 +159,10 @@ pub fn parse_options(query_string: &str, svc: &Service) -> Result<NearestParams,
             ));
         }
     }
-    parse_rest(q, svc, coords, LonLat { lon: 0.0, lat: 0.0 }, &NAMES[2..])
+    let mut names = NAMES[2..].to_vec();
+    names.push("columns");
+    let params = parse_rest(q, svc, coords, LonLat { lon: 0.0, lat: 0.0 }, &names)?;
+    Ok((params, columns))
 }
 
 fn parse_rest(

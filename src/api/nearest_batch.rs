@@ -16,7 +16,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use crate::model::{Crs, Extra, LonLat};
+use crate::model::{Crs, Extra, Facilities, LonLat};
 use crate::query::{NearestAnswer, NearestMode, QueryError, exec};
 use crate::service::Service;
 
@@ -60,14 +60,6 @@ impl Label {
             Label::Text(s) => Extra::Str(s),
         }
     }
-
-    fn csv(&self) -> String {
-        match self {
-            Label::Index(i) => i.to_string(),
-            Label::Id(Value::String(s)) | Label::Text(s) => csv_field(s),
-            Label::Id(v) => csv_field(&v.to_string()),
-        }
-    }
 }
 
 struct Batch {
@@ -75,9 +67,11 @@ struct Batch {
     params: NearestParams,
     origins: Vec<LonLat>,
     labels: Vec<Label>,
-    /// Per facility, its CSV columns `,id,name,category,lon,lat,` made on its first hit in
-    /// this batch (they depend on the batch's `coords`) and spliced into every later row.
-    csv_facility: Vec<std::sync::OnceLock<Box<[u8]>>>,
+    /// The CSV answer's columns (all of them unless `columns=` chose).
+    layout: CsvLayout,
+    /// Per facility, its CSV cells made on its first hit in this batch (they depend on the
+    /// batch's `coords`) and spliced into every later row.
+    csv_facility: Vec<std::sync::OnceLock<FacilityCells>>,
 }
 
 fn bad_row(row: usize, detail: impl std::fmt::Display) -> ApiError {
@@ -235,8 +229,218 @@ fn parse_csv(body: &[u8], crs: Crs) -> Result<(Vec<LonLat>, Vec<Label>), ApiErro
     Ok((origins, labels))
 }
 
-/// The CSV answer's header.
-const CSV_HEADER: &str = "origin,rank,id,name,category,lon,lat,distance_m,walk_min,walk_m,error\n";
+/// The CSV answer's columns, in the order of the default answer.
+const COLUMNS: [&str; 11] = [
+    "origin",
+    "rank",
+    "id",
+    "name",
+    "category",
+    "lon",
+    "lat",
+    "distance_m",
+    "walk_min",
+    "walk_m",
+    "error",
+];
+
+/// Index in [`COLUMNS`] of the first of the facility's own columns (id, name, category, lon,
+/// lat), which [`FacilityCells`] holds.
+const FACILITY_FIRST: usize = 2;
+
+/// What a CSV row is written from, piece by piece.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    Origin,
+    Rank,
+    /// The facility's cells `first..=last` (0 = id … 4 = lat) with their commas: adjacent
+    /// ones are one splice.
+    Facility(u8, u8),
+    DistanceM,
+    WalkMin,
+    WalkM,
+    Error,
+}
+
+/// The CSV answer's columns: its header and how each row is written.
+#[derive(Debug, Clone)]
+struct CsvLayout {
+    header: String,
+    pieces: Vec<Piece>,
+    /// Whether `distance_m` is asked for (the straight-line distance of every hit is then
+    /// computed).
+    distance: bool,
+}
+
+impl CsvLayout {
+    /// `columns=a,b,…` (names of [`COLUMNS`], each at most once, in the order wanted); every
+    /// column in the default order when absent.
+    fn parse(columns: Option<&str>) -> Result<CsvLayout, ApiError> {
+        let chosen: Vec<usize> = match columns {
+            None => (0..COLUMNS.len()).collect(),
+            Some(raw) => {
+                let mut chosen = Vec::new();
+                for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                    let Some(i) = COLUMNS.iter().position(|c| *c == name) else {
+                        return Err(ApiError::bad_param(
+                            "columns",
+                            format!(
+                                "unknown column '{name}'; CSV answers have {}",
+                                COLUMNS.join(", ")
+                            ),
+                        ));
+                    };
+                    if chosen.contains(&i) {
+                        return Err(ApiError::bad_param(
+                            "columns",
+                            format!("'{name}' is listed twice; name each column once"),
+                        ));
+                    }
+                    chosen.push(i);
+                }
+                if chosen.is_empty() {
+                    return Err(ApiError::bad_param(
+                        "columns",
+                        format!("name at least one of {}", COLUMNS.join(", ")),
+                    ));
+                }
+                chosen
+            }
+        };
+        let mut pieces: Vec<Piece> = Vec::with_capacity(chosen.len());
+        for &i in &chosen {
+            let piece = match i {
+                0 => Piece::Origin,
+                1 => Piece::Rank,
+                2..=6 => {
+                    let cell = (i - FACILITY_FIRST) as u8;
+                    // The next cell of the facility right after the previous one: one splice.
+                    if let Some(Piece::Facility(_, last)) = pieces.last_mut()
+                        && *last + 1 == cell
+                    {
+                        *last = cell;
+                        continue;
+                    }
+                    Piece::Facility(cell, cell)
+                }
+                7 => Piece::DistanceM,
+                8 => Piece::WalkMin,
+                9 => Piece::WalkM,
+                _ => Piece::Error,
+            };
+            pieces.push(piece);
+        }
+        let mut header = chosen
+            .iter()
+            .map(|&i| COLUMNS[i])
+            .collect::<Vec<_>>()
+            .join(",");
+        header.push('\n');
+        Ok(CsvLayout {
+            header,
+            distance: pieces.contains(&Piece::DistanceM),
+            pieces,
+        })
+    }
+}
+
+/// A facility's own CSV cells `id,name,category,lon,lat` (quoted as needed, coordinates in
+/// the batch's `coords`) and where each starts.
+#[derive(Debug)]
+struct FacilityCells {
+    text: Box<[u8]>,
+    /// Cell `i` is `text[start[i]..start[i + 1] - 1]` (`start[5]` is one past the end).
+    start: [u32; 6],
+}
+
+impl FacilityCells {
+    fn new(f: &crate::model::FacilityRef<'_>, coords: Crs) -> FacilityCells {
+        let mut text = Vec::with_capacity(64);
+        let mut start = [0_u32; 6];
+        let (lon, lat) = coords.from_wgs84(f.position.x(), f.position.y());
+        for (i, s) in start.iter_mut().take(5).enumerate() {
+            if i > 0 {
+                text.push(b',');
+            }
+            *s = text.len() as u32;
+            match i {
+                0 => write_csv_field(&mut text, f.id),
+                1 => write_csv_field(&mut text, f.name),
+                2 => write_csv_field(&mut text, f.category),
+                3 => write_rounded(&mut text, lon, 7),
+                _ => write_rounded(&mut text, lat, 7),
+            }
+        }
+        start[5] = text.len() as u32 + 1;
+        FacilityCells {
+            text: text.into_boxed_slice(),
+            start,
+        }
+    }
+
+    /// Cells `first..=last` with the commas between them.
+    fn span(&self, first: u8, last: u8) -> &[u8] {
+        let a = self.start[usize::from(first)] as usize;
+        let z = self.start[usize::from(last) + 1] as usize - 1;
+        self.text.get(a..z).unwrap_or_default()
+    }
+}
+
+/// One row of a CSV answer: a facility found for an origin, or the origin's error.
+enum Row<'a> {
+    Hit {
+        /// 1-based.
+        rank: usize,
+        cells: &'a FacilityCells,
+        /// Only read when the layout has `distance_m`.
+        distance_m: f64,
+        /// Walk mode: (seconds, metres) walked.
+        walk: Option<(f64, f64)>,
+    },
+    Error(&'a str),
+}
+
+/// Write `row` of the origin labelled `label` (its CSV cell) as `layout` says.
+fn write_row(layout: &CsvLayout, label: &[u8], row: &Row<'_>, out: &mut Vec<u8>) {
+    for (i, piece) in layout.pieces.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match (piece, row) {
+            (Piece::Origin, _) => out.extend_from_slice(label),
+            (Piece::Rank, Row::Hit { rank, .. }) => {
+                out.extend_from_slice(itoa::Buffer::new().format(*rank).as_bytes());
+            }
+            (Piece::Facility(a, z), Row::Hit { cells, .. }) => {
+                out.extend_from_slice(cells.span(*a, *z));
+            }
+            // The empty cells keep their commas.
+            (Piece::Facility(a, z), Row::Error(_)) => {
+                out.extend(std::iter::repeat_n(b',', usize::from(z - a)));
+            }
+            (Piece::DistanceM, Row::Hit { distance_m, .. }) => {
+                write_rounded(out, *distance_m, 2);
+            }
+            (
+                Piece::WalkMin,
+                Row::Hit {
+                    walk: Some((walk_s, _)),
+                    ..
+                },
+            ) => write_rounded(out, walk_s / 60.0, 6),
+            (
+                Piece::WalkM,
+                Row::Hit {
+                    walk: Some((_, walk_m)),
+                    ..
+                },
+            ) => write_rounded(out, *walk_m, 2),
+            (Piece::Error, Row::Error(detail)) => write_csv_field(out, detail),
+            _ => {}
+        }
+    }
+    out.push(b'\n');
+}
 
 /// Render the answers of origins `first..` into `out`; `any` says whether a GeoJSON feature
 /// was already written (for the separating comma).
@@ -248,7 +452,6 @@ fn render_chunk(
     any: &mut bool,
     out: &mut Vec<u8>,
 ) -> Result<(), ApiError> {
-    use std::fmt::Write as _;
     let facilities = svc.indexes.facilities();
     for (j, answer) in answers.iter().enumerate() {
         let label = &b.labels[first + j];
@@ -271,45 +474,23 @@ fn render_chunk(
                 out.extend_from_slice(b"}}");
             }
             (Format::Csv, Ok(a)) => {
-                let mut s = String::new();
+                let mut label_cell = Vec::new();
+                label.write_csv(&mut label_cell);
                 for (rank, h) in a.hits.iter().enumerate() {
-                    let Some(f) = facilities.at(h.facility.index()) else {
-                        return Err(ApiError::internal(format!(
-                            "facility index {} out of range",
-                            h.facility.index()
-                        )));
+                    let row = Row::Hit {
+                        rank: rank + 1,
+                        cells: b.facility_cells(facilities, h.facility.index())?,
+                        distance_m: h.distance_m,
+                        walk: h.walk.as_ref().map(|w| (w.walk_s, w.walk_m)),
                     };
-                    let (lon, lat) = b.params.coords.from_wgs84(f.position.x(), f.position.y());
-                    let _ = write!(
-                        s,
-                        "{},{},{},{},{},{},{},{}",
-                        label.csv(),
-                        rank + 1,
-                        csv_field(f.id),
-                        csv_field(f.name),
-                        csv_field(f.category),
-                        crate::model::geojson::round7(lon),
-                        crate::model::geojson::round7(lat),
-                        cm(h.distance_m),
-                    );
-                    match &h.walk {
-                        Some(w) => {
-                            let _ = writeln!(
-                                s,
-                                ",{},{},",
-                                (w.walk_s / 60.0 * 1e6).round() / 1e6,
-                                cm(w.walk_m)
-                            );
-                        }
-                        None => s.push_str(",,,\n"),
-                    }
+                    write_row(&b.layout, &label_cell, &row, out);
                 }
-                out.extend_from_slice(s.as_bytes());
             }
             (Format::Csv, Err(e)) => {
                 let detail = query_problem(clone_error(e), b.params.coords).detail;
-                let line = format!("{},,,,,,,,,,{}\n", label.csv(), csv_field(&detail));
-                out.extend_from_slice(line.as_bytes());
+                let mut label_cell = Vec::new();
+                label.write_csv(&mut label_cell);
+                write_row(&b.layout, &label_cell, &Row::Error(&detail), out);
             }
         }
     }
@@ -341,6 +522,10 @@ fn csv_walk_chunk(
     let world = svc.walk.as_deref()?;
     let template = &b.params.req;
     let tags = svc.walk_tags(template);
+    let tables = Service::walk_tables(world, template, w, tags.as_deref());
+    let tables: Option<Vec<&crate::walk::NearestTable>> = tables
+        .as_ref()
+        .map(|ts| ts.iter().map(AsRef::as_ref).collect());
     let parts: Vec<Result<Vec<u8>, ApiError>> = (a..z)
         .step_by(CSV_TASK)
         .collect::<Vec<_>>()
@@ -358,13 +543,22 @@ fn csv_walk_chunk(
                         ..*template
                     };
                     let label = &b.labels[i];
-                    match svc.walk_hits(world, &req, w, tags.as_deref(), searcher, table, &mut hits)
-                    {
+                    match svc.walk_hits_from(
+                        world,
+                        &req,
+                        w,
+                        tags.as_deref(),
+                        tables.as_deref(),
+                        searcher,
+                        table,
+                        &mut hits,
+                    ) {
                         Ok(_) => write_csv_rows(b, world, at, label, &hits, &mut out)?,
                         Err(e) => {
                             let detail = query_problem(e, b.params.coords).detail;
-                            let line = format!("{},,,,,,,,,,{}\n", label.csv(), csv_field(&detail));
-                            out.extend_from_slice(line.as_bytes());
+                            let mut label_cell = Vec::new();
+                            label.write_csv(&mut label_cell);
+                            write_row(&b.layout, &label_cell, &Row::Error(&detail), &mut out);
                         }
                     }
                 }
@@ -389,61 +583,57 @@ fn write_csv_rows(
 ) -> Result<(), ApiError> {
     let origin = geo::Point::new(at.lon, at.lat);
     let mut label_bytes = [0_u8; 24];
-    let label_len = match label {
-        Label::Index(i) => {
-            let mut buf = itoa::Buffer::new();
-            let s = buf.format(*i).as_bytes();
-            label_bytes[..s.len()].copy_from_slice(s);
-            Some(s.len())
-        }
-        _ => None,
+    let mut label_text = Vec::new();
+    let label_cell: &[u8] = if let Label::Index(i) = label {
+        let mut buf = itoa::Buffer::new();
+        let s = buf.format(*i).as_bytes();
+        label_bytes[..s.len()].copy_from_slice(s);
+        &label_bytes[..s.len()]
+    } else {
+        label.write_csv(&mut label_text);
+        &label_text
     };
+
     for (rank, h) in hits.iter().enumerate() {
-        let Some(f) = world.facilities.at(h.target) else {
-            return Err(ApiError::internal(format!(
-                "facility index {} out of range",
-                h.target
-            )));
+        let cells = b.facility_cells(&world.facilities, h.target)?;
+        // The straight-line distance only when asked for: one WGS84 distance a row.
+        let distance_m = if b.layout.distance {
+            world
+                .facilities
+                .at(h.target)
+                .map_or(f64::NAN, |f| crate::index::distance_m(origin, f.position))
+        } else {
+            f64::NAN
         };
-        match label_len {
-            Some(n) => out.extend_from_slice(&label_bytes[..n]),
-            None => label.write_csv(out),
-        }
-        out.push(b',');
-        out.extend_from_slice(itoa::Buffer::new().format(rank + 1).as_bytes());
-        let columns = b.csv_facility.get(h.target).map(|cell| {
-            cell.get_or_init(|| {
-                let mut c = Vec::with_capacity(64);
-                let (lon, lat) = b.params.coords.from_wgs84(f.position.x(), f.position.y());
-                c.push(b',');
-                write_csv_field(&mut c, f.id);
-                c.push(b',');
-                write_csv_field(&mut c, f.name);
-                c.push(b',');
-                write_csv_field(&mut c, f.category);
-                c.push(b',');
-                write_rounded(&mut c, lon, 7);
-                c.push(b',');
-                write_rounded(&mut c, lat, 7);
-                c.push(b',');
-                c.into_boxed_slice()
-            })
-        });
-        let Some(columns) = columns else {
-            return Err(ApiError::internal(format!(
-                "facility index {} out of range of the batch's rows",
-                h.target
-            )));
+        let row = Row::Hit {
+            rank: rank + 1,
+            cells,
+            distance_m,
+            walk: Some((h.walk_s, h.walk_m)),
         };
-        out.extend_from_slice(columns);
-        write_rounded(out, crate::index::distance_m(origin, f.position), 2);
-        out.push(b',');
-        write_rounded(out, h.walk_s / 60.0, 6);
-        out.push(b',');
-        write_rounded(out, h.walk_m, 2);
-        out.extend_from_slice(b",\n");
+        write_row(&b.layout, label_cell, &row, out);
     }
     Ok(())
+}
+
+impl Batch {
+    /// The CSV cells of facility `i` (made on its first hit).
+    fn facility_cells(
+        &self,
+        facilities: &Facilities,
+        i: usize,
+    ) -> Result<&FacilityCells, ApiError> {
+        // Made already (every hit but a facility's first): no facility record to read.
+        if let Some(cells) = self.csv_facility.get(i).and_then(std::sync::OnceLock::get) {
+            return Ok(cells);
+        }
+        let (Some(cell), Some(f)) = (self.csv_facility.get(i), facilities.at(i)) else {
+            return Err(ApiError::internal(format!(
+                "facility index {i} out of range"
+            )));
+        };
+        Ok(cell.get_or_init(|| FacilityCells::new(&f, self.params.coords)))
+    }
 }
 
 /// Powers of ten for [`write_rounded`].
@@ -537,10 +727,6 @@ fn clone_error(e: &QueryError) -> QueryError {
     }
 }
 
-fn cm(v: f64) -> f64 {
-    (v * 100.0).round() / 100.0
-}
-
 /// The `query` member of a GeoJSON answer: the options used and the number of origins.
 fn options_json(svc: &Service, b: &Batch) -> Value {
     let req = &b.params.req;
@@ -576,7 +762,7 @@ fn options_json(svc: &Service, b: &Batch) -> Value {
 /// The bytes before the first chunk.
 fn head(svc: &Service, b: &Batch) -> Result<Vec<u8>, ApiError> {
     match b.format {
-        Format::Csv => Ok(CSV_HEADER.as_bytes().to_vec()),
+        Format::Csv => Ok(b.layout.header.as_bytes().to_vec()),
         Format::GeoJson => {
             let mut out = br#"{"type":"FeatureCollection","query":"#.to_vec();
             serde_json::to_writer(&mut out, &options_json(svc, b)).map_err(ApiError::internal)?;
@@ -614,7 +800,14 @@ pub async fn post(
             ));
         }
     };
-    let params = parse_options(req.query_string(), &svc)?;
+    let (params, columns) = parse_options(req.query_string(), &svc)?;
+    let layout = CsvLayout::parse(columns.as_deref())?;
+    if format == Format::GeoJson && columns.is_some() {
+        return Err(ApiError::bad_param(
+            "columns",
+            "applies to CSV bodies only; GeoJSON answers choose facility properties with 'properties'",
+        ));
+    }
     if format == Format::Csv {
         if params.properties.is_some() {
             return Err(ApiError::bad_param(
@@ -647,17 +840,18 @@ pub async fn post(
     })
     .await
     .map_err(|e| query_problem(e, coords))??;
-    let csv_facility = match (format, svc.walk.as_deref()) {
-        (Format::Csv, Some(world)) => (0..world.facilities.len())
+    let csv_facility = match format {
+        Format::Csv => (0..svc.indexes.facilities().len())
             .map(|_| std::sync::OnceLock::new())
             .collect(),
-        _ => Vec::new(),
+        Format::GeoJson => Vec::new(),
     };
     let batch = Arc::new(Batch {
         format,
         params,
         origins,
         labels,
+        layout,
         csv_facility,
     });
     let first = head(&svc, &batch)?;

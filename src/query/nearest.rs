@@ -9,7 +9,9 @@ use crate::analysis::WalkWorld;
 use crate::index::distance_m;
 use crate::model::{CategoryId, FacilityId, K, LayerId, LonLat, ParamError, Profile};
 use crate::service::Service;
-use crate::walk::{Nearest, NearestQuery, Origin, Searcher, TABLE_K, TableScratch, nearest};
+use crate::walk::{
+    Nearest, NearestQuery, NearestTable, Origin, Searcher, TABLE_K, TableScratch, nearest,
+};
 
 thread_local! {
     // Candidate scratch of the table lookups, one per thread like the searcher.
@@ -283,6 +285,35 @@ impl Service {
         table: &mut TableScratch,
         out: &mut Vec<Nearest>,
     ) -> Result<f64, QueryError> {
+        self.walk_hits_from(world, req, w, tags, None, searcher, table, out)
+    }
+
+    /// The tables [`Service::walk_hits`] answers `req` from, looked up once for a batch of
+    /// origins (`None`: the search answers).
+    #[must_use]
+    pub fn walk_tables(
+        world: &WalkWorld,
+        req: &NearestRequest,
+        w: WalkOptions,
+        tags: Option<&[u32]>,
+    ) -> Option<Vec<Arc<NearestTable>>> {
+        world.tables_for(&walk_query(req, w, tags))
+    }
+
+    /// [`Service::walk_hits`] with the tables of [`Service::walk_tables`] (`None`: looked up
+    /// here).
+    #[allow(clippy::too_many_arguments)]
+    pub fn walk_hits_from(
+        &self,
+        world: &WalkWorld,
+        req: &NearestRequest,
+        w: WalkOptions,
+        tags: Option<&[u32]>,
+        tables: Option<&[&NearestTable]>,
+        searcher: &mut Searcher,
+        table: &mut TableScratch,
+        out: &mut Vec<Nearest>,
+    ) -> Result<f64, QueryError> {
         let snap = world
             .graph
             .snap_lonlat(req.at.lon, req.at.lat, w.max_snap_m, w.profile)
@@ -296,16 +327,14 @@ impl Service {
             return Ok(snap.offset_m);
         }
         let origin = Origin::new(snap, w.profile);
-        let q = NearestQuery {
-            profile: w.profile,
-            k: req.k.get(),
-            max_s: w.max_min.unwrap_or(MAX_MIN_MAX) * 60.0,
-            tags,
-            with_route: w.route,
-        };
+        let q = walk_query(req, w, tags);
         // The tables answer exactly what the search would (walk::table); the search remains
         // for routes, k above the tables' depth and tables over the memory budget.
-        if !world.nearest_from_tables(&origin, &q, table, out) {
+        let answered = match tables {
+            Some(tables) => world.nearest_from(tables, &origin, &q, table, out),
+            None => world.nearest_from_tables(&origin, &q, table, out),
+        };
+        if !answered {
             *out = nearest(&world.graph, &world.facility_snaps, searcher, &[origin], &q);
         }
         // `max_m` bounds the walked metres of the routes found (the fastest ones).
@@ -313,6 +342,21 @@ impl Service {
             out.retain(|h| h.walk_m <= m);
         }
         Ok(snap.offset_m)
+    }
+}
+
+/// The walking query of `req` in `w` over the facilities tagged `tags`.
+fn walk_query<'a>(
+    req: &NearestRequest,
+    w: WalkOptions,
+    tags: Option<&'a [u32]>,
+) -> NearestQuery<'a> {
+    NearestQuery {
+        profile: w.profile,
+        k: req.k.get(),
+        max_s: w.max_min.unwrap_or(MAX_MIN_MAX) * 60.0,
+        tags,
+        with_route: w.route,
     }
 }
 

@@ -56,6 +56,11 @@ pub(crate) fn segment_d2(a: [f64; 2], b: [f64; 2], p: [f64; 2]) -> f64 {
     (p[0] - q[0]) * (p[0] - q[0]) + (p[1] - q[1]) * (p[1] - q[1])
 }
 
+/// Candidates `(distance², edge)` nearest first, ties to the lower edge id.
+fn by_distance(a: &(f64, u32), b: &(f64, u32)) -> std::cmp::Ordering {
+    a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
+}
+
 impl SnapGrid {
     pub(crate) fn build(node_xy: &[[f64; 2]], edges: &[Edge]) -> SnapGrid {
         let segs: Vec<[[f64; 2]; 2]> = edges
@@ -160,7 +165,8 @@ impl SnapGrid {
         for k in 0_i64.. {
             let fresh = scratch.len();
             self.ring(cx, cy, k, p, scratch);
-            if scratch.len() - fresh > 1 {
+            // Ring 0 is one cell, which lists each edge once.
+            if k > 0 && scratch.len() - fresh > 1 {
                 // One edge may overlap several cells of the ring.
                 scratch[fresh..].sort_unstable_by_key(|a| a.1);
                 let mut w = fresh + 1;
@@ -172,7 +178,6 @@ impl SnapGrid {
                 }
                 scratch.truncate(w);
             }
-            scratch[done..].sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             let (lo_x, lo_y, hi_x, hi_y) = (cx - k, cy - k, cx + k, cy + k);
             let whole = lo_x <= 0 && lo_y <= 0 && hi_x >= self.nx - 1 && hi_y >= self.ny - 1;
             // Every unseen edge is at least `bound` away.
@@ -192,7 +197,29 @@ impl SnapGrid {
             } else {
                 bound * bound
             };
+            // Candidates come out smallest first. Most snaps take the first one (issue 15:
+            // sorting every candidate of the cell was a good part of a batch's snapping), so
+            // the smallest is found by a scan, and the rest are sorted only after a few picks.
+            // Keys are distinct (an edge is a candidate once), so the order is the sort's.
+            let mut picks = 0;
+            let mut sorted = false;
             while done < scratch.len() {
+                if !sorted {
+                    let rest = &mut scratch[done..];
+                    if picks < 4 {
+                        let mut m = 0;
+                        for i in 1..rest.len() {
+                            if by_distance(&rest[i], &rest[m]).is_lt() {
+                                m = i;
+                            }
+                        }
+                        rest.swap(0, m);
+                        picks += 1;
+                    } else {
+                        rest.sort_unstable_by(by_distance);
+                        sorted = true;
+                    }
+                }
                 let (d2, e) = scratch[done];
                 // An unseen edge may still be nearer than this one.
                 if d2 >= bound2 {
