@@ -5,6 +5,7 @@
 //! facilities over reversed edges: a node's label is the time to walk from it to the nearest
 //! facility. One search answers every building, instead of one search per building.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
@@ -61,9 +62,34 @@ pub fn times_to_nearest_at_s(
 ) -> Vec<f64> {
     debug_assert_eq!(ends.profile, p);
     debug_assert_eq!(ends.ends.len(), buildings.len());
+    NODE_S.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut node_s) => folded_times_s(graph, buildings, ends, targets, p, max_s, &mut node_s),
+        // Only if a search re-entered on this thread: a fresh buffer is as correct.
+        Err(_) => folded_times_s(graph, buildings, ends, targets, p, max_s, &mut Vec::new()),
+    })
+}
+
+thread_local! {
+    /// The per-node labels of coverage's searches, kept per thread and reused: a graph-sized
+    /// `Vec` is over glibc's mmap threshold (64 kB, src/sys.rs), so a fresh one cost every
+    /// uncached `/coverage` ~30 page faults and an munmap with its TLB shootdown (issue 15).
+    static NODE_S: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// [`times_to_nearest_at_s`] with the per-node labels in `node_s` (any contents; resized).
+fn folded_times_s(
+    graph: &WalkGraph,
+    buildings: &SnappedPoints,
+    ends: &PointEnds,
+    targets: &[Snap],
+    p: Profile,
+    max_s: f64,
+    node_s: &mut Vec<f64>,
+) -> Vec<f64> {
     let ch = graph.chains();
-    let (mut node_s, seeded, on_edge) = seed(graph, targets, p, max_s);
-    let core_s = ch.core_times_s(&node_s, &seeded, p, max_s);
+    let (seeded, on_edge) = seed(graph, targets, p, max_s, node_s);
+    let node_s = &mut node_s[..];
+    let core_s = ch.core_times_s(node_s, &seeded, p, max_s);
     // Chains holding a target (on an inner node or an edge of theirs): labelled node by node.
     let mut special = vec![false; ch.chain_count()];
     let mut any_special = false;
@@ -80,9 +106,9 @@ pub fn times_to_nearest_at_s(
         }
     }
     if any_special {
-        ch.write_core_times(&core_s, &mut node_s);
+        ch.write_core_times(&core_s, node_s);
         for (c, _) in special.iter().enumerate().filter(|(_, s)| **s) {
-            ch.sweep_chain(c, &core_s, &mut node_s, p, max_s);
+            ch.sweep_chain(c, &core_s, node_s, p, max_s);
         }
     }
     ends.ends
@@ -94,7 +120,7 @@ pub fn times_to_nearest_at_s(
             }
             let t = if special[end.chain as usize] {
                 match buildings.snap(i, p) {
-                    Some(b) => time_on_edge(graph, &node_s, &on_edge, b, p),
+                    Some(b) => time_on_edge(graph, node_s, &on_edge, b, p),
                     None => f64::INFINITY,
                 }
             } else {
@@ -109,15 +135,18 @@ pub fn times_to_nearest_at_s(
 /// Targets on an edge: (fraction along it, connector seconds).
 type OnEdge = HashMap<EdgeId, Vec<(f64, f64)>>;
 
-/// Per-node seeds of a backward search from `targets`: the seconds from each end of a
-/// target's edge to the target, the nodes seeded, and the targets by edge.
+/// Per-node seeds of a backward search from `targets` into `node_s` (made one per node, all
+/// `INFINITY` but the seeds): the seconds from each end of a target's edge to the target.
+/// Returns the nodes seeded and the targets by edge.
 fn seed(
     graph: &WalkGraph,
     targets: &[Snap],
     p: Profile,
     max_s: f64,
-) -> (Vec<f64>, Vec<NodeId>, OnEdge) {
-    let mut node_s = vec![f64::INFINITY; graph.node_count()];
+    node_s: &mut Vec<f64>,
+) -> (Vec<NodeId>, OnEdge) {
+    node_s.clear();
+    node_s.resize(graph.node_count(), f64::INFINITY);
     let mut seeded: Vec<NodeId> = Vec::with_capacity(targets.len() * 2);
     let mut on_edge: OnEdge = HashMap::new();
     for t in targets {
@@ -135,7 +164,7 @@ fn seed(
             }
         }
     }
-    (node_s, seeded, on_edge)
+    (seeded, on_edge)
 }
 
 /// A building's time from the labels of its edge's ends and the targets on its edge.
@@ -216,7 +245,8 @@ fn times_with(
     max_s: f64,
     search: fn(&WalkGraph, &mut [f64], &[NodeId], Profile, f64),
 ) -> Vec<f64> {
-    let (mut node_s, seeded, on_edge) = seed(graph, targets, p, max_s);
+    let mut node_s = Vec::new();
+    let (seeded, on_edge) = seed(graph, targets, p, max_s, &mut node_s);
     search(graph, &mut node_s, &seeded, p, max_s);
     (0..buildings.len())
         .map(|i| {
