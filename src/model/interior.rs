@@ -19,6 +19,8 @@ use geo::line_intersection::{LineIntersection, line_intersection};
 use geo::{BoundingRect, Coord, CoordsIter, Line, LinesIter, Point, Polygon};
 
 /// `geo::InteriorPoint::interior_point` of `polygon`.
+// Exact comparisons on purpose: the same point as geo means the same tests as geo's.
+#[allow(clippy::float_cmp)]
 #[must_use]
 pub fn polygon_interior_point(polygon: &Polygon<f64>) -> Option<Point<f64>> {
     if polygon.exterior().0.len() == 1 {
