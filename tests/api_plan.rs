@@ -645,7 +645,7 @@ async fn micro_grids_nobody_lives_in_appear_with_share_null() {
     // Counted here from the buildings, independently of the planner.
     let mut hh: std::collections::HashMap<&str, u64> =
         all.iter().map(|m| (m.as_str(), 0)).collect();
-    for b in &svc.planner.as_ref().unwrap().world.buildings {
+    for b in svc.planner.as_ref().unwrap().world.buildings.iter() {
         if let Some(m) = b.microgrid.as_deref() {
             *hh.entry(m).or_default() += b.households;
         }

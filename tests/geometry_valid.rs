@@ -364,7 +364,7 @@ fn isochrones_keep_out_of_water_and_hold_the_households_they_report() {
         .collect();
     // And so may the square a building the data places in water keeps around itself.
     let mut allowed = bridges;
-    for b in &w.buildings {
+    for b in w.buildings.iter() {
         let (x, y) = proj.to_xy(b.position.x(), b.position.y());
         let pt = geos::Geometry::try_from(&Point::new(x, y)).expect("point");
         if water.contains(&pt).expect("contains") {

@@ -7,6 +7,7 @@
 //! recomputed on the ellipsoid. Polygons are indexed by their lon/lat envelope and tested
 //! exactly.
 
+mod line_entry;
 mod locate;
 mod nearest;
 
@@ -20,6 +21,7 @@ use rstar::{AABB, RTree};
 use crate::model::{Area, Building, Facilities, FacilityId, FeatureError, LayerId, LocalProj};
 use crate::store::Dataset;
 
+pub use line_entry::LineEntry;
 pub use locate::Located;
 pub use nearest::{Hit, distance_m};
 
@@ -325,6 +327,12 @@ impl Indexes {
     /// Buildings in file order.
     #[must_use]
     pub fn buildings(&self) -> &[Building] {
+        &self.buildings
+    }
+
+    /// The buildings, to share (the walking world holds the same list).
+    #[must_use]
+    pub fn buildings_shared(&self) -> &Arc<Vec<Building>> {
         &self.buildings
     }
 

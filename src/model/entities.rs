@@ -78,12 +78,12 @@ impl Facility {
 /// Where a building stands for walking, coverage and containment: its Point, or, for a
 /// footprint (Polygon), a point inside it (geo's interior point: the centroid when that is
 /// inside, which it is for the convex footprints of the model). `None` for another geometry.
+/// geo's point, computed faster ([`super::interior`]).
 #[must_use]
 pub fn building_position(geometry: &geo::Geometry<f64>) -> Option<Point<f64>> {
-    use geo::InteriorPoint;
     match geometry {
         geo::Geometry::Point(p) => Some(*p),
-        geo::Geometry::Polygon(p) => p.interior_point(),
+        geo::Geometry::Polygon(p) => super::interior::polygon_interior_point(p),
         _ => None,
     }
 }

@@ -7,6 +7,7 @@ pub mod entities;
 pub mod facilities;
 pub mod feature;
 pub mod geojson;
+mod interior;
 pub mod layer;
 pub mod params;
 pub mod proj;

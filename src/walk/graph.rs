@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use geo::Polygon;
 use rstar::RTree;
-use rstar::primitives::{GeomWithData, Line};
+use rstar::primitives::Line;
 
 use crate::model::{LocalProj, Walkway, WalkwayKind};
 
@@ -86,7 +86,7 @@ impl Default for GraphOptions {
     }
 }
 
-pub(crate) type SegmentEntry = GeomWithData<Line<[f64; 2]>, EdgeId>;
+pub(crate) type SegmentEntry = crate::index::LineEntry<EdgeId>;
 
 /// The walking network in local metres. Immutable after [`WalkGraph::build`]; `Send + Sync`,
 /// so the API shares one behind an `Arc` and gives each worker thread its own
@@ -104,7 +104,11 @@ pub struct WalkGraph {
     adj_cost_s: [Vec<f64>; PROFILE_COUNT],
     /// Slope length of each adjacency entry's edge, in `adj` order.
     adj_length_m: Vec<f64>,
-    pub(crate) segments: RTree<SegmentEntry>,
+    /// Every edge as a segment, for the nearest walkway at any distance: only a point that
+    /// snaps to nothing within reach asks (the snapping index answers every other), so it is
+    /// built at the first such question, not at start-up (issue 15: 4 ms of start-up and
+    /// 1.2 MB resident on the default data; that first question pays the 4 ms).
+    segments: std::sync::OnceLock<RTree<SegmentEntry>>,
     /// The snapping index (issue 15: cheaper per point than the R-tree's nearest iterator).
     pub(crate) snap_grid: super::snapgrid::SnapGrid,
     water: Water,
@@ -145,9 +149,11 @@ impl WalkGraph {
         same_water: Option<&WalkGraph>,
     ) -> WalkGraph {
         let started = std::time::Instant::now();
-        let mut node_of: HashMap<(u64, u64), NodeId> = HashMap::new();
+        // Sized once for every vertex: growing the map rehashed it a dozen times.
+        let vertices: usize = walkways.iter().map(|w| w.lonlat.len()).sum();
+        let mut node_of: HashMap<(u64, u64), NodeId> = HashMap::with_capacity(vertices);
         let mut node_xy: Vec<[f64; 2]> = Vec::new();
-        let mut edges: Vec<Edge> = Vec::new();
+        let mut edges: Vec<Edge> = Vec::with_capacity(vertices);
         let mut node = |lon: f64, lat: f64, node_xy: &mut Vec<[f64; 2]>| -> NodeId {
             // +0.0 normalises -0.0 so both spellings of zero merge.
             let key = ((lon + 0.0).to_bits(), (lat + 0.0).to_bits());
@@ -193,6 +199,9 @@ impl WalkGraph {
             }
         }
         // CSR adjacency by counting sort.
+        // Held for the graph's life: no spare capacity (the edges were sized by vertices).
+        edges.shrink_to_fit();
+        node_xy.shrink_to_fit();
         let n = node_xy.len();
         let mut adj_start = vec![0u32; n + 1];
         for e in &edges {
@@ -230,18 +239,6 @@ impl WalkGraph {
                 .collect()
         });
         let adj_length_m = adj.iter().map(|a| edges[a.edge.index()].length_m).collect();
-        let segments = RTree::bulk_load(
-            edges
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    GeomWithData::new(
-                        Line::new(node_xy[e.from.index()], node_xy[e.to.index()]),
-                        EdgeId(i as u32),
-                    )
-                })
-                .collect(),
-        );
         let snap_grid = super::snapgrid::SnapGrid::build(&node_xy, &edges);
         let edges_ms = started.elapsed().as_secs_f64() * 1e3;
         let grid = grid_around(&node_xy, opts.cell_m);
@@ -263,13 +260,31 @@ impl WalkGraph {
             adj,
             adj_cost_s,
             adj_length_m,
-            segments,
+            segments: std::sync::OnceLock::new(),
             snap_grid,
             water,
             chains: Chains::default(),
         };
         g.chains = Chains::build(&g);
         g
+    }
+
+    /// Every edge as a segment in an R-tree (built at the first call).
+    pub(crate) fn segments(&self) -> &RTree<SegmentEntry> {
+        self.segments.get_or_init(|| {
+            RTree::bulk_load(
+                self.edges
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| {
+                        SegmentEntry::new(
+                            Line::new(self.node_xy[e.from.index()], self.node_xy[e.to.index()]),
+                            EdgeId(i as u32),
+                        )
+                    })
+                    .collect(),
+            )
+        })
     }
 
     /// The folded search graph (degree-2 chains as single edges).

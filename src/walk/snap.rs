@@ -86,7 +86,7 @@ impl WalkGraph {
     /// for an empty graph. For diagnostics and checks.
     #[must_use]
     pub fn nearest_walkway_m(&self, x_m: f64, y_m: f64) -> Option<f64> {
-        self.segments
+        self.segments()
             .nearest_neighbor_iter_with_distance_2(&[x_m, y_m])
             .next()
             .map(|(_, d2)| d2.sqrt())
@@ -145,7 +145,7 @@ impl WalkGraph {
         // Nothing admissible within reach (rare: a point off the network): the distance to
         // the nearest admissible walkway however far, from the R-tree.
         let farther = self
-            .segments
+            .segments()
             .nearest_neighbor_iter_with_distance_2(&[x_m, y_m])
             .find(|(entry, _)| admissible(entry.data));
         match farther {

@@ -5,7 +5,7 @@
 
 use geo::{BoundingRect, MultiPolygon, Polygon, Rect};
 use rstar::RTree;
-use rstar::primitives::{GeomWithData, Line};
+use rstar::primitives::Line;
 
 use crate::model::LocalProj;
 
@@ -43,7 +43,7 @@ fn clamp_index(v: f64, n: usize) -> usize {
     }
 }
 
-type ShoreSegment = GeomWithData<Line<[f64; 2]>, ()>;
+type ShoreSegment = crate::index::LineEntry<()>;
 
 /// Water polygons projected to local metres, indexed for crossing tests and rasterised.
 #[derive(Debug, Clone)]
@@ -75,7 +75,7 @@ impl Water {
         for p in &polygons_m {
             for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
                 for l in ring.lines() {
-                    segs.push(GeomWithData::new(
+                    segs.push(ShoreSegment::new(
                         Line::new([l.start.x, l.start.y], [l.end.x, l.end.y]),
                         (),
                     ));

@@ -10,8 +10,9 @@
 use geo::line_intersection::{LineIntersection, line_intersection};
 use geo::{Coord, Geometry, Line, LineString, Polygon};
 use rstar::RTree;
-use rstar::primitives::{GeomWithData, Line as RLine};
+use rstar::primitives::Line as RLine;
 
+use crate::index::LineEntry;
 use crate::model::{GeometryKind, LayerId};
 
 use super::{Ctx, Only, Violation, fmt_lonlat, rule};
@@ -168,7 +169,7 @@ fn signed_area2(ring: &[Coord<f64>]) -> f64 {
         .sum()
 }
 
-type Edge = GeomWithData<RLine<[f64; 2]>, (usize, usize)>;
+type Edge = LineEntry<(usize, usize)>;
 
 /// The first place where edges of the rings meet other than at the shared vertex of two
 /// consecutive edges of one ring. Rings of different indices may touch at a single point
@@ -177,7 +178,7 @@ fn first_crossing(rings: &[(usize, Vec<Coord<f64>>)]) -> Option<String> {
     let mut edges: Vec<Edge> = Vec::new();
     for (ri, (_, ring)) in rings.iter().enumerate() {
         for (ei, w) in ring.windows(2).enumerate() {
-            edges.push(GeomWithData::new(
+            edges.push(LineEntry::new(
                 RLine::new([w[0].x, w[0].y], [w[1].x, w[1].y]),
                 (ri, ei),
             ));

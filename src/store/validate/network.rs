@@ -15,9 +15,10 @@ use std::collections::{HashMap, HashSet};
 
 use geo::line_intersection::{LineIntersection, line_intersection};
 use geo::{Coord, Geometry, Line, LineString, Polygon};
-use rstar::primitives::{GeomWithData, Line as RLine};
+use rstar::primitives::Line as RLine;
 use rstar::{AABB, RTree};
 
+use crate::index::LineEntry;
 use crate::model::LayerId;
 
 use super::{Ctx, Finding, Violation, fmt_lonlat, rule};
@@ -169,8 +170,9 @@ pub(super) fn check_only(
 /// a position bit for bit). Returns the number of components.
 fn connectivity(ways: &[Way<'_>], out: &mut Vec<Violation>) -> usize {
     let key = |c: &Coord<f64>| (c.x.to_bits(), c.y.to_bits());
-    let mut vertex: HashMap<(u64, u64), u32> = HashMap::new();
-    let mut parent: Vec<u32> = Vec::new();
+    let vertices: usize = ways.iter().map(|w| w.coords.len()).sum();
+    let mut vertex: HashMap<(u64, u64), u32> = HashMap::with_capacity(vertices);
+    let mut parent: Vec<u32> = Vec::with_capacity(vertices);
     fn find(parent: &mut [u32], mut v: u32) -> u32 {
         while parent[v as usize] != v {
             let p = parent[v as usize];
@@ -245,7 +247,7 @@ fn connectivity(ways: &[Way<'_>], out: &mut Vec<Violation>) -> usize {
 }
 
 /// (walkway index, segment index) of a segment.
-type Seg = GeomWithData<RLine<[f64; 2]>, (u32, u32)>;
+type Seg = LineEntry<(u32, u32)>;
 
 fn as_u32(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
@@ -260,7 +262,7 @@ fn segment_tree(ways: &[Way<'_>], keep: impl Fn(&Way<'_>) -> bool) -> RTree<Seg>
         .filter(|(_, w)| !w.bridge && keep(w))
         .flat_map(|(wi, w)| {
             w.coords.windows(2).enumerate().map(move |(si, s)| {
-                GeomWithData::new(
+                LineEntry::new(
                     RLine::new([s[0].x, s[0].y], [s[1].x, s[1].y]),
                     (as_u32(wi), as_u32(si)),
                 )
@@ -332,7 +334,7 @@ fn noding_against(ways: &[Way<'_>], edited: &RTree<Seg>, sink: &mut Sink<'_>) {
             if !rstar::Envelope::intersects(&reach, &env) {
                 continue;
             }
-            let a = GeomWithData::new(
+            let a = LineEntry::new(
                 RLine::new([s[0].x, s[0].y], [s[1].x, s[1].y]),
                 (as_u32(wi), as_u32(si)),
             );
@@ -384,7 +386,7 @@ struct WaterHit {
 }
 
 /// Water edges carry the index of their water feature.
-type WaterEdge = GeomWithData<RLine<[f64; 2]>, usize>;
+type WaterEdge = LineEntry<usize>;
 
 /// `segments` holds the segments of the walkways `keep` selects (all, or the edited ones).
 fn water(
@@ -422,10 +424,7 @@ fn water(
             rings(ps).into_iter().flat_map(move |r| {
                 r.lines()
                     .map(move |l| {
-                        GeomWithData::new(
-                            RLine::new([l.start.x, l.start.y], [l.end.x, l.end.y]),
-                            wi,
-                        )
+                        LineEntry::new(RLine::new([l.start.x, l.start.y], [l.end.x, l.end.y]), wi)
                     })
                     .collect::<Vec<_>>()
             })
@@ -749,7 +748,7 @@ mod tests {
     fn ray_casting_finds_inside() {
         let sq: Vec<WaterEdge> = [(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0), (0.0, 0.0)]
             .windows(2)
-            .map(|w| GeomWithData::new(RLine::new([w[0].0, w[0].1], [w[1].0, w[1].1]), 7))
+            .map(|w| LineEntry::new(RLine::new([w[0].0, w[0].1], [w[1].0, w[1].1]), 7))
             .collect();
         let t = RTree::bulk_load(sq);
         assert_eq!(inside_water(&t, c(2.0, 2.0), 4.0), Some(7));
