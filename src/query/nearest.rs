@@ -289,7 +289,8 @@ impl Service {
     }
 
     /// The tables [`Service::walk_hits`] answers `req` from, looked up once for a batch of
-    /// origins (`None`: the search answers).
+    /// origins; a table over the memory budget is built for the batch alone
+    /// ([`WalkWorld::tables_for_batch`]). `None`: the search answers (k or routes).
     #[must_use]
     pub fn walk_tables(
         world: &WalkWorld,
@@ -297,7 +298,7 @@ impl Service {
         w: WalkOptions,
         tags: Option<&[u32]>,
     ) -> Option<Vec<Arc<NearestTable>>> {
-        world.tables_for(&walk_query(req, w, tags))
+        world.tables_for_batch(&walk_query(req, w, tags))
     }
 
     /// [`Service::walk_hits`] with the tables of [`Service::walk_tables`] (`None`: looked up
