@@ -104,7 +104,13 @@ fn bench(c: &mut Criterion) {
         let qs = format!("k=5&max_min=60&category={}", one[0]);
         let (p, _) = servicemap::api::nearest::parse_options(&qs, &svc).expect("parses");
         c.bench_function("nearest_many walk k=5, 1024 origins", |b| {
-            b.iter(|| black_box(svc.nearest_many(&origins, &p.req).expect("answers").len()));
+            b.iter(|| {
+                black_box(
+                    svc.nearest_many(&origins, &p.req, None)
+                        .expect("answers")
+                        .len(),
+                )
+            });
         });
     }
     c.bench_function("start-up: Service::load", |b| {

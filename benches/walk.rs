@@ -305,7 +305,16 @@ fn bench_tables(c: &mut Criterion) {
                             ..template
                         };
                         if svc
-                            .walk_hits(world, &req, w, tags.as_deref(), searcher, table, &mut hits)
+                            .walk_hits(
+                                world,
+                                &req,
+                                w,
+                                tags.as_deref(),
+                                None,
+                                searcher,
+                                table,
+                                &mut hits,
+                            )
                             .is_ok()
                         {
                             found += hits.len();

@@ -353,10 +353,10 @@ impl WalkWorld {
         if q.k > TABLE_K || q.with_route {
             return false;
         }
-        let (s, p) = (&self.facility_snaps, q.profile);
+        let p = q.profile;
         let answer =
             |tables: &[&NearestTable], scratch: &mut TableScratch, out: &mut Vec<Nearest>| {
-                nearest_by_table(&self.graph, s, tables, origin, q, scratch, out).is_ok()
+                self.nearest_from(tables, origin, q, scratch, out)
             };
         match q.tags {
             None => self
@@ -379,24 +379,7 @@ impl WalkWorld {
         }
     }
 
-    /// The tables [`WalkWorld::nearest_from_tables`] reads for `q`, looked up once for many
-    /// origins (issue 15: the per-origin lookup, a lock, a hash and two atomic counts on an
-    /// `Arc` both cores share, was a few percent of a batch); `None` when the search answers.
-    #[must_use]
-    pub fn tables_for(&self, q: &NearestQuery<'_>) -> Option<Vec<Arc<NearestTable>>> {
-        if q.k > TABLE_K || q.with_route {
-            return None;
-        }
-        match q.tags {
-            None => self.nearest_table(None, q.profile).map(|t| vec![t]),
-            Some(tags) => tags
-                .iter()
-                .map(|&tag| self.nearest_table(Some(tag), q.profile))
-                .collect(),
-        }
-    }
-
-    /// [`WalkWorld::nearest_from_tables`] from tables looked up by [`WalkWorld::tables_for`].
+    /// [`WalkWorld::nearest_from_tables`] from tables looked up by [`WalkWorld::tables_for_batch`].
     pub fn nearest_from(
         &self,
         tables: &[&NearestTable],
@@ -496,8 +479,11 @@ impl WalkWorld {
         NearestTable::build(&self.graph, s, p, |j| tag.is_none_or(|t| s.tag(j) == t))
     }
 
-    /// [`WalkWorld::tables_for`] for a batch of many origins: a table over the memory budget
-    /// is built for this batch alone and dropped with it. One multi-source search per table
+    /// The tables [`WalkWorld::nearest_from_tables`] reads for `q`, looked up once for a batch
+    /// of many origins (issue 15: the per-origin lookup, a lock, a hash and two atomic counts
+    /// on an `Arc` both cores share, was a few percent of a batch); `None` when the search
+    /// answers (routes, or k beyond the tables' depth). A table over the memory budget is
+    /// built for this batch alone and dropped with it: one multi-source search per table
     /// instead of one search per origin: once the budget was spent on other categories, a
     /// batch of the 22,069 nodes of the default data took 5–34 s for a rare category (far
     /// facilities, long searches) against ~0.05 s from a table.

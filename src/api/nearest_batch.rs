@@ -19,6 +19,7 @@ use serde_json::Value;
 use crate::model::{Crs, Extra, Facilities, LonLat};
 use crate::query::{NearestAnswer, NearestMode, QueryError, exec};
 use crate::service::Service;
+use crate::walk::NearestTable;
 
 use super::error::{ApiError, ProblemKind};
 use super::features::GEO_JSON;
@@ -72,6 +73,28 @@ struct Batch {
     /// Per facility, its CSV cells made on its first hit in this batch (they depend on the
     /// batch's `coords`) and spliced into every later row.
     csv_facility: Vec<std::sync::OnceLock<FacilityCells>>,
+    /// The walking tables of the whole batch, looked up (or, over the memory budget, built)
+    /// by the first chunk and read by every later one: a table built per chunk would be one
+    /// multi-source search per 2,048 origins instead of one per batch.
+    walk_tables: std::sync::OnceLock<Option<Vec<Arc<NearestTable>>>>,
+}
+
+impl Batch {
+    /// The batch's walking tables ([`Service::walk_tables`]); `None` in straight mode or
+    /// where the search answers.
+    fn walk_tables(&self, svc: &Service) -> Option<Vec<&NearestTable>> {
+        self.walk_tables
+            .get_or_init(|| {
+                let NearestMode::Walk(w) = self.params.req.mode else {
+                    return None;
+                };
+                let world = svc.walk.as_deref()?;
+                let tags = svc.walk_tags(&self.params.req);
+                Service::walk_tables(world, &self.params.req, w, tags.as_deref())
+            })
+            .as_ref()
+            .map(|ts| ts.iter().map(AsRef::as_ref).collect())
+    }
 }
 
 fn bad_row(row: usize, detail: impl std::fmt::Display) -> ApiError {
@@ -522,10 +545,7 @@ fn csv_walk_chunk(
     let world = svc.walk.as_deref()?;
     let template = &b.params.req;
     let tags = svc.walk_tags(template);
-    let tables = Service::walk_tables(world, template, w, tags.as_deref());
-    let tables: Option<Vec<&crate::walk::NearestTable>> = tables
-        .as_ref()
-        .map(|ts| ts.iter().map(AsRef::as_ref).collect());
+    let tables = b.walk_tables(svc);
     let parts: Vec<Result<Vec<u8>, ApiError>> = (a..z)
         .step_by(CSV_TASK)
         .collect::<Vec<_>>()
@@ -543,7 +563,7 @@ fn csv_walk_chunk(
                         ..*template
                     };
                     let label = &b.labels[i];
-                    match svc.walk_hits_from(
+                    match svc.walk_hits(
                         world,
                         &req,
                         w,
@@ -853,6 +873,7 @@ pub async fn post(
         labels,
         layout,
         csv_facility,
+        walk_tables: std::sync::OnceLock::new(),
     });
     let first = head(&svc, &batch)?;
     let batch_format = batch.format;
@@ -873,7 +894,11 @@ pub async fn post(
                     return parts.map(|p| (p, false));
                 }
                 let answers = svc
-                    .nearest_many(&batch.origins[a..z], &batch.params.req)
+                    .nearest_many(
+                        &batch.origins[a..z],
+                        &batch.params.req,
+                        batch.walk_tables(&svc).as_deref(),
+                    )
                     .map_err(|e| ApiError::internal(e.to_string()))?;
                 let mut out = Vec::with_capacity(256 * (z - a));
                 let mut any = false;

@@ -127,7 +127,7 @@ impl Service {
         self.nearest_checks(req)?;
         match req.mode {
             NearestMode::Straight => Ok(self.nearest_straight(req)),
-            NearestMode::Walk(w) => self.nearest_walk(req, w, searcher),
+            NearestMode::Walk(w) => self.nearest_walk(req, w, None, searcher),
         }
     }
 
@@ -135,10 +135,13 @@ impl Service {
     /// origin order, computed on every core (rayon; each thread keeps its own searcher). The
     /// request-wide checks fail the whole call; an origin that cannot join the network fails
     /// only its own answer.
+    /// `tables`: the walking tables of [`Service::walk_tables`], looked up once for all the
+    /// origins (`None`: each origin looks them up, or searches).
     pub fn nearest_many(
         &self,
         origins: &[LonLat],
         template: &NearestRequest,
+        tables: Option<&[&NearestTable]>,
     ) -> Result<Vec<Result<NearestAnswer, QueryError>>, QueryError> {
         use rayon::prelude::*;
         self.nearest_checks(template)?;
@@ -152,7 +155,9 @@ impl Service {
                 };
                 match req.mode {
                     NearestMode::Straight => Ok(self.nearest_straight(&req)),
-                    NearestMode::Walk(w) => exec::with_searcher(|s| self.nearest_walk(&req, w, s)),
+                    NearestMode::Walk(w) => {
+                        exec::with_searcher(|s| self.nearest_walk(&req, w, tables, s))
+                    }
                 }
             })
             .collect())
@@ -209,6 +214,7 @@ impl Service {
         &self,
         req: &NearestRequest,
         w: WalkOptions,
+        tables: Option<&[&NearestTable]>,
         searcher: &mut Searcher,
     ) -> Result<NearestAnswer, QueryError> {
         let world = self.walk_world("mode=walk")?;
@@ -220,6 +226,7 @@ impl Service {
                 req,
                 w,
                 tags.as_deref(),
+                tables,
                 searcher,
                 &mut table,
                 &mut found,
@@ -229,6 +236,7 @@ impl Service {
                 req,
                 w,
                 tags.as_deref(),
+                tables,
                 searcher,
                 &mut TableScratch::default(),
                 &mut found,
@@ -269,27 +277,8 @@ impl Service {
         })
     }
 
-    /// Walking nearest of `req.at` into `out` (facility rows with seconds and metres, routes
-    /// when asked, `max_m` applied), `tags` from [`Service::walk_tags`]; returns the metres
-    /// from the point to the walkway it joined. Allocates nothing once the scratch is warm
-    /// when the nearest tables answer (`k ≤ TABLE_K`, no route): the per-origin path of
-    /// `POST /nearest/batch`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn walk_hits(
-        &self,
-        world: &WalkWorld,
-        req: &NearestRequest,
-        w: WalkOptions,
-        tags: Option<&[u32]>,
-        searcher: &mut Searcher,
-        table: &mut TableScratch,
-        out: &mut Vec<Nearest>,
-    ) -> Result<f64, QueryError> {
-        self.walk_hits_from(world, req, w, tags, None, searcher, table, out)
-    }
-
-    /// The tables [`Service::walk_hits`] answers `req` from, looked up once for a batch of
-    /// origins; a table over the memory budget is built for the batch alone
+    /// The tables [`Service::walk_hits`] answers `req` from, looked up once for a whole batch
+    /// of origins; a table over the memory budget is built for the batch alone
     /// ([`WalkWorld::tables_for_batch`]). `None`: the search answers (k or routes).
     #[must_use]
     pub fn walk_tables(
@@ -301,10 +290,14 @@ impl Service {
         world.tables_for_batch(&walk_query(req, w, tags))
     }
 
-    /// [`Service::walk_hits`] with the tables of [`Service::walk_tables`] (`None`: looked up
-    /// here).
+    /// Walking nearest of `req.at` into `out` (facility rows with seconds and metres, routes
+    /// when asked, `max_m` applied), `tags` from [`Service::walk_tags`], `tables` from
+    /// [`Service::walk_tables`] when a batch looked them up once (`None`: looked up here);
+    /// returns the metres from the point to the walkway it joined. Allocates nothing once the
+    /// scratch is warm when the nearest tables answer (`k ≤ TABLE_K`, no route): the
+    /// per-origin path of `POST /nearest/batch`.
     #[allow(clippy::too_many_arguments)]
-    pub fn walk_hits_from(
+    pub fn walk_hits(
         &self,
         world: &WalkWorld,
         req: &NearestRequest,
