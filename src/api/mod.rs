@@ -601,6 +601,8 @@ pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
     // Parsing and indexing on several threads left freed memory in their malloc arenas.
     crate::sys::release_free_memory();
     crate::sys::spawn_memory_releaser(Duration::from_secs(1));
+    // Before binding, so the first heavy request does not pay for starting a thread.
+    crate::query::start_heavy_workers();
     let mut state = AppState::live(live);
     state.cors = CorsOrigins::parse(&args.cors_origins);
     state.request_timeout = Duration::from_secs_f64(args.request_timeout_s);

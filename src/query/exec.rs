@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 
 use crate::walk::Searcher;
@@ -24,52 +25,30 @@ pub fn with_searcher<R>(f: impl FnOnce(&mut Searcher) -> R) -> R {
     })
 }
 
-/// Searchers of the heavy jobs, one per job that may run at once. The blocking pool has as
-/// many threads as jobs admitted (queued jobs wait on a thread of their own); a searcher per
-/// thread would keep graph-sized scratch on every one of them until tokio retires the thread
-/// (issue 15: isochrones alone left 13 MB more in use after 30 s of load). Only jobs holding
-/// a permit search, so [`heavy_jobs_max`] searchers are enough.
-static HEAVY_SEARCHERS: Mutex<Vec<Searcher>> = Mutex::new(Vec::new());
-
-/// Run `f` with a searcher of [`HEAVY_SEARCHERS`] (a new one when all are out), then put it back.
-fn with_pooled_searcher<R>(f: impl FnOnce(&mut Searcher) -> R) -> R {
-    let pooled = HEAVY_SEARCHERS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .pop();
-    let mut searcher = pooled.unwrap_or_default();
-    let r = f(&mut searcher);
-    let mut pool = HEAVY_SEARCHERS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    if pool.len() < heavy_jobs_max() {
-        pool.push(searcher);
-    }
-    r
-}
-
-/// The heavy pool's admission: at most [`heavy_jobs_max`] jobs run at once (one per core, so
-/// no core idles while isochrones queue), later ones wait their turn in arrival order (first
-/// come, first served, so a burst from one client cannot starve another's request), and at
-/// most [`QUEUE_PER_CORE`] per core wait: beyond that the caller is told to retry
-/// ([`QueryError::Busy`]) instead of piling up threads and latency. Cheap requests
-/// (`/locate`, features, small walking-nearest) never enter: they run on the event loops,
-/// which a bounded number of heavy threads cannot crowd out (the blocking pool grows to
-/// hundreds of threads; without the bound the scheduler's fair share would leave the event
-/// loops a sliver of the CPU). Waiting threads sleep on the condvar and cost nothing.
-struct Gate {
-    state: Mutex<GateState>,
-    turn: Condvar,
-    running_max: usize,
+/// The heavy jobs' workers: [`heavy_jobs_max`] threads that live as long as the process, fed
+/// in arrival order (first come, first served, so a burst from one client cannot starve
+/// another's request) from a queue of at most [`QUEUE_PER_CORE`] jobs per core: beyond that
+/// the caller is told to retry ([`QueryError::Busy`]) instead of piling up latency. Cheap
+/// requests (`/locate`, features, small walking-nearest) never enter: they run on the event
+/// loops, which a bounded number of heavy threads cannot crowd out.
+///
+/// Why not tokio's blocking pool behind a gate (as before): each actix worker has a runtime
+/// and a blocking pool of its own, whose threads exit after 10 s idle, so a heavy request
+/// after a pause (and the first of each worker) paid a thread start, and its per-thread
+/// scratch (the searcher, coverage's node labels) was built again on the new thread; queued
+/// jobs each held a parked thread. Here the threads and their scratch stay, and a queued job
+/// is a boxed closure (issue 15: the first `/coverage` on a fresh server took 2–3 ms more
+/// than the next).
+struct Pool {
+    queue: Mutex<VecDeque<Job>>,
+    ready: Condvar,
     waiting_max: usize,
+    /// Threads that started; 0 only if the system refused every thread (then jobs go to
+    /// tokio's blocking pool, unbounded but still answered).
+    workers: AtomicUsize,
 }
 
-struct GateState {
-    running: usize,
-    /// Tickets of the jobs admitted and not yet running, oldest first.
-    queue: VecDeque<u64>,
-    next_ticket: u64,
-}
+type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// How many heavy jobs may wait per core before new ones are refused with a 503.
 pub const QUEUE_PER_CORE: usize = 32;
@@ -77,100 +56,112 @@ pub const QUEUE_PER_CORE: usize = 32;
 /// Seconds a refused caller is told to wait before retrying.
 pub const RETRY_AFTER_S: u32 = 1;
 
-/// A place in the queue, taken on the event loop (never blocks). Dropped without being
-/// admitted — the runtime cancelled the blocking task before it started (shutdown), or the
-/// job was abandoned — it leaves the queue, so the tickets behind it are not stuck forever.
-struct Ticket {
-    gate: &'static Gate,
-    id: u64,
-    admitted: bool,
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        if self.admitted {
-            return;
-        }
-        let mut st = self.gate.lock();
-        if let Some(at) = st.queue.iter().position(|&t| t == self.id) {
-            st.queue.remove(at);
-        }
-        self.gate.turn.notify_all();
-    }
-}
-
-/// Releases its slot on drop, so a panicking job cannot leak it.
-struct Permit(&'static Gate);
-
-impl Gate {
-    fn global() -> &'static Gate {
-        static GATE: OnceLock<Gate> = OnceLock::new();
-        GATE.get_or_init(|| {
-            let running_max = heavy_jobs_max();
-            Gate {
-                state: Mutex::new(GateState {
-                    running: 0,
-                    queue: VecDeque::new(),
-                    next_ticket: 0,
-                }),
-                turn: Condvar::new(),
-                running_max,
-                waiting_max: running_max * QUEUE_PER_CORE,
-            }
+impl Pool {
+    fn global() -> &'static Pool {
+        static POOL: OnceLock<&'static Pool> = OnceLock::new();
+        POOL.get_or_init(|| {
+            let n = heavy_jobs_max();
+            Pool::start(n, n * QUEUE_PER_CORE)
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
-        // A poisoned lock only means another job panicked; the counts are still valid.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// A pool of `workers` threads (leaked: they serve until the process exits).
+    fn start(workers: usize, waiting_max: usize) -> &'static Pool {
+        let pool: &'static Pool = Box::leak(Box::new(Pool {
+            queue: Mutex::new(VecDeque::new()),
+            ready: Condvar::new(),
+            waiting_max,
+            workers: AtomicUsize::new(0),
+        }));
+        for i in 0..workers {
+            match std::thread::Builder::new()
+                .name(format!("heavy-{i}"))
+                .spawn(move || pool.work())
+            {
+                Ok(_) => {
+                    pool.workers.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot start a heavy-query thread"),
+            }
+        }
+        pool
     }
 
-    /// Join the queue, or refuse when it is full.
-    fn enter(&'static self) -> Result<Ticket, QueryError> {
-        let mut st = self.lock();
-        if st.queue.len() >= self.waiting_max {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Job>> {
+        // A poisoned lock only means a job panicked while queueing; the queue is still valid.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queue `job`, or refuse when the queue is full.
+    fn submit(&self, job: Job) -> Result<(), QueryError> {
+        let mut q = self.lock();
+        if q.len() >= self.waiting_max {
             return Err(QueryError::Busy {
                 retry_after_s: RETRY_AFTER_S,
             });
         }
-        let t = st.next_ticket;
-        st.next_ticket += 1;
-        st.queue.push_back(t);
-        Ok(Ticket {
-            gate: self,
-            id: t,
-            admitted: false,
-        })
+        q.push_back(job);
+        drop(q);
+        self.ready.notify_one();
+        Ok(())
     }
-}
 
-impl Ticket {
-    /// Wait (blocking) until this ticket is the oldest and a core is free.
-    fn wait(mut self) -> Permit {
-        let gate = self.gate;
-        let mut st = gate.lock();
-        while !(st.running < gate.running_max && st.queue.front() == Some(&self.id)) {
-            st = gate.turn.wait(st).unwrap_or_else(PoisonError::into_inner);
+    /// A worker: run jobs in arrival order, for ever. A panicking job is caught here (its
+    /// caller sees its answer channel closed, a 500) so the worker lives on.
+    fn work(&self) {
+        loop {
+            let job = {
+                let mut q = self.lock();
+                loop {
+                    if let Some(job) = q.pop_front() {
+                        break job;
+                    }
+                    q = self.ready.wait(q).unwrap_or_else(PoisonError::into_inner);
+                }
+            };
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
         }
-        st.queue.pop_front();
-        st.running += 1;
-        self.admitted = true;
-        // The next ticket may be able to start too.
-        gate.turn.notify_all();
-        Permit(gate)
     }
 }
 
-impl Drop for Permit {
-    fn drop(&mut self) {
-        let mut st = self.0.lock();
-        st.running -= 1;
-        self.0.turn.notify_all();
+/// Start the heavy-query threads now rather than at the first heavy request (the server
+/// calls this before it binds).
+pub fn start_heavy_workers() {
+    let _ = Pool::global();
+}
+
+/// Run heavy work on the heavy-query threads, at most [`heavy_jobs_max`] jobs at once, in
+/// arrival order; [`QueryError::Busy`] when the queue is full. A job whose caller has gone
+/// (the request was cancelled while it waited) is skipped.
+pub async fn offload<R: Send + 'static>(
+    f: impl FnOnce(&mut Searcher) -> R + Send + 'static,
+) -> Result<R, QueryError> {
+    offload_on(Pool::global(), f).await
+}
+
+async fn offload_on<R: Send + 'static>(
+    pool: &'static Pool,
+    f: impl FnOnce(&mut Searcher) -> R + Send + 'static,
+) -> Result<R, QueryError> {
+    if pool.workers.load(Ordering::Relaxed) == 0 {
+        return tokio::task::spawn_blocking(move || with_searcher(f))
+            .await
+            .map_err(|e| QueryError::Internal(format!("a background job failed: {e}")));
     }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    pool.submit(Box::new(move || {
+        if tx.is_closed() {
+            return;
+        }
+        // One searcher per worker thread, kept: its graph-sized scratch is reused.
+        let _ = tx.send(with_searcher(f));
+    }))?;
+    rx.await
+        .map_err(|_| QueryError::Internal("a background job failed (it panicked)".to_string()))
 }
 
 /// How many heavy jobs may run at once: one per core. The event loops stay responsive
-/// because cheap requests never queue behind heavy ones (they do not enter the gate) and
+/// because cheap requests never queue behind heavy ones (they do not enter the queue) and
 /// the heavy threads are bounded; the former `cores − 1` left a core idle under a burst.
 /// Read once: `available_parallelism` reads the cgroup files on every call (a profile of the
 /// peer benchmark's fresh coverage requests put 7 % of the server's time there, twice a request).
@@ -180,25 +171,10 @@ pub fn heavy_jobs_max() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
 }
 
-/// Run heavy work on the blocking pool, at most [`heavy_jobs_max`] jobs at once, in arrival
-/// order; [`QueryError::Busy`] when the queue is full.
-pub async fn offload<R: Send + 'static>(
-    f: impl FnOnce(&mut Searcher) -> R + Send + 'static,
-) -> Result<R, QueryError> {
-    let gate = Gate::global();
-    let ticket = gate.enter()?;
-    tokio::task::spawn_blocking(move || {
-        let _permit = ticket.wait();
-        with_pooled_searcher(f)
-    })
-    .await
-    .map_err(|e| QueryError::Internal(format!("a background job failed: {e}")))
-}
-
 /// Largest network (nodes) on which a walking-nearest search runs inline on the event loop:
 /// even a search that settles every node of such a graph takes well under a millisecond
-/// (4.7k nodes of the default data: ~0.3 ms), less than the hop to the blocking pool costs.
-/// Larger networks (a whole city) go to the blocking pool like isochrones.
+/// (4.7k nodes of the default data: ~0.3 ms), less than the hop to a heavy-query thread costs.
+/// Larger networks (a whole city) go to the heavy-query threads like isochrones.
 pub const INLINE_NODES_MAX: usize = 20_000;
 
 /// Run a bounded walk-engine query: inline when the network has at most
@@ -218,101 +194,134 @@ pub async fn small_or_offload<R: Send + 'static>(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, mpsc};
 
     use super::*;
 
-    fn gate(running_max: usize, waiting_max: usize) -> &'static Gate {
-        Box::leak(Box::new(Gate {
-            state: Mutex::new(GateState {
-                running: 0,
-                queue: VecDeque::new(),
-                next_ticket: 0,
-            }),
-            turn: Condvar::new(),
-            running_max,
-            waiting_max,
-        }))
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    /// Occupy every worker of `pool` until the returned senders are dropped or sent to.
+    fn hold(pool: &'static Pool, workers: usize) -> Vec<mpsc::Sender<()>> {
+        let (started_tx, started_rx) = mpsc::channel();
+        let holds = (0..workers)
+            .map(|_| {
+                let (tx, rx) = mpsc::channel::<()>();
+                let started_tx = started_tx.clone();
+                pool.submit(Box::new(move || {
+                    started_tx.send(()).unwrap();
+                    let _ = rx.recv();
+                }))
+                .unwrap();
+                tx
+            })
+            .collect();
+        for _ in 0..workers {
+            started_rx.recv().unwrap();
+        }
+        holds
     }
 
     #[test]
     fn a_full_queue_refuses_with_busy_and_frees_as_jobs_start() {
-        let g = gate(1, 2);
-        let a = g.enter().unwrap();
-        let b = g.enter().unwrap();
-        assert!(matches!(g.enter(), Err(QueryError::Busy { .. })));
-        let pa = a.wait();
-        // `a` left the queue when it started: one place is free again.
-        let c = g.enter().unwrap();
-        drop(pa);
-        drop(b.wait());
-        drop(c.wait());
+        let pool = Pool::start(1, 2);
+        let held = hold(pool, 1);
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..2 {
+            let tx = tx.clone();
+            pool.submit(Box::new(move || tx.send(()).unwrap())).unwrap();
+        }
+        assert!(matches!(
+            pool.submit(Box::new(|| {})),
+            Err(QueryError::Busy { .. })
+        ));
+        drop(held);
+        rx.recv().unwrap();
+        rx.recv().unwrap();
+        // Once the queue drains, jobs are taken again; the answer comes back.
+        assert_eq!(block_on(offload_on(pool, |_| 7)).unwrap(), 7);
     }
 
     #[test]
-    fn a_ticket_dropped_before_its_turn_leaves_the_queue() {
-        let g = gate(1, 4);
-        let a = g.enter().unwrap();
-        let b = g.enter().unwrap();
-        // The runtime cancelled `a`'s task before it ran: `b` is now first in line.
-        drop(a);
-        assert_eq!(g.lock().queue.iter().copied().collect::<Vec<_>>(), [b.id]);
-        drop(b.wait());
-        assert!(g.lock().queue.is_empty());
-        assert_eq!(g.lock().running, 0);
+    fn a_job_whose_caller_left_is_skipped() {
+        let pool = Pool::start(1, 4);
+        let held = hold(pool, 1);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = Arc::clone(&ran);
+        // The request is cancelled while its job waits: the future is dropped unpolled past
+        // its submission.
+        block_on(async {
+            let fut = offload_on(pool, move |_| {
+                r.fetch_add(1, Ordering::SeqCst);
+            });
+            let mut fut = Box::pin(fut);
+            // Poll once so the job is queued, then drop the future.
+            let waker = std::task::Waker::noop();
+            let mut cx = std::task::Context::from_waker(waker);
+            assert!(fut.as_mut().poll(&mut cx).is_pending());
+        });
+        drop(held);
+        // A later job runs after the skipped one.
+        block_on(offload_on(pool, |_| ())).unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
     }
 
     #[test]
     fn jobs_start_in_arrival_order() {
-        let g = gate(1, 16);
-        let hold = g.enter().unwrap();
-        let held = hold.wait();
-        let tickets: Vec<Ticket> = (0..6).map(|_| g.enter().unwrap()).collect();
+        let pool = Pool::start(1, 16);
+        let held = hold(pool, 1);
         let (tx, rx) = mpsc::channel();
-        // Start the waiters in reverse order: admission must still follow the tickets.
-        let handles: Vec<_> = tickets
-            .into_iter()
-            .enumerate()
-            .rev()
-            .map(|(i, t)| {
-                let tx = tx.clone();
-                std::thread::spawn(move || {
-                    let _p = t.wait();
-                    tx.send(i).unwrap();
-                })
-            })
-            .collect();
-        drop(held);
-        for h in handles {
-            h.join().unwrap();
+        for i in 0..6 {
+            let tx = tx.clone();
+            pool.submit(Box::new(move || tx.send(i).unwrap())).unwrap();
         }
         drop(tx);
+        drop(held);
         assert_eq!(rx.iter().collect::<Vec<_>>(), (0..6).collect::<Vec<_>>());
     }
 
     #[test]
-    fn never_more_running_than_the_bound() {
-        let g = gate(2, 64);
+    fn never_more_running_than_the_workers() {
+        let pool = Pool::start(2, 64);
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
-        let handles: Vec<_> = (0..12)
-            .map(|_| {
-                let t = g.enter().unwrap();
-                let (running, peak) = (Arc::clone(&running), Arc::clone(&peak));
-                std::thread::spawn(move || {
-                    let _p = t.wait();
-                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                    peak.fetch_max(now, Ordering::SeqCst);
-                    std::thread::yield_now();
-                    running.fetch_sub(1, Ordering::SeqCst);
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join().unwrap();
+        let (done_tx, done_rx) = mpsc::channel();
+        for _ in 0..12 {
+            let (running, peak, done_tx) =
+                (Arc::clone(&running), Arc::clone(&peak), done_tx.clone());
+            pool.submit(Box::new(move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                std::thread::yield_now();
+                running.fetch_sub(1, Ordering::SeqCst);
+                done_tx.send(()).unwrap();
+            }))
+            .unwrap();
+        }
+        for _ in 0..12 {
+            done_rx.recv().unwrap();
         }
         assert!(peak.load(Ordering::SeqCst) <= 2);
         assert!(peak.load(Ordering::SeqCst) >= 1);
+    }
+
+    #[test]
+    fn a_panicking_job_is_a_500_and_the_worker_lives_on() {
+        let pool = Pool::start(1, 4);
+        let r = block_on(offload_on(pool, |_| -> u8 { panic!("a bug in a job") }));
+        assert!(matches!(r, Err(QueryError::Internal(_))), "{r:?}");
+        assert_eq!(block_on(offload_on(pool, |_| 3)).unwrap(), 3);
+    }
+
+    #[test]
+    fn the_same_worker_keeps_its_searcher() {
+        let pool = Pool::start(1, 4);
+        let a = block_on(offload_on(pool, |s| std::ptr::from_mut(s) as usize)).unwrap();
+        let b = block_on(offload_on(pool, |s| std::ptr::from_mut(s) as usize)).unwrap();
+        assert_eq!(a, b);
     }
 }

@@ -23,7 +23,7 @@ use crate::service::Service;
 use crate::walk::Searcher;
 
 pub use crate::walk::{Contour, DEFAULT_MAX_SNAP_M, SnapError};
-pub use exec::heavy_jobs_max;
+pub use exec::{heavy_jobs_max, start_heavy_workers};
 pub use features::{GEOMETRY_QUERYABLE, ItemsPage, ItemsRequest, Queryables};
 pub use isochrone::{IsochroneAnswer, IsochroneRequest, ORIGINS_MAX};
 pub use locate::LocateAnswer;
