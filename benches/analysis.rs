@@ -26,8 +26,6 @@ fn bench(c: &mut Criterion) {
     let p = Profile::Standard;
     // What the peer benchmark's 11 uncached `GET /coverage?level=subdistrict` requests do
     // in process: a fresh planner (empty cache), every category, the GeoJSON answer as bytes.
-    // What the peer benchmark's 11 uncached `GET /coverage?level=subdistrict` requests do
-    // in process: a fresh planner (empty cache), every category, the GeoJSON answer as bytes.
     c.bench_function(
         "coverage 11 categories uncached, subdistrict GeoJSON bytes",
         |b| {

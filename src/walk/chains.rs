@@ -241,22 +241,39 @@ fn step_cost_s(g: &WalkGraph, step: u32, p: Profile, along: bool) -> f64 {
     e.cost_s(p, edge_forward == along)
 }
 
-#[derive(PartialEq)]
 struct Item {
-    time_s: f64,
+    /// The label's bits: for non-negative floats their order as integers is their order as
+    /// numbers, and an integer compare is cheaper in the heap's sift-down than `total_cmp`
+    /// with a tie-break (the order among equal labels changes no label).
+    key: u64,
     core: u32,
+}
+impl Item {
+    fn new(time_s: f64, core: u32) -> Item {
+        // `+ 0.0` turns a `-0.0` (whose bits sort above every positive label) into `+0.0`.
+        Item {
+            key: (time_s + 0.0).to_bits(),
+            core,
+        }
+    }
+    fn time_s(&self) -> f64 {
+        f64::from_bits(self.key)
+    }
 }
 impl Eq for Item {}
 impl Ord for Item {
     fn cmp(&self, o: &Self) -> Ordering {
-        o.time_s
-            .total_cmp(&self.time_s)
-            .then(o.core.cmp(&self.core))
+        o.key.cmp(&self.key)
     }
 }
 impl PartialOrd for Item {
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
+    }
+}
+impl PartialEq for Item {
+    fn eq(&self, o: &Self) -> bool {
+        self.key == o.key
     }
 }
 
@@ -326,16 +343,14 @@ impl Chains {
         let mut heap = BinaryHeap::with_capacity(ch.core_count());
         for (ci, s) in core_s.iter_mut().enumerate() {
             if s.is_finite() && *s <= max_s {
-                heap.push(Item {
-                    time_s: *s,
-                    core: ci as u32,
-                });
+                heap.push(Item::new(*s, ci as u32));
             } else {
                 *s = f64::INFINITY;
             }
         }
         let in_s = &ch.adj_in_s[p.index()];
-        while let Some(Item { time_s, core }) = heap.pop() {
+        while let Some(item) = heap.pop() {
+            let (time_s, core) = (item.time_s(), item.core);
             if time_s > core_s[core as usize] {
                 continue;
             }
@@ -344,7 +359,7 @@ impl Chains {
                 let t = time_s + c;
                 if t < core_s[h as usize] && t <= max_s {
                     core_s[h as usize] = t;
-                    heap.push(Item { time_s: t, core: h });
+                    heap.push(Item::new(t, h));
                 }
             }
         }
