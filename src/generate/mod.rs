@@ -183,10 +183,13 @@ const STREET_BARRIER_M: f64 = 300.0;
 /// exception (the creek is bridged only every few hundred metres).
 const CREEK_BARRIER_M: f64 = 400.0;
 
-/// What a unit pays to spread across a ridge (see [`ridges`]) where no street runs along
-/// it: so that units stop at a crest, as a planner draws them, where no street or water
-/// offers an edge.
-const RIDGE_BARRIER_M: f64 = 0.0;
+/// What a unit pays to spread across a ridge (see [`ridges`]) where no main street runs
+/// along it: two blocks, so units stop at a crest, as a planner draws them, where no street
+/// or water offers an edge. Tried at 100–300 m on the default data: all put more outline
+/// along walkways, water or ridges (micro-grids 76.2–76.8% against 75.2% at 0), but from
+/// 135 m the lanes built along the moved unit edges take the network over 200
+/// intersections per km² (201–204), and at 300 m compounds step more (18.1%).
+const RIDGE_BARRIER_M: f64 = 100.0;
 
 /// The barrier between two neighbouring blocks `a` and `b` for units growing over them:
 /// [`STREET_BARRIER_M`] where a main street runs between them, [`CREEK_BARRIER_M`] where
