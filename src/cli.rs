@@ -114,11 +114,24 @@ pub fn generate(out: &Path) -> Result<(), CliError> {
 /// directory (issue 13), for the model and for any import.
 pub fn stats(dir: &Path) -> Result<(), CliError> {
     let ds = store::read_dir(dir)?;
-    let s = crate::analysis::stats::stats(
+    let mut s = crate::analysis::stats::stats(
         &ds,
         &crate::generate::NAMED_PLACES,
         crate::generate::SUBDISTRICT_CODE,
     );
+    // Ridges are checked against the modelled ground, which only the model is drawn on.
+    if let Some(ridges) = crate::analysis::ridges::read_ridges(dir)? {
+        let (proj, z) = crate::generate::model_ground();
+        let is_model = ds
+            .manifest
+            .as_ref()
+            .is_some_and(crate::store::Manifest::is_generated_model);
+        s = s.with_ridges(
+            &ds,
+            &ridges,
+            is_model.then_some((proj, &z as &dyn Fn(f64, f64) -> f64)),
+        );
+    }
     print!("{}", s.render());
     Ok(())
 }

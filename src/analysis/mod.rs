@@ -7,6 +7,7 @@ pub mod export;
 pub mod gaps;
 pub mod planner;
 pub mod reach;
+pub mod ridges;
 pub mod siting;
 pub mod stats;
 pub mod world;

@@ -504,9 +504,17 @@ pub struct FollowStats {
 /// [`following_share`] of the unit layers of `ds` against its walkways and water.
 #[must_use]
 pub fn follow_stats(ds: &Dataset) -> FollowStats {
+    follow_stats_along(ds, &[])
+}
+
+/// [`following_share`] of the unit layers of `ds` against its walkways, water and the
+/// LineStrings of `more` (ridges).
+#[must_use]
+pub fn follow_stats_along(ds: &Dataset, more: &[Feature]) -> FollowStats {
     let proj = ds.projection();
     let mut lines: Vec<Seg2> = Vec::new();
-    for f in ds.layer(LayerId::Walkways).unwrap_or(&[]) {
+    let walkways = ds.layer(LayerId::Walkways).unwrap_or(&[]);
+    for f in walkways.iter().chain(more) {
         if let Geometry::LineString(ls) = &f.geometry {
             let local = proj.project(ls);
             lines.extend(
@@ -845,6 +853,9 @@ pub struct Stats {
     pub people: PeopleStats,
     pub outlines: OutlineStats,
     pub follow: FollowStats,
+    /// The ridge layer's figures, when the directory has one (`stats` leaves this `None`;
+    /// see [`Stats::with_ridges`]).
+    pub ridges: Option<RidgeStats>,
     /// Named places, checked when the dataset is the Lijiatuo model (its boundary is
     /// 500113006); empty otherwise.
     pub places: Vec<PlaceCheck>,
@@ -862,11 +873,39 @@ pub fn stats(ds: &Dataset, places: &[NamedPlace], places_boundary_id: &str) -> S
         people: people_stats(ds),
         outlines: outline_stats(ds),
         follow: follow_stats(ds),
+        ridges: None,
         places: if is_model {
             check_places(ds, places)
         } else {
             Vec::new()
         },
+    }
+}
+
+/// Figures of a ridge layer: how much of the units' outlines follows a walkway, water or a
+/// ridge, and the check of the ridges against the ground.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RidgeStats {
+    pub follow: FollowStats,
+    /// `None` when the ground is not known (data other than the model).
+    pub check: Option<super::ridges::RidgeCheck>,
+}
+
+/// The ground to check ridges against: elevation in local metres of a frame.
+pub type Ground<'a> = (LocalProj, &'a dyn Fn(f64, f64) -> f64);
+
+impl Stats {
+    /// Add the figures of `ridges` (read with [`super::ridges::read_ridges`]), checked
+    /// against `ground` when it is known.
+    #[must_use]
+    pub fn with_ridges(mut self, ds: &Dataset, ridges: &[Feature], ground: Option<Ground>) -> Self {
+        self.ridges = Some(RidgeStats {
+            follow: follow_stats_along(ds, ridges),
+            check: ground.map(|(proj, z)| {
+                super::ridges::check_ridges(ridges, &proj, z, super::ridges::CREST_OFFSET_M)
+            }),
+        });
+        self
     }
 }
 
@@ -935,6 +974,36 @@ impl Stats {
                     pct(self.follow.microgrids)
                 ),
             ),
+        ];
+        if let Some(r) = &self.ridges {
+            rows.push((
+                "outline along a walkway, water or ridge: communities / grids / micro-grids",
+                format!(
+                    "{} / {} / {}",
+                    pct(r.follow.communities),
+                    pct(r.follow.grids),
+                    pct(r.follow.microgrids)
+                ),
+            ));
+            rows.push((
+                "ridges: lines / km / vertices that are crests",
+                r.check.as_ref().map_or_else(
+                    || "not checked (the ground is not known)".into(),
+                    |c| {
+                        format!(
+                            "{} / {:.1} / {}{}",
+                            c.lines,
+                            c.length_km,
+                            pct(c.crest_share()),
+                            c.first_failure
+                                .as_ref()
+                                .map_or_else(String::new, |f| format!(" (first failure {f})"))
+                        )
+                    },
+                ),
+            ));
+        }
+        rows.extend([
             ("buildings", p.buildings.to_string()),
             (
                 "households / residents",
@@ -985,7 +1054,7 @@ impl Stats {
                     p.communities_without_compounds.join(" ")
                 },
             ),
-        ];
+        ]);
         let bands: Vec<(String, String)> = p
             .households_by_storeys
             .iter()

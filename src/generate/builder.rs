@@ -94,7 +94,8 @@ impl ModelBuilder {
         let mut micros: Vec<(usize, Vec<CellIx>)> = Vec::new(); // (grid index, cells)
         for (g, (_, cells)) in self.grids.iter().enumerate() {
             let w: Vec<f64> = self.hh.iter().map(|&h| h as f64 + 2.0).collect();
-            let barrier = |a: CellIx, b: CellIx| super::unit_barrier(lat, &self.terrain, a, b);
+            let barrier =
+                |a: CellIx, b: CellIx| super::unit_barrier(lat, &self.terrain, &self.ridges, a, b);
             let label = partition::split(lat, cells, &w, m_count[g], &barrier);
             let base = micros.len();
             for k in 0..m_count[g] {
@@ -719,10 +720,12 @@ impl ModelBuilder {
                 "party_mass_service_points": SERVICE_POINTS_TOTAL,
             }
         });
+        let ridges = self.ridges.features(&self.lat, &self.terrain, &self.proj);
         Ok(Model {
             layers,
             taxonomy: taxonomy(),
             manifest,
+            ridges,
         })
     }
 

@@ -12,6 +12,7 @@ mod facilities;
 mod lattice;
 mod partition;
 mod places;
+mod ridges;
 mod terrain;
 mod walkways;
 
@@ -57,6 +58,9 @@ pub struct Model {
     pub layers: BTreeMap<LayerId, Vec<Feature>>,
     pub taxonomy: crate::model::Taxonomy,
     pub manifest: Value,
+    /// The crest lines of the terrain (`ridges.geojson`): written beside the layers, not
+    /// served (see `analysis::ridges`).
+    pub ridges: Vec<Feature>,
 }
 
 type GenResult<T> = Result<T, String>;
@@ -179,10 +183,25 @@ const STREET_BARRIER_M: f64 = 300.0;
 /// exception (the creek is bridged only every few hundred metres).
 const CREEK_BARRIER_M: f64 = 400.0;
 
+/// What a unit pays to spread across a ridge (see [`ridges`]) where no main street runs
+/// along it: two blocks, so units stop at a crest, as a planner draws them, where no street
+/// or water offers an edge. Tried at 100–300 m on the default data: all put more outline
+/// along walkways, water or ridges (micro-grids 76.2–76.8% against 75.2% at 0), but from
+/// 135 m the lanes built along the moved unit edges take the network over 200
+/// intersections per km² (201–204), and at 300 m compounds step more (18.1%).
+const RIDGE_BARRIER_M: f64 = 100.0;
+
 /// The barrier between two neighbouring blocks `a` and `b` for units growing over them:
 /// [`STREET_BARRIER_M`] where a main street runs between them, [`CREEK_BARRIER_M`] where
-/// 花溪河 does (their centres on either bank), both where both do.
-fn unit_barrier(lat: &Lattice, terrain: &Terrain, a: CellIx, b: CellIx) -> f64 {
+/// 花溪河 does (their centres on either bank), [`RIDGE_BARRIER_M`] where a ridge runs along
+/// the side between them and no main street does; the sum where several do.
+fn unit_barrier(
+    lat: &Lattice,
+    terrain: &Terrain,
+    ridges: &ridges::Ridges,
+    a: CellIx,
+    b: CellIx,
+) -> f64 {
     let ((ia, ja), (ib, jb)) = (lat.cell_ij(a), lat.cell_ij(b));
     // The side between two blocks of one row lies on node column max(i); of one column, on
     // node row max(j).
@@ -199,7 +218,18 @@ fn unit_barrier(lat: &Lattice, terrain: &Terrain, a: CellIx, b: CellIx) -> f64 {
     let creek = da.signum() != db.signum()
         && da.abs().min(db.abs()) <= 60.0
         && (terrain.in_creek(xa, ya, 60.0) || terrain.in_creek(xb, yb, 60.0));
-    f64::from(u8::from(street)) * STREET_BARRIER_M + f64::from(u8::from(creek)) * CREEK_BARRIER_M
+    let ridge = !street && ridges.between(lat, a, b);
+    f64::from(u8::from(street)) * STREET_BARRIER_M
+        + f64::from(u8::from(creek)) * CREEK_BARRIER_M
+        + f64::from(u8::from(ridge)) * RIDGE_BARRIER_M
+}
+
+/// The modelled ground: elevation in metres at a point in local metres of the returned
+/// frame, what the walkways' elevations and the ridges are drawn from (`stats` checks the
+/// ridges of the model against it).
+pub fn model_ground() -> (LocalProj, impl Fn(f64, f64) -> f64) {
+    let t = Terrain::new();
+    (t.proj, move |x, y| t.elevation_m(x, y))
 }
 
 /// Share of 60+ residents of the newer town away from the old centre: with the older
@@ -265,6 +295,7 @@ pub fn build() -> GenResult<Model> {
     }
     let land = lattice::land_cells(&lat, &terrain, 0.5 * (lo + hi), &keep);
     let land_cells: Vec<CellIx> = (0..lat.cell_count()).filter(|&c| land[c]).collect();
+    let ridges = ridges::Ridges::trace(&lat, &terrain, &land);
     let area_m2 = area_of(&land);
     if (area_m2 - AREA_TARGET_M2).abs() > 0.03 * AREA_TARGET_M2 {
         return Err(format!(
@@ -364,7 +395,7 @@ pub fn build() -> GenResult<Model> {
             weight[c]
         }
     };
-    let barrier = |a: CellIx, b: CellIx| unit_barrier(&lat, &terrain, a, b);
+    let barrier = |a: CellIx, b: CellIx| unit_barrier(&lat, &terrain, &ridges, a, b);
     let community =
         partition::grow_to_wants(&lat, &land, &land_cells, &seeds, &measure, &want, &barrier);
 
@@ -448,6 +479,7 @@ pub fn build() -> GenResult<Model> {
         community,
         grid_of,
         grids,
+        ridges,
     }
     .finish()
 }
@@ -491,6 +523,7 @@ struct ModelBuilder {
     community: Vec<u32>,
     grid_of: Vec<u32>,
     grids: Vec<(usize, Vec<CellIx>)>,
+    ridges: ridges::Ridges,
 }
 
 /// Write every layer of the modelled dataset into `out`.
@@ -505,6 +538,10 @@ pub fn write_dataset(out: &Path) -> Result<(), GenerateError> {
     write_atomic(&out.join("categories.json"), &cats)?;
     let manifest = serde_json::to_string_pretty(&model.manifest)? + "\n";
     write_atomic(&out.join("manifest.json"), &manifest)?;
+    write_atomic(
+        &out.join(crate::analysis::ridges::RIDGES_FILE),
+        &layer_text(&model.ridges, None),
+    )?;
     Ok(())
 }
 
