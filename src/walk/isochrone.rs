@@ -102,6 +102,42 @@ pub fn isochrones(
     contours(graph, searcher, buildings, population, minutes)
 }
 
+/// Buffers of [`contours`] kept from one call to the next on each thread. Fresh ones cost
+/// more than filling them: the strokes of a 15-minute isochrone (about 300 kB) and the
+/// raster (up to a few hundred kB) are above the server's fixed 64 kB mmap threshold
+/// (`sys::MMAP_THRESHOLD_BYTES`), so each call mapped, page-faulted and unmapped them anew.
+#[derive(Default)]
+struct Scratch {
+    strokes: Vec<Stroke>,
+    touched: Vec<EdgeId>,
+    building_s: Vec<f64>,
+    time_s: Vec<f64>,
+    deck_s: Vec<f64>,
+}
+
+/// Buffers larger than this many elements after a call are given back, so one huge
+/// isochrone does not keep its memory on the thread for good.
+const SCRATCH_KEEP: usize = 1 << 14;
+
+impl Scratch {
+    fn trim(&mut self) {
+        self.strokes.clear();
+        self.strokes.shrink_to(SCRATCH_KEEP);
+        self.touched.clear();
+        self.touched.shrink_to(SCRATCH_KEEP);
+        self.building_s.clear();
+        self.building_s.shrink_to(SCRATCH_KEEP);
+        self.time_s.clear();
+        self.time_s.shrink_to(SCRATCH_KEEP);
+        self.deck_s.clear();
+        self.deck_s.shrink_to(SCRATCH_KEEP);
+    }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
 /// Contours from a search already run with `searcher.max_s()` at least the largest of
 /// `minutes` × 60 (larger contours are cut at the search bound).
 #[must_use]
@@ -112,6 +148,27 @@ pub fn contours(
     population: &[Population],
     minutes: &[f64],
 ) -> Vec<Contour> {
+    SCRATCH.with(|cell| {
+        let mut fresh = Scratch::default();
+        let mut kept = cell.try_borrow_mut();
+        let scratch = match kept.as_deref_mut() {
+            Ok(s) => s,
+            Err(_) => &mut fresh,
+        };
+        let out = contours_in(graph, searcher, buildings, population, minutes, scratch);
+        scratch.trim();
+        out
+    })
+}
+
+fn contours_in(
+    graph: &WalkGraph,
+    searcher: &Searcher,
+    buildings: &SnappedPoints,
+    population: &[Population],
+    minutes: &[f64],
+    scratch: &mut Scratch,
+) -> Vec<Contour> {
     let p = searcher.profile();
     let t_max = minutes
         .iter()
@@ -119,10 +176,16 @@ pub fn contours(
         .filter(|t| t.is_finite())
         .fold(0.0, f64::max)
         .min(searcher.max_s());
-    let mut strokes: Vec<Stroke> = Vec::with_capacity(searcher.settled().len() * 2);
-
+    let Scratch {
+        strokes,
+        touched,
+        building_s,
+        time_s,
+        deck_s,
+    } = scratch;
+    strokes.clear();
     // Edges whose buildings may be reached: those touching a settled node, and origin edges.
-    let mut touched: Vec<EdgeId> = Vec::with_capacity(searcher.settled().len() * 2);
+    touched.clear();
     // Reached edges, each once: from its `from` end if that is settled, else from `to`.
     for &u in searcher.settled() {
         for a in graph.adjacent(u) {
@@ -174,8 +237,9 @@ pub fn contours(
         });
     }
     // Buildings: only those on touched edges can be reached; the rest stay at +inf.
-    let mut building_s: Vec<f64> = vec![f64::INFINITY; buildings.len()];
-    for &e in &touched {
+    building_s.clear();
+    building_s.resize(buildings.len(), f64::INFINITY);
+    for &e in touched.iter() {
         for &j in buildings.on_edge(e, p) {
             let j = j as usize;
             if building_s[j].is_finite() {
@@ -201,7 +265,7 @@ pub fn contours(
         }
     }
 
-    let raster = rasterise(graph, &strokes, t_max);
+    let raster = rasterise(graph, strokes, t_max, time_s, deck_s);
     // Buildings inside the raster window, with their times, for carving.
     let in_window: Vec<([f64; 2], f64)> = match &raster {
         Some(r) => {
@@ -209,7 +273,7 @@ pub fn contours(
             buildings
                 .positions_xy()
                 .iter()
-                .zip(&building_s)
+                .zip(building_s.iter())
                 .filter(|(xy, _)| xy[0] >= x0 && xy[1] >= y0 && xy[0] < x1 && xy[1] < y1)
                 .map(|(xy, t)| (*xy, *t))
                 .collect()
@@ -269,15 +333,15 @@ pub fn contours(
 }
 
 /// Earliest-reach times on a window of the graph's grid.
-struct Raster {
+struct Raster<'a> {
     /// Window origin in global grid cells.
     ix0: usize,
     iy0: usize,
     w: usize,
     h: usize,
-    time_s: Vec<f64>,
+    time_s: &'a [f64],
     /// Earliest time a bridge stroke reaches each cell (`+∞`: none does).
-    deck_s: Vec<f64>,
+    deck_s: &'a [f64],
 }
 
 /// Half the side of the square hole around an unreached building inside a reached cell,
@@ -291,7 +355,14 @@ const PUNCH_MIN_HALF_M: f64 = 0.02;
 /// Cells of padding around the reached strokes, so the closing has room.
 const PAD_CELLS: usize = 2;
 
-fn rasterise(graph: &WalkGraph, strokes: &[Stroke], t_max: f64) -> Option<Raster> {
+/// `time_s` and `deck_s` are reused buffers, overwritten.
+fn rasterise<'a>(
+    graph: &WalkGraph,
+    strokes: &[Stroke],
+    t_max: f64,
+    time_s: &'a mut Vec<f64>,
+    deck_s: &'a mut Vec<f64>,
+) -> Option<Raster<'a>> {
     let grid = *graph.water().grid();
     let (mut x0, mut y0, mut x1, mut y1) = (
         f64::INFINITY,
@@ -315,8 +386,10 @@ fn rasterise(graph: &WalkGraph, strokes: &[Stroke], t_max: f64) -> Option<Raster
     let ix1 = (grid.col(x1) + PAD_CELLS).min(grid.nx - 1);
     let iy1 = (grid.row(y1) + PAD_CELLS).min(grid.ny - 1);
     let (w, h) = (ix1 - ix0 + 1, iy1 - iy0 + 1);
-    let mut time_s = vec![f64::INFINITY; w * h];
-    let mut deck_s = vec![f64::INFINITY; w * h];
+    time_s.clear();
+    time_s.resize(w * h, f64::INFINITY);
+    deck_s.clear();
+    deck_s.resize(w * h, f64::INFINITY);
     // Work in window cell units so a sample's cell is a truncating cast.
     let inv_cell = 1.0 / grid.cell_m;
     let wx0 = grid.x0_m + ix0 as f64 * grid.cell_m;
@@ -385,7 +458,7 @@ fn rasterise(graph: &WalkGraph, strokes: &[Stroke], t_max: f64) -> Option<Raster
     })
 }
 
-impl Raster {
+impl Raster<'_> {
     /// The window's extent in local metres: `[x_min, y_min, x_max, y_max]`.
     fn bounds_m(&self, graph: &WalkGraph) -> [f64; 4] {
         let grid = graph.water().grid();
