@@ -2,13 +2,15 @@
 """Time the peer benchmark's coverage step alone: 11 GET /coverage (level=subdistrict, 15 min; the
 categories with most facilities, as bench/peers/driver.py picks them) on a fresh server, one keep-alive
 client, RUNS restarts; prints each run and the median (issue 15).
-usage: bench/coverage_fresh.py target/release/servicemap [RUNS=5] [PORT=18931] [DATA=geodata]"""
+usage: bench/coverage_fresh.py target/release/servicemap [RUNS=5] [PORT=18931] [DATA=geodata] [GEOMETRY=0]
+GEOMETRY=1 asks for the units' outlines too (the driver asks skipGeometry=true since the eighth session)."""
 import json, socket, statistics, subprocess, sys, time, http.client
 
 binary = sys.argv[1]
 runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 port = int(sys.argv[3]) if len(sys.argv) > 3 else 18931
 data = sys.argv[4] if len(sys.argv) > 4 else "geodata"
+skip = "" if (len(sys.argv) > 5 and sys.argv[5] == "1") else "&skipGeometry=true"
 
 def get(sock, path):
     sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
@@ -81,7 +83,7 @@ for r in range(runs):
         t = time.perf_counter()
         ans = {}
         for cat in cats:
-            j = get(s, f"/coverage?category={cat}&minutes=15.0&level=subdistrict")
+            j = get(s, f"/coverage?category={cat}&minutes=15.0&level=subdistrict{skip}")
             ans[cat] = j["summary"]["households_covered"]
         dt = (time.perf_counter() - t) * 1e3
         times.append(dt)

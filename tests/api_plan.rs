@@ -724,3 +724,34 @@ async fn micro_grids_nobody_lives_in_appear_with_share_null() {
         .json();
     assert_eq!(cov["features"].as_array().unwrap().len(), want_hejian);
 }
+
+#[actix_web::test]
+async fn coverage_skip_geometry_is_the_same_answer_without_outlines() {
+    let c = common::client(Arc::clone(geodata())).await;
+    let path = "/coverage?category=pharmacy&minutes=10&level=grid";
+    let full = c.get(path).await;
+    assert_eq!(full.status, 200, "{}", full.text());
+    let skipped = c.get(&format!("{path}&skipGeometry=true")).await;
+    assert_eq!(skipped.status, 200, "{}", skipped.text());
+    assert!(
+        skipped.body.len() * 2 < full.body.len(),
+        "{} of {} bytes without the outlines",
+        skipped.body.len(),
+        full.body.len()
+    );
+    let (mut full, skipped) = (full.json(), skipped.json());
+    let feats = full["features"].as_array_mut().unwrap();
+    assert!(feats.len() > 100, "{} grids", feats.len());
+    for (f, s) in feats
+        .iter_mut()
+        .zip(skipped["features"].as_array().unwrap())
+    {
+        assert_eq!(f["geometry"]["type"], "Polygon");
+        assert!(s["geometry"].is_null(), "{s}");
+        f["geometry"] = Value::Null;
+    }
+    assert_eq!(full, skipped);
+    c.get(&format!("{path}&skipGeometry=maybe"))
+        .await
+        .problem(400);
+}

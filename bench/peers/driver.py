@@ -874,7 +874,11 @@ def main():
             t = time.perf_counter()
             sm_cov = {}
             for c in g.categories:
-                j = http_.get("/coverage?" + q_str(category=c, minutes=COVERAGE_S / 60, level="subdistrict"))
+                # skipGeometry: the driver reads the households covered, as it reads pandana's
+                # numbers; the subdistrict's outline (~18 kB) was most of each answer and its
+                # json.loads ~40 % of the timed figure (BENCHMARKS.md, eighth session).
+                j = http_.get("/coverage?" + q_str(category=c, minutes=COVERAGE_S / 60, level="subdistrict",
+                                                   skipGeometry="true"))
                 sm_cov[c] = j["summary"]["households_covered"]
             cov_sm_s = time.perf_counter() - t
             t = time.perf_counter()

@@ -249,6 +249,16 @@ impl<'a> CoverageCollection<'a> {
         }
     }
 
+    /// Every unit's geometry `null` (`skipGeometry=true`): for a client that reads the figures
+    /// only, the polygons are nearly all of the bytes (the subdistrict's outline is ~18 kB).
+    #[must_use]
+    pub fn without_geometry(mut self) -> CoverageCollection<'a> {
+        for f in &mut self.features {
+            f.geometry = None;
+        }
+        self
+    }
+
     /// With the HTTP answer's `community` (the one asked for, or null) and `numberReturned`.
     #[must_use]
     pub fn with_paging(mut self, community: Option<&'a str>) -> CoverageCollection<'a> {

@@ -12,19 +12,28 @@ use super::error::ApiError;
 use super::features::GEO_JSON;
 use super::params::RawQuery;
 
-const NAMES: [&str; 6] = [
+const NAMES: [&str; 7] = [
     "category",
     "minutes",
     "profile",
     "level",
     "community",
     "coords",
+    "skipGeometry",
 ];
 
+/// How the answer is written (not part of the query itself).
+pub struct Output {
+    pub coords: Crs,
+    /// `skipGeometry=true`: every unit's geometry is `null`.
+    pub skip_geometry: bool,
+}
+
 /// Parse a query string.
-pub fn parse(query_string: &str) -> Result<(CoverageRequest, Crs), ApiError> {
+pub fn parse(query_string: &str) -> Result<(CoverageRequest, Output), ApiError> {
     let mut q = RawQuery::parse(query_string)?;
     let coords = q.take_coords()?;
+    let skip_geometry = q.take_flag("skipGeometry")?.unwrap_or(false);
     let category = q.take_category()?;
     let minutes = q.take_minutes()?;
     let profile = q.take_profile()?.unwrap_or_default();
@@ -37,19 +46,25 @@ pub fn parse(query_string: &str) -> Result<(CoverageRequest, Crs), ApiError> {
             profile,
             scope,
         },
-        coords,
+        Output {
+            coords,
+            skip_geometry,
+        },
     ))
 }
 
 /// `GET /coverage`: a FeatureCollection of units (polygons) with their coverage; `summary`
 /// holds the whole area asked about (the subdistrict, or the community).
 pub async fn get(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> {
-    let (p, coords) = parse(req.query_string())?;
+    let (p, out) = parse(req.query_string())?;
     let body = query::heavy(svc.into_inner(), move |s, _| {
         let r = s.coverage(&p)?;
         // Written straight to bytes by serde (no `serde_json::Value` tree in between).
-        let answer = export::CoverageCollection::new(&r, &s.dataset, coords)
+        let mut answer = export::CoverageCollection::new(&r, &s.dataset, out.coords)
             .with_paging(p.scope.community.as_deref());
+        if out.skip_geometry {
+            answer = answer.without_geometry();
+        }
         Ok(serde_json::to_vec(&answer).unwrap_or_default())
     })
     .await?;
