@@ -149,6 +149,11 @@ impl From<&str> for PropValue {
 }
 
 impl Props {
+    /// Properties from (key, value) pairs in file order, keys distinct.
+    pub(crate) fn from_pairs(pairs: Box<[(Arc<str>, PropValue)]>) -> Props {
+        Props(pairs)
+    }
+
     /// The value of `key`, if the feature has it.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&PropValue> {

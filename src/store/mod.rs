@@ -1,5 +1,6 @@
 //! Read, validate and write data directories.
 
+mod feature_de;
 pub mod manifest;
 pub mod read;
 pub mod validate;

@@ -4,13 +4,13 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use geojson::GeometryValue;
 use rayon::prelude::*;
 use serde::Deserializer;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::model::{Feature, Interner, LayerId, Taxonomy};
 
+use super::feature_de::{Coords, FeatureSeed, GeomKind, Pos, RawFeature, RawGeometry, RawId};
 use super::{Dataset, Manifest, StoreError};
 
 /// Read every layer file present in `dir`. Missing layers are simply absent; a file that is
@@ -93,6 +93,7 @@ pub fn parse_layer(path: &Path, text: &str) -> Result<Vec<Feature>, StoreError> 
         path,
         seen: HashSet::new(),
         interner: Interner::new(),
+        coords: Coords::default(),
         out: Vec::new(),
         failed: None,
     };
@@ -130,21 +131,23 @@ struct Converter<'a> {
     path: &'a Path,
     seen: HashSet<String>,
     interner: Interner,
+    /// The coordinates of the feature being read (one buffer for the layer).
+    coords: Coords,
     out: Vec<Feature>,
     failed: Option<StoreError>,
 }
 
 impl Converter<'_> {
-    fn push(&mut self, f: geojson::Feature) -> Result<(), StoreError> {
+    fn push(&mut self, f: RawFeature) -> Result<(), StoreError> {
         let i = self.out.len();
         let feature_err = |id: &str, message: String| StoreError::Feature {
             path: self.path.to_path_buf(),
             id: id.to_string(),
             message,
         };
-        let id = match &f.id {
-            Some(geojson::feature::Id::String(s)) => s.clone(),
-            Some(geojson::feature::Id::Number(n)) => {
+        let id = match f.id {
+            Some(RawId::String(s)) => s,
+            Some(RawId::Number(n)) => {
                 return Err(feature_err(&n.to_string(), "id must be a string".into()));
             }
             None => return Err(feature_err(&format!("#{i}"), "feature has no id".into())),
@@ -155,45 +158,104 @@ impl Converter<'_> {
         let Some(g) = f.geometry else {
             return Err(feature_err(&id, "feature has no geometry".into()));
         };
-        let elevation_m = match &g.value {
-            GeometryValue::LineString { coordinates: pos } if pos.iter().any(|p| p.len() >= 3) => {
-                if pos.iter().any(|p| p.len() < 3) {
+        let c = &self.coords;
+        let elevation_m = match &g.kind {
+            Some(GeomKind::LineString)
+                if g.has_coordinates && c.depth == 1 && c.pos.iter().any(|p| p.n >= 3) =>
+            {
+                if c.pos.iter().any(|p| p.n < 3) {
                     return Err(feature_err(
                         &id,
                         "some positions have an elevation and some do not".into(),
                     ));
                 }
-                Some(pos.iter().map(|p| p[2]).collect())
+                Some(c.pos.iter().map(|p| p.z).collect())
             }
             _ => None,
         };
-        // geojson's conversion indexes x and y without checking; a position such as `[1]`
-        // would panic there (found by the write path's property tests).
-        if has_short_position(&g.value) {
-            return Err(feature_err(
-                &id,
-                "bad geometry: every position needs a longitude and a latitude".into(),
-            ));
-        }
-        let geometry: geo::Geometry<f64> = g
-            .value
-            .try_into()
-            .map_err(|e: geojson::Error| feature_err(&id, format!("bad geometry: {e}")))?;
+        let geometry =
+            to_geometry(&g, c).map_err(|e| feature_err(&id, format!("bad geometry: {e}")))?;
         if let Some(bad) = first_non_finite(&geometry) {
             return Err(feature_err(
                 &id,
                 format!("non-finite or out-of-range coordinate {bad:?}"),
             ));
         }
-        let properties = self.interner.props(f.properties.unwrap_or_default());
         self.out.push(Feature {
             id,
             geometry,
             elevation_m,
-            properties,
+            properties: f.properties,
         });
         Ok(())
     }
+}
+
+/// A geometry as read, with its coordinates `c`, checked against its type: the coordinates'
+/// nesting must be the type's (an empty array is an empty geometry of any type but Point), and
+/// every position needs a longitude and a latitude. Rings are closed as geo closes them.
+fn to_geometry(g: &RawGeometry, c: &Coords) -> Result<geo::Geometry<f64>, String> {
+    use geo::{Geometry, MultiLineString, MultiPoint, MultiPolygon, Point};
+    let Some(kind) = &g.kind else {
+        return Err("the geometry has no type".into());
+    };
+    if let GeomKind::Other(name) = kind {
+        return Err(format!("unknown geometry type '{name}'"));
+    }
+    if let GeomKind::GeometryCollection = kind {
+        let Some(members) = &g.geometries else {
+            return Err("a GeometryCollection needs `geometries`".into());
+        };
+        return members
+            .iter()
+            .map(|(g, c)| to_geometry(g, c))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|gs| Geometry::GeometryCollection(geo::GeometryCollection(gs)));
+    }
+    if !g.has_coordinates {
+        return Err(format!("a {kind:?} needs `coordinates`"));
+    }
+    let empty = c.depth == 1 && c.pos.is_empty();
+    if c.pos.iter().any(|p| p.n < 2) || (empty && *kind == GeomKind::Point) {
+        return Err("every position needs a longitude and a latitude".into());
+    }
+    // Each vector is collected from an exact-size iterator: no spare capacity stays with the
+    // feature for the life of the server (resident memory, issue 15).
+    Ok(match (kind, c.depth) {
+        (GeomKind::Point, 0) => Geometry::Point(Point::new(c.pos[0].x, c.pos[0].y)),
+        (GeomKind::MultiPoint, 1) => Geometry::MultiPoint(MultiPoint(
+            c.pos.iter().map(|p| Point::new(p.x, p.y)).collect(),
+        )),
+        (GeomKind::LineString, 1) => Geometry::LineString(line(&c.pos)),
+        (GeomKind::MultiLineString, 2) => {
+            Geometry::MultiLineString(MultiLineString(c.lines().map(line).collect()))
+        }
+        (GeomKind::Polygon, 2) => Geometry::Polygon(polygon(c.lines())),
+        (GeomKind::MultiPolygon, 3) => {
+            Geometry::MultiPolygon(MultiPolygon(c.polygons().map(polygon).collect()))
+        }
+        (GeomKind::MultiLineString, _) if empty => {
+            Geometry::MultiLineString(MultiLineString(Vec::new()))
+        }
+        (GeomKind::Polygon, _) if empty => Geometry::Polygon(polygon(std::iter::empty())),
+        (GeomKind::MultiPolygon, _) if empty => Geometry::MultiPolygon(MultiPolygon(Vec::new())),
+        (kind, _) => {
+            return Err(format!(
+                "the coordinates of a {kind:?} are not nested as its type needs"
+            ));
+        }
+    })
+}
+
+/// The line of checked positions (each has x and y).
+fn line(ps: &[Pos]) -> geo::LineString<f64> {
+    geo::LineString::new(ps.iter().map(|p| geo::Coord { x: p.x, y: p.y }).collect())
+}
+
+/// The polygon of checked rings, the first the exterior (empty when there is none).
+fn polygon<'a>(mut rings: impl Iterator<Item = &'a [Pos]>) -> geo::Polygon<f64> {
+    let exterior = rings.next().map_or_else(|| line(&[]), line);
+    geo::Polygon::new(exterior, rings.map(line).collect())
 }
 
 /// The top-level object: `type` checked, `features` streamed, other members skipped.
@@ -258,33 +320,15 @@ impl<'de> Visitor<'de> for Features<'_, '_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(f) = seq.next_element::<geojson::Feature>()? {
+        while let Some(f) =
+            seq.next_element_seed(FeatureSeed(&mut self.0.interner, &mut self.0.coords))?
+        {
             if let Err(e) = self.0.push(f) {
                 self.0.failed = Some(e);
                 return Err(serde::de::Error::custom("feature rejected"));
             }
         }
         Ok(())
-    }
-}
-
-/// True when some position has fewer than two numbers.
-fn has_short_position(v: &GeometryValue) -> bool {
-    let short = |p: &geojson::Position| p.len() < 2;
-    match v {
-        GeometryValue::Point { coordinates } => short(coordinates),
-        GeometryValue::MultiPoint { coordinates } | GeometryValue::LineString { coordinates } => {
-            coordinates.iter().any(short)
-        }
-        GeometryValue::MultiLineString { coordinates } | GeometryValue::Polygon { coordinates } => {
-            coordinates.iter().flatten().any(short)
-        }
-        GeometryValue::MultiPolygon { coordinates } => {
-            coordinates.iter().flatten().flatten().any(short)
-        }
-        GeometryValue::GeometryCollection { geometries } => {
-            geometries.iter().any(|g| has_short_position(&g.value))
-        }
     }
 }
 
@@ -310,6 +354,7 @@ pub fn expected_files(dir: &Path) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Props;
 
     fn parse(text: &str) -> Result<Vec<Feature>, StoreError> {
         parse_layer(Path::new("t.geojson"), text)
@@ -327,6 +372,141 @@ mod tests {
         assert_eq!(fs[0].str_prop("k"), Some("v"));
         assert_eq!(fs[0].u64_prop("n"), Some(3));
         assert!(fs[1].properties.is_empty());
+    }
+
+    /// The features of `text` as geojson's own reader and conversion made them (the reader
+    /// before issue 15's typed parse), for comparison.
+    fn via_geojson(text: &str) -> Vec<(String, geo::Geometry<f64>, Props)> {
+        let fc: geojson::FeatureCollection = text.parse().expect("geojson parses");
+        let mut interner = Interner::new();
+        fc.features
+            .into_iter()
+            .map(|f| {
+                let id = match f.id {
+                    Some(geojson::feature::Id::String(s)) => s,
+                    other => panic!("{other:?}"),
+                };
+                let g: geo::Geometry<f64> = f.geometry.expect("geometry").value.try_into().unwrap();
+                (id, g, interner.props(f.properties.unwrap_or_default()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn typed_parse_equals_geojson_on_every_geometry_type_and_property_kind() {
+        let text = r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","id":"p","geometry":{"type":"Point","coordinates":[106.5,29.4]},
+             "properties":{"n":3,"neg":-2,"f":1.50,"e":1e2,"s":"社区","b":true,"z":null,
+                           "a":[1,"x",[2.5],{"k":"v"}],"o":{"k":1,"k":2,"j":0},"n":4}},
+            {"type":"Feature","id":"mp","geometry":{"type":"MultiPoint","coordinates":[[1,2],[3,4,5]]},"properties":{}},
+            {"type":"Feature","id":"l","geometry":{"coordinates":[[1,2],[3,4.25]],"type":"LineString","bbox":[0,0,1,1]}},
+            {"type":"Feature","id":"ml","geometry":{"type":"MultiLineString","coordinates":[[[1,2],[3,4]],[[5,6],[7,8]]]}},
+            {"type":"Feature","id":"pg","geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1]],[[0.2,0.2],[0.4,0.2],[0.3,0.3],[0.2,0.2]]]}},
+            {"type":"Feature","id":"mpg","geometry":{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]],[[[5,5],[6,5],[6,6],[5,5]],[[5.1,5.1],[5.2,5.1],[5.1,5.2],[5.1,5.1]]]]}},
+            {"type":"Feature","id":"e1","geometry":{"type":"Polygon","coordinates":[]}},
+            {"type":"Feature","id":"e2","geometry":{"type":"MultiLineString","coordinates":[]}},
+            {"type":"Feature","id":"e3","geometry":{"type":"LineString","coordinates":[]}},
+            {"type":"Feature","id":"gc","geometry":{"type":"GeometryCollection","geometries":[
+                {"type":"Point","coordinates":[1,2]},{"type":"LineString","coordinates":[[1,2],[3,4]]}]}}
+        ]}"#;
+        let ours = parse(text).expect("parses");
+        let theirs = via_geojson(text);
+        assert_eq!(ours.len(), theirs.len());
+        for (f, (id, g, props)) in ours.iter().zip(&theirs) {
+            assert_eq!(&f.id, id);
+            assert_eq!(&f.geometry, g, "{id}");
+            assert_eq!(&f.properties, props, "{id}");
+            // Serialised exactly as before (number formatting, key order, duplicate keys).
+            assert_eq!(
+                serde_json::to_string(&f.properties).unwrap(),
+                serde_json::to_string(props).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn walkway_elevations_are_kept_and_mixed_ones_refused() {
+        let fs = parse(
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"w","geometry":{"type":"LineString","coordinates":[[1,2,200.5],[3,4,201]]},"properties":{}}]}"#,
+        )
+        .expect("parses");
+        assert_eq!(fs[0].elevation_m, Some(vec![200.5, 201.0]));
+        let err = parse(
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"w","geometry":{"type":"LineString","coordinates":[[1,2,200.5],[3,4]]},"properties":{}}]}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("feature 'w'") && err.contains("elevation"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_geometries_are_refused_naming_the_feature() {
+        let one = |geometry: &str| {
+            parse(&format!(
+                r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","geometry":{geometry},"properties":{{}},"id":"g1"}}]}}"#
+            ))
+            .unwrap_err()
+            .to_string()
+        };
+        for (geometry, says) in [
+            (
+                r#"{"type":"Point","coordinates":[1]}"#,
+                "longitude and a latitude",
+            ),
+            (
+                r#"{"type":"Point","coordinates":[]}"#,
+                "longitude and a latitude",
+            ),
+            (
+                r#"{"type":"Polygon","coordinates":[[[1],[2,3],[4,5]]]}"#,
+                "longitude and a latitude",
+            ),
+            (
+                r#"{"type":"LineString","coordinates":[[[1,2],[3,4]]]}"#,
+                "not nested",
+            ),
+            (r#"{"type":"Point","coordinates":[[1,2]]}"#, "not nested"),
+            (
+                r#"{"type":"Nope","coordinates":[1,2]}"#,
+                "unknown geometry type 'Nope'",
+            ),
+            (r#"{"type":"Point"}"#, "needs `coordinates`"),
+            (r#"{"coordinates":[1,2]}"#, "no type"),
+            (r#"{"type":"Point","coordinates":[200,2]}"#, "out-of-range"),
+        ] {
+            let err = one(geometry);
+            assert!(
+                err.contains("feature 'g1'") && err.contains(says),
+                "{geometry}: {err}"
+            );
+        }
+        // Not JSON-shaped as coordinates at all: a parse error naming the file.
+        for geometry in [
+            r#"{"type":"LineString","coordinates":[[1,2],[[3,4]]]}"#,
+            r#"{"type":"Point","coordinates":5}"#,
+            r#"{"type":"Point","coordinates":[1,"x"]}"#,
+            r#"{"type":"MultiPolygon","coordinates":[[[[[1,2]]]]]}"#,
+        ] {
+            assert!(one(geometry).contains("t.geojson"), "{geometry}");
+        }
+        let numeric = parse(
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":7,"geometry":null,"properties":{}}]}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            numeric.contains("feature '7': id must be a string"),
+            "{numeric}"
+        );
+        let not_feature = parse(
+            r#"{"type":"FeatureCollection","features":[{"type":"Point","id":"a","coordinates":[1,2]}]}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(not_feature.contains("Feature"), "{not_feature}");
     }
 
     #[test]
