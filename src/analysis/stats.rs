@@ -909,6 +909,16 @@ impl Stats {
     }
 }
 
+/// "communities / grids / micro-grids" shares of one following figure.
+fn follow_row(f: &FollowStats) -> String {
+    format!(
+        "{} / {} / {}",
+        pct(f.communities),
+        pct(f.grids),
+        pct(f.microgrids)
+    )
+}
+
 fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".into(), |v| format!("{:.1}%", 100.0 * v))
 }
@@ -967,23 +977,13 @@ impl Stats {
             ),
             (
                 "outline along a walkway or water: communities / grids / micro-grids",
-                format!(
-                    "{} / {} / {}",
-                    pct(self.follow.communities),
-                    pct(self.follow.grids),
-                    pct(self.follow.microgrids)
-                ),
+                follow_row(&self.follow),
             ),
         ];
         if let Some(r) = &self.ridges {
             rows.push((
                 "outline along a walkway, water or ridge: communities / grids / micro-grids",
-                format!(
-                    "{} / {} / {}",
-                    pct(r.follow.communities),
-                    pct(r.follow.grids),
-                    pct(r.follow.microgrids)
-                ),
+                follow_row(&r.follow),
             ));
             rows.push((
                 "ridges: lines / km / vertices that are crests",
