@@ -13,8 +13,9 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
-use serde::{Serialize, Serializer};
+use serde::{Deserializer, Serialize, Serializer};
 use serde_json::{Map, Number, Value};
 
 /// One property value: the JSON value kinds, with strings shared and containers boxed.
@@ -54,25 +55,18 @@ impl Interner {
         a
     }
 
-    /// Properties from a parsed JSON object, consuming it.
+    /// Properties from a parsed JSON object, consuming it (as the layer reader makes them from
+    /// the text: [`ObjectSeed`]).
     pub fn props(&mut self, m: Map<String, Value>) -> Props {
-        Props(
-            m.into_iter()
-                .map(|(k, v)| (self.intern(&k), self.value(v)))
-                .collect(),
-        )
+        // A `Value` always deserialises: its numbers are finite and its keys strings.
+        ObjectSeed(self)
+            .deserialize(Value::Object(m))
+            .unwrap_or_default()
     }
 
     /// A property value from a parsed JSON value, consuming it.
     pub fn value(&mut self, v: Value) -> PropValue {
-        match v {
-            Value::Null => PropValue::Null,
-            Value::Bool(b) => PropValue::Bool(b),
-            Value::Number(n) => PropValue::Number(n),
-            Value::String(s) => PropValue::String(self.intern(&s)),
-            Value::Array(a) => PropValue::Array(a.into_iter().map(|x| self.value(x)).collect()),
-            Value::Object(m) => PropValue::Object(self.props(m)),
-        }
+        ValueSeed(self).deserialize(v).unwrap_or(PropValue::Null)
     }
 }
 
@@ -149,11 +143,6 @@ impl From<&str> for PropValue {
 }
 
 impl Props {
-    /// Properties from (key, value) pairs in file order, keys distinct.
-    pub(crate) fn from_pairs(pairs: Box<[(Arc<str>, PropValue)]>) -> Props {
-        Props(pairs)
-    }
-
     /// The value of `key`, if the feature has it.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&PropValue> {
@@ -287,6 +276,104 @@ impl Serialize for Props {
             map.serialize_entry(&**k, v)?;
         }
         map.end()
+    }
+}
+
+/// A JSON object as [`Props`]: file order, and a key given twice keeps its first place and its
+/// last value (what `serde_json::Map` with `preserve_order` did).
+pub(crate) struct ObjectSeed<'i>(pub(crate) &'i mut Interner);
+
+impl<'de> DeserializeSeed<'de> for ObjectSeed<'_> {
+    type Value = Props;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Props, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ObjectSeed<'_> {
+    type Value = Props;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Props, A::Error> {
+        let mut pairs: Vec<(Arc<str>, PropValue)> = Vec::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let value = map.next_value_seed(ValueSeed(&mut *self.0))?;
+            match pairs.iter_mut().find(|(k, _)| **k == *key) {
+                Some(slot) => slot.1 = value,
+                None => pairs.push((self.0.intern(&key), value)),
+            }
+        }
+        // Exactly as long as the pairs: the grown vector's spare capacity would stay with
+        // the feature for the life of the server.
+        Ok(Props(pairs.drain(..).collect()))
+    }
+}
+
+/// Any JSON value as a [`PropValue`], strings interned; numbers as `serde_json::Value` made
+/// them, so they print as before.
+struct ValueSeed<'i>(&'i mut Interner);
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = PropValue;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<PropValue, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = PropValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<PropValue, E> {
+        Ok(PropValue::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<PropValue, E> {
+        Ok(PropValue::Number(v.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<PropValue, E> {
+        Ok(PropValue::Number(v.into()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<PropValue, E> {
+        Ok(Number::from_f64(v).map_or(PropValue::Null, PropValue::Number))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<PropValue, E> {
+        Ok(PropValue::String(self.0.intern(v)))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<PropValue, E> {
+        Ok(PropValue::Null)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<PropValue, E> {
+        Ok(PropValue::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<PropValue, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PropValue, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(ValueSeed(&mut *self.0))? {
+            items.push(v);
+        }
+        Ok(PropValue::Array(items.drain(..).collect()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<PropValue, A::Error> {
+        ObjectSeed(self.0).visit_map(map).map(PropValue::Object)
     }
 }
 

@@ -11,13 +11,13 @@
 //! which may come after the geometry in the text.
 
 use std::fmt;
-use std::sync::Arc;
 
 use serde::Deserializer;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
 
-use crate::model::{Interner, PropValue, Props};
+use crate::model::props::ObjectSeed;
+use crate::model::{Interner, Props};
 
 /// One position as read: longitude, latitude and, when there is a third number, the
 /// elevation. `n` counts the numbers the file gave (GeoJSON allows more; they are not kept).
@@ -452,103 +452,5 @@ impl<'de> Visitor<'de> for OptionalProps<'_> {
 
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<Props>, D::Error> {
         d.deserialize_map(ObjectSeed(self.0)).map(Some)
-    }
-}
-
-/// A JSON object as [`Props`]: file order, and a key given twice keeps its first place and its
-/// last value (what `serde_json::Map` with `preserve_order` did).
-struct ObjectSeed<'i>(&'i mut Interner);
-
-impl<'de> DeserializeSeed<'de> for ObjectSeed<'_> {
-    type Value = Props;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Props, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ObjectSeed<'_> {
-    type Value = Props;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Props, A::Error> {
-        let mut pairs: Vec<(Arc<str>, PropValue)> = Vec::new();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            let value = map.next_value_seed(ValueSeed(&mut *self.0))?;
-            match pairs.iter_mut().find(|(k, _)| **k == *key) {
-                Some(slot) => slot.1 = value,
-                None => pairs.push((self.0.intern(&key), value)),
-            }
-        }
-        // Exactly as long as the pairs: the grown vector's spare capacity would stay with
-        // the feature for the life of the server.
-        Ok(Props::from_pairs(pairs.drain(..).collect()))
-    }
-}
-
-/// Any JSON value as a [`PropValue`], strings interned; numbers as `serde_json::Value` made
-/// them, so they print as before.
-struct ValueSeed<'i>(&'i mut Interner);
-
-impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
-    type Value = PropValue;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<PropValue, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ValueSeed<'_> {
-    type Value = PropValue;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<PropValue, E> {
-        Ok(PropValue::Bool(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<PropValue, E> {
-        Ok(PropValue::Number(v.into()))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<PropValue, E> {
-        Ok(PropValue::Number(v.into()))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<PropValue, E> {
-        Ok(Number::from_f64(v).map_or(PropValue::Null, PropValue::Number))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<PropValue, E> {
-        Ok(PropValue::String(self.0.intern(v)))
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<PropValue, E> {
-        Ok(PropValue::Null)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<PropValue, E> {
-        Ok(PropValue::Null)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<PropValue, D::Error> {
-        d.deserialize_any(self)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PropValue, A::Error> {
-        let mut items = Vec::new();
-        while let Some(v) = seq.next_element_seed(ValueSeed(&mut *self.0))? {
-            items.push(v);
-        }
-        Ok(PropValue::Array(items.drain(..).collect()))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<PropValue, A::Error> {
-        ObjectSeed(self.0).visit_map(map).map(PropValue::Object)
     }
 }
