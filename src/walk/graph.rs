@@ -109,6 +109,9 @@ pub struct WalkGraph {
     /// built at the first such question, not at start-up (issue 15: 4 ms of start-up and
     /// 1.2 MB resident on the default data; that first question pays the 4 ms).
     segments: std::sync::OnceLock<RTree<SegmentEntry>>,
+    /// The raster cells each edge's samples fall in, for isochrones: built at the first
+    /// isochrone, not at start-up (start-up resident memory is budgeted).
+    edge_cells: std::sync::OnceLock<super::isochrone::EdgeCells>,
     /// The snapping index (issue 15: cheaper per point than the R-tree's nearest iterator).
     pub(crate) snap_grid: super::snapgrid::SnapGrid,
     water: Water,
@@ -261,6 +264,7 @@ impl WalkGraph {
             adj_cost_s,
             adj_length_m,
             segments: std::sync::OnceLock::new(),
+            edge_cells: std::sync::OnceLock::new(),
             snap_grid,
             water,
             chains: Chains::default(),
@@ -285,6 +289,12 @@ impl WalkGraph {
                     .collect(),
             )
         })
+    }
+
+    /// The raster cells of every edge (built at the first call).
+    pub(crate) fn edge_cells(&self) -> &super::isochrone::EdgeCells {
+        self.edge_cells
+            .get_or_init(|| super::isochrone::EdgeCells::build(self))
     }
 
     /// The folded search graph (degree-2 chains as single edges).

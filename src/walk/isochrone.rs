@@ -33,10 +33,11 @@ use i_overlay::i_shape::int::shape::IntShape;
 use crate::model::WalkwayKind;
 
 use super::contour::{Mask, Ring, trace};
-use super::graph::{EdgeId, WalkGraph};
+use super::graph::{EdgeId, NodeId, WalkGraph};
 use super::profile::Profile;
 use super::search::{Origin, Searcher, partial_s};
 use super::snap::SnappedPoints;
+use super::water::GridSpec;
 
 /// Household counts of one building, in the order of the [`SnappedPoints`] built for buildings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,8 +78,17 @@ struct Stroke {
 
 impl Stroke {
     fn time_at(&self, s: f64) -> f64 {
-        (self.tp + partial_s(self.c_pq, s)).min(self.tq + partial_s(self.c_qp, 1.0 - s))
+        time_at(self.tp, self.c_pq, self.tq, self.c_qp, s)
     }
+}
+
+/// The time at parameter `s` of a stroke (see [`Stroke`]). As a function of `s` it is the
+/// smaller of a rising and a falling one, so its least value over any interval of `s` is at
+/// an end of the interval; in floating point too, since `tp + c·s` and `tq + c·(1 − s)` are
+/// each monotone in `s` (rounding is monotone).
+#[inline]
+fn time_at(tp: f64, c_pq: f64, tq: f64, c_qp: f64, s: f64) -> f64 {
+    (tp + partial_s(c_pq, s)).min(tq + partial_s(c_qp, 1.0 - s))
 }
 
 /// Run a search bounded by the largest of `minutes` and compute the contours.
@@ -103,13 +113,15 @@ pub fn isochrones(
 }
 
 /// Buffers of [`contours`] kept from one call to the next on each thread. Fresh ones cost
-/// more than filling them: the strokes of a 15-minute isochrone (about 300 kB) and the
-/// raster (up to a few hundred kB) are above the server's fixed 64 kB mmap threshold
-/// (`sys::MMAP_THRESHOLD_BYTES`), so each call mapped, page-faulted and unmapped them anew.
+/// more than filling them: the raster (up to a few hundred kB) is above the server's fixed
+/// 64 kB mmap threshold (`sys::MMAP_THRESHOLD_BYTES`), so each call mapped, page-faulted
+/// and unmapped it anew.
 #[derive(Default)]
 struct Scratch {
-    strokes: Vec<Stroke>,
+    /// The reached edges, each once, then the origins' own edges.
     touched: Vec<EdgeId>,
+    /// The buildings reached within the largest contour, whose connectors are drawn.
+    drawn: Vec<u32>,
     building_s: Vec<f64>,
     time_s: Vec<f64>,
     deck_s: Vec<f64>,
@@ -121,10 +133,10 @@ const SCRATCH_KEEP: usize = 1 << 14;
 
 impl Scratch {
     fn trim(&mut self) {
-        self.strokes.clear();
-        self.strokes.shrink_to(SCRATCH_KEEP);
         self.touched.clear();
         self.touched.shrink_to(SCRATCH_KEEP);
+        self.drawn.clear();
+        self.drawn.shrink_to(SCRATCH_KEEP);
         self.building_s.clear();
         self.building_s.shrink_to(SCRATCH_KEEP);
         self.time_s.clear();
@@ -161,6 +173,145 @@ pub fn contours(
     })
 }
 
+/// A run of consecutive samples of an edge (walked `from` → `to`) that fall in one grid
+/// cell, with the parameters of its first and last sample: the least time over the run is at
+/// one of the two (see [`time_at`]), so the run writes what its samples one by one would.
+#[derive(Debug, Clone, Copy)]
+struct CellRun {
+    col: u32,
+    row: u32,
+    f0: f64,
+    f1: f64,
+}
+
+/// The raster cells every edge's samples fall in, in global grid cells. They depend only on
+/// the graph, so they are found once (at the first isochrone; about 1.5 MB on the default
+/// data's 16k edges) instead of sampling every reached edge again on every query.
+#[derive(Debug)]
+pub(crate) struct EdgeCells {
+    /// The runs of edge `e` are `runs[start[e]..start[e + 1]]`.
+    start: Vec<u32>,
+    runs: Vec<CellRun>,
+    /// `[col, row]` of every node, for the raster window.
+    node_cell: Vec<[u32; 2]>,
+}
+
+impl EdgeCells {
+    pub(crate) fn build(graph: &WalkGraph) -> EdgeCells {
+        let grid = *graph.water().grid();
+        let node_cell = (0..graph.node_count())
+            .map(|n| {
+                let [x, y] = graph.node_xy(NodeId(n as u32));
+                [grid.col(x) as u32, grid.row(y) as u32]
+            })
+            .collect();
+        let mut start = Vec::with_capacity(graph.edge_count() + 1);
+        let mut runs: Vec<CellRun> = Vec::with_capacity(graph.edge_count() * 2);
+        start.push(0);
+        for e in graph.edges() {
+            let first = runs.len();
+            for_each_sample(
+                &grid,
+                graph.node_xy(e.from),
+                graph.node_xy(e.to),
+                |[col, row], f| {
+                    let (col, row) = (col as u32, row as u32);
+                    let own = runs.len() > first;
+                    match runs.last_mut() {
+                        Some(r) if own && r.col == col && r.row == row => r.f1 = f,
+                        _ => runs.push(CellRun {
+                            col,
+                            row,
+                            f0: f,
+                            f1: f,
+                        }),
+                    }
+                },
+            );
+            start.push(runs.len() as u32);
+        }
+        runs.shrink_to_fit();
+        EdgeCells {
+            start,
+            runs,
+            node_cell,
+        }
+    }
+
+    #[inline]
+    fn runs(&self, e: EdgeId) -> &[CellRun] {
+        &self.runs[self.start[e.index()] as usize..self.start[e.index() + 1] as usize]
+    }
+}
+
+/// The samples of the stroke `p` → `q` as (global `[col, row]`, parameter), in order: when
+/// both ends are in one cell (most walkway pieces and connectors are shorter than a cell)
+/// just the two ends, else two samples per cell length, so no cell along the stroke is
+/// skipped by more than a corner.
+#[inline]
+fn for_each_sample(
+    grid: &GridSpec,
+    p: [f64; 2],
+    q: [f64; 2],
+    mut visit: impl FnMut([usize; 2], f64),
+) {
+    let inv_cell = 1.0 / grid.cell_m;
+    let (px, py) = ((p[0] - grid.x0_m) * inv_cell, (p[1] - grid.y0_m) * inv_cell);
+    let (qx, qy) = ((q[0] - grid.x0_m) * inv_cell, (q[1] - grid.y0_m) * inv_cell);
+    let (dx, dy) = (qx - px, qy - py);
+    let (cmax, rmax) = (grid.nx.saturating_sub(1), grid.ny.saturating_sub(1));
+    // Negative values saturate to 0 in the cast.
+    let cell_of = |x: f64, y: f64| [(x as usize).min(cmax), (y as usize).min(rmax)];
+    let c = cell_of(px, py);
+    if c == cell_of(qx, qy) {
+        visit(c, 0.0);
+        visit(c, 1.0);
+        return;
+    }
+    let n = ((dx * dx + dy * dy).sqrt() * 2.0) as usize + 1;
+    let inv_n = 1.0 / n as f64;
+    for k in 0..=n {
+        let f = k as f64 * inv_n;
+        visit(cell_of(px + dx * f, py + dy * f), f);
+    }
+}
+
+/// A box of global grid cells, inclusive; empty while `col0 > col1`.
+#[derive(Debug, Clone, Copy)]
+struct CellBox {
+    col0: usize,
+    row0: usize,
+    col1: usize,
+    row1: usize,
+}
+
+impl CellBox {
+    const EMPTY: CellBox = CellBox {
+        col0: usize::MAX,
+        row0: usize::MAX,
+        col1: 0,
+        row1: 0,
+    };
+
+    #[inline]
+    fn add(&mut self, [col, row]: [usize; 2]) {
+        self.col0 = self.col0.min(col);
+        self.row0 = self.row0.min(row);
+        self.col1 = self.col1.max(col);
+        self.row1 = self.row1.max(row);
+    }
+
+    #[inline]
+    fn add_node(&mut self, cells: &EdgeCells, n: NodeId) {
+        let [c, r] = cells.node_cell[n.index()];
+        self.add([c as usize, r as usize]);
+    }
+
+    fn add_xy(&mut self, grid: &GridSpec, [x, y]: [f64; 2]) {
+        self.add([grid.col(x), grid.row(y)]);
+    }
+}
+
 fn contours_in(
     graph: &WalkGraph,
     searcher: &Searcher,
@@ -177,95 +328,79 @@ fn contours_in(
         .fold(0.0, f64::max)
         .min(searcher.max_s());
     let Scratch {
-        strokes,
         touched,
+        drawn,
         building_s,
         time_s,
         deck_s,
     } = scratch;
-    strokes.clear();
-    // Edges whose buildings may be reached: those touching a settled node, and origin edges.
-    touched.clear();
+    let cells = graph.edge_cells();
+    let grid = *graph.water().grid();
+    // The raster window: every reached edge's cells, the origins' and the drawn buildings'.
+    // (Cells are monotone in the coordinates, so this is the window of the strokes' extent.)
+    let mut window = CellBox::EMPTY;
     // Reached edges, each once: from its `from` end if that is settled, else from `to`.
+    // They are also the edges whose buildings may be reached, with the origins' edges.
+    touched.clear();
     for &u in searcher.settled() {
+        let before = touched.len();
         for a in graph.adjacent(u) {
-            let e = graph.edge(a.edge);
-            let other_settled = searcher.node_reach(a.head).is_some();
-            if other_settled && !a.forward {
-                continue;
+            if a.forward || searcher.node_reach(a.head).is_none() {
+                touched.push(a.edge);
+                window.add_node(cells, a.head);
             }
-            touched.push(a.edge);
-            strokes.push(Stroke {
-                p: graph.node_xy(e.from),
-                q: graph.node_xy(e.to),
-                tp: searcher.node_time_s(e.from),
-                c_pq: e.cost_s(p, true),
-                tq: searcher.node_time_s(e.to),
-                c_qp: e.cost_s(p, false),
-                bridge: e.kind == WalkwayKind::Bridge,
-            });
+        }
+        if touched.len() > before {
+            window.add_node(cells, u);
         }
     }
-    // Origins' own edges: walked straight from the snapped position towards both ends.
+    let reached_edges = touched.len();
     for o in searcher.origins() {
         let e = graph.edge(o.snap.edge);
-        let f = o.snap.fraction;
         touched.push(o.snap.edge);
-        for (end, cost_out, cost_back, frac) in [
-            (e.to, e.cost_s(p, true), e.cost_s(p, false), 1.0 - f),
-            (e.from, e.cost_s(p, false), e.cost_s(p, true), f),
-        ] {
-            strokes.push(Stroke {
-                p: o.snap.snapped_xy,
-                q: graph.node_xy(end),
-                tp: o.start_s,
-                c_pq: partial_s(cost_out, frac),
-                tq: searcher.node_time_s(end),
-                c_qp: partial_s(cost_back, frac),
-                bridge: e.kind == WalkwayKind::Bridge,
-            });
-        }
-        // The connector from the origin point itself.
-        strokes.push(Stroke {
-            p: o.snap.point_xy,
-            q: o.snap.snapped_xy,
-            tp: o.start_s,
-            c_pq: 0.0,
-            tq: o.start_s,
-            c_qp: 0.0,
-            bridge: false,
-        });
+        window.add_xy(&grid, o.snap.snapped_xy);
+        window.add_xy(&grid, o.snap.point_xy);
+        window.add_node(cells, e.from);
+        window.add_node(cells, e.to);
     }
     // Buildings: only those on touched edges can be reached; the rest stay at +inf.
     building_s.clear();
     building_s.resize(buildings.len(), f64::INFINITY);
+    drawn.clear();
     for &e in touched.iter() {
         for &j in buildings.on_edge(e, p) {
-            let j = j as usize;
-            if building_s[j].is_finite() {
+            let ji = j as usize;
+            if building_s[ji].is_finite() {
                 continue;
             }
-            let Some(s) = buildings.snap(j, p) else {
+            let Some(s) = buildings.snap(ji, p) else {
                 continue;
             };
             if let Some(r) = searcher.reach(graph, s) {
-                building_s[j] = r.time_s;
+                building_s[ji] = r.time_s;
                 if r.time_s <= t_max {
-                    strokes.push(Stroke {
-                        p: s.point_xy,
-                        q: s.snapped_xy,
-                        tp: r.time_s,
-                        c_pq: 0.0,
-                        tq: r.time_s,
-                        c_qp: 0.0,
-                        bridge: false,
-                    });
+                    drawn.push(j);
+                    window.add_xy(&grid, s.point_xy);
+                    window.add_xy(&grid, s.snapped_xy);
                 }
             }
         }
     }
 
-    let raster = rasterise(graph, strokes, t_max, time_s, deck_s);
+    let raster = rasterise(
+        graph,
+        searcher,
+        buildings,
+        Drawn {
+            edges: &touched[..reached_edges],
+            buildings: drawn,
+            building_s,
+            window,
+        },
+        t_max,
+        time_s,
+        deck_s,
+    );
     // Buildings inside the raster window, with their times, for carving.
     let in_window: Vec<([f64; 2], f64)> = match &raster {
         Some(r) => {
@@ -355,98 +490,134 @@ const PUNCH_MIN_HALF_M: f64 = 0.02;
 /// Cells of padding around the reached strokes, so the closing has room.
 const PAD_CELLS: usize = 2;
 
+/// What [`rasterise`] draws: the reached edges (each once), the buildings whose connectors
+/// are drawn (reached within the largest contour) with every building's time, and the
+/// window's extent in global cells before padding.
+struct Drawn<'a> {
+    edges: &'a [EdgeId],
+    buildings: &'a [u32],
+    building_s: &'a [f64],
+    window: CellBox,
+}
+
 /// `time_s` and `deck_s` are reused buffers, overwritten.
 fn rasterise<'a>(
     graph: &WalkGraph,
-    strokes: &[Stroke],
+    searcher: &Searcher,
+    buildings: &SnappedPoints,
+    drawn: Drawn<'_>,
     t_max: f64,
     time_s: &'a mut Vec<f64>,
     deck_s: &'a mut Vec<f64>,
 ) -> Option<Raster<'a>> {
     let grid = *graph.water().grid();
-    let (mut x0, mut y0, mut x1, mut y1) = (
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    );
-    for s in strokes {
-        for pt in [s.p, s.q] {
-            x0 = x0.min(pt[0]);
-            y0 = y0.min(pt[1]);
-            x1 = x1.max(pt[0]);
-            y1 = y1.max(pt[1]);
-        }
-    }
-    if !x0.is_finite() {
+    let b = drawn.window;
+    if b.col0 > b.col1 {
         return None;
     }
-    let ix0 = grid.col(x0).saturating_sub(PAD_CELLS);
-    let iy0 = grid.row(y0).saturating_sub(PAD_CELLS);
-    let ix1 = (grid.col(x1) + PAD_CELLS).min(grid.nx - 1);
-    let iy1 = (grid.row(y1) + PAD_CELLS).min(grid.ny - 1);
+    let ix0 = b.col0.saturating_sub(PAD_CELLS);
+    let iy0 = b.row0.saturating_sub(PAD_CELLS);
+    let ix1 = (b.col1 + PAD_CELLS).min(grid.nx - 1);
+    let iy1 = (b.row1 + PAD_CELLS).min(grid.ny - 1);
     let (w, h) = (ix1 - ix0 + 1, iy1 - iy0 + 1);
     time_s.clear();
     time_s.resize(w * h, f64::INFINITY);
     deck_s.clear();
     deck_s.resize(w * h, f64::INFINITY);
-    // Work in window cell units so a sample's cell is a truncating cast.
-    let inv_cell = 1.0 / grid.cell_m;
-    let wx0 = grid.x0_m + ix0 as f64 * grid.cell_m;
-    let wy0 = grid.y0_m + iy0 as f64 * grid.cell_m;
     let (wmax, hmax) = (w - 1, h - 1);
-    for s in strokes {
-        if s.tp.min(s.tq) > t_max {
+    // A global cell's index in the window (clamped, though samples stay inside: the window
+    // is padded beyond the cells of the strokes' ends).
+    let index = |col: usize, row: usize| {
+        row.saturating_sub(iy0).min(hmax) * w + col.saturating_sub(ix0).min(wmax)
+    };
+    let p = searcher.profile();
+    let cells = graph.edge_cells();
+    for &id in drawn.edges {
+        let e = graph.edge(id);
+        let (tp, tq) = (searcher.node_time_s(e.from), searcher.node_time_s(e.to));
+        if tp.min(tq) > t_max {
             continue;
         }
-        let (px, py) = ((s.p[0] - wx0) * inv_cell, (s.p[1] - wy0) * inv_cell);
-        let (qx, qy) = ((s.q[0] - wx0) * inv_cell, (s.q[1] - wy0) * inv_cell);
-        let (dx, dy) = (qx - px, qy - py);
-        // Negative values saturate to 0 in the cast.
-        let cell_of = |x: f64, y: f64| (y as usize).min(hmax) * w + (x as usize).min(wmax);
-        let i = cell_of(px, py);
-        if i == cell_of(qx, qy) {
-            // Both ends in one cell (most walkway pieces and connectors are shorter than a
-            // cell): along the stroke the time is the smaller of a rising and a falling
-            // linear function, so its least value over the samples is at an end,
-            // `min(tp, tq)`, which is what sampling would have written.
-            let t = s.tp.min(s.tq);
-            time_s[i] = time_s[i].min(t);
-            if s.bridge {
-                deck_s[i] = deck_s[i].min(t);
-            }
-            continue;
-        }
-        // Two samples per cell length: no cell along the stroke is skipped by more than a corner.
-        let n = ((dx * dx + dy * dy).sqrt() * 2.0) as usize + 1;
-        let inv_n = 1.0 / n as f64;
-        // A connector (a building's or an origin's) costs nothing along itself: every sample
-        // has the same time, and a cell needs writing once, not once per sample.
-        let constant = (s.c_pq == 0.0 && s.c_qp == 0.0).then(|| s.tp.min(s.tq));
-        let mut last = usize::MAX;
-        for k in 0..=n {
-            let f = k as f64 * inv_n;
-            let t = match constant {
-                Some(t) => t,
-                None => s.time_at(f),
-            };
+        let (c_pq, c_qp) = (e.cost_s(p, true), e.cost_s(p, false));
+        let bridge = e.kind == WalkwayKind::Bridge;
+        for r in cells.runs(id) {
+            let t = time_at(tp, c_pq, tq, c_qp, r.f0).min(time_at(tp, c_pq, tq, c_qp, r.f1));
             if t > t_max {
                 continue;
             }
-            let i = cell_of(px + dx * f, py + dy * f);
-            if constant.is_some() && i == last {
-                continue;
-            }
-            last = i;
+            let i = index(r.col as usize, r.row as usize);
             let cell = &mut time_s[i];
             if t < *cell {
                 *cell = t;
             }
-            if s.bridge {
+            if bridge {
                 let deck = &mut deck_s[i];
                 *deck = deck.min(t);
             }
         }
+    }
+    // Origins' own edges, walked straight from the snapped position towards both ends,
+    // and the connectors from the origin points and from the drawn buildings.
+    let mut stroke = |s: &Stroke| {
+        if s.tp.min(s.tq) > t_max {
+            return;
+        }
+        // A connector costs nothing along itself: every sample has the same time.
+        let constant = (s.c_pq == 0.0 && s.c_qp == 0.0).then(|| s.tp.min(s.tq));
+        for_each_sample(&grid, s.p, s.q, |[col, row], f| {
+            let t = constant.unwrap_or_else(|| s.time_at(f));
+            if t > t_max {
+                return;
+            }
+            let i = index(col, row);
+            time_s[i] = time_s[i].min(t);
+            if s.bridge {
+                deck_s[i] = deck_s[i].min(t);
+            }
+        });
+    };
+    for o in searcher.origins() {
+        let e = graph.edge(o.snap.edge);
+        let f = o.snap.fraction;
+        for (end, cost_out, cost_back, frac) in [
+            (e.to, e.cost_s(p, true), e.cost_s(p, false), 1.0 - f),
+            (e.from, e.cost_s(p, false), e.cost_s(p, true), f),
+        ] {
+            stroke(&Stroke {
+                p: o.snap.snapped_xy,
+                q: graph.node_xy(end),
+                tp: o.start_s,
+                c_pq: partial_s(cost_out, frac),
+                tq: searcher.node_time_s(end),
+                c_qp: partial_s(cost_back, frac),
+                bridge: e.kind == WalkwayKind::Bridge,
+            });
+        }
+        stroke(&Stroke {
+            p: o.snap.point_xy,
+            q: o.snap.snapped_xy,
+            tp: o.start_s,
+            c_pq: 0.0,
+            tq: o.start_s,
+            c_qp: 0.0,
+            bridge: false,
+        });
+    }
+    for &j in drawn.buildings {
+        let j = j as usize;
+        let Some(s) = buildings.snap(j, p) else {
+            continue;
+        };
+        let t = drawn.building_s[j];
+        stroke(&Stroke {
+            p: s.point_xy,
+            q: s.snapped_xy,
+            tp: t,
+            c_pq: 0.0,
+            tq: t,
+            c_qp: 0.0,
+            bridge: false,
+        });
     }
     Some(Raster {
         ix0,
