@@ -94,6 +94,32 @@ pub(crate) fn partial_s(cost_s: f64, fraction: f64) -> f64 {
     }
 }
 
+/// Per-node state of a search, together so that relaxing or checking a node touches one
+/// cache line instead of one per array.
+#[derive(Debug, Clone, Copy)]
+struct NodeState {
+    /// The generation whose label this is; stale (unreached) when not the current one.
+    stamp: u32,
+    /// The generation in which the node was settled.
+    settled_stamp: u32,
+    time_s: f64,
+    dist_m: f64,
+    /// Edge index with the direction bit in the lowest bit, or `ORIGIN_FLAG | origin`.
+    pred: u32,
+}
+
+impl Default for NodeState {
+    fn default() -> Self {
+        NodeState {
+            stamp: 0,
+            settled_stamp: 0,
+            time_s: 0.0,
+            dist_m: 0.0,
+            pred: NO_PRED,
+        }
+    }
+}
+
 /// Per-query state of a shortest-path search, reused across queries. Resetting is O(1):
 /// a node's entries count only when its stamp equals the current generation, so a query
 /// touches only the nodes it reaches and allocates nothing once warmed up.
@@ -103,12 +129,7 @@ pub(crate) fn partial_s(cost_s: f64, fraction: f64) -> f64 {
 #[derive(Debug, Default)]
 pub struct Searcher {
     generation: u32,
-    stamp: Vec<u32>,
-    settled_stamp: Vec<u32>,
-    time_s: Vec<f64>,
-    dist_m: Vec<f64>,
-    /// Edge index with the direction bit in the lowest bit, or `ORIGIN_FLAG | origin`.
-    pred: Vec<u32>,
+    node: Vec<NodeState>,
     heap: BinaryHeap<HeapItem>,
     settled: Vec<NodeId>,
     origins: Vec<Origin>,
@@ -128,24 +149,36 @@ impl Searcher {
     /// seconds. Origins on edges the profile cannot walk reach nothing past their edge.
     pub fn run(&mut self, graph: &WalkGraph, origins: &[Origin], profile: Profile, max_s: f64) {
         self.start(graph, origins, profile, max_s);
-        while self.settle_next(graph).is_some() {}
+        // `settle_next` without its per-node `Option`s and repeated bounds checks: the same
+        // nodes settle in the same order (earliest time, then lowest node id).
+        let generation = self.generation;
+        while let Some(top) = self.heap.pop() {
+            let ui = top.node as usize;
+            let st = &mut self.node[ui];
+            if st.settled_stamp == generation || top.time_s > st.time_s {
+                continue;
+            }
+            st.settled_stamp = generation;
+            let (t, d) = (st.time_s, st.dist_m);
+            let u = NodeId(top.node);
+            self.settled.push(u);
+            self.relax_adjacent(graph, u, t, d);
+        }
     }
 
     /// Prepare a search without settling anything; drive it with [`Searcher::settle_next`].
     pub fn start(&mut self, graph: &WalkGraph, origins: &[Origin], profile: Profile, max_s: f64) {
         let n = graph.node_count();
-        if self.stamp.len() < n {
-            self.stamp.resize(n, 0);
-            self.settled_stamp.resize(n, 0);
-            self.time_s.resize(n, 0.0);
-            self.dist_m.resize(n, 0.0);
-            self.pred.resize(n, NO_PRED);
+        if self.node.len() < n {
+            self.node.resize(n, NodeState::default());
         }
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             // Once every 4 billion queries the stamps are cleared for real.
-            self.stamp.fill(0);
-            self.settled_stamp.fill(0);
+            for st in &mut self.node {
+                st.stamp = 0;
+                st.settled_stamp = 0;
+            }
             self.target_stamp.fill(0);
             self.generation = 1;
         }
@@ -172,12 +205,12 @@ impl Searcher {
         if !(t.is_finite() && t <= self.max_s) {
             return;
         }
-        let i = n.index();
-        if self.stamp[i] != self.generation || t < self.time_s[i] {
-            self.stamp[i] = self.generation;
-            self.time_s[i] = t;
-            self.dist_m[i] = d;
-            self.pred[i] = pred;
+        let st = &mut self.node[n.index()];
+        if st.stamp != self.generation || t < st.time_s {
+            st.stamp = self.generation;
+            st.time_s = t;
+            st.dist_m = d;
+            st.pred = pred;
             self.heap.push(HeapItem {
                 time_s: t,
                 node: n.0,
@@ -188,8 +221,8 @@ impl Searcher {
     /// Earliest time on the frontier (the next node to settle), if any within the bound.
     pub fn peek_time_s(&mut self) -> Option<f64> {
         while let Some(top) = self.heap.peek() {
-            let i = top.node as usize;
-            if self.settled_stamp[i] == self.generation || top.time_s > self.time_s[i] {
+            let st = &self.node[top.node as usize];
+            if st.settled_stamp == self.generation || top.time_s > st.time_s {
                 self.heap.pop();
                 continue;
             }
@@ -203,18 +236,24 @@ impl Searcher {
         self.peek_time_s()?;
         let top = self.heap.pop()?;
         let u = NodeId(top.node);
-        let ui = u.index();
-        self.settled_stamp[ui] = self.generation;
+        let st = &mut self.node[u.index()];
+        st.settled_stamp = self.generation;
+        let (t, d) = (st.time_s, st.dist_m);
         self.settled.push(u);
-        let (t, d) = (self.time_s[ui], self.dist_m[ui]);
+        self.relax_adjacent(graph, u, t, d);
+        Some(u)
+    }
+
+    /// Relax the edges out of `u`, just settled at time `t` and distance `d`.
+    #[inline]
+    fn relax_adjacent(&mut self, graph: &WalkGraph, u: NodeId, t: f64, d: f64) {
         let (adj, cost_s, length_m) = graph.adjacent_costs(u, self.profile);
         for ((a, &c), &l) in adj.iter().zip(cost_s).zip(length_m) {
-            if self.settled_stamp[a.head.index()] == self.generation {
+            if self.node[a.head.index()].settled_stamp == self.generation {
                 continue;
             }
             self.relax(a.head, t + c, d + l, (a.edge.0 << 1) | u32::from(a.forward));
         }
-        Some(u)
     }
 
     /// The profile of the current search.
@@ -245,9 +284,10 @@ impl Searcher {
     #[inline]
     #[must_use]
     pub fn node_reach(&self, n: NodeId) -> Option<(f64, f64)> {
-        let i = n.index();
-        (self.settled_stamp.get(i) == Some(&self.generation))
-            .then(|| (self.time_s[i], self.dist_m[i]))
+        self.node
+            .get(n.index())
+            .filter(|st| st.settled_stamp == self.generation)
+            .map(|st| (st.time_s, st.dist_m))
     }
 
     /// Time of a settled node, or `+∞`.
@@ -320,7 +360,7 @@ impl Searcher {
             Via::SameEdge { origin } => origin,
             Via::Node(mut n) => loop {
                 rev.push(graph.node_xy(n));
-                let pred = self.pred[n.index()];
+                let pred = self.node[n.index()].pred;
                 if pred & ORIGIN_FLAG != 0 {
                     break pred & !ORIGIN_FLAG;
                 }
@@ -347,7 +387,7 @@ impl Searcher {
             return out;
         }
         loop {
-            let pred = self.pred[n.index()];
+            let pred = self.node[n.index()].pred;
             if pred & ORIGIN_FLAG != 0 || pred == NO_PRED {
                 break;
             }
