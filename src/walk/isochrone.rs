@@ -185,8 +185,9 @@ struct CellRun {
 }
 
 /// The raster cells every edge's samples fall in, in global grid cells. They depend only on
-/// the graph, so they are found once (at the first isochrone; about 1.5 MB on the default
-/// data's 16k edges) instead of sampling every reached edge again on every query.
+/// the graph, so they are found once (at the first isochrone, not at start-up: 24 bytes per
+/// cell an edge crosses, most edges being shorter than a cell, and 8 bytes per node) instead
+/// of sampling every reached edge again on every query.
 #[derive(Debug)]
 pub(crate) struct EdgeCells {
     /// The runs of edge `e` are `runs[start[e]..start[e + 1]]`.
