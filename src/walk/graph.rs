@@ -318,6 +318,11 @@ impl WalkGraph {
         self.edges.len()
     }
 
+    /// Every node's position (local metres), by node index.
+    pub(crate) fn node_positions(&self) -> &[[f64; 2]] {
+        &self.node_xy
+    }
+
     /// Position of a node in local metres.
     #[inline]
     #[must_use]

@@ -52,7 +52,7 @@ impl WalkGraph {
     /// Errors: [`SnapError::TooFar`] with the distance to the nearest walkway when none is
     /// within `max_snap_m`; [`SnapError::AcrossWater`] when all within reach are across water.
     pub fn snap(&self, x_m: f64, y_m: f64, max_snap_m: f64) -> Result<Snap, SnapError> {
-        self.snap_where(x_m, y_m, max_snap_m, |_| true)
+        self.snap_where(x_m, y_m, max_snap_m, 0, |_| true)
     }
 
     /// Like [`WalkGraph::snap`] but only onto edges the profile may walk in at least one
@@ -64,7 +64,7 @@ impl WalkGraph {
         max_snap_m: f64,
         p: Profile,
     ) -> Result<Snap, SnapError> {
-        self.snap_where(x_m, y_m, max_snap_m, |e| {
+        self.snap_where(x_m, y_m, max_snap_m, 1 + p.index(), |e| {
             let edge = self.edge(e);
             edge.cost_s(p, true).is_finite() || edge.cost_s(p, false).is_finite()
         })
@@ -92,17 +92,33 @@ impl WalkGraph {
             .map(|(_, d2)| d2.sqrt())
     }
 
+    /// `class`: which admissibility `admissible` is (0: every edge, `1 + profile index`: the
+    /// profile's), under which a node's snap is remembered.
     fn snap_where(
         &self,
         x_m: f64,
         y_m: f64,
         max_snap_m: f64,
+        class: usize,
         admissible: impl Fn(EdgeId) -> bool,
     ) -> Result<Snap, SnapError> {
         if !x_m.is_finite() || !y_m.is_finite() {
             return Err(SnapError::NotFinite);
         }
         let p = [x_m, y_m];
+        // A point exactly at a node snapped before (in this class) snaps where it did: the
+        // snap is the first admissible, dry candidate in (distance, edge id) order, which
+        // does not depend on the reach once the reach covers it (issue 15: a batch of every
+        // node snapped each one through the grid on every request).
+        let node = self.snap_grid.node_at(p, self.node_positions());
+        if let Some(n) = node
+            && let Some((e, d2)) = self.snap_grid.node_snap(n, class, p)
+            && max_snap_m >= 0.0
+            && d2 <= max_snap_m * max_snap_m
+            && let Some(snap) = self.snap_onto(e, p)
+        {
+            return Ok(snap);
+        }
         // The nearest admissible edge's distance, for the error when all in reach are across
         // water.
         let mut nearest_m: Option<f64> = None;
@@ -112,27 +128,12 @@ impl WalkGraph {
                     return None;
                 }
                 nearest_m.get_or_insert(d2.sqrt());
-                let edge = self.edge(e);
-                let a = self.node_xy(edge.from);
-                let b = self.node_xy(edge.to);
-                let fraction = project_fraction(a, b, p);
-                let snapped_xy = [
-                    a[0] + (b[0] - a[0]) * fraction,
-                    a[1] + (b[1] - a[1]) * fraction,
-                ];
-                if self.water().crosses(p, snapped_xy) {
-                    return None;
-                }
-                let offset_m = (snapped_xy[0] - x_m).hypot(snapped_xy[1] - y_m);
-                Some(Snap {
-                    edge: e,
-                    fraction,
-                    offset_m,
-                    point_xy: p,
-                    snapped_xy,
-                })
+                self.snap_onto(e, p)
             })
         });
+        if let (Some(snap), Some(n)) = (&found, node) {
+            self.snap_grid.remember_node_snap(n, class, snap.edge);
+        }
         if let Some(snap) = found {
             return Ok(snap);
         }
@@ -155,6 +156,29 @@ impl WalkGraph {
                 max_snap_m,
             }),
         }
+    }
+
+    /// `p` joined to edge `e` at its nearest position, unless that connector crosses water.
+    fn snap_onto(&self, e: EdgeId, p: [f64; 2]) -> Option<Snap> {
+        let edge = self.edge(e);
+        let a = self.node_xy(edge.from);
+        let b = self.node_xy(edge.to);
+        let fraction = project_fraction(a, b, p);
+        let snapped_xy = [
+            a[0] + (b[0] - a[0]) * fraction,
+            a[1] + (b[1] - a[1]) * fraction,
+        ];
+        if self.water().crosses(p, snapped_xy) {
+            return None;
+        }
+        let offset_m = (snapped_xy[0] - p[0]).hypot(snapped_xy[1] - p[1]);
+        Some(Snap {
+            edge: e,
+            fraction,
+            offset_m,
+            point_xy: p,
+            snapped_xy,
+        })
     }
 
     /// The snap [`WalkGraph::snap_for`] must give, by brute force over every edge: the
@@ -529,6 +553,36 @@ mod tests {
             }
             assert!(checked[0] > 1000 && checked[1] > 100, "{checked:?}");
         }
+    }
+
+    /// A point at a node's exact position is answered from the node's remembered snap
+    /// after its first: cold and warm answers equal the brute force for every node, every
+    /// profile and reaches above and below the remembered distance, and `snap` (any
+    /// walkway) answers the same warm as cold.
+    #[test]
+    fn remembered_node_snaps_equal_brute_force() {
+        let spec = crate::walk::synthetic::TownSpec {
+            nx: 14,
+            ny: 14,
+            ..crate::walk::synthetic::TownSpec::lijiatuo_like(11)
+        };
+        let town = crate::walk::synthetic::town(&spec);
+        let g = WalkGraph::build(&town.walkways, &town.water, &town.proj);
+        let mut warm = 0;
+        for i in 0..g.node_count() {
+            let p = g.node_xy(crate::walk::NodeId(i as u32));
+            let cold = g.snap(p[0], p[1], 300.0);
+            assert_eq!(g.snap(p[0], p[1], 300.0), cold, "node {i}, any walkway");
+            for profile in Profile::ALL {
+                for max in [300.0, 300.0, 40.0, 1e-9, 0.0] {
+                    let got = g.snap_for(p[0], p[1], max, profile).ok();
+                    let want = g.snap_brute_force(p[0], p[1], max, profile);
+                    assert_eq!(got, want, "node {i}, {profile:?}, max {max}");
+                    warm += usize::from(got.is_some());
+                }
+            }
+        }
+        assert!(warm > 3 * g.node_count(), "{warm}");
     }
 
     #[test]

@@ -18,7 +18,14 @@ const BOUND_SLACK_M: f64 = 1e-6;
 
 /// Edges per cell the grid aims at: enough that a 3 × 3 block around a point usually holds
 /// its nearest edge, few enough that the block's distance computations stay cheap.
-const EDGES_PER_CELL: f64 = 2.0;
+///
+/// The cell is sized from the network's bounding box, which a town fills unevenly (the
+/// default data: 7.4 × 3.7 km, its walkways mostly in the centre), so its dense cells hold
+/// far more than the average. At 2 (59 m cells there) an off-network origin (a building
+/// 10-35 m from a walkway) took ~3.4 µs to snap, at 1 (41 m) ~2.4 µs; smaller cells gained
+/// nothing more (more rings to scan). Cells and node lists cost 8 bytes a cell, ~130 KB
+/// there (issue 15).
+const EDGES_PER_CELL: f64 = 1.0;
 
 /// Cells at most per edge, bounding the grid's memory on sparse or very spread-out networks.
 const CELLS_PER_EDGE_MAX: f64 = 4.0;
@@ -39,6 +46,39 @@ pub(crate) struct SnapGrid {
     /// Each edge's cell range `[x_lo, y_lo, x_hi, y_hi]`, to skip an edge already seen in an
     /// inner ring.
     span: Vec<[u32; 4]>,
+    /// Cell `c`'s graph nodes are `node_items[node_start[c]..node_start[c + 1]]`: a point
+    /// sent at a node's exact position (a batch of every node, pandana's use) is found in
+    /// O(1) and answered from [`SnapGrid::node_snaps`].
+    node_start: Vec<u32>,
+    node_items: Vec<u32>,
+    /// Per node and snap class, the edge a point exactly at the node snapped onto, once
+    /// snapped ([`NO_EDGE`] until then).
+    node_snaps: NodeSnaps,
+}
+
+/// Snap classes remembered per node: any walkway, then step-free per profile.
+pub(crate) const SNAP_CLASSES: usize = 1 + crate::walk::profile::PROFILE_COUNT;
+
+/// Not snapped yet.
+const NO_EDGE: u32 = u32::MAX;
+
+/// The snap of each node's exact position per class, filled lazily by whichever thread snaps
+/// it first (a snap is a pure function of the point, so racing writers store the same value;
+/// relaxed ordering suffices). Filled lazily rather than at build time: snapping every node
+/// up front would add ~20 ms to start-up and to every walkway edit's rebuild.
+#[derive(Debug, Default)]
+struct NodeSnaps(Vec<std::sync::atomic::AtomicU32>);
+
+impl Clone for NodeSnaps {
+    fn clone(&self) -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+        NodeSnaps(
+            self.0
+                .iter()
+                .map(|a| AtomicU32::new(a.load(Relaxed)))
+                .collect(),
+        )
+    }
 }
 
 /// Squared distance from `p` to the segment `a`–`b`, with the clamped projection the snap
@@ -87,6 +127,13 @@ impl SnapGrid {
             items: Vec::new(),
             segs,
             span: Vec::new(),
+            node_start: Vec::new(),
+            node_items: Vec::new(),
+            node_snaps: NodeSnaps(
+                (0..node_xy.len() * SNAP_CLASSES)
+                    .map(|_| std::sync::atomic::AtomicU32::new(NO_EDGE))
+                    .collect(),
+            ),
         };
         grid.span = grid
             .segs
@@ -124,7 +171,67 @@ impl SnapGrid {
                 }
             }
         }
+        // Nodes by cell (counting sort), for the exact-position lookup.
+        let cells = (nx * ny) as usize;
+        let node_cell: Vec<usize> = node_xy
+            .iter()
+            .map(|&p| {
+                let (x, y) = grid.cell_of(p);
+                (y * nx + x) as usize
+            })
+            .collect();
+        grid.node_start = vec![0; cells + 1];
+        for &c in &node_cell {
+            grid.node_start[c + 1] += 1;
+        }
+        for c in 0..cells {
+            grid.node_start[c + 1] += grid.node_start[c];
+        }
+        let mut fill: Vec<u32> = grid.node_start[..cells].to_vec();
+        grid.node_items = vec![0; node_xy.len()];
+        for (n, &c) in node_cell.iter().enumerate() {
+            grid.node_items[fill[c] as usize] = n as u32;
+            fill[c] += 1;
+        }
         grid
+    }
+
+    /// The node standing exactly at `p` (`node_xy` as given to [`SnapGrid::build`]), if any.
+    // Exact equality is the point: only a point bit-identical to the node is answered from
+    // the node's remembered snap.
+    #[allow(clippy::float_cmp)]
+    pub(crate) fn node_at(&self, p: [f64; 2], node_xy: &[[f64; 2]]) -> Option<usize> {
+        let fx = ((p[0] - self.x0_m) / self.cell_m).floor();
+        let fy = ((p[1] - self.y0_m) / self.cell_m).floor();
+        if !(fx >= 0.0 && fy >= 0.0 && fx < self.nx as f64 && fy < self.ny as f64) {
+            return None;
+        }
+        let c = (fy as i64 * self.nx + fx as i64) as usize;
+        let r = *self.node_start.get(c)? as usize..*self.node_start.get(c + 1)? as usize;
+        self.node_items.get(r)?.iter().find_map(|&n| {
+            let q = node_xy.get(n as usize)?;
+            (q[0] == p[0] && q[1] == p[1]).then_some(n as usize)
+        })
+    }
+
+    /// The edge node `n`'s exact position `p` snapped onto in snap class `class`, with its
+    /// squared distance from `p` (computed as [`SnapGrid::visit`] does), if it was snapped
+    /// before.
+    pub(crate) fn node_snap(&self, n: usize, class: usize, p: [f64; 2]) -> Option<(EdgeId, f64)> {
+        let e = self
+            .node_snaps
+            .0
+            .get(n * SNAP_CLASSES + class)?
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let [a, b] = *self.segs.get(e as usize)?;
+        Some((EdgeId(e), segment_d2(a, b, p)))
+    }
+
+    /// Remember that node `n`'s exact position snaps onto `e` in snap class `class`.
+    pub(crate) fn remember_node_snap(&self, n: usize, class: usize, e: EdgeId) {
+        if let Some(slot) = self.node_snaps.0.get(n * SNAP_CLASSES + class) {
+            slot.store(e.0, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// The cell holding `p`, clamped into the grid.
