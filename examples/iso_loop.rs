@@ -1,0 +1,104 @@
+//! Isochrones in a loop on the default data, for `perf record` / `perf stat` (no criterion
+//! warm-up or setup of other benchmarks in the profile), and a digest of many isochrones'
+//! outputs to check that a speed-up changes nothing.
+//!
+//! ```text
+//! cargo run --release --example iso_loop -- loop 2000      # 15-minute isochrones from 马王坪
+//! cargo run --release --example iso_loop -- digest 400 out.txt  # from 400 seeded origins
+//! ```
+
+// A benchmark or tool whose setup fails should stop loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use servicemap::walk::{NodeId, Origin, Profile, Searcher, isochrones};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mode = args.first().map_or("loop", String::as_str);
+    let n: usize = args.get(1).map_or(2000, |s| s.parse().expect("count"));
+    let dir = std::env::var_os("SERVICEMAP_GEODATA").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("geodata"),
+        PathBuf::from,
+    );
+    let svc = servicemap::service::Service::load(&dir).expect("data directory");
+    let world = svc.walk.as_deref().expect("walkways");
+    let graph = &world.graph;
+    let mut searcher = Searcher::new();
+    let p = Profile::Standard;
+    match mode {
+        "loop" => {
+            let snap = graph.snap_lonlat(106.533, 29.470, 300.0, p).expect("snap");
+            let origins = [Origin::new(snap, p)];
+            let mut area = 0.0;
+            for _ in 0..n {
+                let cs = isochrones(
+                    graph,
+                    &mut searcher,
+                    &origins,
+                    p,
+                    &world.building_snaps,
+                    &world.population,
+                    &[15.0],
+                );
+                area += cs[0].area_m2;
+            }
+            println!("{n} isochrones, mean area {:.3} m²", area / n as f64);
+        }
+        "digest" => {
+            let path = args.get(2).expect("output file");
+            let mut out = String::new();
+            // A fixed-step walk through the nodes, the same on every run.
+            let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+            for k in 0..n {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let node = NodeId((seed % graph.node_count() as u64) as u32);
+                let xy = graph.node_xy(node);
+                let Ok(snap) = graph.snap_for(xy[0] + 7.0, xy[1] - 5.0, 300.0, p) else {
+                    continue;
+                };
+                let minutes: &[f64] = if k % 4 == 0 {
+                    &[5.0, 10.0, 15.0]
+                } else {
+                    &[15.0]
+                };
+                let cs = isochrones(
+                    graph,
+                    &mut searcher,
+                    &[Origin::new(snap, p)],
+                    p,
+                    &world.building_snaps,
+                    &world.population,
+                    minutes,
+                );
+                for c in cs {
+                    writeln!(
+                        out,
+                        "{k} {} area {:.6} b {} r {} polys {}",
+                        c.minutes,
+                        c.area_m2,
+                        c.buildings,
+                        c.residents,
+                        c.polygon.0.len()
+                    )
+                    .unwrap();
+                    for poly in &c.polygon.0 {
+                        for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                            out.push_str("  ");
+                            for q in &ring.0 {
+                                write!(out, " {:.7},{:.7}", q.x, q.y).unwrap();
+                            }
+                            out.push('\n');
+                        }
+                    }
+                }
+            }
+            std::fs::write(path, out).expect("write digest");
+        }
+        _ => panic!("mode: loop or digest"),
+    }
+}
