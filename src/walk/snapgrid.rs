@@ -201,12 +201,9 @@ impl SnapGrid {
     // the node's remembered snap.
     #[allow(clippy::float_cmp)]
     pub(crate) fn node_at(&self, p: [f64; 2], node_xy: &[[f64; 2]]) -> Option<usize> {
-        let fx = ((p[0] - self.x0_m) / self.cell_m).floor();
-        let fy = ((p[1] - self.y0_m) / self.cell_m).floor();
-        if !(fx >= 0.0 && fy >= 0.0 && fx < self.nx as f64 && fy < self.ny as f64) {
-            return None;
-        }
-        let c = (fy as i64 * self.nx + fx as i64) as usize;
+        // The clamped cell, as the nodes were filed: a point outside the grid equals no node.
+        let (x, y) = self.cell_of(p);
+        let c = (y * self.nx + x) as usize;
         let r = *self.node_start.get(c)? as usize..*self.node_start.get(c + 1)? as usize;
         self.node_items.get(r)?.iter().find_map(|&n| {
             let q = node_xy.get(n as usize)?;
