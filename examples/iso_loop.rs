@@ -5,7 +5,12 @@
 //! ```text
 //! cargo run --release --example iso_loop -- loop 2000      # 15-minute isochrones from 马王坪
 //! cargo run --release --example iso_loop -- digest 400 out.txt  # from 400 seeded origins
+//! cargo run --release --example iso_loop -- seeded 2000    # 15-minute isochrones, 200 seeded origins
+//! SERVICEMAP_GEODATA=target/peers/osm-Helsinki cargo run --release --example iso_loop -- seeded 2000
 //! ```
+//!
+//! `loop` needs the default data (its origin is 马王坪); `seeded` and `digest` run on any data
+//! directory, such as an OpenStreetMap import.
 
 // A benchmark or tool whose setup fails should stop loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
@@ -38,6 +43,35 @@ fn main() {
                     graph,
                     &mut searcher,
                     &origins,
+                    p,
+                    &world.building_snaps,
+                    &world.population,
+                    &[15.0],
+                );
+                area += cs[0].area_m2;
+            }
+            println!("{n} isochrones, mean area {:.3} m²", area / n as f64);
+        }
+        "seeded" => {
+            // The same fixed-step walk through the nodes as `digest`, 200 origins cycled, so a
+            // profile of an imported city weighs its isochrones like the peer benchmark does.
+            let mut origins = Vec::new();
+            let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+            while origins.len() < 200 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let xy = graph.node_xy(NodeId((seed % graph.node_count() as u64) as u32));
+                if let Ok(snap) = graph.snap_for(xy[0] + 7.0, xy[1] - 5.0, 300.0, p) {
+                    origins.push(Origin::new(snap, p));
+                }
+            }
+            let mut area = 0.0;
+            for k in 0..n {
+                let cs = isochrones(
+                    graph,
+                    &mut searcher,
+                    &origins[k % origins.len()..][..1],
                     p,
                     &world.building_snaps,
                     &world.population,
@@ -99,6 +133,6 @@ fn main() {
             }
             std::fs::write(path, out).expect("write digest");
         }
-        _ => panic!("mode: loop or digest"),
+        _ => panic!("mode: loop, seeded or digest"),
     }
 }
