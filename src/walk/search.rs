@@ -1,8 +1,5 @@
 //! Bounded multi-source Dijkstra with reusable per-thread state.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-
 use super::graph::{EdgeId, NodeId, WalkGraph};
 use super::profile::Profile;
 use super::snap::Snap;
@@ -59,27 +56,118 @@ pub struct Reach {
 const NO_PRED: u32 = u32::MAX;
 const ORIGIN_FLAG: u32 = 1 << 31;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct HeapItem {
-    time_s: f64,
-    node: u32,
-}
+/// A frontier entry: a node and its tentative time, as one integer key whose unsigned order
+/// is `f64::total_cmp`'s order of the time, then the node id. Comparing two entries is one
+/// 128-bit integer compare instead of `total_cmp` (two bit transforms each) plus a tie-break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct HeapItem(u128);
 
-impl Eq for HeapItem {}
+impl HeapItem {
+    #[inline]
+    fn new(time_s: f64, node: u32) -> HeapItem {
+        HeapItem((u128::from(total_order_bits(time_s)) << 32) | u128::from(node))
+    }
 
-impl Ord for HeapItem {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Reversed: BinaryHeap is a max-heap and we want the earliest time first.
-        other
-            .time_s
-            .total_cmp(&self.time_s)
-            .then_with(|| other.node.cmp(&self.node))
+    #[inline]
+    fn time_s(self) -> f64 {
+        from_total_order_bits((self.0 >> 32) as u64)
+    }
+
+    #[inline]
+    fn node(self) -> u32 {
+        self.0 as u32
     }
 }
 
-impl PartialOrd for HeapItem {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
+/// The bits of `t` as an unsigned integer ordered as `f64::total_cmp` orders floats: the
+/// same transform `total_cmp` applies (flip the magnitude bits of negatives), then the sign
+/// bit flipped so that signed order becomes unsigned order.
+#[inline]
+fn total_order_bits(t: f64) -> u64 {
+    let b = t.to_bits() as i64;
+    let k = b ^ ((((b >> 63) as u64) >> 1) as i64);
+    (k as u64) ^ (1 << 63)
+}
+
+/// The inverse of [`total_order_bits`] (the magnitude flip is its own inverse, as it keeps
+/// the sign bit).
+#[inline]
+fn from_total_order_bits(u: u64) -> f64 {
+    let k = (u ^ (1 << 63)) as i64;
+    f64::from_bits((k ^ ((((k >> 63) as u64) >> 1) as i64)) as u64)
+}
+
+/// A 4-ary min-heap of [`HeapItem`]s. Half the levels of a binary heap, and a node's four
+/// children share a cache line (16-byte items), so a pop's sift-down touches half the lines.
+/// Items pop in increasing key order, so the sequence of settled nodes (earliest time, then
+/// lowest node id) is the same as with any other exact priority queue.
+#[derive(Debug, Default)]
+struct Frontier {
+    items: Vec<HeapItem>,
+}
+
+impl Frontier {
+    #[inline]
+    fn clear(&mut self) {
+        self.items.clear();
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<HeapItem> {
+        self.items.first().copied()
+    }
+
+    #[inline]
+    fn push(&mut self, item: HeapItem) {
+        let items = &mut self.items;
+        let mut i = items.len();
+        items.push(item);
+        while i > 0 {
+            let parent = (i - 1) / 4;
+            let up = items[parent];
+            if up <= item {
+                break;
+            }
+            items[i] = up;
+            i = parent;
+        }
+        items[i] = item;
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<HeapItem> {
+        let items = &mut self.items;
+        let last = items.pop()?;
+        let n = items.len();
+        if n == 0 {
+            return Some(last);
+        }
+        let top = items[0];
+        // Sift `last` down from the root into the hole. The least of four children is found
+        // by a tournament of index selections (conditional moves, not branches: which child
+        // is least is a coin toss the branch predictor loses); only a last, partial family
+        // takes the loop.
+        let mut i = 0;
+        loop {
+            let c = 4 * i + 1;
+            let m = if c + 3 < n {
+                let a = c + usize::from(items[c + 1] < items[c]);
+                let b = c + 2 + usize::from(items[c + 3] < items[c + 2]);
+                if items[b] < items[a] { b } else { a }
+            } else if c < n {
+                (c + 1..n).fold(c, |m, k| if items[k] < items[m] { k } else { m })
+            } else {
+                break;
+            };
+            let min = items[m];
+            if min >= last {
+                break;
+            }
+            items[i] = min;
+            i = m;
+        }
+        items[i] = last;
+        Some(top)
     }
 }
 
@@ -130,7 +218,7 @@ impl Default for NodeState {
 pub struct Searcher {
     generation: u32,
     node: Vec<NodeState>,
-    heap: BinaryHeap<HeapItem>,
+    heap: Frontier,
     settled: Vec<NodeId>,
     origins: Vec<Origin>,
     profile: Profile,
@@ -153,14 +241,14 @@ impl Searcher {
         // nodes settle in the same order (earliest time, then lowest node id).
         let generation = self.generation;
         while let Some(top) = self.heap.pop() {
-            let ui = top.node as usize;
+            let ui = top.node() as usize;
             let st = &mut self.node[ui];
-            if st.settled_stamp == generation || top.time_s > st.time_s {
+            if st.settled_stamp == generation || top.time_s() > st.time_s {
                 continue;
             }
             st.settled_stamp = generation;
             let (t, d) = (st.time_s, st.dist_m);
-            let u = NodeId(top.node);
+            let u = NodeId(top.node());
             self.settled.push(u);
             self.relax_adjacent(graph, u, t, d);
         }
@@ -211,22 +299,19 @@ impl Searcher {
             st.time_s = t;
             st.dist_m = d;
             st.pred = pred;
-            self.heap.push(HeapItem {
-                time_s: t,
-                node: n.0,
-            });
+            self.heap.push(HeapItem::new(t, n.0));
         }
     }
 
     /// Earliest time on the frontier (the next node to settle), if any within the bound.
     pub fn peek_time_s(&mut self) -> Option<f64> {
         while let Some(top) = self.heap.peek() {
-            let st = &self.node[top.node as usize];
-            if st.settled_stamp == self.generation || top.time_s > st.time_s {
+            let st = &self.node[top.node() as usize];
+            if st.settled_stamp == self.generation || top.time_s() > st.time_s {
                 self.heap.pop();
                 continue;
             }
-            return Some(top.time_s);
+            return Some(top.time_s());
         }
         None
     }
@@ -235,7 +320,7 @@ impl Searcher {
     pub fn settle_next(&mut self, graph: &WalkGraph) -> Option<NodeId> {
         self.peek_time_s()?;
         let top = self.heap.pop()?;
-        let u = NodeId(top.node);
+        let u = NodeId(top.node());
         let st = &mut self.node[u.index()];
         st.settled_stamp = self.generation;
         let (t, d) = (st.time_s, st.dist_m);
@@ -244,15 +329,29 @@ impl Searcher {
         Some(u)
     }
 
-    /// Relax the edges out of `u`, just settled at time `t` and distance `d`.
+    /// Relax the edges out of `u`, just settled at time `t` and distance `d`: [`Searcher::relax`]
+    /// for every head not yet settled, with one look at the head's state instead of two.
     #[inline]
     fn relax_adjacent(&mut self, graph: &WalkGraph, u: NodeId, t: f64, d: f64) {
         let (adj, cost_s, length_m) = graph.adjacent_costs(u, self.profile);
+        let generation = self.generation;
         for ((a, &c), &l) in adj.iter().zip(cost_s).zip(length_m) {
-            if self.node[a.head.index()].settled_stamp == self.generation {
+            let st = &mut self.node[a.head.index()];
+            if st.settled_stamp == generation {
                 continue;
             }
-            self.relax(a.head, t + c, d + l, (a.edge.0 << 1) | u32::from(a.forward));
+            let th = t + c;
+            // Rejects NaN and +inf (impassable) even when the bound itself is infinite.
+            if !(th.is_finite() && th <= self.max_s) {
+                continue;
+            }
+            if st.stamp != generation || th < st.time_s {
+                st.stamp = generation;
+                st.time_s = th;
+                st.dist_m = d + l;
+                st.pred = (a.edge.0 << 1) | u32::from(a.forward);
+                self.heap.push(HeapItem::new(th, a.head.0));
+            }
         }
     }
 
@@ -431,6 +530,62 @@ mod tests {
                 elevation_m: Some(z.to_vec()),
             })
             .collect()
+    }
+
+    #[test]
+    fn heap_keys_order_as_total_cmp_then_node() {
+        let times = [
+            0.0,
+            -0.0,
+            1e-300,
+            0.5,
+            1.0,
+            1.0 + f64::EPSILON,
+            899.999,
+            900.0,
+            1e300,
+            f64::INFINITY,
+            -1.0,
+        ];
+        for &a in &times {
+            assert_eq!(HeapItem::new(a, 7).time_s().to_bits(), a.to_bits());
+            for &b in &times {
+                for (na, nb) in [(1, 2), (2, 1), (3, 3)] {
+                    let want = a.total_cmp(&b).then(na.cmp(&nb));
+                    assert_eq!(HeapItem::new(a, na).cmp(&HeapItem::new(b, nb)), want);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn frontier_pops_in_key_order() {
+        // Against a sort, with interleaved pushes and pops and repeated times.
+        let mut seed = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut h = Frontier::default();
+        let mut model: Vec<HeapItem> = Vec::new();
+        for round in 0..20_000 {
+            if next() % 3 != 0 || model.is_empty() {
+                let it = HeapItem::new((next() % 64) as f64 * 0.25, (next() % 50) as u32);
+                h.push(it);
+                model.push(it);
+            } else {
+                model.sort_unstable_by(|a, b| b.cmp(a));
+                assert_eq!(h.pop(), model.pop(), "round {round}");
+            }
+            assert_eq!(h.peek(), model.iter().min().copied());
+        }
+        model.sort_unstable_by(|a, b| b.cmp(a));
+        while let Some(want) = model.pop() {
+            assert_eq!(h.pop(), Some(want));
+        }
+        assert_eq!(h.pop(), None);
     }
 
     #[test]
