@@ -118,8 +118,13 @@ pub fn isochrones(
 /// and unmapped it anew.
 #[derive(Default)]
 struct Scratch {
-    /// The reached edges, each once, then the origins' own edges.
+    /// The reached edges, each once and in increasing id order, then the origins' own edges.
     touched: Vec<EdgeId>,
+    /// One bit per edge of the graph, set for the reached edges while they are gathered;
+    /// all clear between calls (only the words listed in `touched_words` are ever set).
+    touched_bits: Vec<u64>,
+    /// The indices of the words of `touched_bits` with a bit set, each once.
+    touched_words: Vec<u32>,
     /// The buildings reached within the largest contour, whose connectors are drawn.
     drawn: Vec<u32>,
     building_s: Vec<f64>,
@@ -135,6 +140,12 @@ impl Scratch {
     fn trim(&mut self) {
         self.touched.clear();
         self.touched.shrink_to(SCRATCH_KEEP);
+        // All clear already (bits are cleared as they are read), so only a huge one goes.
+        if self.touched_bits.len() > SCRATCH_KEEP {
+            self.touched_bits = Vec::new();
+        }
+        self.touched_words.clear();
+        self.touched_words.shrink_to(SCRATCH_KEEP);
         self.drawn.clear();
         self.drawn.shrink_to(SCRATCH_KEEP);
         self.building_s.clear();
@@ -330,6 +341,8 @@ fn contours_in(
         .min(searcher.max_s());
     let Scratch {
         touched,
+        touched_bits,
+        touched_words,
         drawn,
         building_s,
         time_s,
@@ -340,21 +353,45 @@ fn contours_in(
     // The raster window: every reached edge's cells, the origins' and the drawn buildings'.
     // (Cells are monotone in the coordinates, so this is the window of the strokes' extent.)
     let mut window = CellBox::EMPTY;
-    // Reached edges, each once: from its `from` end if that is settled, else from `to`.
+    // Reached edges (those with a settled end), each once, in increasing id order: the
+    // rasterising and the buildings' look-ups then read the edges, their cell runs, their
+    // ends' times and their buildings nearly in memory order, instead of jumping about in
+    // the order of settling (the graph numbers edges and nodes along the walkways, so ids
+    // near each other are near each other on the ground). The window takes every settled
+    // node and every node next to one: the ends of the reached edges, as before.
     // They are also the edges whose buildings may be reached, with the origins' edges.
     touched.clear();
+    // A call cut short by a panic may have left bits set: its words are still listed.
+    for &wi in touched_words.iter() {
+        touched_bits[wi as usize] = 0;
+    }
+    touched_words.clear();
+    touched_bits.resize(graph.edge_count().div_ceil(64), 0);
     for &u in searcher.settled() {
-        let before = touched.len();
+        window.add_node(cells, u);
         for a in graph.adjacent(u) {
-            if a.forward || searcher.node_reach(a.head).is_none() {
-                touched.push(a.edge);
-                window.add_node(cells, a.head);
+            window.add_node(cells, a.head);
+            let (wi, bit) = (a.edge.index() / 64, 1u64 << (a.edge.index() % 64));
+            let word = &mut touched_bits[wi];
+            if *word == 0 {
+                touched_words.push(wi as u32);
             }
-        }
-        if touched.len() > before {
-            window.add_node(cells, u);
+            *word |= bit;
         }
     }
+    // Sorting the words is sorting by a 64th of the edges, in the isochrone's size (not
+    // the graph's, as a scan of every word would be).
+    touched_words.sort_unstable();
+    for &wi in touched_words.iter() {
+        let word = &mut touched_bits[wi as usize];
+        let mut bits = *word;
+        *word = 0;
+        while bits != 0 {
+            touched.push(EdgeId(wi * 64 + bits.trailing_zeros()));
+            bits &= bits - 1;
+        }
+    }
+    touched_words.clear();
     let reached_edges = touched.len();
     for o in searcher.origins() {
         let e = graph.edge(o.snap.edge);
