@@ -36,7 +36,7 @@ use super::contour::{Mask, Ring, trace};
 use super::graph::{EdgeId, NodeId, WalkGraph};
 use super::profile::Profile;
 use super::search::{Origin, Searcher, partial_s};
-use super::snap::SnappedPoints;
+use super::snap::{SnappedPoints, variant};
 use super::water::GridSpec;
 
 /// Household counts of one building, in the order of the [`SnappedPoints`] built for buildings.
@@ -256,6 +256,81 @@ impl EdgeCells {
     }
 }
 
+/// The raster cells of points' connectors (the straight piece from a point to its snapped
+/// position, drawn for every reached building) per snapping variant, and the points in order
+/// of x. They depend only on the graph and the points, so they are found once (at the first
+/// isochrone: 8 bytes per cell, most connectors being shorter than a cell, and 36 bytes per
+/// point) instead of sampling every drawn connector and sorting the reached buildings again
+/// on every query.
+#[derive(Debug, Clone)]
+pub(crate) struct PointCells {
+    /// Per variant, CSR: the cells (global `[col, row]`) of point `i`'s connector samples
+    /// are `cells[v][start[v][i]..start[v][i + 1]]`, each once; none for an unsnapped point.
+    start: [Vec<u32>; 2],
+    cells: [Vec<[u32; 2]>; 2],
+    /// Per variant, the cells of each point and of its snapped position, as
+    /// [`GridSpec::col`] and [`GridSpec::row`] give them, for the raster window.
+    ends: [Vec<[[u32; 2]; 2]>; 2],
+    /// Point indices by x (`total_cmp`), ties in index order: a stable sort.
+    by_x: Vec<u32>,
+}
+
+impl PointCells {
+    pub(crate) fn build(graph: &WalkGraph, points: &SnappedPoints) -> PointCells {
+        let grid = *graph.water().grid();
+        let cell = |xy: [f64; 2]| [grid.col(xy[0]) as u32, grid.row(xy[1]) as u32];
+        let variant_of = |v: usize| {
+            let mut start = Vec::with_capacity(points.len() + 1);
+            let mut cells: Vec<[u32; 2]> = Vec::with_capacity(points.len());
+            let mut ends = Vec::with_capacity(points.len());
+            start.push(0);
+            let p = Profile::ALL.into_iter().find(|&p| variant(p) == v);
+            for i in 0..points.len() {
+                let first = cells.len();
+                match p.and_then(|p| points.snap(i, p)) {
+                    Some(s) => {
+                        for_each_sample(&grid, s.point_xy, s.snapped_xy, |[col, row], _| {
+                            let c = [col as u32, row as u32];
+                            if !cells[first..].contains(&c) {
+                                cells.push(c);
+                            }
+                        });
+                        ends.push([cell(s.point_xy), cell(s.snapped_xy)]);
+                    }
+                    None => ends.push([[0, 0]; 2]),
+                }
+                start.push(cells.len() as u32);
+            }
+            cells.shrink_to_fit();
+            (start, cells, ends)
+        };
+        let (s0, c0, e0) = variant_of(0);
+        let (s1, c1, e1) = variant_of(1);
+        let xy = points.positions_xy();
+        let mut by_x: Vec<u32> = (0..points.len() as u32).collect();
+        by_x.sort_by(|&a, &b| xy[a as usize][0].total_cmp(&xy[b as usize][0]));
+        PointCells {
+            start: [s0, s1],
+            cells: [c0, c1],
+            ends: [e0, e1],
+            by_x,
+        }
+    }
+
+    /// The cells of point `i`'s connector in profile `p`'s snapping.
+    #[inline]
+    fn connector(&self, p: Profile, i: usize) -> &[[u32; 2]] {
+        let v = variant(p);
+        &self.cells[v][self.start[v][i] as usize..self.start[v][i + 1] as usize]
+    }
+
+    /// The cells of point `i` and of its snapped position in profile `p`'s snapping.
+    #[inline]
+    fn ends(&self, p: Profile, i: usize) -> [[u32; 2]; 2] {
+        self.ends[variant(p)][i]
+    }
+}
+
 /// The samples of the stroke `p` → `q` as (global `[col, row]`, parameter), in order: when
 /// both ends are in one cell (most walkway pieces and connectors are shorter than a cell)
 /// just the two ends, else two samples per cell length, so no cell along the stroke is
@@ -405,6 +480,7 @@ fn contours_in(
     building_s.clear();
     building_s.resize(buildings.len(), f64::INFINITY);
     drawn.clear();
+    let points = buildings.raster_cells(graph);
     for &e in touched.iter() {
         for &j in buildings.on_edge(e, p) {
             let ji = j as usize;
@@ -418,8 +494,9 @@ fn contours_in(
                 building_s[ji] = r.time_s;
                 if r.time_s <= t_max {
                     drawn.push(j);
-                    window.add_xy(&grid, s.point_xy);
-                    window.add_xy(&grid, s.snapped_xy);
+                    for [col, row] in points.ends(p, ji) {
+                        window.add([col as usize, row as usize]);
+                    }
                 }
             }
         }
@@ -453,18 +530,29 @@ fn contours_in(
         }
         None => Vec::new(),
     };
-    // The buildings any contour reaches, sorted by x once (stably, so the reached ones of
-    // each contour come out in the order a per-contour stable sort would give them).
+    // The buildings of the window any contour reaches, by x: the points' stable order by x
+    // (found once) filtered, which is the order a stable sort of these buildings (taken in
+    // index order) gives, so the reached ones of each contour come out as a per-contour
+    // stable sort would give them.
     let t_top = minutes
         .iter()
         .map(|m| m * 60.0)
         .fold(f64::NEG_INFINITY, f64::max);
-    let mut by_x: Vec<([f64; 2], f64)> = in_window
-        .iter()
-        .filter(|(_, bt)| *bt <= t_top)
-        .copied()
-        .collect();
-    by_x.sort_by(|a, b| a.0[0].total_cmp(&b.0[0]));
+    let by_x: Vec<([f64; 2], f64)> = match &raster {
+        Some(r) => {
+            let [x0, y0, x1, y1] = r.bounds_m(graph);
+            let xy = buildings.positions_xy();
+            points
+                .by_x
+                .iter()
+                .map(|&i| (xy[i as usize], building_s[i as usize]))
+                .filter(|(xy, bt)| {
+                    *bt <= t_top && xy[0] >= x0 && xy[1] >= y0 && xy[0] < x1 && xy[1] < y1
+                })
+                .collect()
+        }
+        None => Vec::new(),
+    };
     minutes
         .iter()
         .map(|&m| {
@@ -641,21 +729,19 @@ fn rasterise<'a>(
             bridge: false,
         });
     }
+    // The drawn buildings' connectors: a connector costs nothing along itself, so each of
+    // its cells (found once, see [`PointCells`]) takes the building's time.
+    let points = buildings.raster_cells(graph);
     for &j in drawn.buildings {
         let j = j as usize;
-        let Some(s) = buildings.snap(j, p) else {
-            continue;
-        };
         let t = drawn.building_s[j];
-        stroke(&Stroke {
-            p: s.point_xy,
-            q: s.snapped_xy,
-            tp: t,
-            c_pq: 0.0,
-            tq: t,
-            c_qp: 0.0,
-            bridge: false,
-        });
+        if t > t_max {
+            continue;
+        }
+        for &[col, row] in points.connector(p, j) {
+            let i = index(col as usize, row as usize);
+            time_s[i] = time_s[i].min(t);
+        }
     }
     Some(Raster {
         ix0,

@@ -267,6 +267,9 @@ pub struct SnappedPoints {
     edge_start: [Vec<u32>; 2],
     by_edge: [Vec<u32>; 2],
     errors: Vec<(usize, SnapError)>,
+    /// The raster cells of the points' connectors and their order by x, for isochrones:
+    /// built at the first isochrone, not at start-up (start-up resident memory is budgeted).
+    raster: std::sync::OnceLock<super::isochrone::PointCells>,
 }
 
 impl SnappedPoints {
@@ -331,6 +334,7 @@ impl SnappedPoints {
             edge_start: [s0, s1],
             by_edge: [b0, b1],
             errors,
+            raster: std::sync::OnceLock::new(),
         }
     }
 
@@ -365,6 +369,13 @@ impl SnappedPoints {
     #[must_use]
     pub fn errors(&self) -> &[(usize, SnapError)] {
         &self.errors
+    }
+
+    /// The raster cells of the points' connectors on `graph` (built at the first call; the
+    /// points must have been snapped onto `graph`).
+    pub(crate) fn raster_cells(&self, graph: &WalkGraph) -> &super::isochrone::PointCells {
+        self.raster
+            .get_or_init(|| super::isochrone::PointCells::build(graph, self))
     }
 
     /// Indices of the points snapped onto edge `e` for profile `p`.
