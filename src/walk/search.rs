@@ -560,7 +560,9 @@ mod tests {
 
     #[test]
     fn frontier_pops_in_key_order() {
-        // Against a sort, with interleaved pushes and pops and repeated times.
+        // Against std's binary heap, with interleaved pushes and pops and repeated times.
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
         let mut seed = 0x2545_F491_4F6C_DD1D_u64;
         let mut next = || {
             seed ^= seed << 13;
@@ -569,20 +571,18 @@ mod tests {
             seed
         };
         let mut h = Frontier::default();
-        let mut model: Vec<HeapItem> = Vec::new();
+        let mut model: BinaryHeap<Reverse<HeapItem>> = BinaryHeap::new();
         for round in 0..20_000 {
             if next() % 3 != 0 || model.is_empty() {
                 let it = HeapItem::new((next() % 64) as f64 * 0.25, (next() % 50) as u32);
                 h.push(it);
-                model.push(it);
+                model.push(Reverse(it));
             } else {
-                model.sort_unstable_by(|a, b| b.cmp(a));
-                assert_eq!(h.pop(), model.pop(), "round {round}");
+                assert_eq!(h.pop(), model.pop().map(|r| r.0), "round {round}");
             }
-            assert_eq!(h.peek(), model.iter().min().copied());
+            assert_eq!(h.peek(), model.peek().map(|r| r.0));
         }
-        model.sort_unstable_by(|a, b| b.cmp(a));
-        while let Some(want) = model.pop() {
+        while let Some(Reverse(want)) = model.pop() {
             assert_eq!(h.pop(), Some(want));
         }
         assert_eq!(h.pop(), None);
