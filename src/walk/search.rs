@@ -678,6 +678,30 @@ mod tests {
     }
 
     #[test]
+    fn stamps_are_cleared_when_the_generations_run_out() {
+        let xs: Vec<f64> = (0..=10).map(|i| f64::from(i) * 100.0).collect();
+        let g = WalkGraph::build(&line(&xs, &[0.0; 11], WalkwayKind::Footway), &[], &proj());
+        let p = Profile::Standard;
+        let a = Origin::at_snap(g.snap(0.0, 0.0, 1.0).expect("snap"));
+        let mut s = Searcher::new();
+        s.run(&g, &[a], p, 3600.0);
+        let all = s.settled().len();
+        // The last generation before the wrap, then the wrap itself: a short search must
+        // see neither the long one's labels nor their settled marks.
+        s.generation = u32::MAX - 1;
+        s.run(&g, &[a], p, 3600.0);
+        assert_eq!(s.settled().len(), all);
+        s.run(&g, &[a], p, 60.0);
+        assert_eq!(s.generation, 1);
+        assert_eq!(s.settled().len(), 1, "only the start node within 60 s");
+        let far = g.snap(700.0, 0.0, 1.0).expect("snap");
+        assert!(s.reach(&g, &far).is_none());
+        s.run(&g, &[a], p, 3600.0);
+        assert_eq!(s.settled().len(), all);
+        assert!(s.reach(&g, &far).is_some());
+    }
+
+    #[test]
     fn wheelchair_cannot_pass_stairs() {
         let mut ws = line(&[0.0, 100.0], &[0.0, 0.0], WalkwayKind::Street);
         let mut st = line(&[100.0, 130.0], &[0.0, 15.0], WalkwayKind::Stairs);
