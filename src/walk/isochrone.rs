@@ -743,11 +743,7 @@ impl Raster<'_> {
             };
             // A reached building the data places in water (a house on stilts, or a mapping
             // slip) keeps a square of its own, so the polygon holds every building reported.
-            let near_water = |[x, y]: [f64; 2]| {
-                let (cx, cy) = (grid.col(x), grid.row(y));
-                (cx.saturating_sub(1)..=cx + 1)
-                    .any(|ix| (cy.saturating_sub(1)..=cy + 1).any(|iy| water.cell_is_water(ix, iy)))
-            };
+            let near_water = |[x, y]: [f64; 2]| water.near_water(grid.col(x), grid.row(y));
             keep.extend(
                 reached
                     .iter()
