@@ -146,6 +146,14 @@ impl Water {
         ix < self.grid.nx && iy < self.grid.ny && self.mask[iy * self.grid.nx + ix]
     }
 
+    /// Which of the `w` cells from `(ix0, iy)` along a row have their centre in water; the
+    /// run must lie inside the grid.
+    #[must_use]
+    pub fn water_run(&self, ix0: usize, iy: usize, w: usize) -> &[bool] {
+        let start = iy * self.grid.nx + ix0;
+        &self.mask[start..start + w]
+    }
+
     /// Whether the centre of cell `(ix, iy)` or of one of its eight neighbours is in water
     /// (cells beyond the grid are dry); `false` outside the grid.
     #[must_use]
@@ -295,8 +303,8 @@ mod tests {
         let wet: Vec<usize> = (0..16).filter(|&ix| w.cell_is_water(ix, 1)).collect();
         assert_eq!(wet, vec![4, 5, 6, 7]);
         // Near water: the 3×3 neighbourhood, against nine lookups of the mask.
-        for iy in 0..4 {
-            for ix in 0..16 {
+        for iy in 0..4_usize {
+            for ix in 0..16_usize {
                 let nine = (ix.saturating_sub(1)..=ix + 1)
                     .any(|x| (iy.saturating_sub(1)..=iy + 1).any(|y| w.cell_is_water(x, y)));
                 assert_eq!(w.near_water(ix, iy), nine, "cell {ix} {iy}");
