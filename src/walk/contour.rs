@@ -10,15 +10,6 @@ pub(crate) struct Mask {
 }
 
 impl Mask {
-    #[inline]
-    pub fn get(&self, x: isize, y: isize) -> bool {
-        x >= 0
-            && y >= 0
-            && (x as usize) < self.w
-            && (y as usize) < self.h
-            && self.bits[y as usize * self.w + x as usize]
-    }
-
     /// Morphological closing with a 3×3 square: fills gaps of one cell (also diagonal) and
     /// never removes a set cell.
     pub fn close(&self) -> Mask {
@@ -84,23 +75,36 @@ pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
     // oriented with the set cell on its left.
     let mut out = vec![0u8; vw * (h + 1)];
     let mut any = false;
+    // Row slices with an all-unset row beyond the window, instead of a bounds-tested
+    // `Mask::get` for each of the four neighbours of every cell.
+    let none = vec![false; w];
     for y in 0..h {
+        let here = &mask.bits[y * w..(y + 1) * w];
+        let below = if y > 0 {
+            &mask.bits[(y - 1) * w..y * w]
+        } else {
+            &none[..]
+        };
+        let above = if y + 1 < h {
+            &mask.bits[(y + 1) * w..(y + 2) * w]
+        } else {
+            &none[..]
+        };
         for x in 0..w {
-            if !mask.bits[y * w + x] {
+            if !here[x] {
                 continue;
             }
             any = true;
-            let (xi, yi) = (x as isize, y as isize);
-            if !mask.get(xi, yi - 1) {
+            if !below[x] {
                 out[y * vw + x] |= 1; // bottom, east
             }
-            if !mask.get(xi + 1, yi) {
+            if x + 1 == w || !here[x + 1] {
                 out[y * vw + x + 1] |= 2; // right, north
             }
-            if !mask.get(xi, yi + 1) {
+            if !above[x] {
                 out[(y + 1) * vw + x + 1] |= 4; // top, west
             }
-            if !mask.get(xi - 1, yi) {
+            if x == 0 || !here[x - 1] {
                 out[(y + 1) * vw + x] |= 8; // left, south
             }
         }
@@ -162,6 +166,20 @@ pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
                 }
             }
         }
+    }
+    // Every 4-connected component has exactly one exterior (its outer boundary, once split
+    // at saddles, keeps one loop of positive area), so with a single exterior, or no holes,
+    // there is nothing to match and the labelling below (a flood fill of the whole window,
+    // the larger part of tracing) is skipped.
+    if exteriors.len() == 1 {
+        let (r, _) = exteriors.swap_remove(0);
+        return vec![(r, holes)];
+    }
+    if holes.is_empty() {
+        return exteriors
+            .into_iter()
+            .map(|(r, _)| (r, Vec::new()))
+            .collect();
     }
     // Each ring borders, on its left, cells of exactly one 4-connected component; a hole
     // belongs to the exterior of the same component. Labelling is linear in the window,

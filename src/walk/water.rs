@@ -56,6 +56,9 @@ pub struct Water {
     pub(crate) grid: GridSpec,
     /// Row-major, `grid.nx * grid.ny`: true where the cell centre lies in water.
     mask: Vec<bool>,
+    /// Row-major like `mask`: true where the cell or one of its eight neighbours has its
+    /// centre in water (found once here, not nine lookups per reached building per contour).
+    near: Vec<bool>,
 }
 
 /// How far isochrones keep off the water polygons, metres: two steps of the 7-decimal output
@@ -86,6 +89,7 @@ impl Water {
         for p in &polygons_m {
             fill_polygon(p, &grid, &mut mask);
         }
+        let near = near_mask(&mask, grid.nx, grid.ny);
         // unary_union reads the fill rule off the first ring's winding, so wind all alike.
         let oriented: Vec<Polygon<f64>> = polygons_m
             .iter()
@@ -107,6 +111,7 @@ impl Water {
             shores: RTree::bulk_load(segs),
             grid,
             mask,
+            near,
         }
     }
 
@@ -139,6 +144,21 @@ impl Water {
     #[must_use]
     pub fn cell_is_water(&self, ix: usize, iy: usize) -> bool {
         ix < self.grid.nx && iy < self.grid.ny && self.mask[iy * self.grid.nx + ix]
+    }
+
+    /// Which of the `w` cells from `(ix0, iy)` along a row have their centre in water; the
+    /// run must lie inside the grid.
+    #[must_use]
+    pub fn water_run(&self, ix0: usize, iy: usize, w: usize) -> &[bool] {
+        let start = iy * self.grid.nx + ix0;
+        &self.mask[start..start + w]
+    }
+
+    /// Whether the centre of cell `(ix, iy)` or of one of its eight neighbours is in water
+    /// (cells beyond the grid are dry); `false` outside the grid.
+    #[must_use]
+    pub fn near_water(&self, ix: usize, iy: usize) -> bool {
+        ix < self.grid.nx && iy < self.grid.ny && self.near[iy * self.grid.nx + ix]
     }
 
     /// Whether the straight segment `a`→`b` (local metres) crosses a shore anywhere except
@@ -190,6 +210,24 @@ fn segment_intersection_t(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) ->
     let t = (ca[0] * s[1] - ca[1] * s[0]) / denom;
     let u = (ca[0] * r[1] - ca[1] * r[0]) / denom;
     ((0.0..=1.0).contains(&t) && (0.0..=1.0).contains(&u)).then_some(t)
+}
+
+/// The 3×3 dilation of a row-major `nx × ny` mask (outside the grid counts as unset).
+fn near_mask(mask: &[bool], nx: usize, ny: usize) -> Vec<bool> {
+    let mut near = vec![false; mask.len()];
+    for iy in 0..ny {
+        for ix in 0..nx {
+            if !mask[iy * nx + ix] {
+                continue;
+            }
+            for y in iy.saturating_sub(1)..=(iy + 1).min(ny - 1) {
+                for x in ix.saturating_sub(1)..=(ix + 1).min(nx - 1) {
+                    near[y * nx + x] = true;
+                }
+            }
+        }
+    }
+    near
 }
 
 /// Set every cell whose centre is inside `p` (even-odd over its rings, so islands stay dry).
@@ -264,5 +302,13 @@ mod tests {
         // Cells with centres 112.5..187.5 are water: columns 4..=7.
         let wet: Vec<usize> = (0..16).filter(|&ix| w.cell_is_water(ix, 1)).collect();
         assert_eq!(wet, vec![4, 5, 6, 7]);
+        // Near water: the 3×3 neighbourhood, against nine lookups of the mask.
+        for iy in 0..4_usize {
+            for ix in 0..16_usize {
+                let nine = (ix.saturating_sub(1)..=ix + 1)
+                    .any(|x| (iy.saturating_sub(1)..=iy + 1).any(|y| w.cell_is_water(x, y)));
+                assert_eq!(w.near_water(ix, iy), nine, "cell {ix} {iy}");
+            }
+        }
     }
 }
