@@ -21,6 +21,30 @@ pub fn release_free_memory() {
     }
 }
 
+/// CPU time the calling thread has used, in seconds (`CLOCK_THREAD_CPUTIME_ID`); 0 where the
+/// clock is not available. Stage timings log it beside wall time: on a shared host a stage's
+/// wall time says as much about the neighbours as about the stage.
+#[must_use]
+pub fn thread_cpu_s() -> f64 {
+    #[cfg(target_os = "linux")]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec we own for the duration of the call.
+        let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut ts) } == 0;
+        if ok {
+            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
+        }
+        0.0
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0.0
+    }
+}
+
 /// Most malloc arenas the server uses (`M_ARENA_MAX`): one per core plus one for the main
 /// and background threads. glibc's default is eight per core: under the soak's mix (actix
 /// workers, tokio's blocking threads, rayon) a 2-core machine reached all 16, each keeping

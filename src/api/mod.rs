@@ -572,6 +572,8 @@ fn load_tokens(args: &ServeArgs) -> Result<crate::edit::Tokens, ServeError> {
 /// broken, naming the file and feature.
 pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
     let started = Instant::now();
+    let mut stages = crate::stages::Stages::start("serve");
+    stages.lap("entered");
     // Before the parsing threads start, so they do not each get an arena (issue 15).
     crate::sys::limit_malloc_arenas();
     // Before the data loads: every snapshot's caches take their budgets from here.
@@ -581,6 +583,7 @@ pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
         tile_geometry_bytes: args.tile_geometry_mb << 20,
     });
     let tokens = load_tokens(&args)?;
+    stages.lap("arenas, budgets, tokens");
     // The journal is replayed over the layer files before anything is served.
     let (editor, live) =
         crate::edit::Editor::open(&args.data_dir).map_err(|source| ServeError::Edit {
@@ -598,11 +601,14 @@ pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
             "data loaded"
         );
     }
+    stages.lap("open (load, validate, build, writer)");
     // Parsing and indexing on several threads left freed memory in their malloc arenas.
     crate::sys::release_free_memory();
+    stages.lap("trim");
     crate::sys::spawn_memory_releaser(Duration::from_secs(1));
     // Before binding, so the first heavy request does not pay for starting a thread.
     crate::query::start_heavy_workers();
+    stages.lap("threads");
     let mut state = AppState::live(live);
     state.cors = CorsOrigins::parse(&args.cors_origins);
     state.request_timeout = Duration::from_secs_f64(args.request_timeout_s);
@@ -627,6 +633,7 @@ pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
                 bind: bind.clone(),
                 source,
             })?;
+        stages.lap("system, bind");
         tracing::info!(%bind, workers, "serving");
         actix_web::rt::spawn(reload_on_sighup(editing));
         server.run().await.map_err(ServeError::Stopped)?;

@@ -77,8 +77,11 @@ fn read_text(path: &Path) -> Result<String, StoreError> {
 
 /// Read one GeoJSON FeatureCollection file into features.
 pub fn read_layer(path: &Path) -> Result<Vec<Feature>, StoreError> {
+    let mut stages = crate::stages::Stages::start("read layer");
     let text = read_text(path)?;
-    parse_layer(path, &text)
+    let out = parse_layer(path, &text);
+    stages.lap(&path.display().to_string());
+    out
 }
 
 /// Parse GeoJSON text of one layer. `path` is only used to name the file in errors.

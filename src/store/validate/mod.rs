@@ -189,22 +189,33 @@ pub fn validate(ds: &Dataset) -> Report {
     let ((mut out, areal_ms), (later, findings, net, later_ms)) = rayon::join(
         || {
             let t = std::time::Instant::now();
+            let mut lap = crate::stages::Stages::start("validate rule");
             let mut out = Vec::new();
             geometry::check(&ctx, &|_, _| true, &mut out);
+            lap.lap("geometry");
             refs::check_properties(&ctx, &|_, _| true, &mut out);
+            lap.lap("properties");
             refs::check_ids(&ctx, &|_, _| true, &mut out);
+            lap.lap("ids");
             refs::check_counts(&ctx, &mut out);
             refs::check_categories(&ctx, &mut out);
+            lap.lap("counts, categories");
             tiling::check_tiling(&ctx, &mut out);
+            lap.lap("tiling");
             (out, t.elapsed().as_secs_f64() * 1e3)
         },
         || {
             let t = std::time::Instant::now();
+            let mut lap = crate::stages::Stages::start("validate rule");
             let mut out = Vec::new();
             tiling::check_containment(&ctx, &|_, _| true, &mut out);
+            lap.lap("containment");
             buildings::check_in_compound(&ctx, &mut out);
+            lap.lap("in compound");
             buildings::check_overlap(&ctx, &mut out);
+            lap.lap("overlap");
             rollup::check(&ctx, &mut out);
+            lap.lap("rollup");
             let mut findings = Vec::new();
             let net = network::check(
                 &ctx,
@@ -217,6 +228,7 @@ pub fn validate(ds: &Dataset) -> Report {
                         .is_some_and(super::Manifest::is_openstreetmap),
                 },
             );
+            lap.lap("network");
             (out, findings, net, t.elapsed().as_secs_f64() * 1e3)
         },
     );
