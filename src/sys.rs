@@ -91,6 +91,25 @@ pub fn limit_malloc_arenas() {
     }
 }
 
+/// Let a listening socket queue up to `backlog` connections not yet accepted (`listen(2)`
+/// again on a listening socket only changes its backlog). `std::net::TcpListener::bind`
+/// uses 128; actix's own bind used 1024.
+pub fn set_listen_backlog(listener: &std::net::TcpListener, backlog: i32) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: listen takes a descriptor we own (borrowed from a live listener) and an
+        // integer; no memory is passed.
+        unsafe {
+            libc::listen(listener.as_raw_fd(), backlog);
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (listener, backlog);
+    }
+}
+
 /// Allocations from this size up are mapped on their own ([`limit_malloc_arenas`]).
 pub const MMAP_THRESHOLD_BYTES: i32 = 64 << 10;
 
