@@ -639,7 +639,10 @@ pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
         );
     }
     stages.lap("open (load, validate, build, writer)");
-    // Parsing and indexing on several threads left freed memory in their malloc arenas.
+    // Parsing and indexing on several threads left freed memory in their malloc arenas:
+    // serving's allocator settings first, then hand back what the load freed.
+    crate::sys::malloc_for_serving();
+    rayon::broadcast(|_| crate::sys::trim_own_arena_top());
     crate::sys::release_free_memory();
     stages.lap("trim");
     crate::sys::spawn_memory_releaser(Duration::from_secs(1));
