@@ -34,7 +34,8 @@ pub fn read_dir(dir: &Path) -> Result<Dataset, StoreError> {
             Some((layer, path, bytes))
         })
         .collect();
-    let read: Vec<Result<Vec<Feature>, StoreError>> = {
+    type Parsed = Result<Vec<Feature>, StoreError>;
+    let read: Vec<Parsed> = {
         let mut by_size: Vec<usize> = (0..present.len()).collect();
         by_size.sort_by_key(|&i| std::cmp::Reverse(present[i].2));
         let mut shares: Vec<(u64, Vec<usize>)> =
@@ -45,7 +46,7 @@ pub fn read_dir(dir: &Path) -> Result<Dataset, StoreError> {
                 lightest.1.push(i);
             }
         }
-        let parsed: Vec<Vec<(usize, Result<Vec<Feature>, StoreError>)>> = shares
+        let parsed: Vec<Vec<(usize, Parsed)>> = shares
             .into_par_iter()
             .with_max_len(1)
             .map(|(_, files)| {
@@ -55,8 +56,7 @@ pub fn read_dir(dir: &Path) -> Result<Dataset, StoreError> {
                     .collect()
             })
             .collect();
-        let mut parsed: Vec<(usize, Result<Vec<Feature>, StoreError>)> =
-            parsed.into_iter().flatten().collect();
+        let mut parsed: Vec<(usize, Parsed)> = parsed.into_iter().flatten().collect();
         parsed.sort_by_key(|(i, _)| *i);
         parsed.into_iter().map(|(_, r)| r).collect()
     };
