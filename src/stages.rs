@@ -7,6 +7,8 @@ use std::time::Instant;
 pub(crate) struct Stages {
     what: &'static str,
     clock: Instant,
+    /// The thread's CPU time at the start of the stage, seconds ([`crate::sys::thread_cpu_s`]).
+    cpu_s: f64,
 }
 
 impl Stages {
@@ -15,17 +17,24 @@ impl Stages {
         Stages {
             what,
             clock: Instant::now(),
+            cpu_s: crate::sys::thread_cpu_s(),
         }
     }
 
     /// Log the time of `stage`, just finished, and start the next one.
+    /// `cpu_ms` is this thread's CPU time in the stage (work other threads did for it, on
+    /// rayon's pool, is not counted).
     pub(crate) fn lap(&mut self, stage: &str) {
+        let cpu_s = crate::sys::thread_cpu_s();
         tracing::debug!(
             stage,
             ms = self.clock.elapsed().as_secs_f64() * 1e3,
+            cpu_ms = (cpu_s - self.cpu_s) * 1e3,
+            thread = ?std::thread::current().id(),
             "{} stage",
             self.what
         );
         self.clock = Instant::now();
+        self.cpu_s = cpu_s;
     }
 }

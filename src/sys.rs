@@ -21,6 +21,30 @@ pub fn release_free_memory() {
     }
 }
 
+/// CPU time the calling thread has used, in seconds (`CLOCK_THREAD_CPUTIME_ID`); 0 where the
+/// clock is not available. Stage timings log it beside wall time: on a shared host a stage's
+/// wall time says as much about the neighbours as about the stage.
+#[must_use]
+pub fn thread_cpu_s() -> f64 {
+    #[cfg(target_os = "linux")]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec we own for the duration of the call.
+        let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut ts) } == 0;
+        if ok {
+            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
+        }
+        0.0
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0.0
+    }
+}
+
 /// Most malloc arenas the server uses (`M_ARENA_MAX`): one per core plus one for the main
 /// and background threads. glibc's default is eight per core: under the soak's mix (actix
 /// workers, tokio's blocking threads, rayon) a 2-core machine reached all 16, each keeping
@@ -36,34 +60,121 @@ pub fn malloc_arenas_max() -> i32 {
 }
 
 /// Cap glibc's arenas at [`malloc_arenas_max`] (an explicit `MALLOC_ARENA_MAX` in the
-/// environment wins, so an operator can still try other values). Call before any thread
-/// starts: arenas already created are kept.
+/// environment wins, so an operator can still try other values), fix the mmap threshold, and
+/// set malloc up for the load ([`malloc_for_serving`] undoes that once the data is loaded).
+/// Call before any thread starts: arenas already created are kept.
 pub fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
-            return;
-        }
-        let arenas = malloc_arenas_max();
-        // SAFETY: mallopt only sets a parameter of the allocator under its own lock; no
-        // pointer is passed.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, arenas);
+        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+            let arenas = malloc_arenas_max();
+            // SAFETY: mallopt only sets a parameter of the allocator under its own lock; no
+            // pointer is passed.
+            unsafe {
+                libc::mallopt(libc::M_ARENA_MAX, arenas);
+            }
         }
         // A fixed mmap threshold: glibc raises its own up to 32 MB each time a large block
         // is freed, after which every response buffer of a coverage report, an isochrone or
         // a batch chunk (100 kB–6 MB) comes from an arena's heap and leaves holes there
         // between two trims. Fixed at 64 kB they are mapped and unmapped whole. The whole
         // soak mix for 40 s (`bench/mem_by_endpoint.sh all`, 3 arenas): peak 70.2 → 65.1 MB,
-        // end 57.4 → 53.6 MB. `GLIBC_TUNABLES` or `MALLOC_MMAP_THRESHOLD_` still win.
-        let tuned = std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains("mmap_threshold"))
-            || std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_some();
-        if !tuned {
-            // SAFETY: as above.
-            unsafe {
-                libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
-            }
+        // end 57.4 → 53.6 MB. Kept through the load too: raised to 32 MB while loading
+        // (boot2), resident memory after start rose 0.3 MB for no page faults saved beyond
+        // what the top pad below saves.
+        set_unless_tuned(
+            libc::M_MMAP_THRESHOLD,
+            MMAP_THRESHOLD_BYTES,
+            "mmap_threshold",
+            "MALLOC_MMAP_THRESHOLD_",
+        );
+        malloc_for_loading();
+    }
+}
+
+/// `mallopt(param, value)` unless the operator set that parameter through the environment
+/// (`GLIBC_TUNABLES` `glibc.malloc.<tunable>` or the older `MALLOC_<NAME>_`): theirs wins.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn set_unless_tuned(param: libc::c_int, value: i32, tunable: &str, var: &str) {
+    let tuned = std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains(tunable))
+        || std::env::var_os(var).is_some();
+    if !tuned {
+        // SAFETY: mallopt only sets a parameter of the allocator under its own lock; no
+        // pointer is passed.
+        unsafe {
+            libc::mallopt(param, value);
         }
+    }
+}
+
+/// While the data loads, each arena's heap grows (and, after frees, keeps) 1 MB beyond what
+/// it needs, so the load's temporaries of 64 kB and more (file texts, parse buffers, hash
+/// maps sized for every vertex) mostly come from the top of a heap, reusing pages it already
+/// touched, instead of each being a fresh mapping of zeroed pages. The trims after the load
+/// ([`trim_own_arena_top`], [`release_free_memory`]) hand back what the load freed. Measured
+/// on the default data (`perf stat`, one start to ready, 5 starts each alternating, loaded
+/// host; RSS from 9 starts each): page faults 10,358 → 9,413, RssAnon 19,828 → 19,788 kB.
+/// A 16 MB pad (boot2) saved more faults (7,545) but left 0.3 MB more resident after start
+/// (the long-lived blocks it placed in the heaps, fragmented there), and 4 MB 0.14 MB:
+/// issue 15's start-up memory budget is what limits the pad.
+fn malloc_for_loading() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    set_unless_tuned(
+        libc::M_TOP_PAD,
+        LOAD_TOP_PAD_BYTES,
+        "top_pad",
+        "MALLOC_TOP_PAD_",
+    );
+}
+
+/// The top pad back to glibc's default once the data is loaded (call before the trims that
+/// follow the load). `GLIBC_TUNABLES` or `MALLOC_TOP_PAD_` still win.
+pub fn malloc_for_serving() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    set_unless_tuned(
+        libc::M_TOP_PAD,
+        GLIBC_TOP_PAD_BYTES,
+        "top_pad",
+        "MALLOC_TOP_PAD_",
+    );
+}
+
+/// Hand back the free memory at the top of the calling thread's malloc arena, with the top
+/// pad now in force (call on each thread that loaded, after [`malloc_for_serving`]).
+/// `malloc_trim` trims the top of the main arena only; a thread arena's top is trimmed by
+/// `free` (glibc's `heap_trim`) when a freed block merges into 64 kB or more. Two adjacent
+/// 48 kB blocks (under the 64 kB mmap threshold, so from the arena) freed one after the other
+/// are such a block. Without this the rayon workers' arenas kept up to the load's 16 MB top
+/// pad of touched pages (0.2-0.3 MB resident after start with a 16 MB pad).
+pub fn trim_own_arena_top() {
+    let a: Vec<u8> = Vec::with_capacity(48 << 10);
+    let b: Vec<u8> = Vec::with_capacity(48 << 10);
+    // black_box: an allocation freed unused may be optimised away, and then nothing is freed.
+    drop(std::hint::black_box(a));
+    drop(std::hint::black_box(b));
+}
+
+/// While loading: heaps grow and keep this much beyond their need ([`malloc_for_loading`]).
+const LOAD_TOP_PAD_BYTES: i32 = 1 << 20;
+/// glibc's default (mallopt(3)).
+const GLIBC_TOP_PAD_BYTES: i32 = 128 << 10;
+
+/// Let a listening socket queue up to `backlog` connections not yet accepted (`listen(2)`
+/// again on a listening socket only changes its backlog). `std::net::TcpListener::bind`
+/// uses 128; actix's own bind used 1024.
+pub fn set_listen_backlog(listener: &std::net::TcpListener, backlog: i32) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: listen takes a descriptor we own (borrowed from a live listener) and an
+        // integer; no memory is passed.
+        unsafe {
+            libc::listen(listener.as_raw_fd(), backlog);
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (listener, backlog);
     }
 }
 

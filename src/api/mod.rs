@@ -568,12 +568,51 @@ fn load_tokens(args: &ServeArgs) -> Result<crate::edit::Tokens, ServeError> {
     crate::edit::Tokens::parse(&text).map_err(ServeError::Tokens)
 }
 
-/// Load the data and serve until stopped. Fails before binding when the data directory is
-/// broken, naming the file and feature.
+/// Bind every address `bind` resolves to (as actix's own `bind` does: it fails only when
+/// none can be bound), with actix's backlog of 1,024.
+fn bind_listeners(bind: &str) -> Result<Vec<std::net::TcpListener>, ServeError> {
+    use std::net::ToSocketAddrs;
+    let failed = |source| ServeError::Bind {
+        bind: bind.to_string(),
+        source,
+    };
+    let mut listeners = Vec::new();
+    let mut last_error = None;
+    for addr in bind.to_socket_addrs().map_err(failed)? {
+        match std::net::TcpListener::bind(addr) {
+            Ok(listener) => {
+                crate::sys::set_listen_backlog(&listener, 1024);
+                listeners.push(listener);
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    if listeners.is_empty() {
+        return Err(failed(last_error.unwrap_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the address resolves to nothing",
+            )
+        })));
+    }
+    Ok(listeners)
+}
+
+/// Load the data and serve until stopped. The address is bound first and connections wait
+/// in its backlog while the data loads; they are answered once it is served. A broken data
+/// directory fails (naming the file and feature) before anything is answered.
 pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
     let started = Instant::now();
+    let mut stages = crate::stages::Stages::start("serve");
+    stages.lap("entered");
     // Before the parsing threads start, so they do not each get an arena (issue 15).
     crate::sys::limit_malloc_arenas();
+    // Bound before the data loads (issue 15, start-up time): a client that connects during
+    // the load waits in the backlog and is answered the moment the server is ready, instead
+    // of being refused and retrying (a health check polling every few ms spent a quarter of
+    // the 2 cores' start-up CPU on its own retries, taken from the load). A port already in
+    // use fails at once, before the data is read.
+    let listeners = bind_listeners(&args.bind)?;
     // Before the data loads: every snapshot's caches take their budgets from here.
     crate::budgets::set(crate::budgets::MemoryBudgets {
         nearest_tables_bytes: args.nearest_tables_mb << 20,
@@ -581,6 +620,7 @@ pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
         tile_geometry_bytes: args.tile_geometry_mb << 20,
     });
     let tokens = load_tokens(&args)?;
+    stages.lap("arenas, budgets, tokens");
     // The journal is replayed over the layer files before anything is served.
     let (editor, live) =
         crate::edit::Editor::open(&args.data_dir).map_err(|source| ServeError::Edit {
@@ -598,11 +638,17 @@ pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
             "data loaded"
         );
     }
-    // Parsing and indexing on several threads left freed memory in their malloc arenas.
+    stages.lap("open (load, validate, build, writer)");
+    // Parsing and indexing on several threads left freed memory in their malloc arenas:
+    // serving's allocator settings first, then hand back what the load freed.
+    crate::sys::malloc_for_serving();
+    rayon::broadcast(|_| crate::sys::trim_own_arena_top());
     crate::sys::release_free_memory();
+    stages.lap("trim");
     crate::sys::spawn_memory_releaser(Duration::from_secs(1));
     // Before binding, so the first heavy request does not pay for starting a thread.
     crate::query::start_heavy_workers();
+    stages.lap("threads");
     let mut state = AppState::live(live);
     state.cors = CorsOrigins::parse(&args.cors_origins);
     state.request_timeout = Duration::from_secs_f64(args.request_timeout_s);
@@ -620,13 +666,17 @@ pub fn serve_blocking(args: ServeArgs) -> Result<(), ServeError> {
     };
     let bind = args.bind.clone();
     actix_web::rt::System::new().block_on(async move {
-        let server = HttpServer::new(move || app(state.clone()))
-            .workers(workers)
-            .bind(&bind)
-            .map_err(|source| ServeError::Bind {
-                bind: bind.clone(),
-                source,
-            })?;
+        let mut server = HttpServer::new(move || app(state.clone())).workers(workers);
+        for listener in listeners {
+            server = listener
+                .set_nonblocking(true)
+                .and_then(|()| server.listen(listener))
+                .map_err(|source| ServeError::Bind {
+                    bind: bind.clone(),
+                    source,
+                })?;
+        }
+        stages.lap("system, listen");
         tracing::info!(%bind, workers, "serving");
         actix_web::rt::spawn(reload_on_sighup(editing));
         server.run().await.map_err(ServeError::Stopped)?;

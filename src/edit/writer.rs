@@ -93,14 +93,18 @@ impl std::fmt::Debug for Job {
 /// build did. The build may meet data the rules are about to refuse: it returns an error
 /// there, and if it panics the panic is caught and the violations are what is reported.
 fn load_and_build(dir: &Path, store: &dyn EditStore) -> Result<(Dataset, Service), EditError> {
+    let mut stages = crate::stages::Stages::start("load");
     let mut ds = store::read_dir(dir).map_err(|e| EditError::Io(e.to_string()))?;
+    stages.lap("read");
     for c in store.replay()? {
         apply_change(&mut ds, &c)?;
     }
+    stages.lap("replay");
     let (report, built) = rayon::join(
         || store::validate(&ds),
         || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(&ds))),
     );
+    stages.lap("validate beside build");
     if !report.violations.is_empty() {
         return Err(EditError::Invalid(report.violations));
     }
@@ -116,9 +120,13 @@ impl Editor {
     /// Open the journal of `dir`, replay it over the layer files, compact, and start the
     /// writer. Returns the editor and the live snapshot it swaps.
     pub fn open(dir: &Path) -> Result<(Editor, Arc<ArcSwap<Service>>), EditError> {
+        let mut stages = crate::stages::Stages::start("open");
         let store: Box<dyn EditStore> = Box::new(super::Journal::open(dir)?);
+        stages.lap("journal");
         let (ds, service) = load_and_build(dir, store.as_ref())?;
+        stages.lap("load and build");
         store.compact(&ds)?;
+        stages.lap("compact");
         let history = store.history()?;
         let next_seq = history.last().map_or(1, |c| c.seq + 1);
         let live = Arc::new(ArcSwap::from_pointee(service));

@@ -122,6 +122,7 @@ impl Indexes {
         ds: &Dataset,
         prev: Option<(&Indexes, &[LayerId])>,
     ) -> Result<Indexes, IndexError> {
+        let mut stages = crate::stages::Stages::start("indexes");
         let proj = ds.projection();
         let prev = prev.filter(|(p, _)| p.proj == proj);
         let kept = |layers: &[LayerId]| {
@@ -186,6 +187,7 @@ impl Indexes {
                 .collect::<Result<Vec<_>, _>>()?;
             areas.insert(layer, Arc::new(list));
         }
+        stages.lap("layers, areas");
 
         let mut idx = Indexes {
             proj,
@@ -208,12 +210,14 @@ impl Indexes {
                 .map(|p| Arc::clone(&p.facilities));
             idx.link_facilities(ds, prev_links.as_deref())?;
         }
+        stages.lap("facilities");
         if let Some(p) = kept(&[LayerId::Buildings]) {
             idx.buildings = Arc::clone(&p.buildings);
             idx.building_tree = Arc::clone(&p.building_tree);
         } else {
             idx.index_buildings(ds)?;
         }
+        stages.lap("buildings");
         Ok(idx)
     }
 
