@@ -74,10 +74,14 @@ pub fn parse(query_string: &str) -> Result<(IsochroneRequest, Crs), ApiError> {
 pub async fn get(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> {
     let (p, coords) = parse(req.query_string())?;
     let job = p.clone();
-    let answer = query::heavy(svc.into_inner(), move |s, searcher| {
+    let run = move |s: &crate::service::Service, searcher: &mut crate::walk::Searcher| {
         s.isochrone(&job, searcher)
-    })
-    .await
+    };
+    let answer = if p.is_short() {
+        query::heavy_short(svc.into_inner(), run).await
+    } else {
+        query::heavy(svc.into_inner(), run).await
+    }
     .map_err(|e| query_problem(e, coords))?;
     Ok(HttpResponse::Ok()
         .content_type(GEO_JSON)

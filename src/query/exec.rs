@@ -40,12 +40,21 @@ pub fn with_searcher<R>(f: impl FnOnce(&mut Searcher) -> R) -> R {
 /// is a boxed closure (issue 15: the first `/coverage` on a fresh server took 2–3 ms more
 /// than the next).
 struct Pool {
-    queue: Mutex<VecDeque<Job>>,
+    state: Mutex<State>,
     ready: Condvar,
     waiting_max: usize,
+    /// Heavy jobs that may run at once, on the pool's threads or inline ([`inline_small`]).
+    slots: usize,
     /// Threads that started; 0 only if the system refused every thread (then jobs go to
     /// tokio's blocking pool, unbounded but still answered).
     workers: AtomicUsize,
+}
+
+/// The queue and the jobs running, under one lock so that a job run inline and the pool's
+/// threads share the same [`Pool::slots`].
+struct State {
+    queue: VecDeque<Job>,
+    running: usize,
 }
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -68,9 +77,13 @@ impl Pool {
     /// A pool of `workers` threads (leaked: they serve until the process exits).
     fn start(workers: usize, waiting_max: usize) -> &'static Pool {
         let pool: &'static Pool = Box::leak(Box::new(Pool {
-            queue: Mutex::new(VecDeque::new()),
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                running: 0,
+            }),
             ready: Condvar::new(),
             waiting_max,
+            slots: workers,
             workers: AtomicUsize::new(0),
         }));
         for i in 0..workers {
@@ -87,40 +100,80 @@ impl Pool {
         pool
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Job>> {
-        // A poisoned lock only means a job panicked while queueing; the queue is still valid.
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A poisoned lock only means a job panicked while queueing; the state is still valid.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Queue `job`, or refuse when the queue is full.
     fn submit(&self, job: Job) -> Result<(), QueryError> {
-        let mut q = self.lock();
-        if q.len() >= self.waiting_max {
+        let mut st = self.lock();
+        if st.queue.len() >= self.waiting_max {
             return Err(QueryError::Busy {
                 retry_after_s: RETRY_AFTER_S,
             });
         }
-        q.push_back(job);
-        drop(q);
+        st.queue.push_back(job);
+        drop(st);
         self.ready.notify_one();
         Ok(())
     }
 
-    /// A worker: run jobs in arrival order, for ever. A panicking job is caught here (its
-    /// caller sees its answer channel closed, a 500) so the worker lives on.
+    /// Take a slot for a job the caller runs itself: only when no job waits (so it jumps no
+    /// queue) and a slot is free (so no more than [`Pool::slots`] heavy jobs run at once).
+    fn try_take_slot(&self) -> bool {
+        if self.workers.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
+        let mut st = self.lock();
+        if st.queue.is_empty() && st.running < self.slots {
+            st.running += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Give a slot back; a worker waiting for one (a job queued meanwhile) is woken.
+    fn release_slot(&self) {
+        let mut st = self.lock();
+        st.running -= 1;
+        let wake = !st.queue.is_empty();
+        drop(st);
+        if wake {
+            self.ready.notify_one();
+        }
+    }
+
+    /// A worker: run jobs in arrival order, for ever, whenever a slot is free. A panicking
+    /// job is caught here (its caller sees its answer channel closed, a 500) so the worker
+    /// lives on.
     fn work(&self) {
         loop {
             let job = {
-                let mut q = self.lock();
+                let mut st = self.lock();
                 loop {
-                    if let Some(job) = q.pop_front() {
+                    if st.running < self.slots
+                        && let Some(job) = st.queue.pop_front()
+                    {
+                        st.running += 1;
                         break job;
                     }
-                    q = self.ready.wait(q).unwrap_or_else(PoisonError::into_inner);
+                    st = self.ready.wait(st).unwrap_or_else(PoisonError::into_inner);
                 }
             };
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            self.release_slot();
         }
+    }
+}
+
+/// Gives a slot taken by [`Pool::try_take_slot`] back, also when the job panics.
+struct SlotGuard(&'static Pool);
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        self.0.release_slot();
     }
 }
 
@@ -137,6 +190,35 @@ pub async fn offload<R: Send + 'static>(
     f: impl FnOnce(&mut Searcher) -> R + Send + 'static,
 ) -> Result<R, QueryError> {
     offload_on(Pool::global(), f).await
+}
+
+/// Run a heavy job that is known to be short (well under a millisecond or two, such as a
+/// 15-minute isochrone from one origin) on the calling event loop when a heavy slot is free
+/// and no job waits; otherwise exactly as [`offload`].
+///
+/// Why (issue 15: isochrone p50 ≤ 0.4 ms): the hop to a heavy thread and back wakes two
+/// threads, often on the other core; with one client on this 2-core VM a 1-minute
+/// isochrone took 122–145 µs p50 through the hop and 57–58 µs inline (`wrk -c1`, alternating
+/// servers). Inline jobs take the same slots as the pool's threads, so at most one heavy job
+/// per core still runs at once, and none jumps the queue: under a burst the queue is rarely
+/// empty and jobs go to the pool in arrival order, while `/locate` on the same event loop
+/// waits at most for one short job.
+pub async fn inline_small<R: Send + 'static>(
+    f: impl FnOnce(&mut Searcher) -> R + Send + 'static,
+) -> Result<R, QueryError> {
+    inline_small_on(Pool::global(), f).await
+}
+
+async fn inline_small_on<R: Send + 'static>(
+    pool: &'static Pool,
+    f: impl FnOnce(&mut Searcher) -> R + Send + 'static,
+) -> Result<R, QueryError> {
+    if !pool.try_take_slot() {
+        return offload_on(pool, f).await;
+    }
+    let _slot = SlotGuard(pool);
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| with_searcher(f)))
+        .map_err(|_| QueryError::Internal("a background job failed (it panicked)".to_string()))
 }
 
 async fn offload_on<R: Send + 'static>(
@@ -315,6 +397,89 @@ mod tests {
         let r = block_on(offload_on(pool, |_| -> u8 { panic!("a bug in a job") }));
         assert!(matches!(r, Err(QueryError::Internal(_))), "{r:?}");
         assert_eq!(block_on(offload_on(pool, |_| 3)).unwrap(), 3);
+    }
+
+    #[test]
+    fn a_short_job_runs_inline_when_a_slot_is_free() {
+        let pool = Pool::start(1, 4);
+        let here = std::thread::current().id();
+        let ran_on = block_on(inline_small_on(pool, |_| std::thread::current().id())).unwrap();
+        assert_eq!(ran_on, here);
+        // The slot came back: the pool's thread can still run a job.
+        let there = block_on(offload_on(pool, |_| std::thread::current().id())).unwrap();
+        assert_ne!(there, here);
+    }
+
+    #[test]
+    fn a_short_job_waits_its_turn_when_every_slot_is_taken() {
+        let pool = Pool::start(1, 4);
+        let held = hold(pool, 1);
+        let here = std::thread::current().id();
+        let waiter = std::thread::spawn(move || {
+            block_on(inline_small_on(pool, |_| std::thread::current().id())).unwrap()
+        });
+        // Not inline (the one slot is taken): it runs on the pool's thread once freed.
+        drop(held);
+        let ran_on = waiter.join().unwrap();
+        assert_ne!(ran_on, here);
+    }
+
+    #[test]
+    fn a_short_job_does_not_jump_the_queue() {
+        let pool = Pool::start(1, 8);
+        let held = hold(pool, 1);
+        let (tx, rx) = mpsc::channel();
+        let first = tx.clone();
+        pool.submit(Box::new(move || first.send("queued").unwrap()))
+            .unwrap();
+        let late = std::thread::spawn(move || {
+            block_on(inline_small_on(pool, move |_| tx.send("short").unwrap())).unwrap();
+        });
+        drop(held);
+        late.join().unwrap();
+        assert_eq!(rx.iter().collect::<Vec<_>>(), ["queued", "short"]);
+    }
+
+    #[test]
+    fn an_inline_job_holds_its_slot_until_it_ends() {
+        let pool = Pool::start(1, 8);
+        let (started_tx, started_rx) = mpsc::channel();
+        let (end_tx, end_rx) = mpsc::channel::<()>();
+        let inline = std::thread::spawn(move || {
+            block_on(inline_small_on(pool, move |_| {
+                started_tx.send(std::thread::current().id()).unwrap();
+                let _ = end_rx.recv();
+            }))
+            .unwrap();
+        });
+        let inline_thread = started_rx.recv().unwrap();
+        assert_eq!(inline_thread, inline.thread().id(), "ran inline");
+        // The pool's thread is idle but the one slot is the inline job's: a queued job waits.
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = Arc::clone(&ran);
+        let (done_tx, done_rx) = mpsc::channel();
+        pool.submit(Box::new(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+            done_tx.send(()).unwrap();
+        }))
+        .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(ran.load(Ordering::SeqCst), 0, "ran beside the inline job");
+        end_tx.send(()).unwrap();
+        inline.join().unwrap();
+        done_rx.recv().unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_panicking_inline_job_is_a_500_and_gives_its_slot_back() {
+        let pool = Pool::start(1, 4);
+        let r = block_on(inline_small_on(pool, |_| -> u8 {
+            panic!("a bug in a short job")
+        }));
+        assert!(matches!(r, Err(QueryError::Internal(_))), "{r:?}");
+        assert_eq!(block_on(offload_on(pool, |_| 5)).unwrap(), 5);
+        assert_eq!(block_on(inline_small_on(pool, |_| 6)).unwrap(), 6);
     }
 
     #[test]

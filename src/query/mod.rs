@@ -95,3 +95,12 @@ pub async fn heavy<R: Send + 'static>(
 ) -> Result<R, QueryError> {
     exec::offload(move |s| f(&svc, s)).await?
 }
+
+/// [`heavy`] for a query known to be short: run on the calling thread when a heavy slot is
+/// free and nothing waits ([`exec::inline_small`]).
+pub async fn heavy_short<R: Send + 'static>(
+    svc: Arc<Service>,
+    f: impl FnOnce(&Service, &mut Searcher) -> Result<R, QueryError> + Send + 'static,
+) -> Result<R, QueryError> {
+    exec::inline_small(move |s| f(&svc, s)).await?
+}
