@@ -205,14 +205,7 @@ pub fn validate(ds: &Dataset) -> Report {
                 let mut findings = Vec::new();
                 let net = network::check(
                     &ctx,
-                    &mut network::Sink {
-                        violations: &mut out,
-                        findings: &mut findings,
-                        lenient: ds
-                            .manifest
-                            .as_ref()
-                            .is_some_and(super::Manifest::is_openstreetmap),
-                    },
+                    &mut network::Sink::for_dataset(ds, &mut out, &mut findings),
                 );
                 stage.lap("network");
                 (out, findings, net)
@@ -442,14 +435,7 @@ pub fn validate_edit(
         network::check_only(
             &ctx,
             only,
-            &mut network::Sink {
-                violations: &mut out,
-                findings: &mut findings,
-                lenient: ds
-                    .manifest
-                    .as_ref()
-                    .is_some_and(super::Manifest::is_openstreetmap),
-            },
+            &mut network::Sink::for_dataset(ds, &mut out, &mut findings),
         );
         stages.lap("network");
     }

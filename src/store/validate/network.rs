@@ -80,7 +80,23 @@ pub(super) struct Sink<'o> {
     pub lenient: bool,
 }
 
-impl Sink<'_> {
+impl<'o> Sink<'o> {
+    /// A sink for `ds`, lenient when it is an OpenStreetMap import.
+    pub fn for_dataset(
+        ds: &super::Dataset,
+        violations: &'o mut Vec<Violation>,
+        findings: &'o mut Vec<Finding>,
+    ) -> Sink<'o> {
+        Sink {
+            violations,
+            findings,
+            lenient: ds
+                .manifest
+                .as_ref()
+                .is_some_and(super::super::Manifest::is_openstreetmap),
+        }
+    }
+
     fn push(
         &mut self,
         kind: &'static str,
