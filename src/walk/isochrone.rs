@@ -195,14 +195,26 @@ struct CellRun {
     f1: f64,
 }
 
+/// What rasterising reads of an edge besides its costs, in 16 bytes: its runs, its ends and
+/// whether it is a bridge. Most edges lie in one cell, and then their costs are not needed
+/// (see [`rasterise`]), so the (88-byte) [`Edge`](super::Edge) record is not read for them.
+#[derive(Debug, Clone, Copy)]
+struct RasterEdge {
+    first_run: u32,
+    from: NodeId,
+    to: NodeId,
+    bridge: bool,
+}
+
 /// The raster cells every edge's samples fall in, in global grid cells. They depend only on
 /// the graph, so they are found once (at the first isochrone, not at start-up: 24 bytes per
 /// cell an edge crosses, most edges being shorter than a cell, and 8 bytes per node) instead
 /// of sampling every reached edge again on every query.
 #[derive(Debug)]
 pub(crate) struct EdgeCells {
-    /// The runs of edge `e` are `runs[start[e]..start[e + 1]]`.
-    start: Vec<u32>,
+    /// Per edge, with one record more at the end: the runs of edge `e` are
+    /// `runs[edges[e].first_run..edges[e + 1].first_run]`.
+    edges: Vec<RasterEdge>,
     runs: Vec<CellRun>,
     /// `[col, row]` of every node, for the raster window.
     node_cell: Vec<[u32; 2]>,
@@ -217,11 +229,16 @@ impl EdgeCells {
                 [grid.col(x) as u32, grid.row(y) as u32]
             })
             .collect();
-        let mut start = Vec::with_capacity(graph.edge_count() + 1);
+        let mut edges = Vec::with_capacity(graph.edge_count() + 1);
         let mut runs: Vec<CellRun> = Vec::with_capacity(graph.edge_count() * 2);
-        start.push(0);
         for e in graph.edges() {
             let first = runs.len();
+            edges.push(RasterEdge {
+                first_run: first as u32,
+                from: e.from,
+                to: e.to,
+                bridge: e.kind == WalkwayKind::Bridge,
+            });
             for_each_sample(
                 &grid,
                 graph.node_xy(e.from),
@@ -240,19 +257,27 @@ impl EdgeCells {
                     }
                 },
             );
-            start.push(runs.len() as u32);
         }
+        edges.push(RasterEdge {
+            first_run: runs.len() as u32,
+            from: NodeId(0),
+            to: NodeId(0),
+            bridge: false,
+        });
         runs.shrink_to_fit();
         EdgeCells {
-            start,
+            edges,
             runs,
             node_cell,
         }
     }
 
+    /// Edge `e`'s record and its runs.
     #[inline]
-    fn runs(&self, e: EdgeId) -> &[CellRun] {
-        &self.runs[self.start[e.index()] as usize..self.start[e.index() + 1] as usize]
+    fn edge(&self, e: EdgeId) -> (RasterEdge, &[CellRun]) {
+        let r = self.edges[e.index()];
+        let end = self.edges[e.index() + 1].first_run;
+        (r, &self.runs[r.first_run as usize..end as usize])
     }
 }
 
@@ -542,8 +567,13 @@ fn contours_in(
         Some(r) => {
             let [x0, y0, x1, y1] = r.bounds_m(graph);
             let xy = buildings.positions_xy();
-            points
-                .by_x
+            // Only the stretch of `by_x` from 1 m left of the window to its right edge can
+            // pass the filter (found by `total_cmp`, the sort's own order; the margin keeps a
+            // -0.0 that `>=` would take), instead of every building of the data.
+            let x_of = |i: &u32| xy[*i as usize][0];
+            let lo = points.by_x.partition_point(|i| x_of(i).total_cmp(&(x0 - 1.0)).is_lt());
+            let hi = points.by_x.partition_point(|i| x_of(i).total_cmp(&x1).is_lt());
+            points.by_x[lo..hi.max(lo)]
                 .iter()
                 .map(|&i| (xy[i as usize], building_s[i as usize]))
                 .filter(|(xy, bt)| {
@@ -658,28 +688,44 @@ fn rasterise<'a>(
     };
     let p = searcher.profile();
     let cells = graph.edge_cells();
+    let mut draw = |col: u32, row: u32, t: f64, bridge: bool| {
+        let i = index(col as usize, row as usize);
+        let cell = &mut time_s[i];
+        if t < *cell {
+            *cell = t;
+        }
+        if bridge {
+            let deck = &mut deck_s[i];
+            *deck = deck.min(t);
+        }
+    };
     for &id in drawn.edges {
-        let e = graph.edge(id);
+        let (e, runs) = cells.edge(id);
         let (tp, tq) = (searcher.node_time_s(e.from), searcher.node_time_s(e.to));
-        if tp.min(tq) > t_max {
+        let t_ends = tp.min(tq);
+        if t_ends > t_max {
             continue;
         }
-        let (c_pq, c_qp) = (e.cost_s(p, true), e.cost_s(p, false));
-        let bridge = e.kind == WalkwayKind::Bridge;
-        for r in cells.runs(id) {
+        // An edge in one cell (most are): its one run spans the whole edge, `f0 = 0` and
+        // `f1 = 1`, where `time_at` is `min(tp, tq + c_qp)` and `min(tp + c_pq, tq)`; costs
+        // are non-negative (or +∞), so their least is `min(tp, tq)`, with no cost to read.
+        // (It can differ from the general formula only in the sign of a zero, and cell times
+        // are only ever compared.)
+        if let [r] = runs
+            && r.f0 == 0.0
+            && r.f1 == 1.0
+        {
+            draw(r.col, r.row, t_ends, e.bridge);
+            continue;
+        }
+        let edge = graph.edge(id);
+        let (c_pq, c_qp) = (edge.cost_s(p, true), edge.cost_s(p, false));
+        for r in runs {
             let t = time_at(tp, c_pq, tq, c_qp, r.f0).min(time_at(tp, c_pq, tq, c_qp, r.f1));
             if t > t_max {
                 continue;
             }
-            let i = index(r.col as usize, r.row as usize);
-            let cell = &mut time_s[i];
-            if t < *cell {
-                *cell = t;
-            }
-            if bridge {
-                let deck = &mut deck_s[i];
-                *deck = deck.min(t);
-            }
+            draw(r.col, r.row, t, e.bridge);
         }
     }
     // Origins' own edges, walked straight from the snapped position towards both ends,
