@@ -571,8 +571,12 @@ fn contours_in(
             // pass the filter (found by `total_cmp`, the sort's own order; the margin keeps a
             // -0.0 that `>=` would take), instead of every building of the data.
             let x_of = |i: &u32| xy[*i as usize][0];
-            let lo = points.by_x.partition_point(|i| x_of(i).total_cmp(&(x0 - 1.0)).is_lt());
-            let hi = points.by_x.partition_point(|i| x_of(i).total_cmp(&x1).is_lt());
+            let lo = points
+                .by_x
+                .partition_point(|i| x_of(i).total_cmp(&(x0 - 1.0)).is_lt());
+            let hi = points
+                .by_x
+                .partition_point(|i| x_of(i).total_cmp(&x1).is_lt());
             points.by_x[lo..hi.max(lo)]
                 .iter()
                 .map(|&i| (xy[i as usize], building_s[i as usize]))
@@ -901,6 +905,10 @@ impl Raster<'_> {
         let water_m = graph
             .water()
             .union_in(Rect::new(Coord { x: x0, y: y0 }, Coord { x: x1, y: y1 }));
+        // The squares are `clip[..squares]`; the water, when there is any, follows.
+        let squares = clip.len();
+        // Water in the window that keeps apart from the reached cells cuts nothing.
+        let mut water_cuts = false;
         if !water_m.0.is_empty() {
             let deck = Mask {
                 w: self.w,
@@ -923,8 +931,11 @@ impl Raster<'_> {
                     .map(|&xy| square(xy, PUNCH_HALF_M)),
             );
             if keep.is_empty() {
-                clip.extend(out.shapes(graph, &water_m));
+                let water_int = out.shapes(graph, &water_m);
+                water_cuts = squares == 0 || !water_apart(&closed, &axes, &water_int, &subject);
+                clip.extend(water_int);
             } else {
+                water_cuts = true;
                 clip.extend(overlay(
                     &out.shapes(graph, &water_m),
                     &keep,
@@ -934,6 +945,13 @@ impl Raster<'_> {
         }
         let shapes = if clip.is_empty() {
             subject
+        } else if squares > 0 && !water_cuts {
+            // Only the buildings' squares cut: mostly each lies well inside the reached
+            // cells, apart from the others, and is then just a hole (see `square_holes`).
+            // The overlay, when it must run, still takes the water too, as it always did.
+            let interior = |lo: IntPoint, hi: IntPoint| box_in_set_cells(&closed, &axes, lo, hi);
+            square_holes(subject, &clip[..squares], interior)
+                .unwrap_or_else(|subject| overlay(&subject, &clip, OverlayRule::Difference))
         } else {
             overlay(&subject, &clip, OverlayRule::Difference)
         };
@@ -1096,6 +1114,188 @@ fn overlay(subject: &[IntShape], clip: &[IntShape], rule: OverlayRule) -> Vec<In
     };
     Overlay::with_shapes_options(subject, clip, IntOverlayOptions::ogc(), solver)
         .overlay(rule, FillRule::NonZero)
+}
+
+/// Whether the closed box `lo`–`hi` (output grid) lies in the interior of the mask's set
+/// cells: every cell whose closed outline meets the box is set (a point all of whose cells are
+/// set is inside their union, off its boundary). False for a box reaching out of the window.
+fn box_in_set_cells(mask: &Mask, axes: &OutAxes, lo: IntPoint, hi: IntPoint) -> bool {
+    let (xs, ys) = (&axes.xs, &axes.ys);
+    let (Some(&x_first), Some(&x_last), Some(&y_first), Some(&y_last)) =
+        (xs.first(), xs.last(), ys.first(), ys.last())
+    else {
+        return false;
+    };
+    // Beyond the window counts as unset, so a box touching its border is not inside.
+    if lo.x <= x_first || hi.x >= x_last || lo.y <= y_first || hi.y >= y_last {
+        return false;
+    }
+    let (cols, rows) = cells_meeting(mask, axes, lo, hi);
+    !cols.is_empty()
+        && !rows.is_empty()
+        && rows
+            .into_iter()
+            .all(|r| mask.bits[r * mask.w..][cols.clone()].iter().all(|&b| b))
+}
+
+/// The columns and rows of the window's cells whose closed outline meets the closed box
+/// `lo`–`hi` (output grid): `xs[c] ≤ hi.x` and `xs[c + 1] ≥ lo.x` (the axes increase).
+fn cells_meeting(
+    mask: &Mask,
+    axes: &OutAxes,
+    lo: IntPoint,
+    hi: IntPoint,
+) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+    let (xs, ys) = (&axes.xs, &axes.ys);
+    let c0 = xs[1..].partition_point(|&x| x < lo.x);
+    let c1 = xs[..mask.w].partition_point(|&x| x <= hi.x);
+    let r0 = ys[1..].partition_point(|&y| y < lo.y);
+    let r1 = ys[..mask.h].partition_point(|&y| y <= hi.y);
+    (c0..c1.max(c0), r0..r1.max(r0))
+}
+
+/// Whether the water (integer shapes) keeps apart from the mask's set cells, so cutting it
+/// from their outline changes nothing: no edge of it has a bounding box meeting a set cell
+/// (so no edge comes near the outline), and no set component lies inside it (one vertex of
+/// each traced exterior, off every water edge then, is tested).
+fn water_apart(mask: &Mask, axes: &OutAxes, water: &[IntShape], subject: &[IntShape]) -> bool {
+    for ring in water.iter().flatten() {
+        let n = ring.len();
+        for i in 0..n {
+            let (a, b) = (ring[i], ring[(i + 1) % n]);
+            let lo = IntPoint::new(a.x.min(b.x), a.y.min(b.y));
+            let hi = IntPoint::new(a.x.max(b.x), a.y.max(b.y));
+            let (cols, rows) = cells_meeting(mask, axes, lo, hi);
+            if rows
+                .into_iter()
+                .any(|r| mask.bits[r * mask.w..][cols.clone()].iter().any(|&b| b))
+            {
+                return false;
+            }
+        }
+    }
+    subject.iter().all(|s| {
+        let p = s[0][0];
+        water.iter().flatten().filter(|r| inside_ring(p, r)).count() % 2 == 0
+    })
+}
+
+/// Whether `p`, on no edge of the ring, is inside it (crossings of a ray towards +x).
+fn inside_ring(p: IntPoint, ring: &[IntPoint]) -> bool {
+    let n = ring.len();
+    let mut inside = false;
+    for i in 0..n {
+        let (a, b) = (ring[i], ring[(i + 1) % n]);
+        if (a.y > p.y) != (b.y > p.y) {
+            // x of the edge at p.y, compared exactly: p.x < a.x + (p.y − a.y)(b.x − a.x)/(b.y − a.y)
+            let lhs = i64::from(p.x - a.x) * i64::from(b.y - a.y);
+            let rhs = i64::from(p.y - a.y) * i64::from(b.x - a.x);
+            if (lhs < rhs) == (b.y > a.y) {
+                inside = !inside;
+            }
+        }
+    }
+    inside
+}
+
+/// The position of the least point of a ring (x, then y: i_overlay's order of points).
+fn least_at(ring: &[IntPoint]) -> usize {
+    (1..ring.len()).fold(0, |m, k| if ring[k] < ring[m] { k } else { m })
+}
+
+/// `subject − squares` exactly as [`overlay`] gives it (i_overlay's OGC output), without the
+/// overlay, in the common case where the difference is each square added as a hole: every
+/// square (an axis-aligned box on the output grid, counter-clockwise from its lower left, as
+/// [`Raster::contour`] writes them) lies in the interior of the set cells (`interior`), no
+/// two squares meet, and no two rings of the traced subject share a vertex (a pinch, which
+/// i_overlay splits its own way). Otherwise `Err(subject)`, for the overlay to do.
+///
+/// i_overlay's output in that case, as the randomised test against it checks: shapes in
+/// order of their exterior's least point (its graph's links are sorted by point, and a
+/// shape is taken from its first link); an exterior counter-clockwise with that least point
+/// second (the walk starts at the far end of its uppermost link there); holes clockwise
+/// from their least point, each shape's in order of those points; no collinear vertices,
+/// which traced rings and squares have none of.
+fn square_holes(
+    subject: Vec<IntShape>,
+    squares: &[IntShape],
+    interior: impl Fn(IntPoint, IntPoint) -> bool,
+) -> Result<Vec<IntShape>, Vec<IntShape>> {
+    let mut boxes: Vec<(IntPoint, IntPoint)> = Vec::with_capacity(squares.len());
+    for sq in squares {
+        let [ring] = sq.as_slice() else {
+            return Err(subject);
+        };
+        let &[a, b, c, d] = ring.as_slice() else {
+            return Err(subject);
+        };
+        let axis_aligned = a.y == b.y && b.x == c.x && c.y == d.y && d.x == a.x;
+        if !(axis_aligned && a.x < b.x && a.y < d.y && interior(a, c)) {
+            return Err(subject);
+        }
+        boxes.push((a, c));
+    }
+    // No two boxes meet, not even at a corner: by x, each against those starting within it.
+    boxes.sort_unstable_by_key(|b| b.0);
+    for (i, bi) in boxes.iter().enumerate() {
+        for bj in boxes[i + 1..].iter().take_while(|bj| bj.0.x <= bi.1.x) {
+            if bj.0.y <= bi.1.y && bj.1.y >= bi.0.y {
+                return Err(subject);
+            }
+        }
+    }
+    // Every vertex of the subject once; exteriors counter-clockwise, holes clockwise.
+    let mut points: Vec<IntPoint> = subject.iter().flatten().flatten().copied().collect();
+    points.sort_unstable();
+    if points.windows(2).any(|w| w[0] == w[1]) {
+        return Err(subject);
+    }
+    for shape in &subject {
+        for (k, ring) in shape.iter().enumerate() {
+            if ring.len() < 4 || (area2(ring) > 0) != (k == 0) {
+                return Err(subject);
+            }
+        }
+    }
+    // Each box's shape: the one whose exterior holds it and none of whose holes do.
+    let mut owner = Vec::with_capacity(boxes.len());
+    for &(lo, _) in &boxes {
+        let found = if subject.len() == 1 {
+            Some(0)
+        } else {
+            subject
+                .iter()
+                .position(|s| inside_ring(lo, &s[0]) && !s[1..].iter().any(|h| inside_ring(lo, h)))
+        };
+        match found {
+            Some(i) => owner.push(i),
+            None => return Err(subject),
+        }
+    }
+    let mut shapes = subject;
+    for shape in &mut shapes {
+        let ext = &mut shape[0];
+        let m = least_at(ext);
+        let n = ext.len();
+        ext.rotate_left((m + n - 1) % n);
+        for hole in &mut shape[1..] {
+            let m = least_at(hole);
+            hole.rotate_left(m);
+        }
+    }
+    for (&(lo, hi), &i) in boxes.iter().zip(&owner) {
+        shapes[i].push(vec![
+            lo,
+            IntPoint::new(lo.x, hi.y),
+            hi,
+            IntPoint::new(hi.x, lo.y),
+        ]);
+    }
+    for shape in &mut shapes {
+        shape[1..].sort_unstable_by_key(|h| h[0]);
+    }
+    shapes.sort_unstable_by_key(|s| s[0][1]);
+    Ok(shapes)
 }
 
 /// Twice the signed area of an open integer ring (positive: counter-clockwise).
@@ -1264,6 +1464,111 @@ mod tests {
         *seed ^= *seed >> 7;
         *seed ^= *seed << 17;
         (*seed >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    #[test]
+    fn square_holes_match_i_overlay() {
+        // Random masks traced as the contour traces them, minus random small boxes inside
+        // set cells (some near cell edges, some overlapping, some crossing into unset
+        // cells): the direct holes, or the overlay they fall back to, against the overlay
+        // itself, ring for ring and point for point.
+        let mut seed = 0x5DEE_CE66_D1CE_4E5B_u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let (mut direct, mut direct_past_water, mut cases) = (0, 0, 0);
+        for case in 0..8000 {
+            let (w, h) = (2 + next(14) as usize, 2 + next(14) as usize);
+            // Sparse masks pinch (cells touching at corners) and take the overlay; dense ones
+            // mostly do not, and with holes and islands test the direct way.
+            let density = if case % 2 == 0 {
+                40 + next(55)
+            } else {
+                80 + next(20)
+            };
+            let bits: Vec<bool> = (0..w * h).map(|_| next(100) < density).collect();
+            let mask = Mask { w, h, bits };
+            if !mask.bits.iter().any(|&b| b) {
+                continue;
+            }
+            let cell = 1000 + next(3) as i32;
+            let (ox, oy) = (next(2000) as i32 - 1000, next(2000) as i32 - 1000);
+            let axes = OutAxes {
+                xs: (0..=w as i32).map(|i| ox + i * cell).collect(),
+                ys: (0..=h as i32).map(|j| oy + j * (cell + 7)).collect(),
+            };
+            let subject = axes.shapes(&mask);
+            let set: Vec<usize> = (0..w * h).filter(|&i| mask.bits[i]).collect();
+            let n_squares = 1 + next(6) as usize;
+            let clip: Vec<IntShape> = (0..n_squares)
+                .map(|_| {
+                    let i = set[next(set.len() as u64) as usize];
+                    let (cx, cy) = (i % w, i / w);
+                    let big = next(4) == 0;
+                    let half = 1 + next(if big { 600 } else { 50 }) as i32;
+                    let x = axes.xs[cx] + next(cell as u64) as i32;
+                    let y = axes.ys[cy] + next(cell as u64) as i32;
+                    let (lo, hi) = (
+                        IntPoint::new(x - half, y - half),
+                        IntPoint::new(x + half, y + half),
+                    );
+                    vec![vec![
+                        lo,
+                        IntPoint::new(hi.x, lo.y),
+                        hi,
+                        IntPoint::new(lo.x, hi.y),
+                    ]]
+                })
+                .collect();
+            // Water: none, or a few quadrilaterals of either orientation and any slope,
+            // anywhere from far outside the window to across the cells.
+            let squares = clip.len();
+            let mut clip = clip;
+            let span = |n: usize, c: i32| (n as i32 + 4) * (c + 7);
+            for _ in 0..next(4) {
+                let (cx, cy) = (
+                    ox - 2 * cell + next(span(w, cell) as u64) as i32,
+                    oy - 2 * cell + next(span(h, cell) as u64) as i32,
+                );
+                let small = next(2) == 0;
+                let r = 1 + next(if small { 300 } else { 3000 }) as i32;
+                let mut quad = vec![
+                    IntPoint::new(cx - r, cy - next(r as u64) as i32),
+                    IntPoint::new(cx + next(r as u64) as i32, cy - r),
+                    IntPoint::new(cx + r, cy + next(r as u64) as i32),
+                    IntPoint::new(cx - next(r as u64) as i32, cy + r),
+                ];
+                if next(2) == 0 {
+                    quad.reverse();
+                }
+                clip.push(vec![quad]);
+            }
+            let want = overlay(&subject, &clip, OverlayRule::Difference);
+            let interior = |lo: IntPoint, hi: IntPoint| box_in_set_cells(&mask, &axes, lo, hi);
+            let apart = water_apart(&mask, &axes, &clip[squares..], &subject);
+            let got = if apart {
+                match square_holes(subject, &clip[..squares], interior) {
+                    Ok(s) => {
+                        direct += 1;
+                        direct_past_water += usize::from(clip.len() > squares);
+                        s
+                    }
+                    Err(s) => overlay(&s, &clip, OverlayRule::Difference),
+                }
+            } else {
+                overlay(&subject, &clip, OverlayRule::Difference)
+            };
+            cases += 1;
+            assert_eq!(got, want, "case {case}: mask {w}x{h} {:?}", mask.bits);
+        }
+        assert!(
+            direct * 10 > cases,
+            "only {direct} of {cases} took the direct way"
+        );
+        assert!(direct_past_water > 200, "{direct_past_water} past water");
     }
 
     #[test]
