@@ -714,10 +714,10 @@ fn rasterise<'a>(
         // `f1 = 1`, where `time_at` is `min(tp, tq + c_qp)` and `min(tp + c_pq, tq)`; costs
         // are non-negative (or +∞), so their least is `min(tp, tq)`, with no cost to read.
         // (It can differ from the general formula only in the sign of a zero, and cell times
-        // are only ever compared.)
+        // are only ever compared.) Compared as bits: exactly +0 and 1, else the general way.
         if let [r] = runs
-            && r.f0 == 0.0
-            && r.f1 == 1.0
+            && r.f0.to_bits() == 0.0_f64.to_bits()
+            && r.f1.to_bits() == 1.0_f64.to_bits()
         {
             draw(r.col, r.row, t_ends, e.bridge);
             continue;
