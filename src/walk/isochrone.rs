@@ -195,15 +195,18 @@ struct CellRun {
     f1: f64,
 }
 
-/// What rasterising reads of an edge besides its costs, in 16 bytes: its runs, its ends and
-/// whether it is a bridge. Most edges lie in one cell, and then their costs are not needed
-/// (see [`rasterise`]), so the (88-byte) [`Edge`](super::Edge) record is not read for them.
+/// What gathering and rasterising read of an edge besides its costs, in 32 bytes: its runs,
+/// its ends and their cells, and whether it is a bridge. Most edges lie in one cell, and then
+/// their costs are not needed (see [`rasterise`]), so the (88-byte) [`Edge`](super::Edge)
+/// record is not read for them.
 #[derive(Debug, Clone, Copy)]
 struct RasterEdge {
     first_run: u32,
     from: NodeId,
     to: NodeId,
     bridge: bool,
+    /// `[col, row]` of `from` and of `to` (as `node_cell`), for the raster window.
+    end_cells: [[u32; 2]; 2],
 }
 
 /// The raster cells every edge's samples fall in, in global grid cells. They depend only on
@@ -223,7 +226,7 @@ pub(crate) struct EdgeCells {
 impl EdgeCells {
     pub(crate) fn build(graph: &WalkGraph) -> EdgeCells {
         let grid = *graph.water().grid();
-        let node_cell = (0..graph.node_count())
+        let node_cell: Vec<[u32; 2]> = (0..graph.node_count())
             .map(|n| {
                 let [x, y] = graph.node_xy(NodeId(n as u32));
                 [grid.col(x) as u32, grid.row(y) as u32]
@@ -238,6 +241,7 @@ impl EdgeCells {
                 from: e.from,
                 to: e.to,
                 bridge: e.kind == WalkwayKind::Bridge,
+                end_cells: [node_cell[e.from.index()], node_cell[e.to.index()]],
             });
             for_each_sample(
                 &grid,
@@ -263,6 +267,7 @@ impl EdgeCells {
             from: NodeId(0),
             to: NodeId(0),
             bridge: false,
+            end_cells: [[0, 0]; 2],
         });
         runs.shrink_to_fit();
         EdgeCells {
@@ -458,7 +463,9 @@ fn contours_in(
     // ends' times and their buildings nearly in memory order, instead of jumping about in
     // the order of settling (the graph numbers edges and nodes along the walkways, so ids
     // near each other are near each other on the ground). The window takes every settled
-    // node and every node next to one: the ends of the reached edges, as before.
+    // node and every node next to one: the ends of the reached edges (every settled node
+    // is an end of one, the edge it was reached by or its origin's edge), whose cells the
+    // edges' records hold, so the adjacency loop looks up no node's cell.
     // They are also the edges whose buildings may be reached, with the origins' edges.
     touched.clear();
     // A call cut short by a panic may have left bits set: its words are still listed.
@@ -468,9 +475,7 @@ fn contours_in(
     touched_words.clear();
     touched_bits.resize(graph.edge_count().div_ceil(64), 0);
     for &u in searcher.settled() {
-        window.add_node(cells, u);
         for a in graph.adjacent(u) {
-            window.add_node(cells, a.head);
             let (wi, bit) = (a.edge.index() / 64, 1u64 << (a.edge.index() % 64));
             let word = &mut touched_bits[wi];
             if *word == 0 {
@@ -487,7 +492,11 @@ fn contours_in(
         let mut bits = *word;
         *word = 0;
         while bits != 0 {
-            touched.push(EdgeId(wi * 64 + bits.trailing_zeros()));
+            let e = EdgeId(wi * 64 + bits.trailing_zeros());
+            for [col, row] in cells.edges[e.index()].end_cells {
+                window.add([col as usize, row as usize]);
+            }
+            touched.push(e);
             bits &= bits - 1;
         }
     }
