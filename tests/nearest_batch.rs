@@ -423,3 +423,73 @@ async fn csv_columns_are_the_full_rows_cut_down() {
         .await;
     assert!(r.problem(400).to_string().contains("columns"));
 }
+
+/// The same CSV body posted under other profiles, snapping reaches and categories, and again,
+/// answers as `GET /nearest` does every time (origins off the network keep their errors).
+#[actix_web::test]
+async fn csv_batches_of_the_same_origins_equal_single_queries() {
+    let svc: Arc<Service> = Arc::clone(common::geodata());
+    let c = client(Arc::clone(&svc)).await;
+    let mut pts = origins(35, 40);
+    // Off the network under a short reach, and outside the mapped area.
+    pts.push((106.5301, 29.4701));
+    pts.push((106.40, 29.40));
+    let mut csv = String::from("lon,lat\n");
+    for (lon, lat) in &pts {
+        csv += &format!("{lon},{lat}\n");
+    }
+    let cols = "columns=origin,id,walk_min,error";
+    // Runs in pairs with the same profile and reach, each pair's options other than the last's.
+    let runs = [
+        "k=3&category=eatery&max_min=60",
+        "k=2&category=pharmacy&max_min=30",
+        "k=3&category=eatery&max_min=60&profile=elder",
+        "k=2&category=eatery&max_min=20&profile=elder",
+        "k=3&category=eatery&max_min=60&max_snap_m=15",
+        "k=2&category=pharmacy&max_min=30&max_snap_m=15",
+        "k=3&category=eatery&max_min=60",
+    ];
+    let mut errors = 0;
+    for params in runs {
+        let r = c
+            .send(post(
+                &format!("/nearest/batch?{params}&{cols}"),
+                "text/csv",
+                csv.clone(),
+            ))
+            .await;
+        assert_eq!(r.status, 200, "{params}: {}", r.text());
+        let text = r.text();
+        let rows: Vec<Vec<&str>> = text.lines().skip(1).map(cells).collect();
+        let mut at = 0;
+        for (i, (lon, lat)) in pts.iter().enumerate() {
+            let single = c
+                .get(&format!("/nearest?lon={lon}&lat={lat}&{params}"))
+                .await;
+            if single.status != 200 {
+                assert_eq!(rows[at][0], i.to_string(), "{params}");
+                assert!(!rows[at][3].is_empty(), "{params}: origin {i} has an error");
+                at += 1;
+                errors += 1;
+                continue;
+            }
+            for want in single.json()["features"].as_array().unwrap() {
+                let row = &rows[at];
+                assert_eq!(row[0], i.to_string(), "{params}");
+                assert_eq!(row[1], want["id"].as_str().unwrap(), "{params}: origin {i}");
+                assert_eq!(
+                    row[2].parse::<f64>().unwrap(),
+                    want["properties"]["walk_min"].as_f64().unwrap(),
+                    "{params}: origin {i}"
+                );
+                assert_eq!(row[3], "");
+                at += 1;
+            }
+        }
+        assert_eq!(at, rows.len(), "{params}: no extra rows");
+    }
+    assert!(
+        errors >= 4,
+        "{errors} errors: the off-network origins were tried"
+    );
+}

@@ -31,8 +31,13 @@ pub const ORIGINS_MAX: usize = 100_000;
 /// Largest body: 100,000 GeoJSON origins with ids and a few properties each.
 pub const BODY_MAX_BYTES: usize = 64 << 20;
 /// Origins per computed and streamed chunk: big enough to keep every core busy, small
-/// enough that the first bytes leave early and memory stays flat.
-const CHUNK: usize = 2048;
+/// enough that the first bytes leave early and memory stays flat (two chunks of answers,
+/// ~1.7 MB of CSV). Each chunk is a hand-off to a heavy thread and a fork over every core, and
+/// both sleep again between chunks: 2,048 made eleven of those a 21,978-origin batch (issue
+/// 15: 5 pairs alternating, 3 rounds x 11 categories of the peer batch each, server CPU
+/// 0.707 -> 0.669 us a (origin, category) and wall 1.62 -> 1.13 us median at 8,192; 16,384
+/// measured the same as 8,192).
+const CHUNK: usize = 8192;
 /// Chunks computed at once: the one being sent and the next.
 const PREFETCH_CHUNKS: usize = 2;
 
@@ -67,6 +72,9 @@ struct Batch {
     format: Format,
     params: NearestParams,
     origins: Vec<LonLat>,
+    /// Each origin's label; empty when every origin is named by its position (a CSV body
+    /// without ids, a GeoJSON body without feature ids), which is not stored: 100,000
+    /// `Label`s of 72 bytes were two fresh mappings of 7 MB to fault in and copy per request.
     labels: Vec<Label>,
     /// The CSV answer's columns (all of them unless `columns=` chose).
     layout: CsvLayout,
@@ -75,11 +83,19 @@ struct Batch {
     csv_facility: Vec<std::sync::OnceLock<FacilityCells>>,
     /// The walking tables of the whole batch, looked up (or, over the memory budget, built)
     /// by the first chunk and read by every later one: a table built per chunk would be one
-    /// multi-source search per 2,048 origins instead of one per batch.
+    /// multi-source search per chunk of origins instead of one per batch.
     walk_tables: std::sync::OnceLock<Option<Vec<Arc<NearestTable>>>>,
 }
 
 impl Batch {
+    /// The label of origin `i` ([`Batch::labels`]).
+    fn label(&self, i: usize) -> std::borrow::Cow<'_, Label> {
+        match self.labels.get(i) {
+            Some(label) => std::borrow::Cow::Borrowed(label),
+            None => std::borrow::Cow::Owned(Label::Index(i)),
+        }
+    }
+
     /// The batch's walking tables ([`Service::walk_tables`]); `None` in straight mode or
     /// where the search answers.
     fn walk_tables(&self, svc: &Service) -> Option<Vec<&NearestTable>> {
@@ -180,6 +196,10 @@ fn parse_geojson(body: &[u8], crs: Crs) -> Result<(Vec<LonLat>, Vec<Label>), Api
             Some(_) => return Err(bad_row(i, "id must be a string or a number")),
         });
     }
+    // Positions only: not stored ([`Batch::labels`]).
+    if labels.iter().all(|l| matches!(l, Label::Index(_))) {
+        labels = Vec::new();
+    }
     Ok((origins, labels))
 }
 
@@ -225,8 +245,14 @@ fn csv_header(line: &str) -> Result<bool, ApiError> {
     }
 }
 
-/// Row `i` (0-based, blank lines not counted) of a CSV body.
-fn csv_row(line: &str, i: usize, with_id: bool, crs: Crs) -> Result<(LonLat, Label), ApiError> {
+/// Row `i` (0-based, blank lines not counted) of a CSV body: its origin, and its label when
+/// the body has ids (else the origin is named by its position, [`Batch::labels`]).
+fn csv_row(
+    line: &str,
+    i: usize,
+    with_id: bool,
+    crs: Crs,
+) -> Result<(LonLat, Option<Label>), ApiError> {
     let mut parts = line.splitn(3, ',');
     let (lon, lat, rest) = (parts.next(), parts.next(), parts.next());
     let (Some(lon), Some(lat)) = (lon, lat) else {
@@ -234,14 +260,30 @@ fn csv_row(line: &str, i: usize, with_id: bool, crs: Crs) -> Result<(LonLat, Lab
     };
     let origin = LonLat::parse(&unquote(lon), &unquote(lat), crs).map_err(|e| bad_row(i, e))?;
     let label = match (with_id, rest) {
-        (true, Some(id)) => Label::Text(unquote(id).into_owned()),
+        (true, Some(id)) => Some(Label::Text(unquote(id).into_owned())),
         (true, None) => return Err(bad_row(i, format!("'{line}' needs lon,lat,id"))),
         (false, Some(_)) => {
             return Err(bad_row(i, format!("'{line}' has more than lon,lat")));
         }
-        (false, None) => Label::Index(i),
+        (false, None) => None,
     };
     Ok((origin, label))
+}
+
+/// A `lon,lat` row of two plain numbers (no quotes, spaces or third cell) that parse and are in
+/// range: the origin [`csv_row`] gives it, without its field splitting and unquoting. `None`
+/// for any other row, which [`csv_row`] then parses or names the error of.
+fn plain_row(line: &str, crs: Crs) -> Option<LonLat> {
+    let (lon, lat) = line.split_once(',')?;
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+    };
+    if !plain(lon) || !plain(lat) {
+        return None;
+    }
+    LonLat::parse(lon, lat, crs).ok()
 }
 
 /// CSV with a `lon,lat` or `lon,lat,id` header (coordinates in `crs`).
@@ -284,11 +326,15 @@ fn parse_csv(body: &[u8], crs: Crs) -> Result<(Vec<LonLat>, Vec<Label>), ApiErro
         .par_iter()
         .map(|piece| {
             let mut origins = Vec::with_capacity(piece.len() / 32);
-            let mut labels = Vec::with_capacity(piece.len() / 32);
+            let mut labels = Vec::new();
             for (i, line) in piece.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+                if !with_id && let Some(origin) = plain_row(line, crs) {
+                    origins.push(origin);
+                    continue;
+                }
                 let (origin, label) = csv_row(line, i, with_id, crs).map_err(|_| (i, line))?;
                 origins.push(origin);
-                labels.push(label);
+                labels.extend(label);
             }
             Ok((origins, labels))
         })
@@ -298,16 +344,13 @@ fn parse_csv(body: &[u8], crs: Crs) -> Result<(Vec<LonLat>, Vec<Label>), ApiErro
         .map(|p| p.as_ref().map_or(0, |(o, _)| o.len()))
         .sum();
     let mut origins = Vec::with_capacity(total);
-    let mut labels = Vec::with_capacity(total);
+    let mut labels = Vec::with_capacity(if with_id { total } else { 0 });
     for piece in parsed {
         let first = origins.len();
         match piece {
             Ok((o, l)) => {
                 origins.extend(o);
-                labels.extend(l.into_iter().map(|label| match label {
-                    Label::Index(i) => Label::Index(first + i),
-                    other => other,
-                }));
+                labels.extend(l);
             }
             // The first bad row of the body: its error made again with its number in the body.
             Err((i, line)) => {
@@ -327,14 +370,14 @@ fn parse_csv_rows(text: &str, crs: Crs) -> Result<(Vec<LonLat>, Vec<Label>), Api
     // Rows are about 40 bytes: reserve once instead of doubling through 100,000 pushes.
     let rows_guess = (text.len() / 32).min(ORIGINS_MAX);
     let mut origins = Vec::with_capacity(rows_guess);
-    let mut labels = Vec::with_capacity(rows_guess);
+    let mut labels = Vec::with_capacity(if with_id { rows_guess } else { 0 });
     for (i, line) in lines.enumerate() {
         if i >= ORIGINS_MAX {
             return Err(too_many(i + 1 + text.lines().skip(i + 2).count()));
         }
         let (origin, label) = csv_row(line, i, with_id, crs)?;
         origins.push(origin);
-        labels.push(label);
+        labels.extend(label);
     }
     Ok((origins, labels))
 }
@@ -482,17 +525,44 @@ impl FacilityCells {
             }
         }
         start[5] = text.len() as u32 + 1;
+        // Padding, so that every span can be copied as a fixed block ([`append_short`]).
+        text.resize(text.len() + PAD, 0);
         FacilityCells {
             text: text.into_boxed_slice(),
             start,
         }
     }
 
-    /// Cells `first..=last` with the commas between them.
-    fn span(&self, first: u8, last: u8) -> &[u8] {
+    /// Cells `first..=last` with the commas between them, as a [`Short`] (the text after
+    /// them is more cells or padding).
+    fn span_short(&self, first: u8, last: u8) -> Short<'_> {
         let a = self.start[usize::from(first)] as usize;
         let z = self.start[usize::from(last) + 1] as usize - 1;
-        self.text.get(a..z).unwrap_or_default()
+        Short {
+            padded: self.text.get(a..).unwrap_or_default(),
+            len: z.saturating_sub(a),
+        }
+    }
+}
+
+/// A CSV cell `padded[..len]` whose slice may run on past its end ([`append_short`]).
+#[derive(Debug, Clone, Copy)]
+struct Short<'a> {
+    padded: &'a [u8],
+    len: usize,
+}
+
+impl<'a> Short<'a> {
+    /// A cell with nothing readable after it.
+    fn exact(cell: &'a [u8]) -> Short<'a> {
+        Short {
+            padded: cell,
+            len: cell.len(),
+        }
+    }
+
+    fn append_to(self, out: &mut Vec<u8>) {
+        append_short(out, self.padded, self.len);
     }
 }
 
@@ -511,18 +581,18 @@ enum Row<'a> {
 }
 
 /// Write `row` of the origin labelled `label` (its CSV cell) as `layout` says.
-fn write_row(layout: &CsvLayout, label: &[u8], row: &Row<'_>, out: &mut Vec<u8>) {
+fn write_row(layout: &CsvLayout, label: Short<'_>, row: &Row<'_>, out: &mut Vec<u8>) {
     for (i, piece) in layout.pieces.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         match (piece, row) {
-            (Piece::Origin, _) => out.extend_from_slice(label),
+            (Piece::Origin, _) => label.append_to(out),
             (Piece::Rank, Row::Hit { rank, .. }) => {
                 out.extend_from_slice(itoa::Buffer::new().format(*rank).as_bytes());
             }
             (Piece::Facility(a, z), Row::Hit { cells, .. }) => {
-                out.extend_from_slice(cells.span(*a, *z));
+                cells.span_short(*a, *z).append_to(out);
             }
             // The empty cells keep their commas.
             (Piece::Facility(a, z), Row::Error(_)) => {
@@ -564,7 +634,7 @@ fn render_chunk(
 ) -> Result<(), ApiError> {
     let facilities = svc.indexes.facilities();
     for (j, answer) in answers.iter().enumerate() {
-        let label = &b.labels[first + j];
+        let label = &*b.label(first + j);
         match (b.format, answer) {
             (Format::GeoJson, Ok(a)) => {
                 write_hits(svc, &b.params, a, Some(label.extra()), any, out)?;
@@ -593,14 +663,19 @@ fn render_chunk(
                         distance_m: h.distance_m,
                         walk: h.walk.as_ref().map(|w| (w.walk_s, w.walk_m)),
                     };
-                    write_row(&b.layout, &label_cell, &row, out);
+                    write_row(&b.layout, Short::exact(&label_cell), &row, out);
                 }
             }
             (Format::Csv, Err(e)) => {
                 let detail = query_problem(clone_error(e), b.params.coords).detail;
                 let mut label_cell = Vec::new();
                 label.write_csv(&mut label_cell);
-                write_row(&b.layout, &label_cell, &Row::Error(&detail), out);
+                write_row(
+                    &b.layout,
+                    Short::exact(&label_cell),
+                    &Row::Error(&detail),
+                    out,
+                );
             }
         }
     }
@@ -649,7 +724,7 @@ fn csv_walk_chunk(
                         categories: None,
                         ..*template
                     };
-                    let label = &b.labels[i];
+                    let label = &*b.label(i);
                     match svc.walk_hits(
                         world,
                         &req,
@@ -665,7 +740,12 @@ fn csv_walk_chunk(
                             let detail = query_problem(e, b.params.coords).detail;
                             let mut label_cell = Vec::new();
                             label.write_csv(&mut label_cell);
-                            write_row(&b.layout, &label_cell, &Row::Error(&detail), &mut out);
+                            write_row(
+                                &b.layout,
+                                Short::exact(&label_cell),
+                                &Row::Error(&detail),
+                                &mut out,
+                            );
                         }
                     }
                 }
@@ -718,16 +798,20 @@ fn write_csv_rows(
     out: &mut Vec<u8>,
 ) -> Result<(), ApiError> {
     let origin = geo::Point::new(at.lon, at.lat);
-    let mut label_bytes = [0_u8; 24];
+    // The label written once per origin, with room for [`append_short`]'s block.
+    let mut label_bytes = [0_u8; 24 + PAD];
     let mut label_text = Vec::new();
-    let label_cell: &[u8] = if let Label::Index(i) = label {
+    let label_cell = if let Label::Index(i) = label {
         let mut buf = itoa::Buffer::new();
         let s = buf.format(*i).as_bytes();
         label_bytes[..s.len()].copy_from_slice(s);
-        &label_bytes[..s.len()]
+        Short {
+            padded: &label_bytes,
+            len: s.len(),
+        }
     } else {
         label.write_csv(&mut label_text);
-        &label_text
+        Short::exact(&label_text)
     };
 
     for (rank, h) in hits.iter().enumerate() {
@@ -777,7 +861,7 @@ const POW10: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_0
 
 /// Write `v` rounded to `decimals` places (at most 7) exactly as `{}` prints
 /// `(v * 10^decimals).round() / 10^decimals` (the form of [`cm`], `round7` and the minutes),
-/// from the rounded integer with itoa instead of the float formatter (issue 15: float
+/// from the digits of the rounded integer instead of the float formatter (issue 15: float
 /// formatting was a large part of the batch's CSV). The rounded integer `n` is exact, and the
 /// quotient is the float nearest `n / 10^decimals`; while `|n| < 2^52` floats are closer
 /// together than `10^-decimals`, so no other decimal of at most `decimals` places (nor any
@@ -786,33 +870,112 @@ const POW10: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_0
 /// `{}` itself. `tests` below checks it against `{}` on random and edge values.
 fn write_rounded(out: &mut Vec<u8>, v: f64, decimals: usize) {
     let scale = POW10[decimals] as f64;
-    let n = (v * scale).round();
-    if n == 0.0 || !n.is_finite() || n.abs() >= 4.0e15 {
+    let x = v * scale;
+    // `x.round()` (half away from zero) without libm's `round` call (a batch rounds a number
+    // per row): for `0 ≤ a < 2^52` the truncation `t` is exact, `a - t` (the fraction) is
+    // exact, and `t + 1` is the rounded value exactly when that fraction is at least one half.
+    let a = x.abs();
+    let m = if a < 4.0e15 {
+        let t = a as u64;
+        t + u64::from(a - t as f64 >= 0.5)
+    } else {
+        0
+    };
+    if m == 0 || m >= 4_000_000_000_000_000 {
         use std::io::Write as _;
-        let _ = write!(out, "{}", n / scale);
+        let _ = write!(out, "{}", x.round() / scale);
         return;
     }
-    if n < 0.0 {
-        out.push(b'-');
+    // The number of places as a constant, so the divisions by 10^places are multiplications.
+    let negative = x < 0.0;
+    match decimals {
+        2 => write_scaled::<2>(out, m, negative),
+        6 => write_scaled::<6>(out, m, negative),
+        7 => write_scaled::<7>(out, m, negative),
+        0 => write_scaled::<0>(out, m, negative),
+        1 => write_scaled::<1>(out, m, negative),
+        3 => write_scaled::<3>(out, m, negative),
+        4 => write_scaled::<4>(out, m, negative),
+        _ => write_scaled::<5>(out, m, negative),
     }
-    let m = n.abs() as u64;
-    let (int, mut frac) = (m / POW10[decimals], m % POW10[decimals]);
-    out.extend_from_slice(itoa::Buffer::new().format(int).as_bytes());
-    if frac == 0 {
-        return;
+}
+
+/// The two digits of each number below 100.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
+
+/// `m / 10^D` written out with at most `D` places, trailing zeros dropped (`m > 0`,
+/// `m < 4e15`): digits two at a time from a table, right to left into a buffer, then one
+/// fixed-size copy ([`append_short`]) instead of a copy per digit group.
+fn write_scaled<const D: usize>(out: &mut Vec<u8>, m: u64, negative: bool) {
+    const END: usize = 32;
+    // At most 16 integer digits, the point, 7 places and a sign end at END; the PAD bytes
+    // after END are copied along and cut off.
+    let mut buf = [b'0'; END + PAD];
+    let (mut int, mut frac) = (m / POW10[D], m % POW10[D]);
+    let mut at = END;
+    let mut stop = END;
+    if frac != 0 {
+        let mut places = D;
+        while places >= 2 {
+            let p = (frac % 100) as usize * 2;
+            frac /= 100;
+            at -= 2;
+            buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[p..p + 2]);
+            places -= 2;
+        }
+        if places == 1 {
+            at -= 1;
+            buf[at] = b'0' + frac as u8;
+        }
+        // A nonzero fraction has a nonzero digit, so this stops there.
+        while buf[stop - 1] == b'0' {
+            stop -= 1;
+        }
+        at -= 1;
+        buf[at] = b'.';
     }
-    let mut places = decimals;
-    while frac % 10 == 0 {
-        frac /= 10;
-        places -= 1;
+    while int >= 100 {
+        let p = (int % 100) as usize * 2;
+        int /= 100;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[p..p + 2]);
     }
-    out.push(b'.');
-    let mut digits = [b'0'; 8];
-    for d in digits[..places].iter_mut().rev() {
-        *d = b'0' + (frac % 10) as u8;
-        frac /= 10;
+    if int >= 10 {
+        let p = int as usize * 2;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[p..p + 2]);
+    } else {
+        at -= 1;
+        buf[at] = b'0' + int as u8;
     }
-    out.extend_from_slice(&digits[..places]);
+    if negative {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    append_short(out, &buf[at..], stop - at);
+}
+
+/// Bytes readable past a short cell's end, so that [`append_short`] copies a fixed block.
+const PAD: usize = 32;
+
+/// Append `padded[..len]`. When `len ≤ PAD` and `padded` holds `PAD` bytes, the whole block
+/// is copied (a couple of vector moves) and the surplus cut off: a row is a few short cells,
+/// and a `memcpy` call for each was a visible part of writing a batch (issue 15).
+#[inline]
+fn append_short(out: &mut Vec<u8>, padded: &[u8], len: usize) {
+    match padded.get(..PAD) {
+        Some(block) if len <= PAD => {
+            let end = out.len() + len;
+            out.extend_from_slice(block);
+            out.truncate(end);
+        }
+        _ => out.extend_from_slice(padded.get(..len).unwrap_or(padded)),
+    }
 }
 
 /// [`csv_field`] written into `out`.
