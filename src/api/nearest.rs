@@ -149,7 +149,7 @@ pub fn parse_options(
     svc: &Service,
 ) -> Result<(NearestParams, Option<String>), ApiError> {
     let mut q = RawQuery::parse(query_string)?;
-    let columns = q.take("columns");
+    let columns = q.take("columns").map(std::borrow::Cow::into_owned);
     let coords = q.take_coords()?;
     for name in ["lon", "lat"] {
         if q.take(name).is_some() {
