@@ -150,26 +150,23 @@ impl Recorder {
         let Some(series) = routes.get_mut(route) else {
             return;
         };
-        let at = match series
+        let found = series
             .by_status
             .iter()
-            .position(|(m, s, _, _)| *s == status && m == method)
-        {
-            Some(at) => at,
-            None => {
-                let status_s = status.to_string();
-                let requests =
-                    self.metrics
-                        .requests
-                        .with_label_values(&[route, method.as_str(), &status_s]);
-                let errors = (status >= 400)
-                    .then(|| self.metrics.errors.with_label_values(&[route, &status_s]));
-                series
-                    .by_status
-                    .push((method.clone(), status, requests, errors));
-                series.by_status.len() - 1
-            }
-        };
+            .position(|(m, s, _, _)| *s == status && m == method);
+        let at = found.unwrap_or_else(|| {
+            let status_s = status.to_string();
+            let requests =
+                self.metrics
+                    .requests
+                    .with_label_values(&[route, method.as_str(), &status_s]);
+            let errors =
+                (status >= 400).then(|| self.metrics.errors.with_label_values(&[route, &status_s]));
+            series
+                .by_status
+                .push((method.clone(), status, requests, errors));
+            series.by_status.len() - 1
+        });
         let (_, _, requests, errors) = &series.by_status[at];
         requests.inc();
         if let Some(e) = errors {

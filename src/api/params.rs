@@ -33,15 +33,29 @@ pub struct RawQuery<'a> {
 
 /// Split `a=1&b=2` as `form_urlencoded::parse` does (empty pieces skipped, the name ends at
 /// the first `=`, no `=` is an empty value), for a query string it would not change: one
-/// without `%` or `+` (a `&str` is already valid UTF-8).
-fn split_plain(query_string: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
-    query_string
-        .split('&')
-        .filter(|piece| !piece.is_empty())
-        .map(|piece| {
-            let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
-            (Cow::Borrowed(k), Cow::Borrowed(v))
-        })
+/// without `%` or `+` (a `&str` is already valid UTF-8). One pass over the bytes: `&` and `=`
+/// are ASCII, so every cut is at a character boundary.
+fn split_plain(query_string: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    let bytes = query_string.as_bytes();
+    let mut pairs = Vec::with_capacity(bytes.iter().filter(|&&b| b == b'&').count() + 1);
+    let (mut start, mut eq) = (0, None);
+    for i in 0..=bytes.len() {
+        match bytes.get(i) {
+            Some(b'=') if eq.is_none() => eq = Some(i),
+            Some(b'&') | None => {
+                if i > start {
+                    let (k, v) = match eq {
+                        Some(e) => (&query_string[start..e], &query_string[e + 1..i]),
+                        None => (&query_string[start..i], ""),
+                    };
+                    pairs.push((Cow::Borrowed(k), Cow::Borrowed(v)));
+                }
+                (start, eq) = (i + 1, None);
+            }
+            Some(_) => {}
+        }
+    }
+    pairs
 }
 
 impl<'a> RawQuery<'a> {
@@ -58,7 +72,7 @@ impl<'a> RawQuery<'a> {
             if query_string.bytes().any(|b| b == b'%' || b == b'+') {
                 form_urlencoded::parse(query_string.as_bytes()).collect()
             } else {
-                split_plain(query_string).collect()
+                split_plain(query_string)
             };
         // A handful of names: comparing each with those before it beats building a set; a long
         // (hostile) query string goes through the set, not the quadratic loop.
