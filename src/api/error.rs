@@ -1,15 +1,14 @@
 //! RFC 9457 problem details: every 4xx and 5xx leaves the service as
 //! `application/problem+json` with `type`, `title`, `status`, `detail` and `instance`.
 //!
-//! Handlers return [`ApiError`]; [`problem_middleware`] adds `instance` (the request path) and
-//! turns every other error response — actix's own 404/405, extractor and CORS rejections —
+//! Handlers return [`ApiError`]; the fused layer ([`super::frame`], through [`problem_response`]
+//! and [`problem_error`]) adds `instance` (the request path) and turns every other error response — actix's own 404/405, extractor and CORS rejections —
 //! into the same shape, so a client parses one error format.
 
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
@@ -157,7 +156,7 @@ pub struct ApiError {
     /// Overrides the kind's status (actix's own 4xx such as 413, 415).
     pub status: Option<StatusCode>,
     pub detail: String,
-    /// The request path and query, set by [`problem_middleware`].
+    /// The request path and query, set by [`problem_response`] or [`problem_error`].
     pub instance: Option<String>,
     cause: Option<String>,
     /// Headers and extension members, boxed: most problems have none, and every handler
@@ -306,7 +305,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        // `instance` is known once `problem_middleware` has seen the request.
+        // `instance` is known once the fused layer has seen the request.
         self.render(self.instance.as_deref())
     }
 }
@@ -354,46 +353,55 @@ fn foreign_error(status: StatusCode, err: Option<&actix_web::Error>, req_method:
     }
 }
 
-/// Middleware: make every error response a problem document with `instance`, keeping other
-/// headers (CORS) intact.
-pub async fn problem_middleware(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    // No clone of the request before `next`: routing needs it uniquely owned.
-    let instance = req
-        .uri()
-        .path_and_query()
-        .map_or_else(|| req.path().to_string(), ToString::to_string);
-    let method = req.method().to_string();
-    let res = match next.call(req).await {
-        Ok(res) => res,
-        Err(err) => {
-            // The request is gone with the error; hand back an ApiError that renders itself
-            // with `instance`.
-            let status = err.as_response_error().status_code();
-            let mut api = err
-                .as_error::<ApiError>()
-                .cloned()
-                .unwrap_or_else(|| foreign_error(status, Some(&err), &method));
-            if let Some(cause) = &api.cause {
-                tracing::error!(instance = %instance, "internal error: {cause}");
-            }
-            api.instance = Some(instance);
-            return Err(api.into());
-        }
-    };
+/// The `instance` member of a problem: the request's path and query as sent.
+fn instance_of(uri: &actix_web::http::Uri) -> String {
+    uri.path_and_query()
+        .map_or_else(|| uri.path().to_string(), ToString::to_string)
+}
+
+/// The error an inner layer returned (the request is gone with it), as an [`ApiError`] that
+/// renders itself as a problem with `instance` (`uri` is the request's). The fused layer of
+/// [`super::frame`] calls this; nothing is allocated on the way of an answer that is not an
+/// error.
+pub(crate) fn problem_error(
+    err: &actix_web::Error,
+    uri: &actix_web::http::Uri,
+    method: &str,
+) -> ApiError {
+    let instance = instance_of(uri);
+    let status = err.as_response_error().status_code();
+    let mut api = err
+        .as_error::<ApiError>()
+        .cloned()
+        .unwrap_or_else(|| foreign_error(status, Some(err), method));
+    if let Some(cause) = &api.cause {
+        tracing::error!(instance = %instance, "internal error: {cause}");
+    }
+    api.instance = Some(instance);
+    api
+}
+
+/// Make an error response (status >= 400) a problem document with `instance`, keeping other
+/// headers (CORS) intact; any other response passes unchanged.
+pub(crate) fn problem_response<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> ServiceResponse<BoxBody> {
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
-        return Ok(res.map_into_boxed_body());
+        return res.map_into_boxed_body();
     }
+    let instance = instance_of(res.request().uri());
     let api = match res
         .response()
         .error()
         .and_then(|e| e.as_error::<ApiError>())
     {
         Some(api) => api.clone(),
-        None => foreign_error(status, res.response().error(), &method),
+        None => foreign_error(
+            status,
+            res.response().error(),
+            res.request().method().as_str(),
+        ),
     };
     let (http_req, old) = res.into_parts();
     let mut new = api.render(Some(&instance));
@@ -418,7 +426,7 @@ pub async fn problem_middleware(
         new.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static(allow));
     }
-    Ok(ServiceResponse::new(http_req, new))
+    ServiceResponse::new(http_req, new)
 }
 
 #[cfg(test)]

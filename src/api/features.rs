@@ -80,7 +80,7 @@ pub(crate) fn geojson_response(v: &Value) -> HttpResponse {
         .body(v.to_string())
 }
 
-fn simple_query(req: &HttpRequest) -> Result<RawQuery, ApiError> {
+fn simple_query(req: &HttpRequest) -> Result<RawQuery<'_>, ApiError> {
     let mut q = RawQuery::parse(req.query_string())?;
     q.take_format()?;
     Ok(q)
@@ -201,7 +201,7 @@ fn parse_items(req: &HttpRequest) -> Result<(ItemsRequest, Crs), ApiError> {
             bbox,
             limit,
             offset,
-            filters: q.remaining().to_vec(),
+            filters: q.remaining(),
             filter,
         },
         coords,

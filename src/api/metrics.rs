@@ -1,17 +1,17 @@
 //! Prometheus metrics: requests, errors and a latency histogram per route pattern, recorded
-//! by a middleware; `GET /metrics` renders them in the text exposition format.
+//! by the fused layer ([`super::frame`]) through a per-worker [`Recorder`]; `GET /metrics` renders them in the text exposition format.
 //!
 //! Labels use the matched route pattern (`/collections/{collectionId}/items`), never the raw
 //! path, so a scan of random URLs cannot grow the label set without bound.
 
-use std::time::Instant;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
+use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+    TextEncoder,
 };
 
 use super::error::ApiError;
@@ -85,6 +85,9 @@ impl Metrics {
         }
     }
 
+    /// Count one request the slow way, straight through the label lookups (the tests'
+    /// reference for [`Recorder`]).
+    #[cfg(test)]
     fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
         let status_s = status.to_string();
         self.requests
@@ -106,33 +109,71 @@ impl Metrics {
     }
 }
 
-/// Middleware: time the request and count it under its route pattern (`unmatched` when no
-/// route matched).
-pub async fn record(
+/// One worker's handles on the series of [`Metrics`], found once per route, method and
+/// status instead of per request: `with_label_values` hashes the labels and takes the vector's
+/// lock each time, and the status label was a fresh `String` per request. The handles share
+/// the registry's counters, so `/metrics` renders the same numbers.
+pub struct Recorder {
     metrics: web::Data<Metrics>,
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
-    let started = Instant::now();
-    let method = req.method().as_str().to_string();
-    let res = next.call(req).await;
-    let elapsed = started.elapsed().as_secs_f64();
-    match &res {
-        Ok(r) => {
-            let route = r
-                .request()
-                .match_pattern()
-                .unwrap_or_else(|| "unmatched".into());
-            metrics.observe(&route, &method, r.status().as_u16(), elapsed);
+    routes: RefCell<HashMap<Box<str>, RouteSeries>>,
+}
+
+/// The series of one route label.
+struct RouteSeries {
+    latency: Histogram,
+    /// (method, status) -> requests and, for status >= 400, errors; a route sees a few.
+    by_status: Vec<(Method, u16, IntCounter, Option<IntCounter>)>,
+}
+
+impl Recorder {
+    #[must_use]
+    pub fn new(metrics: web::Data<Metrics>) -> Recorder {
+        Recorder {
+            metrics,
+            routes: RefCell::new(HashMap::new()),
         }
-        Err(e) => metrics.observe(
-            "unmatched",
-            &method,
-            e.as_response_error().status_code().as_u16(),
-            elapsed,
-        ),
     }
-    res
+
+    /// Count one answered request under `route` (the matched pattern, `unmatched` when none).
+    pub fn observe(&self, route: &str, method: &Method, status: u16, seconds: f64) {
+        let mut routes = self.routes.borrow_mut();
+        if !routes.contains_key(route) {
+            let latency = self.metrics.latency.with_label_values(&[route]);
+            routes.insert(
+                route.into(),
+                RouteSeries {
+                    latency,
+                    by_status: Vec::new(),
+                },
+            );
+        }
+        let Some(series) = routes.get_mut(route) else {
+            return;
+        };
+        let found = series
+            .by_status
+            .iter()
+            .position(|(m, s, _, _)| *s == status && m == method);
+        let at = found.unwrap_or_else(|| {
+            let status_s = status.to_string();
+            let requests =
+                self.metrics
+                    .requests
+                    .with_label_values(&[route, method.as_str(), &status_s]);
+            let errors =
+                (status >= 400).then(|| self.metrics.errors.with_label_values(&[route, &status_s]));
+            series
+                .by_status
+                .push((method.clone(), status, requests, errors));
+            series.by_status.len() - 1
+        });
+        let (_, _, requests, errors) = &series.by_status[at];
+        requests.inc();
+        if let Some(e) = errors {
+            e.inc();
+        }
+        series.latency.observe(seconds);
+    }
 }
 
 /// `GET /metrics`.
@@ -162,5 +203,32 @@ mod tests {
         assert!(
             text.contains("servicemap_http_request_duration_seconds_bucket{route=\"/nearest\"")
         );
+    }
+
+    /// The per-worker handles count exactly what the label lookups count.
+    #[test]
+    fn recorder_renders_as_the_label_lookups() {
+        let calls: [(&str, Method, u16, f64); 7] = [
+            ("/nearest", Method::GET, 200, 0.000_07),
+            ("/nearest", Method::GET, 200, 0.003),
+            ("/nearest", Method::GET, 400, 0.000_2),
+            ("/nearest", Method::POST, 405, 0.000_2),
+            ("unmatched", Method::GET, 404, 0.000_01),
+            ("/healthz", Method::GET, 200, 2.0),
+            ("/nearest", Method::GET, 400, 0.5),
+        ];
+        let direct = Metrics::new();
+        let via = web::Data::new(Metrics::new());
+        let recorder = Recorder::new(via.clone());
+        for (route, method, status, s) in &calls {
+            direct.observe(route, method.as_str(), *status, *s);
+            recorder.observe(route, method, *status, *s);
+        }
+        let (a, b) = (
+            direct.render().unwrap_or_default(),
+            via.render().unwrap_or_default(),
+        );
+        assert!(a.contains("route=\"unmatched\",status=\"404\"} 1"), "{a}");
+        assert_eq!(a, b);
     }
 }

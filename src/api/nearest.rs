@@ -149,7 +149,7 @@ pub fn parse_options(
     svc: &Service,
 ) -> Result<(NearestParams, Option<String>), ApiError> {
     let mut q = RawQuery::parse(query_string)?;
-    let columns = q.take("columns");
+    let columns = q.take("columns").map(std::borrow::Cow::into_owned);
     let coords = q.take_coords()?;
     for name in ["lon", "lat"] {
         if q.take(name).is_some() {
@@ -226,8 +226,13 @@ fn write_query(
         if !first {
             out.push(b',');
         }
-        serde_json::to_writer(&mut *out, key)?;
-        out.push(b':');
+        // The keys are the constant ASCII names below, nothing to escape: written as they
+        // are, not through serde_json's escaping (a tenth of the user-space instructions of
+        // a straight-line request went to escaping keys and strings).
+        debug_assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
         serde_json::to_writer(&mut *out, v)
     }
     let (req, coords) = (&p.req, p.coords);
@@ -269,7 +274,7 @@ pub fn write_collection(
     out.extend_from_slice(br#"{"type":"FeatureCollection","query":"#);
     write_query(p, answer, out).map_err(ApiError::internal)?;
     out.extend_from_slice(br#","numberReturned":"#);
-    out.extend_from_slice(answer.hits.len().to_string().as_bytes());
+    out.extend_from_slice(itoa::Buffer::new().format(answer.hits.len()).as_bytes());
     out.extend_from_slice(br#","features":["#);
     write_hits(svc, p, answer, None, &mut false, out)?;
     out.extend_from_slice(b"]}");

@@ -2,13 +2,12 @@
 //! past it the caller gets a 503 `timeout` problem instead of a connection held open for as
 //! long as the slowest query or a stalled writer takes.
 
-use std::future::Future;
-use std::task::Poll;
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 
 use super::{ApiError, ProblemKind};
 
@@ -19,34 +18,108 @@ pub const REQUEST_TIMEOUT_S_DEFAULT: f64 = 30.0;
 /// Seconds a timed-out caller is told to wait before retrying.
 const RETRY_AFTER_S: u32 = 1;
 
-/// Answer `req`, or a 503 `timeout` problem once `limit` has passed. Dropping the handler
-/// frees the connection; heavy work already handed to the bounded pool finishes there (it
-/// cannot be interrupted) but is bounded by that pool, and a write already handed to the
-/// writer is still committed — hence the detail tells writers to check before retrying.
-pub async fn limit(
+/// The layer that answers a request still waiting past `limit` with a 503 `timeout` problem.
+/// Dropping the handler frees the connection; heavy work already handed to the bounded pool
+/// finishes there (it cannot be interrupted) but is bounded by that pool, and a write already
+/// handed to the writer is still committed — hence the detail tells writers to check before
+/// retrying.
+///
+/// Hand-written rather than `from_fn`, which boxed two futures a request; and the timer is
+/// registered only when the answer is not ready at its first poll. Most answers (a straight
+/// or table nearest, a locate, a cached tile) are ready then and never touch the timer wheel.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    pub limit: Duration,
+}
+
+impl<S, B> Transform<S, ServiceRequest> for Deadline
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S::Future: Unpin,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = DeadlineService<S>;
+    type InitError = ();
+    type Future = Ready<Result<DeadlineService<S>, ()>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(DeadlineService {
+            service,
+            limit: self.limit,
+        }))
+    }
+}
+
+/// [`Deadline`] around one worker's service.
+pub struct DeadlineService<S> {
+    service: S,
     limit: Duration,
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let deadline = tokio::time::Instant::now() + limit;
-    let is_write = !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
-    let mut answer = std::pin::pin!(next.call(req));
-    let mut timer = std::pin::pin!(tokio::time::sleep_until(deadline));
-    let outcome = std::future::poll_fn(|cx| {
-        if let Poll::Ready(r) = answer.as_mut().poll(cx) {
-            return Poll::Ready(Some(r));
+}
+
+impl<S, B> Service<ServiceRequest> for DeadlineService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S::Future: Unpin,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = DeadlineFuture<S::Future>;
+
+    actix_web::dev::forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let deadline = tokio::time::Instant::now() + self.limit;
+        let is_write = !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+        DeadlineFuture {
+            answer: self.service.call(req),
+            deadline,
+            limit: self.limit,
+            is_write,
+            timer: None,
+        }
+    }
+}
+
+/// The answer, or the timeout problem once the deadline has passed.
+pub struct DeadlineFuture<F> {
+    answer: F,
+    deadline: tokio::time::Instant,
+    limit: Duration,
+    is_write: bool,
+    /// Made at the first poll that finds the answer pending.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<F, B> Future for DeadlineFuture<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>> + Unpin,
+{
+    type Output = Result<ServiceResponse<B>, actix_web::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Poll::Ready(r) = Pin::new(&mut this.answer).poll(cx) {
+            return Poll::Ready(r);
         }
         // The clock is read as well as the timer: the timer wheel rounds a deadline up to its
         // next millisecond tick, and a handler that became ready meanwhile would win that race.
-        if tokio::time::Instant::now() >= deadline || timer.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
+        if tokio::time::Instant::now() >= this.deadline {
+            return Poll::Ready(Err(timeout_problem(this.limit, this.is_write).into()));
+        }
+        let deadline = this.deadline;
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if timer.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Err(timeout_problem(this.limit, this.is_write).into()));
         }
         Poll::Pending
-    })
-    .await;
-    if let Some(answer) = outcome {
-        return answer;
     }
+}
+
+/// The 503 `timeout` problem of a request that took longer than `limit`.
+fn timeout_problem(limit: Duration, is_write: bool) -> ApiError {
     let secs = limit.as_secs_f64();
     let detail = if is_write {
         format!(
@@ -57,7 +130,6 @@ pub async fn limit(
             "the request took longer than the server's limit of {secs} s (serve --request-timeout-s); retry later, or ask for less (a smaller area, fewer categories or a shorter walk)"
         )
     };
-    Err(ApiError::new(ProblemKind::Timeout, detail)
+    ApiError::new(ProblemKind::Timeout, detail)
         .with_header("Retry-After", RETRY_AFTER_S.to_string())
-        .into())
 }
