@@ -1,9 +1,10 @@
 //! RFC 9457 problem details: every 4xx and 5xx leaves the service as
 //! `application/problem+json` with `type`, `title`, `status`, `detail` and `instance`.
 //!
-//! Handlers return [`ApiError`]; the fused layer ([`super::frame`], through [`problem_response`]
-//! and [`problem_error`]) adds `instance` (the request path) and turns every other error response — actix's own 404/405, extractor and CORS rejections —
-//! into the same shape, so a client parses one error format.
+//! Handlers return [`ApiError`]; the fused layer ([`super::frame`], through
+//! [`problem_response`] and [`problem_error`]) adds `instance` (the request path) and turns
+//! every other error response — actix's own 404/405, extractor and CORS rejections — into the
+//! same shape, so a client parses one error format.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::ServiceResponse;

@@ -1,5 +1,6 @@
 //! Prometheus metrics: requests, errors and a latency histogram per route pattern, recorded
-//! by the fused layer ([`super::frame`]) through a per-worker [`Recorder`]; `GET /metrics` renders them in the text exposition format.
+//! by the fused layer ([`super::frame`]) through a per-worker [`Recorder`]; `GET /metrics`
+//! renders them in the text exposition format.
 //!
 //! Labels use the matched route pattern (`/collections/{collectionId}/items`), never the raw
 //! path, so a scan of random URLs cannot grow the label set without bound.

@@ -205,22 +205,20 @@ struct RasterEdge {
     from: NodeId,
     to: NodeId,
     bridge: bool,
-    /// `[col, row]` of `from` and of `to` (as `node_cell`), for the raster window.
+    /// `[col, row]` of `from` and of `to`, for the raster window.
     end_cells: [[u32; 2]; 2],
 }
 
 /// The raster cells every edge's samples fall in, in global grid cells. They depend only on
 /// the graph, so they are found once (at the first isochrone, not at start-up: 24 bytes per
-/// cell an edge crosses, most edges being shorter than a cell, and 8 bytes per node) instead
-/// of sampling every reached edge again on every query.
+/// cell an edge crosses, most edges being shorter than a cell, and a 32-byte record per edge)
+/// instead of sampling every reached edge again on every query.
 #[derive(Debug)]
 pub(crate) struct EdgeCells {
     /// Per edge, with one record more at the end: the runs of edge `e` are
     /// `runs[edges[e].first_run..edges[e + 1].first_run]`.
     edges: Vec<RasterEdge>,
     runs: Vec<CellRun>,
-    /// `[col, row]` of every node, for the raster window.
-    node_cell: Vec<[u32; 2]>,
 }
 
 impl EdgeCells {
@@ -270,11 +268,7 @@ impl EdgeCells {
             end_cells: [[0, 0]; 2],
         });
         runs.shrink_to_fit();
-        EdgeCells {
-            edges,
-            runs,
-            node_cell,
-        }
+        EdgeCells { edges, runs }
     }
 
     /// Edge `e`'s record and its runs.
@@ -418,10 +412,12 @@ impl CellBox {
         self.row1 = self.row1.max(row);
     }
 
+    /// The cells of edge `e`'s two ends.
     #[inline]
-    fn add_node(&mut self, cells: &EdgeCells, n: NodeId) {
-        let [c, r] = cells.node_cell[n.index()];
-        self.add([c as usize, r as usize]);
+    fn add_edge_ends(&mut self, cells: &EdgeCells, e: EdgeId) {
+        for [col, row] in cells.edges[e.index()].end_cells {
+            self.add([col as usize, row as usize]);
+        }
     }
 
     fn add_xy(&mut self, grid: &GridSpec, [x, y]: [f64; 2]) {
@@ -493,9 +489,7 @@ fn contours_in(
         *word = 0;
         while bits != 0 {
             let e = EdgeId(wi * 64 + bits.trailing_zeros());
-            for [col, row] in cells.edges[e.index()].end_cells {
-                window.add([col as usize, row as usize]);
-            }
+            window.add_edge_ends(cells, e);
             touched.push(e);
             bits &= bits - 1;
         }
@@ -503,12 +497,10 @@ fn contours_in(
     touched_words.clear();
     let reached_edges = touched.len();
     for o in searcher.origins() {
-        let e = graph.edge(o.snap.edge);
         touched.push(o.snap.edge);
         window.add_xy(&grid, o.snap.snapped_xy);
         window.add_xy(&grid, o.snap.point_xy);
-        window.add_node(cells, e.from);
-        window.add_node(cells, e.to);
+        window.add_edge_ends(cells, o.snap.edge);
     }
     // Buildings: only those on touched edges can be reached; the rest stay at +inf.
     building_s.clear();
