@@ -542,52 +542,39 @@ fn contours_in(
         time_s,
         deck_s,
     );
-    // Buildings inside the raster window, with their times, for carving.
-    let in_window: Vec<([f64; 2], f64)> = match &raster {
-        Some(r) => {
-            let [x0, y0, x1, y1] = r.bounds_m(graph);
-            buildings
-                .positions_xy()
-                .iter()
-                .zip(building_s.iter())
-                .filter(|(xy, _)| xy[0] >= x0 && xy[1] >= y0 && xy[0] < x1 && xy[1] < y1)
-                .map(|(xy, t)| (*xy, *t))
-                .collect()
-        }
-        None => Vec::new(),
-    };
-    // The buildings of the window any contour reaches, by x: the points' stable order by x
-    // (found once) filtered, which is the order a stable sort of these buildings (taken in
-    // index order) gives, so the reached ones of each contour come out as a per-contour
-    // stable sort would give them.
+    // The buildings inside the raster window, with their times (the unreached ones are
+    // carved), and of those the ones any contour reaches, by x. Both come from one pass over
+    // the stretch of the points' stable order by x (found once) from 1 m left of the window
+    // to its right edge — only those can be inside (found by `total_cmp`, the sort's own
+    // order; the margin keeps a -0.0 that `>=` would take) — instead of every building of
+    // the data. The reached ones then come out as a per-contour stable sort by x would give
+    // them.
     let t_top = minutes
         .iter()
         .map(|m| m * 60.0)
         .fold(f64::NEG_INFINITY, f64::max);
-    let by_x: Vec<([f64; 2], f64)> = match &raster {
-        Some(r) => {
-            let [x0, y0, x1, y1] = r.bounds_m(graph);
-            let xy = buildings.positions_xy();
-            // Only the stretch of `by_x` from 1 m left of the window to its right edge can
-            // pass the filter (found by `total_cmp`, the sort's own order; the margin keeps a
-            // -0.0 that `>=` would take), instead of every building of the data.
-            let x_of = |i: &u32| xy[*i as usize][0];
-            let lo = points
-                .by_x
-                .partition_point(|i| x_of(i).total_cmp(&(x0 - 1.0)).is_lt());
-            let hi = points
-                .by_x
-                .partition_point(|i| x_of(i).total_cmp(&x1).is_lt());
-            points.by_x[lo..hi.max(lo)]
-                .iter()
-                .map(|&i| (xy[i as usize], building_s[i as usize]))
-                .filter(|(xy, bt)| {
-                    *bt <= t_top && xy[0] >= x0 && xy[1] >= y0 && xy[0] < x1 && xy[1] < y1
-                })
-                .collect()
+    let mut in_window: Vec<(u32, [f64; 2], f64)> = Vec::new();
+    let mut by_x: Vec<([f64; 2], f64)> = Vec::new();
+    if let Some(r) = &raster {
+        let [x0, y0, x1, y1] = r.bounds_m(graph);
+        let xy = buildings.positions_xy();
+        let x_of = |i: &u32| xy[*i as usize][0];
+        let lo = points
+            .by_x
+            .partition_point(|i| x_of(i).total_cmp(&(x0 - 1.0)).is_lt());
+        let hi = points
+            .by_x
+            .partition_point(|i| x_of(i).total_cmp(&x1).is_lt());
+        for &i in &points.by_x[lo..hi.max(lo)] {
+            let (p, bt) = (xy[i as usize], building_s[i as usize]);
+            if p[0] >= x0 && p[1] >= y0 && p[0] < x1 && p[1] < y1 {
+                in_window.push((i, p, bt));
+                if bt <= t_top {
+                    by_x.push((p, bt));
+                }
+            }
         }
-        None => Vec::new(),
-    };
+    }
     minutes
         .iter()
         .map(|&m| {
@@ -616,8 +603,8 @@ fn contours_in(
                 // walkway or building shares them, so unreached buildings fall outside.
                 let unreached = in_window
                     .iter()
-                    .filter(|(_, bt)| *bt > t)
-                    .map(|(xy, _)| *xy);
+                    .filter(|(_, _, bt)| *bt > t)
+                    .map(|&(i, xy, _)| (i, xy));
                 let reached = by_x.iter().filter(|(_, bt)| *bt <= t).map(|(xy, _)| *xy);
                 let poly = r.contour(graph, t, unreached, reached);
                 c.area_m2 = geodesic_area_m2(&poly);
@@ -636,7 +623,8 @@ struct Raster<'a> {
     w: usize,
     h: usize,
     time_s: &'a [f64],
-    /// Earliest time a bridge stroke reaches each cell (`+∞`: none does).
+    /// Earliest time a bridge stroke reaches each cell (`+∞`: none does); empty when no
+    /// bridge is drawn (most isochrones), so the window is not filled twice for nothing.
     deck_s: &'a [f64],
 }
 
@@ -683,8 +671,8 @@ fn rasterise<'a>(
     let (w, h) = (ix1 - ix0 + 1, iy1 - iy0 + 1);
     time_s.clear();
     time_s.resize(w * h, f64::INFINITY);
+    // Filled at the first bridge drawn (see `Raster::deck_s`).
     deck_s.clear();
-    deck_s.resize(w * h, f64::INFINITY);
     let (wmax, hmax) = (w - 1, h - 1);
     // A global cell's index in the window (clamped, though samples stay inside: the window
     // is padded beyond the cells of the strokes' ends).
@@ -700,6 +688,9 @@ fn rasterise<'a>(
             *cell = t;
         }
         if bridge {
+            if deck_s.is_empty() {
+                deck_s.resize(w * h, f64::INFINITY);
+            }
             let deck = &mut deck_s[i];
             *deck = deck.min(t);
         }
@@ -749,6 +740,9 @@ fn rasterise<'a>(
             let i = index(col, row);
             time_s[i] = time_s[i].min(t);
             if s.bridge {
+                if deck_s.is_empty() {
+                    deck_s.resize(w * h, f64::INFINITY);
+                }
                 deck_s[i] = deck_s[i].min(t);
             }
         });
@@ -824,7 +818,7 @@ impl Raster<'_> {
         &self,
         graph: &WalkGraph,
         t_s: f64,
-        carve_xy: impl Iterator<Item = [f64; 2]>,
+        carve: impl Iterator<Item = (u32, [f64; 2])>,
         reached_by_x: impl Iterator<Item = [f64; 2]>,
     ) -> MultiPolygon<f64> {
         let direct = Mask {
@@ -854,8 +848,8 @@ impl Raster<'_> {
         // Unreached buildings sharing a cell with a reached walkway or building stay in the
         // cell but get a small square hole each, so the polygon holds exactly the buildings
         // reported as reached.
-        let mut punch: Vec<[f64; 2]> = Vec::new();
-        for [x, y] in carve_xy {
+        let mut punch: Vec<(u32, [f64; 2])> = Vec::new();
+        for (j, [x, y]) in carve {
             let (cx, cy) = (grid.col(x), grid.row(y));
             if cx < self.ix0 || cy < self.iy0 || cx >= self.ix0 + self.w || cy >= self.iy0 + self.h
             {
@@ -863,7 +857,7 @@ impl Raster<'_> {
             }
             let i = (cy - self.iy0) * self.w + (cx - self.ix0);
             if direct.bits[i] {
-                punch.push([x, y]);
+                punch.push((j, [x, y]));
             } else {
                 closed.bits[i] = false;
             }
@@ -889,9 +883,12 @@ impl Raster<'_> {
         // A square never takes in a reached building: next to one it shrinks, and where the
         // two share a position to the centimetre there is nothing to cut.
         let reached: Vec<[f64; 2]> = reached_by_x.collect();
+        // In building order, as the carving took them before it went by x (the squares'
+        // order is the order of the holes written).
+        punch.sort_unstable_by_key(|&(j, _)| j);
         let mut clip: Vec<IntShape> = punch
             .iter()
-            .filter_map(|&[x, y]| {
+            .filter_map(|&(_, [x, y])| {
                 let lo = reached.partition_point(|r| r[0] < x - PUNCH_HALF_M / 0.45);
                 let d = reached[lo..]
                     .iter()
@@ -911,13 +908,12 @@ impl Raster<'_> {
         // Water in the window that keeps apart from the reached cells cuts nothing.
         let mut water_cuts = false;
         if !water_m.0.is_empty() {
-            let deck = Mask {
-                w: self.w,
-                h: self.h,
-                bits: self.deck_s.iter().map(|&c| c <= t_s).collect(),
-            };
-            let mut keep = if deck.bits.iter().any(|&b| b) {
-                axes.shapes(&deck)
+            let mut keep = if self.deck_s.iter().any(|&c| c <= t_s) {
+                axes.shapes(&Mask {
+                    w: self.w,
+                    h: self.h,
+                    bits: self.deck_s.iter().map(|&c| c <= t_s).collect(),
+                })
             } else {
                 Vec::new()
             };
