@@ -88,7 +88,17 @@ fn main() {
             let snap = graph.snap_lonlat(106.533, 29.470, 300.0, p).expect("snap");
             let origins = [Origin::new(snap, p)];
             let (mut search_us, mut polygon_us) = (Vec::new(), Vec::new());
-            for _ in 0..n {
+            // SPLIT_EVICT_MB=8: write that much memory between isochrones (caches cold, as
+            // between the requests of a server).
+            let evict_mb: usize = std::env::var("SPLIT_EVICT_MB")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let mut junk = vec![0u8; evict_mb << 20];
+            for k in 0..n {
+                for b in junk.iter_mut().step_by(64) {
+                    *b = b.wrapping_add(k as u8);
+                }
                 let t0 = std::time::Instant::now();
                 searcher.run(graph, &origins, p, 15.0 * 60.0);
                 let t1 = std::time::Instant::now();
@@ -114,6 +124,7 @@ fn main() {
                 median(&mut polygon_us),
                 searcher.settled().len()
             );
+            std::hint::black_box(&junk);
         }
         "digest" => {
             let path = args.get(2).expect("output file");

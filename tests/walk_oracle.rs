@@ -266,7 +266,7 @@ fn isochrone_contains_reached_buildings_and_excludes_the_rest() {
         assert!(cs[0].residents <= cs[1].residents && cs[1].residents <= cs[2].residents);
         for c in &cs {
             let t = c.minutes * 60.0;
-            let mut count = 0;
+            let (mut count, mut households, mut residents, mut residents_60plus) = (0, 0, 0, 0);
             for (i, &ll) in town.buildings.iter().enumerate() {
                 let Some(s) = bld.snap(i, Profile::Standard) else {
                     continue;
@@ -279,12 +279,21 @@ fn isochrone_contains_reached_buildings_and_excludes_the_rest() {
                 }
                 if reached {
                     count += 1;
+                    let pop = town.population[i];
+                    households += pop.households;
+                    residents += pop.residents;
+                    residents_60plus += pop.residents_60plus;
                     if !inside {
                         reached_outside += 1;
                     }
                 }
             }
             assert_eq!(count, c.buildings);
+            assert_eq!(
+                (households, residents, residents_60plus),
+                (c.households, c.residents, c.residents_60plus),
+                "the contour's sums are those of the buildings reached"
+            );
         }
     }
     let rate = agree as f64 / total as f64;

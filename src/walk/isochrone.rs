@@ -507,8 +507,24 @@ fn contours_in(
     building_s.resize(buildings.len(), f64::INFINITY);
     drawn.clear();
     let points = buildings.raster_cells(graph);
+    let max_s = searcher.max_s();
     for &e in touched.iter() {
-        for &j in buildings.on_edge(e, p) {
+        let on_edge = buildings.on_edge(e, p);
+        if on_edge.is_empty() {
+            continue;
+        }
+        // What `Searcher::reach` reads of the edge, read once for all its buildings: its ends'
+        // times (+∞ when not settled) and costs. The time is then the same float `reach`
+        // gives — the least finite one within the bound of entering from either end. An
+        // origin on the edge itself adds its own candidates: `reach` then does it all.
+        let edge = graph.edge(e);
+        let (tp, tq) = (
+            searcher.node_time_s(edge.from),
+            searcher.node_time_s(edge.to),
+        );
+        let (c_pq, c_qp) = (edge.cost_s(p, true), edge.cost_s(p, false));
+        let origin_here = searcher.origins().iter().any(|o| o.snap.edge == e);
+        for &j in on_edge {
             let ji = j as usize;
             if building_s[ji].is_finite() {
                 continue;
@@ -516,9 +532,23 @@ fn contours_in(
             let Some(s) = buildings.snap(ji, p) else {
                 continue;
             };
-            if let Some(r) = searcher.reach(graph, s) {
-                building_s[ji] = r.time_s;
-                if r.time_s <= t_max {
+            let time_s = if origin_here {
+                searcher.reach(graph, s).map(|r| r.time_s)
+            } else {
+                let f = s.fraction;
+                let within = |t: f64| t.is_finite() && t <= max_s;
+                let from = tp + partial_s(c_pq, f);
+                let to = tq + partial_s(c_qp, 1.0 - f);
+                match (within(from), within(to)) {
+                    (true, true) => Some(if to < from { to } else { from }),
+                    (true, false) => Some(from),
+                    (false, true) => Some(to),
+                    (false, false) => None,
+                }
+            };
+            if let Some(t) = time_s {
+                building_s[ji] = t;
+                if t <= t_max {
                     drawn.push(j);
                     for [col, row] in points.ends(p, ji) {
                         window.add([col as usize, row as usize]);
@@ -588,13 +618,27 @@ fn contours_in(
                 residents: 0,
                 residents_60plus: 0,
             };
-            for (i, &bt) in building_s.iter().enumerate() {
-                if bt <= t {
-                    c.buildings += 1;
-                    if let Some(pop) = population.get(i) {
-                        c.households += pop.households;
-                        c.residents += pop.residents;
-                        c.residents_60plus += pop.residents_60plus;
+            // Every building reached within `t_max` (the largest finite contour, or the
+            // search bound) is in `drawn`, each once, so a contour within it need not look
+            // at every building of the data.
+            let mut count = |i: usize| {
+                c.buildings += 1;
+                if let Some(pop) = population.get(i) {
+                    c.households += pop.households;
+                    c.residents += pop.residents;
+                    c.residents_60plus += pop.residents_60plus;
+                }
+            };
+            if t <= t_max {
+                for &j in drawn.iter() {
+                    if building_s[j as usize] <= t {
+                        count(j as usize);
+                    }
+                }
+            } else {
+                for (i, &bt) in building_s.iter().enumerate() {
+                    if bt <= t {
+                        count(i);
                     }
                 }
             }
