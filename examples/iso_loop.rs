@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release --example iso_loop -- loop 2000      # 15-minute isochrones from 马王坪
 //! cargo run --release --example iso_loop -- split 2000     # the same, search and polygon timed apart
+//! cargo run --release --example iso_loop -- write 20000    # its GeoJSON answer written, as the API does
 //! cargo run --release --example iso_loop -- digest 400 out.txt  # from 400 seeded origins
 //! cargo run --release --example iso_loop -- seeded 2000    # 15-minute isochrones, 200 seeded origins
 //! SERVICEMAP_GEODATA=target/peers/osm-Helsinki cargo run --release --example iso_loop -- seeded 2000
@@ -126,6 +127,24 @@ fn main() {
             );
             std::hint::black_box(&junk);
         }
+        "write" => {
+            // The HTTP answer's GeoJSON written `n` times for the loop's isochrone (what
+            // `GET /isochrone` adds to the in-process work besides parsing and actix).
+            let (req, coords) =
+                servicemap::api::isochrone::parse("lon=106.533&lat=29.470&minutes=15")
+                    .expect("query");
+            let answer = svc.isochrone(&req, &mut searcher).expect("isochrone");
+            let t0 = std::time::Instant::now();
+            let mut bytes = 0;
+            for _ in 0..n {
+                bytes += servicemap::api::isochrone::write_collection(&req, coords, &answer).len();
+            }
+            println!(
+                "{n} answers written: {:.2} µs each, {} bytes",
+                t0.elapsed().as_secs_f64() * 1e6 / n as f64,
+                bytes / n.max(1)
+            );
+        }
         "digest" => {
             let path = args.get(2).expect("output file");
             let mut out = String::new();
@@ -178,6 +197,6 @@ fn main() {
             }
             std::fs::write(path, out).expect("write digest");
         }
-        _ => panic!("mode: loop, split, seeded or digest"),
+        _ => panic!("mode: loop, split, write, seeded or digest"),
     }
 }

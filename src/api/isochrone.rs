@@ -10,7 +10,7 @@ use super::snapshot::Snap;
 use actix_web::{HttpRequest, HttpResponse};
 use geo::Polygon;
 
-use crate::model::geojson::round7;
+use crate::model::geojson::write_round7;
 use crate::model::{Crs, LonLat};
 use crate::query::{self, DEFAULT_MAX_SNAP_M, IsochroneAnswer, IsochroneRequest, ORIGINS_MAX};
 
@@ -113,9 +113,9 @@ fn write_polygon(p: &Polygon<f64>, coords: Crs, out: &mut Vec<u8>) {
             }
             let (x, y) = coords.from_wgs84(c.x, c.y);
             out.push(b'[');
-            put(out, &round7(x));
+            write_round7(out, x);
             out.push(b',');
-            put(out, &round7(y));
+            write_round7(out, y);
             out.push(b']');
         }
         out.push(b']');
@@ -151,9 +151,9 @@ pub fn write_collection(p: &IsochroneRequest, coords: Crs, answer: &IsochroneAns
         }
         let (x, y) = coords.from_wgs84(at.lon, at.lat);
         out.extend_from_slice(br#"{"lon":"#);
-        put(&mut out, &round7(x));
+        write_round7(&mut out, x);
         out.extend_from_slice(br#","lat":"#);
-        put(&mut out, &round7(y));
+        write_round7(&mut out, y);
         out.extend_from_slice(br#","snap_m":"#);
         put(&mut out, &((snap_m * 100.0).round() / 100.0));
         out.push(b'}');
