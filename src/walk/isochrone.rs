@@ -885,7 +885,7 @@ impl Raster<'_> {
                 .zip(&direct.bits[row])
                 .zip(wet)
             {
-                *c &= d || !wet;
+                *c &= d | !wet;
             }
         }
         let grid = water.grid();
