@@ -48,6 +48,11 @@ pub struct Chains {
     /// Per profile, per adjacency entry: seconds to walk the chain from the head to this
     /// core node (what a backward search adds).
     adj_in_s: [Vec<f64>; PROFILE_COUNT],
+    /// Per adjacency entry: the chain `<< 1`, with the low bit set when this core node is the
+    /// chain's first end (leaving here walks the chain forward). What a forward search walks.
+    adj_chain: Vec<u32>,
+    /// Per step: the edge's length along the slope, metres (the distance a search adds).
+    step_m: Vec<f64>,
 }
 
 impl Chains {
@@ -157,6 +162,7 @@ impl Chains {
         let entries = adj_start[cores] as usize;
         let mut adj_head = vec![0u32; entries];
         let mut adj_in_s: [Vec<f64>; PROFILE_COUNT] = std::array::from_fn(|_| vec![0.0; entries]);
+        let mut adj_chain = vec![0u32; entries];
         for c in 0..chain_count {
             let (s, t) = (node_off[c] as usize, node_off[c + 1] as usize - 1);
             let (first, last) = (core_of[nodes[s].index()], core_of[nodes[t].index()]);
@@ -165,6 +171,7 @@ impl Chains {
                 let i = fill[here as usize] as usize;
                 fill[here as usize] += 1;
                 adj_head[i] = head;
+                adj_chain[i] = ((c as u32) << 1) | u32::from(forward);
                 for p in Profile::ALL {
                     // Walking from the head to here: against the chain when leaving at the
                     // first end, along it when leaving at the last.
@@ -178,6 +185,10 @@ impl Chains {
                 .map(|&st| [step_cost_s(g, st, p, true), step_cost_s(g, st, p, false)])
                 .collect()
         });
+        let step_m = steps
+            .iter()
+            .map(|&st| g.edge(EdgeId(st >> 1)).length_m)
+            .collect();
         Chains {
             core_of,
             core_node,
@@ -190,6 +201,8 @@ impl Chains {
             adj_start,
             adj_head,
             adj_in_s,
+            adj_chain,
+            step_m,
         }
     }
 
@@ -221,6 +234,44 @@ impl Chains {
     fn step_range(&self, c: usize) -> std::ops::Range<usize> {
         self.node_off[c] as usize - c..self.node_off[c + 1] as usize - c - 1
     }
+
+    /// Core index of `v`, `None` for an inner node.
+    #[inline]
+    pub(crate) fn core_index(&self, v: NodeId) -> Option<u32> {
+        let c = self.core_of[v.index()];
+        (c != INNER).then_some(c)
+    }
+
+    /// The chains leaving core node `core` (core index): chain `<< 1`, low bit set when
+    /// `core` is the chain's first end. A loop chain appears twice, once from each end.
+    #[inline]
+    pub(crate) fn core_chains(&self, core: u32) -> &[u32] {
+        &self.adj_chain
+            [self.adj_start[core as usize] as usize..self.adj_start[core as usize + 1] as usize]
+    }
+
+    /// What a forward search walks along chain `c`: its nodes (both ends included), its
+    /// steps (see [`Chains::chain_steps`]), their seconds `[along, against]` in profile `p`
+    /// and their lengths in metres. Step `j` joins nodes `j` and `j + 1`.
+    #[inline]
+    pub(crate) fn chain_walk(&self, c: usize, p: Profile) -> ChainWalk<'_> {
+        let r = self.step_range(c);
+        ChainWalk {
+            nodes: self.chain_nodes(c),
+            steps: &self.steps[r.clone()],
+            step_s: &self.step_s[p.index()][r.clone()],
+            step_m: &self.step_m[r],
+        }
+    }
+}
+
+/// One chain as a forward search walks it (see [`Chains::chain_walk`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChainWalk<'a> {
+    pub nodes: &'a [NodeId],
+    pub steps: &'a [u32],
+    pub step_s: &'a [[f64; 2]],
+    pub step_m: &'a [f64],
 }
 
 /// Seconds to walk the steps of a chain in order (`along`) or in reverse.
