@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example iso_loop -- loop 2000      # 15-minute isochrones from 马王坪
+//! cargo run --release --example iso_loop -- split 2000     # the same, search and polygon timed apart
 //! cargo run --release --example iso_loop -- digest 400 out.txt  # from 400 seeded origins
 //! cargo run --release --example iso_loop -- seeded 2000    # 15-minute isochrones, 200 seeded origins
 //! SERVICEMAP_GEODATA=target/peers/osm-Helsinki cargo run --release --example iso_loop -- seeded 2000
@@ -18,7 +19,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use servicemap::walk::{NodeId, Origin, Profile, Searcher, isochrones};
+use servicemap::walk::{NodeId, Origin, Profile, Searcher, contours, isochrones};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -81,6 +82,39 @@ fn main() {
             }
             println!("{n} isochrones, mean area {:.3} m²", area / n as f64);
         }
+        "split" => {
+            // The loop's isochrone timed in its two phases: the search, then the polygon and
+            // the counts from it (medians over `n` runs each).
+            let snap = graph.snap_lonlat(106.533, 29.470, 300.0, p).expect("snap");
+            let origins = [Origin::new(snap, p)];
+            let (mut search_us, mut polygon_us) = (Vec::new(), Vec::new());
+            for _ in 0..n {
+                let t0 = std::time::Instant::now();
+                searcher.run(graph, &origins, p, 15.0 * 60.0);
+                let t1 = std::time::Instant::now();
+                let cs = contours(
+                    graph,
+                    &searcher,
+                    &world.building_snaps,
+                    &world.population,
+                    &[15.0],
+                );
+                let t2 = std::time::Instant::now();
+                assert_eq!(cs.len(), 1);
+                search_us.push((t1 - t0).as_secs_f64() * 1e6);
+                polygon_us.push((t2 - t1).as_secs_f64() * 1e6);
+            }
+            let median = |v: &mut Vec<f64>| {
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            };
+            println!(
+                "{n} isochrones: search {:.1} µs, polygon and counts {:.1} µs (medians), {} nodes settled",
+                median(&mut search_us),
+                median(&mut polygon_us),
+                searcher.settled().len()
+            );
+        }
         "digest" => {
             let path = args.get(2).expect("output file");
             let mut out = String::new();
@@ -133,6 +167,6 @@ fn main() {
             }
             std::fs::write(path, out).expect("write digest");
         }
-        _ => panic!("mode: loop, seeded or digest"),
+        _ => panic!("mode: loop, split, seeded or digest"),
     }
 }
