@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example iso_loop -- loop 2000      # 15-minute isochrones from 马王坪
-//! cargo run --release --example iso_loop -- split 2000     # the same, search and polygon timed apart
+//! cargo run --release --example iso_loop -- split 2000     # the same, search (folded / plain) and polygon timed apart
 //! cargo run --release --example iso_loop -- digest 400 out.txt  # from 400 seeded origins
 //! cargo run --release --example iso_loop -- seeded 2000    # 15-minute isochrones, 200 seeded origins
 //! SERVICEMAP_GEODATA=target/peers/osm-Helsinki cargo run --release --example iso_loop -- seeded 2000
@@ -84,13 +84,19 @@ fn main() {
         }
         "split" => {
             // The loop's isochrone timed in its two phases: the search, then the polygon and
-            // the counts from it (medians over `n` runs each).
+            // the counts from it (medians over `n` runs each). Odd runs search with the plain
+            // `run` instead of the isochrone's `run_folded`, each after the previous run's
+            // polygon as in the loop, for a comparison in the same seconds.
             let snap = graph.snap_lonlat(106.533, 29.470, 300.0, p).expect("snap");
             let origins = [Origin::new(snap, p)];
-            let (mut search_us, mut polygon_us) = (Vec::new(), Vec::new());
-            for _ in 0..n {
+            let (mut plain_us, mut search_us, mut polygon_us) = (Vec::new(), Vec::new(), Vec::new());
+            for k in 0..n {
                 let t0 = std::time::Instant::now();
-                searcher.run(graph, &origins, p, 15.0 * 60.0);
+                if k % 2 == 0 {
+                    searcher.run_folded(graph, &origins, p, 15.0 * 60.0);
+                } else {
+                    searcher.run(graph, &origins, p, 15.0 * 60.0);
+                }
                 let t1 = std::time::Instant::now();
                 let cs = contours(
                     graph,
@@ -101,16 +107,22 @@ fn main() {
                 );
                 let t2 = std::time::Instant::now();
                 assert_eq!(cs.len(), 1);
-                search_us.push((t1 - t0).as_secs_f64() * 1e6);
+                let us = (t1 - t0).as_secs_f64() * 1e6;
+                if k % 2 == 0 {
+                    search_us.push(us);
+                } else {
+                    plain_us.push(us);
+                }
                 polygon_us.push((t2 - t1).as_secs_f64() * 1e6);
             }
             let median = |v: &mut Vec<f64>| {
                 v.sort_by(f64::total_cmp);
-                v[v.len() / 2]
+                v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
             };
             println!(
-                "{n} isochrones: search {:.1} µs, polygon and counts {:.1} µs (medians), {} nodes settled",
+                "{n} isochrones: search {:.1} µs (plain run {:.1} µs), polygon and counts {:.1} µs (medians), {} nodes settled",
                 median(&mut search_us),
+                median(&mut plain_us),
                 median(&mut polygon_us),
                 searcher.settled().len()
             );
