@@ -89,7 +89,8 @@ fn main() {
             // polygon as in the loop, for a comparison in the same seconds.
             let snap = graph.snap_lonlat(106.533, 29.470, 300.0, p).expect("snap");
             let origins = [Origin::new(snap, p)];
-            let (mut plain_us, mut search_us, mut polygon_us) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut plain_us, mut search_us, mut polygon_us) =
+                (Vec::new(), Vec::new(), Vec::new());
             for k in 0..n {
                 let t0 = std::time::Instant::now();
                 if k % 2 == 0 {

@@ -48,9 +48,10 @@ pub struct Chains {
     /// Per profile, per adjacency entry: seconds to walk the chain from the head to this
     /// core node (what a backward search adds).
     adj_in_s: [Vec<f64>; PROFILE_COUNT],
-    /// Per adjacency entry: the chain `<< 1`, with the low bit set when this core node is the
-    /// chain's first end (leaving here walks the chain forward). What a forward search walks.
-    adj_chain: Vec<u32>,
+    /// Per adjacency entry: the chain as a forward search leaving this core node walks it,
+    /// with everything the walk needs to find its steps, so a settled core node reaches
+    /// them in two dependent loads (`adj_start`, then this) rather than four.
+    legs: Vec<Leg>,
     /// Per step: the edge's length along the slope, metres (the distance a search adds).
     step_m: Vec<f64>,
 }
@@ -162,7 +163,7 @@ impl Chains {
         let entries = adj_start[cores] as usize;
         let mut adj_head = vec![0u32; entries];
         let mut adj_in_s: [Vec<f64>; PROFILE_COUNT] = std::array::from_fn(|_| vec![0.0; entries]);
-        let mut adj_chain = vec![0u32; entries];
+        let mut legs = vec![Leg::default(); entries];
         for c in 0..chain_count {
             let (s, t) = (node_off[c] as usize, node_off[c + 1] as usize - 1);
             let (first, last) = (core_of[nodes[s].index()], core_of[nodes[t].index()]);
@@ -171,7 +172,12 @@ impl Chains {
                 let i = fill[here as usize] as usize;
                 fill[here as usize] += 1;
                 adj_head[i] = head;
-                adj_chain[i] = ((c as u32) << 1) | u32::from(forward);
+                legs[i] = Leg {
+                    node_start: s as u32,
+                    step_start: (s - c) as u32,
+                    len_forward: (((t - s) as u32) << 1) | u32::from(forward),
+                    head_core: head,
+                };
                 for p in Profile::ALL {
                     // Walking from the head to here: against the chain when leaving at the
                     // first end, along it when leaving at the last.
@@ -201,7 +207,7 @@ impl Chains {
             adj_start,
             adj_head,
             adj_in_s,
-            adj_chain,
+            legs,
             step_m,
         }
     }
@@ -242,11 +248,11 @@ impl Chains {
         (c != INNER).then_some(c)
     }
 
-    /// The chains leaving core node `core` (core index): chain `<< 1`, low bit set when
-    /// `core` is the chain's first end. A loop chain appears twice, once from each end.
+    /// The chains leaving core node `core` (core index), as a forward search walks them. A
+    /// loop chain appears twice, once from each end.
     #[inline]
-    pub(crate) fn core_chains(&self, core: u32) -> &[u32] {
-        &self.adj_chain
+    pub(crate) fn legs(&self, core: u32) -> &[Leg] {
+        &self.legs
             [self.adj_start[core as usize] as usize..self.adj_start[core as usize + 1] as usize]
     }
 
@@ -262,6 +268,44 @@ impl Chains {
             step_s: &self.step_s[p.index()][r.clone()],
             step_m: &self.step_m[r],
         }
+    }
+
+    /// [`Chains::chain_walk`] of the chain of `leg`.
+    #[inline]
+    pub(crate) fn leg_walk(&self, leg: Leg, p: Profile) -> ChainWalk<'_> {
+        let (n0, s0, m) = (
+            leg.node_start as usize,
+            leg.step_start as usize,
+            (leg.len_forward >> 1) as usize,
+        );
+        ChainWalk {
+            nodes: &self.nodes[n0..=n0 + m],
+            steps: &self.steps[s0..s0 + m],
+            step_s: &self.step_s[p.index()][s0..s0 + m],
+            step_m: &self.step_m[s0..s0 + m],
+        }
+    }
+}
+
+/// A chain leaving a core node (an entry of the core adjacency), for forward searches.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Leg {
+    /// Index of the chain's first node in `Chains::nodes`.
+    node_start: u32,
+    /// Index of the chain's first step in `Chains::steps`.
+    step_start: u32,
+    /// Steps `<< 1`, the low bit set when the core node is the chain's first end (leaving
+    /// it walks the chain forward).
+    len_forward: u32,
+    /// Core index of the node at the chain's other end.
+    pub head_core: u32,
+}
+
+impl Leg {
+    /// Whether leaving the core node walks the chain forward (from its first end).
+    #[inline]
+    pub(crate) fn forward(self) -> bool {
+        self.len_forward & 1 == 1
     }
 }
 

@@ -60,22 +60,38 @@ const ORIGIN_FLAG: u32 = 1 << 31;
 /// A frontier entry: a node and its tentative time, as one integer key whose unsigned order
 /// is `f64::total_cmp`'s order of the time, then the node id. Comparing two entries is one
 /// 128-bit integer compare instead of `total_cmp` (two bit transforms each) plus a tie-break.
+/// The lowest 32 bits carry a word for the search (the folded search's core index + 1);
+/// they never decide the order, as a node is pushed again only with a lower time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct HeapItem(u128);
 
 impl HeapItem {
     #[inline]
     fn new(time_s: f64, node: u32) -> HeapItem {
-        HeapItem((u128::from(total_order_bits(time_s)) << 32) | u128::from(node))
+        HeapItem::with_aux(time_s, node, 0)
+    }
+
+    #[inline]
+    fn with_aux(time_s: f64, node: u32, aux: u32) -> HeapItem {
+        HeapItem(
+            (u128::from(total_order_bits(time_s)) << 64)
+                | (u128::from(node) << 32)
+                | u128::from(aux),
+        )
     }
 
     #[inline]
     fn time_s(self) -> f64 {
-        from_total_order_bits((self.0 >> 32) as u64)
+        from_total_order_bits((self.0 >> 64) as u64)
     }
 
     #[inline]
     fn node(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+
+    #[inline]
+    fn aux(self) -> u32 {
         self.0 as u32
     }
 }
@@ -284,31 +300,48 @@ impl Searcher {
             st.settled_stamp = generation;
             let (t, d) = (st.time_s, st.dist_m);
             self.settled.push(u);
-            if let Some(core) = ch.core_index(u) {
-                for &cd in ch.core_chains(core) {
-                    let w = ch.chain_walk((cd >> 1) as usize, profile);
-                    if cd & 1 == 1 {
-                        self.walk_along(graph, &w, 0, t, d);
+            // The core index rides on the heap entries the walks push (not on the seeds').
+            let core = match top.aux() {
+                0 => ch.core_index(u),
+                k => Some(k - 1),
+            };
+            if let Some(core) = core {
+                for &leg in ch.legs(core) {
+                    let w = ch.leg_walk(leg, profile);
+                    if leg.forward() {
+                        self.walk_along(graph, &w, 0, t, d, leg.head_core);
                     } else {
-                        self.walk_against(graph, &w, w.steps.len(), t, d);
+                        self.walk_against(graph, &w, w.steps.len(), t, d, leg.head_core);
                     }
                 }
             } else if let Some(c) = ch.chain_of_inner(u) {
                 // A seed inside a chain (an origin's edge end): both ways along its chain.
                 let w = ch.chain_walk(c, profile);
                 let i = w.nodes.iter().position(|&v| v == u).unwrap_or(0);
-                self.walk_along(graph, &w, i, t, d);
-                self.walk_against(graph, &w, i, t, d);
+                // (Chain ends are core nodes; `u32::MAX` would only make the pop look it up.)
+                let core_of =
+                    |v: Option<&NodeId>| v.and_then(|&v| ch.core_index(v)).unwrap_or(u32::MAX);
+                self.walk_along(graph, &w, i, t, d, core_of(w.nodes.last()));
+                self.walk_against(graph, &w, i, t, d, core_of(w.nodes.first()));
             }
         }
     }
 
-    /// Walk chain `w` forward from its node `i`, labelled `t` s and `d` m: each inner node
+    /// Walk chain `w` forward from its node `i`, labelled `t` s and `d` m (its far end has
+    /// core index `end_core`): each inner node
     /// is labelled while the walk beats its label, and the far core end is relaxed.
     /// Where the walk stops the other wave (from the other end, or a seed) is at least as
     /// good, and stays so on: it falls in the walking direction while this one rises.
     #[inline]
-    fn walk_along(&mut self, graph: &WalkGraph, w: &ChainWalk<'_>, i: usize, t: f64, d: f64) {
+    fn walk_along(
+        &mut self,
+        graph: &WalkGraph,
+        w: &ChainWalk<'_>,
+        i: usize,
+        t: f64,
+        d: f64,
+        end_core: u32,
+    ) {
         let m = w.steps.len();
         let (mut t, mut d) = (t, d);
         for j in i..m {
@@ -321,7 +354,7 @@ impl Searcher {
             // The low bit of a step says its edge is walked forward when walking along.
             let pred = w.steps[j];
             if j + 1 == m {
-                self.relax_end(graph, w.nodes[m], th, dh, pred);
+                self.relax_end(graph, w.nodes[m], end_core, th, dh, pred);
                 return;
             }
             if !self.label_inner(graph, w.nodes[j + 1], th, dh, pred) {
@@ -333,7 +366,15 @@ impl Searcher {
 
     /// [`Searcher::walk_along`] backward, from node `i` towards node 0.
     #[inline]
-    fn walk_against(&mut self, graph: &WalkGraph, w: &ChainWalk<'_>, i: usize, t: f64, d: f64) {
+    fn walk_against(
+        &mut self,
+        graph: &WalkGraph,
+        w: &ChainWalk<'_>,
+        i: usize,
+        t: f64,
+        d: f64,
+        end_core: u32,
+    ) {
         let (mut t, mut d) = (t, d);
         for j in (0..i).rev() {
             let th = t + w.step_s[j][1];
@@ -343,7 +384,7 @@ impl Searcher {
             let dh = d + w.step_m[j];
             let pred = w.steps[j] ^ 1;
             if j == 0 {
-                self.relax_end(graph, w.nodes[0], th, dh, pred);
+                self.relax_end(graph, w.nodes[0], end_core, th, dh, pred);
                 return;
             }
             if !self.label_inner(graph, w.nodes[j], th, dh, pred) {
@@ -384,10 +425,10 @@ impl Searcher {
         }
     }
 
-    /// Relax core node `v` (a chain's end) as `relax_adjacent` does, ties broken as `run`
-    /// breaks them (the entry on the heap has the same time already).
+    /// Relax core node `v` (a chain's end, core index `core`) as `relax_adjacent` does, ties
+    /// broken as `run` breaks them (the entry on the heap has the same time already).
     #[inline]
-    fn relax_end(&mut self, graph: &WalkGraph, v: NodeId, t: f64, d: f64, pred: u32) {
+    fn relax_end(&mut self, graph: &WalkGraph, v: NodeId, core: u32, t: f64, d: f64, pred: u32) {
         let generation = self.generation;
         let st = &mut self.node[v.index()];
         if st.settled_stamp == generation {
@@ -398,7 +439,8 @@ impl Searcher {
             st.time_s = t;
             st.dist_m = d;
             st.pred = pred;
-            self.heap.push(HeapItem::new(t, v.0));
+            self.heap
+                .push(HeapItem::with_aux(t, v.0, core.wrapping_add(1)));
         } else if t == st.time_s {
             let old = st.pred;
             if self.tie_wins(graph, pred, old) {
@@ -440,11 +482,7 @@ impl Searcher {
             .iter()
             .position(|a| a.edge == edge && a.forward == forward)
             .unwrap_or(usize::MAX);
-        (
-            total_order_bits(self.node[tail.index()].time_s),
-            tail.0,
-            at,
-        )
+        (total_order_bits(self.node[tail.index()].time_s), tail.0, at)
     }
 
     /// Prepare a search without settling anything; drive it with [`Searcher::settle_next`].
