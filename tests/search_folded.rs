@@ -318,3 +318,64 @@ fn folded_search_equals_plain_on_the_default_data() {
     }
     assert!(reached > 50_000, "too few nodes compared: {reached}");
 }
+
+/// `candidates_within` (the siting planner's reach lists, now searched with `run_folded`)
+/// against the same lists from `run`, on the default data: the same candidates per building.
+#[test]
+fn candidates_within_equals_plain_on_the_default_data() {
+    use servicemap::analysis::reach::candidates_within;
+    let w = common::geodata()
+        .walk
+        .as_deref()
+        .expect("geodata has walkways");
+    let g = &w.graph;
+    let mut rng = ChaCha8Rng::seed_from_u64(0x15_0c4a_5171);
+    let mut searcher = Searcher::new();
+    let mut compared = 0usize;
+    for p in Profile::ALL {
+        let which: Vec<usize> = (0..25)
+            .map(|_| rng.random_range(0..w.building_snaps.len()))
+            .collect();
+        let max_s = rng.random_range(120.0..900.0);
+        let cat = &w.category_ids[rng.random_range(0..w.category_ids.len())];
+        let cands = w.category_snaps(cat, p);
+        for candidates in [None, Some(&cands[..])] {
+            let got = candidates_within(
+                g,
+                &mut searcher,
+                &w.building_snaps,
+                &which,
+                candidates,
+                p,
+                max_s,
+            );
+            for (k, &i) in which.iter().enumerate() {
+                let mut want: Vec<usize> = Vec::new();
+                if let Some(b) = w.building_snaps.snap(i, p) {
+                    searcher.run(g, &[Origin::new(*b, p)], p, max_s);
+                    want = match candidates {
+                        None => searcher
+                            .settled()
+                            .iter()
+                            .filter(|n| searcher.node_time_s(**n) <= max_s)
+                            .map(|n| n.index())
+                            .collect(),
+                        Some(cs) => (0..cs.len())
+                            .filter(|&c| {
+                                searcher
+                                    .reach(g, &cs[c])
+                                    .is_some_and(|r| r.time_s + cs[c].connector_s(p) <= max_s)
+                            })
+                            .collect(),
+                    };
+                }
+                let mut have = got[k].clone();
+                have.sort_unstable();
+                want.sort_unstable();
+                assert_eq!(have, want, "{p} building {i} max {max_s} {cat}");
+                compared += want.len();
+            }
+        }
+    }
+    assert!(compared > 1000, "too few candidates compared: {compared}");
+}
