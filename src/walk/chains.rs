@@ -175,14 +175,19 @@ impl Chains {
                 legs[i] = Leg {
                     node_start: s as u32,
                     step_start: (s - c) as u32,
-                    len_forward: (((t - s) as u32) << 1) | u32::from(forward),
-                    head_core: head,
+                    len_flags: (((t - s) as u32) << 2) | u32::from(forward),
+                    head_legs: adj_start[head as usize],
                 };
                 for p in Profile::ALL {
                     // Walking from the head to here: against the chain when leaving at the
                     // first end, along it when leaving at the last.
                     adj_in_s[p.index()][i] = chain_cost_s(g, st, p, !forward);
                 }
+            }
+        }
+        for core in 0..cores {
+            if adj_start[core + 1] > adj_start[core] {
+                legs[adj_start[core + 1] as usize - 1].len_flags |= LEG_LAST;
             }
         }
         let step_s = Profile::ALL.map(|p| {
@@ -248,12 +253,18 @@ impl Chains {
         (c != INNER).then_some(c)
     }
 
-    /// The chains leaving core node `core` (core index), as a forward search walks them. A
-    /// loop chain appears twice, once from each end.
+    /// The index of the first of the [`Leg`]s of core node `core` (core index): the chains
+    /// leaving it, as a forward search walks them, up to the one marked [`Leg::last`]. A loop
+    /// chain is two legs, one from each end. `None` for an isolated node.
     #[inline]
-    pub(crate) fn legs(&self, core: u32) -> &[Leg] {
-        &self.legs
-            [self.adj_start[core as usize] as usize..self.adj_start[core as usize + 1] as usize]
+    pub(crate) fn first_leg(&self, core: u32) -> Option<u32> {
+        let k = self.adj_start[core as usize];
+        (self.adj_start[core as usize + 1] > k).then_some(k)
+    }
+
+    #[inline]
+    pub(crate) fn leg(&self, k: usize) -> Leg {
+        self.legs[k]
     }
 
     /// What a forward search walks along chain `c`: its nodes (both ends included), its
@@ -276,7 +287,7 @@ impl Chains {
         let (n0, s0, m) = (
             leg.node_start as usize,
             leg.step_start as usize,
-            (leg.len_forward >> 1) as usize,
+            (leg.len_flags >> 2) as usize,
         );
         ChainWalk {
             nodes: &self.nodes[n0..=n0 + m],
@@ -294,18 +305,27 @@ pub(crate) struct Leg {
     node_start: u32,
     /// Index of the chain's first step in `Chains::steps`.
     step_start: u32,
-    /// Steps `<< 1`, the low bit set when the core node is the chain's first end (leaving
-    /// it walks the chain forward).
-    len_forward: u32,
-    /// Core index of the node at the chain's other end.
-    pub head_core: u32,
+    /// Steps `<< 2`, [`LEG_LAST`] on the last leg of its core node, and the low bit set when
+    /// the core node is the chain's first end (leaving it walks the chain forward).
+    len_flags: u32,
+    /// [`Chains::first_leg`] of the node at the chain's other end: a search pushes it with
+    /// that node, so settling the node goes straight to its legs.
+    pub head_legs: u32,
 }
+
+const LEG_LAST: u32 = 2;
 
 impl Leg {
     /// Whether leaving the core node walks the chain forward (from its first end).
     #[inline]
     pub(crate) fn forward(self) -> bool {
-        self.len_forward & 1 == 1
+        self.len_flags & 1 == 1
+    }
+
+    /// Whether this is the last leg of its core node.
+    #[inline]
+    pub(crate) fn last(self) -> bool {
+        self.len_flags & LEG_LAST != 0
     }
 }
 

@@ -60,7 +60,7 @@ const ORIGIN_FLAG: u32 = 1 << 31;
 /// A frontier entry: a node and its tentative time, as one integer key whose unsigned order
 /// is `f64::total_cmp`'s order of the time, then the node id. Comparing two entries is one
 /// 128-bit integer compare instead of `total_cmp` (two bit transforms each) plus a tie-break.
-/// The lowest 32 bits carry a word for the search (the folded search's core index + 1);
+/// The lowest 32 bits carry a word for the search (the folded search's first leg + 1);
 /// they never decide the order, as a node is pushed again only with a lower time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct HeapItem(u128);
@@ -300,35 +300,53 @@ impl Searcher {
             st.settled_stamp = generation;
             let (t, d) = (st.time_s, st.dist_m);
             self.settled.push(u);
-            // The core index rides on the heap entries the walks push (not on the seeds').
-            let core = match top.aux() {
-                0 => ch.core_index(u),
-                k => Some(k - 1),
+            // The node's first leg rides on the heap entries the walks push (not on the
+            // seeds'), so settling it loads its legs with no look-up before.
+            let first = match top.aux() {
+                0 => ch.core_index(u).map(|core| ch.first_leg(core)),
+                k => Some(Some(k - 1)),
             };
-            if let Some(core) = core {
-                for &leg in ch.legs(core) {
-                    let w = ch.leg_walk(leg, profile);
-                    if leg.forward() {
-                        self.walk_along(graph, &w, 0, t, d, leg.head_core);
-                    } else {
-                        self.walk_against(graph, &w, w.steps.len(), t, d, leg.head_core);
+            match first {
+                Some(Some(first)) => {
+                    let mut k = first as usize;
+                    loop {
+                        let leg = ch.leg(k);
+                        let w = ch.leg_walk(leg, profile);
+                        if leg.forward() {
+                            self.walk_along(graph, &w, 0, t, d, leg.head_legs);
+                        } else {
+                            self.walk_against(graph, &w, w.steps.len(), t, d, leg.head_legs);
+                        }
+                        if leg.last() {
+                            break;
+                        }
+                        k += 1;
                     }
                 }
-            } else if let Some(c) = ch.chain_of_inner(u) {
-                // A seed inside a chain (an origin's edge end): both ways along its chain.
-                let w = ch.chain_walk(c, profile);
-                let i = w.nodes.iter().position(|&v| v == u).unwrap_or(0);
-                // (Chain ends are core nodes; `u32::MAX` would only make the pop look it up.)
-                let core_of =
-                    |v: Option<&NodeId>| v.and_then(|&v| ch.core_index(v)).unwrap_or(u32::MAX);
-                self.walk_along(graph, &w, i, t, d, core_of(w.nodes.last()));
-                self.walk_against(graph, &w, i, t, d, core_of(w.nodes.first()));
+                // A core node with no chains (an isolated node).
+                Some(None) => {}
+                None => {
+                    // A seed inside a chain (an origin's edge end): both ways along its chain.
+                    if let Some(c) = ch.chain_of_inner(u) {
+                        let w = ch.chain_walk(c, profile);
+                        let i = w.nodes.iter().position(|&v| v == u).unwrap_or(0);
+                        // (Chain ends are core nodes with legs; `u32::MAX` would only make
+                        // their pop look them up.)
+                        let legs_of = |v: Option<&NodeId>| {
+                            v.and_then(|&v| ch.core_index(v))
+                                .and_then(|core| ch.first_leg(core))
+                                .unwrap_or(u32::MAX)
+                        };
+                        self.walk_along(graph, &w, i, t, d, legs_of(w.nodes.last()));
+                        self.walk_against(graph, &w, i, t, d, legs_of(w.nodes.first()));
+                    }
+                }
             }
         }
     }
 
-    /// Walk chain `w` forward from its node `i`, labelled `t` s and `d` m (its far end has
-    /// core index `end_core`): each inner node
+    /// Walk chain `w` forward from its node `i`, labelled `t` s and `d` m (`end_legs` is the
+    /// far end's first leg): each inner node
     /// is labelled while the walk beats its label, and the far core end is relaxed.
     /// Where the walk stops the other wave (from the other end, or a seed) is at least as
     /// good, and stays so on: it falls in the walking direction while this one rises.
@@ -340,7 +358,7 @@ impl Searcher {
         i: usize,
         t: f64,
         d: f64,
-        end_core: u32,
+        end_legs: u32,
     ) {
         let m = w.steps.len();
         let (mut t, mut d) = (t, d);
@@ -354,7 +372,7 @@ impl Searcher {
             // The low bit of a step says its edge is walked forward when walking along.
             let pred = w.steps[j];
             if j + 1 == m {
-                self.relax_end(graph, w.nodes[m], end_core, th, dh, pred);
+                self.relax_end(graph, w.nodes[m], end_legs, th, dh, pred);
                 return;
             }
             if !self.label_inner(graph, w.nodes[j + 1], th, dh, pred) {
@@ -373,7 +391,7 @@ impl Searcher {
         i: usize,
         t: f64,
         d: f64,
-        end_core: u32,
+        end_legs: u32,
     ) {
         let (mut t, mut d) = (t, d);
         for j in (0..i).rev() {
@@ -384,7 +402,7 @@ impl Searcher {
             let dh = d + w.step_m[j];
             let pred = w.steps[j] ^ 1;
             if j == 0 {
-                self.relax_end(graph, w.nodes[0], end_core, th, dh, pred);
+                self.relax_end(graph, w.nodes[0], end_legs, th, dh, pred);
                 return;
             }
             if !self.label_inner(graph, w.nodes[j], th, dh, pred) {
@@ -425,10 +443,10 @@ impl Searcher {
         }
     }
 
-    /// Relax core node `v` (a chain's end, core index `core`) as `relax_adjacent` does, ties
+    /// Relax core node `v` (a chain's end, first leg `legs`) as `relax_adjacent` does, ties
     /// broken as `run` breaks them (the entry on the heap has the same time already).
     #[inline]
-    fn relax_end(&mut self, graph: &WalkGraph, v: NodeId, core: u32, t: f64, d: f64, pred: u32) {
+    fn relax_end(&mut self, graph: &WalkGraph, v: NodeId, legs: u32, t: f64, d: f64, pred: u32) {
         let generation = self.generation;
         let st = &mut self.node[v.index()];
         if st.settled_stamp == generation {
@@ -440,7 +458,7 @@ impl Searcher {
             st.dist_m = d;
             st.pred = pred;
             self.heap
-                .push(HeapItem::with_aux(t, v.0, core.wrapping_add(1)));
+                .push(HeapItem::with_aux(t, v.0, legs.wrapping_add(1)));
         } else if t == st.time_s {
             let old = st.pred;
             if self.tie_wins(graph, pred, old) {
