@@ -414,6 +414,8 @@ impl Searcher {
 
     /// Label inner node `v` with time `t`, distance `d` and predecessor step `pred` when that
     /// beats its label; false (the walk stops) when it does not.
+    // An exact tie is what `run`'s strict `<` leaves to the order of relaxing.
+    #[allow(clippy::float_cmp)]
     #[inline]
     fn label_inner(&mut self, graph: &WalkGraph, v: NodeId, t: f64, d: f64, pred: u32) -> bool {
         let generation = self.generation;
@@ -445,6 +447,8 @@ impl Searcher {
 
     /// Relax core node `v` (a chain's end, first leg `legs`) as `relax_adjacent` does, ties
     /// broken as `run` breaks them (the entry on the heap has the same time already).
+    // An exact tie is what `run`'s strict `<` leaves to the order of relaxing.
+    #[allow(clippy::float_cmp)]
     #[inline]
     fn relax_end(&mut self, graph: &WalkGraph, v: NodeId, legs: u32, t: f64, d: f64, pred: u32) {
         let generation = self.generation;
