@@ -350,7 +350,7 @@ impl Searcher {
     /// is labelled while the walk beats its label, and the far core end is relaxed.
     /// Where the walk stops the other wave (from the other end, or a seed) is at least as
     /// good, and stays so on: it falls in the walking direction while this one rises.
-    #[inline]
+    #[inline(always)]
     fn walk_along(
         &mut self,
         graph: &WalkGraph,
@@ -383,7 +383,7 @@ impl Searcher {
     }
 
     /// [`Searcher::walk_along`] backward, from node `i` towards node 0.
-    #[inline]
+    #[inline(always)]
     fn walk_against(
         &mut self,
         graph: &WalkGraph,
@@ -416,7 +416,7 @@ impl Searcher {
     /// beats its label; false (the walk stops) when it does not.
     // An exact tie is what `run`'s strict `<` leaves to the order of relaxing.
     #[allow(clippy::float_cmp)]
-    #[inline]
+    #[inline(always)]
     fn label_inner(&mut self, graph: &WalkGraph, v: NodeId, t: f64, d: f64, pred: u32) -> bool {
         let generation = self.generation;
         let st = &mut self.node[v.index()];
@@ -449,7 +449,7 @@ impl Searcher {
     /// broken as `run` breaks them (the entry on the heap has the same time already).
     // An exact tie is what `run`'s strict `<` leaves to the order of relaxing.
     #[allow(clippy::float_cmp)]
-    #[inline]
+    #[inline(always)]
     fn relax_end(&mut self, graph: &WalkGraph, v: NodeId, legs: u32, t: f64, d: f64, pred: u32) {
         let generation = self.generation;
         let st = &mut self.node[v.index()];
