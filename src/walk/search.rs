@@ -350,6 +350,9 @@ impl Searcher {
     /// is labelled while the walk beats its label, and the far core end is relaxed.
     /// Where the walk stops the other wave (from the other end, or a seed) is at least as
     /// good, and stays so on: it falls in the walking direction while this one rises.
+    // Inlined into `run_folded`'s pop loop the folded search measured ~15 % faster
+    // (iso_loop split), more than the compiler's own choice.
+    #[allow(clippy::inline_always)]
     #[inline(always)]
     fn walk_along(
         &mut self,
@@ -383,6 +386,9 @@ impl Searcher {
     }
 
     /// [`Searcher::walk_along`] backward, from node `i` towards node 0.
+    // Inlined into `run_folded`'s pop loop the folded search measured ~15 % faster
+    // (iso_loop split), more than the compiler's own choice.
+    #[allow(clippy::inline_always)]
     #[inline(always)]
     fn walk_against(
         &mut self,
@@ -416,6 +422,9 @@ impl Searcher {
     /// beats its label; false (the walk stops) when it does not.
     // An exact tie is what `run`'s strict `<` leaves to the order of relaxing.
     #[allow(clippy::float_cmp)]
+    // Inlined into `run_folded`'s pop loop the folded search measured ~15 % faster
+    // (iso_loop split), more than the compiler's own choice.
+    #[allow(clippy::inline_always)]
     #[inline(always)]
     fn label_inner(&mut self, graph: &WalkGraph, v: NodeId, t: f64, d: f64, pred: u32) -> bool {
         let generation = self.generation;
@@ -449,6 +458,9 @@ impl Searcher {
     /// broken as `run` breaks them (the entry on the heap has the same time already).
     // An exact tie is what `run`'s strict `<` leaves to the order of relaxing.
     #[allow(clippy::float_cmp)]
+    // Inlined into `run_folded`'s pop loop the folded search measured ~15 % faster
+    // (iso_loop split), more than the compiler's own choice.
+    #[allow(clippy::inline_always)]
     #[inline(always)]
     fn relax_end(&mut self, graph: &WalkGraph, v: NodeId, legs: u32, t: f64, d: f64, pred: u32) {
         let generation = self.generation;
