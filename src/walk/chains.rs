@@ -9,7 +9,8 @@
 //! end (plus that end's label) and of walking to a seed on the chain itself.
 //!
 //! [`WalkGraph`] node and edge ids stay as they are; this is an extra view built with the
-//! graph. Used by [`nearest_node_times_s`] (coverage's backward multi-source search).
+//! graph. Used by [`nearest_node_times_s`] (coverage's backward multi-source search) and by
+//! [`Searcher::run_folded`](super::Searcher::run_folded) (the isochrones' forward search).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
