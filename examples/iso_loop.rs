@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! cargo run --release --example iso_loop -- loop 2000      # 15-minute isochrones from 马王坪
-//! cargo run --release --example iso_loop -- split 2000     # the same, search and polygon timed apart
+//! cargo run --release --example iso_loop -- split 2000     # the same, search (folded / plain) and polygon timed apart
+//! cargo run --release --example iso_loop -- split 2000 seeded  # the same from the seeded origins
 //! cargo run --release --example iso_loop -- write 20000    # its GeoJSON answer written, as the API does
 //! cargo run --release --example iso_loop -- digest 400 out.txt  # from 400 seeded origins
 //! cargo run --release --example iso_loop -- seeded 2000    # 15-minute isochrones, 200 seeded origins
@@ -57,17 +58,7 @@ fn main() {
         "seeded" => {
             // The same fixed-step walk through the nodes as `digest`, 200 origins cycled, so a
             // profile of an imported city weighs its isochrones like the peer benchmark does.
-            let mut origins = Vec::new();
-            let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
-            while origins.len() < 200 {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                let xy = graph.node_xy(NodeId((seed % graph.node_count() as u64) as u32));
-                if let Ok(snap) = graph.snap_for(xy[0] + 7.0, xy[1] - 5.0, 300.0, p) {
-                    origins.push(Origin::new(snap, p));
-                }
-            }
+            let origins = seeded_origins(graph, p);
             let mut area = 0.0;
             for k in 0..n {
                 let cs = isochrones(
@@ -85,11 +76,19 @@ fn main() {
         }
         "split" => {
             // The loop's isochrone timed in its two phases: the search, then the polygon and
-            // the counts from it (medians over `n` runs each).
-            let snap = graph.snap_lonlat(106.533, 29.470, 300.0, p).expect("snap");
-            let origins = [Origin::new(snap, p)];
-            let (mut search_us, mut polygon_us) = (Vec::new(), Vec::new());
-            // SPLIT_EVICT_MB=8: write that much memory between isochrones (caches cold, as
+            // the counts from it (medians over `n` runs each). Half the runs search with the
+            // plain `run` instead of the isochrone's `run_folded`, each after the previous
+            // run's polygon as in the loop, for a comparison in the same seconds.
+            // `split N seeded`: the `seeded` mode's origins, cycled, on any data.
+            let origins = if args.get(2).is_some_and(|a| a == "seeded") {
+                seeded_origins(graph, p)
+            } else {
+                let snap = graph.snap_lonlat(106.533, 29.470, 300.0, p).expect("snap");
+                vec![Origin::new(snap, p)]
+            };
+            let (mut plain_us, mut search_us, mut polygon_us) =
+                (Vec::new(), Vec::new(), Vec::new());
+            // SPLIT_EVICT_MB=8: write that much memory before each run (caches cold, as
             // between the requests of a server).
             let evict_mb: usize = std::env::var("SPLIT_EVICT_MB")
                 .ok()
@@ -101,7 +100,15 @@ fn main() {
                     *b = b.wrapping_add(k as u8);
                 }
                 let t0 = std::time::Instant::now();
-                searcher.run(graph, &origins, p, 15.0 * 60.0);
+                // Each origin twice in a row, once per search, which goes first alternating
+                // (the second finds the first one's nodes in the cache).
+                let o = &origins[(k / 2) % origins.len()..][..1];
+                let folded = (k % 2 == 0) == ((k / 2) % 2 == 0);
+                if folded {
+                    searcher.run_folded(graph, o, p, 15.0 * 60.0);
+                } else {
+                    searcher.run(graph, o, p, 15.0 * 60.0);
+                }
                 let t1 = std::time::Instant::now();
                 let cs = contours(
                     graph,
@@ -112,16 +119,22 @@ fn main() {
                 );
                 let t2 = std::time::Instant::now();
                 assert_eq!(cs.len(), 1);
-                search_us.push((t1 - t0).as_secs_f64() * 1e6);
+                let us = (t1 - t0).as_secs_f64() * 1e6;
+                if folded {
+                    search_us.push(us);
+                } else {
+                    plain_us.push(us);
+                }
                 polygon_us.push((t2 - t1).as_secs_f64() * 1e6);
             }
             let median = |v: &mut Vec<f64>| {
                 v.sort_by(f64::total_cmp);
-                v[v.len() / 2]
+                v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
             };
             println!(
-                "{n} isochrones: search {:.1} µs, polygon and counts {:.1} µs (medians), {} nodes settled",
+                "{n} isochrones: search {:.1} µs (plain run {:.1} µs), polygon and counts {:.1} µs (medians), {} nodes settled",
                 median(&mut search_us),
+                median(&mut plain_us),
                 median(&mut polygon_us),
                 searcher.settled().len()
             );
@@ -199,4 +212,21 @@ fn main() {
         }
         _ => panic!("mode: loop, split, write, seeded or digest"),
     }
+}
+
+/// 200 origins from a fixed-step walk through the nodes (the same on every run), snapped
+/// 7 m east and 5 m south of the node, as `digest` makes them.
+fn seeded_origins(graph: &servicemap::walk::WalkGraph, p: Profile) -> Vec<Origin> {
+    let mut origins = Vec::new();
+    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+    while origins.len() < 200 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let xy = graph.node_xy(NodeId((seed % graph.node_count() as u64) as u32));
+        if let Ok(snap) = graph.snap_for(xy[0] + 7.0, xy[1] - 5.0, 300.0, p) {
+            origins.push(Origin::new(snap, p));
+        }
+    }
+    origins
 }

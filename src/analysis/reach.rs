@@ -260,8 +260,9 @@ fn times_with(
 }
 
 /// For each building in `which`, the candidates it can walk to within `max_s`: candidates are
-/// graph nodes when `candidates` is `None`, or the given snapped points. Runs one bounded
-/// forward search per building (from the building, as residents walk).
+/// graph nodes when `candidates` is `None` (in no particular order), or the given snapped
+/// points (in their order). Runs one bounded forward search per building (from the
+/// building, as residents walk).
 #[must_use]
 pub fn candidates_within(
     graph: &WalkGraph,
@@ -278,7 +279,9 @@ pub fn candidates_within(
             let Some(b) = buildings.snap(i, p) else {
                 return Vec::new();
             };
-            searcher.run(graph, &[Origin::new(*b, p)], p, max_s);
+            // The folded search: the same labels and settled set as `run` (the lists below
+            // are sets to the siting greedy, so the settled order does not matter).
+            searcher.run_folded(graph, &[Origin::new(*b, p)], p, max_s);
             match candidates {
                 None => searcher
                     .settled()

@@ -9,7 +9,8 @@
 //! end (plus that end's label) and of walking to a seed on the chain itself.
 //!
 //! [`WalkGraph`] node and edge ids stay as they are; this is an extra view built with the
-//! graph. Used by [`nearest_node_times_s`] (coverage's backward multi-source search).
+//! graph. Used by [`nearest_node_times_s`] (coverage's backward multi-source search) and by
+//! [`Searcher::run_folded`](super::Searcher::run_folded) (the isochrones' forward search).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -48,6 +49,12 @@ pub struct Chains {
     /// Per profile, per adjacency entry: seconds to walk the chain from the head to this
     /// core node (what a backward search adds).
     adj_in_s: [Vec<f64>; PROFILE_COUNT],
+    /// Per adjacency entry: the chain as a forward search leaving this core node walks it,
+    /// with everything the walk needs to find its steps, so a settled core node reaches
+    /// them in two dependent loads (`adj_start`, then this) rather than four.
+    legs: Vec<Leg>,
+    /// Per step: the edge's length along the slope, metres (the distance a search adds).
+    step_m: Vec<f64>,
 }
 
 impl Chains {
@@ -157,6 +164,7 @@ impl Chains {
         let entries = adj_start[cores] as usize;
         let mut adj_head = vec![0u32; entries];
         let mut adj_in_s: [Vec<f64>; PROFILE_COUNT] = std::array::from_fn(|_| vec![0.0; entries]);
+        let mut legs = vec![Leg::default(); entries];
         for c in 0..chain_count {
             let (s, t) = (node_off[c] as usize, node_off[c + 1] as usize - 1);
             let (first, last) = (core_of[nodes[s].index()], core_of[nodes[t].index()]);
@@ -165,11 +173,22 @@ impl Chains {
                 let i = fill[here as usize] as usize;
                 fill[here as usize] += 1;
                 adj_head[i] = head;
+                legs[i] = Leg {
+                    node_start: s as u32,
+                    step_start: (s - c) as u32,
+                    len_flags: (((t - s) as u32) << 2) | u32::from(forward),
+                    head_legs: adj_start[head as usize],
+                };
                 for p in Profile::ALL {
                     // Walking from the head to here: against the chain when leaving at the
                     // first end, along it when leaving at the last.
                     adj_in_s[p.index()][i] = chain_cost_s(g, st, p, !forward);
                 }
+            }
+        }
+        for core in 0..cores {
+            if adj_start[core + 1] > adj_start[core] {
+                legs[adj_start[core + 1] as usize - 1].len_flags |= LEG_LAST;
             }
         }
         let step_s = Profile::ALL.map(|p| {
@@ -178,6 +197,10 @@ impl Chains {
                 .map(|&st| [step_cost_s(g, st, p, true), step_cost_s(g, st, p, false)])
                 .collect()
         });
+        let step_m = steps
+            .iter()
+            .map(|&st| g.edge(EdgeId(st >> 1)).length_m)
+            .collect();
         Chains {
             core_of,
             core_node,
@@ -190,6 +213,8 @@ impl Chains {
             adj_start,
             adj_head,
             adj_in_s,
+            legs,
+            step_m,
         }
     }
 
@@ -221,6 +246,97 @@ impl Chains {
     fn step_range(&self, c: usize) -> std::ops::Range<usize> {
         self.node_off[c] as usize - c..self.node_off[c + 1] as usize - c - 1
     }
+
+    /// Core index of `v`, `None` for an inner node.
+    #[inline]
+    pub(crate) fn core_index(&self, v: NodeId) -> Option<u32> {
+        let c = self.core_of[v.index()];
+        (c != INNER).then_some(c)
+    }
+
+    /// The index of the first of the [`Leg`]s of core node `core` (core index): the chains
+    /// leaving it, as a forward search walks them, up to the one marked [`Leg::last`]. A loop
+    /// chain is two legs, one from each end. `None` for an isolated node.
+    #[inline]
+    pub(crate) fn first_leg(&self, core: u32) -> Option<u32> {
+        let k = self.adj_start[core as usize];
+        (self.adj_start[core as usize + 1] > k).then_some(k)
+    }
+
+    #[inline]
+    pub(crate) fn leg(&self, k: usize) -> Leg {
+        self.legs[k]
+    }
+
+    /// What a forward search walks along chain `c`: its nodes (both ends included), its
+    /// steps (see [`Chains::chain_steps`]), their seconds `[along, against]` in profile `p`
+    /// and their lengths in metres. Step `j` joins nodes `j` and `j + 1`.
+    #[inline]
+    pub(crate) fn chain_walk(&self, c: usize, p: Profile) -> ChainWalk<'_> {
+        let r = self.step_range(c);
+        ChainWalk {
+            nodes: self.chain_nodes(c),
+            steps: &self.steps[r.clone()],
+            step_s: &self.step_s[p.index()][r.clone()],
+            step_m: &self.step_m[r],
+        }
+    }
+
+    /// [`Chains::chain_walk`] of the chain of `leg`.
+    #[inline]
+    pub(crate) fn leg_walk(&self, leg: Leg, p: Profile) -> ChainWalk<'_> {
+        let (n0, s0, m) = (
+            leg.node_start as usize,
+            leg.step_start as usize,
+            (leg.len_flags >> 2) as usize,
+        );
+        ChainWalk {
+            nodes: &self.nodes[n0..=n0 + m],
+            steps: &self.steps[s0..s0 + m],
+            step_s: &self.step_s[p.index()][s0..s0 + m],
+            step_m: &self.step_m[s0..s0 + m],
+        }
+    }
+}
+
+/// A chain leaving a core node (an entry of the core adjacency), for forward searches.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Leg {
+    /// Index of the chain's first node in `Chains::nodes`.
+    node_start: u32,
+    /// Index of the chain's first step in `Chains::steps`.
+    step_start: u32,
+    /// Steps `<< 2`, [`LEG_LAST`] on the last leg of its core node, and the low bit set when
+    /// the core node is the chain's first end (leaving it walks the chain forward).
+    len_flags: u32,
+    /// [`Chains::first_leg`] of the node at the chain's other end: a search pushes it with
+    /// that node, so settling the node goes straight to its legs.
+    pub head_legs: u32,
+}
+
+const LEG_LAST: u32 = 2;
+
+impl Leg {
+    /// Whether leaving the core node walks the chain forward (from its first end).
+    #[inline]
+    pub(crate) fn forward(self) -> bool {
+        self.len_flags & 1 == 1
+    }
+
+    /// Whether this is the last leg of its core node.
+    #[inline]
+    pub(crate) fn last(self) -> bool {
+        self.len_flags & LEG_LAST != 0
+    }
+}
+
+/// One chain as a forward search walks it (see [`Chains::chain_walk`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChainWalk<'a> {
+    pub nodes: &'a [NodeId],
+    pub steps: &'a [u32],
+    pub step_s: &'a [[f64; 2]],
+    pub step_m: &'a [f64],
 }
 
 /// Seconds to walk the steps of a chain in order (`along`) or in reverse.

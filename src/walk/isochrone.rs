@@ -19,8 +19,9 @@
 //! An unreached building that shares a cell with a reached walkway keeps the cell but gets a
 //! 1 m square hole, so the buildings (and households) a polygon holds are the ones reported.
 //!
-//! The search must have been a full [`Searcher::run`] (not a walking-nearest search, which
-//! stops early) with a bound at least the largest contour.
+//! The search must have been a full [`Searcher::run`] or [`Searcher::run_folded`] (not a
+//! walking-nearest search, which stops early) with a bound at least the largest contour.
+//! Contours read the settled nodes as a set, so the folded search's order does not matter.
 
 use geo::{Contains, Coord, LineString, MultiPolygon, Polygon, Rect};
 use i_overlay::core::fill_rule::FillRule;
@@ -108,7 +109,8 @@ pub fn isochrones(
         .copied()
         .filter(|m| m.is_finite())
         .fold(0.0, f64::max);
-    searcher.run(graph, origins, profile, max_min * 60.0);
+    // The folded search: the same labels as `run`, with a tenth of the heap operations.
+    searcher.run_folded(graph, origins, profile, max_min * 60.0);
     contours(graph, searcher, buildings, population, minutes)
 }
 

@@ -16,6 +16,8 @@
 //!   stamps. The time to a snapped position is the best of reaching either end of its edge
 //!   and walking the partial edge (with that direction's cost), or walking straight from an
 //!   origin on the same edge.
+//!   [`Searcher::run_folded`] gives the same labels with the heap holding only the core nodes
+//!   (degree ≠ 2) and the chains between them walked node by node (used by isochrones).
 //! * **Walking-nearest** ([`nearest()`]): targets snapped once into [`SnappedPoints`]; one
 //!   search stops when the frontier passes the k-th best target.
 //! * **Nearest tables** ([`NearestTable`]): per (facility subset, profile), every node's

@@ -1,5 +1,6 @@
 //! Bounded multi-source Dijkstra with reusable per-thread state.
 
+use super::chains::ChainWalk;
 use super::graph::{EdgeId, NodeId, WalkGraph};
 use super::profile::Profile;
 use super::snap::Snap;
@@ -59,22 +60,38 @@ const ORIGIN_FLAG: u32 = 1 << 31;
 /// A frontier entry: a node and its tentative time, as one integer key whose unsigned order
 /// is `f64::total_cmp`'s order of the time, then the node id. Comparing two entries is one
 /// 128-bit integer compare instead of `total_cmp` (two bit transforms each) plus a tie-break.
+/// The lowest 32 bits carry a word for the search (the folded search's first leg + 1);
+/// they never decide the order, as a node is pushed again only with a lower time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct HeapItem(u128);
 
 impl HeapItem {
     #[inline]
     fn new(time_s: f64, node: u32) -> HeapItem {
-        HeapItem((u128::from(total_order_bits(time_s)) << 32) | u128::from(node))
+        HeapItem::with_aux(time_s, node, 0)
+    }
+
+    #[inline]
+    fn with_aux(time_s: f64, node: u32, aux: u32) -> HeapItem {
+        HeapItem(
+            (u128::from(total_order_bits(time_s)) << 64)
+                | (u128::from(node) << 32)
+                | u128::from(aux),
+        )
     }
 
     #[inline]
     fn time_s(self) -> f64 {
-        from_total_order_bits((self.0 >> 32) as u64)
+        from_total_order_bits((self.0 >> 64) as u64)
     }
 
     #[inline]
     fn node(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+
+    #[inline]
+    fn aux(self) -> u32 {
         self.0 as u32
     }
 }
@@ -252,6 +269,254 @@ impl Searcher {
             self.settled.push(u);
             self.relax_adjacent(graph, u, t, d);
         }
+    }
+
+    /// [`Searcher::run`] on the folded graph: the heap holds only core nodes (degree ≠ 2) and
+    /// the origins' edge ends, and a settled node walks each chain leaving it node by node.
+    /// About nine in ten nodes of the default data lie inside chains, where a path can only
+    /// walk through, so nine in ten heap pushes and pops are saved.
+    ///
+    /// Afterwards every node's [`Searcher::node_reach`] is bit for bit `run`'s (each step adds
+    /// the same costs in the same order, and ties between equal times are broken as `run`
+    /// breaks them), and so are the routes; [`Searcher::settled`] holds the same nodes, though
+    /// not in order of time. Not to be driven with [`Searcher::settle_next`].
+    pub fn run_folded(
+        &mut self,
+        graph: &WalkGraph,
+        origins: &[Origin],
+        profile: Profile,
+        max_s: f64,
+    ) {
+        self.start(graph, origins, profile, max_s);
+        let ch = graph.chains();
+        let generation = self.generation;
+        while let Some(top) = self.heap.pop() {
+            let u = NodeId(top.node());
+            let st = &mut self.node[u.index()];
+            // An inner seed improved by a chain walk is settled already (and its entry stale).
+            if st.settled_stamp == generation || top.time_s() > st.time_s {
+                continue;
+            }
+            st.settled_stamp = generation;
+            let (t, d) = (st.time_s, st.dist_m);
+            self.settled.push(u);
+            // The node's first leg rides on the heap entries the walks push (not on the
+            // seeds'), so settling it loads its legs with no look-up before.
+            let first = match top.aux() {
+                0 => ch.core_index(u).map(|core| ch.first_leg(core)),
+                k => Some(Some(k - 1)),
+            };
+            match first {
+                Some(Some(first)) => {
+                    let mut k = first as usize;
+                    loop {
+                        let leg = ch.leg(k);
+                        let w = ch.leg_walk(leg, profile);
+                        if leg.forward() {
+                            self.walk_along(graph, &w, 0, t, d, leg.head_legs);
+                        } else {
+                            self.walk_against(graph, &w, w.steps.len(), t, d, leg.head_legs);
+                        }
+                        if leg.last() {
+                            break;
+                        }
+                        k += 1;
+                    }
+                }
+                // A core node with no chains (an isolated node).
+                Some(None) => {}
+                None => {
+                    // A seed inside a chain (an origin's edge end): both ways along its chain.
+                    if let Some(c) = ch.chain_of_inner(u) {
+                        let w = ch.chain_walk(c, profile);
+                        let i = w.nodes.iter().position(|&v| v == u).unwrap_or(0);
+                        // (Chain ends are core nodes with legs; `u32::MAX` would only make
+                        // their pop look them up.)
+                        let legs_of = |v: Option<&NodeId>| {
+                            v.and_then(|&v| ch.core_index(v))
+                                .and_then(|core| ch.first_leg(core))
+                                .unwrap_or(u32::MAX)
+                        };
+                        self.walk_along(graph, &w, i, t, d, legs_of(w.nodes.last()));
+                        self.walk_against(graph, &w, i, t, d, legs_of(w.nodes.first()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Walk chain `w` forward from its node `i`, labelled `t` s and `d` m (`end_legs` is the
+    /// far end's first leg): each inner node
+    /// is labelled while the walk beats its label, and the far core end is relaxed.
+    /// Where the walk stops the other wave (from the other end, or a seed) is at least as
+    /// good, and stays so on: it falls in the walking direction while this one rises.
+    // Inlined into `run_folded`'s pop loop the folded search measured ~15 % faster
+    // (iso_loop split), more than the compiler's own choice.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn walk_along(
+        &mut self,
+        graph: &WalkGraph,
+        w: &ChainWalk<'_>,
+        i: usize,
+        t: f64,
+        d: f64,
+        end_legs: u32,
+    ) {
+        let m = w.steps.len();
+        let (mut t, mut d) = (t, d);
+        for j in i..m {
+            // The same additions `relax_adjacent` makes, in the same order.
+            let th = t + w.step_s[j][0];
+            if !(th.is_finite() && th <= self.max_s) {
+                return;
+            }
+            let dh = d + w.step_m[j];
+            // The low bit of a step says its edge is walked forward when walking along.
+            let pred = w.steps[j];
+            if j + 1 == m {
+                self.relax_end(graph, w.nodes[m], end_legs, th, dh, pred);
+                return;
+            }
+            if !self.label_inner(graph, w.nodes[j + 1], th, dh, pred) {
+                return;
+            }
+            (t, d) = (th, dh);
+        }
+    }
+
+    /// [`Searcher::walk_along`] backward, from node `i` towards node 0.
+    // Inlined into `run_folded`'s pop loop the folded search measured ~15 % faster
+    // (iso_loop split), more than the compiler's own choice.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn walk_against(
+        &mut self,
+        graph: &WalkGraph,
+        w: &ChainWalk<'_>,
+        i: usize,
+        t: f64,
+        d: f64,
+        end_legs: u32,
+    ) {
+        let (mut t, mut d) = (t, d);
+        for j in (0..i).rev() {
+            let th = t + w.step_s[j][1];
+            if !(th.is_finite() && th <= self.max_s) {
+                return;
+            }
+            let dh = d + w.step_m[j];
+            let pred = w.steps[j] ^ 1;
+            if j == 0 {
+                self.relax_end(graph, w.nodes[0], end_legs, th, dh, pred);
+                return;
+            }
+            if !self.label_inner(graph, w.nodes[j], th, dh, pred) {
+                return;
+            }
+            (t, d) = (th, dh);
+        }
+    }
+
+    /// Label inner node `v` with time `t`, distance `d` and predecessor step `pred` when that
+    /// beats its label; false (the walk stops) when it does not.
+    // An exact tie is what `run`'s strict `<` leaves to the order of relaxing.
+    #[allow(clippy::float_cmp)]
+    // Inlined into `run_folded`'s pop loop the folded search measured ~15 % faster
+    // (iso_loop split), more than the compiler's own choice.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn label_inner(&mut self, graph: &WalkGraph, v: NodeId, t: f64, d: f64, pred: u32) -> bool {
+        let generation = self.generation;
+        let st = &mut self.node[v.index()];
+        if st.stamp != generation || t < st.time_s {
+            st.stamp = generation;
+            st.time_s = t;
+            st.dist_m = d;
+            st.pred = pred;
+            // Settled once, at its first label: a later wave may still lower it.
+            if st.settled_stamp != generation {
+                st.settled_stamp = generation;
+                self.settled.push(v);
+            }
+            true
+        } else if t == st.time_s {
+            let old = st.pred;
+            let wins = self.tie_wins(graph, pred, old);
+            if wins {
+                let st = &mut self.node[v.index()];
+                st.dist_m = d;
+                st.pred = pred;
+            }
+            wins
+        } else {
+            false
+        }
+    }
+
+    /// Relax core node `v` (a chain's end, first leg `legs`) as `relax_adjacent` does, ties
+    /// broken as `run` breaks them (the entry on the heap has the same time already).
+    // An exact tie is what `run`'s strict `<` leaves to the order of relaxing.
+    #[allow(clippy::float_cmp)]
+    // Inlined into `run_folded`'s pop loop the folded search measured ~15 % faster
+    // (iso_loop split), more than the compiler's own choice.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn relax_end(&mut self, graph: &WalkGraph, v: NodeId, legs: u32, t: f64, d: f64, pred: u32) {
+        let generation = self.generation;
+        let st = &mut self.node[v.index()];
+        if st.settled_stamp == generation {
+            return;
+        }
+        if st.stamp != generation || t < st.time_s {
+            st.stamp = generation;
+            st.time_s = t;
+            st.dist_m = d;
+            st.pred = pred;
+            self.heap
+                .push(HeapItem::with_aux(t, v.0, legs.wrapping_add(1)));
+        } else if t == st.time_s {
+            let old = st.pred;
+            if self.tie_wins(graph, pred, old) {
+                let st = &mut self.node[v.index()];
+                st.dist_m = d;
+                st.pred = pred;
+            }
+        }
+    }
+
+    /// Whether a candidate label over step `new` beats one over step `old` with the same
+    /// time, as in `run`: there the first candidate relaxed wins, and candidates are relaxed
+    /// by the origins first (in order), then in the order their tails settle (time, then
+    /// node id), then in the order of the tail's adjacency. (A tail settled after the node
+    /// itself comes later in that order than the node's own label's tail, so it loses as
+    /// `run` ignores it.) The same step again is the same path with its tail relabelled
+    /// since, which wins.
+    #[cold]
+    #[inline(never)]
+    fn tie_wins(&self, graph: &WalkGraph, new: u32, old: u32) -> bool {
+        if old & ORIGIN_FLAG != 0 {
+            return false;
+        }
+        if old == new {
+            return true;
+        }
+        self.step_key(graph, new) < self.step_key(graph, old)
+    }
+
+    /// The order in which `run` relaxes over step `pred`: its tail's settling key, then the
+    /// step's place in the tail's adjacency.
+    fn step_key(&self, graph: &WalkGraph, pred: u32) -> (u64, u32, usize) {
+        let edge = EdgeId(pred >> 1);
+        let forward = pred & 1 == 1;
+        let e = graph.edge(edge);
+        let tail = if forward { e.from } else { e.to };
+        let at = graph
+            .adjacent(tail)
+            .iter()
+            .position(|a| a.edge == edge && a.forward == forward)
+            .unwrap_or(usize::MAX);
+        (total_order_bits(self.node[tail.index()].time_s), tail.0, at)
     }
 
     /// Prepare a search without settling anything; drive it with [`Searcher::settle_next`].
