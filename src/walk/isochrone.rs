@@ -882,6 +882,8 @@ impl Raster<'_> {
         for y in 0..self.h {
             let row = y * self.w..(y + 1) * self.w;
             let wet = water.water_run(self.ix0, self.iy0 + y, self.w);
+            // `|`, not `||`: a short-circuit is a branch per cell and keeps the loop scalar.
+            #[allow(clippy::needless_bitwise_bool)]
             for ((c, &d), &wet) in closed.bits[row.clone()]
                 .iter_mut()
                 .zip(&direct.bits[row])

@@ -276,10 +276,15 @@ impl Searcher {
     /// About nine in ten nodes of the default data lie inside chains, where a path can only
     /// walk through, so nine in ten heap pushes and pops are saved.
     ///
-    /// Afterwards every node's [`Searcher::node_reach`] is bit for bit `run`'s (each step adds
-    /// the same costs in the same order, and ties between equal times are broken as `run`
-    /// breaks them), and so are the routes; [`Searcher::settled`] holds the same nodes, though
-    /// not in order of time. Not to be driven with [`Searcher::settle_next`].
+    /// Afterwards every node's time ([`Searcher::node_reach`]) is bit for bit `run`'s (each
+    /// step adds the same costs in the same order), and [`Searcher::settled`] holds the same
+    /// nodes, though not in order of time. Ties between equal times are broken as `run`
+    /// breaks them, so distances and routes are `run`'s too — except where a step costs
+    /// nothing (or rounds away against a huge start time): a node that `run` settles later,
+    /// reached over such a step at an equal time, is ranked here by its id alone, so its
+    /// successors may keep another of the equally fast routes (review of the twelfth
+    /// session; walkway edges of zero length between distinct positions are the only real
+    /// case). Not to be driven with [`Searcher::settle_next`].
     pub fn run_folded(
         &mut self,
         graph: &WalkGraph,
@@ -638,7 +643,8 @@ impl Searcher {
         &self.origins
     }
 
-    /// Nodes settled so far, in order of time.
+    /// Nodes settled so far: in order of time after [`Searcher::run`] and
+    /// [`Searcher::settle_next`], in no particular order after [`Searcher::run_folded`].
     #[must_use]
     pub fn settled(&self) -> &[NodeId] {
         &self.settled
