@@ -763,7 +763,11 @@ fn rasterise<'a>(
         let edge = graph.edge(id);
         let (c_pq, c_qp) = (edge.cost_s(p, true), edge.cost_s(p, false));
         for r in runs {
-            let t = time_at(tp, c_pq, tq, c_qp, r.f0).min(time_at(tp, c_pq, tq, c_qp, r.f1));
+            // The least of `time_at` at the run's two ends is the time entering from `from`
+            // at its first sample or from `to` at its last: `f0 ≤ f1`, costs are ≥ 0 and
+            // rounding is monotone, so the other two terms are never smaller. Two partial
+            // costs instead of four, the same value.
+            let t = (tp + partial_s(c_pq, r.f0)).min(tq + partial_s(c_qp, 1.0 - r.f1));
             if t > t_max {
                 continue;
             }
