@@ -299,6 +299,9 @@ pub(crate) struct PointCells {
     ends: [Vec<[[u32; 2]; 2]>; 2],
     /// Point indices by x (`total_cmp`), ties in index order: a stable sort.
     by_x: Vec<u32>,
+    /// Each point's own cell (`[col, row]` as [`GridSpec::col`] and [`GridSpec::row`] give
+    /// them), snapped or not: the carving looks up the window's unreached buildings' cells.
+    cell: Vec<[u32; 2]>,
 }
 
 impl PointCells {
@@ -333,6 +336,7 @@ impl PointCells {
         let (s0, c0, e0) = variant_of(0);
         let (s1, c1, e1) = variant_of(1);
         let xy = points.positions_xy();
+        let cell_of_point = xy.iter().map(|&p| cell(p)).collect();
         let mut by_x: Vec<u32> = (0..points.len() as u32).collect();
         by_x.sort_by(|&a, &b| xy[a as usize][0].total_cmp(&xy[b as usize][0]));
         PointCells {
@@ -340,6 +344,7 @@ impl PointCells {
             cells: [c0, c1],
             ends: [e0, e1],
             by_x,
+            cell: cell_of_point,
         }
     }
 
@@ -650,7 +655,7 @@ fn contours_in(
                 let unreached = in_window
                     .iter()
                     .filter(|(_, _, bt)| *bt > t)
-                    .map(|&(i, xy, _)| (i, xy));
+                    .map(|&(i, xy, _)| (i, xy, points.cell[i as usize]));
                 let reached = by_x.iter().filter(|(_, bt)| *bt <= t).map(|(xy, _)| *xy);
                 let poly = r.contour(graph, t, unreached, reached);
                 c.area_m2 = geodesic_area_m2(&poly);
@@ -727,8 +732,18 @@ fn rasterise<'a>(
     };
     let p = searcher.profile();
     let cells = graph.edge_cells();
+    // The edges' runs: their cells lie between their ends' cells, which the window holds
+    // with two cells to spare, so the test is only a guard (a cell outside would be skipped,
+    // not written elsewhere) — cheaper than clamping both coordinates of every run.
     let mut draw = |col: u32, row: u32, t: f64, bridge: bool| {
-        let i = index(col as usize, row as usize);
+        let (c, r) = (
+            (col as usize).wrapping_sub(ix0),
+            (row as usize).wrapping_sub(iy0),
+        );
+        if c >= w || r >= h {
+            return;
+        }
+        let i = r * w + c;
         let cell = &mut time_s[i];
         if t < *cell {
             *cell = t;
@@ -868,7 +883,7 @@ impl Raster<'_> {
         &self,
         graph: &WalkGraph,
         t_s: f64,
-        carve: impl Iterator<Item = (u32, [f64; 2])>,
+        carve: impl Iterator<Item = (u32, [f64; 2], [u32; 2])>,
         reached_by_x: impl Iterator<Item = [f64; 2]>,
     ) -> MultiPolygon<f64> {
         let direct = Mask {
@@ -901,8 +916,8 @@ impl Raster<'_> {
         // cell but get a small square hole each, so the polygon holds exactly the buildings
         // reported as reached.
         let mut punch: Vec<(u32, [f64; 2])> = Vec::new();
-        for (j, [x, y]) in carve {
-            let (cx, cy) = (grid.col(x), grid.row(y));
+        for (j, [x, y], [cx, cy]) in carve {
+            let (cx, cy) = (cx as usize, cy as usize);
             if cx < self.ix0 || cy < self.iy0 || cx >= self.ix0 + self.w || cy >= self.iy0 + self.h
             {
                 continue;
