@@ -16,6 +16,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
+use crate::model::geojson::DIGIT_PAIRS;
 use crate::model::{Crs, Extra, Facilities, LonLat};
 use crate::query::{NearestAnswer, NearestMode, QueryError, exec};
 use crate::service::Service;
@@ -899,14 +900,6 @@ fn write_rounded(out: &mut Vec<u8>, v: f64, decimals: usize) {
         _ => write_scaled::<5>(out, m, negative),
     }
 }
-
-/// The two digits of each number below 100.
-const DIGIT_PAIRS: &[u8; 200] = b"\
-    0001020304050607080910111213141516171819\
-    2021222324252627282930313233343536373839\
-    4041424344454647484950515253545556575859\
-    6061626364656667686970717273747576777879\
-    8081828384858687888990919293949596979899";
 
 /// `m / 10^D` written out with at most `D` places, trailing zeros dropped (`m > 0`,
 /// `m < 4e15`): digits two at a time from a table, right to left into a buffer, then one

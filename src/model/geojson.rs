@@ -80,8 +80,8 @@ pub fn write_round7(out: &mut Vec<u8>, v: f64) {
     out.truncate(len);
 }
 
-/// "00" to "99", for writing two decimal digits at a time.
-const DIGIT_PAIRS: &[u8; 200] = b"\
+/// "00" to "99", for writing two decimal digits at a time (here and in the batch answers).
+pub(crate) const DIGIT_PAIRS: &[u8; 200] = b"\
     0001020304050607080910111213141516171819\
     2021222324252627282930313233343536373839\
     4041424344454647484950515253545556575859\
