@@ -379,3 +379,54 @@ fn candidates_within_equals_plain_on_the_default_data() {
     }
     assert!(compared > 1000, "too few candidates compared: {compared}");
 }
+
+/// Where a step's cost vanishes (here: rounds away against a huge start time), two routes
+/// reach a node at exactly the same time and `run_folded` may keep the other one than `run`
+/// (see its doc). Times and the settled set must still be bit for bit `run`'s. The network is
+/// the one the twelfth session's review built: a and b 1e-5 m apart, both leading to x.
+#[test]
+fn vanishing_steps_keep_times_and_the_settled_set() {
+    let f = WalkwayKind::Footway;
+    let flat = [0.0, 0.0];
+    let walkways = vec![
+        ww(f, &[(0.0, 0.0), (0.0, 30.0)], &flat),
+        ww(f, &[(1e-5, 0.0), (0.0, 30.0)], &flat),
+        ww(f, &[(1e-5, 0.0), (0.0, 0.0)], &flat),
+        ww(f, &[(100.0, 0.0), (1e-5, 0.0)], &flat),
+    ];
+    let proj = LocalProj::new(106.53, 29.47);
+    let g = WalkGraph::build(&walkways, &[], &proj);
+    let (mut plain, mut folded) = (Searcher::new(), Searcher::new());
+    let mut compared = 0;
+    for p in Profile::ALL {
+        let s = g.snap_for(100.0, 0.0, 5.0, p).expect("snap at O");
+        for start_s in [0.0, 1e6, 1e12] {
+            for max_s in [f64::INFINITY, start_s + 60.0] {
+                let o = Origin {
+                    snap: s,
+                    start_s,
+                    start_m: 0.0,
+                };
+                plain.run(&g, &[o], p, max_s);
+                folded.run_folded(&g, &[o], p, max_s);
+                for n in 0..g.node_count() {
+                    let v = NodeId(n as u32);
+                    assert_eq!(
+                        plain.node_reach(v).map(|r| r.0.to_bits()),
+                        folded.node_reach(v).map(|r| r.0.to_bits()),
+                        "{p} start {start_s} max {max_s}: time of node {n}"
+                    );
+                }
+                let mut a = plain.settled().to_vec();
+                let mut b = folded.settled().to_vec();
+                a.sort_unstable();
+                b.sort_unstable();
+                assert_eq!(a, b, "{p} start {start_s} max {max_s}: settled sets");
+                compared += a.len();
+            }
+        }
+    }
+    // Without a bound every one of the 4 nodes is reached, in every profile and start.
+    assert_eq!(g.node_count(), 4);
+    assert!(compared >= 3 * 3 * 4, "nodes compared: {compared}");
+}
