@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use servicemap::analysis::reach::{times_to_nearest_s, times_to_nearest_s_plain};
 use servicemap::model::{LocalProj, Walkway, WalkwayKind};
 use servicemap::walk::chains::nearest_node_times_s;
-use servicemap::walk::synthetic::{TownSpec, town};
+use servicemap::walk::synthetic::town;
 use servicemap::walk::{NodeId, Profile, Snap, SnappedPoints, WalkGraph};
 
 mod common;
@@ -44,19 +44,7 @@ fn folded_search_equals_plain_dijkstra_on_random_towns() {
     let mut rng = ChaCha8Rng::seed_from_u64(0x00c0_0e4a);
     let mut compared = 0usize;
     for case in 0..50u64 {
-        let mut spec = TownSpec::small(7000 + case);
-        spec.nx = rng.random_range(2..=12);
-        spec.ny = rng.random_range(2..=12);
-        spec.p_missing = rng.random_range(0.0..0.5);
-        spec.p_stairs = rng.random_range(0.0..0.4);
-        spec.relief_m = if rng.random_bool(0.2) {
-            0.0
-        } else {
-            rng.random_range(5.0..80.0)
-        };
-        // Long chains of shape points are what the folding removes.
-        spec.shape_points = rng.random_range(0..=6);
-        spec.river = spec.ny >= 5 && rng.random_bool(0.3);
+        let mut spec = common::random_town_spec(&mut rng, 7000 + case);
         spec.facilities = rng.random_range(1..30);
         spec.buildings = rng.random_range(10..80);
         let t = town(&spec);

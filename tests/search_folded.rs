@@ -10,7 +10,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use servicemap::model::{LocalProj, Walkway, WalkwayKind};
-use servicemap::walk::synthetic::{TownSpec, town};
+use servicemap::walk::synthetic::town;
 use servicemap::walk::{NodeId, Origin, Profile, Searcher, WalkGraph};
 
 mod common;
@@ -113,19 +113,7 @@ fn folded_search_equals_plain_on_random_towns() {
     let (mut plain, mut folded) = (Searcher::new(), Searcher::new());
     let mut reached = 0usize;
     for case in 0..40u64 {
-        let mut spec = TownSpec::small(8100 + case);
-        spec.nx = rng.random_range(2..=12);
-        spec.ny = rng.random_range(2..=12);
-        spec.p_missing = rng.random_range(0.0..0.5);
-        spec.p_stairs = rng.random_range(0.0..0.4);
-        spec.relief_m = if rng.random_bool(0.2) {
-            0.0
-        } else {
-            rng.random_range(5.0..80.0)
-        };
-        // Long chains of shape points are what the folding walks.
-        spec.shape_points = rng.random_range(0..=6);
-        spec.river = spec.ny >= 5 && rng.random_bool(0.3);
+        let spec = common::random_town_spec(&mut rng, 8100 + case);
         let t = town(&spec);
         if t.walkways.is_empty() {
             continue;

@@ -257,3 +257,26 @@ pub fn serve(dir: &Path) -> (Server, u16) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// A random small town for the folded-graph oracle tests: 2–12 × 2–12 blocks, up to half the
+/// streets missing, some stairs, flat or hilly, 0–6 shape points a walkway (the degree-2
+/// chains the folding walks), sometimes a river.
+pub fn random_town_spec(
+    rng: &mut rand_chacha::ChaCha8Rng,
+    seed: u64,
+) -> servicemap::walk::synthetic::TownSpec {
+    use rand::Rng;
+    let mut spec = servicemap::walk::synthetic::TownSpec::small(seed);
+    spec.nx = rng.random_range(2..=12);
+    spec.ny = rng.random_range(2..=12);
+    spec.p_missing = rng.random_range(0.0..0.5);
+    spec.p_stairs = rng.random_range(0.0..0.4);
+    spec.relief_m = if rng.random_bool(0.2) {
+        0.0
+    } else {
+        rng.random_range(5.0..80.0)
+    };
+    spec.shape_points = rng.random_range(0..=6);
+    spec.river = spec.ny >= 5 && rng.random_bool(0.3);
+    spec
+}
