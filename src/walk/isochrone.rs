@@ -514,23 +514,13 @@ fn contours_in(
     building_s.resize(buildings.len(), f64::INFINITY);
     drawn.clear();
     let points = buildings.raster_cells(graph);
-    let max_s = searcher.max_s();
     for &e in touched.iter() {
         let on_edge = buildings.on_edge(e, p);
         if on_edge.is_empty() {
             continue;
         }
-        // What `Searcher::reach` reads of the edge, read once for all its buildings: its ends'
-        // times (+∞ when not settled) and costs. The time is then the same float `reach`
-        // gives — the least finite one within the bound of entering from either end. An
-        // origin on the edge itself adds its own candidates: `reach` then does it all.
-        let edge = graph.edge(e);
-        let (tp, tq) = (
-            searcher.node_time_s(edge.from),
-            searcher.node_time_s(edge.to),
-        );
-        let (c_pq, c_qp) = (edge.cost_s(p, true), edge.cost_s(p, false));
-        let origin_here = searcher.origins().iter().any(|o| o.snap.edge == e);
+        // The edge's end times and costs, read once for all its buildings.
+        let entry = searcher.edge_entry(graph, e);
         for &j in on_edge {
             let ji = j as usize;
             if building_s[ji].is_finite() {
@@ -539,19 +529,9 @@ fn contours_in(
             let Some(s) = buildings.snap(ji, p) else {
                 continue;
             };
-            let time_s = if origin_here {
-                searcher.reach(graph, s).map(|r| r.time_s)
-            } else {
-                let f = s.fraction;
-                let within = |t: f64| t.is_finite() && t <= max_s;
-                let from = tp + partial_s(c_pq, f);
-                let to = tq + partial_s(c_qp, 1.0 - f);
-                match (within(from), within(to)) {
-                    (true, true) => Some(if to < from { to } else { from }),
-                    (true, false) => Some(from),
-                    (false, true) => Some(to),
-                    (false, false) => None,
-                }
+            let time_s = match &entry {
+                Some(entry) => entry.time_s(s.fraction),
+                None => searcher.reach(graph, s).map(|r| r.time_s),
             };
             if let Some(t) = time_s {
                 building_s[ji] = t;
@@ -724,26 +704,20 @@ fn rasterise<'a>(
     time_s.resize(w * h, f64::INFINITY);
     // Filled at the first bridge drawn (see `Raster::deck_s`).
     deck_s.clear();
-    let (wmax, hmax) = (w - 1, h - 1);
-    // A global cell's index in the window (clamped, though samples stay inside: the window
-    // is padded beyond the cells of the strokes' ends).
+    // A global cell's index in the window. Every stroke lies between cells the window holds
+    // (its ends', the origins' and the drawn buildings'), with two cells to spare, so `None`
+    // is only a guard: a cell outside would be skipped, not written elsewhere. One range test
+    // on wrapping differences is cheaper than clamping both coordinates.
     let index = |col: usize, row: usize| {
-        row.saturating_sub(iy0).min(hmax) * w + col.saturating_sub(ix0).min(wmax)
+        let (c, r) = (col.wrapping_sub(ix0), row.wrapping_sub(iy0));
+        (c < w && r < h).then_some(r * w + c)
     };
     let p = searcher.profile();
     let cells = graph.edge_cells();
-    // The edges' runs: their cells lie between their ends' cells, which the window holds
-    // with two cells to spare, so the test is only a guard (a cell outside would be skipped,
-    // not written elsewhere) — cheaper than clamping both coordinates of every run.
     let mut draw = |col: u32, row: u32, t: f64, bridge: bool| {
-        let (c, r) = (
-            (col as usize).wrapping_sub(ix0),
-            (row as usize).wrapping_sub(iy0),
-        );
-        if c >= w || r >= h {
+        let Some(i) = index(col as usize, row as usize) else {
             return;
-        }
-        let i = r * w + c;
+        };
         let cell = &mut time_s[i];
         if t < *cell {
             *cell = t;
@@ -802,7 +776,9 @@ fn rasterise<'a>(
             if t > t_max {
                 return;
             }
-            let i = index(col, row);
+            let Some(i) = index(col, row) else {
+                return;
+            };
             time_s[i] = time_s[i].min(t);
             if s.bridge {
                 if deck_s.is_empty() {
@@ -849,8 +825,9 @@ fn rasterise<'a>(
             continue;
         }
         for &[col, row] in points.connector(p, j) {
-            let i = index(col as usize, row as usize);
-            time_s[i] = time_s[i].min(t);
+            if let Some(i) = index(col as usize, row as usize) {
+                time_s[i] = time_s[i].min(t);
+            }
         }
     }
     Some(Raster {

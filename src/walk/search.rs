@@ -199,6 +199,35 @@ pub(crate) fn partial_s(cost_s: f64, fraction: f64) -> f64 {
     }
 }
 
+/// An edge as [`Searcher::reach`] enters it from its ends (see [`Searcher::edge_entry`]).
+// Every field is in seconds, and units go in names (house style).
+#[allow(clippy::struct_field_names)]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EdgeEntry {
+    from_s: f64,
+    to_s: f64,
+    forward_s: f64,
+    backward_s: f64,
+    max_s: f64,
+}
+
+impl EdgeEntry {
+    /// The time `reach` gives the position at `fraction` of the edge: the least finite one
+    /// within the bound of entering from either settled end (from `from` on a tie).
+    #[must_use]
+    pub(crate) fn time_s(&self, fraction: f64) -> Option<f64> {
+        let within = |t: f64| t.is_finite() && t <= self.max_s;
+        let from = self.from_s + partial_s(self.forward_s, fraction);
+        let to = self.to_s + partial_s(self.backward_s, 1.0 - fraction);
+        match (within(from), within(to)) {
+            (true, true) => Some(if to < from { to } else { from }),
+            (true, false) => Some(from),
+            (false, true) => Some(to),
+            (false, false) => None,
+        }
+    }
+}
+
 /// Per-node state of a search, together so that relaxing or checking a node touches one
 /// cache line instead of one per array.
 #[derive(Debug, Clone, Copy)]
@@ -718,6 +747,25 @@ impl Searcher {
             );
         }
         best
+    }
+
+    /// What [`Searcher::reach`] reads of edge `e` for a position on it, read once for many
+    /// positions (the buildings on one edge): its ends' times and its costs. `None` when an
+    /// origin sits on the edge, whose own candidates only `reach` weighs.
+    #[must_use]
+    pub(crate) fn edge_entry(&self, graph: &WalkGraph, e: EdgeId) -> Option<EdgeEntry> {
+        if self.origins.iter().any(|o| o.snap.edge == e) {
+            return None;
+        }
+        let edge = graph.edge(e);
+        let p = self.profile;
+        Some(EdgeEntry {
+            from_s: self.node_time_s(edge.from),
+            to_s: self.node_time_s(edge.to),
+            forward_s: edge.cost_s(p, true),
+            backward_s: edge.cost_s(p, false),
+            max_s: self.max_s,
+        })
     }
 
     /// The route to a reached position as local-metre points: origin point, its snap,
