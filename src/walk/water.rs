@@ -3,7 +3,7 @@
 //! which grid cells have their centre in water (so the isochrone closing does not bridge
 //! rivers before the cut).
 
-use geo::{BoundingRect, MultiPolygon, Polygon, Rect};
+use geo::{BoundingRect, Polygon, Rect};
 use rstar::RTree;
 use rstar::primitives::Line;
 
@@ -121,17 +121,21 @@ impl Water {
         &self.polygons_m
     }
 
-    /// The water (union of the polygons, local metres) whose bounding box meets `window`.
+    /// The water's union polygons (local metres), in a fixed order.
     #[must_use]
-    pub fn union_in(&self, window: Rect<f64>) -> MultiPolygon<f64> {
+    pub fn union_polygons(&self) -> impl ExactSizeIterator<Item = &Polygon<f64>> {
+        self.union_m.iter().map(|(p, _)| p)
+    }
+
+    /// The positions, in [`Water::union_polygons`] order, of the union polygons whose
+    /// bounding box meets `window`.
+    pub fn union_ids_in(&self, window: Rect<f64>) -> impl Iterator<Item = usize> + '_ {
         use geo::Intersects;
-        MultiPolygon(
-            self.union_m
-                .iter()
-                .filter(|(_, bb)| bb.intersects(&window))
-                .map(|(p, _)| p.clone())
-                .collect(),
-        )
+        self.union_m
+            .iter()
+            .enumerate()
+            .filter(move |(_, (_, bb))| bb.intersects(&window))
+            .map(|(i, _)| i)
     }
 
     /// The raster grid (shared with isochrones).
