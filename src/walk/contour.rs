@@ -73,44 +73,49 @@ pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
     let vw = w + 1;
     // Bit d of out[v]: a boundary edge leaves vertex v in direction d (0 E, 1 N, 2 W, 3 S),
     // oriented with the set cell on its left.
-    let mut out = vec![0u8; vw * (h + 1)];
-    let mut any = false;
-    // Row slices with an all-unset row beyond the window, instead of a bounds-tested
-    // `Mask::get` for each of the four neighbours of every cell.
-    let none = vec![false; w];
-    for y in 0..h {
-        let here = &mask.bits[y * w..(y + 1) * w];
-        let below = if y > 0 {
-            &mask.bits[(y - 1) * w..y * w]
-        } else {
-            &none[..]
-        };
-        let above = if y + 1 < h {
-            &mask.bits[(y + 1) * w..(y + 2) * w]
-        } else {
-            &none[..]
-        };
-        for x in 0..w {
-            if !here[x] {
-                continue;
-            }
-            any = true;
-            if !below[x] {
-                out[y * vw + x] |= 1; // bottom, east
-            }
-            if x + 1 == w || !here[x + 1] {
-                out[y * vw + x + 1] |= 2; // right, north
-            }
-            if !above[x] {
-                out[(y + 1) * vw + x + 1] |= 4; // top, west
-            }
-            if x == 0 || !here[x - 1] {
-                out[(y + 1) * vw + x] |= 8; // left, south
-            }
-        }
-    }
-    if !any {
+    if !mask.bits.contains(&true) {
         return Vec::new();
+    }
+    let mut out = vec![0u8; vw * (h + 1)];
+    // Each vertex's bits from the four cells around it, `a` the row below the vertex and
+    // `b` the row above (all unset beyond the window), `0`/`1` the cell left/right of it:
+    // E leaves along the bottom of a set b1 under an unset a1; N up the right side of a set
+    // b0 beside an unset b1; W along the top of a set a0 under an unset b0; S down the left
+    // side of a set a1 beside an unset a0. Branch-free over whole rows, so it vectorises
+    // (issue 15: the per-cell version with four tests was ~4 % of an isochrone).
+    let flags = |a0: bool, a1: bool, b0: bool, b1: bool| -> u8 {
+        u8::from(b1 & !a1)
+            | u8::from(b0 & !b1) << 1
+            | u8::from(a0 & !b0) << 2
+            | u8::from(a1 & !a0) << 3
+    };
+    let none = vec![false; w];
+    for vy in 0..=h {
+        let a = if vy > 0 {
+            &mask.bits[(vy - 1) * w..vy * w]
+        } else {
+            &none[..]
+        };
+        let b = if vy < h {
+            &mask.bits[vy * w..(vy + 1) * w]
+        } else {
+            &none[..]
+        };
+        let row = &mut out[vy * vw..(vy + 1) * vw];
+        if w == 0 {
+            continue;
+        }
+        row[0] = flags(false, a[0], false, b[0]);
+        row[w] = flags(a[w - 1], false, b[w - 1], false);
+        for ((((v, &a0), &a1), &b0), &b1) in row[1..w]
+            .iter_mut()
+            .zip(&a[..w - 1])
+            .zip(&a[1..])
+            .zip(&b[..w - 1])
+            .zip(&b[1..])
+        {
+            *v = flags(a0, a1, b0, b1);
+        }
     }
     let step = |v: usize, d: u8| -> usize {
         match d {
@@ -125,7 +130,15 @@ pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
     // Position of each vertex on the stack of `split_at_repeats` (`u32::MAX`: not on it);
     // one dense array for the whole window, left all `MAX` after each ring.
     let mut at = vec![u32::MAX; out.len()];
-    for v0 in 0..out.len() {
+    let mut v0 = 0;
+    while v0 < out.len() {
+        // Most vertices have no boundary: skip eight at a time.
+        if let Some(eight) = out.get(v0..v0 + 8)
+            && eight.iter().fold(0u8, |acc, &b| acc | b) == 0
+        {
+            v0 += 8;
+            continue;
+        }
         while out[v0] != 0 {
             let d0 = out[v0].trailing_zeros() as u8;
             out[v0] &= !(1 << d0);
@@ -166,6 +179,7 @@ pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
                 }
             }
         }
+        v0 += 1;
     }
     // Every 4-connected component has exactly one exterior (its outer boundary, once split
     // at saddles, keeps one loop of positive area), so with a single exterior, or no holes,

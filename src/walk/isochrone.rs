@@ -134,9 +134,9 @@ struct Scratch {
     deck_s: Vec<f64>,
     /// The buildings inside the raster window: index, position, time.
     in_window: Vec<(u32, [f64; 2], f64)>,
-    /// Of those, the ones the largest contour reaches, by x: position, time. (Grown afresh
+    /// Of those, the ones the largest contour reaches, by x: position, time, index. (Grown afresh
     /// on every call, these two were ~17 reallocations and ~2.5 % of an isochrone.)
-    by_x: Vec<([f64; 2], f64)>,
+    by_x: Vec<([f64; 2], f64, u32)>,
 }
 
 /// Buffers larger than this many elements after a call are given back, so one huge
@@ -608,7 +608,7 @@ fn contours_in(
             if p[0] >= x0 && p[1] >= y0 && p[0] < x1 && p[1] < y1 {
                 in_window.push((i, p, bt));
                 if bt <= t_top {
-                    by_x.push((p, bt));
+                    by_x.push((p, bt, i));
                 }
             }
         }
@@ -657,7 +657,10 @@ fn contours_in(
                     .iter()
                     .filter(|(_, _, bt)| *bt > t)
                     .map(|&(i, xy, _)| (i, xy, points.cell[i as usize]));
-                let reached = by_x.iter().filter(|(_, bt)| *bt <= t).map(|(xy, _)| *xy);
+                let reached = by_x
+                    .iter()
+                    .filter(|(_, bt, _)| *bt <= t)
+                    .map(|&(xy, _, i)| (xy, points.cell[i as usize]));
                 let poly = r.contour(graph, t, unreached, reached);
                 c.area_m2 = geodesic_area_m2(&poly);
                 c.polygon = poly;
@@ -876,13 +879,13 @@ impl Raster<'_> {
     }
 
     /// The WGS84 polygon of cells reached within `t_s`; `reached_by_x` (the reached
-    /// buildings of the window) comes sorted by x.
+    /// buildings of the window: position and cell) comes sorted by x.
     fn contour(
         &self,
         graph: &WalkGraph,
         t_s: f64,
         carve: impl Iterator<Item = (u32, [f64; 2], [u32; 2])>,
-        reached_by_x: impl Iterator<Item = [f64; 2]>,
+        reached_by_x: impl Iterator<Item = ([f64; 2], [u32; 2])>,
     ) -> MultiPolygon<f64> {
         let direct = Mask {
             w: self.w,
@@ -909,7 +912,6 @@ impl Raster<'_> {
                 *c &= d | !wet;
             }
         }
-        let grid = water.grid();
         // Unreached buildings sharing a cell with a reached walkway or building stay in the
         // cell but get a small square hole each, so the polygon holds exactly the buildings
         // reported as reached.
@@ -947,18 +949,18 @@ impl Raster<'_> {
         };
         // A square never takes in a reached building: next to one it shrinks, and where the
         // two share a position to the centimetre there is nothing to cut.
-        let reached: Vec<[f64; 2]> = reached_by_x.collect();
+        let reached: Vec<([f64; 2], [u32; 2])> = reached_by_x.collect();
         // In building order, as the carving took them before it went by x (the squares'
         // order is the order of the holes written).
         punch.sort_unstable_by_key(|&(j, _)| j);
         let mut clip: Vec<IntShape> = punch
             .iter()
             .filter_map(|&(_, [x, y])| {
-                let lo = reached.partition_point(|r| r[0] < x - PUNCH_HALF_M / 0.45);
+                let lo = reached.partition_point(|(r, _)| r[0] < x - PUNCH_HALF_M / 0.45);
                 let d = reached[lo..]
                     .iter()
-                    .take_while(|r| r[0] <= x + PUNCH_HALF_M / 0.45)
-                    .map(|r| (r[0] - x).abs().max((r[1] - y).abs()))
+                    .take_while(|(r, _)| r[0] <= x + PUNCH_HALF_M / 0.45)
+                    .map(|(r, _)| (r[0] - x).abs().max((r[1] - y).abs()))
                     .fold(f64::INFINITY, f64::min);
                 let h = PUNCH_HALF_M.min(0.45 * d);
                 (h >= PUNCH_MIN_HALF_M).then(|| square([x, y], h))
@@ -984,15 +986,17 @@ impl Raster<'_> {
             };
             // A reached building the data places in water (a house on stilts, or a mapping
             // slip) keeps a square of its own, so the polygon holds every building reported.
-            let near_water = |[x, y]: [f64; 2]| water.near_water(grid.col(x), grid.row(y));
+            // Each building's cell was found once (`PointCells::cell`), as `GridSpec::col`
+            // and `GridSpec::row` give it.
+            let near_water = |[col, row]: [u32; 2]| water.near_water(col as usize, row as usize);
             let polygons: Vec<&Polygon<f64>> = water.union_polygons().collect();
             let in_water = |c: Coord<f64>| water_ids.iter().any(|&i| polygons[i].contains(&c));
             keep.extend(
                 reached
                     .iter()
-                    .filter(|&&xy| near_water(xy))
-                    .filter(|&&[x, y]| in_water(Coord { x, y }))
-                    .map(|&xy| square(xy, PUNCH_HALF_M)),
+                    .filter(|&&(_, cell)| near_water(cell))
+                    .filter(|&&([x, y], _)| in_water(Coord { x, y }))
+                    .map(|&(xy, _)| square(xy, PUNCH_HALF_M)),
             );
             // On the output grid, converted once per graph (see `EdgeCells::water`).
             let water_int: Vec<IntShape> = water_ids
