@@ -83,6 +83,8 @@ pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
     // b0 beside an unset b1; W along the top of a set a0 under an unset b0; S down the left
     // side of a set a1 beside an unset a0. Branch-free over whole rows, so it vectorises
     // (issue 15: the per-cell version with four tests was ~4 % of an isochrone).
+    // `&`, not `&&`: a short-circuit is a branch per vertex and keeps the loop scalar.
+    #[allow(clippy::needless_bitwise_bool)]
     let flags = |a0: bool, a1: bool, b0: bool, b1: bool| -> u8 {
         u8::from(b1 & !a1)
             | u8::from(b0 & !b1) << 1
