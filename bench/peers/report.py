@@ -49,7 +49,10 @@ def cell(task, s, m):
         return f"`POST /nearest/batch` {m['amortised_ms'] * 1e3:.2f} µs/query amortised ({rate(m['qps'])})"
     if s == "pandana":
         return f"batch {m['amortised_ms'] * 1e3:.2f} µs/query amortised ({rate(m['qps'])})"
-    return f"p50 {ms(m.get('p50_ms'))}, {rate(m.get('qps'))}"
+    text = f"p50 {ms(m.get('p50_ms'))}, {rate(m.get('qps'))}"
+    if m.get("client_parse_p50_ms") is not None:
+        text += f" (of which the client's `json.loads` of the answer: p50 {ms(m['client_parse_p50_ms'])})"
+    return text
 
 
 def table(r):
