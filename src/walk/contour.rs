@@ -73,56 +73,14 @@ pub(crate) type Ring = Vec<(i32, i32)>;
 /// Polygons of a mask: each `(exterior, holes)`. Set cells are 4-connected: two cells
 /// touching only at a corner become two polygons meeting at that point.
 pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
-    let (w, h) = (mask.w, mask.h);
+    let w = mask.w;
     let vw = w + 1;
     // Bit d of out[v]: a boundary edge leaves vertex v in direction d (0 E, 1 N, 2 W, 3 S),
     // oriented with the set cell on its left.
     if !mask.bits.contains(&true) {
         return Vec::new();
     }
-    let mut out = vec![0u8; vw * (h + 1)];
-    // Each vertex's bits from the four cells around it, `a` the row below the vertex and
-    // `b` the row above (all unset beyond the window), `0`/`1` the cell left/right of it:
-    // E leaves along the bottom of a set b1 under an unset a1; N up the right side of a set
-    // b0 beside an unset b1; W along the top of a set a0 under an unset b0; S down the left
-    // side of a set a1 beside an unset a0. Branch-free over whole rows, so it vectorises
-    // (issue 15: the per-cell version with four tests was ~4 % of an isochrone).
-    // `&`, not `&&`: a short-circuit is a branch per vertex and keeps the loop scalar.
-    #[allow(clippy::needless_bitwise_bool)]
-    let flags = |a0: bool, a1: bool, b0: bool, b1: bool| -> u8 {
-        u8::from(b1 & !a1)
-            | u8::from(b0 & !b1) << 1
-            | u8::from(a0 & !b0) << 2
-            | u8::from(a1 & !a0) << 3
-    };
-    let none = vec![false; w];
-    for vy in 0..=h {
-        let a = if vy > 0 {
-            &mask.bits[(vy - 1) * w..vy * w]
-        } else {
-            &none[..]
-        };
-        let b = if vy < h {
-            &mask.bits[vy * w..(vy + 1) * w]
-        } else {
-            &none[..]
-        };
-        let row = &mut out[vy * vw..(vy + 1) * vw];
-        if w == 0 {
-            continue;
-        }
-        row[0] = flags(false, a[0], false, b[0]);
-        row[w] = flags(a[w - 1], false, b[w - 1], false);
-        for ((((v, &a0), &a1), &b0), &b1) in row[1..w]
-            .iter_mut()
-            .zip(&a[..w - 1])
-            .zip(&a[1..])
-            .zip(&b[..w - 1])
-            .zip(&b[1..])
-        {
-            *v = flags(a0, a1, b0, b1);
-        }
-    }
+    let mut out = boundary_flags(mask);
     let step = |v: usize, d: u8| -> usize {
         match d {
             0 => v + 1,
@@ -229,6 +187,57 @@ pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
         }
     }
     polys
+}
+
+/// Per vertex of the window (`(w + 1) × (h + 1)`, row-major), bit d set when a boundary edge
+/// leaves it in direction d (0 E, 1 N, 2 W, 3 S) with the set cell on its left.
+fn boundary_flags(mask: &Mask) -> Vec<u8> {
+    let (w, h) = (mask.w, mask.h);
+    let vw = w + 1;
+    let mut out = vec![0u8; vw * (h + 1)];
+    // Each vertex's bits from the four cells around it, `a` the row below the vertex and
+    // `b` the row above (all unset beyond the window), `0`/`1` the cell left/right of it:
+    // E leaves along the bottom of a set b1 under an unset a1; N up the right side of a set
+    // b0 beside an unset b1; W along the top of a set a0 under an unset b0; S down the left
+    // side of a set a1 beside an unset a0. Branch-free over whole rows, so it vectorises
+    // (issue 15: the per-cell version with four tests was ~4 % of an isochrone).
+    // `&`, not `&&`: a short-circuit is a branch per vertex and keeps the loop scalar.
+    #[allow(clippy::needless_bitwise_bool)]
+    let flags = |a0: bool, a1: bool, b0: bool, b1: bool| -> u8 {
+        u8::from(b1 & !a1)
+            | u8::from(b0 & !b1) << 1
+            | u8::from(a0 & !b0) << 2
+            | u8::from(a1 & !a0) << 3
+    };
+    let none = vec![false; w];
+    for vy in 0..=h {
+        let a = if vy > 0 {
+            &mask.bits[(vy - 1) * w..vy * w]
+        } else {
+            &none[..]
+        };
+        let b = if vy < h {
+            &mask.bits[vy * w..(vy + 1) * w]
+        } else {
+            &none[..]
+        };
+        let row = &mut out[vy * vw..(vy + 1) * vw];
+        if w == 0 {
+            continue;
+        }
+        row[0] = flags(false, a[0], false, b[0]);
+        row[w] = flags(a[w - 1], false, b[w - 1], false);
+        for ((((v, &a0), &a1), &b0), &b1) in row[1..w]
+            .iter_mut()
+            .zip(&a[..w - 1])
+            .zip(&a[1..])
+            .zip(&b[..w - 1])
+            .zip(&b[1..])
+        {
+            *v = flags(a0, a1, b0, b1);
+        }
+    }
+    out
 }
 
 /// Split a closed ring at the vertices it visits more than once into simple closed loops.
@@ -401,5 +410,81 @@ mod tests {
         );
         // Never removes a set cell.
         assert!(m.bits.iter().zip(&c.bits).all(|(a, b)| !a || *b));
+    }
+
+    /// Random masks of every small shape (seeded), each cell set with a random density.
+    fn random_masks() -> Vec<Mask> {
+        let mut seed = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut masks = Vec::new();
+        for _ in 0..400 {
+            let w = 1 + (next() % 23) as usize;
+            let h = 1 + (next() % 23) as usize;
+            let density = next() % 101;
+            let bits = (0..w * h).map(|_| next() % 100 < density).collect();
+            masks.push(Mask { w, h, bits });
+        }
+        masks
+    }
+
+    /// The boundary bits as the per-cell rule states them (each set cell marks the sides it
+    /// shares with an unset or outside cell), against the branch-free per-vertex pass.
+    #[test]
+    fn boundary_flags_equal_the_per_cell_rule() {
+        for (case, m) in random_masks().iter().enumerate() {
+            let (w, h, vw) = (m.w, m.h, m.w + 1);
+            let set = |x: isize, y: isize| {
+                x >= 0
+                    && y >= 0
+                    && (x as usize) < w
+                    && (y as usize) < h
+                    && m.bits[y as usize * w + x as usize]
+            };
+            let mut want = vec![0u8; vw * (h + 1)];
+            for y in 0..h {
+                for x in 0..w {
+                    let (xi, yi) = (x as isize, y as isize);
+                    if !set(xi, yi) {
+                        continue;
+                    }
+                    if !set(xi, yi - 1) {
+                        want[y * vw + x] |= 1;
+                    }
+                    if !set(xi + 1, yi) {
+                        want[y * vw + x + 1] |= 2;
+                    }
+                    if !set(xi, yi + 1) {
+                        want[(y + 1) * vw + x + 1] |= 4;
+                    }
+                    if !set(xi - 1, yi) {
+                        want[(y + 1) * vw + x] |= 8;
+                    }
+                }
+            }
+            assert_eq!(boundary_flags(m), want, "case {case}: {w}x{h}");
+        }
+    }
+
+    /// Traced polygons cover exactly the set cells: signed areas sum to their count, every
+    /// exterior is counter-clockwise and every hole clockwise.
+    #[test]
+    fn traced_area_equals_set_cells() {
+        for (case, m) in random_masks().iter().enumerate() {
+            let p = trace(m);
+            let cells = m.bits.iter().filter(|&&b| b).count() as f64;
+            assert!((area(&p) - cells).abs() < 1e-9, "case {case}");
+            for (e, hs) in &p {
+                assert!(signed_area2(e) > 0.0, "case {case}: exterior");
+                assert!(
+                    hs.iter().all(|r| signed_area2(r) < 0.0),
+                    "case {case}: hole"
+                );
+            }
+        }
     }
 }
