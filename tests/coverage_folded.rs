@@ -8,12 +8,13 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use servicemap::analysis::reach::{times_to_nearest_s, times_to_nearest_s_plain};
-use servicemap::model::{LocalProj, Walkway, WalkwayKind};
+use servicemap::model::{LocalProj, WalkwayKind};
 use servicemap::walk::chains::nearest_node_times_s;
 use servicemap::walk::synthetic::town;
 use servicemap::walk::{NodeId, Profile, Snap, SnappedPoints, WalkGraph};
 
 mod common;
+use common::walkway as ww;
 
 fn assert_same_times(label: &str, folded: &[f64], plain: &[f64]) {
     assert_eq!(folded.len(), plain.len(), "{label}");
@@ -116,17 +117,6 @@ fn plain(g: &WalkGraph, node_s: &mut [f64], p: Profile) {
                 node_s[a.head.index()] = t;
             }
         }
-    }
-}
-
-fn ww(kind: WalkwayKind, pts: &[(f64, f64)], elev: &[f64]) -> Walkway {
-    let proj = LocalProj::new(106.53, 29.47);
-    Walkway {
-        id: "w".into(),
-        kind,
-        name: None,
-        lonlat: pts.iter().map(|&(x, y)| proj.to_lonlat(x, y)).collect(),
-        elevation_m: Some(elev.to_vec()),
     }
 }
 

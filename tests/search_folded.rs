@@ -14,6 +14,7 @@ use servicemap::walk::synthetic::town;
 use servicemap::walk::{NodeId, Origin, Profile, Searcher, WalkGraph};
 
 mod common;
+use common::walkway as ww;
 
 /// Compares the two searches' results; `routes_of` picks the nodes whose routes are compared
 /// (all of them on small graphs). Returns the number of nodes reached.
@@ -137,17 +138,6 @@ fn folded_search_equals_plain_on_random_towns() {
         }
     }
     assert!(reached > 20_000, "too few nodes compared: {reached}");
-}
-
-fn ww(kind: WalkwayKind, pts: &[(f64, f64)], elev: &[f64]) -> Walkway {
-    let proj = LocalProj::new(106.53, 29.47);
-    Walkway {
-        id: "w".into(),
-        kind,
-        name: None,
-        lonlat: pts.iter().map(|&(x, y)| proj.to_lonlat(x, y)).collect(),
-        elevation_m: Some(elev.to_vec()),
-    }
 }
 
 /// Rings without a core node, a loop chain back to its junction, parallel edges and

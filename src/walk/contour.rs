@@ -75,11 +75,10 @@ pub(crate) type Ring = Vec<(i32, i32)>;
 pub(crate) fn trace(mask: &Mask) -> Vec<(Ring, Vec<Ring>)> {
     let w = mask.w;
     let vw = w + 1;
-    // Bit d of out[v]: a boundary edge leaves vertex v in direction d (0 E, 1 N, 2 W, 3 S),
-    // oriented with the set cell on its left.
     if !mask.bits.contains(&true) {
         return Vec::new();
     }
+    // Bit d of out[v]: a boundary edge leaves vertex v in direction d (see `boundary_flags`).
     let mut out = boundary_flags(mask);
     let step = |v: usize, d: u8| -> usize {
         match d {
@@ -195,6 +194,9 @@ fn boundary_flags(mask: &Mask) -> Vec<u8> {
     let (w, h) = (mask.w, mask.h);
     let vw = w + 1;
     let mut out = vec![0u8; vw * (h + 1)];
+    if w == 0 {
+        return out;
+    }
     // Each vertex's bits from the four cells around it, `a` the row below the vertex and
     // `b` the row above (all unset beyond the window), `0`/`1` the cell left/right of it:
     // E leaves along the bottom of a set b1 under an unset a1; N up the right side of a set
@@ -222,9 +224,6 @@ fn boundary_flags(mask: &Mask) -> Vec<u8> {
             &none[..]
         };
         let row = &mut out[vy * vw..(vy + 1) * vw];
-        if w == 0 {
-            continue;
-        }
         row[0] = flags(false, a[0], false, b[0]);
         row[w] = flags(a[w - 1], false, b[w - 1], false);
         for ((((v, &a0), &a1), &b0), &b1) in row[1..w]

@@ -989,8 +989,11 @@ impl Raster<'_> {
             // Each building's cell was found once (`PointCells::cell`), as `GridSpec::col`
             // and `GridSpec::row` give it.
             let near_water = |[col, row]: [u32; 2]| water.near_water(col as usize, row as usize);
-            let polygons: Vec<&Polygon<f64>> = water.union_polygons().collect();
-            let in_water = |c: Coord<f64>| water_ids.iter().any(|&i| polygons[i].contains(&c));
+            let in_water = |c: Coord<f64>| {
+                water_ids
+                    .iter()
+                    .any(|&i| water.union_polygon(i).contains(&c))
+            };
             keep.extend(
                 reached
                     .iter()

@@ -127,6 +127,12 @@ impl Water {
         self.union_m.iter().map(|(p, _)| p)
     }
 
+    /// The union polygon at position `i` of [`Water::union_polygons`].
+    #[must_use]
+    pub fn union_polygon(&self, i: usize) -> &Polygon<f64> {
+        &self.union_m[i].0
+    }
+
     /// The positions, in [`Water::union_polygons`] order, of the union polygons whose
     /// bounding box meets `window`.
     pub fn union_ids_in(&self, window: Rect<f64>) -> impl Iterator<Item = usize> + '_ {

@@ -280,3 +280,20 @@ pub fn random_town_spec(
     spec.river = spec.ny >= 5 && rng.random_bool(0.3);
     spec
 }
+
+/// A walkway from local-metre points around (106.53, 29.47), with their elevations: the
+/// hand-made networks of the folded-graph oracle tests.
+pub fn walkway(
+    kind: servicemap::model::WalkwayKind,
+    pts: &[(f64, f64)],
+    elev: &[f64],
+) -> servicemap::model::Walkway {
+    let proj = servicemap::model::LocalProj::new(106.53, 29.47);
+    servicemap::model::Walkway {
+        id: "w".into(),
+        kind,
+        name: None,
+        lonlat: pts.iter().map(|&(x, y)| proj.to_lonlat(x, y)).collect(),
+        elevation_m: Some(elev.to_vec()),
+    }
+}
