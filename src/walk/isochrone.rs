@@ -1007,7 +1007,10 @@ impl Raster<'_> {
                 .map(|&i| graph.edge_cells().water[i].clone())
                 .collect();
             if keep.is_empty() {
-                water_cuts = squares == 0 || !water_apart(&closed, &axes, &water_int, &subject);
+                // Water whose union's bounding box meets the window mostly keeps apart from
+                // the reached cells (the river's box spans much of the subdistrict): then the
+                // outline is the subject's, without the overlay.
+                water_cuts = !water_apart(&closed, &axes, &water_int, &subject);
                 clip.extend(water_int);
             } else {
                 water_cuts = true;
@@ -1016,9 +1019,10 @@ impl Raster<'_> {
         }
         let shapes = if clip.is_empty() {
             subject
-        } else if squares > 0 && !water_cuts {
-            // Only the buildings' squares cut: mostly each lies well inside the reached
-            // cells, apart from the others, and is then just a hole (see `square_holes`).
+        } else if !water_cuts {
+            // Only the buildings' squares cut, if any: mostly each lies well inside the
+            // reached cells, apart from the others, and is then just a hole (see
+            // `square_holes`; with none, the traced outline in the overlay's own order).
             // The overlay, when it must run, still takes the water too, as it always did.
             let interior = |lo: IntPoint, hi: IntPoint| box_in_set_cells(&closed, &axes, lo, hi);
             square_holes(subject, &clip[..squares], interior)
@@ -1222,21 +1226,14 @@ fn cells_meeting(
 }
 
 /// Whether the water (integer shapes) keeps apart from the mask's set cells, so cutting it
-/// from their outline changes nothing: no edge of it has a bounding box meeting a set cell
-/// (so no edge comes near the outline), and no set component lies inside it (one vertex of
-/// each traced exterior, off every water edge then, is tested).
+/// from their outline changes nothing: no edge of it comes near a set cell (see
+/// [`edge_meets_set_cells`]), and no set component lies inside it (one vertex of each traced
+/// exterior, off every water edge then, is tested).
 fn water_apart(mask: &Mask, axes: &OutAxes, water: &[IntShape], subject: &[IntShape]) -> bool {
     for ring in water.iter().flatten() {
         let n = ring.len();
         for i in 0..n {
-            let (a, b) = (ring[i], ring[(i + 1) % n]);
-            let lo = IntPoint::new(a.x.min(b.x), a.y.min(b.y));
-            let hi = IntPoint::new(a.x.max(b.x), a.y.max(b.y));
-            let (cols, rows) = cells_meeting(mask, axes, lo, hi);
-            if rows
-                .into_iter()
-                .any(|r| mask.bits[r * mask.w..][cols.clone()].iter().any(|&b| b))
-            {
+            if edge_meets_set_cells(mask, axes, ring[i], ring[(i + 1) % n]) {
                 return false;
             }
         }
@@ -1244,6 +1241,53 @@ fn water_apart(mask: &Mask, axes: &OutAxes, water: &[IntShape], subject: &[IntSh
     subject.iter().all(|s| {
         let p = s[0][0];
         water.iter().flatten().filter(|r| inside_ring(p, r)).count() % 2 == 0
+    })
+}
+
+/// Steps of the output grid by which [`edge_meets_set_cells`] widens an edge: any doubt
+/// counts as meeting, which only sends the isochrone through the overlay.
+const APART_MARGIN: i32 = 2;
+
+/// Whether the edge `a`–`b` (output grid) comes within [`APART_MARGIN`] of a set cell of the
+/// mask, tested row by row on the stretch of the edge within each row of cells. The bounding
+/// box alone, tested before, took in most of a window for the long, slanting edges of a
+/// river, and sent a third of the isochrones the water kept apart from through the overlay.
+fn edge_meets_set_cells(mask: &Mask, axes: &OutAxes, a: IntPoint, b: IntPoint) -> bool {
+    let m = APART_MARGIN;
+    let lo = IntPoint::new(a.x.min(b.x) - m, a.y.min(b.y) - m);
+    let hi = IntPoint::new(a.x.max(b.x) + m, a.y.max(b.y) + m);
+    let (cols, rows) = cells_meeting(mask, axes, lo, hi);
+    if cols.is_empty() {
+        return false;
+    }
+    let (ax, ay, bx, by) = (
+        f64::from(a.x),
+        f64::from(a.y),
+        f64::from(b.x),
+        f64::from(b.y),
+    );
+    rows.into_iter().any(|r| {
+        // The edge's extent in x while its y is within the row, widened by the margin.
+        let (band_lo, band_hi) = (axes.ys[r] - m, axes.ys[r + 1] + m);
+        let (x_lo, x_hi) = if a.y == b.y {
+            (lo.x, hi.x)
+        } else {
+            let y_lo = f64::from(band_lo).max(ay.min(by));
+            let y_hi = f64::from(band_hi).min(ay.max(by));
+            if y_lo > y_hi {
+                return false;
+            }
+            let x_at = |y: f64| ax + (y - ay) * (bx - ax) / (by - ay);
+            let (p, q) = (x_at(y_lo), x_at(y_hi));
+            (p.min(q).floor() as i32 - m, p.max(q).ceil() as i32 + m)
+        };
+        let (c, _) = cells_meeting(
+            mask,
+            axes,
+            IntPoint::new(x_lo, band_lo),
+            IntPoint::new(x_hi, band_hi),
+        );
+        mask.bits[r * mask.w..][c].iter().any(|&b| b)
     })
 }
 
@@ -1569,7 +1613,8 @@ mod tests {
             };
             let subject = axes.shapes(&mask);
             let set: Vec<usize> = (0..w * h).filter(|&i| mask.bits[i]).collect();
-            let n_squares = 1 + next(6) as usize;
+            // None at times: water alone, apart from the cells, takes the direct way too.
+            let n_squares = next(7) as usize;
             let clip: Vec<IntShape> = (0..n_squares)
                 .map(|_| {
                     let i = set[next(set.len() as u64) as usize];
