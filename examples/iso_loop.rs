@@ -143,14 +143,14 @@ fn main() {
         "write" => {
             // The HTTP answer's GeoJSON written `n` times for the loop's isochrone (what
             // `GET /isochrone` adds to the in-process work besides parsing and actix).
-            let (req, coords) =
+            let (req, output) =
                 servicemap::api::isochrone::parse("lon=106.533&lat=29.470&minutes=15")
                     .expect("query");
             let answer = svc.isochrone(&req, &mut searcher).expect("isochrone");
             let t0 = std::time::Instant::now();
             let mut bytes = 0;
             for _ in 0..n {
-                bytes += servicemap::api::isochrone::write_collection(&req, coords, &answer).len();
+                bytes += servicemap::api::isochrone::write_collection(&req, output, &answer).len();
             }
             println!(
                 "{n} answers written: {:.2} µs each, {} bytes",

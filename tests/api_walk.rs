@@ -184,6 +184,24 @@ async fn fixture_isochrone_and_profiles() {
     // The origin is inside its own 5-minute area.
     assert!(multipolygon(&fs[0]["geometry"]).contains(&Point::new(106.53, 29.468)));
 
+    // skipGeometry=true: the same contours and figures (the area is still the polygon's),
+    // every geometry null, and the query says so.
+    let r = c
+        .get("/isochrone?lon=106.53&lat=29.47&minutes=15,5,10&skipGeometry=true")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let skipped = r.json();
+    assert_eq!(skipped["query"]["skipGeometry"], true);
+    assert!(v["query"].get("skipGeometry").is_none());
+    let sf = features(&skipped);
+    assert_eq!(sf.len(), fs.len());
+    for (a, b) in fs.iter().zip(sf) {
+        assert!(b["geometry"].is_null(), "{b}");
+        assert_eq!(a["id"], b["id"]);
+        assert_eq!(a["properties"], b["properties"]);
+    }
+    assert!(num(&sf[2]["properties"]["area_m2"]) > 0.0);
+
     let p = c.get("/profiles").await;
     assert_eq!(p.status, 200);
     let p = p.json();
@@ -257,6 +275,11 @@ async fn fixture_bad_walking_input_is_a_problem() {
             "not both",
         ),
         ("/isochrone?lon=106.53&lat=29.47&k=3", 400, "'k'"),
+        (
+            "/isochrone?lon=106.53&lat=29.47&skipGeometry=yes",
+            400,
+            "skipGeometry",
+        ),
         (
             "/isochrone?lon=106.53&lat=29.47&max_snap_m=-1",
             400,
@@ -584,8 +607,11 @@ fn isochrone_bytes_equal_the_value_rendering() {
         "lon=106.512&lat=29.476&minutes=3,7.5,20&profile=elder&coords=gcj02",
         "origins=106.533,29.47;106.522,29.463&minutes=10&profile=wheelchair&coords=bd09",
         "lon=106.533&lat=29.47&minutes=1&max_snap_m=50",
+        "lon=106.533&lat=29.47&minutes=5,15&skipGeometry=true&coords=gcj02",
+        "lon=106.533&lat=29.47&skipGeometry=false",
     ] {
-        let (p, coords) = parse(qs).unwrap();
+        let (p, output) = parse(qs).unwrap();
+        let coords = output.coords;
         let answer = svc.isochrone(&p, &mut searcher).unwrap();
         let features: Vec<Value> = answer
             .contours
@@ -595,7 +621,7 @@ fn isochrone_bytes_equal_the_value_rendering() {
                 json!({
                     "type": "Feature",
                     "id": format!("{}min", c.minutes),
-                    "geometry": geometry_json(&g, None),
+                    "geometry": if output.skip_geometry { Value::Null } else { geometry_json(&g, None) },
                     "properties": {
                         "minutes": c.minutes,
                         "profile": p.profile.as_str(),
@@ -617,19 +643,23 @@ fn isochrone_bytes_equal_the_value_rendering() {
                 json!({"lon": round7(x), "lat": round7(y), "snap_m": (snap_m * 100.0).round() / 100.0})
             })
             .collect();
+        let mut query = json!({
+            "origins": origins,
+            "minutes": p.minutes.as_slice(),
+            "profile": p.profile.as_str(),
+            "max_snap_m": p.max_snap_m,
+            "coords": coords.as_str(),
+        });
+        if output.skip_geometry {
+            query["skipGeometry"] = json!(true);
+        }
         let oracle = json!({
             "type": "FeatureCollection",
-            "query": {
-                "origins": origins,
-                "minutes": p.minutes.as_slice(),
-                "profile": p.profile.as_str(),
-                "max_snap_m": p.max_snap_m,
-                "coords": coords.as_str(),
-            },
+            "query": query,
             "numberReturned": features.len(),
             "features": features,
         });
-        let got = String::from_utf8(write_collection(&p, coords, &answer)).unwrap();
+        let got = String::from_utf8(write_collection(&p, output, &answer)).unwrap();
         assert_eq!(got, oracle.to_string(), "{qs}");
         assert!(
             answer.contours.iter().any(|c| !c.polygon.0.is_empty()),

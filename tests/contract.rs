@@ -202,6 +202,14 @@ async fn real_responses_validate_against_the_spec() {
             "/isochrone?origins=106.53,29.47;106.522,29.463&minutes=10&profile=elder&coords=gcj02",
         ),
         ("/isochrone", "/isochrone?lon=106.53&lat=29.47&minutes=1"),
+        (
+            "/isochrone",
+            "/isochrone?lon=106.53&lat=29.47&minutes=5,15&skipGeometry=true",
+        ),
+        (
+            "/isochrone",
+            "/isochrone?lon=106.53&lat=29.47&skipGeometry=maybe",
+        ),
         ("/isochrone", "/isochrone?lon=106.53&lat=29.47&minutes=0"),
         ("/isochrone", "/isochrone?lon=106.60&lat=29.47"),
         ("/isochrone", "/isochrone?origins=1,2;3"),

@@ -31,7 +31,11 @@ PEER_NAME = {
     "networkx": "networkx",
     "pandana": "pandana",
     "servicemap_batch": "servicemap batch",
+    "servicemap_figures": "servicemap figures only",
 }
+
+# servicemap's own variants, not peers: never "the best peer".
+OWN = ("servicemap", "servicemap_batch", "servicemap_figures")
 
 
 def ms(v):
@@ -67,15 +71,28 @@ def table(r):
         d = summ.get(task, {})
         sm = d.get("servicemap", {})
         cells = [cell(task, p, d[p]) if p in d else "" for p in peers_all]
-        best = max((p for p in d if p not in ("servicemap", "servicemap_batch")), key=lambda p: d[p]["qps"] or 0, default=None)
+        best = max((p for p in d if p not in OWN), key=lambda p: d[p]["qps"] or 0, default=None)
         ratio = ""
         if task != "ping" and best and sm.get("qps") and d[best]["qps"]:
             ratio = f"{sm['qps'] / d[best]['qps']:.2f}× {PEER_NAME[best]} throughput"
-            lat_peers = [p for p in d if p not in ("servicemap", "servicemap_batch", "pandana") and d[p].get("p50_ms")]
+            lat_peers = [p for p in d if p not in OWN + ("pandana",) and d[p].get("p50_ms")]
             if lat_peers and sm.get("p50_ms"):
                 bl = min(lat_peers, key=lambda p: d[p]["p50_ms"])
                 ratio += f"; latency {d[bl]['p50_ms'] / sm['p50_ms']:.2f}× {PEER_NAME[bl]}"
         lines.append(f"| {LABEL[task]} | {cell(task, 'servicemap', sm)} | " + " | ".join(cells) + f" | {ratio} |")
+        # The same isochrone without its outline in the answer (`skipGeometry=true`), against
+        # the same peers: what the work costs apart from sending and parsing the polygon.
+        fig = d.get("servicemap_figures", {})
+        if task == "isochrone" and fig.get("qps") and best and d[best]["qps"]:
+            pg = d.get("pgrouting", {})
+            fratio = f"{fig['qps'] / d[best]['qps']:.2f}× {PEER_NAME[best]} throughput"
+            if pg.get("qps"):
+                fratio += f"; {fig['qps'] / pg['qps']:.2f}× pgRouting"
+            lines.append(
+                "| the same isochrone, figures only (`skipGeometry=true`: the polygon computed, not sent) | "
+                + cell(task, "servicemap_figures", fig) + " | " + " | ".join("" for _ in peers_all)
+                + f" | {fratio}; p50 target ≤ 0.4 ms |"
+            )
     # The two targets of issue 15 that compare across rows: the batch endpoint against
     # pandana's amortised batch, and walking nearest over HTTP against Redis GEOSEARCH
     # (straight line: the cheapest nearest a planner could put behind a map).

@@ -1,10 +1,12 @@
-//! `GET /isochrone?lon=&lat=|origins=&minutes=&profile=&max_snap_m=&coords=`: the area and
-//! the people within walking minutes of a point, or of any of several points (the union
-//! catchment of, say, every canteen of a community).
+//! `GET /isochrone?lon=&lat=|origins=&minutes=&profile=&max_snap_m=&coords=&skipGeometry=`:
+//! the area and the people within walking minutes of a point, or of any of several points
+//! (the union catchment of, say, every canteen of a community).
 //!
 //! One FeatureCollection, one MultiPolygon Feature per contour (ascending minutes), each with
 //! `minutes`, `area_m2`, `buildings`, `households`, `residents`, `residents_60plus`. The
 //! polygons follow the reached network (see [`crate::walk::isochrone`]), never a radius.
+//! `skipGeometry=true` leaves them out of the answer (they are still computed: `area_m2` is
+//! theirs), for a dashboard that shows the figures only.
 
 use super::snapshot::Snap;
 use actix_web::{HttpRequest, HttpResponse};
@@ -19,7 +21,7 @@ use super::features::GEO_JSON;
 use super::params::{MAX_SNAP_M_MAX, RawQuery};
 use super::walk::query_problem;
 
-const NAMES: [&str; 7] = [
+const NAMES: [&str; 8] = [
     "lon",
     "lat",
     "origins",
@@ -27,12 +29,22 @@ const NAMES: [&str; 7] = [
     "profile",
     "max_snap_m",
     "coords",
+    "skipGeometry",
 ];
 
+/// How the answer is written (not part of the query itself).
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub coords: Crs,
+    /// `skipGeometry=true`: every contour's geometry is `null`.
+    pub skip_geometry: bool,
+}
+
 /// Parse a query string.
-pub fn parse(query_string: &str) -> Result<(IsochroneRequest, Crs), ApiError> {
+pub fn parse(query_string: &str) -> Result<(IsochroneRequest, Output), ApiError> {
     let mut q = RawQuery::parse(query_string)?;
     let coords = q.take_coords()?;
+    let skip_geometry = q.take_flag("skipGeometry")?.unwrap_or(false);
     let origins = match q.take("origins") {
         Some(s) => {
             if let Some(both) = ["lon", "lat"].into_iter().find(|n| q.take(n).is_some()) {
@@ -66,13 +78,16 @@ pub fn parse(query_string: &str) -> Result<(IsochroneRequest, Crs), ApiError> {
             profile,
             max_snap_m,
         },
-        coords,
+        Output {
+            coords,
+            skip_geometry,
+        },
     ))
 }
 
 /// `GET /isochrone`.
 pub async fn get(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> {
-    let (p, coords) = parse(req.query_string())?;
+    let (p, output) = parse(req.query_string())?;
     let job = p.clone();
     let run = move |s: &crate::service::Service, searcher: &mut crate::walk::Searcher| {
         s.isochrone(&job, searcher)
@@ -82,10 +97,10 @@ pub async fn get(req: HttpRequest, svc: Snap) -> Result<HttpResponse, ApiError> 
     } else {
         query::heavy(svc.into_inner(), run).await
     }
-    .map_err(|e| query_problem(e, coords))?;
+    .map_err(|e| query_problem(e, output.coords))?;
     Ok(HttpResponse::Ok()
         .content_type(GEO_JSON)
-        .body(write_collection(&p, coords, &answer)))
+        .body(write_collection(&p, output, &answer)))
 }
 
 /// Writing into a `Vec<u8>` cannot fail; serde_json's writer API still returns a `Result`.
@@ -128,20 +143,29 @@ fn write_polygon(p: &Polygon<f64>, coords: Crs, out: &mut Vec<u8>) {
 /// without building that tree — and deep-copying every polygon into it — per request: the
 /// tree and its printing were ~15 % of an isochrone request's CPU.
 #[must_use]
-pub fn write_collection(p: &IsochroneRequest, coords: Crs, answer: &IsochroneAnswer) -> Vec<u8> {
-    let points: usize = answer
-        .contours
-        .iter()
-        .map(|c| {
-            c.polygon
-                .0
-                .iter()
-                .map(|p| {
-                    p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()
-                })
-                .sum::<usize>()
-        })
-        .sum();
+pub fn write_collection(p: &IsochroneRequest, output: Output, answer: &IsochroneAnswer) -> Vec<u8> {
+    let Output {
+        coords,
+        skip_geometry,
+    } = output;
+    let points: usize = if skip_geometry {
+        0
+    } else {
+        answer
+            .contours
+            .iter()
+            .map(|c| {
+                c.polygon
+                    .0
+                    .iter()
+                    .map(|p| {
+                        p.exterior().0.len()
+                            + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()
+                    })
+                    .sum::<usize>()
+            })
+            .sum()
+    };
     let mut out =
         Vec::with_capacity(512 + 64 * p.origins.len() + 256 * answer.contours.len() + 26 * points);
     out.extend_from_slice(br#"{"type":"FeatureCollection","query":{"origins":["#);
@@ -166,6 +190,9 @@ pub fn write_collection(p: &IsochroneRequest, coords: Crs, answer: &IsochroneAns
     put(&mut out, &p.max_snap_m);
     out.extend_from_slice(br#","coords":"#);
     put(&mut out, coords.as_str());
+    if skip_geometry {
+        out.extend_from_slice(br#","skipGeometry":true"#);
+    }
     out.extend_from_slice(br#"},"numberReturned":"#);
     put(&mut out, &answer.contours.len());
     out.extend_from_slice(br#","features":["#);
@@ -175,14 +202,19 @@ pub fn write_collection(p: &IsochroneRequest, coords: Crs, answer: &IsochroneAns
         }
         out.extend_from_slice(br#"{"type":"Feature","id":"#);
         put(&mut out, &format!("{}min", c.minutes));
-        out.extend_from_slice(br#","geometry":{"type":"MultiPolygon","coordinates":["#);
-        for (j, poly) in c.polygon.0.iter().enumerate() {
-            if j > 0 {
-                out.push(b',');
+        if skip_geometry {
+            out.extend_from_slice(br#","geometry":null"#);
+        } else {
+            out.extend_from_slice(br#","geometry":{"type":"MultiPolygon","coordinates":["#);
+            for (j, poly) in c.polygon.0.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                write_polygon(poly, coords, &mut out);
             }
-            write_polygon(poly, coords, &mut out);
+            out.extend_from_slice(b"]}");
         }
-        out.extend_from_slice(br#"]},"properties":{"minutes":"#);
+        out.extend_from_slice(br#","properties":{"minutes":"#);
         put(&mut out, &c.minutes);
         out.extend_from_slice(br#","profile":"#);
         put(&mut out, p.profile.as_str());
