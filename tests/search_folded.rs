@@ -49,6 +49,24 @@ fn assert_same(
     b.sort_unstable();
     assert_eq!(a.len(), b.len(), "{label}: settled counts");
     assert_eq!(a, b, "{label}: settled sets");
+    // The edges the folded search records as reached (the isochrone's polygon draws them)
+    // are exactly those with a settled end, as the plain search's adjacency gives them.
+    let mut want: Vec<u32> = a
+        .iter()
+        .flat_map(|&u| g.adjacent(u).iter().map(|x| x.edge.0))
+        .collect();
+    want.sort_unstable();
+    want.dedup();
+    let got: Vec<u32> = folded
+        .edges_reached()
+        .expect("run_folded records its reached edges")
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(got, want, "{label}: edges with a settled end");
+    assert!(
+        plain.edges_reached().is_none(),
+        "{label}: plain run records none"
+    );
     assert_eq!(plain.origins(), folded.origins());
     assert_eq!(plain.profile(), folded.profile());
     assert_eq!(plain.max_s().to_bits(), folded.max_s().to_bits());

@@ -216,13 +216,17 @@ struct RasterEdge {
     from: NodeId,
     to: NodeId,
     bridge: bool,
+    /// The edge lies in one cell, `end_cells[0]` (most do): it has no runs stored, and
+    /// drawing it reads neither its runs nor its costs (see [`rasterise`]).
+    one_cell: bool,
     /// `[col, row]` of `from` and of `to`, for the raster window.
     end_cells: [[u32; 2]; 2],
 }
 
 /// The raster cells every edge's samples fall in, in global grid cells. They depend only on
-/// the graph, so they are found once (at the first isochrone, not at start-up: 24 bytes per
-/// cell an edge crosses, most edges being shorter than a cell, and a 32-byte record per edge)
+/// the graph, so they are found once (at the first isochrone, not at start-up: a 32-byte
+/// record per edge, and 24 bytes per cell an edge crosses unless it lies in one cell, as
+/// most edges do)
 /// instead of sampling every reached edge again on every query.
 #[derive(Debug)]
 pub(crate) struct EdgeCells {
@@ -249,13 +253,7 @@ impl EdgeCells {
         let mut runs: Vec<CellRun> = Vec::with_capacity(graph.edge_count() * 2);
         for e in graph.edges() {
             let first = runs.len();
-            edges.push(RasterEdge {
-                first_run: first as u32,
-                from: e.from,
-                to: e.to,
-                bridge: e.kind == WalkwayKind::Bridge,
-                end_cells: [node_cell[e.from.index()], node_cell[e.to.index()]],
-            });
+            let end_cells = [node_cell[e.from.index()], node_cell[e.to.index()]];
             for_each_sample(
                 &grid,
                 graph.node_xy(e.from),
@@ -274,12 +272,31 @@ impl EdgeCells {
                     }
                 },
             );
+            // One run over the whole edge, in its `from` node's cell (the sampling and
+            // `GridSpec` find cells with different arithmetic, so this is checked, not
+            // assumed): drawn from the record alone, and not stored. A third of the
+            // runs' memory, and a cache line per drawn edge.
+            let one_cell = matches!(&runs[first..], [r] if r.f0.to_bits() == 0.0_f64.to_bits()
+                && r.f1.to_bits() == 1.0_f64.to_bits()
+                && [r.col, r.row] == end_cells[0]);
+            if one_cell {
+                runs.truncate(first);
+            }
+            edges.push(RasterEdge {
+                first_run: first as u32,
+                from: e.from,
+                to: e.to,
+                bridge: e.kind == WalkwayKind::Bridge,
+                one_cell,
+                end_cells,
+            });
         }
         edges.push(RasterEdge {
             first_run: runs.len() as u32,
             from: NodeId(0),
             to: NodeId(0),
             bridge: false,
+            one_cell: false,
             end_cells: [[0, 0]; 2],
         });
         runs.shrink_to_fit();
@@ -494,32 +511,45 @@ fn contours_in(
     touched.clear();
     // A call cut short by a panic may have left bits set: its words are still listed.
     for &wi in touched_words.iter() {
-        touched_bits[wi as usize] = 0;
-    }
-    touched_words.clear();
-    touched_bits.resize(graph.edge_count().div_ceil(64), 0);
-    for &u in searcher.settled() {
-        for a in graph.adjacent(u) {
-            let (wi, bit) = (a.edge.index() / 64, 1u64 << (a.edge.index() % 64));
-            let word = &mut touched_bits[wi];
-            if *word == 0 {
-                touched_words.push(wi as u32);
-            }
-            *word |= bit;
+        if let Some(word) = touched_bits.get_mut(wi as usize) {
+            *word = 0;
         }
     }
+    touched_words.clear();
+    // The folded search recorded the set as it walked; after a plain `run` it is gathered
+    // here from the settled nodes' adjacency. Either way a bitset and its non-zero words.
+    let bits_of: &[u64] = if let Some((words, bits)) = searcher.reached_edges() {
+        touched_words.extend_from_slice(words);
+        bits
+    } else {
+        touched_bits.resize(graph.edge_count().div_ceil(64), 0);
+        for &u in searcher.settled() {
+            for a in graph.adjacent(u) {
+                let (wi, bit) = (a.edge.index() / 64, 1u64 << (a.edge.index() % 64));
+                let word = &mut touched_bits[wi];
+                if *word == 0 {
+                    touched_words.push(wi as u32);
+                }
+                *word |= bit;
+            }
+        }
+        touched_bits
+    };
     // Sorting the words is sorting by a 64th of the edges, in the isochrone's size (not
     // the graph's, as a scan of every word would be).
     touched_words.sort_unstable();
     for &wi in touched_words.iter() {
-        let word = &mut touched_bits[wi as usize];
-        let mut bits = *word;
-        *word = 0;
+        let mut bits = bits_of[wi as usize];
         while bits != 0 {
             let e = EdgeId(wi * 64 + bits.trailing_zeros());
             window.add_edge_ends(cells, e);
             touched.push(e);
             bits &= bits - 1;
+        }
+    }
+    if searcher.reached_edges().is_none() {
+        for &wi in touched_words.iter() {
+            touched_bits[wi as usize] = 0;
         }
     }
     touched_words.clear();
@@ -755,12 +785,19 @@ fn rasterise<'a>(
         }
     };
     for &id in drawn.edges {
-        let (e, runs) = cells.edge(id);
+        let e = cells.edges[id.index()];
         let (tp, tq) = (searcher.node_time_s(e.from), searcher.node_time_s(e.to));
         let t_ends = tp.min(tq);
         if t_ends > t_max {
             continue;
         }
+        // An edge in one cell: as below, `min(tp, tq)`, without reading its runs.
+        if e.one_cell {
+            let [col, row] = e.end_cells[0];
+            draw(col, row, t_ends, e.bridge);
+            continue;
+        }
+        let (_, runs) = cells.edge(id);
         // An edge in one cell (most are): its one run spans the whole edge, `f0 = 0` and
         // `f1 = 1`, where `time_at` is `min(tp, tq + c_qp)` and `min(tp + c_pq, tq)`; costs
         // are non-negative (or +∞), so their least is `min(tp, tq)`, with no cost to read.
