@@ -196,14 +196,16 @@ pub fn contours(
 }
 
 /// A run of consecutive samples of an edge (walked `from` → `to`) that fall in one grid
-/// cell, with the parameters of its first and last sample: the least time over the run is at
+/// cell, with the indices of its first and last sample: the least time over the run is at
 /// one of the two (see [`time_at`]), so the run writes what its samples one by one would.
+/// Sample `k` of `n` lies at fraction `k · (1 / n)`, as [`for_each_sample`] computes it, and
+/// `n` is the edge's last run's `k1`: 16 bytes, not the 24 of two stored fractions.
 #[derive(Debug, Clone, Copy)]
 struct CellRun {
     col: u32,
     row: u32,
-    f0: f64,
-    f1: f64,
+    k0: u32,
+    k1: u32,
 }
 
 /// What gathering and rasterising read of an edge besides its costs, in 32 bytes: its runs,
@@ -225,7 +227,7 @@ struct RasterEdge {
 
 /// The raster cells every edge's samples fall in, in global grid cells. They depend only on
 /// the graph, so they are found once (at the first isochrone, not at start-up: a 32-byte
-/// record per edge, and 24 bytes per cell an edge crosses unless it lies in one cell, as
+/// record per edge, and 16 bytes per cell an edge crosses unless it lies in one cell, as
 /// most edges do)
 /// instead of sampling every reached edge again on every query.
 #[derive(Debug)]
@@ -254,20 +256,20 @@ impl EdgeCells {
         for e in graph.edges() {
             let first = runs.len();
             let end_cells = [node_cell[e.from.index()], node_cell[e.to.index()]];
-            for_each_sample(
+            for_each_sample_k(
                 &grid,
                 graph.node_xy(e.from),
                 graph.node_xy(e.to),
-                |[col, row], f| {
-                    let (col, row) = (col as u32, row as u32);
+                |[col, row], k, _| {
+                    let (col, row, k) = (col as u32, row as u32, k as u32);
                     let own = runs.len() > first;
                     match runs.last_mut() {
-                        Some(r) if own && r.col == col && r.row == row => r.f1 = f,
+                        Some(r) if own && r.col == col && r.row == row => r.k1 = k,
                         _ => runs.push(CellRun {
                             col,
                             row,
-                            f0: f,
-                            f1: f,
+                            k0: k,
+                            k1: k,
                         }),
                     }
                 },
@@ -276,8 +278,8 @@ impl EdgeCells {
             // `GridSpec` find cells with different arithmetic, so this is checked, not
             // assumed): drawn from the record alone, and not stored. A third of the
             // runs' memory, and a cache line per drawn edge.
-            let one_cell = matches!(&runs[first..], [r] if r.f0.to_bits() == 0.0_f64.to_bits()
-                && r.f1.to_bits() == 1.0_f64.to_bits()
+            let one_cell = matches!(&runs[first..], [r] if r.k0 == 0
+                && r.k1 == 1
                 && [r.col, r.row] == end_cells[0]);
             if one_cell {
                 runs.truncate(first);
@@ -409,6 +411,28 @@ fn for_each_sample(
     q: [f64; 2],
     mut visit: impl FnMut([usize; 2], f64),
 ) {
+    for_each_sample_k(grid, p, q, |cell, k, n| {
+        visit(cell, sample_fraction(k, n));
+    });
+}
+
+/// The parameter of sample `k` of `n` (`n` steps, `n + 1` samples): `k · (1 / n)`, the one
+/// arithmetic the sampling and the stored runs share, so a run's ends are bit for bit the
+/// parameters its samples had.
+#[inline]
+fn sample_fraction(k: usize, n: usize) -> f64 {
+    k as f64 * (1.0 / n as f64)
+}
+
+/// [`for_each_sample`] with each sample as its index `k` of `n` steps: the two ends of a
+/// stroke in one cell are samples 0 and 1 of 1.
+#[inline]
+fn for_each_sample_k(
+    grid: &GridSpec,
+    p: [f64; 2],
+    q: [f64; 2],
+    mut visit: impl FnMut([usize; 2], usize, usize),
+) {
     let inv_cell = 1.0 / grid.cell_m;
     let (px, py) = ((p[0] - grid.x0_m) * inv_cell, (p[1] - grid.y0_m) * inv_cell);
     let (qx, qy) = ((q[0] - grid.x0_m) * inv_cell, (q[1] - grid.y0_m) * inv_cell);
@@ -418,15 +442,14 @@ fn for_each_sample(
     let cell_of = |x: f64, y: f64| [(x as usize).min(cmax), (y as usize).min(rmax)];
     let c = cell_of(px, py);
     if c == cell_of(qx, qy) {
-        visit(c, 0.0);
-        visit(c, 1.0);
+        visit(c, 0, 1);
+        visit(c, 1, 1);
         return;
     }
     let n = ((dx * dx + dy * dy).sqrt() * 2.0) as usize + 1;
-    let inv_n = 1.0 / n as f64;
     for k in 0..=n {
-        let f = k as f64 * inv_n;
-        visit(cell_of(px + dx * f, py + dy * f), f);
+        let f = sample_fraction(k, n);
+        visit(cell_of(px + dx * f, py + dy * f), k, n);
     }
 }
 
@@ -798,18 +821,24 @@ fn rasterise<'a>(
             continue;
         }
         let (_, runs) = cells.edge(id);
-        // An edge in one cell (most are): its one run spans the whole edge, `f0 = 0` and
-        // `f1 = 1`, where `time_at` is `min(tp, tq + c_qp)` and `min(tp + c_pq, tq)`; costs
-        // are non-negative (or +∞), so their least is `min(tp, tq)`, with no cost to read.
-        // (It can differ from the general formula only in the sign of a zero, and cell times
-        // are only ever compared.) Compared as bits: exactly +0 and 1, else the general way.
+        // An edge in one cell whose run was kept (its cell differs from `end_cells[0]` by
+        // rounding): its one run spans the whole edge, samples 0 and 1 of 1, where `time_at`
+        // is `min(tp, tq + c_qp)` and `min(tp + c_pq, tq)`; costs are non-negative (or +∞),
+        // so their least is `min(tp, tq)`, with no cost to read. (It can differ from the
+        // general formula only in the sign of a zero, and cell times are only ever compared.)
         if let [r] = runs
-            && r.f0.to_bits() == 0.0_f64.to_bits()
-            && r.f1.to_bits() == 1.0_f64.to_bits()
+            && r.k0 == 0
+            && r.k1 == 1
         {
             draw(r.col, r.row, t_ends, e.bridge);
             continue;
         }
+        // The last sample's index is the edge's step count; `k · inv_n` is
+        // [`sample_fraction`]'s arithmetic, with the division once per edge.
+        let Some(n) = runs.last().map(|r| r.k1) else {
+            continue;
+        };
+        let inv_n = 1.0 / f64::from(n);
         let edge = graph.edge(id);
         let (c_pq, c_qp) = (edge.cost_s(p, true), edge.cost_s(p, false));
         for r in runs {
@@ -817,7 +846,8 @@ fn rasterise<'a>(
             // at its first sample or from `to` at its last: `f0 ≤ f1`, costs are ≥ 0 and
             // rounding is monotone, so the other two terms are never smaller. Two partial
             // costs instead of four, the same value.
-            let t = (tp + partial_s(c_pq, r.f0)).min(tq + partial_s(c_qp, 1.0 - r.f1));
+            let (f0, f1) = (f64::from(r.k0) * inv_n, f64::from(r.k1) * inv_n);
+            let t = (tp + partial_s(c_pq, f0)).min(tq + partial_s(c_qp, 1.0 - f1));
             if t > t_max {
                 continue;
             }
