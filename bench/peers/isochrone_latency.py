@@ -17,14 +17,7 @@ import json
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import driver  # noqa: E402
-
-
-def server_cpu_s(pid):
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        fields = open(f"/proc/{pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
-    return total / os.sysconf("SC_CLK_TCK")
+from cpu_per_request import cpu_s  # noqa: E402  (every thread's CPU, from /proc)
 
 
 def main():
@@ -37,7 +30,7 @@ def main():
     for q in queries[:50]:  # warm-up: the first isochrone builds the raster records
         http.get_raw(path(q))
     total, trip, parse = [], [], []
-    cpu0, own0 = server_cpu_s(pid), time.process_time()
+    cpu0, own0 = cpu_s(pid), time.process_time()
     for i in range(n):
         q = queries[i % len(queries)]
         t0 = time.perf_counter()
@@ -48,7 +41,7 @@ def main():
         total.append(t2 - t0)
         trip.append(t1 - t0)
         parse.append(t2 - t1)
-    cpu1, own1 = server_cpu_s(pid), time.process_time()
+    cpu1, own1 = cpu_s(pid), time.process_time()
     ping = []
     for _ in range(n):
         t0 = time.perf_counter()

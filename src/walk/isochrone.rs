@@ -541,7 +541,8 @@ fn contours_in(
     touched_words.clear();
     // The folded search recorded the set as it walked; after a plain `run` it is gathered
     // here from the settled nodes' adjacency. Either way a bitset and its non-zero words.
-    let bits_of: &[u64] = if let Some((words, bits)) = searcher.reached_edges() {
+    let recorded = searcher.reached_edge_bits();
+    let bits_of: &[u64] = if let Some((words, bits)) = recorded {
         touched_words.extend_from_slice(words);
         bits
     } else {
@@ -570,7 +571,8 @@ fn contours_in(
             bits &= bits - 1;
         }
     }
-    if searcher.reached_edges().is_none() {
+    // Bits set here, not the search's, are cleared for the next call.
+    if recorded.is_none() {
         for &wi in touched_words.iter() {
             touched_bits[wi as usize] = 0;
         }

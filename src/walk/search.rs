@@ -497,7 +497,7 @@ impl Searcher {
     /// (unsorted, each once) of a bitset by edge id, and the bitset. `None` after any other
     /// search, whose edges must be gathered from the settled nodes' adjacency.
     #[must_use]
-    pub(crate) fn reached_edges(&self) -> Option<(&[u32], &[u64])> {
+    pub(crate) fn reached_edge_bits(&self) -> Option<(&[u32], &[u64])> {
         self.reached_valid
             .then_some((self.reached_words.as_slice(), self.reached_bits.as_slice()))
     }
@@ -506,7 +506,7 @@ impl Searcher {
     /// increasing id order, as its walks recorded them. `None` after any other search.
     #[must_use]
     pub fn edges_reached(&self) -> Option<impl Iterator<Item = EdgeId> + '_> {
-        let (words, bits) = self.reached_edges()?;
+        let (words, bits) = self.reached_edge_bits()?;
         let mut words = words.to_vec();
         words.sort_unstable();
         Some(words.into_iter().flat_map(move |wi| {
