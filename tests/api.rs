@@ -638,6 +638,52 @@ async fn cors_headers_on_answers_and_problems() {
     }
 }
 
+/// What a browser offers (`gzip, deflate, br, zstd`) gets gzip, the one coding the server
+/// makes, and it decompresses to the plain answer; a client that offers only codings the
+/// server does not make, or refuses gzip, gets the plain bytes.
+#[actix_web::test]
+async fn answers_are_gzipped_for_clients_that_offer_it() {
+    use std::io::Read as _;
+    let c = client(mini_service()).await;
+    let uri = "/collections/facilities/items?limit=50";
+    let plain = c.get(uri).await;
+    assert_eq!(plain.status, 200);
+    assert!(plain.headers.get("content-encoding").is_none());
+    let gz = c
+        .send(
+            TestRequest::get()
+                .uri(uri)
+                .insert_header(("accept-encoding", "gzip, deflate, br, zstd")),
+        )
+        .await;
+    assert_eq!(gz.status, 200);
+    assert_eq!(gz.headers.get("content-encoding").unwrap(), "gzip");
+    assert!(gz.body.len() < plain.body.len(), "gzip is smaller");
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(gz.body.as_slice())
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    // The same answer but for its `timeStamp`, which moves with the clock.
+    let same = |bytes: &[u8]| {
+        let mut v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        v.as_object_mut().unwrap().remove("timeStamp");
+        v
+    };
+    assert_eq!(same(&unzipped), same(&plain.body));
+    for offer in ["br, zstd", "gzip;q=0, br"] {
+        let r = c
+            .send(
+                TestRequest::get()
+                    .uri(uri)
+                    .insert_header(("accept-encoding", offer)),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{offer}");
+        assert!(r.headers.get("content-encoding").is_none(), "{offer}");
+        assert_eq!(same(&r.body), same(&plain.body), "{offer}");
+    }
+}
+
 #[actix_web::test]
 async fn cors_origin_list_is_enforced() {
     use actix_web::test::init_service;
