@@ -510,7 +510,7 @@ pub fn app(
         .wrap(frame::Frame {
             metrics: state.metrics.clone(),
         })
-        // Outermost: gzip/brotli for clients that ask (the map page's layers shrink ~5×).
+        // Outermost: gzip for clients that ask (the map page's layers shrink ~5×).
         .wrap(actix_web::middleware::Compress::default())
 }
 
