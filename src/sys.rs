@@ -159,6 +159,22 @@ const LOAD_TOP_PAD_BYTES: i32 = 1 << 20;
 /// glibc's default (mallopt(3)).
 const GLIBC_TOP_PAD_BYTES: i32 = 128 << 10;
 
+/// Set the calling thread's niceness (Linux: `setpriority(PRIO_PROCESS, tid)` changes that
+/// one thread). A warning names `who` when the system refuses; elsewhere it does nothing.
+pub fn set_own_niceness(nice: i32, who: &str) {
+    #[cfg(target_os = "linux")]
+    {
+        let tid = rustix::thread::gettid();
+        if let Err(e) = rustix::process::setpriority_process(Some(tid), nice) {
+            tracing::warn!("cannot lower the {who}'s priority: {e}");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (nice, who);
+    }
+}
+
 /// Let a listening socket queue up to `backlog` connections not yet accepted (`listen(2)`
 /// again on a listening socket only changes its backlog). `std::net::TcpListener::bind`
 /// uses 128; actix's own bind used 1024.

@@ -623,23 +623,14 @@ impl Writer {
 /// and the batches grow, which costs less per write.
 /// Nice 19 against nice 10, measured earlier with `bench/edits/nearest_during_writes.sh`:
 /// readers kept 77–79 % of idle against 70–74 %.
-#[cfg(target_os = "linux")]
 const WRITER_NICE: i32 = 19;
 
-#[cfg(target_os = "linux")]
 fn lower_priority() {
     if crate::sys::run_only_when_idle() {
         return;
     }
-    // On Linux, setpriority(PRIO_PROCESS, tid) sets the niceness of that one thread.
-    let tid = rustix::thread::gettid();
-    if let Err(e) = rustix::process::setpriority_process(Some(tid), WRITER_NICE) {
-        tracing::warn!("cannot lower the writer thread's priority, it competes with readers: {e}");
-    }
+    crate::sys::set_own_niceness(WRITER_NICE, "writer thread (it competes with readers)");
 }
-
-#[cfg(not(target_os = "linux"))]
-fn lower_priority() {}
 
 fn not_found(layer: LayerId, id: &str) -> EditError {
     EditError::NotFound(format!(

@@ -90,7 +90,7 @@ impl Pool {
             match std::thread::Builder::new()
                 .name(format!("heavy-{i}"))
                 .spawn(move || {
-                    lower_priority();
+                    crate::sys::set_own_niceness(HEAVY_NICE, "heavy-query thread");
                     pool.work();
                 }) {
                 Ok(_) => {
@@ -127,7 +127,7 @@ impl Pool {
     /// Not whenever a slot is free: a job run inline holds up every cheap request of its event
     /// loop. Under a burst (16 connections asking for isochrones, 2 slots) a slot was often
     /// free, the event loops ran isochrones back to back, and `/locate` beside them waited its
-    /// connection's turn: 0.13 ms p50 alone, 1.9–2.1 ms during the burst. A job that finds
+    /// connection's turn: 0.13 ms p50 alone, 1.9–2.6 ms during the burst (0.18 ms now). A job that finds
     /// heavy work already running goes to the pool, whose threads yield to the event loops
     /// ([`HEAVY_NICE`]); a lone request (the sequential client of the p50 target) still runs
     /// inline.
@@ -136,7 +136,7 @@ impl Pool {
             return false;
         }
         let mut st = self.lock();
-        if st.queue.is_empty() && st.running == 0 && self.slots > 0 {
+        if st.queue.is_empty() && st.running == 0 {
             st.running += 1;
             true
         } else {
@@ -193,28 +193,16 @@ pub fn start_heavy_workers() {
     let _ = Pool::global();
 }
 
-/// Niceness of the heavy-query threads. A cheap request (`/locate`, features) is answered on
-/// an event loop, and under a burst of heavy jobs those loops shared the two cores with the
-/// pool's threads at equal weight: `/locate` at `wrk -c4` went from 0.13 ms p50 alone to
-/// 2.32 ms while 16 connections asked for isochrones (issue 15: protect `/locate` with
-/// priorities, not a cap). At nice 10 a heavy thread weighs 110 against an event loop's 1024:
-/// it still takes every cycle the loops leave, so isochrones use every core, but a loop that
-/// wakes is scheduled first. Not `SCHED_IDLE` (the writer's): heavy jobs must still progress
-/// while cheap requests keep both cores busy, or a planner's request would wait for a lull.
-#[cfg(target_os = "linux")]
+/// Niceness of the heavy-query threads. Cheap requests (`/locate`, features) are answered on
+/// the event loops, which under a burst of heavy jobs share the cores with the pool's threads
+/// (issue 15: protect `/locate` with priorities, not a cap). At nice 10 a heavy thread weighs
+/// 110 against an event loop's 1024: it still takes every cycle the loops leave, so
+/// isochrones use every core, but a loop that wakes is scheduled first. On its own this did
+/// not move `/locate` under a burst (the loops were running the isochrones inline, see
+/// [`Pool::try_take_slot`]); with heavy work kept on the pool it keeps the pool behind the
+/// loops. Not `SCHED_IDLE` (the writer's): heavy jobs must still progress while cheap
+/// requests keep both cores busy, or a planner's request would wait for a lull.
 const HEAVY_NICE: i32 = 10;
-
-/// Lower the calling heavy-query thread's priority ([`HEAVY_NICE`]).
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        // On Linux, setpriority(PRIO_PROCESS, tid) sets the niceness of that one thread.
-        let tid = rustix::thread::gettid();
-        if let Err(e) = rustix::process::setpriority_process(Some(tid), HEAVY_NICE) {
-            tracing::warn!("cannot lower a heavy-query thread's priority: {e}");
-        }
-    }
-}
 
 /// Run heavy work on the heavy-query threads, at most [`heavy_jobs_max`] jobs at once, in
 /// arrival order; [`QueryError::Busy`] when the queue is full. A job whose caller has gone
@@ -226,16 +214,16 @@ pub async fn offload<R: Send + 'static>(
 }
 
 /// Run a heavy job that is known to be short (well under a millisecond or two, such as a
-/// 15-minute isochrone from one origin) on the calling event loop when a heavy slot is free
-/// and no job waits; otherwise exactly as [`offload`].
+/// 15-minute isochrone from one origin) on the calling event loop when no heavy job runs or
+/// waits ([`Pool::try_take_slot`]); otherwise exactly as [`offload`].
 ///
 /// Why (issue 15: isochrone p50 ≤ 0.4 ms): the hop to a heavy thread and back wakes two
 /// threads, often on the other core; with one client on this 2-core VM a 1-minute
 /// isochrone took 122–145 µs p50 through the hop and 57–58 µs inline (`wrk -c1`, alternating
 /// servers). Inline jobs take the same slots as the pool's threads, so at most one heavy job
-/// per core still runs at once, and none jumps the queue: under a burst the queue is rarely
-/// empty and jobs go to the pool in arrival order, while `/locate` on the same event loop
-/// waits at most for one short job.
+/// per core still runs at once, and none jumps the queue. Under a burst heavy work is always
+/// running, so jobs go to the pool in arrival order and the event loops stay free for
+/// `/locate`.
 pub async fn inline_small<R: Send + 'static>(
     f: impl FnOnce(&mut Searcher) -> R + Send + 'static,
 ) -> Result<R, QueryError> {
