@@ -166,7 +166,7 @@ pub fn set_own_niceness(nice: i32, who: &str) {
     {
         let tid = rustix::thread::gettid();
         if let Err(e) = rustix::process::setpriority_process(Some(tid), nice) {
-            tracing::warn!("cannot lower the {who}'s priority: {e}");
+            tracing::warn!("cannot lower the priority of the {who}: {e}");
         }
     }
     #[cfg(not(target_os = "linux"))]

@@ -127,10 +127,10 @@ impl Pool {
     /// Not whenever a slot is free: a job run inline holds up every cheap request of its event
     /// loop. Under a burst (16 connections asking for isochrones, 2 slots) a slot was often
     /// free, the event loops ran isochrones back to back, and `/locate` beside them waited its
-    /// connection's turn: 0.13 ms p50 alone, 1.9–2.6 ms during the burst (0.18 ms now). A job that finds
-    /// heavy work already running goes to the pool, whose threads yield to the event loops
-    /// ([`HEAVY_NICE`]); a lone request (the sequential client of the p50 target) still runs
-    /// inline.
+    /// connection's turn: 0.13 ms p50 alone, 1.9–2.6 ms during the burst (0.18 ms now). A job
+    /// that finds heavy work already running goes to the pool, whose threads yield to the
+    /// event loops ([`HEAVY_NICE`]); a lone request (the sequential client of the p50 target)
+    /// still runs inline.
     fn try_take_slot(&self) -> bool {
         if self.workers.load(Ordering::Relaxed) == 0 {
             return false;
