@@ -21,9 +21,10 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 use servicemap::analysis::WalkWorld;
 use servicemap::model::LayerId;
+use servicemap::model::WalkwayKind;
 use servicemap::service::Service;
 use servicemap::store::write::round7;
-use servicemap::walk::{Contour, Origin, Profile, Searcher, isochrones};
+use servicemap::walk::{Contour, EdgeId, Origin, Profile, Searcher, isochrones};
 
 use common::client;
 
@@ -434,4 +435,85 @@ fn isochrones_keep_out_of_water_and_hold_the_households_they_report() {
     );
     assert!(wet.is_empty(), "isochrones over open water: {wet:#?}");
     assert!(off.is_empty(), "households held ≠ reported: {off:#?}");
+}
+
+/// Every point of a bridge an isochrone reaches and draws lies in its polygon: the water is
+/// cut, but not from the deck of a reached bridge. Origins on bridges (seeded), so that decks meet at
+/// corners and meet the shore in every way the data has. This once failed: a cut of two deck
+/// pieces meeting at a corner came out of i_overlay with a hole wound the wrong way, and whole
+/// deck cells went with the water.
+#[test]
+fn reached_bridge_decks_stay_in_the_polygon() {
+    let svc = geodata();
+    let w = svc.walk.as_ref().expect("a walk world");
+    let g = &w.graph;
+    let proj = *g.proj();
+    let bridges: Vec<usize> = (0..g.edge_count())
+        .filter(|&i| g.edges()[i].kind == WalkwayKind::Bridge)
+        .collect();
+    assert!(bridges.len() > 10, "{} bridge edges", bridges.len());
+    let cell_m = g.water().grid().cell_m;
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut searcher = Searcher::new();
+    let (mut checked, mut outside) = (0usize, Vec::new());
+    for _ in 0..60 {
+        let e = EdgeId(bridges[rng.random_range(0..bridges.len())] as u32);
+        let (lon, lat) = g.to_lonlat(g.point_on_edge(e, rng.random_range(0.1..0.9)));
+        let ask = Ask {
+            origins: vec![(lon, lat)],
+            minutes: vec![f64::from(rng.random_range(2..=20))],
+            profile: PROFILES[rng.random_range(0..PROFILES.len())],
+        };
+        let Some(cs) = ask.isochrones(w, &mut searcher) else {
+            continue;
+        };
+        let p = ask.profile;
+        for c in &cs {
+            let t_s = c.minutes * 60.0 - 1.0;
+            let poly = geos::Geometry::try_from(&proj.project(&as_written(&c.polygon)))
+                .expect("GEOS reads it");
+            for &i in &bridges {
+                let id = EdgeId(i as u32);
+                let edge = &g.edges()[i];
+                let (tp, tq) = (
+                    searcher.node_time_s(edge.from),
+                    searcher.node_time_s(edge.to),
+                );
+                // Where the raster samples the edge: both ends, and two samples per cell
+                // length along it (a stroke may cut a cell's corner between two samples, and
+                // that cell stay unset).
+                let (a, b) = (g.node_xy(edge.from), g.node_xy(edge.to));
+                let n = ((b[0] - a[0]).hypot(b[1] - a[1]) / cell_m * 2.0) as u32 + 1;
+                for k in 0..=n {
+                    let f = f64::from(k) * (1.0 / f64::from(n));
+                    // An upper bound of the time there (an origin on the edge may be sooner).
+                    let t =
+                        (tp + f * edge.cost_s(p, true)).min(tq + (1.0 - f) * edge.cost_s(p, false));
+                    if t > t_s {
+                        continue;
+                    }
+                    let [x, y] = g.point_on_edge(id, f);
+                    let pt = geos::Geometry::try_from(&Point::new(x, y)).expect("point");
+                    let d_m = poly.distance(&pt).expect("distance");
+                    checked += 1;
+                    // Rounding moves an outline by a centimetre, and an unreached building's
+                    // square hole is at most a metre across.
+                    if d_m > 1.0 {
+                        outside.push(format!(
+                            "{:?} {} min {}: edge {i} at {f}: {d_m:.1} m out",
+                            ask.origins,
+                            c.minutes,
+                            p.as_str()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{checked} reached deck points, {} outside", outside.len());
+    assert!(checked > 1000, "only {checked} deck points reached");
+    assert!(
+        outside.is_empty(),
+        "deck points out of their isochrone: {outside:#?}"
+    );
 }
