@@ -20,8 +20,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 use servicemap::analysis::WalkWorld;
-use servicemap::model::LayerId;
-use servicemap::model::WalkwayKind;
+use servicemap::model::{LayerId, WalkwayKind};
 use servicemap::service::Service;
 use servicemap::store::write::round7;
 use servicemap::walk::{Contour, EdgeId, Origin, Profile, Searcher, isochrones};
@@ -438,10 +437,10 @@ fn isochrones_keep_out_of_water_and_hold_the_households_they_report() {
 }
 
 /// Every point of a bridge an isochrone reaches and draws lies in its polygon: the water is
-/// cut, but not from the deck of a reached bridge. Origins on bridges (seeded), so that decks meet at
-/// corners and meet the shore in every way the data has. This once failed: a cut of two deck
-/// pieces meeting at a corner came out of i_overlay with a hole wound the wrong way, and whole
-/// deck cells went with the water.
+/// cut, but not from the deck of a reached bridge. Origins on bridges (seeded), so that decks
+/// meet at corners and meet the shore in every way the data has. This once failed: a cut of
+/// two deck pieces meeting at a corner came out of i_overlay with a hole wound the wrong way,
+/// and whole deck cells went with the water.
 #[test]
 fn reached_bridge_decks_stay_in_the_polygon() {
     let svc = geodata();

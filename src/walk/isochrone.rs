@@ -1023,7 +1023,7 @@ impl Raster<'_> {
         // order is the order of the holes written).
         punch.sort_unstable_by_key(|&(j, _, _)| j);
         let cell_m = water.grid().cell_m;
-        let [wx0, wy0, _, _] = self.bounds_m(graph);
+        let [x0, y0, x1, y1] = self.bounds_m(graph);
         let mut clip: Vec<IntShape> = punch
             .iter()
             .filter_map(|&(_, [x, y], i)| {
@@ -1040,8 +1040,8 @@ impl Raster<'_> {
                 // two output steps to such a cell keeps its square, for the overlay to cut.
                 let (col, row) = (i % self.w, i / self.w);
                 let offset = [
-                    x - (wx0 + col as f64 * cell_m),
-                    y - (wy0 + row as f64 * cell_m),
+                    x - (x0 + col as f64 * cell_m),
+                    y - (y0 + row as f64 * cell_m),
                 ];
                 let room = 0.45 * self.room_m(&closed, col, row, offset, cell_m);
                 let h = if room >= PUNCH_MIN_HALF_M {
@@ -1052,7 +1052,6 @@ impl Raster<'_> {
                 (h >= PUNCH_MIN_HALF_M).then(|| square([x, y], h))
             })
             .collect();
-        let [x0, y0, x1, y1] = self.bounds_m(graph);
         let window_m = Rect::new(Coord { x: x0, y: y0 }, Coord { x: x1, y: y1 });
         // The water's union polygons whose bounding box meets the window, by position.
         let water_ids: Vec<usize> = water.union_ids_in(window_m).collect();
@@ -1107,7 +1106,7 @@ impl Raster<'_> {
                 // origins); 33 of those 58 take this way.
             } else {
                 water_cuts = true;
-                clip.extend(wound(overlay(&water_int, &keep, OverlayRule::Difference)));
+                clip.extend(overlay(&water_int, &keep, OverlayRule::Difference));
             }
         }
         let shapes = if clip.is_empty() {
@@ -1326,7 +1325,8 @@ impl OutGrid {
 
 /// `subject` `rule` `clip` on the output grid. Non-zero filling: every input is wound with
 /// exteriors counter-clockwise and holes clockwise, and overlapping pieces of the clip (two
-/// buildings' squares, water and a square) count once.
+/// buildings' squares, water and a square) count once. The answer is wound the same way
+/// (see [`wound`]), so it can be fed back in.
 fn overlay(subject: &[IntShape], clip: &[IntShape], rule: OverlayRule) -> Vec<IntShape> {
     // One thread: these overlays are small (a few thousand segments), and the service runs
     // one isochrone per core already.
@@ -1334,8 +1334,10 @@ fn overlay(subject: &[IntShape], clip: &[IntShape], rule: OverlayRule) -> Vec<In
         multithreading: None,
         ..Solver::default()
     };
-    Overlay::with_shapes_options(subject, clip, IntOverlayOptions::ogc(), solver)
-        .overlay(rule, FillRule::NonZero)
+    wound(
+        Overlay::with_shapes_options(subject, clip, IntOverlayOptions::ogc(), solver)
+            .overlay(rule, FillRule::NonZero),
+    )
 }
 
 /// Whether the closed box `lo`–`hi` (output grid) lies in the interior of the mask's set
@@ -1559,10 +1561,11 @@ fn square_holes(
 }
 
 /// Shapes with every exterior counter-clockwise and every hole clockwise, as the non-zero
-/// filling of [`overlay`] reads its input. i_overlay's OGC output is mostly wound so, but not
-/// always: a hole touching another at a point (two bridge decks' cells meeting at a corner,
-/// taken out of the water) can come out counter-clockwise, and fed back as a clip it then
-/// filled the hole instead of leaving it, cutting those deck cells out of the isochrone.
+/// filling of [`overlay`] reads its input and as [`overlay`] returns them. i_overlay's OGC
+/// output is mostly wound so, but not always: a hole touching another at a point (two bridge
+/// decks' cells meeting at a corner, taken out of the water) can come out counter-clockwise,
+/// and fed back as a clip it then filled the hole instead of leaving it, cutting those deck
+/// cells out of the isochrone.
 fn wound(mut shapes: Vec<IntShape>) -> Vec<IntShape> {
     for shape in &mut shapes {
         for (k, ring) in shape.iter_mut().enumerate() {
@@ -1844,10 +1847,8 @@ mod tests {
             };
             cases += 1;
             if got != want {
-                // Wound as written out (`OutGrid::multipolygon` orients every ring): i_overlay
-                // may write a hole touching another counter-clockwise.
                 let mp = OutGrid { ox: 0, oy: 0 }.multipolygon(&got);
-                let xor = overlay(&wound(got), &wound(want), OverlayRule::Xor);
+                let xor = overlay(&got, &want, OverlayRule::Xor);
                 assert!(xor.is_empty(), "case {case}: mask {w}x{h} {:?}", mask.bits);
                 let g = geos::Geometry::try_from(&mp).expect("GEOS reads it");
                 assert_eq!(
