@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -75,8 +76,17 @@ def main() -> None:
     binary = sys.argv[1]
     data = sys.argv[2] if len(sys.argv) > 2 else "geodata"
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 20000
-    category = "elder_canteen"
-    lon, lat = 106.5320, 29.4700
+    fc = json.load(open(os.path.join(data, "facilities.geojson")))
+    cats = Counter(f["properties"].get("category") for f in fc["features"] if f.get("geometry"))
+    # The default data's elder canteens from 马王坪; elsewhere (a real import has none) the
+    # commonest category from the mean of its facilities.
+    category = "elder_canteen" if cats.get("elder_canteen") else cats.most_common(1)[0][0]
+    pts = [f["geometry"]["coordinates"][:2] for f in fc["features"]
+           if f.get("geometry") and f["properties"].get("category") == category]
+    if category == "elder_canteen":
+        lon, lat = 106.5320, 29.4700
+    else:
+        lon, lat = sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)
     hport, rport = free_port(), free_port()
     sm = subprocess.Popen(
         [binary, "--log-level", "warn", "serve", "--data", data, "--bind", f"127.0.0.1:{hport}"],
@@ -96,7 +106,6 @@ def main() -> None:
             except OSError:
                 http.close()
                 time.sleep(0.05)
-        fc = json.load(open(os.path.join(data, "facilities.geojson")))
         members = []
         for f in fc["features"]:
             if f["properties"].get("category") == category and f.get("geometry"):
