@@ -1871,6 +1871,36 @@ mod tests {
         (*seed >> 11) as f64 / (1u64 << 53) as f64
     }
 
+    /// A fixed-seed xorshift: each call a number below its argument.
+    fn xorshift(mut seed: u64) -> impl FnMut(u64) -> u64 {
+        move |n| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        }
+    }
+
+    /// Output-grid axes of a `w` × `h` window at a random offset, cells about 1,000 steps wide
+    /// (and 7 more tall): the axes and the cell width.
+    fn random_axes(w: usize, h: usize, next: &mut impl FnMut(u64) -> u64) -> (OutAxes, i32) {
+        let cell = 1000 + next(3) as i32;
+        let (ox, oy) = (next(2000) as i32 - 1000, next(2000) as i32 - 1000);
+        let axes = OutAxes {
+            xs: (0..=w as i32).map(|i| ox + i * cell).collect(),
+            ys: (0..=h as i32).map(|j| oy + j * (cell + 7)).collect(),
+        };
+        (axes, cell)
+    }
+
+    /// GEOS's validity verdict on a multipolygon ("Valid Geometry" or the reason it is not).
+    fn geos_verdict(mp: &MultiPolygon<f64>) -> String {
+        geos::Geometry::try_from(mp)
+            .expect("GEOS reads it")
+            .is_valid_reason()
+            .expect("GEOS answers")
+    }
+
     #[test]
     fn square_holes_match_i_overlay() {
         // Random masks traced as the contour traces them, minus random small boxes inside
@@ -1880,13 +1910,7 @@ mod tests {
         // (cells touching at a corner), i_overlay writes the same point set its own way:
         // there the two must cover the same ground (their symmetric difference is empty)
         // and the direct answer must be valid by GEOS (OGC Simple Features).
-        let mut seed = 0x5DEE_CE66_D1CE_4E5B_u64;
-        let mut next = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = xorshift(0x5DEE_CE66_D1CE_4E5B_u64);
         let (mut direct, mut direct_past_water, mut cases, mut pinched) = (0, 0, 0, 0);
         // Cases where some water was left out of the cut and some cut.
         let mut partial = 0;
@@ -1904,12 +1928,8 @@ mod tests {
             if !mask.bits.iter().any(|&b| b) {
                 continue;
             }
-            let cell = 1000 + next(3) as i32;
-            let (ox, oy) = (next(2000) as i32 - 1000, next(2000) as i32 - 1000);
-            let axes = OutAxes {
-                xs: (0..=w as i32).map(|i| ox + i * cell).collect(),
-                ys: (0..=h as i32).map(|j| oy + j * (cell + 7)).collect(),
-            };
+            let (axes, cell) = random_axes(w, h, &mut next);
+            let (ox, oy) = (axes.xs[0], axes.ys[0]);
             let subject = axes.shapes(&mask);
             let set: Vec<usize> = (0..w * h).filter(|&i| mask.bits[i]).collect();
             // None at times: water alone, apart from the cells, takes the direct way too.
@@ -1985,9 +2005,8 @@ mod tests {
                 let mp = OutGrid { ox: 0, oy: 0 }.multipolygon(&got);
                 let xor = overlay(&got, &want, OverlayRule::Xor);
                 assert!(xor.is_empty(), "case {case}: mask {w}x{h} {:?}", mask.bits);
-                let g = geos::Geometry::try_from(&mp).expect("GEOS reads it");
                 assert_eq!(
-                    g.is_valid_reason().expect("GEOS answers"),
+                    geos_verdict(&mp),
                     "Valid Geometry",
                     "case {case}: mask {w}x{h} {:?}",
                     mask.bits
@@ -2016,13 +2035,7 @@ mod tests {
         // passed through the overlay alone: every answer valid by GEOS. i_overlay's own answer
         // misplaces a hole in some of them (counted, so the test cannot pass vacuously), and
         // `rehome_holes` moves it to its shell.
-        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
-        let mut next = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15_u64);
         let mut misplaced = 0;
         for case in 0..3000 {
             let (w, h) = (3 + next(12) as usize, 3 + next(12) as usize);
@@ -2064,9 +2077,8 @@ mod tests {
             rehome_holes(&mut got);
             assert_eq!(got, overlay(&subject, &[], OverlayRule::Difference));
             let mp = OutGrid { ox: 0, oy: 0 }.multipolygon(&got);
-            let g = geos::Geometry::try_from(&mp).expect("GEOS reads it");
             assert_eq!(
-                g.is_valid_reason().expect("GEOS answers"),
+                geos_verdict(&mp),
                 "Valid Geometry",
                 "mask {w}x{h} {:?}",
                 mask.bits
@@ -2083,13 +2095,7 @@ mod tests {
         // among their set cells, counter-clockwise water quads (overlapping at times, as
         // union polygons may after rounding), squares off the decks. The two must cover the
         // same ground up to the grid's rounding, and the answer must be valid by GEOS.
-        let mut seed = 0x2545_F491_4F6C_DD1D_u64;
-        let mut next = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D_u64);
         let (mut cases, mut decks_mattered, mut slivers) = (0, 0, 0);
         for _ in 0..3000 {
             let (w, h) = (2 + next(12) as usize, 2 + next(12) as usize);
@@ -2108,12 +2114,8 @@ mod tests {
                     bits: deck_bits,
                 },
             );
-            let cell = 1000 + next(3) as i32;
-            let (ox, oy) = (next(2000) as i32 - 1000, next(2000) as i32 - 1000);
-            let axes = OutAxes {
-                xs: (0..=w as i32).map(|i| ox + i * cell).collect(),
-                ys: (0..=h as i32).map(|j| oy + j * (cell + 7)).collect(),
-            };
+            let (axes, cell) = random_axes(w, h, &mut next);
+            let (ox, oy) = (axes.xs[0], axes.ys[0]);
             let subject = axes.shapes(&mask);
             let keep = axes.shapes(&deck);
             let set: Vec<usize> = (0..w * h).filter(|&i| mask.bits[i]).collect();
@@ -2179,8 +2181,7 @@ mod tests {
             }
             if !got.is_empty() {
                 let mp = OutGrid { ox: 0, oy: 0 }.multipolygon(&got);
-                let g = geos::Geometry::try_from(&mp).expect("GEOS reads it");
-                assert_eq!(g.is_valid_reason().expect("GEOS answers"), "Valid Geometry");
+                assert_eq!(geos_verdict(&mp), "Valid Geometry");
             }
             let mut no_decks = squares;
             no_decks.extend(water);
