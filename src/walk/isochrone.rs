@@ -630,6 +630,7 @@ fn contours_in(
             buildings: drawn,
             building_s,
             window,
+            one_contour: minutes.len() == 1,
         },
         t_max,
         time_s,
@@ -757,7 +758,14 @@ struct Drawn<'a> {
     buildings: &'a [u32],
     building_s: &'a [f64],
     window: CellBox,
+    /// One contour only: the cells' times are then only compared with it (at or above
+    /// `t_max`), not with smaller ones.
+    one_contour: bool,
 }
+
+/// Seconds by which walking a whole edge must come in under `t_max` for [`rasterise`] to draw
+/// its cells without their own times: far above the rounding of a run's time (~1e-13 s).
+const WHOLE_EDGE_ROOM_S: f64 = 1e-6;
 
 /// `time_s` and `deck_s` are reused buffers, overwritten.
 fn rasterise<'a>(
@@ -843,6 +851,16 @@ fn rasterise<'a>(
         let inv_n = 1.0 / f64::from(n);
         let edge = graph.edge(id);
         let (c_pq, c_qp) = (edge.cost_s(p, true), edge.cost_s(p, false));
+        // A run's time is at most the whole edge's from either end (`f0 ≤ 1`, `1 − f1 ≤ 1`,
+        // costs ≥ 0). When that is within the one contour, every run is drawn, and any time up
+        // to `t_max` draws it the same: the least end time, without a run's own (most cells of
+        // a long street are deep inside the isochrone).
+        if drawn.one_contour && (tp + c_pq).min(tq + c_qp) <= t_max - WHOLE_EDGE_ROOM_S {
+            for r in runs {
+                draw(r.col, r.row, t_ends, e.bridge);
+            }
+            continue;
+        }
         for r in runs {
             // The least of `time_at` at the run's two ends is the time entering from `from`
             // at its first sample or from `to` at its last: `f0 ≤ f1`, costs are ≥ 0 and
